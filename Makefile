@@ -1,0 +1,40 @@
+# civicml — the two commands: `make run` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+OUT    ?= out/benefits
+
+# Two cores oversubscribe fast: one BLAS/OpenMP thread per process.
+export OMP_NUM_THREADS ?= 1
+export OPENBLAS_NUM_THREADS ?= 1
+export MKL_NUM_THREADS ?= 1
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: run test lint typecheck clean help
+
+help:
+	@echo "make run   - bootstrap .venv and run civicml on examples/benefits"
+	@echo "make test  - bootstrap .venv and run the whole test suite"
+	@echo "make lint  - ruff over src and tests"
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/civicml run examples/benefits/civicml.yaml --out $(OUT)
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests
+
+typecheck: $(STAMP)
+	$(BIN)/mypy src
+
+clean:
+	rm -rf $(VENV) out .pytest_cache

@@ -1,0 +1,91 @@
+"""The commented civicml.yaml that ``civicml init`` writes."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+from civicml._errors import SpecError
+
+__all__ = ["TEMPLATE", "write_template"]
+
+TEMPLATE = """\
+# civicml project spec. Every key is documented; delete what you do not need.
+# Validate it with:  civicml validate --spec civicml.yaml
+
+name: my-project                 # letters, digits, '-', '_' and '.'
+description: What the model is for, in one sentence.
+
+data:
+  path: data/training.csv        # CSV, Parquet, Excel (.xlsx) or JSON lines; relative to this file
+  # query: SELECT * FROM 'data/*.parquet'    # or a DuckDB SQL query over files ...
+  # url: postgresql://user@host/db           # ... or a SQLAlchemy URL plus 'query'
+  # format: auto                 # auto | csv | parquet | excel | jsonl
+  # encoding: null               # sniffed when left out (utf-8, utf-8-sig, cp1252, latin-1)
+  # delimiter: null              # sniffed when left out (',', ';', tab, '|')
+
+target: outcome                  # the column to predict (omit for task: clustering)
+task: auto                       # auto | binary | multiclass | regression | clustering
+# metric: roc_auc                # primary metric; default: roc_auc, log_loss or rmse by task
+
+budget_seconds: 60               # wall-clock budget for the model search
+# max_trials: 20                 # a fixed number of trials: reproducible runs with 'seed'
+seed: 0
+cv_folds: 5
+test_size: 0.2                   # share held out; the search never sees it
+
+columns:
+  id: []                         # identifiers: dropped before training, never features
+  # group: household_id          # rows sharing a group stay in one fold
+  text: []                       # free-text columns
+  date: []                       # date columns
+  drop: []                       # columns to ignore
+  categorical: []                # numeric codes that are really categories
+
+# Equality Act 2010 protected characteristics -> the column holding each (for fairness checks).
+# Names: age, disability, gender_reassignment, marriage_and_civil_partnership,
+# pregnancy_and_maternity, race, religion_or_belief, sex, sexual_orientation
+protected: {}
+#  sex: sex
+#  age: age_band
+
+personal_data:
+  scan: true                     # scan for UK personal data before training
+  allow: []                      # columns that may hold personal data and still be used
+
+costs:                           # relative cost of each mistake; sets the decision threshold
+  false_positive: 1
+  false_negative: 1
+
+owner:
+  organisation: null
+  team: null
+  senior_responsible_owner: null
+  contact: null                  # a team mailbox, not a person's address
+
+intended_use: null
+out_of_scope_uses: []
+"""
+
+
+def write_template(directory: str | Path, *, force: bool = False) -> Path:
+    """Write the commented civicml.yaml into ``directory`` and return its path.
+
+    Raises
+    ------
+    SpecError
+        The file exists and ``force`` is false.
+    """
+    folder = Path(directory)
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / "civicml.yaml"
+    if target.exists() and not force:
+        raise SpecError.build(
+            f"{target} already exists", fix="Pass --force to overwrite it, or choose another folder"
+        )
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".civicml.yaml.")
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(TEMPLATE)
+    os.replace(tmp, target)
+    return target
