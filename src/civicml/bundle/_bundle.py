@@ -1,0 +1,238 @@
+"""The deployable artifact: a folder of plain files with a manifest of their sha256.
+
+Layout (every file listed in ``manifest.json``)::
+
+    model.skops          the fitted scikit-learn pipeline (skops, never pickle)
+    model_info.json      task, target, features, classes, threshold, chosen candidate
+    contract.json        the data contract the model expects
+    leaderboard.json     every candidate's cross-validated scores
+    metrics.json         held-out test metrics of the chosen model
+    lineage.json         data sha256, spec, package versions, git commit
+    *.json / *.parquet   anything else a later stage adds (reference sample, checks, ...)
+
+Writing goes to a hidden temporary folder beside the destination, which is renamed into place
+only once complete, so a crash never leaves a half-written bundle.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from civicml._errors import BundleError
+from civicml.bundle._manifest import (
+    MANIFEST,
+    Manifest,
+    check_relative_name,
+    verify_manifest,
+    write_manifest,
+)
+from civicml.bundle._serialise import dump_model, load_model
+
+__all__ = ["MODEL_FILE", "Bundle", "dumps_json", "load_bundle", "save_bundle", "verify_bundle"]
+
+MODEL_FILE = "model.skops"
+
+
+def _json_default(obj: Any) -> Any:
+    if hasattr(obj, "item"):  # numpy scalars
+        return obj.item()
+    if hasattr(obj, "tolist"):
+        return obj.tolist()
+    if isinstance(obj, (_dt.datetime, _dt.date)):
+        return obj.isoformat()
+    if isinstance(obj, Path):
+        return str(obj)
+    raise TypeError(f"{type(obj).__name__} is not JSON serialisable")
+
+
+def dumps_json(doc: Any) -> bytes:
+    """Deterministic JSON bytes (sorted keys, NaN written as null)."""
+    text = json.dumps(_nan_to_none(doc), indent=2, sort_keys=True, default=_json_default)
+    return text.encode("utf-8") + b"\n"
+
+
+def _nan_to_none(obj: Any) -> Any:
+    if isinstance(obj, float) and obj != obj:
+        return None
+    if isinstance(obj, dict):
+        return {str(k): _nan_to_none(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_nan_to_none(v) for v in obj]
+    return obj
+
+
+@dataclass
+class Bundle:
+    """A verified bundle on disk. Create with :func:`load_bundle` or :func:`save_bundle`.
+
+    Attributes
+    ----------
+    path : Path
+        The bundle folder.
+    manifest : Manifest
+        Hashes of every file; ``manifest.digest`` identifies the bundle.
+    """
+
+    path: Path
+    manifest: Manifest
+    _model: Any = field(default=None, repr=False)
+
+    @property
+    def digest(self) -> str:
+        """sha256 of manifest.json: the bundle's identity."""
+        return self.manifest.digest
+
+    @property
+    def files(self) -> list[str]:
+        return sorted(self.manifest.files)
+
+    def read_json(self, name: str) -> Any:
+        """Parsed content of a JSON file in the bundle."""
+        return json.loads(self._file(name).read_bytes())
+
+    def read_bytes(self, name: str) -> bytes:
+        return self._file(name).read_bytes()
+
+    def read_table(self, name: str) -> Any:
+        """A Parquet file in the bundle as a DataFrame."""
+        import pandas as pd
+
+        return pd.read_parquet(self._file(name))
+
+    def has(self, name: str) -> bool:
+        return name in self.manifest.files
+
+    @property
+    def info(self) -> dict[str, Any]:
+        """model_info.json: task, target, features, classes, threshold."""
+        return self.read_json("model_info.json") if self.has("model_info.json") else {}
+
+    @property
+    def model(self) -> Any:
+        """The fitted pipeline, loaded with civicml's trusted types on first use."""
+        if self._model is None:
+            if not self.has(MODEL_FILE):
+                raise BundleError.build(f"Bundle {str(self.path)!r} holds no {MODEL_FILE}")
+            self._model = load_model(self.path / MODEL_FILE)
+        return self._model
+
+    def _file(self, name: str) -> Path:
+        check_relative_name(name)
+        if name not in self.manifest.files:
+            raise BundleError.build(
+                f"Bundle {str(self.path)!r} has no file {name!r}",
+                expected=f"one of {self.files}",
+                got=name,
+            )
+        return self.path / name
+
+
+def save_bundle(
+    dest: str | Path,
+    *,
+    model: Any = None,
+    documents: Mapping[str, Any] | None = None,
+    tables: Mapping[str, Any] | None = None,
+    files: Mapping[str, bytes] | None = None,
+    overwrite: bool = False,
+) -> Bundle:
+    """Write a bundle atomically and return it, verified.
+
+    Parameters
+    ----------
+    dest : path
+        The bundle folder to create.
+    model : estimator, optional
+        A fitted scikit-learn compatible pipeline, saved with skops as ``model.skops``.
+    documents : mapping of name to JSON-able object
+        Written as deterministic JSON (``name`` should end in ``.json``).
+    tables : mapping of name to DataFrame
+        Written as Parquet.
+    files : mapping of name to bytes
+        Written as they are (e.g. an ONNX model, a report).
+    overwrite : bool
+        Replace an existing bundle at ``dest``.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> d = pathlib.Path(tempfile.mkdtemp()) / "b"
+    >>> b = save_bundle(d, documents={"model_info.json": {"task": "binary"}})
+    >>> b.info["task"], len(b.digest)
+    ('binary', 64)
+    """
+    target = Path(dest)
+    if target.exists() and not overwrite:
+        raise BundleError.build(
+            f"{str(target)!r} already exists",
+            fix="Choose another output folder, or pass --overwrite to replace it",
+        )
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
+    try:
+        if model is not None:
+            dump_model(model, tmp / MODEL_FILE)
+        for name, doc in (documents or {}).items():
+            _put(tmp, name).write_bytes(dumps_json(doc))
+        for name, frame in (tables or {}).items():
+            frame.to_parquet(_put(tmp, name), index=False)
+        for name, data in (files or {}).items():
+            _put(tmp, name).write_bytes(data)
+        from civicml import __version__
+
+        created = _dt.datetime.now(_dt.UTC).replace(microsecond=0).isoformat()
+        write_manifest(tmp, created_at=created, civicml_version=__version__)
+        if target.exists():
+            old = target.with_name(f".{target.name}.old-{os.getpid()}")
+            os.replace(target, old)
+            os.replace(tmp, target)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(tmp, target)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    bundle = verify_bundle(target)
+    bundle._model = model
+    return bundle
+
+
+def _put(root: Path, name: str) -> Path:
+    check_relative_name(name)
+    if name == MANIFEST:
+        raise BundleError.build(f"{MANIFEST!r} is written by civicml itself", fix="Rename it")
+    path = root / name
+    if path.exists():
+        raise BundleError.build(f"The bundle file {name!r} is given twice", fix="Give it once")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def verify_bundle(path: str | Path) -> Bundle:
+    """Verify every file's hash and return the bundle without loading its model."""
+    root = Path(path)
+    return Bundle(path=root, manifest=verify_manifest(root))
+
+
+def load_bundle(path: str | Path) -> Bundle:
+    """Verify every hash, then load the model with civicml's trusted types.
+
+    Raises
+    ------
+    BundleError
+        Not a bundle, or the model holds a type civicml does not trust.
+    IntegrityError
+        A file changed, went missing, or was added since the bundle was written.
+    """
+    bundle = verify_bundle(path)
+    if bundle.has(MODEL_FILE):
+        _ = bundle.model
+    return bundle

@@ -1,0 +1,355 @@
+"""The ``civicml`` command line: parse, call the library, print. No logic lives here.
+
+Heavy libraries (pandas, scikit-learn, LightGBM) are imported inside the commands that need
+them, so ``civicml --help`` starts fast.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from civicml.cli._common import console, emit_json, err_console, handle_errors
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    name="civicml",
+    help=(
+        "Governed, explainable machine learning for UK public-sector teams.\n\n"
+        "Start with 'civicml init', edit civicml.yaml, then 'civicml run civicml.yaml'."
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON on stdout.")]
+
+
+def _version(value: bool) -> None:
+    if value:
+        from civicml import __version__
+
+        console.print(f"civicml {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    debug: Annotated[
+        bool, typer.Option("--debug", help="Show full tracebacks instead of one-line errors.")
+    ] = False,
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Show the version."),
+    ] = False,
+) -> None:
+    if debug:
+        os.environ["CIVICML_DEBUG"] = "1"
+
+
+@app.command()
+@handle_errors
+def init(
+    directory: Annotated[Path, typer.Argument(help="Folder for civicml.yaml.")] = Path("."),
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
+) -> None:
+    """Write a commented civicml.yaml to start a project."""
+    from civicml.spec import write_template
+
+    path = write_template(directory, force=force)
+    console.print(f"Wrote {path}. Edit 'data', 'target' and 'owner', then run:")
+    console.print(f"  civicml run {path}")
+
+
+@app.command()
+@handle_errors
+def validate(
+    data: Annotated[Path | None, typer.Argument(help="Data file to check.")] = None,
+    contract: Annotated[
+        Path | None, typer.Option("--contract", "-c", help="A contract JSON file.")
+    ] = None,
+    bundle: Annotated[
+        Path | None, typer.Option("--bundle", "-b", help="Check against a bundle's contract.")
+    ] = None,
+    spec: Annotated[
+        Path | None,
+        typer.Option("--spec", "-s", help="Check a civicml.yaml and its training data."),
+    ] = None,
+    strict: Annotated[bool, typer.Option("--strict", help="Treat warnings as errors.")] = False,
+    json_out: JsonOpt = False,
+) -> None:
+    """Check a data file against a contract (exit 0 clean, 1 violations, 2 unusable input).
+
+    With --spec, check the project spec and its training data instead: the training-table
+    checks and the UK personal-data scan.
+    """
+    from civicml._errors import SpecError
+
+    if spec is not None:
+        _validate_spec(spec, json_out)
+        return
+    if data is None or (contract is None) == (bundle is None):
+        raise SpecError.build(
+            "validate needs a data file and exactly one of --contract or --bundle (or --spec)",
+            fix="Run 'civicml validate DATA --contract contract.json', or see --help",
+        )
+    from civicml.data import DataContract, read_table, validate_data
+
+    if bundle is not None:
+        from civicml.bundle import verify_bundle
+
+        found = DataContract.from_dict(verify_bundle(bundle).read_json("contract.json"))
+    else:
+        found = DataContract.load(contract)  # type: ignore[arg-type]
+    frame = read_table(data)
+    report = validate_data(frame, found, strict=strict)
+    if json_out:
+        emit_json(report.to_dict())
+    else:
+        console.print(report.render(), markup=False, soft_wrap=True)
+    raise typer.Exit(0 if report.ok else 1)
+
+
+def _validate_spec(spec_path: Path, json_out: bool) -> None:
+    from civicml.data import check_training_table, load_data, scan_personal_data
+    from civicml.spec import load_spec
+
+    spec = load_spec(spec_path)
+    df = load_data(spec)
+    warnings = check_training_table(
+        df,
+        target=spec.target,
+        task=spec.task,
+        id_columns=spec.columns.id,
+        drop_columns=spec.columns.drop,
+        text_columns=spec.columns.text,
+        group=spec.columns.group,
+    )
+    findings = scan_personal_data(df) if spec.personal_data.scan else []
+    declared = {*spec.columns.id, *spec.columns.drop, *spec.personal_data.allow}
+    undeclared = [f for f in findings if f.column not in declared]
+    if json_out:
+        emit_json(
+            {
+                "ok": not undeclared,
+                "rows": len(df),
+                "columns": df.shape[1],
+                "warnings": list(warnings),
+                "personal_data": [f.to_dict() for f in findings],
+            }
+        )
+    else:
+        console.print(f"{spec_path}: {len(df):,} rows × {df.shape[1]} columns; spec is valid.")
+        for w in warnings:
+            console.print(f"[yellow]warning:[/] {w}", soft_wrap=True)
+        for f in findings:
+            tag = "declared" if f.column in declared else "[red]NOT DECLARED[/]"
+            console.print(
+                f"personal data: {f.column!r} holds {f.kind} in {f.share:.0%} of rows ({tag})"
+            )
+        if not findings:
+            console.print("No UK personal data found.")
+    raise typer.Exit(1 if undeclared else 0)
+
+
+@app.command()
+@handle_errors
+def contract(
+    data: Annotated[Path, typer.Argument(help="Data file to learn the contract from.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Where to write the JSON.")] = Path(
+        "contract.json"
+    ),
+    target: Annotated[str | None, typer.Option(help="The target column.")] = None,
+) -> None:
+    """Infer a data contract (types, roles, ranges, categories) and save it as JSON."""
+    from civicml.data import infer_contract, read_table
+
+    found = infer_contract(read_table(data), target=target)
+    path = found.save(out)
+    console.print(f"Wrote the contract for {len(found.columns)} columns to {path}.")
+
+
+@app.command()
+@handle_errors
+def train(
+    spec: Annotated[Path, typer.Argument(help="civicml.yaml (or its folder).")] = Path("."),
+    out: Annotated[Path, typer.Option("--out", "-o", help="Bundle folder to write.")] = Path(
+        "out/bundle"
+    ),
+    overwrite: Annotated[
+        bool, typer.Option("--overwrite", help="Replace an existing bundle.")
+    ] = False,
+    json_out: JsonOpt = False,
+) -> None:
+    """Train and compare candidates with cross-validation; save the winner as a bundle."""
+    from civicml.spec import load_spec
+
+    loaded = load_spec(spec)
+    outcome = _train_with_progress(loaded, out, overwrite=overwrite, quiet=json_out)
+    if json_out:
+        emit_json(_summary(outcome))
+    else:
+        _print_outcome(outcome)
+
+
+@app.command()
+@handle_errors
+def run(
+    spec: Annotated[Path, typer.Argument(help="civicml.yaml (or its folder).")] = Path("."),
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for all outputs.")] = Path("out"),
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace earlier outputs.")] = True,
+    json_out: JsonOpt = False,
+) -> None:
+    """The main job: validate the spec and data, train, and save a verified bundle."""
+    from civicml.spec import load_spec
+
+    loaded = load_spec(spec)
+    outcome = _train_with_progress(loaded, out / "bundle", overwrite=overwrite, quiet=json_out)
+    out.mkdir(parents=True, exist_ok=True)
+    outcome.result.leaderboard.to_frame().to_csv(out / "leaderboard.csv", index=False)
+    outcome.contract.save(out / "contract.json")
+    if json_out:
+        emit_json({**_summary(outcome), "out": str(out)})
+        return
+    _print_outcome(outcome)
+    console.print("\nOutputs:")
+    console.print(f"  bundle       {out / 'bundle'}  (verify: civicml verify {out / 'bundle'})")
+    console.print(f"  leaderboard  {out / 'leaderboard.csv'}")
+    console.print(f"  contract     {out / 'contract.json'}")
+
+
+@app.command()
+@handle_errors
+def predict(
+    bundle: Annotated[Path, typer.Argument(help="A bundle folder.")],
+    data: Annotated[Path, typer.Argument(help="CSV or Parquet file to score.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output .csv or .parquet.")] = Path(
+        "predictions.csv"
+    ),
+    batch_rows: Annotated[int, typer.Option(min=1, help="Rows per batch.")] = 50_000,
+    keep: Annotated[
+        list[str] | None, typer.Option("--keep", help="Input columns to copy to the output.")
+    ] = None,
+) -> None:
+    """Score a file in batches with a verified bundle; write CSV or Parquet atomically."""
+    from civicml.workflow import score_file
+
+    n = score_file(bundle, data, out, batch_rows=batch_rows, keep=keep or [], progress=_progress())
+    console.print(f"Scored {n:,} rows → {out}")
+
+
+@app.command()
+@handle_errors
+def verify(bundle: Annotated[Path, typer.Argument(help="A bundle folder.")]) -> None:
+    """Check every file of a bundle against its manifest and load its model safely."""
+    from civicml.bundle import load_bundle
+
+    b = load_bundle(bundle)
+    console.print(f"OK: {len(b.files)} files verified; bundle sha256 {b.digest}")
+
+
+# --- printing helpers -------------------------------------------------------------------------
+
+
+def _progress() -> Any:
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=True,
+        disable=not err_console.is_terminal,
+    )
+
+
+def _train_with_progress(spec: Any, out: Path, *, overwrite: bool, quiet: bool) -> Any:
+    from civicml.workflow import run_training
+
+    progress = _progress()
+    state: dict[str, Any] = {}
+
+    def on_event(kind: str, **kw: Any) -> None:
+        if kind == "stage" and not quiet:
+            err_console.print(f"[dim]· {kw['name']}[/]")
+        elif kind == "warning" and not quiet:
+            err_console.print(f"[yellow]warning:[/] {kw['message']}", soft_wrap=True)
+        elif kind == "search_start":
+            state["task"] = progress.add_task(
+                "cross-validating", total=kw["n_candidates"] * kw["n_folds"]
+            )
+        elif kind == "candidate_start" and "task" in state:
+            progress.update(state["task"], description=f"cross-validating {kw['name']}")
+        elif kind == "fold_done" and "task" in state:
+            progress.advance(state["task"])
+
+    with progress:
+        return run_training(spec, out, overwrite=overwrite, on_event=on_event)
+
+
+def _summary(outcome: Any) -> dict[str, Any]:
+    r = outcome.result
+    return {
+        "bundle": str(outcome.bundle.path),
+        "bundle_sha256": outcome.bundle.digest,
+        "task": r.task,
+        "metric": r.metric,
+        "best": r.best,
+        "test_metrics": r.test_metrics,
+        "threshold": r.threshold.value if r.threshold else None,
+        "leaderboard": r.leaderboard.to_dict(),
+        "warnings": outcome.warnings,
+    }
+
+
+def _print_outcome(outcome: Any) -> None:
+    from rich.table import Table
+
+    r = outcome.result
+    metric = r.metric
+    table = Table(title=f"Leaderboard ({r.task}, {r.n_train:,} training rows, {metric} by CV)")
+    for col in ("rank", "candidate", metric, "± sd", "fit s", "predict µs/row", "status"):
+        table.add_column(col, justify="left" if col in ("candidate", "status") else "right")
+    for i, e in enumerate(r.leaderboard.ranked(), start=1):
+        table.add_row(
+            str(i),
+            e.name,
+            _fmt(e.cv_mean.get(metric)),
+            _fmt(e.cv_std.get(metric)),
+            f"{e.fit_seconds:.2f}",
+            f"{e.predict_us_per_row:.1f}",
+            e.status,
+        )
+    console.print(table)
+    test = ", ".join(f"{k} {v:.3f}" for k, v in r.test_metrics.items() if v == v)
+    console.print(f"Chosen: [bold]{r.best}[/]. Held-out test ({r.n_test:,} rows): {test}")
+    if r.threshold is not None:
+        t = r.threshold
+        console.print(
+            f"Decision threshold {t.value:.3f} ({t.rule}; FP cost {t.cost_false_positive:g}, "
+            f"FN cost {t.cost_false_negative:g}): expected cost {t.expected_cost_per_1000:.0f} "
+            "per 1,000 cases out of fold."
+        )
+    console.print(f"Bundle: {outcome.bundle.path} (sha256 {outcome.bundle.digest[:16]}…)")
+
+
+def _fmt(v: float | None) -> str:
+    return "—" if v is None or v != v else f"{v:.4f}"
+
+
+def main() -> None:
+    """Entry point of the ``civicml`` console script."""
+    try:
+        app()
+    except KeyboardInterrupt:  # pragma: no cover
+        err_console.print("Interrupted.")
+        sys.exit(130)

@@ -1,0 +1,82 @@
+"""What every command shares: the console, JSON output, and turning errors into exit codes.
+
+Commands import heavy libraries inside their own bodies so that ``civicml --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import typer
+from rich.console import Console
+
+from civicml._errors import CivicMLError
+
+__all__ = ["console", "emit_json", "err_console", "fail", "handle_errors", "is_debug"]
+
+console = Console(highlight=False)
+err_console = Console(stderr=True, highlight=False)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def is_debug() -> bool:
+    """True when --debug was given (or CIVICML_DEBUG=1): show tracebacks."""
+    return os.environ.get("CIVICML_DEBUG", "") not in ("", "0")
+
+
+def emit_json(obj: Any) -> None:
+    """Print ``obj`` as JSON on stdout (no colour, no wrapping), for scripts."""
+    from civicml.bundle._bundle import dumps_json
+
+    sys.stdout.write(dumps_json(obj).decode("utf-8"))
+    sys.stdout.flush()
+
+
+def fail(message: str, code: int = 2) -> typer.Exit:
+    """Print one error line on stderr and return the Exit to raise."""
+    err_console.print(f"[bold red]error:[/] {message}", soft_wrap=True, markup=True)
+    return typer.Exit(code)
+
+
+def handle_errors(func: F) -> F:
+    """Turn a :class:`CivicMLError` into one line on stderr and its exit code (2 by default).
+
+    With ``--debug`` the traceback is shown instead.
+    """
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except CivicMLError as exc:
+            if is_debug():
+                raise
+            raise fail(_escape(str(exc)), exc.exit_code) from None
+        except KeyboardInterrupt:
+            raise fail("Interrupted; nothing was written.", 130) from None
+        except (typer.Exit, typer.Abort, SystemExit):
+            raise
+        except Exception as exc:  # a bug, not bad input: say so in one line
+            if is_debug():
+                raise
+            first = str(exc).splitlines()[0] if str(exc) else ""
+            raise fail(
+                _escape(
+                    f"civicml hit an unexpected error ({type(exc).__name__}: {first}). "
+                    "Rerun with --debug for the traceback and report it."
+                ),
+                3,
+            ) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _escape(text: str) -> str:
+    from rich.markup import escape
+
+    return escape(text)

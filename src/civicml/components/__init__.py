@@ -1,0 +1,11 @@
+"""Estimator components that live inside saved pipelines.
+
+They are loaded at serving time, so they import only numpy, pandas and scikit-learn, and every
+class here is on the bundle's trusted-types list.
+"""
+
+from civicml.components._dates import DateFeatures
+from civicml.components._frame import AsCategorical
+from civicml.components._text import flatten_text, to_str
+
+__all__ = ["AsCategorical", "DateFeatures", "flatten_text", "to_str"]

@@ -1,0 +1,34 @@
+"""Learning: tasks and metrics, candidate families, cross-validation, the leaderboard, training."""
+
+from civicml.learn._candidates import FAMILIES, Family, build_pipeline, families_for
+from civicml.learn._cv import CVResult, cross_validate, make_splitter
+from civicml.learn._leaderboard import Entry, Leaderboard
+from civicml.learn._metrics import DEFAULT_METRIC, Metric, compute_metrics, get_metric, metrics_for
+from civicml.learn._preprocess import FeatureRoles, build_preprocessor
+from civicml.learn._tasks import detect_task
+from civicml.learn._threshold import Threshold, choose_threshold
+from civicml.learn._train import TrainResult, train
+
+__all__ = [
+    "DEFAULT_METRIC",
+    "FAMILIES",
+    "CVResult",
+    "Entry",
+    "Family",
+    "FeatureRoles",
+    "Leaderboard",
+    "Metric",
+    "Threshold",
+    "TrainResult",
+    "build_pipeline",
+    "build_preprocessor",
+    "choose_threshold",
+    "compute_metrics",
+    "cross_validate",
+    "detect_task",
+    "families_for",
+    "get_metric",
+    "make_splitter",
+    "metrics_for",
+    "train",
+]

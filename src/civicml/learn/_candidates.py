@@ -1,0 +1,131 @@
+"""Candidate model families: how to build each as a full pipeline, with known-good defaults."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from sklearn.pipeline import Pipeline
+
+from civicml.learn._preprocess import FeatureRoles, build_preprocessor
+
+__all__ = ["FAMILIES", "Family", "build_pipeline", "families_for"]
+
+
+@dataclass(frozen=True)
+class Family:
+    """A model family: its estimator factory, preprocessing flavour and default parameters.
+
+    ``simplicity`` ranks how easy the model is to explain (1 = simplest).
+    """
+
+    name: str
+    label: str
+    flavour: str
+    simplicity: int
+    interpretable: bool
+    make: Callable[[str, dict[str, Any], int], Any]
+    defaults: Mapping[str, Any] = field(default_factory=dict)
+    native_categorical: bool = False
+
+
+def _baseline(task: str, params: dict[str, Any], seed: int) -> Any:
+    from sklearn.dummy import DummyClassifier, DummyRegressor
+
+    if task == "regression":
+        return DummyRegressor(strategy="mean")
+    return DummyClassifier(strategy="prior")
+
+
+def _linear(task: str, params: dict[str, Any], seed: int) -> Any:
+    from sklearn.linear_model import LogisticRegression, Ridge
+
+    if task == "regression":
+        return Ridge(alpha=params.get("alpha", 1.0))
+    return LogisticRegression(C=params.get("C", 1.0), max_iter=2000)
+
+
+def _forest(task: str, params: dict[str, Any], seed: int) -> Any:
+    from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
+
+    cls = RandomForestRegressor if task == "regression" else RandomForestClassifier
+    return cls(n_jobs=1, random_state=seed, **params)
+
+
+def _hist_gb(task: str, params: dict[str, Any], seed: int) -> Any:
+    from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
+
+    cls = HistGradientBoostingRegressor if task == "regression" else HistGradientBoostingClassifier
+    return cls(random_state=seed, categorical_features="from_dtype", **params)
+
+
+def _lightgbm(task: str, params: dict[str, Any], seed: int) -> Any:
+    import lightgbm as lgb
+
+    cls = lgb.LGBMRegressor if task == "regression" else lgb.LGBMClassifier
+    return cls(random_state=seed, n_jobs=1, verbose=-1, **params)
+
+
+FAMILIES: dict[str, Family] = {
+    f.name: f
+    for f in [
+        Family("baseline", "Constant baseline", "tree", 0, True, _baseline),
+        Family("linear", "Regularised linear model", "scaled", 1, True, _linear),
+        Family(
+            "random_forest",
+            "Random forest",
+            "tree",
+            3,
+            False,
+            _forest,
+            {"n_estimators": 200, "min_samples_leaf": 2, "max_features": "sqrt"},
+        ),
+        Family(
+            "hist_gb",
+            "Histogram gradient boosting",
+            "tree",
+            4,
+            False,
+            _hist_gb,
+            {"learning_rate": 0.06, "max_iter": 250, "early_stopping": False},
+            native_categorical=True,
+        ),
+        Family(
+            "lightgbm",
+            "LightGBM",
+            "tree",
+            4,
+            False,
+            _lightgbm,
+            {
+                "n_estimators": 300,
+                "learning_rate": 0.04,
+                "num_leaves": 15,
+                "min_child_samples": 20,
+                "subsample": 0.8,
+                "subsample_freq": 1,
+                "colsample_bytree": 0.8,
+            },
+            native_categorical=True,
+        ),
+    ]
+}
+
+
+def families_for(task: str) -> list[Family]:
+    """The families tried for ``task``, simplest first.
+
+    >>> [f.name for f in families_for("binary")]
+    ['baseline', 'linear', 'random_forest', 'hist_gb', 'lightgbm']
+    """
+    return sorted(FAMILIES.values(), key=lambda f: f.simplicity)
+
+
+def build_pipeline(
+    family: Family, task: str, roles: FeatureRoles, params: Mapping[str, Any] | None, seed: int
+) -> Pipeline:
+    """The full pipeline (preprocessing + estimator) for one candidate."""
+    merged = {**family.defaults, **(params or {})}
+    pre = build_preprocessor(roles, family.flavour, native_categorical=family.native_categorical)
+    return Pipeline([("prep", pre), ("model", family.make(task, merged, seed))])

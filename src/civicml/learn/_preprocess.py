@@ -1,0 +1,135 @@
+"""Preprocessing per column role, built with scikit-learn's ColumnTransformer.
+
+Two flavours: ``"scaled"`` for models that need numbers on one scale (linear, kNN, MLP:
+impute, standardise, one-hot) and ``"tree"`` for tree ensembles (numbers kept with their NaN,
+categories ordinal-encoded with unknown and missing as NaN, optionally as pandas categoricals
+for LightGBM's native categorical splits).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+from sklearn.compose import ColumnTransformer
+from sklearn.decomposition import TruncatedSVD
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.impute import SimpleImputer
+from sklearn.pipeline import Pipeline, make_pipeline
+from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, OrdinalEncoder, StandardScaler
+
+from civicml.components import AsCategorical, DateFeatures, flatten_text, to_str
+
+__all__ = ["FeatureRoles", "build_preprocessor"]
+
+
+@dataclass(frozen=True)
+class FeatureRoles:
+    """Which input columns play which role. Columns not listed are not features.
+
+    Examples
+    --------
+    >>> r = FeatureRoles(numeric=["age"], categorical=["sex"])
+    >>> r.features
+    ['age', 'sex']
+    """
+
+    numeric: Sequence[str] = field(default_factory=list)
+    categorical: Sequence[str] = field(default_factory=list)
+    text: Sequence[str] = field(default_factory=list)
+    date: Sequence[str] = field(default_factory=list)
+
+    @property
+    def features(self) -> list[str]:
+        return [*self.categorical, *self.numeric, *self.date, *self.text]
+
+    @classmethod
+    def from_mapping(cls, roles: Mapping[str, str]) -> FeatureRoles:
+        """Build from ``{column: role}``; roles other than the four feature roles are skipped."""
+        groups: dict[str, list[str]] = {"numeric": [], "categorical": [], "text": [], "date": []}
+        for col, role in roles.items():
+            if role in groups:
+                groups[role].append(col)
+        return cls(**groups)
+
+
+def build_preprocessor(roles: FeatureRoles, flavour: str, *, native_categorical: bool = False):
+    """A transformer from the raw feature frame to a model-ready matrix.
+
+    Parameters
+    ----------
+    roles : FeatureRoles
+    flavour : {"scaled", "tree"}
+    native_categorical : bool
+        For ``"tree"``: wrap the output so categorical columns come first as pandas categoricals
+        (LightGBM then splits on them natively).
+    """
+    parts: list[tuple[str, object, list[str]]] = []
+    if flavour == "scaled":
+        if roles.categorical:
+            parts.append(
+                (
+                    "cat",
+                    make_pipeline(
+                        FunctionTransformer(to_str, feature_names_out="one-to-one"),
+                        OneHotEncoder(
+                            handle_unknown="infrequent_if_exist",
+                            min_frequency=5,
+                            max_categories=64,
+                            sparse_output=False,
+                        ),
+                    ),
+                    list(roles.categorical),
+                )
+            )
+        if roles.numeric:
+            parts.append(
+                (
+                    "num",
+                    make_pipeline(
+                        SimpleImputer(strategy="median", add_indicator=True), StandardScaler()
+                    ),
+                    list(roles.numeric),
+                )
+            )
+    else:
+        if roles.categorical:
+            parts.append(
+                (
+                    "cat",
+                    make_pipeline(
+                        FunctionTransformer(to_str, feature_names_out="one-to-one"),
+                        OrdinalEncoder(
+                            handle_unknown="use_encoded_value",
+                            unknown_value=np.nan,
+                            encoded_missing_value=np.nan,
+                            min_frequency=3,
+                            max_categories=250,
+                        ),
+                    ),
+                    list(roles.categorical),
+                )
+            )
+        if roles.numeric:
+            parts.append(("num", "passthrough", list(roles.numeric)))
+    if roles.date:
+        date_steps: list[object] = [DateFeatures()]
+        if flavour == "scaled":
+            date_steps += [SimpleImputer(strategy="median"), StandardScaler()]
+        parts.append(("date", make_pipeline(*date_steps), list(roles.date)))
+    for i, col in enumerate(roles.text):
+        vec = TfidfVectorizer(max_features=5000, ngram_range=(1, 2), min_df=2, sublinear_tf=True)
+        text_pipe = make_pipeline(
+            FunctionTransformer(flatten_text), vec, TruncatedSVD(n_components=32, random_state=0)
+        )
+        parts.append((f"text{i}", text_pipe, [col]))
+    transformer = ColumnTransformer(parts, remainder="drop", sparse_threshold=0.0)
+    if flavour == "tree" and native_categorical and roles.categorical:
+        return Pipeline(
+            [
+                ("columns", transformer),
+                ("dtypes", AsCategorical(n_categorical=len(roles.categorical))),
+            ]
+        )
+    return transformer

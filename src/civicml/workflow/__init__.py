@@ -1,0 +1,11 @@
+"""The jobs that string the stages together: data → learn → bundle (→ registry)."""
+
+from civicml.workflow._scoring import score_file
+from civicml.workflow._training_job import (
+    TrainingOutcome,
+    git_commit,
+    package_versions,
+    run_training,
+)
+
+__all__ = ["TrainingOutcome", "git_commit", "package_versions", "run_training", "score_file"]

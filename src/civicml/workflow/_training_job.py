@@ -1,0 +1,264 @@
+"""The main job: a project spec in, a verified bundle out.
+
+load → check → scan for personal data → infer the contract → train → save the bundle.
+Each stage is a call into its own package; this module only strings them together and records
+what happened (lineage) so the bundle can say where it came from.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import platform
+import subprocess
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from civicml.spec import ProjectSpec
+
+__all__ = ["TrainingOutcome", "run_training", "package_versions", "git_commit"]
+
+EventHandler = Callable[..., None]
+
+_PACKAGES = (
+    "civicml",
+    "numpy",
+    "pandas",
+    "pyarrow",
+    "scikit-learn",
+    "lightgbm",
+    "skops",
+    "optuna",
+    "duckdb",
+)
+REFERENCE_ROWS = 5_000
+
+
+@dataclass
+class TrainingOutcome:
+    """What :func:`run_training` produced."""
+
+    bundle: Any  # civicml.bundle.Bundle
+    result: Any  # civicml.learn.TrainResult
+    contract: Any  # civicml.data.DataContract
+    pii_findings: list[Any]
+    warnings: list[str] = field(default_factory=list)
+
+
+def package_versions(names: tuple[str, ...] = _PACKAGES) -> dict[str, str]:
+    """Installed versions of the packages that shape a model."""
+    out = {"python": platform.python_version()}
+    for name in names:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return out
+
+
+def git_commit(folder: Path) -> str | None:
+    """The git commit of ``folder``'s repository, with ``-dirty`` when it has local changes."""
+    try:
+        sha = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=folder, capture_output=True, text=True, timeout=5
+        )
+        if sha.returncode != 0:
+            return None
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain"], cwd=folder, capture_output=True, text=True, timeout=5
+        )
+        return sha.stdout.strip() + ("-dirty" if dirty.stdout.strip() else "")
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def run_training(
+    spec: ProjectSpec,
+    bundle_dir: str | Path,
+    *,
+    overwrite: bool = False,
+    on_event: EventHandler | None = None,
+) -> TrainingOutcome:
+    """Validate the data, train and compare candidates, and save the winner as a bundle.
+
+    Raises
+    ------
+    SpecError, DataError, PersonalDataError, TrainingError
+        With one clear line; nothing is written when training fails.
+    """
+    from civicml.bundle import save_bundle
+    from civicml.data import (
+        check_personal_data,
+        check_training_table,
+        file_sha256,
+        frame_sha256,
+        infer_contract,
+        load_data,
+        scan_personal_data,
+    )
+    from civicml.learn import FeatureRoles, detect_task, train
+
+    emit = on_event or (lambda *a, **k: None)
+    started = time.monotonic()
+    emit("stage", name="load")
+    df = load_data(spec)
+    cols = spec.columns
+    emit("stage", name="check", rows=len(df), columns=df.shape[1])
+    warnings = list(
+        check_training_table(
+            df,
+            target=spec.target,
+            task=spec.task,
+            id_columns=cols.id,
+            drop_columns=cols.drop,
+            text_columns=cols.text,
+            group=cols.group,
+        )
+    )
+    for w in warnings:
+        emit("warning", message=w)
+
+    findings: list[Any] = []
+    if spec.personal_data.scan:
+        emit("stage", name="scan")
+        findings = scan_personal_data(df.drop(columns=[spec.target]) if spec.target else df)
+        check_personal_data(
+            findings, allowed=spec.personal_data.allow, id_columns=cols.id, drop_columns=cols.drop
+        )
+
+    emit("stage", name="contract")
+    contract = infer_contract(
+        df,
+        target=spec.target,
+        id_columns=cols.id,
+        text_columns=cols.text,
+        date_columns=cols.date,
+        categorical_columns=cols.categorical,
+        drop_columns=[*cols.drop, *([cols.group] if cols.group else [])],
+    )
+    roles = FeatureRoles.from_mapping({c.name: c.role for c in contract.columns})
+    if not roles.features:
+        from civicml._errors import DataError
+
+        raise DataError.build(
+            "No usable feature columns are left after removing the target, ids and dropped columns",
+            fix="Check columns.id and columns.drop in civicml.yaml",
+        )
+
+    y = df[spec.target] if spec.target else None
+    if y is None:
+        from civicml._errors import SpecError
+
+        raise SpecError.build(
+            "task 'clustering' is not available yet", fix="Set a target and a supervised task"
+        )
+    keep = y.notna()
+    n_dropped = int((~keep).sum())
+    if n_dropped:
+        msg = f"{n_dropped} row(s) with an empty target {spec.target!r} were left out of training."
+        warnings.append(msg)
+        emit("warning", message=msg)
+    X, y = df.loc[keep].reset_index(drop=True), y[keep].reset_index(drop=True)
+    task = detect_task(y) if spec.task == "auto" else spec.task
+    groups = X[cols.group] if cols.group else None
+
+    emit("stage", name="train", task=task)
+    result = train(
+        X,
+        y,
+        roles=roles,
+        task=task,
+        metric=spec.metric,
+        budget_seconds=spec.budget_seconds,
+        max_trials=spec.max_trials,
+        seed=spec.seed,
+        cv_folds=spec.cv_folds,
+        test_size=spec.test_size,
+        groups=groups,
+        cost_fp=spec.costs.false_positive,
+        cost_fn=spec.costs.false_negative,
+        on_event=on_event,
+    )
+
+    emit("stage", name="save")
+    data_path = spec.data_path()
+    lineage = {
+        "created_at": _dt.datetime.now(_dt.UTC).replace(microsecond=0).isoformat(),
+        "data": {
+            "source": str(spec.data.path or spec.data.query),
+            "file_sha256": file_sha256(data_path) if data_path is not None else None,
+            "table_sha256": frame_sha256(df),
+            "rows": len(df),
+            "columns": df.shape[1],
+        },
+        "packages": package_versions(),
+        "git_commit": git_commit(spec.base_dir.resolve()),
+        "seconds": round(time.monotonic() - started, 3),
+        "platform": platform.platform(),
+    }
+    info = {
+        "name": spec.name,
+        "task": result.task,
+        "target": result.target,
+        "metric": result.metric,
+        "candidate": result.best,
+        "features": roles.features,
+        "roles": {c.name: c.role for c in contract.columns},
+        "classes": result.classes,
+        "positive_label": result.positive_label,
+        "threshold": result.threshold.value if result.threshold else None,
+        "id_columns": list(cols.id),
+        "n_train": result.n_train,
+        "n_test": result.n_test,
+    }
+    metrics = {
+        "test": result.test_metrics,
+        "cv": result.leaderboard.best.cv_mean if result.leaderboard.best else {},
+        "threshold": _asdict(result.threshold),
+    }
+    reference = (
+        X[roles.features]
+        .sample(n=min(REFERENCE_ROWS, len(X)), random_state=spec.seed)
+        .reset_index(drop=True)
+    )
+    bundle = save_bundle(
+        bundle_dir,
+        model=result.pipeline,
+        documents={
+            "model_info.json": info,
+            "contract.json": contract.to_dict(),
+            "leaderboard.json": result.leaderboard.to_dict(),
+            "metrics.json": metrics,
+            "lineage.json": lineage,
+            "spec.json": spec.model_dump(mode="json"),
+            "personal_data.json": {"findings": [_asdict(f) for f in findings]},
+        },
+        tables={"reference.parquet": _parquet_safe(reference)},
+        overwrite=overwrite,
+    )
+    emit("saved", path=str(bundle.path), digest=bundle.digest)
+    return TrainingOutcome(bundle, result, contract, findings, warnings)
+
+
+def _asdict(obj: Any) -> Any:
+    if obj is None:
+        return None
+    if hasattr(obj, "to_dict"):
+        return obj.to_dict()
+    from dataclasses import asdict, is_dataclass
+
+    return asdict(obj) if is_dataclass(obj) else obj
+
+
+def _parquet_safe(frame: pd.DataFrame) -> pd.DataFrame:
+    out = frame.copy()
+    for col in out.columns:
+        s = out[col]
+        if not (pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s)):
+            out[col] = s.astype("string")
+    return out

@@ -1,0 +1,87 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from civicml._errors import SpecError
+from civicml.spec import TEMPLATE, load_spec, spec_from_dict, write_template
+
+BASE = {"name": "demo", "data": {"path": "d.csv"}, "target": "y"}
+
+
+def test_template_is_a_valid_spec(tmp_path: Path) -> None:
+    path = write_template(tmp_path)
+    spec = load_spec(path)
+    assert spec.name == "my-project"
+    assert spec.data_path() == tmp_path / "data/training.csv"
+    assert "#" in path.read_text()  # commented
+
+
+def test_template_refuses_to_overwrite(tmp_path: Path) -> None:
+    write_template(tmp_path)
+    with pytest.raises(SpecError, match="already exists.*--force"):
+        write_template(tmp_path)
+    write_template(tmp_path, force=True)
+
+
+def test_unknown_key_names_it_and_suggests() -> None:
+    with pytest.raises(SpecError) as err:
+        spec_from_dict({**BASE, "budget": 3})
+    msg = str(err.value)
+    assert "Unknown key 'budget'" in msg and "Did you mean 'budget_seconds'?" in msg
+    assert "\n" not in msg
+
+
+def test_unknown_nested_key() -> None:
+    with pytest.raises(SpecError, match=r"Unknown key 'columns\.idd'.*Did you mean 'id'"):
+        spec_from_dict({**BASE, "columns": {"idd": ["x"]}})
+
+
+def test_budget_seconds_zero_is_refused() -> None:
+    with pytest.raises(SpecError, match=r"'budget_seconds'.*greater than 0.*got 0"):
+        spec_from_dict({**BASE, "budget_seconds": 0})
+
+
+def test_wrong_type_names_key_expected_and_value() -> None:
+    with pytest.raises(SpecError, match=r"'seed'.*integer.*got 'abc'"):
+        spec_from_dict({**BASE, "seed": "abc"})
+
+
+def test_protected_characteristic_must_be_an_equality_act_name() -> None:
+    with pytest.raises(SpecError, match="'gender' is not a protected characteristic"):
+        spec_from_dict({**BASE, "protected": {"gender": "sex"}})
+    ok = spec_from_dict({**BASE, "protected": {"sex": "sex", "race": "eth"}})
+    assert ok.protected == {"sex": "sex", "race": "eth"}
+
+
+def test_target_required_unless_clustering() -> None:
+    with pytest.raises(SpecError, match="'target' is required"):
+        spec_from_dict({"name": "x", "data": {"path": "d.csv"}})
+    assert spec_from_dict({"name": "x", "data": {"path": "d.csv"}, "task": "clustering"})
+
+
+def test_data_needs_exactly_one_source() -> None:
+    with pytest.raises(SpecError, match="set only one of 'path' and 'query'"):
+        spec_from_dict({**BASE, "data": {"path": "a.csv", "query": "select 1"}})
+    with pytest.raises(SpecError, match="'path'.*'query'"):
+        spec_from_dict({**BASE, "data": {}})
+
+
+def test_missing_file_and_bad_yaml(tmp_path: Path) -> None:
+    with pytest.raises(SpecError, match="does not exist.*civicml init"):
+        load_spec(tmp_path / "nope.yaml")
+    bad = tmp_path / "civicml.yaml"
+    bad.write_text("name: [unclosed\n")
+    with pytest.raises(SpecError, match="not valid YAML"):
+        load_spec(bad)
+    bad.write_text("- a list\n")
+    with pytest.raises(SpecError, match="must hold a mapping"):
+        load_spec(tmp_path)  # a folder resolves to its civicml.yaml
+
+
+def test_every_template_key_is_in_the_schema() -> None:
+    # the template documents the schema: loading it with no unknown keys proves they agree
+    raw = yaml.safe_load(TEMPLATE)
+    assert spec_from_dict(raw).costs.false_negative == 1
