@@ -279,7 +279,7 @@ def _train_with_progress(spec: Any, out: Path, *, overwrite: bool, quiet: bool) 
     state: dict[str, Any] = {}
 
     def on_event(kind: str, **kw: Any) -> None:
-        if kind == "stage" and not quiet:
+        if kind == "stage" and not quiet and err_console.is_terminal:
             err_console.print(f"[dim]· {kw['name']}[/]")
         elif kind == "warning" and not quiet:
             err_console.print(f"[yellow]warning:[/] {kw['message']}", soft_wrap=True)

@@ -44,7 +44,9 @@ def load_spec(path: str | Path) -> ProjectSpec:
         raw = {}
     if not isinstance(raw, dict):
         raise SpecError.build(
-            f"{p} must hold a mapping of keys", expected="'key: value' lines", got=type(raw).__name__
+            f"{p} must hold a mapping of keys",
+            expected="'key: value' lines",
+            got=type(raw).__name__,
         )
     return spec_from_dict(raw, base_dir=p.parent, source=p.name)
 
@@ -82,7 +84,9 @@ def _friendly(exc: ValidationError, raw: dict[str, Any], source: str) -> SpecErr
         hint = f"Did you mean {close[0]!r}?" if close else "Remove it or fix its spelling."
         shown = allowed if len(str(allowed)) < 200 else [*allowed[:8], "..."]
         return SpecError(
-            format_error(f"Unknown key {key!r} in {source}", expected=f"one of {shown}", got=loc[-1])
+            format_error(
+                f"Unknown key {key!r} in {source}", expected=f"one of {shown}", got=loc[-1]
+            )
             + f" {hint}{more}"
         )
     if kind == "missing":

@@ -1,0 +1,5 @@
+"""``python -m civicml`` runs the command line."""
+
+from civicml.cli import main
+
+main()
