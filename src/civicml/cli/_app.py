@@ -130,6 +130,8 @@ def _validate_spec(spec_path: Path, json_out: bool) -> None:
         id_columns=spec.columns.id,
         drop_columns=spec.columns.drop,
         text_columns=spec.columns.text,
+        date_columns=spec.columns.date,
+        categorical_columns=spec.columns.categorical,
         group=spec.columns.group,
     )
     findings = scan_personal_data(df) if spec.personal_data.scan else []

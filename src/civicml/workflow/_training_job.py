@@ -117,6 +117,8 @@ def run_training(
             id_columns=cols.id,
             drop_columns=cols.drop,
             text_columns=cols.text,
+            date_columns=cols.date,
+            categorical_columns=cols.categorical,
             group=cols.group,
         )
     )
@@ -157,12 +159,7 @@ def run_training(
         raise SpecError.build(
             "task 'clustering' is not available yet", fix="Set a target and a supervised task"
         )
-    keep = y.notna()
-    n_dropped = int((~keep).sum())
-    if n_dropped:
-        msg = f"{n_dropped} row(s) with an empty target {spec.target!r} were left out of training."
-        warnings.append(msg)
-        emit("warning", message=msg)
+    keep = y.notna()  # check_training_table has already warned about empty targets
     X, y = df.loc[keep].reset_index(drop=True), y[keep].reset_index(drop=True)
     task = detect_task(y) if spec.task == "auto" else spec.task
     groups = X[cols.group] if cols.group else None

@@ -1,0 +1,58 @@
+"""Data in: reading sources, data contracts and validation, the UK personal-data scan, and the
+checks a training table must pass."""
+
+from civicml.data._checks import check_training_table, detect_task
+from civicml.data._contract import (
+    CONTRACT_VERSION,
+    ColumnContract,
+    DataContract,
+    infer_contract,
+)
+from civicml.data._hashing import file_sha256, frame_sha256
+from civicml.data._pii import (
+    PII_KINDS,
+    PIIFinding,
+    check_personal_data,
+    is_driving_licence,
+    is_email,
+    is_nhs_number,
+    is_nino,
+    is_passport,
+    is_postcode,
+    is_uk_phone,
+    is_utr,
+    scan_personal_data,
+)
+from civicml.data._sources import FORMATS, load_data, read_sql, read_table
+from civicml.data._validate import RULES, ValidationIssue, ValidationReport, validate_data
+
+__all__ = [
+    "CONTRACT_VERSION",
+    "FORMATS",
+    "PII_KINDS",
+    "RULES",
+    "ColumnContract",
+    "DataContract",
+    "PIIFinding",
+    "ValidationIssue",
+    "ValidationReport",
+    "check_personal_data",
+    "check_training_table",
+    "detect_task",
+    "file_sha256",
+    "frame_sha256",
+    "infer_contract",
+    "is_driving_licence",
+    "is_email",
+    "is_nhs_number",
+    "is_nino",
+    "is_passport",
+    "is_postcode",
+    "is_uk_phone",
+    "is_utr",
+    "load_data",
+    "read_sql",
+    "read_table",
+    "scan_personal_data",
+    "validate_data",
+]

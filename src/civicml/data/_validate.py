@@ -1,0 +1,353 @@
+"""Checking a table against a :class:`~civicml.data.DataContract`, vectorised.
+
+Each broken rule becomes one :class:`ValidationIssue` that says which column, which rule, how
+many rows and which rows (1-based data row numbers, as a person counts them in the file below
+the header). Errors make the report fail; warnings are shown but do not.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from civicml.data._contract import (
+    ColumnContract,
+    DataContract,
+    parse_dates,
+    value_key,
+)
+
+__all__ = ["RULES", "ValidationIssue", "ValidationReport", "validate_data"]
+
+Severity = Literal["error", "warning"]
+
+#: Every rule and its default severity. ``strict=True`` makes every rule an error.
+RULES: dict[str, Severity] = {
+    "missing_column": "error",
+    "type_mismatch": "error",
+    "unexpected_null": "error",
+    "out_of_range": "warning",
+    "unknown_category": "warning",
+    "extra_column": "warning",
+}
+
+_MAX_EXAMPLES = 5
+_TRUE = {"true", "t", "yes", "y", "1", "1.0"}
+_FALSE = {"false", "f", "no", "n", "0", "0.0"}
+
+
+@dataclass(frozen=True)
+class ValidationIssue:
+    """One broken rule in one column.
+
+    Parameters
+    ----------
+    column : str
+    rule : str
+        One of :data:`RULES`.
+    n_rows : int
+        How many rows break it (all rows for a missing or extra column).
+    examples : tuple of int
+        Up to 5 row numbers, 1-based, counting data rows below the header.
+    message : str
+        One readable sentence.
+    severity : {"error", "warning"}
+    """
+
+    column: str
+    rule: str
+    n_rows: int
+    examples: tuple[int, ...]
+    message: str
+    severity: Severity = "error"
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict."""
+        return {
+            "column": self.column,
+            "rule": self.rule,
+            "severity": self.severity,
+            "n_rows": self.n_rows,
+            "examples": list(self.examples),
+            "message": self.message,
+        }
+
+
+@dataclass(frozen=True)
+class ValidationReport:
+    """The outcome of :func:`validate_data`.
+
+    Examples
+    --------
+    >>> from civicml.data import infer_contract
+    >>> train = pd.DataFrame({"age": [30, 40, 50], "region": ["N", "S", "N"]})
+    >>> new = pd.DataFrame({"age": [35, "old", None], "region": ["N", "W", "S"]})
+    >>> report = validate_data(new, infer_contract(train))
+    >>> report.ok
+    False
+    >>> [(i.column, i.rule, i.n_rows, i.examples) for i in report.issues]
+    [('age', 'unexpected_null', 1, (3,)), ('age', 'type_mismatch', 1, (2,)), ('region', 'unknown_category', 1, (2,))]
+    """
+
+    issues: tuple[ValidationIssue, ...]
+    n_rows: int
+    n_columns: int
+    strict: bool = False
+    checked_columns: tuple[str, ...] = field(default=())
+
+    @property
+    def errors(self) -> list[ValidationIssue]:
+        """Issues with severity ``"error"``."""
+        return [i for i in self.issues if i.severity == "error"]
+
+    @property
+    def warnings(self) -> list[ValidationIssue]:
+        """Issues with severity ``"warning"``."""
+        return [i for i in self.issues if i.severity == "warning"]
+
+    @property
+    def ok(self) -> bool:
+        """True when no issue is an error."""
+        return not self.errors
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict (for ``--json`` output)."""
+        return {
+            "ok": self.ok,
+            "n_rows": self.n_rows,
+            "n_columns": self.n_columns,
+            "n_errors": len(self.errors),
+            "n_warnings": len(self.warnings),
+            "issues": [i.to_dict() for i in self.issues],
+        }
+
+    def render(self) -> str:
+        """A plain-text summary line and table of the issues.
+
+        Examples
+        --------
+        >>> issue = ValidationIssue("age", "unexpected_null", 2, (3, 9), "2 empty values.")
+        >>> print(ValidationReport((issue,), n_rows=10, n_columns=4).render())
+        Validation failed: 10 rows x 4 columns, 1 error, 0 warnings.
+        severity  column  rule             rows  example rows  message
+        error     age     unexpected_null     2  3, 9          2 empty values.
+        """
+        errors, warnings = len(self.errors), len(self.warnings)
+        size = f"{self.n_rows:,} rows x {self.n_columns:,} columns"
+        if not self.issues:
+            return f"Validation passed: {size} match the data contract."
+        head = "passed" if self.ok else "failed"
+        summary = (
+            f"Validation {head}: {size}, {errors} error{'s' if errors != 1 else ''}, "
+            f"{warnings} warning{'s' if warnings != 1 else ''}."
+        )
+        header = ("severity", "column", "rule", "rows", "example rows", "message")
+        rows = [
+            (
+                i.severity,
+                i.column,
+                i.rule,
+                f"{i.n_rows:,}",
+                ", ".join(map(str, i.examples)) or "-",
+                i.message,
+            )
+            for i in self.issues
+        ]
+        widths = [max(len(r[k]) for r in [header, *rows]) for k in range(len(header) - 1)]
+        lines = [summary]
+        for r in [header, *rows]:
+            cells = []
+            for k, cell in enumerate(r[:-1]):
+                right = k == 3 and r is not header
+                cells.append(cell.rjust(widths[k]) if right else cell.ljust(widths[k]))
+            lines.append(("  ".join(cells) + "  " + r[-1]).rstrip())
+        return "\n".join(lines)
+
+
+def _examples(mask: np.ndarray) -> tuple[int, ...]:
+    return tuple(int(k) + 1 for k in np.flatnonzero(mask)[:_MAX_EXAMPLES])
+
+
+def _show(values: list[Any]) -> str:
+    return ", ".join(repr(value_key(v)) for v in values[:3]) + (", ..." if len(values) > 3 else "")
+
+
+def validate_data(
+    df: pd.DataFrame,
+    contract: DataContract,
+    *,
+    require_target: bool = False,
+    strict: bool = False,
+) -> ValidationReport:
+    """Check a table against a contract: columns, types, empties, ranges and categories.
+
+    Rules (default severity): ``missing_column`` (error), ``type_mismatch`` (error: a value that
+    does not parse as the column's type), ``unexpected_null`` (error: an empty value where the
+    training data had none), ``out_of_range`` (warning: a number outside the training range),
+    ``unknown_category`` (warning: a category never seen in training), ``extra_column``
+    (warning: a column the contract does not know; columns it dropped are ignored).
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        The table to check, rows in file order.
+    contract : DataContract
+        What the table should look like.
+    require_target : bool, default False
+        Whether the target column must be present (``False`` for scoring data).
+    strict : bool, default False
+        Make every rule an error.
+
+    Returns
+    -------
+    ValidationReport
+    """
+    issues: list[ValidationIssue] = []
+    n = len(df)
+    known = set(contract.names) | set(contract.dropped)
+
+    def add(col: str, rule: str, mask_or_count: np.ndarray | int, message: str) -> None:
+        if isinstance(mask_or_count, np.ndarray):
+            count, examples = int(mask_or_count.sum()), _examples(mask_or_count)
+        else:
+            count, examples = int(mask_or_count), ()
+        severity: Severity = "error" if strict else RULES[rule]
+        issues.append(ValidationIssue(col, rule, count, examples, message, severity))
+
+    checked = []
+    for col in contract.columns:
+        if col.name not in df.columns:
+            if col.role == "target" and not require_target:
+                continue
+            add(col.name, "missing_column", n, f"Column {col.name!r} ({col.role}) is missing.")
+            continue
+        s = df[col.name]
+        if isinstance(s, pd.DataFrame):  # duplicate names: check the first
+            s = s.iloc[:, 0]
+        checked.append(col.name)
+        _check_column(s, col, add)
+    for name in df.columns:
+        if name not in known:
+            add(
+                str(name),
+                "extra_column",
+                n,
+                f"Column {name!r} is not in the contract; it will be ignored.",
+            )
+    return ValidationReport(
+        issues=tuple(issues),
+        n_rows=n,
+        n_columns=df.shape[1],
+        strict=strict,
+        checked_columns=tuple(checked),
+    )
+
+
+def _check_column(s: pd.Series, col: ColumnContract, add: Any) -> None:
+    null = s.isna().to_numpy()
+    if not col.nullable and null.any():
+        k = int(null.sum())
+        add(
+            col.name,
+            "unexpected_null",
+            null,
+            f"{k:,} empty value{'s' if k != 1 else ''}; the training data had none.",
+        )
+    present = ~null
+    parsed, bad = _parse(s, col, present)
+    if bad.any():
+        values = s[bad].unique().tolist()
+        add(
+            col.name,
+            "type_mismatch",
+            bad,
+            f"{int(bad.sum()):,} value{'s' if bad.sum() != 1 else ''} not {_article(col.dtype)} "
+            f"({_show(values)}).",
+        )
+    ok = present & ~bad
+    if col.dtype in ("integer", "float") and parsed is not None:
+        vals = parsed.to_numpy(dtype="float64", na_value=np.nan)
+        with np.errstate(invalid="ignore"):
+            low = ok & (vals < col.min) if col.min is not None else np.zeros(len(s), bool)
+            high = ok & (vals > col.max) if col.max is not None else np.zeros(len(s), bool)
+        out = low | high
+        if out.any():
+            add(
+                col.name,
+                "out_of_range",
+                out,
+                f"{int(out.sum()):,} value{'s' if out.sum() != 1 else ''} outside the training "
+                f"range [{_num(col.min)}, {_num(col.max)}].",
+            )
+    if col.categories is not None and ok.any():
+        uniques = pd.unique(s[ok])
+        allowed = set(col.categories)
+        unknown = [u for u in uniques if value_key(u) not in allowed]
+        if unknown:
+            mask = s.isin(unknown).to_numpy() & ok
+            add(
+                col.name,
+                "unknown_category",
+                mask,
+                f"{int(mask.sum()):,} value{'s' if mask.sum() != 1 else ''} not seen in training "
+                f"({_show(unknown)}).",
+            )
+
+
+def _num(x: Any) -> str:
+    if isinstance(x, float) and x.is_integer():
+        return str(int(x))
+    return str(x)
+
+
+def _article(dtype: str) -> str:
+    return {
+        "integer": "a whole number",
+        "float": "a number",
+        "boolean": "true/false",
+        "string": "text",
+        "datetime": "a date",
+    }[dtype]
+
+
+def _parse(
+    s: pd.Series, col: ColumnContract, present: np.ndarray
+) -> tuple[pd.Series | None, np.ndarray]:
+    """The column parsed as the contract's type, and a mask of present values that fail."""
+    no_bad = np.zeros(len(s), dtype=bool)
+    if col.dtype in ("integer", "float"):
+        if pd.api.types.is_bool_dtype(s.dtype):
+            num = s.astype("float64")
+        elif pd.api.types.is_numeric_dtype(s.dtype):
+            num = s
+        else:
+            num = pd.to_numeric(s, errors="coerce")
+        bad = present & num.isna().to_numpy()
+        if col.dtype == "integer":
+            arr = num.to_numpy(dtype="float64", na_value=np.nan)
+            with np.errstate(invalid="ignore"):
+                frac = np.isfinite(arr) & (np.mod(arr, 1) != 0)
+            bad |= present & frac
+        return num, bad
+    if col.dtype == "boolean":
+        if pd.api.types.is_bool_dtype(s.dtype):
+            return s, no_bad
+        uniques = pd.unique(s[present])
+        wrong = [u for u in uniques if value_key(u).strip().lower() not in _TRUE | _FALSE]
+        if not wrong:
+            return None, no_bad
+        return None, present & s.isin(wrong).to_numpy()
+    if col.dtype == "datetime":
+        if pd.api.types.is_datetime64_any_dtype(s.dtype):
+            return s, no_bad
+        parsed = parse_dates(s, col.date_format)
+        bad = present & parsed.isna().to_numpy()
+        if bad.any() and col.date_format is not None:
+            # a file written with another date format: accept anything that parses
+            retry = parse_dates(s[bad], None)
+            bad[np.flatnonzero(bad)[retry.notna().to_numpy()]] = False
+        return parsed, bad
+    return None, no_bad  # string: any value is acceptable as text

@@ -1,0 +1,42 @@
+"""Pin civicml.data's public names so the API never changes by accident."""
+
+from __future__ import annotations
+
+import civicml.data
+
+EXPECTED = {
+    "CONTRACT_VERSION",
+    "FORMATS",
+    "PII_KINDS",
+    "RULES",
+    "ColumnContract",
+    "DataContract",
+    "PIIFinding",
+    "ValidationIssue",
+    "ValidationReport",
+    "check_personal_data",
+    "check_training_table",
+    "detect_task",
+    "file_sha256",
+    "frame_sha256",
+    "infer_contract",
+    "is_driving_licence",
+    "is_email",
+    "is_nhs_number",
+    "is_nino",
+    "is_passport",
+    "is_postcode",
+    "is_uk_phone",
+    "is_utr",
+    "load_data",
+    "read_sql",
+    "read_table",
+    "scan_personal_data",
+    "validate_data",
+}
+
+
+def test_public_names() -> None:
+    assert set(civicml.data.__all__) == EXPECTED
+    for name in EXPECTED:
+        assert getattr(civicml.data, name) is not None
