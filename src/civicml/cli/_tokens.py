@@ -1,0 +1,106 @@
+"""``civicml tokens …``: issue, list and revoke API tokens for the serving process.
+
+A token's plaintext is printed once, at creation; the registry stores only a salted hash.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from civicml.cli._common import console, emit_json, handle_errors
+from civicml.cli._models import (
+    ArtifactsOpt,
+    ByOpt,
+    JsonOpt,
+    ProjectOpt,
+    RegistryOpt,
+    default_actor,
+    open_from_cli,
+)
+
+__all__ = ["app"]
+
+app = typer.Typer(help="API tokens for the prediction service.", no_args_is_help=True)
+
+
+@app.command()
+@handle_errors
+def create(
+    name: Annotated[str, typer.Option("--name", help="A name for the token's holder.")],
+    scope: Annotated[
+        list[str],
+        typer.Option("--scope", help="predict, viewer, approver or admin (repeat for several)."),
+    ],
+    rate_limit: Annotated[
+        str | None, typer.Option("--rate-limit", help="Requests allowed, e.g. 50/s.")
+    ] = None,
+    by: ByOpt = None,
+    reason: Annotated[str | None, typer.Option("--reason")] = None,
+    registry: RegistryOpt = None,
+    artifacts: ArtifactsOpt = None,
+    project_dir: ProjectOpt = Path("."),
+    as_json: JsonOpt = False,
+) -> None:
+    """Issue a token and print it once; store it in your secrets manager now."""
+    with open_from_cli(registry, artifacts, project_dir) as reg:
+        token = reg.create_token(
+            name, scope, default_actor(by), rate_limit=rate_limit, reason=reason
+        )
+    if as_json:
+        emit_json({"name": name, "scopes": scope, "rate_limit": rate_limit, "token": token})
+        return
+    console.print(f"Token {name!r} ({', '.join(scope)}). It is shown this once only:")
+    console.print(token, soft_wrap=True, markup=False)
+
+
+@app.command("list")
+@handle_errors
+def list_(
+    registry: RegistryOpt = None,
+    artifacts: ArtifactsOpt = None,
+    project_dir: ProjectOpt = Path("."),
+    as_json: JsonOpt = False,
+) -> None:
+    """List tokens (never their secrets)."""
+    with open_from_cli(registry, artifacts, project_dir) as reg:
+        tokens = reg.list_tokens()
+    if as_json:
+        emit_json({"tokens": [t.to_dict() for t in tokens]})
+        return
+    from rich.table import Table
+
+    table = Table("name", "id", "scopes", "rate limit", "created", "by", "revoked")
+    for t in tokens:
+        table.add_row(
+            t.name,
+            t.id,
+            ", ".join(t.scopes),
+            t.rate_limit or "-",
+            t.created_at[:19],
+            t.created_by,
+            (t.revoked_at or "")[:19],
+        )
+    console.print(table)
+
+
+@app.command()
+@handle_errors
+def revoke(
+    name: Annotated[str, typer.Argument(help="Token name or id.")],
+    reason: Annotated[str, typer.Option("--reason", help="Why (recorded in the audit log).")],
+    by: ByOpt = None,
+    registry: RegistryOpt = None,
+    artifacts: ArtifactsOpt = None,
+    project_dir: ProjectOpt = Path("."),
+    as_json: JsonOpt = False,
+) -> None:
+    """Revoke a token; services stop accepting it within their cache time (30 s)."""
+    with open_from_cli(registry, artifacts, project_dir) as reg:
+        info = reg.revoke_token(name, default_actor(by), reason)
+    if as_json:
+        emit_json(info.to_dict())
+        return
+    console.print(f"Revoked token {info.name!r} ({info.id}).")

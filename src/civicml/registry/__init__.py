@@ -1,0 +1,60 @@
+"""The model registry: versions, aliases, two-person approval, rollback and a tamper-evident
+audit log, on SQLite by default and PostgreSQL + S3 at scale."""
+
+from civicml.registry._artifacts import ArtifactStore
+from civicml.registry._audit import GENESIS_HASH, canonical_json, event_hash, verify_chain
+from civicml.registry._governance import PRODUCTION, promotion_problems
+from civicml.registry._names import (
+    check_alias,
+    check_artifacts_uri,
+    check_key,
+    check_model_name,
+    parse_ref,
+)
+from civicml.registry._records import (
+    OVERSIGHT_MODES,
+    SCOPES,
+    STATUSES,
+    AuditEvent,
+    AuditVerification,
+    Decision,
+    EventDraft,
+    ModelSummary,
+    ModelVersion,
+    TokenInfo,
+)
+from civicml.registry._registry import Registry, open_registry
+from civicml.registry._sql import SQLStore
+from civicml.registry._store import AliasMove, RegistryStore, TokenSecret, VersionChange
+
+__all__ = [
+    "GENESIS_HASH",
+    "OVERSIGHT_MODES",
+    "PRODUCTION",
+    "SCOPES",
+    "STATUSES",
+    "AliasMove",
+    "ArtifactStore",
+    "AuditEvent",
+    "AuditVerification",
+    "Decision",
+    "EventDraft",
+    "ModelSummary",
+    "ModelVersion",
+    "Registry",
+    "RegistryStore",
+    "SQLStore",
+    "TokenInfo",
+    "TokenSecret",
+    "VersionChange",
+    "canonical_json",
+    "check_alias",
+    "check_artifacts_uri",
+    "check_key",
+    "check_model_name",
+    "event_hash",
+    "open_registry",
+    "parse_ref",
+    "promotion_problems",
+    "verify_chain",
+]

@@ -1,0 +1,231 @@
+"""Content-addressed bundle storage through fsspec: a local folder by default, S3 for teams.
+
+A bundle is stored under ``<root>/<digest[:2]>/<digest>/`` where ``digest`` is the sha256 of its
+``manifest.json``. Files are written first and the manifest last, so a blob counts as present
+only once its manifest is there and hashes to its digest; an interrupted upload is simply
+written again next time. Loading downloads into a local cache and verifies every hash.
+
+Examples
+--------
+>>> import tempfile, pathlib
+>>> from civicml.bundle import save_bundle
+>>> tmp = pathlib.Path(tempfile.mkdtemp())
+>>> b = save_bundle(tmp / "b", documents={"model_info.json": {"task": "binary"}})
+>>> store = ArtifactStore(str(tmp / "artifacts"))
+>>> key = store.put(b)
+>>> key == f"{b.digest[:2]}/{b.digest}"
+True
+>>> store.fetch(b.digest, tmp / "cache").digest == b.digest
+True
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+import uuid
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from civicml._errors import IntegrityError, RegistryError
+from civicml.registry._names import check_artifacts_uri, check_key
+
+if TYPE_CHECKING:  # civicml.bundle is imported on use: `import civicml.registry` stays light
+    from civicml.bundle import Bundle
+
+__all__ = ["ArtifactStore"]
+
+_HEX = frozenset("0123456789abcdef")
+MANIFEST = "manifest.json"
+
+
+def sha256_bytes(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _verify(path: Path) -> Bundle:
+    from civicml.bundle import verify_bundle
+
+    return verify_bundle(path)
+
+
+def _check_digest(digest: str) -> str:
+    if not isinstance(digest, str) or len(digest) != 64 or not set(digest) <= _HEX:
+        raise RegistryError.build(
+            "A bundle digest must be 64 lower-case hex characters", got=digest
+        )
+    return digest
+
+
+class ArtifactStore:
+    """Bundles by content address under a root location.
+
+    Parameters
+    ----------
+    root : str
+        A folder path, ``file://PATH``, ``s3://BUCKET/PREFIX`` or ``memory://NAME``.
+    storage_options : mapping, optional
+        Passed to fsspec (e.g. ``{"client_kwargs": {"endpoint_url": ...}}`` for S3).
+    """
+
+    def __init__(self, root: str, storage_options: Mapping[str, Any] | None = None) -> None:
+        self.root = check_artifacts_uri(root).rstrip("/")
+        self.storage_options = dict(storage_options or {})
+        self._fs: Any = None
+        self._base_path = ""
+
+    @property
+    def fs(self) -> Any:
+        """The fsspec filesystem (created on first use)."""
+        if self._fs is None:
+            import fsspec
+
+            fs, base = fsspec.core.url_to_fs(self.root, **self.storage_options)
+            self._fs, self._base_path = fs, base.rstrip("/")
+        return self._fs
+
+    @property
+    def _base(self) -> str:
+        """The root as a path of :attr:`fs` (without protocol)."""
+        _ = self.fs
+        return self._base_path
+
+    @property
+    def _local(self) -> bool:
+        return "file" in getattr(self.fs, "protocol", ()) or "local" in getattr(
+            self.fs, "protocol", ()
+        )
+
+    def key_for(self, digest: str) -> str:
+        """The relative key a bundle with ``digest`` is stored under.
+
+        >>> ArtifactStore("/tmp/x").key_for("ab" * 32)[:5]
+        'ab/ab'
+        """
+        _check_digest(digest)
+        return check_key(f"{digest[:2]}/{digest}")
+
+    def _path(self, key: str, name: str | None = None) -> str:
+        check_key(key)
+        path = f"{self._base}/{key}"
+        if name is not None:
+            path += "/" + check_key(name)
+        return path
+
+    def has(self, digest: str) -> bool:
+        """True when a complete copy of the bundle is stored (its manifest hashes to digest)."""
+        path = self._path(self.key_for(digest), MANIFEST)
+        try:
+            raw = self.fs.cat_file(path)
+        except (FileNotFoundError, OSError):
+            return False
+        return sha256_bytes(raw) == digest
+
+    def put(self, bundle: Bundle) -> str:
+        """Copy a verified bundle into the store (a no-op when already there); return its key."""
+        key = self.key_for(bundle.digest)
+        if self.has(bundle.digest):
+            return key
+        if self._local:
+            self.fs.makedirs(self._path(key), exist_ok=True)
+        for name in [*bundle.files, MANIFEST]:  # manifest last: it marks the copy complete
+            self._put_file(bundle.path / name, self._path(key, name))
+        if not self.has(bundle.digest):
+            raise IntegrityError.build(
+                f"The copy of bundle {bundle.digest[:12]}… in {self.root!r} did not verify",
+                fix="Check the artifact store is writable and try again",
+            )
+        return key
+
+    def _put_file(self, local: Path, remote: str) -> None:
+        if self._local:
+            parent = remote.rsplit("/", 1)[0]
+            self.fs.makedirs(parent, exist_ok=True)
+            tmp = f"{remote}.tmp-{uuid.uuid4().hex}"
+            shutil.copyfile(local, tmp)
+            os.replace(tmp, remote)  # atomic on one file system
+        else:
+            self.fs.put_file(str(local), remote)
+
+    def manifest(self, digest: str) -> dict[str, Any]:
+        """The stored manifest of a bundle, checked against its digest."""
+        path = self._path(self.key_for(digest), MANIFEST)
+        try:
+            raw = self.fs.cat_file(path)
+        except (FileNotFoundError, OSError):
+            raise IntegrityError.build(
+                f"Bundle {digest[:12]}… is missing from the artifact store {self.root!r}",
+                fix="Restore the artifact store from backup, or register the bundle again",
+            ) from None
+        if sha256_bytes(raw) != digest:
+            raise IntegrityError.build(
+                f"The stored manifest of bundle {digest[:12]}… in {self.root!r} has changed",
+                expected=f"sha256 {digest}",
+                got=sha256_bytes(raw),
+                fix="Restore the artifact store from backup",
+            )
+        doc = json.loads(raw)
+        for name in doc.get("files", {}):
+            check_key(name)
+        return doc
+
+    def check(self, digest: str) -> None:
+        """Verify the stored copy in place: manifest hash and every file's sha256."""
+        doc = self.manifest(digest)
+        key = self.key_for(digest)
+        for name, entry in sorted(doc["files"].items()):
+            try:
+                data = self.fs.cat_file(self._path(key, name))
+            except (FileNotFoundError, OSError):
+                raise IntegrityError.build(
+                    f"Stored bundle {digest[:12]}… is missing {name!r}",
+                    fix="Restore the artifact store from backup",
+                ) from None
+            if sha256_bytes(data) != entry.get("sha256"):
+                raise IntegrityError.build(
+                    f"Stored bundle file {name!r} of {digest[:12]}… has changed",
+                    expected=f"sha256 {entry.get('sha256')}",
+                    got=sha256_bytes(data),
+                    fix="Restore the artifact store from backup",
+                )
+
+    def fetch(self, digest: str, cache_dir: str | Path) -> Bundle:
+        """Download a bundle into ``cache_dir/<digest>`` (once) and verify every hash."""
+        key = self.key_for(digest)
+        cache = Path(cache_dir)
+        dest = cache / digest
+        if dest.is_dir():
+            try:
+                bundle = _verify(dest)
+                if bundle.digest == digest:
+                    return bundle
+            except IntegrityError:
+                pass
+            shutil.rmtree(dest, ignore_errors=True)
+        doc = self.manifest(digest)
+        cache.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{digest[:12]}.", dir=cache))
+        try:
+            for name in [*sorted(doc["files"]), MANIFEST]:
+                target = tmp / name
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(self.fs.cat_file(self._path(key, name)))
+            bundle = _verify(tmp)
+            if bundle.digest != digest:
+                raise IntegrityError.build(
+                    f"The bundle fetched for {digest[:12]}… has another digest",
+                    got=bundle.digest,
+                    fix="Restore the artifact store from backup",
+                )
+            try:
+                os.replace(tmp, dest)
+            except OSError:  # another process filled the cache first
+                shutil.rmtree(tmp, ignore_errors=True)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        return _verify(dest)

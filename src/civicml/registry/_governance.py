@@ -1,0 +1,185 @@
+"""Governance rules: what a version needs before it may take the ``production`` alias.
+
+A version may serve as ``production`` only when it has
+
+* owner metadata: team, senior responsible owner and contact;
+* an intended use and at least one out-of-scope use;
+* a human oversight mode (``advisory``, ``human-in-the-loop`` or ``solely-automated``; the last
+  needs a recorded lawful basis);
+* passing assessment checks (``checks.json`` in the bundle), or a recorded override with a reason;
+* an approval by a named person who did not register it (the two-person rule).
+
+Examples
+--------
+>>> from civicml.registry._records import ModelVersion
+>>> v = ModelVersion("benefits", 3, "a" * 64, "registered", "t", "Rosa Parks")
+>>> promotion_problems(v)[:2]
+['no owner team', 'no senior responsible owner']
+>>> check_two_person(v, "Rosa Parks")
+Traceback (most recent call last):
+...
+civicml._errors.GovernanceError: Rosa Parks registered benefits v3, so Rosa Parks cannot approve it (two-person rule). Ask another approver to run 'civicml models approve benefits 3 --by NAME --reason TEXT'.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from civicml._errors import GovernanceError, RegistryError
+from civicml.registry._records import OVERSIGHT_MODES, ModelVersion
+
+__all__ = [
+    "PRODUCTION",
+    "check_oversight",
+    "check_two_person",
+    "checks_from_bundle",
+    "governance_from_bundle",
+    "promotion_problems",
+    "require_promotable",
+]
+
+#: the alias that governance guards
+PRODUCTION = "production"
+
+_OWNER_KEYS = ("organisation", "team", "senior_responsible_owner", "contact")
+
+
+def _same_person(a: str | None, b: str | None) -> bool:
+    return (a or "").strip().casefold() == (b or "").strip().casefold()
+
+
+def check_oversight(mode: str | None, lawful_basis: str | None) -> None:
+    """Refuse an unknown oversight mode.
+
+    >>> check_oversight("advisory", None)
+    >>> check_oversight("automatic", None)
+    Traceback (most recent call last):
+    ...
+    civicml._errors.RegistryError: The human oversight mode 'automatic' is not known. ...
+    """
+    if mode is not None and mode not in OVERSIGHT_MODES:
+        raise RegistryError.build(
+            f"The human oversight mode {mode!r} is not known",
+            expected=f"one of {list(OVERSIGHT_MODES)}",
+            got=mode,
+            fix="Pass --oversight with one of the expected modes",
+        )
+
+
+def check_two_person(version: ModelVersion, approver: str, *, verb: str = "approve") -> None:
+    """Refuse an approval by the person who registered the version."""
+    if _same_person(version.created_by, approver):
+        raise GovernanceError.build(
+            f"{version.created_by} registered {version.name} v{version.version}, so "
+            f"{approver} cannot {verb} it (two-person rule)",
+            fix=(
+                f"Ask another approver to run 'civicml models {verb} {version.name} "
+                f"{version.version} --by NAME --reason TEXT'"
+            ),
+        )
+
+
+def _text(value: Any) -> str | None:
+    return value.strip() if isinstance(value, str) and value.strip() else None
+
+
+def governance_from_bundle(bundle: Any) -> dict[str, Any]:
+    """Owner, intended use, out-of-scope uses and oversight from the bundle's spec.
+
+    Reads ``spec.json`` (the ProjectSpec that ``civicml run`` writes) or else the ``spec`` entry
+    of ``lineage.json``. Keys that are absent are left out.
+    """
+    spec: Any = None
+    if bundle.has("spec.json"):
+        spec = bundle.read_json("spec.json")
+    elif bundle.has("lineage.json"):
+        spec = (bundle.read_json("lineage.json") or {}).get("spec")
+    if not isinstance(spec, dict):
+        return {}
+    out: dict[str, Any] = {}
+    owner = spec.get("owner")
+    if isinstance(owner, dict):
+        out["owner"] = {k: _text(owner.get(k)) for k in _OWNER_KEYS if _text(owner.get(k))}
+    if _text(spec.get("intended_use")):
+        out["intended_use"] = _text(spec["intended_use"])
+    uses = spec.get("out_of_scope_uses")
+    if isinstance(uses, list):
+        out["out_of_scope_uses"] = [u.strip() for u in uses if _text(u)]
+    nested = spec.get("governance")
+    gov: dict[str, Any] = nested if isinstance(nested, dict) else spec
+    if _text(gov.get("oversight")):
+        out["oversight"] = _text(gov["oversight"])
+    if _text(gov.get("lawful_basis")):
+        out["lawful_basis"] = _text(gov["lawful_basis"])
+    return out
+
+
+def checks_from_bundle(bundle: Any) -> tuple[list[dict[str, Any]], bool | None]:
+    """The bundle's assessment checks and whether all passed (``None`` when absent)."""
+    if not bundle.has("checks.json"):
+        return [], None
+    doc = bundle.read_json("checks.json")
+    items = doc.get("checks") if isinstance(doc, dict) else None
+    if not isinstance(items, list):
+        raise RegistryError.build(
+            "The bundle's checks.json is malformed",
+            expected='{"checks": [{"name": str, "passed": bool, "evidence": str}]}',
+            got=type(doc).__name__,
+            fix="Rebuild the bundle with 'civicml run'",
+        )
+    checks = [
+        {
+            "name": str(c.get("name", "")),
+            "passed": c.get("passed") is True,
+            "evidence": str(c.get("evidence", "")),
+        }
+        for c in items
+        if isinstance(c, dict)
+    ]
+    return checks, bool(checks) and all(c["passed"] for c in checks)
+
+
+def promotion_problems(version: ModelVersion) -> list[str]:
+    """Everything that stops ``version`` from taking the production alias (empty: none)."""
+    owner = version.owner or {}
+    problems = []
+    if not _text(owner.get("team")):
+        problems.append("no owner team")
+    if not _text(owner.get("senior_responsible_owner")):
+        problems.append("no senior responsible owner")
+    if not _text(owner.get("contact")):
+        problems.append("no owner contact")
+    if not _text(version.intended_use):
+        problems.append("no intended use")
+    if not version.out_of_scope_uses:
+        problems.append("no out-of-scope uses")
+    if version.oversight not in OVERSIGHT_MODES:
+        problems.append("no human oversight mode")
+    elif version.oversight == "solely-automated" and not _text(version.lawful_basis):
+        problems.append("a solely-automated model with no recorded lawful basis")
+    if version.checks_passed is not True and not version.override_reason:
+        if version.checks_passed is None:
+            problems.append("no assessment checks (checks.json) and no recorded override")
+        else:
+            failed = [c["name"] for c in version.checks if not c.get("passed")]
+            problems.append(f"failing checks {failed} and no recorded override")
+    if version.status != "approved":
+        problems.append(f"status {version.status!r}, not 'approved'")
+    elif _same_person(version.approved_by, version.created_by):  # defence in depth
+        problems.append("an approval by the person who registered it")
+    return problems
+
+
+def require_promotable(version: ModelVersion, alias: str) -> None:
+    """Raise :class:`GovernanceError` naming every unmet requirement for ``production``."""
+    problems = promotion_problems(version)
+    if problems:
+        raise GovernanceError.build(
+            f"{version.name} v{version.version} cannot take the {alias!r} alias: it has "
+            + "; ".join(problems),
+            fix=(
+                f"Record what is missing ('civicml models request-approval {version.name} "
+                f"{version.version}' takes --oversight, --lawful-basis, --team and the other "
+                "owner fields), then have another person approve it"
+            ),
+        )

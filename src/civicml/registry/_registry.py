@@ -1,0 +1,686 @@
+"""The registry facade: versions, aliases, governance, rollback, audit and tokens.
+
+:func:`open_registry` connects a store and an artifact store; :class:`Registry` holds the rules.
+Every change names its actor and lands in the hash-chained audit log in the same transaction.
+
+Examples
+--------
+>>> import tempfile, pathlib
+>>> from civicml.bundle import save_bundle
+>>> tmp = pathlib.Path(tempfile.mkdtemp())
+>>> reg = open_registry("sqlite://", project_dir=tmp)
+>>> b = save_bundle(tmp / "b1", documents={
+...     "model_info.json": {"task": "binary"},
+...     "checks.json": {"checks": [{"name": "auc", "passed": True, "evidence": "0.81"}]},
+...     "spec.json": {"owner": {"team": "Benefits", "senior_responsible_owner": "Jo Bloggs",
+...                             "contact": "b@example.gov.uk"},
+...                   "intended_use": "Triage claims", "out_of_scope_uses": ["Sanctions"]}})
+>>> v = reg.register(b.path, "benefits", actor="Rosa Parks", oversight="human-in-the-loop")
+>>> v.ref, v.status
+('benefits/1', 'registered')
+>>> _ = reg.request_approval("benefits", 1, actor="Rosa Parks", reason="Beats the rules")
+>>> reg.approve("benefits", 1, by="Rosa Parks", reason="mine")
+Traceback (most recent call last):
+...
+civicml._errors.GovernanceError: Rosa Parks registered benefits v1, so Rosa Parks cannot approve it (two-person rule). Ask another approver to run 'civicml models approve benefits 1 --by NAME --reason TEXT'.
+>>> _ = reg.approve("benefits", 1, by="Ada Lovelace", reason="Reviewed the report")
+>>> reg.promote("benefits", 1, actor="Ada Lovelace").aliases
+('production',)
+>>> reg.resolve("benefits@production").version, reg.verify_audit().ok
+(1, True)
+>>> reg.close()
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from civicml._errors import ConflictError, GovernanceError, IntegrityError, NotFoundError
+from civicml.registry import _governance as gov
+from civicml.registry._artifacts import ArtifactStore
+from civicml.registry._audit import verify_chain
+from civicml.registry._names import (
+    check_alias,
+    check_model_name,
+    check_text,
+    check_token_name,
+    parse_ref,
+)
+from civicml.registry._records import (
+    AuditEvent,
+    AuditVerification,
+    Decision,
+    EventDraft,
+    ModelSummary,
+    ModelVersion,
+    TokenInfo,
+)
+from civicml.registry._sql import SQLStore, utc_now
+from civicml.registry._store import AliasMove, RegistryStore, TokenSecret, VersionChange
+from civicml.registry._tokens import (
+    TokenCache,
+    check_rate_limit,
+    check_scopes,
+    hash_secret,
+    new_token,
+    secret_matches,
+    split_token,
+)
+
+if TYPE_CHECKING:
+    from civicml.bundle import Bundle
+
+__all__ = ["Registry", "open_registry"]
+
+_UNSET: Any = object()
+_OWNER_KEYS = ("organisation", "team", "senior_responsible_owner", "contact")
+
+
+def open_registry(
+    uri: str | None = None,
+    *,
+    artifacts: str | None = None,
+    project_dir: str | Path = ".",
+    storage_options: Mapping[str, Any] | None = None,
+    token_ttl: float = 30.0,
+) -> Registry:
+    """Connect to a registry, migrating its database to the newest schema.
+
+    Parameters
+    ----------
+    uri : str, optional
+        ``sqlite:///PATH``, ``sqlite://`` (in memory) or ``postgresql://USER@HOST:PORT/DB``.
+        Defaults to ``$CIVICML_REGISTRY`` or ``sqlite:///<project_dir>/.civicml/registry.db``.
+    artifacts : str, optional
+        Where bundles are stored: a folder, ``file://``, ``s3://BUCKET/PREFIX`` or
+        ``memory://``. Defaults to ``$CIVICML_ARTIFACTS`` or ``<project_dir>/.civicml/artifacts``.
+    project_dir : path
+        The project folder whose ``.civicml/`` holds the defaults and the download cache.
+    storage_options : mapping, optional
+        fsspec options for the artifact store (e.g. an S3 endpoint and keys).
+    token_ttl : float
+        Seconds a verified API token stays cached in memory.
+    """
+    base = Path(project_dir).resolve() / ".civicml"
+    uri = uri or os.environ.get("CIVICML_REGISTRY") or f"sqlite:///{base / 'registry.db'}"
+    artifacts = artifacts or os.environ.get("CIVICML_ARTIFACTS") or str(base / "artifacts")
+    store = SQLStore(uri)
+    registry = Registry(
+        store,
+        ArtifactStore(artifacts, storage_options),
+        cache_dir=base / "cache",
+        token_ttl=token_ttl,
+    )
+    store.connect()
+    return registry
+
+
+def _event(
+    actor: str, action: str, subject: str, reason: str | None = None, **details: Any
+) -> EventDraft:
+    return EventDraft(
+        actor, action, subject, reason, {k: v for k, v in details.items() if v is not None}
+    )
+
+
+def _governance_changes(
+    owner: Mapping[str, Any] | None | Any,
+    intended_use: str | None | Any,
+    out_of_scope_uses: Sequence[str] | None | Any,
+    oversight: str | None | Any,
+    lawful_basis: str | None | Any,
+    current_owner: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    changes: dict[str, Any] = {}
+    if owner not in (_UNSET, None):
+        merged = dict(current_owner or {})
+        for key, value in dict(owner).items():
+            if key not in _OWNER_KEYS:
+                raise ConflictError.build(
+                    f"{key!r} is not an owner field", expected=f"one of {list(_OWNER_KEYS)}"
+                )
+            if value is not None:
+                merged[key] = check_text(value, f"owner {key}", limit=300)
+        changes["owner"] = merged
+    if intended_use not in (_UNSET, None):
+        changes["intended_use"] = check_text(intended_use, "intended use")
+    if out_of_scope_uses not in (_UNSET, None):
+        changes["out_of_scope_uses"] = [
+            check_text(u, "out-of-scope use") for u in out_of_scope_uses if str(u).strip()
+        ]
+    if oversight not in (_UNSET, None):
+        gov.check_oversight(oversight, None)
+        changes["oversight"] = oversight
+    if lawful_basis not in (_UNSET, None):
+        changes["lawful_basis"] = check_text(lawful_basis, "lawful basis")
+    return changes
+
+
+class Registry:
+    """Models, their immutable versions, aliases, governance decisions, audit log and tokens.
+
+    Create one with :func:`open_registry`; the constructor does no I/O.
+    """
+
+    def __init__(
+        self,
+        store: RegistryStore,
+        artifacts: ArtifactStore,
+        *,
+        cache_dir: str | Path,
+        token_ttl: float = 30.0,
+    ) -> None:
+        self.store = store
+        self.artifacts = artifacts
+        self.cache_dir = Path(cache_dir)
+        self._tokens = TokenCache(ttl=token_ttl)
+
+    def close(self) -> None:
+        """Release the database connections."""
+        self.store.close()
+
+    def __enter__(self) -> Registry:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- registering ----------------------------------------------------------------------
+    def register(
+        self,
+        bundle_path: str | Path,
+        name: str,
+        *,
+        actor: str,
+        reason: str | None = None,
+        oversight: str | None = None,
+        lawful_basis: str | None = None,
+        owner: Mapping[str, str] | None = None,
+        intended_use: str | None = None,
+        out_of_scope_uses: Sequence[str] | None = None,
+    ) -> ModelVersion:
+        """Copy a bundle into the artifact store and add it as the model's next version.
+
+        Owner, intended use and out-of-scope uses come from the bundle's ``spec.json`` unless
+        given here; the assessment checks come from its ``checks.json``. The new version is not
+        promoted. Registering a bundle this model already holds raises ConflictError.
+        """
+        check_model_name(name)
+        actor = check_text(actor, "actor", limit=200)
+        reason = check_text(reason, "reason", required=False) or None
+        from civicml.bundle import verify_bundle
+
+        bundle = verify_bundle(bundle_path)
+        found = gov.governance_from_bundle(bundle)
+        fields = _governance_changes(
+            found.get("owner"),
+            found.get("intended_use"),
+            found.get("out_of_scope_uses"),
+            found.get("oversight"),
+            found.get("lawful_basis"),
+        )
+        fields.update(
+            _governance_changes(
+                owner,
+                intended_use,
+                out_of_scope_uses,
+                oversight,
+                lawful_basis,
+                current_owner=fields.get("owner"),
+            )
+        )
+        checks, passed = gov.checks_from_bundle(bundle)
+        fields.update(checks=checks, checks_passed=passed, task=bundle.info.get("task"))
+        key = self.artifacts.put(bundle)  # before the row commits: a crash leaves an orphan blob
+        return self.store.create_version(
+            name,
+            digest=bundle.digest,
+            artifact_key=key,
+            created_by=actor,
+            reason=reason,
+            fields=fields,
+            make_event=lambda v: _event(
+                actor,
+                "register",
+                v.ref,
+                reason,
+                digest=v.digest,
+                artifact_key=key,
+                checks_passed=passed,
+            ),
+        )
+
+    # -- reading --------------------------------------------------------------------------
+    def get_model(self, name: str) -> ModelSummary:
+        """One model's summary (newest version, count, aliases)."""
+        found = self.store.get_model(check_model_name(name))
+        if found is None:
+            raise NotFoundError.build(
+                f"There is no model named {name!r} in the registry",
+                fix="Run 'civicml models list' to see the registered models",
+            )
+        return found
+
+    def get_version(self, name: str, version: int) -> ModelVersion:
+        """One version, or NotFoundError."""
+        found = self.store.get_version(check_model_name(name), int(version))
+        if found is None:
+            self.get_model(name)
+            raise NotFoundError.build(
+                f"Model {name!r} has no version {version}",
+                fix=f"Run 'civicml models show {name}' to see its versions",
+            )
+        return found
+
+    def get_alias(self, name: str, alias: str) -> ModelVersion:
+        """The version an alias points at, or NotFoundError."""
+        found = self.store.get_alias_version(check_model_name(name), check_alias(alias))
+        if found is None:
+            self.get_model(name)
+            raise NotFoundError.build(
+                f"Model {name!r} has no alias {alias!r}",
+                fix=f"Run 'civicml models promote {name} VERSION --alias {alias}' to set it",
+            )
+        return found
+
+    def resolve(self, ref: str) -> ModelVersion:
+        """``name@alias``, ``name/3`` or ``name`` (its production version) to a version."""
+        name, version, alias = parse_ref(ref)
+        if version is not None:
+            return self.get_version(name, version)
+        return self.get_alias(name, alias or gov.PRODUCTION)
+
+    def list_models(
+        self, *, search: str | None = None, limit: int = 100, offset: int = 0
+    ) -> list[ModelSummary]:
+        """Models by name, a page at a time; ``search`` keeps names containing it."""
+        return self.store.list_models(search=search, limit=_page(limit), offset=max(0, offset))
+
+    def list_versions(
+        self,
+        name: str,
+        *,
+        limit: int = 50,
+        offset: int = 0,
+        before: int | None = None,
+        status: str | None = None,
+    ) -> list[ModelVersion]:
+        """Versions newest first. Pass the last version seen as ``before`` for the next page."""
+        return self.store.list_versions(
+            check_model_name(name),
+            limit=_page(limit),
+            offset=max(0, offset),
+            before=before,
+            status=status,
+        )
+
+    def decisions(self, name: str, version: int) -> list[Decision]:
+        """Requests, approvals, rejections and overrides of a version, oldest first."""
+        self.get_version(name, version)
+        return self.store.decisions(name, int(version))
+
+    def load_version(self, ref: str) -> Bundle:
+        """Fetch a version's bundle into the local cache and verify every hash."""
+        version = self.resolve(ref)
+        bundle = self.artifacts.fetch(version.digest, self.cache_dir)
+        if bundle.digest != version.digest:  # pragma: no cover - fetch checks it already
+            raise IntegrityError.build(f"{version.ref} fetched the wrong bundle")
+        return bundle
+
+    # -- governance -----------------------------------------------------------------------
+    def set_governance(
+        self,
+        name: str,
+        version: int,
+        *,
+        actor: str,
+        reason: str | None = None,
+        oversight: str | None = None,
+        lawful_basis: str | None = None,
+        owner: Mapping[str, str] | None = None,
+        intended_use: str | None = None,
+        out_of_scope_uses: Sequence[str] | None = None,
+    ) -> ModelVersion:
+        """Record owner, uses, oversight mode and lawful basis on a version not yet approved."""
+        actor = check_text(actor, "actor", limit=200)
+
+        def apply(v: ModelVersion) -> VersionChange:
+            self._refuse_if_approved(v, "change its governance record")
+            changes = _governance_changes(
+                owner, intended_use, out_of_scope_uses, oversight, lawful_basis, v.owner
+            )
+            return VersionChange(
+                _event(actor, "governance", v.ref, reason, fields=sorted(changes)), changes
+            )
+
+        return self.store.update_version(check_model_name(name), int(version), apply)
+
+    @staticmethod
+    def _refuse_if_approved(v: ModelVersion, doing: str) -> None:
+        if v.status == "approved":
+            raise ConflictError.build(
+                f"{v.name} v{v.version} was approved by {v.approved_by}, so you cannot {doing}",
+                fix="Register a new version with the change and ask for approval again",
+            )
+
+    def request_approval(
+        self,
+        name: str,
+        version: int,
+        *,
+        actor: str,
+        reason: str,
+        oversight: str | None = None,
+        lawful_basis: str | None = None,
+        owner: Mapping[str, str] | None = None,
+        intended_use: str | None = None,
+        out_of_scope_uses: Sequence[str] | None = None,
+    ) -> ModelVersion:
+        """Ask for approval (optionally recording governance fields at the same time)."""
+        actor = check_text(actor, "actor", limit=200)
+        reason = check_text(reason, "reason")
+
+        def apply(v: ModelVersion) -> VersionChange:
+            self._refuse_if_approved(v, "request approval again")
+            if v.status == "pending_approval":
+                raise ConflictError.build(
+                    f"{v.name} v{v.version} is already waiting for approval",
+                    fix=f"Ask an approver to run 'civicml models approve {v.name} {v.version} "
+                    "--by NAME --reason TEXT'",
+                )
+            changes = _governance_changes(
+                owner, intended_use, out_of_scope_uses, oversight, lawful_basis, v.owner
+            )
+            changes["status"] = "pending_approval"
+            return VersionChange(
+                _event(actor, "request_approval", v.ref, reason),
+                changes,
+                Decision("request", actor, reason, utc_now()),
+            )
+
+        return self.store.update_version(check_model_name(name), int(version), apply)
+
+    def approve(self, name: str, version: int, *, by: str, reason: str) -> ModelVersion:
+        """Approve a version; ``by`` must not be the person who registered it."""
+        by = check_text(by, "approver name", limit=200)
+        reason = check_text(reason, "reason")
+
+        def apply(v: ModelVersion) -> VersionChange:
+            gov.check_two_person(v, by)
+            if v.status == "approved":
+                raise ConflictError.build(
+                    f"{v.name} v{v.version} is already approved by {v.approved_by}"
+                )
+            if v.status == "rejected":
+                raise ConflictError.build(
+                    f"{v.name} v{v.version} was rejected",
+                    fix=f"Run 'civicml models request-approval {v.name} {v.version}' first",
+                )
+            now = utc_now()
+            return VersionChange(
+                _event(by, "approve", v.ref, reason),
+                {"status": "approved", "approved_by": by, "approved_at": now},
+                Decision("approve", by, reason, now),
+            )
+
+        return self.store.update_version(check_model_name(name), int(version), apply)
+
+    def reject(self, name: str, version: int, *, by: str, reason: str) -> ModelVersion:
+        """Reject a version (an approved one too, unless it is serving as production)."""
+        by = check_text(by, "reviewer name", limit=200)
+        reason = check_text(reason, "reason")
+
+        def apply(v: ModelVersion) -> VersionChange:
+            if v.status == "rejected":
+                raise ConflictError.build(f"{v.name} v{v.version} is already rejected")
+            if gov.PRODUCTION in v.aliases:
+                raise ConflictError.build(
+                    f"{v.name} v{v.version} is serving as production",
+                    fix=f"Run 'civicml models rollback {v.name}' or promote another version first",
+                )
+            return VersionChange(
+                _event(by, "reject", v.ref, reason),
+                {"status": "rejected", "approved_by": None, "approved_at": None},
+                Decision("reject", by, reason, utc_now()),
+            )
+
+        return self.store.update_version(check_model_name(name), int(version), apply)
+
+    def override_checks(self, name: str, version: int, *, by: str, reason: str) -> ModelVersion:
+        """Record an explicit, reasoned override of failing or missing assessment checks."""
+        by = check_text(by, "name", limit=200)
+        reason = check_text(reason, "reason")
+
+        def apply(v: ModelVersion) -> VersionChange:
+            self._refuse_if_approved(v, "override its checks")
+            if v.checks_passed is True:
+                raise ConflictError.build(
+                    f"Every check of {v.name} v{v.version} passed, so there is nothing to override"
+                )
+            failed = [c["name"] for c in v.checks if not c.get("passed")]
+            return VersionChange(
+                _event(by, "override", v.ref, reason, failed_checks=failed),
+                {"override_by": by, "override_reason": reason},
+                Decision("override", by, reason, utc_now()),
+            )
+
+        return self.store.update_version(check_model_name(name), int(version), apply)
+
+    # -- aliases --------------------------------------------------------------------------
+    def set_alias(
+        self, name: str, alias: str, version: int, *, actor: str, reason: str | None = None
+    ) -> ModelVersion:
+        """Point ``alias`` at ``version`` atomically; ``production`` needs full governance."""
+        check_model_name(name)
+        check_alias(alias)
+        actor = check_text(actor, "actor", limit=200)
+        reason = check_text(reason, "reason", required=False) or None
+        version = int(version)
+
+        def choose(state: AliasMove) -> tuple[int | None, EventDraft]:
+            target = state.version(version)
+            if target is None:
+                raise NotFoundError.build(
+                    f"Model {name!r} has no version {version}",
+                    fix=f"Run 'civicml models show {name}' to see its versions",
+                )
+            if alias == gov.PRODUCTION:
+                gov.require_promotable(target, alias)
+            elif target.status == "rejected":
+                raise GovernanceError.build(
+                    f"{name} v{version} was rejected, so it cannot take the {alias!r} alias"
+                )
+            return version, _event(
+                actor,
+                "alias",
+                f"{name}@{alias}",
+                reason,
+                alias=alias,
+                previous=state.current,
+                version=version,
+            )
+
+        self.store.move_alias(name, alias, choose)
+        return self.get_version(name, version)
+
+    def promote(
+        self,
+        name: str,
+        version: int,
+        alias: str = gov.PRODUCTION,
+        *,
+        actor: str,
+        reason: str | None = None,
+    ) -> ModelVersion:
+        """Move ``alias`` (``production`` by default) to ``version``; see :meth:`set_alias`."""
+        return self.set_alias(name, alias, version, actor=actor, reason=reason)
+
+    def remove_alias(self, name: str, alias: str, *, actor: str, reason: str) -> None:
+        """Remove an alias (its history stays in the audit log)."""
+        actor = check_text(actor, "actor", limit=200)
+        reason = check_text(reason, "reason")
+
+        def choose(state: AliasMove) -> tuple[int | None, EventDraft]:
+            if state.current is None:
+                raise NotFoundError.build(f"Model {name!r} has no alias {alias!r}")
+            return None, _event(
+                actor, "alias", f"{name}@{alias}", reason, alias=alias, previous=state.current
+            )
+
+        self.store.move_alias(check_model_name(name), check_alias(alias), choose)
+
+    def rollback(
+        self, name: str, *, actor: str, reason: str, alias: str = gov.PRODUCTION
+    ) -> ModelVersion:
+        """Move ``production`` back to the approved version that held it before."""
+        check_model_name(name)
+        actor = check_text(actor, "actor", limit=200)
+        reason = check_text(reason, "reason")
+        now = self.get_alias(name, alias).version
+        below = self.store.list_versions(name, limit=1, before=now, status="approved")
+        fallback = below[0].version if below else None
+
+        def choose(state: AliasMove) -> tuple[int | None, EventDraft]:
+            if state.current is None:
+                raise NotFoundError.build(f"Model {name!r} has no alias {alias!r} to roll back")
+            stack = _promotion_stack(state.history)
+            candidates = [v for v in reversed(stack) if v != state.current]
+            if fallback is not None:
+                candidates.append(fallback)
+            for number in candidates:
+                target = state.version(number)
+                if target is not None and target.status == "approved":
+                    gov.require_promotable(target, alias)
+                    return number, _event(
+                        actor,
+                        "rollback",
+                        f"{name}@{alias}",
+                        reason,
+                        alias=alias,
+                        previous=state.current,
+                        version=number,
+                    )
+            raise NotFoundError.build(
+                f"{name}@{alias} is v{state.current} and no earlier approved version exists",
+                fix="Approve and promote another version instead",
+            )
+
+        target = self.store.move_alias(name, alias, choose)
+        assert target is not None
+        return self.get_version(name, target)
+
+    # -- audit ----------------------------------------------------------------------------
+    def audit_events(
+        self, *, after: int = 0, limit: int | None = None, subject: str | None = None
+    ) -> list[AuditEvent]:
+        """Audit events in order (``after`` a sequence number; ``subject`` e.g. 'benefits/3')."""
+        return self.store.audit_events(after=after, limit=limit, subject=subject)
+
+    def _all_events(self, batch: int = 2000) -> Iterator[AuditEvent]:
+        after = 0
+        while True:
+            page = self.store.audit_events(after=after, limit=batch)
+            yield from page
+            if len(page) < batch:
+                return
+            after = page[-1].seq
+
+    def verify_audit(self) -> AuditVerification:
+        """Check the whole hash chain; name the first edited, deleted or reordered event."""
+        head = self.store.audit_head()
+        return verify_chain(self._all_events(), head=head)
+
+    # -- tokens ---------------------------------------------------------------------------
+    def create_token(
+        self,
+        name: str,
+        scopes: Sequence[str] | str,
+        actor: str,
+        *,
+        rate_limit: str | None = None,
+        reason: str | None = None,
+    ) -> str:
+        """Issue an API token and return its plaintext: it is shown this once only."""
+        check_token_name(name)
+        actor = check_text(actor, "actor", limit=200)
+        scopes = check_scopes(scopes)
+        rate_limit = check_rate_limit(rate_limit)
+        plaintext, token_id = new_token()
+        secret = split_token(plaintext)
+        assert secret is not None
+        salt, digest = hash_secret(secret[1])
+        info = TokenInfo(token_id, name, scopes, utc_now(), actor, rate_limit)
+        self.store.insert_token(
+            TokenSecret(info, salt, digest),
+            _event(
+                actor,
+                "token.issue",
+                f"token:{name}",
+                reason,
+                id=token_id,
+                scopes=list(scopes),
+                rate_limit=rate_limit,
+            ),
+        )
+        return plaintext
+
+    def verify_token(self, token: str) -> TokenInfo | None:
+        """The token's facts if it is valid and not revoked, else ``None`` (cached briefly)."""
+        cached = self._tokens.get(token) if isinstance(token, str) else None
+        if cached is not None:
+            return cached
+        parts = split_token(token)
+        if parts is None:
+            return None
+        stored = self.store.get_token(parts[0])
+        if stored is None or stored.info.revoked_at is not None:
+            return None
+        if not secret_matches(parts[1], stored.salt, stored.hash):
+            return None
+        self._tokens.put(token, stored.info)
+        return stored.info
+
+    def revoke_token(self, name_or_id: str, actor: str, reason: str) -> TokenInfo:
+        """Revoke a token by name or id; this process stops accepting it at once."""
+        actor = check_text(actor, "actor", limit=200)
+        reason = check_text(reason, "reason")
+        info = self.store.revoke_token(
+            name_or_id,
+            actor,
+            lambda t: _event(actor, "token.revoke", f"token:{t.name}", reason, id=t.id),
+        )
+        self._tokens.drop_id(info.id)
+        return info
+
+    def list_tokens(self) -> list[TokenInfo]:
+        """Every token's public facts (never a secret)."""
+        return self.store.list_tokens()
+
+
+def _promotion_stack(history: Sequence[tuple[str, int | None]]) -> list[int]:
+    """Replay alias moves: a move pushes, a rollback pops back to its target, a removal clears.
+
+    >>> _promotion_stack([("alias", 1), ("alias", 2), ("alias", 3), ("rollback", 2)])
+    [1, 2]
+    >>> _promotion_stack([("alias", 1), ("alias", 2), ("alias", 3), ("rollback", 1)])
+    [1]
+    """
+    stack: list[int] = []
+    for action, version in history:
+        if version is None:
+            stack.clear()
+        elif action == "rollback":
+            while stack and stack[-1] != version:
+                stack.pop()
+            if not stack:
+                stack.append(version)
+        elif not stack or stack[-1] != version:
+            stack.append(version)
+    return stack
+
+
+def _page(limit: int) -> int:
+    return max(1, min(int(limit), 10_000))

@@ -1,0 +1,756 @@
+"""The SQLAlchemy store: SQLite (file or in-memory) and PostgreSQL behind one implementation.
+
+Writers are serialised so that version numbers and the audit chain can never fork:
+
+* SQLite opens every write transaction with ``BEGIN IMMEDIATE`` (WAL mode, so readers carry on);
+* PostgreSQL locks the single audit-head row with ``SELECT … FOR UPDATE`` first.
+
+Every change appends its audit event in the same transaction, and a unique constraint on
+``(model, version)`` backs the allocation up. A process killed at any moment therefore leaves
+either the whole change or none of it.
+
+Examples
+--------
+>>> store = SQLStore("sqlite://")
+>>> store.connect()
+>>> from civicml.registry._records import EventDraft
+>>> v = store.create_version(
+...     "demo", digest="a" * 64, artifact_key="aa/" + "a" * 64, created_by="Ada", reason=None,
+...     fields={}, make_event=lambda v: EventDraft("Ada", "register", v.ref))
+>>> v.ref, store.audit_head()[0]
+('demo/1', 1)
+>>> store.close()
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TypeVar
+
+import sqlalchemy as sa
+from sqlalchemy import event as sa_event
+from sqlalchemy.engine import Connection, Engine
+
+from civicml._errors import ConflictError, NotFoundError, RegistryError
+from civicml.registry import _schema as t
+from civicml.registry._audit import canonical_json, chain_event
+from civicml.registry._records import (
+    AuditEvent,
+    Decision,
+    EventDraft,
+    ModelSummary,
+    ModelVersion,
+    TokenInfo,
+)
+from civicml.registry._store import AliasMove, RegistryStore, TokenSecret, VersionChange
+
+__all__ = ["SQLStore", "normalise_url", "utc_now"]
+
+T = TypeVar("T")
+_JSON_COLUMNS = ("owner", "out_of_scope_uses", "checks")
+_VERSION_FIELDS = (
+    "task",
+    "owner",
+    "intended_use",
+    "out_of_scope_uses",
+    "oversight",
+    "lawful_basis",
+    "checks",
+    "checks_passed",
+    "status",
+    "override_by",
+    "override_reason",
+    "approved_by",
+    "approved_at",
+)
+_MIGRATION_LOCK = 7_236_110  # pg_advisory_xact_lock key for migrations
+
+
+def utc_now() -> str:
+    """Now in UTC as ISO 8601 with microseconds (sorts as text).
+
+    >>> len(utc_now()), utc_now().endswith("Z")
+    (27, True)
+    """
+    return _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def normalise_url(url: str) -> str:
+    """Map user-facing database URLs onto SQLAlchemy drivers.
+
+    >>> normalise_url("postgresql://u@h:5432/db")
+    'postgresql+psycopg://u@h:5432/db'
+    >>> normalise_url("sqlite:///x.db")
+    'sqlite:///x.db'
+    >>> normalise_url("mysql://h/db")
+    Traceback (most recent call last):
+    ...
+    civicml._errors.RegistryError: The registry database URL 'mysql://h/db' is not supported. ...
+    """
+    for prefix in ("postgresql://", "postgres://", "postgresql+psycopg2://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    if url.startswith(("postgresql+psycopg://", "sqlite://")):
+        return url
+    shown = url
+    if "@" in url and "://" in url:  # never echo a password
+        scheme, rest = url.split("://", 1)
+        shown = f"{scheme}://***@{rest.rsplit('@', 1)[1]}"
+    raise RegistryError.build(
+        f"The registry database URL {shown!r} is not supported",
+        expected="'sqlite:///PATH', 'sqlite://' (in memory) or 'postgresql://USER@HOST/DB'",
+        fix="Pass --registry (or set CIVICML_REGISTRY) to one of those",
+    )
+
+
+def _loads(text: str | None, default: Any) -> Any:
+    return json.loads(text) if text else default
+
+
+def _version_from_row(row: Any, name: str, aliases: tuple[str, ...] = ()) -> ModelVersion:
+    m = row._mapping
+    return ModelVersion(
+        name=name,
+        version=m["version"],
+        digest=m["digest"],
+        status=m["status"],
+        created_at=m["created_at"],
+        created_by=m["created_by"],
+        reason=m["reason"],
+        artifact_key=m["artifact_key"],
+        task=m["task"],
+        owner=_loads(m["owner"], {}),
+        intended_use=m["intended_use"],
+        out_of_scope_uses=_loads(m["out_of_scope_uses"], []),
+        oversight=m["oversight"],
+        lawful_basis=m["lawful_basis"],
+        checks=_loads(m["checks"], []),
+        checks_passed=None if m["checks_passed"] is None else bool(m["checks_passed"]),
+        override_by=m["override_by"],
+        override_reason=m["override_reason"],
+        approved_by=m["approved_by"],
+        approved_at=m["approved_at"],
+        aliases=aliases,
+    )
+
+
+def _encode(changes: Mapping[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in changes.items():
+        if key not in _VERSION_FIELDS:
+            raise ValueError(f"{key!r} is not a version field that may change")
+        out[key] = canonical_json(value) if key in _JSON_COLUMNS else value
+    return out
+
+
+def _token_from_row(row: Any) -> TokenInfo:
+    m = row._mapping
+    return TokenInfo(
+        id=m["id"],
+        name=m["name"],
+        scopes=tuple(s for s in m["scopes"].split(",") if s),
+        created_at=m["created_at"],
+        created_by=m["created_by"],
+        rate_limit=m["rate_limit"],
+        revoked_at=m["revoked_at"],
+        revoked_by=m["revoked_by"],
+    )
+
+
+class SQLStore(RegistryStore):
+    """The registry store on SQLite or PostgreSQL.
+
+    Parameters
+    ----------
+    url : str
+        ``sqlite:///PATH`` (a file, WAL mode), ``sqlite://`` (in memory, one shared connection)
+        or ``postgresql://USER@HOST:PORT/DB`` (psycopg 3). Nothing is opened until
+        :meth:`connect`.
+    """
+
+    def __init__(self, url: str) -> None:
+        self.url = normalise_url(url)
+        self._engine: Engine | None = None
+
+    # -- connection -----------------------------------------------------------------------
+    @property
+    def dialect(self) -> str:
+        return "postgresql" if self.url.startswith("postgresql") else "sqlite"
+
+    @property
+    def engine(self) -> Engine:
+        if self._engine is None:
+            raise RegistryError.build(
+                "The registry store is not connected", fix="Open it with open_registry(uri)"
+            )
+        return self._engine
+
+    def connect(self) -> None:
+        if self._engine is not None:
+            return
+        self._engine = self._make_engine()
+        try:
+            self._migrate()
+        except sa.exc.SQLAlchemyError as exc:
+            self._engine.dispose()
+            self._engine = None
+            shown = sa.engine.make_url(self.url).render_as_string(hide_password=True)
+            detail = str(getattr(exc, "orig", exc) or exc).strip().splitlines()[0][:200]
+            raise RegistryError.build(
+                f"Cannot open the registry database {shown!r} ({type(exc).__name__}: {detail})",
+                fix="Check --registry (or CIVICML_REGISTRY) and that the database server is up",
+            ) from None
+        except BaseException:
+            self._engine.dispose()
+            self._engine = None
+            raise
+
+    def close(self) -> None:
+        if self._engine is not None:
+            self._engine.dispose()
+            self._engine = None
+
+    def _make_engine(self) -> Engine:
+        if self.dialect == "postgresql":
+            return sa.create_engine(self.url, pool_pre_ping=True, pool_size=5, max_overflow=5)
+        memory = self.url in ("sqlite://", "sqlite:///:memory:")
+        if memory:
+            engine = sa.create_engine(
+                "sqlite://",
+                poolclass=sa.pool.StaticPool,
+                connect_args={"check_same_thread": False},
+            )
+        else:
+            path = Path(sa.engine.make_url(self.url).database or "")
+            path.parent.mkdir(parents=True, exist_ok=True)
+            engine = sa.create_engine(
+                self.url, connect_args={"timeout": 60, "check_same_thread": False}
+            )
+
+        @sa_event.listens_for(engine, "connect")
+        def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+            dbapi_conn.isolation_level = None  # civicml issues BEGIN itself (below)
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA busy_timeout=60000")
+            if not memory:
+                cur.execute("PRAGMA journal_mode=WAL")
+                cur.execute("PRAGMA synchronous=NORMAL")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.close()
+
+        @sa_event.listens_for(engine, "begin")
+        def _on_begin(conn: Connection) -> None:
+            write = conn.get_execution_options().get("civicml_write", False)
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+        return engine
+
+    def _migrate(self) -> None:
+        with self.engine.connect() as conn:
+            try:
+                with conn.begin():
+                    current = conn.exec_driver_sql(
+                        "SELECT version_num FROM alembic_version"
+                    ).scalar()
+                if current == t.HEAD_REVISION:
+                    return  # the fast path: no Alembic import
+            except sa.exc.DBAPIError:
+                pass
+            conn.execution_options(civicml_write=True)
+            with conn.begin():
+                if self.dialect == "postgresql":
+                    conn.execute(
+                        sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _MIGRATION_LOCK}
+                    )
+                from alembic import command
+                from alembic.config import Config
+
+                cfg = Config()
+                cfg.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
+                cfg.attributes["connection"] = conn
+                command.upgrade(cfg, "head")
+
+    @contextmanager
+    def _read(self) -> Iterator[Connection]:
+        with self.engine.connect() as conn, conn.begin():
+            yield conn
+
+    def _write(self, fn: Callable[[Connection], T]) -> T:
+        """Run ``fn`` in a serialised write transaction, retrying lock timeouts."""
+        for attempt in range(8):
+            try:
+                with self.engine.connect() as conn:
+                    conn.execution_options(civicml_write=True)
+                    with conn.begin():
+                        if self.dialect == "postgresql":
+                            conn.execute(
+                                sa.select(t.audit_head.c.seq)
+                                .where(t.audit_head.c.id == 1)
+                                .with_for_update()
+                            )
+                        return fn(conn)
+            except sa.exc.OperationalError as exc:
+                if "locked" not in str(exc).lower() and "deadlock" not in str(exc).lower():
+                    raise
+                if attempt == 7:
+                    raise RegistryError.build(
+                        "The registry database stayed locked by another process",
+                        fix="Try again; if it persists, check for a stuck civicml process",
+                    ) from None
+            except sa.exc.IntegrityError:
+                if attempt == 7:
+                    raise
+            time.sleep(0.05 * (attempt + 1))
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    # -- helpers inside a transaction -----------------------------------------------------
+    @staticmethod
+    def _model_id(conn: Connection, name: str) -> int | None:
+        return conn.execute(sa.select(t.models.c.id).where(t.models.c.name == name)).scalar()
+
+    def _require_model(self, conn: Connection, name: str) -> int:
+        mid = self._model_id(conn, name)
+        if mid is None:
+            raise NotFoundError.build(
+                f"There is no model named {name!r} in the registry",
+                fix="Run 'civicml models list' to see the registered models",
+            )
+        return mid
+
+    @staticmethod
+    def _aliases_of(conn: Connection, model_ids: list[int]) -> dict[int, dict[str, int]]:
+        out: dict[int, dict[str, int]] = {mid: {} for mid in model_ids}
+        if not model_ids:
+            return out
+        rows = conn.execute(
+            sa.select(t.aliases.c.model_id, t.aliases.c.alias, t.aliases.c.version)
+            .where(t.aliases.c.model_id.in_(model_ids))
+            .order_by(t.aliases.c.alias)
+        )
+        for mid, alias, ver in rows:
+            out[mid][alias] = ver
+        return out
+
+    @staticmethod
+    def _append(conn: Connection, draft: EventDraft) -> AuditEvent:
+        head = conn.execute(
+            sa.select(t.audit_head.c.seq, t.audit_head.c.hash).where(t.audit_head.c.id == 1)
+        ).one()
+        ev = chain_event(
+            head.seq + 1,
+            utc_now(),
+            draft.actor,
+            draft.action,
+            draft.subject,
+            draft.reason,
+            dict(draft.details),
+            head.hash,
+        )
+        conn.execute(
+            t.audit.insert().values(
+                seq=ev.seq,
+                time=ev.time,
+                actor=ev.actor,
+                action=ev.action,
+                subject=ev.subject,
+                reason=ev.reason,
+                details=canonical_json(ev.details),
+                prev_hash=ev.prev_hash,
+                hash=ev.hash,
+            )
+        )
+        conn.execute(
+            t.audit_head.update().where(t.audit_head.c.id == 1).values(seq=ev.seq, hash=ev.hash)
+        )
+        return ev
+
+    def _version_row(self, conn: Connection, mid: int, version: int) -> Any:
+        return conn.execute(
+            sa.select(t.versions).where(
+                t.versions.c.model_id == mid, t.versions.c.version == version
+            )
+        ).first()
+
+    def _read_version(self, conn: Connection, name: str, version: int) -> ModelVersion | None:
+        mid = self._model_id(conn, name)
+        if mid is None:
+            return None
+        row = self._version_row(conn, mid, version)
+        if row is None:
+            return None
+        als = self._aliases_of(conn, [mid])[mid]
+        return _version_from_row(row, name, tuple(a for a, v in als.items() if v == version))
+
+    # -- versions -------------------------------------------------------------------------
+    def create_version(
+        self,
+        name: str,
+        *,
+        digest: str,
+        artifact_key: str,
+        created_by: str,
+        reason: str | None,
+        fields: Mapping[str, Any],
+        make_event: Callable[[ModelVersion], EventDraft],
+    ) -> ModelVersion:
+        values = _encode(fields)
+
+        def tx(conn: Connection) -> ModelVersion:
+            now = utc_now()
+            mid = self._model_id(conn, name)
+            if mid is None:
+                inserted = conn.execute(
+                    t.models.insert().values(
+                        name=name, created_at=now, created_by=created_by, latest_version=0
+                    )
+                ).inserted_primary_key
+                assert inserted is not None
+                mid = inserted[0]
+            else:
+                same = conn.execute(
+                    sa.select(t.versions.c.version).where(
+                        t.versions.c.model_id == mid, t.versions.c.digest == digest
+                    )
+                ).scalar()
+                if same is not None:
+                    raise ConflictError.build(
+                        f"{name} v{same} already holds this bundle (sha256 {digest[:12]}…)",
+                        fix=f"Use {name}/{same}, or register a different bundle",
+                    )
+            latest = conn.execute(
+                sa.select(t.models.c.latest_version).where(t.models.c.id == mid)
+            ).scalar_one()
+            number = latest + 1
+            conn.execute(
+                t.models.update().where(t.models.c.id == mid).values(latest_version=number)
+            )
+            row = {
+                "model_id": mid,
+                "version": number,
+                "digest": digest,
+                "artifact_key": artifact_key,
+                "status": "registered",
+                "created_at": now,
+                "created_by": created_by,
+                "reason": reason,
+                "owner": "{}",
+                "out_of_scope_uses": "[]",
+                "checks": "[]",
+                **values,
+            }
+            conn.execute(t.versions.insert().values(**row))
+            record = _version_from_row(self._version_row(conn, mid, number), name)
+            self._append(conn, make_event(record))
+            return record
+
+        return self._write(tx)
+
+    def get_version(self, name: str, version: int) -> ModelVersion | None:
+        with self._read() as conn:
+            return self._read_version(conn, name, version)
+
+    def get_alias_version(self, name: str, alias: str) -> ModelVersion | None:
+        v, m, a = t.versions, t.models, t.aliases
+        query = (
+            sa.select(v)
+            .select_from(a.join(m, m.c.id == a.c.model_id))
+            .join(v, sa.and_(v.c.model_id == a.c.model_id, v.c.version == a.c.version))
+            .where(m.c.name == name, a.c.alias == alias)
+        )
+        with self._read() as conn:
+            row = conn.execute(query).first()
+        return None if row is None else _version_from_row(row, name, (alias,))
+
+    def list_versions(
+        self,
+        name: str,
+        *,
+        limit: int = 50,
+        offset: int = 0,
+        before: int | None = None,
+        status: str | None = None,
+    ) -> list[ModelVersion]:
+        with self._read() as conn:
+            mid = self._require_model(conn, name)
+            query = sa.select(t.versions).where(t.versions.c.model_id == mid)
+            if before is not None:
+                query = query.where(t.versions.c.version < before)
+            if status is not None:
+                query = query.where(t.versions.c.status == status)
+            rows = conn.execute(
+                query.order_by(t.versions.c.version.desc()).limit(limit).offset(offset)
+            ).all()
+            als = self._aliases_of(conn, [mid])[mid]
+        by_version: dict[int, list[str]] = {}
+        for alias, ver in als.items():
+            by_version.setdefault(ver, []).append(alias)
+        return [_version_from_row(r, name, tuple(by_version.get(r.version, ()))) for r in rows]
+
+    def update_version(
+        self, name: str, version: int, apply: Callable[[ModelVersion], VersionChange]
+    ) -> ModelVersion:
+        def tx(conn: Connection) -> ModelVersion:
+            mid = self._require_model(conn, name)
+            current = self._read_version(conn, name, version)
+            if current is None:
+                raise NotFoundError.build(
+                    f"Model {name!r} has no version {version}",
+                    fix=f"Run 'civicml models show {name}' to see its versions",
+                )
+            change = apply(current)
+            vid = conn.execute(
+                sa.select(t.versions.c.id).where(
+                    t.versions.c.model_id == mid, t.versions.c.version == version
+                )
+            ).scalar_one()
+            if change.changes:
+                conn.execute(
+                    t.versions.update()
+                    .where(t.versions.c.id == vid)
+                    .values(**_encode(change.changes))
+                )
+            if change.decision is not None:
+                d = change.decision
+                conn.execute(
+                    t.decisions.insert().values(
+                        version_id=vid, kind=d.kind, actor=d.actor, reason=d.reason, at=d.at
+                    )
+                )
+            self._append(conn, change.event)
+            updated = self._read_version(conn, name, version)
+            assert updated is not None
+            return updated
+
+        return self._write(tx)
+
+    def decisions(self, name: str, version: int) -> list[Decision]:
+        d, v, m = t.decisions, t.versions, t.models
+        query = (
+            sa.select(d.c.kind, d.c.actor, d.c.reason, d.c.at)
+            .select_from(d.join(v, v.c.id == d.c.version_id).join(m, m.c.id == v.c.model_id))
+            .where(m.c.name == name, v.c.version == version)
+            .order_by(d.c.id)
+        )
+        with self._read() as conn:
+            return [Decision(*row) for row in conn.execute(query)]
+
+    # -- models and aliases ---------------------------------------------------------------
+    def get_model(self, name: str) -> ModelSummary | None:
+        found = self._models(sa.select(t.models).where(t.models.c.name == name))
+        return found[0] if found else None
+
+    def list_models(
+        self, *, search: str | None = None, limit: int = 100, offset: int = 0
+    ) -> list[ModelSummary]:
+        query = sa.select(t.models)
+        if search:
+            escaped = search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            query = query.where(t.models.c.name.ilike(f"%{escaped}%", escape="\\"))
+        return self._models(query.order_by(t.models.c.name).limit(limit).offset(offset))
+
+    def _models(self, query: Any) -> list[ModelSummary]:
+        with self._read() as conn:
+            rows = conn.execute(query).all()
+            als = self._aliases_of(conn, [r.id for r in rows])
+        return [
+            ModelSummary(
+                name=r.name,
+                created_at=r.created_at,
+                created_by=r.created_by,
+                latest_version=r.latest_version,
+                version_count=r.latest_version,  # versions are never deleted
+                aliases=als[r.id],
+            )
+            for r in rows
+        ]
+
+    def move_alias(
+        self,
+        name: str,
+        alias: str,
+        choose: Callable[[AliasMove], tuple[int | None, EventDraft]],
+    ) -> int | None:
+        def tx(conn: Connection) -> int | None:
+            mid = self._require_model(conn, name)
+            a, h = t.aliases, t.alias_history
+            current = conn.execute(
+                sa.select(a.c.version).where(a.c.model_id == mid, a.c.alias == alias)
+            ).scalar()
+            recent = conn.execute(
+                sa.select(h.c.action, h.c.version)
+                .where(h.c.model_id == mid, h.c.alias == alias)
+                .order_by(h.c.id.desc())
+                .limit(500)
+            ).all()
+            history = [(act, ver) for act, ver in reversed(recent)]
+            state = AliasMove(
+                name, alias, current, history, lambda n: self._read_version(conn, name, n)
+            )
+            target, draft = choose(state)
+            now = utc_now()
+            if target is None:
+                conn.execute(a.delete().where(a.c.model_id == mid, a.c.alias == alias))
+            elif current is None:
+                conn.execute(
+                    a.insert().values(
+                        model_id=mid,
+                        alias=alias,
+                        version=target,
+                        updated_at=now,
+                        updated_by=draft.actor,
+                    )
+                )
+            else:
+                conn.execute(
+                    a.update()
+                    .where(a.c.model_id == mid, a.c.alias == alias)
+                    .values(version=target, updated_at=now, updated_by=draft.actor)
+                )
+            conn.execute(
+                h.insert().values(
+                    model_id=mid,
+                    alias=alias,
+                    version=target,
+                    action=draft.action,
+                    at=now,
+                    actor=draft.actor,
+                )
+            )
+            self._append(conn, draft)
+            return target
+
+        return self._write(tx)
+
+    # -- audit ----------------------------------------------------------------------------
+    def append_event(self, event: EventDraft) -> AuditEvent:
+        return self._write(lambda conn: self._append(conn, event))
+
+    def audit_events(
+        self, *, after: int = 0, limit: int | None = None, subject: str | None = None
+    ) -> list[AuditEvent]:
+        query = sa.select(t.audit).where(t.audit.c.seq > after)
+        if subject is not None:
+            query = query.where(t.audit.c.subject == subject)
+        query = query.order_by(t.audit.c.seq)
+        if limit is not None:
+            query = query.limit(limit)
+        with self._read() as conn:
+            rows = conn.execute(query).all()
+        out = []
+        for r in rows:
+            try:
+                details = json.loads(r.details)
+            except ValueError:
+                details = {"_unreadable": r.details}  # verification will flag it
+            out.append(
+                AuditEvent(
+                    r.seq,
+                    r.time,
+                    r.actor,
+                    r.action,
+                    r.subject,
+                    r.reason,
+                    details,
+                    r.prev_hash,
+                    r.hash,
+                )
+            )
+        return out
+
+    def audit_head(self) -> tuple[int, str] | None:
+        with self._read() as conn:
+            row = conn.execute(
+                sa.select(t.audit_head.c.seq, t.audit_head.c.hash).where(t.audit_head.c.id == 1)
+            ).first()
+        if row is None:
+            return (-1, "")  # the head row itself was deleted: never matches a real chain
+        return None if row.seq == 0 else (row.seq, row.hash)
+
+    # -- tokens ---------------------------------------------------------------------------
+    def insert_token(self, secret: TokenSecret, event: EventDraft) -> TokenInfo:
+        info = secret.info
+
+        def tx(conn: Connection) -> TokenInfo:
+            taken = conn.execute(
+                sa.select(t.tokens.c.id).where(t.tokens.c.name == info.name)
+            ).scalar()
+            if taken is not None:
+                raise ConflictError.build(
+                    f"A token named {info.name!r} already exists",
+                    fix="Choose another --name, or revoke and rename the old one",
+                )
+            conn.execute(
+                t.tokens.insert().values(
+                    id=info.id,
+                    name=info.name,
+                    salt=secret.salt,
+                    hash=secret.hash,
+                    scopes=",".join(info.scopes),
+                    rate_limit=info.rate_limit,
+                    created_at=info.created_at,
+                    created_by=info.created_by,
+                )
+            )
+            self._append(conn, event)
+            return info
+
+        return self._write(tx)
+
+    def get_token(self, token_id: str) -> TokenSecret | None:
+        with self._read() as conn:
+            row = conn.execute(sa.select(t.tokens).where(t.tokens.c.id == token_id)).first()
+        if row is None:
+            return None
+        return TokenSecret(_token_from_row(row), row.salt, row.hash)
+
+    def list_tokens(self) -> list[TokenInfo]:
+        with self._read() as conn:
+            rows = conn.execute(
+                sa.select(t.tokens).order_by(t.tokens.c.created_at.desc(), t.tokens.c.name)
+            ).all()
+        return [_token_from_row(r) for r in rows]
+
+    def revoke_token(
+        self, name_or_id: str, actor: str, make_event: Callable[[TokenInfo], EventDraft]
+    ) -> TokenInfo:
+        def tx(conn: Connection) -> TokenInfo:
+            row = conn.execute(
+                sa.select(t.tokens).where(
+                    sa.or_(t.tokens.c.name == name_or_id, t.tokens.c.id == name_or_id)
+                )
+            ).first()
+            if row is None:
+                raise NotFoundError.build(
+                    f"There is no token named {name_or_id!r}",
+                    fix="Run 'civicml tokens list' to see the tokens",
+                )
+            info = _token_from_row(row)
+            if info.revoked_at is not None:
+                raise ConflictError.build(
+                    f"The token {info.name!r} was already revoked at {info.revoked_at}"
+                )
+            now = utc_now()
+            conn.execute(
+                t.tokens.update()
+                .where(t.tokens.c.id == info.id)
+                .values(revoked_at=now, revoked_by=actor)
+            )
+            revoked = TokenInfo(
+                info.id,
+                info.name,
+                info.scopes,
+                info.created_at,
+                info.created_by,
+                info.rate_limit,
+                now,
+                actor,
+            )
+            self._append(conn, make_event(revoked))
+            return revoked
+
+        return self._write(tx)

@@ -1,0 +1,195 @@
+"""The storage interface every registry backend implements (Optuna-style).
+
+The :class:`~civicml.registry.Registry` facade holds the rules (governance, two-person approval,
+rollback); a store holds the data and makes each change atomic: the change and the audit event
+that records it commit together or not at all, and version numbers are allocated under a lock.
+
+Changes that depend on current state take a callback that runs *inside* the store's write
+transaction, on freshly read state, so a check and the change it guards cannot be split by another
+process. A callback raises a :class:`~civicml.CivicMLError` to refuse; the transaction then rolls
+back and nothing is written.
+
+Constructors do no I/O; :meth:`RegistryStore.connect` opens connections and migrates.
+
+Examples
+--------
+>>> from civicml.registry import SQLStore
+>>> store = SQLStore("sqlite://")          # nothing is opened yet
+>>> store.connect()
+>>> store.list_models()
+[]
+>>> store.close()
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from civicml.registry._records import (
+    AuditEvent,
+    Decision,
+    EventDraft,
+    ModelSummary,
+    ModelVersion,
+    TokenInfo,
+)
+
+__all__ = ["AliasMove", "RegistryStore", "TokenSecret", "VersionChange"]
+
+
+@dataclass(frozen=True)
+class VersionChange:
+    """What :meth:`RegistryStore.update_version`'s callback returns: the new column values, an
+    optional decision to record, and the audit event."""
+
+    event: EventDraft
+    changes: Mapping[str, Any] = field(default_factory=dict)
+    decision: Decision | None = None
+
+
+@dataclass
+class AliasMove:
+    """State handed to :meth:`RegistryStore.move_alias`'s callback, read under the write lock.
+
+    Attributes
+    ----------
+    current : int or None
+        The version the alias points at now.
+    history : list of (str, int or None)
+        The alias's recent moves, oldest first: the audit action that moved it (``alias`` or
+        ``rollback``) and the version it then pointed at (``None``: removed).
+    version : callable
+        ``version(n)`` reads version ``n`` of the model inside the transaction (or ``None``).
+    """
+
+    name: str
+    alias: str
+    current: int | None
+    history: list[tuple[str, int | None]]
+    version: Callable[[int], ModelVersion | None]
+
+
+@dataclass(frozen=True)
+class TokenSecret:
+    """A stored token: its public facts and the salted hash to compare against."""
+
+    info: TokenInfo
+    salt: str
+    hash: str
+
+
+class RegistryStore(ABC):
+    """Where the registry keeps models, versions, aliases, decisions, audit events and tokens."""
+
+    @abstractmethod
+    def connect(self) -> None:
+        """Open connections and bring the schema to the newest migration."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Release every connection."""
+
+    # -- versions -------------------------------------------------------------------------
+    @abstractmethod
+    def create_version(
+        self,
+        name: str,
+        *,
+        digest: str,
+        artifact_key: str,
+        created_by: str,
+        reason: str | None,
+        fields: Mapping[str, Any],
+        make_event: Callable[[ModelVersion], EventDraft],
+    ) -> ModelVersion:
+        """Create the model if new and add the next version number, with its audit event.
+
+        Raises :class:`~civicml.ConflictError` when this model already holds ``digest``.
+        """
+
+    @abstractmethod
+    def get_version(self, name: str, version: int) -> ModelVersion | None:
+        """One version with its aliases, or ``None``."""
+
+    @abstractmethod
+    def get_alias_version(self, name: str, alias: str) -> ModelVersion | None:
+        """The version an alias points at (one query), or ``None``."""
+
+    @abstractmethod
+    def list_versions(
+        self,
+        name: str,
+        *,
+        limit: int = 50,
+        offset: int = 0,
+        before: int | None = None,
+        status: str | None = None,
+    ) -> list[ModelVersion]:
+        """Versions newest first; ``before`` is a keyset cursor (versions below it)."""
+
+    @abstractmethod
+    def update_version(
+        self, name: str, version: int, apply: Callable[[ModelVersion], VersionChange]
+    ) -> ModelVersion:
+        """Apply the callback's change to one version atomically, with its audit event."""
+
+    @abstractmethod
+    def decisions(self, name: str, version: int) -> list[Decision]:
+        """Requests, approvals, rejections and overrides of one version, oldest first."""
+
+    # -- models and aliases ---------------------------------------------------------------
+    @abstractmethod
+    def get_model(self, name: str) -> ModelSummary | None:
+        """One model's summary, or ``None``."""
+
+    @abstractmethod
+    def list_models(
+        self, *, search: str | None = None, limit: int = 100, offset: int = 0
+    ) -> list[ModelSummary]:
+        """Models by name; ``search`` keeps names containing it (case-insensitive)."""
+
+    @abstractmethod
+    def move_alias(
+        self,
+        name: str,
+        alias: str,
+        choose: Callable[[AliasMove], tuple[int | None, EventDraft]],
+    ) -> int | None:
+        """Point ``alias`` at the version the callback chooses (``None`` removes it)."""
+
+    # -- audit ----------------------------------------------------------------------------
+    @abstractmethod
+    def append_event(self, event: EventDraft) -> AuditEvent:
+        """Append a standalone event to the chain."""
+
+    @abstractmethod
+    def audit_events(
+        self, *, after: int = 0, limit: int | None = None, subject: str | None = None
+    ) -> list[AuditEvent]:
+        """Events with ``seq > after`` in ascending order."""
+
+    @abstractmethod
+    def audit_head(self) -> tuple[int, str] | None:
+        """``(seq, hash)`` of the newest event as the store recorded it; ``None`` if empty."""
+
+    # -- tokens ---------------------------------------------------------------------------
+    @abstractmethod
+    def insert_token(self, secret: TokenSecret, event: EventDraft) -> TokenInfo:
+        """Store a new token's hash with its audit event; its name must be new."""
+
+    @abstractmethod
+    def get_token(self, token_id: str) -> TokenSecret | None:
+        """The stored token with this id (revoked ones included), or ``None``."""
+
+    @abstractmethod
+    def list_tokens(self) -> list[TokenInfo]:
+        """Every token's public facts, newest first."""
+
+    @abstractmethod
+    def revoke_token(
+        self, name_or_id: str, actor: str, make_event: Callable[[TokenInfo], EventDraft]
+    ) -> TokenInfo:
+        """Mark a token revoked, with its audit event."""

@@ -1,0 +1,168 @@
+"""``civicml models …`` and ``civicml tokens …`` through Typer's test runner."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from civicml.bundle import save_bundle
+from civicml.cli._models import app as models_app
+from civicml.cli._tokens import app as tokens_app
+
+SPEC = {
+    "owner": {
+        "team": "Benefits Analytics",
+        "senior_responsible_owner": "Jo Bloggs",
+        "contact": "benefits-ml@example.gov.uk",
+    },
+    "intended_use": "Prioritise claims for review",
+    "out_of_scope_uses": ["Deciding entitlement"],
+}
+
+
+@pytest.fixture
+def cli(tmp_path, monkeypatch):
+    monkeypatch.setenv("CIVICML_REGISTRY", f"sqlite:///{tmp_path / 'reg.db'}")
+    monkeypatch.setenv("CIVICML_ARTIFACTS", str(tmp_path / "artifacts"))
+    monkeypatch.delenv("CIVICML_DEBUG", raising=False)
+    monkeypatch.setenv("COLUMNS", "160")
+    runner = CliRunner()
+
+    def run(*args, app=models_app, code=0):
+        result = runner.invoke(app, [str(a) for a in args])
+        assert result.exit_code == code, (result.output, result.exception)
+        return result
+
+    return run
+
+
+def _bundle(tmp_path, tag, checks=True):
+    docs = {
+        "model_info.json": {"task": "binary", "tag": tag},
+        "spec.json": SPEC,
+        "checks.json": {"checks": [{"name": "auc", "passed": checks, "evidence": "0.8"}]},
+    }
+    return save_bundle(tmp_path / tag, documents=docs).path
+
+
+def test_full_cycle(cli, tmp_path):
+    out = cli(
+        "register",
+        _bundle(tmp_path, "a"),
+        "--name",
+        "benefits",
+        "--by",
+        "Rosa Parks",
+        "--oversight",
+        "human-in-the-loop",
+        "--json",
+    )
+    assert json.loads(out.stdout)["version"] == 1
+    cli(
+        "register",
+        _bundle(tmp_path, "b"),
+        "--name",
+        "benefits",
+        "--by",
+        "Rosa Parks",
+        "--oversight",
+        "advisory",
+    )
+    for v in (1, 2):
+        cli("request-approval", "benefits", v, "--reason", "ready", "--by", "Rosa Parks")
+    refused = cli("approve", "benefits", 1, "--by", "Rosa Parks", "--reason", "mine", code=2)
+    assert (
+        "Rosa Parks registered benefits v1, so Rosa Parks cannot approve it (two-person rule)"
+        in refused.output
+    )
+    assert "Traceback" not in refused.output
+    for v in (1, 2):
+        cli("approve", "benefits", v, "--by", "Ada Lovelace", "--reason", "reviewed")
+        cli("promote", "benefits", v, "--by", "Ada Lovelace")
+    shown = json.loads(cli("show", "benefits", "--json").stdout)
+    assert shown["aliases"] == {"production": 2} and len(shown["versions"]) == 2
+    assert "production" in cli("show", "benefits").stdout
+    detail = json.loads(cli("show", "benefits@production", "--json").stdout)
+    assert detail["version"] == 2 and [d["kind"] for d in detail["decisions"]] == [
+        "request",
+        "approve",
+    ]
+    assert "Benefits Analytics" in cli("show", "benefits/1").stdout
+    rolled = cli("rollback", "benefits", "--reason", "v2 over-flags", "--by", "Grace Hopper")
+    assert "rolled back to v1" in rolled.stdout
+    listed = json.loads(cli("list", "--json").stdout)["models"]
+    assert listed[0]["name"] == "benefits" and listed[0]["aliases"]["production"] == 1
+    assert "benefits" in cli("list").stdout
+    events = json.loads(cli("audit", "--json").stdout)["events"]
+    assert events[-1]["action"] == "rollback" and events[-1]["reason"] == "v2 over-flags"
+    assert "Audit chain verified" in cli("audit", "--verify").stdout
+
+
+def test_reject_and_override(cli, tmp_path):
+    cli(
+        "register",
+        _bundle(tmp_path, "c", checks=False),
+        "--name",
+        "m",
+        "--by",
+        "Rosa",
+        "--oversight",
+        "advisory",
+    )
+    cli("override", "m", 1, "--by", "Grace", "--reason", "agreed with the DPO")
+    cli("request-approval", "m", 1, "--reason", "ready", "--by", "Rosa")
+    out = cli("reject", "m", 1, "--by", "Ada", "--reason", "wrong threshold", "--json")
+    assert json.loads(out.stdout)["status"] == "rejected"
+    err = cli("promote", "m", 1, "--by", "Ada", code=2)
+    assert "cannot take the 'production' alias" in err.output
+
+
+def test_missing_reason_is_a_usage_error(cli, tmp_path):
+    cli("register", _bundle(tmp_path, "d"), "--name", "m", "--by", "Rosa")
+    cli("approve", "m", 1, "--by", "Ada", code=2)  # --reason is required
+
+
+def test_audit_verify_catches_an_edited_row(cli, tmp_path):
+    cli("register", _bundle(tmp_path, "e"), "--name", "m", "--by", "Rosa")
+    cli("register", _bundle(tmp_path, "f"), "--name", "m", "--by", "Rosa")
+    import sqlite3
+
+    with sqlite3.connect(tmp_path / "reg.db") as conn:
+        conn.execute("UPDATE registry_audit SET actor = 'Mallory' WHERE seq = 1")
+    broken = cli("audit", "--verify", code=1)
+    assert "broken at event 1" in broken.output and "edited" in broken.output
+    assert json.loads(cli("audit", "--verify", "--json", code=1).stdout)["first_bad_event_id"] == 1
+
+
+def test_errors_are_one_line_exit_2(cli, tmp_path):
+    out = cli("show", "nope", code=2)
+    assert "no model named 'nope'" in out.output and len(out.output.strip().splitlines()) == 1
+    cli("register", tmp_path / "missing", "--name", "m", code=2)
+    cli("register", _bundle(tmp_path, "g"), "--name", "../etc", code=2)
+
+
+def test_tokens(cli):
+    out = cli(
+        "create",
+        "--name",
+        "serving",
+        "--scope",
+        "predict",
+        "--rate-limit",
+        "50/s",
+        "--by",
+        "Ada",
+        app=tokens_app,
+    )
+    token = out.stdout.strip().splitlines()[-1]
+    assert token.startswith("cml_")
+    listed = cli("list", "--json", app=tokens_app).stdout
+    assert token not in listed and json.loads(listed)["tokens"][0]["rate_limit"] == "50/s"
+    assert "serving" in cli("list", app=tokens_app).stdout
+    cli("create", "--name", "x", "--scope", "root", app=tokens_app, code=2)
+    cli("revoke", "serving", "--reason", "rotated", "--by", "Ada", app=tokens_app)
+    cli("revoke", "serving", "--reason", "again", app=tokens_app, code=2)
+    actions = [e["action"] for e in json.loads(cli("audit", "--json").stdout)["events"]]
+    assert actions == ["token.issue", "token.revoke"]

@@ -1,0 +1,85 @@
+"""Pin the registry's public names so the API never changes by accident."""
+
+from __future__ import annotations
+
+import inspect
+
+import civicml.registry as registry
+
+
+def test_exported_names():
+    assert registry.__all__ == [
+        "GENESIS_HASH",
+        "OVERSIGHT_MODES",
+        "PRODUCTION",
+        "SCOPES",
+        "STATUSES",
+        "AliasMove",
+        "ArtifactStore",
+        "AuditEvent",
+        "AuditVerification",
+        "Decision",
+        "EventDraft",
+        "ModelSummary",
+        "ModelVersion",
+        "Registry",
+        "RegistryStore",
+        "SQLStore",
+        "TokenInfo",
+        "TokenSecret",
+        "VersionChange",
+        "canonical_json",
+        "check_alias",
+        "check_artifacts_uri",
+        "check_key",
+        "check_model_name",
+        "event_hash",
+        "open_registry",
+        "parse_ref",
+        "promotion_problems",
+        "verify_chain",
+    ]
+    for name in registry.__all__:
+        assert hasattr(registry, name)
+
+
+def test_store_abc_is_complete():
+    abstract = registry.RegistryStore.__abstractmethods__
+    assert {"create_version", "move_alias", "update_version", "append_event"} <= abstract
+    assert not inspect.isabstract(registry.SQLStore)
+
+
+def test_facade_methods():
+    for name in (
+        "register",
+        "get_version",
+        "list_models",
+        "list_versions",
+        "set_alias",
+        "get_alias",
+        "resolve",
+        "request_approval",
+        "approve",
+        "reject",
+        "override_checks",
+        "set_governance",
+        "promote",
+        "rollback",
+        "audit_events",
+        "verify_audit",
+        "load_version",
+        "create_token",
+        "verify_token",
+        "revoke_token",
+        "list_tokens",
+    ):
+        assert callable(getattr(registry.Registry, name))
+
+
+def test_importing_the_registry_stays_light():
+    import subprocess
+    import sys
+
+    code = "import sys, civicml.registry; print('pandas' in sys.modules, 'alembic' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "False"]
