@@ -5,7 +5,22 @@ class here is on the bundle's trusted-types list.
 """
 
 from civicml.components._dates import DateFeatures
+from civicml.components._ensemble import (
+    CalibratedModel,
+    WeightedEnsemble,
+    apply_calibrators,
+    fit_calibrators,
+)
 from civicml.components._frame import AsCategorical
 from civicml.components._text import flatten_text, to_str
 
-__all__ = ["AsCategorical", "DateFeatures", "flatten_text", "to_str"]
+__all__ = [
+    "AsCategorical",
+    "CalibratedModel",
+    "DateFeatures",
+    "WeightedEnsemble",
+    "apply_calibrators",
+    "fit_calibrators",
+    "flatten_text",
+    "to_str",
+]

@@ -11,7 +11,7 @@ from sklearn.utils.validation import check_is_fitted
 
 __all__ = ["DateFeatures"]
 
-_PARTS = ("year", "month", "day", "dayofweek", "dayofyear")
+_PARTS = ("year", "month", "day", "dayofweek", "day_of_year")
 
 
 class DateFeatures(TransformerMixin, BaseEstimator):

@@ -1,15 +1,26 @@
 """Learning: tasks and metrics, candidate families, cross-validation, the leaderboard, training."""
 
+from civicml.data import detect_task
+from civicml.learn._auto import AutoClassifier, AutoRegressor
 from civicml.learn._candidates import FAMILIES, Family, build_pipeline, families_for
 from civicml.learn._cv import CVResult, cross_validate, make_splitter
-from civicml.learn._leaderboard import Entry, Leaderboard
+from civicml.learn._leaderboard import TIMING_FIELDS, Entry, Leaderboard
 from civicml.learn._metrics import DEFAULT_METRIC, Metric, compute_metrics, get_metric, metrics_for
 from civicml.learn._preprocess import FeatureRoles, build_preprocessor
-from civicml.learn._tasks import detect_task
+from civicml.learn._select import Constraints, pareto_front
+from civicml.learn._stats import bootstrap_ci, corrected_ttest, verdict
 from civicml.learn._threshold import Threshold, choose_threshold
 from civicml.learn._train import TrainResult, train
 
 __all__ = [
+    "TIMING_FIELDS",
+    "AutoClassifier",
+    "AutoRegressor",
+    "Constraints",
+    "bootstrap_ci",
+    "corrected_ttest",
+    "pareto_front",
+    "verdict",
     "DEFAULT_METRIC",
     "FAMILIES",
     "CVResult",

@@ -10,7 +10,7 @@ from sklearn.pipeline import Pipeline
 
 from civicml.learn._preprocess import FeatureRoles, build_preprocessor
 
-__all__ = ["FAMILIES", "Family", "build_pipeline", "families_for"]
+__all__ = ["FAMILIES", "Family", "build_pipeline", "families_for", "family_of"]
 
 
 @dataclass(frozen=True)
@@ -53,6 +53,20 @@ def _forest(task: str, params: dict[str, Any], seed: int) -> Any:
     return cls(n_jobs=1, random_state=seed, **params)
 
 
+def _extra_trees(task: str, params: dict[str, Any], seed: int) -> Any:
+    from sklearn.ensemble import ExtraTreesClassifier, ExtraTreesRegressor
+
+    cls = ExtraTreesRegressor if task == "regression" else ExtraTreesClassifier
+    return cls(n_jobs=1, random_state=seed, **params)
+
+
+def _knn(task: str, params: dict[str, Any], seed: int) -> Any:
+    from sklearn.neighbors import KNeighborsClassifier, KNeighborsRegressor
+
+    cls = KNeighborsRegressor if task == "regression" else KNeighborsClassifier
+    return cls(n_jobs=1, **params)
+
+
 def _hist_gb(task: str, params: dict[str, Any], seed: int) -> Any:
     from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
 
@@ -73,6 +87,15 @@ FAMILIES: dict[str, Family] = {
         Family("baseline", "Constant baseline", "tree", 0, True, _baseline),
         Family("linear", "Regularised linear model", "scaled", 1, True, _linear),
         Family(
+            "knn",
+            "k nearest neighbours",
+            "scaled",
+            2,
+            False,
+            _knn,
+            {"n_neighbors": 15, "weights": "distance"},
+        ),
+        Family(
             "random_forest",
             "Random forest",
             "tree",
@@ -80,6 +103,15 @@ FAMILIES: dict[str, Family] = {
             False,
             _forest,
             {"n_estimators": 200, "min_samples_leaf": 2, "max_features": "sqrt"},
+        ),
+        Family(
+            "extra_trees",
+            "Extra trees",
+            "tree",
+            3,
+            False,
+            _extra_trees,
+            {"n_estimators": 200, "min_samples_leaf": 2, "max_features": 0.7},
         ),
         Family(
             "hist_gb",
@@ -117,9 +149,14 @@ def families_for(task: str) -> list[Family]:
     """The families tried for ``task``, simplest first.
 
     >>> [f.name for f in families_for("binary")]
-    ['baseline', 'linear', 'random_forest', 'hist_gb', 'lightgbm']
+    ['baseline', 'linear', 'knn', 'random_forest', 'extra_trees', 'hist_gb', 'lightgbm']
     """
     return sorted(FAMILIES.values(), key=lambda f: f.simplicity)
+
+
+def family_of(name: str) -> Family:
+    """The family called ``name``."""
+    return FAMILIES[name]
 
 
 def build_pipeline(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pickle
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -28,6 +29,13 @@ class CVResult:
     complete: bool = True
     error: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    fold_seconds: list[float] = field(default_factory=list)
+    model_bytes: int | None = None
+    predict_ms: float | None = None  # one-row predict call, median of 3
+    status: str = "ok"  # "ok" | "pruned" | "timeout" | "failed" | "incomplete"
+
+    def fold_scores(self, metric: str) -> np.ndarray:
+        return np.array([m.get(metric, np.nan) for m in self.fold_metrics], dtype=float)
 
     def mean(self, metric: str) -> float:
         vals = [m.get(metric, np.nan) for m in self.fold_metrics]
@@ -83,17 +91,36 @@ def cross_validate(
     splits: list[tuple[np.ndarray, np.ndarray]],
     deadline: float | None = None,
     on_fold: Callable[[int], None] | None = None,
+    before_fold: Callable[[int, list[float]], str | None] | None = None,
+    after_fold: Callable[[int, list[dict[str, float]]], str | None] | None = None,
+    measure: bool = False,
 ) -> CVResult:
     """Fit and score ``pipeline`` on every fold. A trial completes all folds or is marked
-    incomplete (``complete=False``) when the deadline passes or a fold fails."""
+    incomplete (``complete=False``) when the deadline passes or a fold fails.
+
+    ``before_fold(i, fold_seconds)`` may return a reason to stop before fold ``i`` starts (a
+    per-trial timeout, status ``"timeout"``); ``after_fold(i, fold_metrics)`` may return one after
+    it ends (pruning, status ``"pruned"``). With ``measure`` the last fold's model is also sized
+    (bytes when serialised) and timed on a one-row call (``predict_ms``).
+    """
     k = len(classes) if task != "regression" else 0
     oof = np.full((len(X), k), np.nan) if k else np.full(len(X), np.nan)
     fold_metrics: list[dict[str, float]] = []
     fit_s = 0.0
     pred_us: list[float] = []
+    fold_s: list[float] = []
+
+    def stop(reason: str, status: str) -> CVResult:
+        res = CVResult(fold_metrics, oof, fit_s, _median(pred_us), False, reason)
+        res.fold_seconds, res.status = fold_s, status
+        return res
+
+    model = None
     for i, (tr, va) in enumerate(splits):
         if deadline is not None and time.monotonic() > deadline:
-            return CVResult(fold_metrics, oof, fit_s, _median(pred_us), False, "budget exhausted")
+            return stop("budget exhausted", "timeout")
+        if before_fold is not None and (why := before_fold(i, fold_s)):
+            return stop(why, "timeout")
         model = clone(pipeline)
         t0 = time.perf_counter()
         try:
@@ -102,9 +129,10 @@ def cross_validate(
             out = predict_outputs(model, X.iloc[va], task, classes)
         except (ValueError, TypeError, ArithmeticError, MemoryError) as exc:
             msg = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
-            return CVResult(fold_metrics, oof, fit_s, _median(pred_us), False, msg)
+            return stop(msg, "failed" if not fold_metrics else "incomplete")
         t2 = time.perf_counter()
         fit_s += t1 - t0
+        fold_s.append(t2 - t0)
         pred_us.append((t2 - t1) / max(len(va), 1) * 1e6)
         oof[va] = out
         if task == "regression":
@@ -121,7 +149,26 @@ def cross_validate(
             )
         if on_fold is not None:
             on_fold(i)
-    return CVResult(fold_metrics, oof, fit_s, _median(pred_us))
+        if after_fold is not None and i < len(splits) - 1 and (why := after_fold(i, fold_metrics)):
+            return stop(why, "pruned")
+    res = CVResult(fold_metrics, oof, fit_s, _median(pred_us), fold_seconds=fold_s)
+    if measure and model is not None:
+        res.model_bytes, res.predict_ms = measure_model(model, X.iloc[splits[-1][1][:1]], task)
+    return res
+
+
+def measure_model(model: Any, row: pd.DataFrame, task: str) -> tuple[int | None, float]:
+    """Serialised size in bytes (pickle, measured in memory only) and one-row latency in ms."""
+    try:
+        size: int | None = len(pickle.dumps(model, protocol=5))
+    except Exception:  # a model that cannot be serialised has no size to report
+        size = None
+    times = []
+    for _ in range(3):
+        t0 = time.perf_counter()
+        model.predict_proba(row) if task != "regression" else model.predict(row)
+        times.append((time.perf_counter() - t0) * 1000)
+    return size, float(np.median(times))
 
 
 def _median(values: list[float]) -> float:

@@ -5,7 +5,11 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-__all__ = ["Entry", "Leaderboard"]
+__all__ = ["TIMING_FIELDS", "Entry", "Leaderboard"]
+
+# Wall-clock measurements: they differ run to run, so ``to_dict(timings=False)`` leaves them out
+# (a seeded ``max_trials`` run is byte-for-byte reproducible without them).
+TIMING_FIELDS = ("fit_seconds", "predict_us_per_row", "predict_ms")
 
 
 @dataclass
@@ -20,9 +24,11 @@ class Entry:
     fit_seconds: float
     predict_us_per_row: float
     simplicity: int
-    status: str = "ok"  # "ok" | "failed" | "incomplete"
+    status: str = "ok"  # "ok" | "pruned" | "timeout" | "failed" | "incomplete"
     error: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    model_bytes: int | None = None
+    predict_ms: float | None = None
 
 
 @dataclass
@@ -41,6 +47,9 @@ class Leaderboard:
     metric: str
     greater_is_better: bool
     entries: list[Entry] = field(default_factory=list)
+    selected: str | None = None
+    comparison: dict[str, Any] | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
 
     def ranked(self) -> list[Entry]:
         ok = [
@@ -58,11 +67,26 @@ class Leaderboard:
         ranked = self.ranked()
         return ranked[0] if ranked and ranked[0].status == "ok" else None
 
-    def to_dict(self) -> dict[str, Any]:
+    def get(self, name: str) -> Entry | None:
+        """The entry called ``name``."""
+        return next((e for e in self.entries if e.name == name), None)
+
+    def to_dict(self, *, timings: bool = True) -> dict[str, Any]:
+        """A JSON-able dict, best first. ``timings=False`` drops :data:`TIMING_FIELDS`."""
+        rows = []
+        for i, e in enumerate(self.ranked()):
+            row = {"rank": i + 1, **asdict(e)}
+            if not timings:
+                for k in TIMING_FIELDS:
+                    row.pop(k, None)
+            rows.append(row)
         return {
             "metric": self.metric,
             "greater_is_better": self.greater_is_better,
-            "entries": [{"rank": i + 1, **asdict(e)} for i, e in enumerate(self.ranked())],
+            "selected": self.selected,
+            "comparison": self.comparison,
+            "extra": self.extra,
+            "entries": rows,
         }
 
     @classmethod
@@ -71,7 +95,14 @@ class Leaderboard:
         for row in doc.get("entries", []):
             row = {k: v for k, v in row.items() if k != "rank"}
             entries.append(Entry(**row))
-        return cls(doc["metric"], bool(doc["greater_is_better"]), entries)
+        return cls(
+            doc["metric"],
+            bool(doc["greater_is_better"]),
+            entries,
+            selected=doc.get("selected"),
+            comparison=doc.get("comparison"),
+            extra=doc.get("extra", {}),
+        )
 
     def to_frame(self) -> Any:
         import pandas as pd
@@ -85,6 +116,9 @@ class Leaderboard:
             row.update(
                 fit_seconds=e.fit_seconds,
                 predict_us_per_row=e.predict_us_per_row,
+                predict_ms=e.predict_ms,
+                model_bytes=e.model_bytes,
+                simplicity=e.simplicity,
                 status=e.status,
             )
             rows.append(row)

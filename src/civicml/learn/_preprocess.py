@@ -32,7 +32,7 @@ class FeatureRoles:
     --------
     >>> r = FeatureRoles(numeric=["age"], categorical=["sex"])
     >>> r.features
-    ['age', 'sex']
+    ['sex', 'age']
     """
 
     numeric: Sequence[str] = field(default_factory=list)

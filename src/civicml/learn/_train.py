@@ -12,13 +12,16 @@ import pandas as pd
 from sklearn.model_selection import GroupShuffleSplit, train_test_split
 
 from civicml._errors import SpecError, TrainingError
-from civicml.learn._candidates import FAMILIES, Family, build_pipeline, families_for
-from civicml.learn._cv import CVResult, cross_validate, make_splitter, predict_outputs
+from civicml.data import detect_task
+from civicml.learn._candidates import FAMILIES, Family, families_for
+from civicml.learn._cv import make_splitter
+from civicml.learn._finish import finish
 from civicml.learn._leaderboard import Entry, Leaderboard
 from civicml.learn._metrics import compute_metrics, get_metric
 from civicml.learn._preprocess import FeatureRoles
-from civicml.learn._tasks import detect_task
-from civicml.learn._threshold import Threshold, choose_threshold
+from civicml.learn._search import SearchConfig, TrialRecord, run_search
+from civicml.learn._select import Constraints
+from civicml.learn._threshold import Threshold
 
 __all__ = ["TrainResult", "train"]
 
@@ -68,16 +71,23 @@ def train(
     cost_fn: float = 1.0,
     families: list[str] | None = None,
     on_event: EventHandler | None = None,
+    selection: Any = None,
+    ensemble: bool = True,
+    calibrate: bool = True,
+    trial_timeout: float | None = None,
 ) -> TrainResult:
-    """Train and compare candidates with cross-validation; refit the best on all training rows.
+    """Search candidate models with cross-validation, ensemble, calibrate, select and refit.
 
-    A held-out test split (``test_size``) is set aside first; the comparison never sees it.
-    Candidates run simplest first; once ``budget_seconds`` is spent no new candidate starts
-    (the constant baseline always runs). ``max_trials`` caps the number of candidates and, with
-    ``seed``, makes a run reproducible.
+    A held-out test split (``test_size``; 0 for none) is set aside first; the search never sees
+    it. The constant baseline always runs; then an Optuna search (warm-started with each
+    family's known-good defaults) runs until ``budget_seconds`` is spent, counting cross-validation,
+    refit and ensembling, or, when ``max_trials`` is given, for exactly that many trials with the
+    wall clock ignored (with ``seed``, a reproducible run). ``selection`` (``spec.selection`` or a
+    mapping with ``max_predict_latency_ms``, ``max_model_size_mb``, ``interpretable``) limits
+    which candidate may be chosen; what was given up is in ``extra["selection"]`` and the Pareto
+    front (score vs one-row latency vs size) in ``extra["pareto"]``.
     """
     started = time.monotonic()
-    deadline = started + budget_seconds
     emit = on_event or (lambda *a, **k: None)
     if budget_seconds <= 0:
         raise SpecError.build(
@@ -86,74 +96,89 @@ def train(
     task = detect_task(y) if task == "auto" else task
     primary = get_metric(metric, task)
     y_arr, classes = _encode_target(y, task)
-    features = roles.features
-    X = X[features]
+    constraints = Constraints.from_any(selection)
+    X = X[roles.features]
 
-    tr_idx, te_idx = _holdout(y_arr, task, test_size, seed, groups)
+    if test_size and test_size > 0:
+        tr_idx, te_idx = _holdout(y_arr, task, test_size, seed, groups)
+    else:
+        tr_idx, te_idx = np.arange(len(y_arr)), np.array([], dtype=int)
     X_tr, y_tr = X.iloc[tr_idx].reset_index(drop=True), y_arr[tr_idx]
     X_te, y_te = X.iloc[te_idx].reset_index(drop=True), y_arr[te_idx]
     g_tr = None if groups is None else groups.iloc[tr_idx].to_numpy()
-    n_splits = min(cv_folds, _max_folds(y_tr, task))
-    splitter = make_splitter(task, n_splits, seed, grouped=g_tr is not None)
-    splits = list(splitter.split(X_tr, y_tr, g_tr))
+    splits = _splits(X_tr, y_tr, task, cv_folds, seed, g_tr)
 
-    chosen = _families(task, families)
-    if max_trials is not None:
-        chosen = chosen[: max(1, max_trials)]
+    budget_mode = max_trials is None
+    deadline = started + budget_seconds if budget_mode else None
+    n_folds = len(splits)
     board = Leaderboard(primary.name, primary.greater_is_better)
-    results: dict[str, CVResult] = {}
-    emit("search_start", n_candidates=len(chosen), n_folds=len(splits))
-    for fam in chosen:
-        if fam.name != "baseline" and time.monotonic() > deadline:
-            emit("candidate_skipped", name=fam.name, reason="budget exhausted")
-            continue
-        emit("candidate_start", name=fam.name, label=fam.label)
-        pipe = build_pipeline(fam, task, roles, None, seed)
-        res = cross_validate(
-            pipe,
-            X_tr,
-            y_tr,
-            task=task,
-            classes=classes,
-            splits=splits,
-            deadline=None if fam.name == "baseline" else deadline,
-            on_fold=lambda i, n=fam.name: emit("fold_done", name=n, fold=i),
+
+    def reserve(records: list[TrialRecord]) -> float:
+        """Seconds kept back for refit, ensembling, calibration and the held-out evaluation."""
+        ok = sorted(
+            (r for r in records if r.status == "ok" and r.family != "baseline"),
+            key=lambda r: (-1 if primary.greater_is_better else 1) * r.cv.mean(primary.name),
         )
-        results[fam.name] = res
-        entry = Entry(
-            name=fam.name,
-            family=fam.name,
-            params=dict(fam.defaults),
-            cv_mean={m: res.mean(m) for m in (res.fold_metrics[0] if res.fold_metrics else {})},
-            cv_std={m: res.std(m) for m in (res.fold_metrics[0] if res.fold_metrics else {})},
-            fit_seconds=res.fit_seconds,
-            predict_us_per_row=res.predict_us_per_row,
-            simplicity=fam.simplicity,
-            status="ok" if res.complete else ("incomplete" if res.fold_metrics else "failed"),
-            error=res.error,
-        )
+        refit = sum(_refit_estimate(r, n_folds) for r in ok[:2])
+        return 0.04 * budget_seconds + 0.2 + refit
+
+    def on_record(rec: TrialRecord) -> None:
+        entry = _entry(rec, primary.name)
         board.entries.append(entry)
         emit("candidate_done", entry=entry)
 
-    best = board.best
-    if best is None:
+    config = SearchConfig(
+        families=[f.name for f in _families(task, families)],
+        max_trials=max_trials,
+        seed=seed,
+        deadline=deadline,
+        trial_timeout=(trial_timeout or max(0.35 * budget_seconds, 2.0)) if budget_mode else None,
+        reserve=reserve,
+        on_record=on_record,
+    )
+    records = run_search(
+        X_tr,
+        y_tr,
+        task=task,
+        classes=classes,
+        splits=splits,
+        roles=roles,
+        metric=primary,
+        config=config,
+        emit=emit,
+    )
+    if board.best is None:
         errors = "; ".join(f"{e.name}: {e.error}" for e in board.entries if e.error)
         raise TrainingError.build(
             "Every candidate failed to train",
             got=errors or None,
             fix="Run with --debug for details",
         )
-    fam = FAMILIES[best.family]
-    emit("refit_start", name=best.name)
-    final = build_pipeline(fam, task, roles, None, seed).fit(X_tr, y_tr)
-
-    threshold = None
-    if task == "binary":
-        oof = results[best.name].oof[:, 1]
-        threshold = choose_threshold(y_tr == classes[1], oof, cost_fp=cost_fp, cost_fn=cost_fn)
-    out = predict_outputs(final, X_te, task, classes)
-    test_metrics, scores = _test_metrics(task, y_te, out, classes, threshold)
-    emit("done", best=best.name)
+    out = finish(
+        records=records,
+        board=board,
+        X_tr=X_tr,
+        y_tr=y_tr,
+        X_te=X_te,
+        y_te=y_te,
+        task=task,
+        classes=classes,
+        splits=splits,
+        roles=roles,
+        metric=primary,
+        seed=seed,
+        constraints=constraints,
+        deadline=deadline,
+        cost_fp=cost_fp,
+        cost_fn=cost_fn,
+        ensemble=ensemble,
+        calibrate=calibrate,
+        emit=emit,
+    )
+    test_metrics, scores = ({}, [])
+    if len(te_idx):
+        test_metrics, scores = _test_metrics(task, y_te, out.test_outputs, classes, out.threshold)
+    emit("done", best=out.name)
     return TrainResult(
         task=task,
         target=str(y.name),
@@ -161,15 +186,63 @@ def train(
         classes=[_py(c) for c in classes] if task != "regression" else [],
         roles=roles,
         leaderboard=board,
-        best=best.name,
-        pipeline=final,
+        best=out.name,
+        pipeline=out.pipeline,
         test_metrics=test_metrics,
-        threshold=threshold,
+        threshold=out.threshold,
         n_train=len(tr_idx),
         n_test=len(te_idx),
         seconds=time.monotonic() - started,
         test_index=[int(i) for i in te_idx],
         test_scores=scores,
+        extra=out.extra,
+    )
+
+
+def _splits(
+    X: pd.DataFrame, y: np.ndarray, task: str, cv_folds: int, seed: int, groups: Any
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    from sklearn.model_selection import KFold
+
+    n_splits = max(2, min(cv_folds, len(y) // 2)) if task == "regression" else cv_folds
+    if task != "regression":
+        n_splits = min(cv_folds, max(2, _max_folds(y, task)))
+        if _max_folds(y, task) < 2 and groups is None:
+            kf = KFold(n_splits=n_splits, shuffle=True, random_state=seed)
+            return list(kf.split(X))
+    splitter = make_splitter(task, n_splits, seed, grouped=groups is not None)
+    return list(splitter.split(X, y, groups))
+
+
+def _refit_estimate(rec: TrialRecord, n_folds: int) -> float:
+    if not rec.cv.fold_seconds:
+        return 0.0
+    per_fold = float(np.mean(rec.cv.fold_seconds))
+    return 1.25 * per_fold * n_folds / max(n_folds - 1, 1)
+
+
+def _entry(rec: TrialRecord, metric: str) -> Entry:
+    res = rec.cv
+    names = list(res.fold_metrics[0]) if res.fold_metrics else []
+    return Entry(
+        name=rec.name,
+        family=rec.family,
+        params=dict(rec.params),
+        cv_mean={m: res.mean(m) for m in names},
+        cv_std={m: res.std(m) for m in names},
+        fit_seconds=res.fit_seconds,
+        predict_us_per_row=res.predict_us_per_row,
+        simplicity=FAMILIES[rec.family].simplicity,
+        status=rec.status,
+        error=res.error,
+        extra={
+            "fold_scores": [float(v) for v in res.fold_scores(metric)],
+            "trial": rec.number,
+            "warm_start": rec.warm,
+            "interpretable": FAMILIES[rec.family].interpretable,
+        },
+        model_bytes=res.model_bytes,
+        predict_ms=res.predict_ms,
     )
 
 

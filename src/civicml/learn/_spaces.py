@@ -1,0 +1,90 @@
+"""Search spaces per family, and the known-good configurations tried first (warm start).
+
+Parameters are suggested through an Optuna trial under the name ``"<family>.<param>"`` so one
+study can hold every family (the family itself is the categorical ``"family"`` parameter).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["WARM_START", "decode", "suggest", "warm_start_for"]
+
+# Cheap, strong families first; each entry is (family, parameters beyond the family defaults).
+WARM_START: list[tuple[str, dict[str, Any]]] = [
+    ("linear", {}),
+    ("lightgbm", {}),
+    ("hist_gb", {}),
+    ("random_forest", {}),
+    ("extra_trees", {}),
+    ("lightgbm", {"learning_rate": 0.1, "n_estimators": 150, "num_leaves": 31}),
+    ("knn", {}),
+]
+
+
+def warm_start_for(families: list[str]) -> list[tuple[str, dict[str, Any]]]:
+    """The warm-start configurations whose family is searched, in order.
+
+    >>> [f for f, _ in warm_start_for(["knn", "linear"])]
+    ['linear', 'knn']
+    """
+    return [(f, p) for f, p in WARM_START if f in families]
+
+
+def suggest(trial: Any, family: str, task: str) -> dict[str, Any]:
+    """Parameters for ``family`` drawn from ``trial`` (an Optuna trial)."""
+
+    def f(name: str, lo: float, hi: float, log: bool = False) -> float:
+        return float(trial.suggest_float(f"{family}.{name}", lo, hi, log=log))
+
+    def i(name: str, lo: int, hi: int, log: bool = False) -> int:
+        return int(trial.suggest_int(f"{family}.{name}", lo, hi, log=log))
+
+    def c(name: str, choices: list[Any]) -> Any:
+        return trial.suggest_categorical(f"{family}.{name}", choices)
+
+    if family == "linear":
+        if task == "regression":
+            return {"alpha": f("alpha", 1e-3, 1e3, log=True)}
+        return {"C": f("C", 1e-3, 1e2, log=True)}
+    if family == "knn":
+        return {
+            "n_neighbors": i("n_neighbors", 3, 60, log=True),
+            "weights": c("weights", ["uniform", "distance"]),
+        }
+    if family in ("random_forest", "extra_trees"):
+        return {
+            "n_estimators": i("n_estimators", 100, 400, log=True),
+            "min_samples_leaf": i("min_samples_leaf", 1, 12, log=True),
+            "max_features": c("max_features", ["sqrt", 0.5, 0.8, 1.0]),
+        }
+    if family == "hist_gb":
+        return {
+            "learning_rate": f("learning_rate", 0.02, 0.3, log=True),
+            "max_iter": i("max_iter", 80, 500, log=True),
+            "max_leaf_nodes": i("max_leaf_nodes", 7, 63, log=True),
+            "min_samples_leaf": i("min_samples_leaf", 5, 60, log=True),
+            "l2_regularization": f("l2_regularization", 1e-4, 10.0, log=True),
+        }
+    if family == "lightgbm":
+        return {
+            "n_estimators": i("n_estimators", 80, 800, log=True),
+            "learning_rate": f("learning_rate", 0.01, 0.2, log=True),
+            "num_leaves": i("num_leaves", 7, 127, log=True),
+            "min_child_samples": i("min_child_samples", 5, 60, log=True),
+            "subsample": f("subsample", 0.6, 1.0),
+            "colsample_bytree": f("colsample_bytree", 0.5, 1.0),
+            "reg_lambda": f("reg_lambda", 1e-3, 10.0, log=True),
+        }
+    return {}
+
+
+def decode(params: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """Split a flat Optuna parameter dict into ``(family, {param: value})``.
+
+    >>> decode({"family": "knn", "knn.n_neighbors": 5})
+    ('knn', {'n_neighbors': 5})
+    """
+    family = str(params["family"])
+    prefix = family + "."
+    return family, {k[len(prefix) :]: v for k, v in params.items() if k.startswith(prefix)}
