@@ -1,0 +1,469 @@
+"""Held-out evaluation of a fitted model: metrics with intervals, curves, fairness, explanations.
+
+:func:`assess_model` gathers everything a report needs into one :class:`Assessment` whose
+``to_dict()`` is saved in the bundle as ``assessment.json``.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from civicml._errors import SpecError
+from civicml.assess._explain import (
+    explain_rows,
+    global_importance,
+    partial_dependence,
+    score_function,
+)
+from civicml.assess._fairness import FairnessThresholds, fairness_table, group_labels, proxy_check
+
+__all__ = ["Assessment", "assess_model", "bootstrap_metrics"]
+
+MAX_CURVE_POINTS = 100
+
+
+@dataclass
+class Assessment:
+    """Everything measured on the held-out rows. ``to_dict()`` is JSON-able.
+
+    Attributes
+    ----------
+    task : str
+    n_test : int
+    metrics : dict
+        Metric name -> ``{"value", "ci": [low, high]}`` (bootstrap 95% interval).
+    curves, confusion, calibration : dict
+        ROC and precision-recall points, the confusion matrix at the threshold and reliability
+        bins (binary tasks; empty otherwise).
+    fairness : dict
+        Per-characteristic tables, gaps and "not assessed" characteristics.
+    proxies : list
+        Features that predict a protected characteristic.
+    importance, partial_dependence, examples : dict / list
+        Explanations: global importance, partial dependence for the top features and reasons for
+        a few example rows.
+    """
+
+    task: str
+    n_test: int
+    classes: list[Any] = field(default_factory=list)
+    positive_label: Any = None
+    threshold: float | None = None
+    metrics: dict[str, Any] = field(default_factory=dict)
+    curves: dict[str, Any] = field(default_factory=dict)
+    confusion: dict[str, Any] = field(default_factory=dict)
+    calibration: dict[str, Any] = field(default_factory=dict)
+    fairness: dict[str, Any] = field(default_factory=dict)
+    proxies: list[dict[str, Any]] = field(default_factory=list)
+    importance: dict[str, Any] = field(default_factory=dict)
+    partial_dependence: list[dict[str, Any]] = field(default_factory=list)
+    examples: list[dict[str, Any]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-able dict (NaN may remain; the bundle writer turns it into null)."""
+        return _jsonable(asdict(self))
+
+    @classmethod
+    def from_dict(cls, doc: dict[str, Any]) -> Assessment:
+        """Rebuild from ``to_dict()`` output (e.g. a bundle's assessment.json)."""
+        known = {k: v for k, v in doc.items() if k in cls.__dataclass_fields__}
+        return cls(**known)
+
+
+def _jsonable(obj: Any) -> Any:
+    if isinstance(obj, dict):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_jsonable(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return [_jsonable(v) for v in obj.tolist()]
+    if isinstance(obj, np.generic):
+        return obj.item()
+    return obj
+
+
+def _downsample(*arrays: np.ndarray, n: int = MAX_CURVE_POINTS) -> list[list[float]]:
+    size = len(arrays[0])
+    idx = np.unique(np.linspace(0, size - 1, min(n, size)).round().astype(int)) if size else []
+    return [[float(a[i]) for i in idx] for a in arrays]
+
+
+def _roc_auc(y: np.ndarray, s: np.ndarray) -> float:
+    """ROC AUC by ranks (Mann-Whitney), ties counted half; same as scikit-learn's."""
+    from scipy.stats import rankdata
+
+    n1 = int(y.sum())
+    n0 = len(y) - n1
+    ranks = rankdata(s)
+    return float((ranks[y].sum() - n1 * (n1 + 1) / 2) / (n1 * n0))
+
+
+def _average_precision(y: np.ndarray, s: np.ndarray) -> float:
+    """Average precision with tied scores grouped; same as scikit-learn's."""
+    order = np.argsort(-s, kind="mergesort")
+    ss, yy = s[order], y[order]
+    ends = np.r_[np.flatnonzero(np.diff(ss)), len(ss) - 1]
+    tp = np.cumsum(yy)[ends]
+    prec = tp / (ends + 1)
+    rec = tp / max(int(y.sum()), 1)
+    return float(np.sum(np.diff(np.r_[0.0, rec]) * prec))
+
+
+def _binary_metrics(y: np.ndarray, s: np.ndarray, t: float) -> dict[str, float]:
+    p = s >= t
+    tp = float((y & p).sum())
+    fp = float((~y & p).sum())
+    fn = float((y & ~p).sum())
+    tn = float((~y & ~p).sum())
+    n = len(y)
+    nan = float("nan")
+    prec = tp / (tp + fp) if tp + fp else nan
+    rec = tp / (tp + fn) if tp + fn else nan
+    spec = tn / (tn + fp) if tn + fp else nan
+    both = len(np.unique(y)) == 2
+    return {
+        "accuracy": (tp + tn) / n if n else nan,
+        "balanced_accuracy": (rec + spec) / 2,
+        "precision": prec,
+        "recall": rec,
+        "f1": 2 * prec * rec / (prec + rec) if prec + rec else nan,
+        "roc_auc": _roc_auc(y, s) if both else nan,
+        "pr_auc": _average_precision(y, s) if both else nan,
+        "brier": float(np.mean((s - y) ** 2)),
+    }
+
+
+def _regression_metrics(y: np.ndarray, v: np.ndarray) -> dict[str, float]:
+    err = v - y
+    ss = float(((y - y.mean()) ** 2).sum())
+    return {
+        "mae": float(np.abs(err).mean()),
+        "rmse": float(np.sqrt((err**2).mean())),
+        "r2": 1 - float((err**2).sum()) / ss if ss else float("nan"),
+    }
+
+
+def _multiclass_metrics(y: np.ndarray, pred: np.ndarray) -> dict[str, float]:
+    from sklearn.metrics import balanced_accuracy_score, f1_score
+
+    return {
+        "accuracy": float((y == pred).mean()),
+        "balanced_accuracy": float(balanced_accuracy_score(y, pred)),
+        "f1_macro": float(f1_score(y, pred, average="macro")),
+    }
+
+
+def bootstrap_metrics(
+    fn: Any, *arrays: np.ndarray, n_boot: int = 200, seed: int = 0, deadline: float | None = None
+) -> dict[str, dict[str, Any]]:
+    """Point values of ``fn(*arrays)`` with percentile bootstrap 95% intervals.
+
+    Examples
+    --------
+    >>> y = np.array([1.0, 2, 3, 4]); out = bootstrap_metrics(
+    ...     lambda a: {"mean": float(a.mean())}, y, n_boot=50)
+    >>> out["mean"]["value"], len(out["mean"]["ci"])
+    (2.5, 2)
+    """
+    point = fn(*arrays)
+    rng = np.random.default_rng(seed)
+    n = len(arrays[0])
+    draws: dict[str, list[float]] = {k: [] for k in point}
+    for _ in range(n_boot):
+        if deadline is not None and time.monotonic() > deadline:
+            break
+        idx = rng.integers(0, n, n)
+        for k, v in fn(*(a[idx] for a in arrays)).items():
+            if v == v:
+                draws[k].append(v)
+    out = {}
+    for k, v in point.items():
+        d = draws[k]
+        ci = [float(np.quantile(d, 0.025)), float(np.quantile(d, 0.975))] if len(d) > 10 else None
+        out[k] = {"value": float(v), "ci": ci, "n_boot": len(d)}
+    return out
+
+
+def assess_model(
+    model: Any,
+    X_test: pd.DataFrame,
+    y_test: pd.Series,
+    *,
+    task: str,
+    classes: list[Any],
+    threshold: float | None,
+    protected: dict[str, str],
+    frame_test: pd.DataFrame,
+    features: list[str],
+    seed: int = 0,
+    budget_seconds: float = 30,
+    fairness_thresholds: FairnessThresholds | None = None,
+    n_boot: int = 200,
+) -> Assessment:
+    """Evaluate a fitted model on held-out rows: everything the report and checks need.
+
+    Parameters
+    ----------
+    model : fitted pipeline
+        Has ``predict_proba`` (classifiers) or ``predict``; takes raw feature frames.
+    X_test, y_test : DataFrame, Series
+        Held-out features and targets (original labels).
+    task : {"binary", "multiclass", "regression"}
+    classes : list
+        Class labels in model order; the last one is the positive class for binary tasks.
+    threshold : float or None
+        Decision threshold on P(positive); 0.5 when None.
+    protected : dict
+        Equality Act characteristic -> column, as in ``ProjectSpec.protected``.
+    frame_test : DataFrame
+        The raw held-out rows (aligned with ``X_test``) including protected columns that are
+        not features. Numeric age is banded.
+    features : list of str
+    budget_seconds : float
+        Soft limit: later, optional parts (intervals, partial dependence) are cut short.
+
+    Returns
+    -------
+    Assessment
+    """
+    if task not in ("binary", "multiclass", "regression"):
+        raise SpecError.build(
+            "assess_model cannot assess this task",
+            expected="'binary', 'multiclass' or 'regression'",
+            got=task,
+        )
+    started = time.monotonic()
+    deadline = started + budget_seconds
+    timings: dict[str, float] = {}
+    X = X_test[features].reset_index(drop=True)
+    y_raw = pd.Series(y_test).reset_index(drop=True).to_numpy()
+    frame = frame_test.reset_index(drop=True)
+    if len(frame) != len(X):
+        raise SpecError.build(
+            "frame_test and X_test have different numbers of rows",
+            expected=f"{len(X)} rows",
+            got=len(frame),
+            fix="Pass the raw held-out rows in the same order as X_test",
+        )
+    a = Assessment(task=task, n_test=len(X), classes=list(classes))
+    fth = fairness_thresholds or FairnessThresholds()
+
+    def lap(name: str, t0: float) -> None:
+        timings[name] = round(time.monotonic() - t0, 3)
+
+    t0 = time.monotonic()
+    if task == "binary":
+        a.positive_label = classes[-1]
+        t = 0.5 if threshold is None else float(threshold)
+        a.threshold = t
+        s = score_function(model, classes)(X)
+        y = y_raw == classes[-1]
+        _binary_outputs(a, y, s, t)
+        a.metrics = bootstrap_metrics(
+            lambda yy, ss: _binary_metrics(yy, ss, t),
+            y,
+            s,
+            n_boot=n_boot,
+            seed=seed,
+            deadline=started + budget_seconds * 0.3,
+        )
+        lap("metrics", t0)
+        t0 = time.monotonic()
+        a.fairness = fairness_table(
+            frame,
+            y,
+            s >= t,
+            protected=protected,
+            score=s,
+            thresholds=fth,
+            seed=seed,
+            n_boot=n_boot if time.monotonic() < deadline else 0,
+        )
+    else:
+        pred = np.asarray(model.predict(X))
+        if task == "regression":
+            yv = pd.to_numeric(pd.Series(y_raw), errors="coerce").to_numpy(float)
+            pv = pred.astype(float)
+            a.metrics = bootstrap_metrics(_regression_metrics, yv, pv, n_boot=n_boot, seed=seed)
+        else:
+            yv, pv = y_raw.astype(str), pred.astype(str)
+            a.metrics = bootstrap_metrics(_multiclass_metrics, yv, pv, n_boot=n_boot, seed=seed)
+            labels = [str(c) for c in classes]
+            from sklearn.metrics import confusion_matrix
+
+            a.confusion = {
+                "labels": labels,
+                "matrix": confusion_matrix(yv, pv, labels=labels).tolist(),
+            }
+        lap("metrics", t0)
+        t0 = time.monotonic()
+        a.fairness = _group_errors(frame, yv, pv, task, protected, fth)
+    lap("fairness", t0)
+
+    t0 = time.monotonic()
+    try:
+        a.proxies = proxy_check(frame, features=features, protected=protected, seed=seed)
+    except Exception as exc:
+        a.notes.append(f"Proxy check skipped: {type(exc).__name__}: {exc}")
+    lap("proxies", t0)
+
+    t0 = time.monotonic()
+    a.importance = global_importance(
+        model,
+        X,
+        y_raw,
+        features=features,
+        task=task,
+        classes=classes,
+        seed=seed,
+        **_importance_effort(model, X, len(features), max(3.0, (deadline - time.monotonic()) / 3)),
+    )
+    lap("importance", t0)
+    if task != "multiclass" and time.monotonic() < deadline:
+        t0 = time.monotonic()
+        top = [r["feature"] for r in a.importance["features"][:3]]
+        a.partial_dependence = partial_dependence(
+            model, X, features=features, columns=top, classes=classes, seed=seed
+        )
+        lap("partial_dependence", t0)
+        t0 = time.monotonic()
+        rows = X.head(3)
+        reasons = explain_rows(
+            model,
+            rows,
+            features=features,
+            reference=X,
+            top_k=3,
+            classes=classes if task == "binary" else None,
+        )
+        a.examples = [
+            {"row": i, "reasons": [r.to_dict() for r in rs]} for i, rs in enumerate(reasons)
+        ]
+        lap("examples", t0)
+    elif task != "multiclass":
+        a.notes.append("Partial dependence and example reasons skipped: time budget spent.")
+    timings["total"] = round(time.monotonic() - started, 3)
+    a.seconds = timings
+    return a
+
+
+def _importance_effort(model: Any, X: pd.DataFrame, n_features: int, seconds: float) -> dict:
+    """Rows and repeats for permutation importance that fit in about ``seconds``."""
+    rows = min(len(X), 300)
+    t0 = time.monotonic()
+    model.predict(X.head(rows)) if not hasattr(model, "predict_proba") else model.predict_proba(
+        X.head(rows)
+    )
+    per_call = max(time.monotonic() - t0, 1e-4)
+    repeats = int(seconds / (per_call * max(n_features, 1)))
+    if repeats < 1:
+        rows = max(50, int(rows * seconds / (per_call * n_features)))
+    return {"n_repeats": int(min(max(repeats, 1), 5)), "max_rows": rows}
+
+
+def _binary_outputs(a: Assessment, y: np.ndarray, s: np.ndarray, t: float) -> None:
+    from sklearn.metrics import precision_recall_curve, roc_curve
+
+    if len(np.unique(y)) == 2:
+        fpr, tpr, _ = roc_curve(y, s)
+        prec, rec, _ = precision_recall_curve(y, s)
+        fpr_d, tpr_d = _downsample(fpr, tpr)
+        rec_d, prec_d = _downsample(rec[::-1], prec[::-1])
+        a.curves = {
+            "roc": {"fpr": fpr_d, "tpr": tpr_d},
+            "pr": {"recall": rec_d, "precision": prec_d, "base_rate": float(y.mean())},
+        }
+    p = s >= t
+    tp, fp = int((y & p).sum()), int((~y & p).sum())
+    fn, tn = int((y & ~p).sum()), int((~y & ~p).sum())
+    neg = a.classes[0] if a.classes else "negative"
+    a.confusion = {
+        "labels": [str(neg), str(a.positive_label)],
+        "matrix": [[tn, fp], [fn, tp]],
+        "tp": tp,
+        "fp": fp,
+        "fn": fn,
+        "tn": tn,
+        "threshold": t,
+    }
+    bins = []
+    edges = np.linspace(0, 1, 11)
+    idx = np.minimum((s * 10).astype(int), 9)
+    ece = 0.0
+    for b in range(10):
+        m = idx == b
+        if m.any():
+            mp, ob = float(s[m].mean()), float(y[m].mean())
+            ece += m.sum() * abs(mp - ob)
+            bins.append(
+                {
+                    "low": float(edges[b]),
+                    "high": float(edges[b + 1]),
+                    "n": int(m.sum()),
+                    "mean_predicted": mp,
+                    "observed": ob,
+                }
+            )
+    a.calibration = {"bins": bins, "ece": float(ece / max(len(y), 1)), "strategy": "uniform"}
+
+
+def _group_errors(
+    frame: pd.DataFrame,
+    y: np.ndarray,
+    pred: np.ndarray,
+    task: str,
+    protected: dict[str, str],
+    th: FairnessThresholds,
+) -> dict[str, Any]:
+    """Per-group error for regression (MAE) and multiclass (accuracy) tasks."""
+    from civicml.spec import EQUALITY_ACT_CHARACTERISTICS
+
+    metric = "mae" if task == "regression" else "accuracy"
+    tables, not_assessed = [], []
+    for char, col in protected.items():
+        if col not in frame.columns:
+            not_assessed.append({"characteristic": char, "reason": f"column {col!r} is missing"})
+            continue
+        g = group_labels(frame[col], char).to_numpy()
+        rows = []
+        for label in sorted(set(g)):
+            m = g == label
+            val = (
+                float(np.abs(pred[m] - y[m]).mean())
+                if task == "regression"
+                else float((pred[m] == y[m]).mean())
+            )
+            rows.append(
+                {
+                    "group": str(label),
+                    "n": int(m.sum()),
+                    "small": int(m.sum()) < th.min_group_size,
+                    metric: val,
+                }
+            )
+        vals = [r[metric] for r in rows if not r["small"]] or [r[metric] for r in rows]
+        tables.append(
+            {
+                "name": char,
+                "characteristic": char,
+                "column": col,
+                "kind": "single",
+                "groups": rows,
+                "metric": metric,
+                "difference": (max(vals) - min(vals)) if len(vals) > 1 else None,
+                "warnings": [],
+            }
+        )
+    not_assessed += [
+        {"characteristic": c, "reason": "not named under 'protected' in civicml.yaml"}
+        for c in EQUALITY_ACT_CHARACTERISTICS
+        if c not in protected
+    ]
+    return {"characteristics": tables, "not_assessed": not_assessed, "thresholds": asdict(th)}

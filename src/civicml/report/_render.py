@@ -1,0 +1,312 @@
+"""Write the stakeholder reports for a bundle: HTML, PDF, model card and ATRS record."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from civicml._errors import BundleError
+
+__all__ = ["CHROMIUM_PATHS", "ReportPaths", "render_pdf", "write_report"]
+
+CHROMIUM_PATHS = ("/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome")
+CHROMIUM_ARGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+    "--disable-quic",
+    "--no-pdf-header-footer",
+)
+
+
+@dataclass(frozen=True)
+class ReportPaths:
+    """Where :func:`write_report` put each file; ``pdf`` is None when no PDF engine ran."""
+
+    html: Path
+    model_card: Path
+    atrs_json: Path
+    atrs_html: Path
+    pdf: Path | None = None
+    pdf_note: str = ""
+
+
+def _env() -> Any:
+    from jinja2 import Environment, PackageLoader, select_autoescape
+
+    env = Environment(
+        loader=PackageLoader("civicml.report", "templates"),
+        autoescape=select_autoescape(["html", "j2"]),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["pct"] = lambda v: "–" if v is None else f"{v:.0%}"
+    env.filters["f3"] = lambda v: "–" if v is None else f"{v:.3f}"
+    env.filters["finding"] = _finding
+    return env
+
+
+def _finding(f: dict[str, Any]) -> str:
+    kind = f.get("kind") or f.get("type") or "personal data"
+    share = f.get("share") or f.get("match_share")
+    return f"{kind}" + (f" ({share:.0%} of values)" if isinstance(share, float) else "")
+
+
+def _read(bundle: Any, name: str, default: Any) -> Any:
+    return bundle.read_json(name) if bundle.has(name) else default
+
+
+def _context(bundle: Any, registry_info: dict[str, Any] | None) -> dict[str, Any]:
+    from civicml.report._summary import plain_summary, risks
+
+    if not bundle.has("assessment.json"):
+        raise BundleError.build(
+            f"Bundle {str(bundle.path)!r} has no assessment.json",
+            fix="Rerun 'civicml run' with this version of civicml, which assesses the model",
+        )
+    info = bundle.info
+    a = bundle.read_json("assessment.json")
+    checks = _read(bundle, "checks.json", {}).get("checks", [])
+    spec = _read(bundle, "spec.json", {})
+    findings = _read(bundle, "personal_data.json", {}).get("findings", [])
+    contract = _read(bundle, "contract.json", {})
+    lineage = _read(bundle, "lineage.json", {})
+    board = _read(bundle, "leaderboard.json", {})
+    metrics = _read(bundle, "metrics.json", {})
+    columns = sorted(
+        contract.get("columns", []), key=lambda c: (c.get("role") != "target", c.get("name"))
+    )
+    quality = [
+        f"'{c['name']}' is {c['null_share']:.0%} missing" for c in columns if c.get("null_share")
+    ] + [
+        f"'{c['name']}' has a single value; it cannot help the model"
+        for c in columns
+        if c.get("n_unique") == 1
+    ]
+    entries = []
+    for e in board.get("entries", []):
+        m = e.get("cv_mean", {}).get(info.get("metric"))
+        sd = e.get("cv_std", {}).get(info.get("metric")) or 0.0
+        entries.append(
+            {
+                **e,
+                "lo": None if m is None else m - 1.96 * sd,
+                "hi": None if m is None else m + 1.96 * sd,
+            }
+        )
+    owner = spec.get("owner") or {}
+    fair = a.get("fairness", {})
+    return {
+        "info": info,
+        "assessment": a,
+        "checks": checks,
+        "spec": spec,
+        "findings": findings,
+        "columns": columns,
+        "quality": quality,
+        "lineage": lineage,
+        "leaderboard": entries,
+        "threshold": metrics.get("threshold"),
+        "confusion": a.get("confusion", {}),
+        "summary": plain_summary(info, a, spec),
+        "risks": risks(info, a, checks, findings),
+        "fairness_tables": [t for t in fair.get("characteristics", []) if t["kind"] == "single"],
+        "intersections": [
+            t for t in fair.get("characteristics", []) if t["kind"] == "intersection"
+        ],
+        "not_assessed": fair.get("not_assessed", []),
+        "fth": fair.get("thresholds", {"min_group_size": 30, "max_difference": 0.1}),
+        "proxies": [p for p in a.get("proxies", []) if p["strength"] >= 0.05][:15],
+        "cv_folds": spec.get("cv_folds", 5),
+        "owner_text": ", ".join(str(v) for v in owner.values() if v) or "not stated",
+        "digest": bundle.digest,
+        "registry_info": registry_info or {},
+        "board_raw": board,
+        "contract": contract,
+    }
+
+
+def _plots(ctx: dict[str, Any]) -> dict[str, Any]:
+    from civicml.report import _plots as P
+
+    a = ctx["assessment"]
+    m = a.get("metrics", {})
+    out: dict[str, Any] = {}
+    curves = a.get("curves", {})
+    if curves.get("roc"):
+        out["roc"] = P.roc_svg(curves["roc"], (m.get("roc_auc") or {}).get("value"))
+    if curves.get("pr"):
+        out["pr"] = P.pr_svg(curves["pr"], (m.get("pr_auc") or {}).get("value"))
+    cal = a.get("calibration", {})
+    if cal.get("bins"):
+        out["calibration"] = P.calibration_svg(cal["bins"], cal.get("ece"))
+    if ctx["leaderboard"]:
+        out["leaderboard"] = P.leaderboard_svg(ctx["leaderboard"], ctx["info"].get("metric"))
+    imp = a.get("importance", {}).get("features", [])[:15]
+    if imp:
+        top = ", ".join(f"{r['feature']} ({r['importance']:.3f})" for r in imp[:5])
+        out["importance"] = P.bar_svg(
+            "importance",
+            [r["feature"] for r in imp],
+            [r["importance"] for r in imp],
+            [r["std"] for r in imp],
+            title="Feature importance",
+            xlabel=f"Drop in {a['importance'].get('scoring')} when shuffled",
+            desc=f"The most important features are {top}.",
+        )
+    ylabel = (
+        "Average P(" + str(ctx["info"].get("positive_label")) + ")"
+        if (ctx["info"].get("task") == "binary")
+        else "Average prediction"
+    )
+    out["pd"] = [
+        P.line_svg(f"pd{i}", item, ylabel=ylabel)
+        for i, item in enumerate(a.get("partial_dependence", []))
+        if item.get("grid")
+    ]
+    for i, t in enumerate(ctx["fairness_tables"]):
+        if t["groups"] and "selection_rate" in t["groups"][0]:
+            t["svg"] = P.fairness_svg(f"fair{i}", t)
+    return out
+
+
+def render_pdf(html_path: Path, pdf_path: Path, *, timeout: float = 120) -> tuple[bool, str]:
+    """Print ``html_path`` to PDF with headless Chromium, else WeasyPrint; never raises.
+
+    Returns
+    -------
+    (bool, str)
+        Whether a PDF was written, and which engine did it or why none could.
+    """
+    chromium = next((p for p in CHROMIUM_PATHS if os.path.exists(p)), None)
+    chromium = chromium or shutil.which("chromium")
+    if chromium:
+        with tempfile.TemporaryDirectory(prefix="civicml-chromium-") as profile:
+            try:
+                proc = subprocess.run(
+                    [
+                        chromium,
+                        *CHROMIUM_ARGS,
+                        f"--user-data-dir={profile}",
+                        f"--print-to-pdf={pdf_path}",
+                        html_path.resolve().as_uri(),
+                    ],
+                    capture_output=True,
+                    timeout=timeout,
+                    check=False,
+                )
+                if pdf_path.exists() and pdf_path.stat().st_size > 0:
+                    return True, f"printed with {chromium}"
+                why = proc.stderr.decode(errors="replace").strip().splitlines()[-1:] or ["?"]
+                note = f"Chromium did not write a PDF: {why[0]}"
+            except (OSError, subprocess.SubprocessError) as exc:
+                note = f"Chromium failed: {type(exc).__name__}: {exc}"
+    else:
+        note = "no Chromium found"
+    try:
+        import weasyprint  # type: ignore[import-not-found]
+    except ImportError:
+        return False, f"No PDF written: {note}, and WeasyPrint is not installed."
+    try:
+        weasyprint.HTML(filename=str(html_path)).write_pdf(str(pdf_path))
+        return True, "printed with WeasyPrint"
+    except Exception as exc:
+        return False, f"No PDF written: {note}; WeasyPrint failed: {exc}"
+
+
+def write_report(
+    bundle_dir: str | Path,
+    out_dir: str | Path,
+    *,
+    pdf: bool = True,
+    registry_info: dict[str, Any] | None = None,
+) -> ReportPaths:
+    """Write report.html, report.pdf, model_card.md, atrs.json and atrs.html for a bundle.
+
+    Parameters
+    ----------
+    bundle_dir : path
+        A bundle holding ``assessment.json`` (and ideally ``checks.json``) besides the usual
+        files; it is verified on load.
+    out_dir : path
+        Created if needed; existing report files are replaced.
+    pdf : bool
+        Also print the report to PDF (Chromium, else WeasyPrint). A missing engine is
+        recorded in ``ReportPaths.pdf_note``, never an error.
+    registry_info : dict, optional
+        Registry facts (name, version, stage, approvals) shown in the report and the ATRS record.
+
+    Returns
+    -------
+    ReportPaths
+    """
+    from civicml import __version__
+    from civicml.bundle import dumps_json, load_bundle
+    from civicml.report._atrs import NEEDS_HUMAN, build_atrs
+    from civicml.report._model_card import model_card
+
+    bundle = load_bundle(bundle_dir)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    ctx = _context(bundle, registry_info)
+    ctx["plots"] = _plots(ctx)
+    env = _env()
+    css = (Path(__file__).parent / "templates" / "govuk.css").read_text(encoding="utf-8")
+    common = {
+        "css": css,
+        "version": __version__,
+        "generated": _dt.datetime.now(_dt.UTC).strftime("%d %B %Y %H:%M UTC"),
+    }
+    html_path = out / "report.html"
+    html_path.write_text(
+        env.get_template("report.html.j2").render(**ctx, **common), encoding="utf-8"
+    )
+
+    card = out / "model_card.md"
+    card.write_text(model_card(ctx), encoding="utf-8")
+
+    record = build_atrs(
+        spec=ctx["spec"],
+        info=ctx["info"],
+        assessment=ctx["assessment"],
+        contract=ctx["contract"],
+        lineage=ctx["lineage"],
+        leaderboard=ctx["board_raw"],
+        findings=ctx["findings"],
+        checks=ctx["checks"],
+        digest=bundle.digest,
+        registry_info=registry_info,
+    )
+    doc = record.to_json_dict()
+    atrs_json = out / "atrs.json"
+    atrs_json.write_bytes(dumps_json(doc))
+    atrs_html = out / "atrs.html"
+    atrs_html.write_text(
+        env.get_template("atrs.html.j2").render(
+            record=json.loads(json.dumps(doc)),
+            needs_human=doc["_civicml"]["needs_human"],
+            marker=NEEDS_HUMAN,
+            digest=bundle.digest,
+            **common,
+        ),
+        encoding="utf-8",
+    )
+
+    pdf_path: Path | None = None
+    note = "PDF not requested."
+    if pdf:
+        target = out / "report.pdf"
+        ok, note = render_pdf(html_path, target)
+        pdf_path = target if ok else None
+    return ReportPaths(html_path, card, atrs_json, atrs_html, pdf_path, note)
