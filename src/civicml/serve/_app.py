@@ -1,0 +1,613 @@
+"""The serving app: a small raw-ASGI application (no framework on the hot path).
+
+Routes
+------
+``GET /v2/health/live``, ``GET /v2/health/ready`` (no token), ``GET /v2``,
+``GET /v2/models/{name}[/versions/{v}]``, ``…/ready``, ``POST …/infer`` (Open Inference
+Protocol v2, JSON and binary tensors), ``POST /predict`` (JSON records or CSV),
+``POST /invocations`` (MLflow's formats), ``POST /decisions/{request_id}`` (human-in-the-loop),
+``GET /metrics`` (Prometheus), ``GET /openapi.json``.
+
+Every error is ``{"error": "..."}`` with a 4xx status (422 adds ``errors``, one per field); a
+bug is a 500 with the request id, never a stack trace.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import datetime as _dt
+import hashlib
+import io
+import logging
+import re
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import orjson
+
+from civicml._errors import AuthError, CivicMLError
+from civicml.serve._auth import (
+    Forbidden,
+    RateLimited,
+    RateLimiter,
+    TokenVerifier,
+    bearer,
+    has_scope,
+)
+from civicml.serve._batching import MicroBatcher
+from civicml.serve._decision_log import REDACTED, DecisionLog
+from civicml.serve._metrics import Metrics
+from civicml.serve._oip import BadRequest, parse_infer, render_infer
+from civicml.serve._openapi import openapi_document
+from civicml.serve._reload import ModelHolder
+from civicml.serve._runtime import ModelRuntime
+from civicml.serve._validate import ValidationFailed
+
+__all__ = ["ServingApp"]
+
+_log = logging.getLogger("civicml.serve")
+Send = Callable[[dict[str, Any]], Awaitable[None]]
+Receive = Callable[[], Awaitable[dict[str, Any]]]
+
+_MODEL_ROUTE = re.compile(r"^/v2/models/([^/]+)(?:/versions/([^/]+))?(/ready|/infer)?$")
+_DECISION_ROUTE = re.compile(r"^/decisions/([A-Za-z0-9_.:\-]{1,128})$")
+_SAFE_ID = re.compile(r"^[A-Za-z0-9_.:\-]{1,128}$")
+_JSON = [(b"content-type", b"application/json")]
+_MLFLOW_KEYS = ("dataframe_split", "dataframe_records", "instances", "inputs")
+
+
+class HTTPError(CivicMLError):
+    """A plain HTTP error with its status."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.http_status = status
+
+
+class ServingApp:
+    """The ASGI application. Build it with :func:`civicml.serve.create_app`.
+
+    Parameters
+    ----------
+    holder : ModelHolder
+        The current model (and its hot-reload poller).
+    verifier : TokenVerifier or None
+        Checks bearer tokens; ``None`` refuses every authenticated route.
+    decision_log : DecisionLog, optional
+        Where predictions are recorded.
+    access_log : bool
+        Log one JSON line per request (errors are always logged).
+    """
+
+    def __init__(
+        self,
+        holder: ModelHolder,
+        verifier: TokenVerifier | None,
+        *,
+        decision_log: DecisionLog | None = None,
+        access_log: bool = False,
+    ) -> None:
+        self.holder = holder
+        self.verifier = verifier
+        self.decision_log = decision_log
+        self.access_log = access_log
+        self.metrics = Metrics()
+        self.limiter = RateLimiter()
+        self.options = holder.options
+        self.batcher: MicroBatcher | None = None
+        if self.options.max_batch_size > 1:
+            self.batcher = MicroBatcher(self.options.max_batch_size, self.options.max_batch_time_ms)
+        self.inflight = 0
+        self._recent: dict[str, Any] = {}
+        holder.on_reload = self._on_reload
+
+    # -- lifecycle ------------------------------------------------------------------------
+    def startup(self) -> None:
+        if self.holder.runtime is None:
+            self.holder.load()
+        if self.decision_log is not None:
+            self.decision_log.start()
+        self.holder.start()
+        rt = self.holder.runtime
+        _log.info(
+            "serving",
+            extra={
+                "event": "start",
+                "model": rt.name if rt else None,
+                "model_version": rt.version if rt else None,
+            },
+        )
+
+    async def shutdown(self) -> None:
+        for _ in range(300):  # let in-flight requests finish (up to 30 s)
+            if self.inflight == 0:
+                break
+            await asyncio.sleep(0.1)
+        self.holder.stop()
+        if self.decision_log is not None:
+            self.decision_log.close()
+        _log.info("stopped", extra={"event": "stop"})
+
+    def _on_reload(self, ok: bool, message: str) -> None:
+        if ok:
+            self.metrics.reloads += 1
+        else:
+            self.metrics.reload_failures += 1
+
+    # -- ASGI -----------------------------------------------------------------------------
+    async def __call__(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
+        kind = scope["type"]
+        if kind == "http":
+            await self._http(scope, receive, send)
+        elif kind == "lifespan":
+            await self._lifespan(receive, send)
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        while True:
+            msg = await receive()
+            if msg["type"] == "lifespan.startup":
+                try:
+                    self.startup()
+                except Exception as exc:
+                    await send({"type": "lifespan.startup.failed", "message": str(exc)[:500]})
+                    return
+                await send({"type": "lifespan.startup.complete"})
+            elif msg["type"] == "lifespan.shutdown":
+                await self.shutdown()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    async def _http(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
+        started = time.perf_counter()
+        headers = _headers(scope)
+        rid = headers.get("x-request-id", "")
+        if not _SAFE_ID.match(rid):
+            rid = uuid.uuid4().hex
+        path: str = scope["path"]
+        method: str = scope["method"]
+        route = path
+        status = 500
+        extra: list[tuple[bytes, bytes]] = []
+        self.inflight += 1
+        try:
+            status, body, ctype, route, extra = await self._dispatch(
+                method, path, headers, receive, rid, started
+            )
+        except ValidationFailed as exc:
+            status = 422
+            body = orjson.dumps({"error": str(exc), "errors": exc.errors})
+            ctype = _JSON
+        except CivicMLError as exc:
+            status = exc.http_status if 400 <= exc.http_status < 600 else 400
+            body = orjson.dumps({"error": str(exc)})
+            ctype = _JSON
+            if status == 401:
+                extra = [(b"www-authenticate", b"Bearer")]
+        except Exception:
+            status = 500
+            _log.exception("unexpected error", extra={"request_id": rid, "path": path[:200]})
+            body = orjson.dumps(
+                {"error": f"The server hit an unexpected error. Quote request id {rid}."}
+            )
+            ctype = _JSON
+        finally:
+            self.inflight -= 1
+        route = route if route != path or len(path) < 64 else "other"
+        out = [
+            *ctype,
+            (b"content-length", str(len(body)).encode()),
+            (b"x-request-id", rid.encode()),
+            *extra,
+        ]
+        await send({"type": "http.response.start", "status": status, "headers": out})
+        await send({"type": "http.response.body", "body": body})
+        elapsed = time.perf_counter() - started
+        self.metrics.observe(route, status, elapsed)
+        if status >= 400 or self.access_log:
+            level = logging.WARNING if status >= 500 else logging.INFO
+            _log.log(
+                level,
+                "request",
+                extra={
+                    "request_id": rid,
+                    "method": method,
+                    "route": route,
+                    "status": status,
+                    "latency_ms": round(elapsed * 1000, 3),
+                },
+            )
+
+    async def _dispatch(
+        self,
+        method: str,
+        path: str,
+        headers: dict[str, str],
+        receive: Receive,
+        rid: str,
+        started: float,
+    ) -> tuple[int, bytes, list[tuple[bytes, bytes]], str, list[tuple[bytes, bytes]]]:
+        if path == "/v2/health/live":
+            return 200, b'{"live":true}', _JSON, path, []
+        if path == "/v2/health/ready":
+            ready = self.holder.runtime is not None
+            return (200 if ready else 503), orjson.dumps({"ready": ready}), _JSON, path, []
+        if path == "/predict":
+            self._allow_method(method, "POST")
+            token = self._auth(headers, "predict")
+            body = await self._body(receive)
+            return await self._predict(body, headers, rid, started, token, mlflow=False)
+        if path == "/invocations":
+            self._allow_method(method, "POST")
+            token = self._auth(headers, "predict")
+            body = await self._body(receive)
+            return await self._predict(body, headers, rid, started, token, mlflow=True)
+        m = _MODEL_ROUTE.match(path)
+        if m:
+            name, version, tail = m.group(1), m.group(2), m.group(3)
+            route = "/v2/models/{name}" + ("/versions/{v}" if version else "") + (tail or "")
+            token = self._auth(headers, "predict")
+            runtime = self._model(name, version)
+            if tail == "/infer":
+                self._allow_method(method, "POST")
+                body = await self._body(receive)
+                status, out, ctype, extra = await self._infer(
+                    runtime, body, headers, rid, started, token
+                )
+                return status, out, ctype, route, extra
+            self._allow_method(method, "GET")
+            if tail == "/ready":
+                return 200, orjson.dumps({"name": runtime.name, "ready": True}), _JSON, route, []
+            return 200, orjson.dumps(runtime.metadata()), _JSON, route, []
+        if path == "/v2":
+            self._allow_method(method, "GET")
+            self._auth(headers, "predict")
+            from civicml import __version__
+
+            doc = {"name": "civicml", "version": __version__, "extensions": ["binary_tensor_data"]}
+            return 200, orjson.dumps(doc), _JSON, path, []
+        m = _DECISION_ROUTE.match(path)
+        if m:
+            self._allow_method(method, "POST")
+            self._auth(headers, "predict")
+            body = await self._body(receive)
+            return (*self._review(m.group(1), body), "/decisions/{request_id}", [])
+        if path == "/metrics":
+            self._allow_method(method, "GET")
+            self._auth(headers, "admin", also="viewer")
+            rt = self._runtime()
+            text = self.metrics.render(model=rt.name, version=rt.version, sha256=rt.sha256)
+            ctype = [(b"content-type", b"text/plain; version=0.0.4; charset=utf-8")]
+            return 200, text.encode(), ctype, path, []
+        if path == "/openapi.json":
+            self._allow_method(method, "GET")
+            self._auth(headers, "predict")
+            return 200, orjson.dumps(openapi_document(self._runtime())), _JSON, path, []
+        raise HTTPError(404, f"There is no endpoint {path[:100]!r}. See /openapi.json.")
+
+    # -- helpers --------------------------------------------------------------------------
+    @staticmethod
+    def _allow_method(method: str, allowed: str) -> None:
+        if method != allowed:
+            raise HTTPError(405, f"Method {method} is not allowed here; use {allowed}.")
+
+    def _runtime(self) -> ModelRuntime:
+        rt = self.holder.runtime
+        if rt is None:
+            raise HTTPError(503, "The model is not loaded yet. Try again shortly.")
+        return rt
+
+    def _model(self, name: str, version: str | None) -> ModelRuntime:
+        rt = self._runtime()
+        if name != rt.name:
+            raise HTTPError(
+                404, f"Model {name[:100]!r} is not served here; this server serves {rt.name!r}."
+            )
+        if version is not None and version != rt.version:
+            raise HTTPError(
+                404,
+                f"Version {version[:50]!r} of {rt.name!r} is not served; the "
+                f"served version is {rt.version!r}.",
+            )
+        return rt
+
+    def _auth(self, headers: dict[str, str], scope: str, also: str | None = None) -> Any:
+        token = bearer(headers.get("authorization"))
+        if token is None:
+            raise AuthError(
+                "This endpoint needs a bearer token: send 'Authorization: Bearer "
+                "<token>'. Create one with 'civicml tokens create'."
+            )
+        info = self.verifier(token) if self.verifier is not None else None
+        if info is None:
+            raise AuthError("The bearer token is not valid or has been revoked.")
+        if not has_scope(info, scope) and not (also and has_scope(info, also)):
+            raise Forbidden(f"The token {getattr(info, 'name', '?')!r} lacks the {scope!r} scope.")
+        rate = getattr(info, "rate_limit", None)
+        if rate and not self.limiter.allow(str(getattr(info, "id", "")), rate):
+            raise RateLimited(f"The token went over its rate limit of {rate}. Slow down.")
+        return info
+
+    async def _body(self, receive: Receive) -> bytes:
+        limit = self.options.max_body_bytes
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            msg = await receive()
+            if msg["type"] == "http.disconnect":
+                raise HTTPError(400, "The client disconnected before sending the whole body.")
+            chunk = msg.get("body", b"")
+            size += len(chunk)
+            if size > limit:
+                raise HTTPError(
+                    413,
+                    f"The request body is over the limit of {limit} bytes. "
+                    "Send fewer rows per request.",
+                )
+            chunks.append(chunk)
+            if not msg.get("more_body", False):
+                break
+        return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+    async def _score(self, rt: ModelRuntime, columns: dict[str, list[Any]], n: int) -> Any:
+        if n > self.options.max_rows:
+            raise HTTPError(
+                413,
+                f"The request has {n} rows; the limit is "
+                f"{self.options.max_rows}. Send fewer rows per request.",
+            )
+        try:
+            if self.batcher is not None and n < self.options.max_batch_size:
+                out = await self.batcher.predict(rt, columns, n)
+            else:
+                out = rt.predict_columns(columns)
+        except (ValueError, TypeError) as exc:
+            first = str(exc).splitlines()[0][:300] if str(exc) else type(exc).__name__
+            raise HTTPError(
+                422, f"The model could not score these rows ({first}). Check the values sent."
+            ) from None
+        self.metrics.rows += n
+        return out
+
+    async def _predict(
+        self,
+        body: bytes,
+        headers: dict[str, str],
+        rid: str,
+        started: float,
+        token: Any,
+        *,
+        mlflow: bool,
+    ) -> tuple[int, bytes, list[tuple[bytes, bytes]], str, list[tuple[bytes, bytes]]]:
+        rt = self._runtime()
+        route = "/invocations" if mlflow else "/predict"
+        ctype = headers.get("content-type", "")
+        if ctype.startswith("text/csv"):
+            columns, n = _parse_csv(body, rt)
+        else:
+            doc = _loads(body)
+            columns, n = _mlflow_columns(doc, rt) if mlflow else _records_columns(doc, rt)
+        out = await self._score(rt, columns, n)
+        rows = _rows(out, n)
+        self._log_rows(rt, rid, columns, out, n, started)
+        if mlflow:
+            doc_out: dict[str, Any] = {"predictions": rows}
+        else:
+            doc_out = {
+                "request_id": rid,
+                "model_name": rt.name,
+                "model_version": rt.version,
+                "predictions": rows,
+            }
+        return 200, orjson.dumps(doc_out), _JSON, route, []
+
+    async def _infer(
+        self,
+        rt: ModelRuntime,
+        body: bytes,
+        headers: dict[str, str],
+        rid: str,
+        started: float,
+        token: Any,
+    ) -> tuple[int, bytes, list[tuple[bytes, bytes]], list[tuple[bytes, bytes]]]:
+        req = parse_infer(body, headers.get("inference-header-content-length"), rt)
+        columns = rt.schema.validate_columns(req.columns, req.n_rows)
+        out = await self._score(rt, columns, req.n_rows)
+        self._log_rows(rt, req.id or rid, columns, out, req.n_rows, started)
+        data, hdrs = render_infer(rt, req, out)
+        ctype = [(b"content-type", hdrs.pop("content-type").encode())]
+        return 200, data, ctype, [(k.encode(), v.encode()) for k, v in hdrs.items()]
+
+    def _log_rows(
+        self,
+        rt: ModelRuntime,
+        rid: str,
+        columns: dict[str, list[Any]],
+        out: dict[str, list[Any]],
+        n: int,
+        started: float,
+    ) -> None:
+        if rt.oversight == "human-in-the-loop":
+            self._remember(rid, out.get("decision", out.get("prediction")), n)
+        if self.decision_log is None:
+            return
+        now = _dt.datetime.now(_dt.UTC)
+        latency = round((time.perf_counter() - started) * 1000, 3)
+        names = rt.schema.names
+        redact = rt.personal_columns
+        for i in range(n):
+            rec: dict[str, Any] = {
+                "request_id": rid if n == 1 else f"{rid}:{i}",
+                "time": now,
+                "model_version": rt.version,
+                "model_sha256": rt.sha256,
+            }
+            values = [columns[c][i] for c in names]
+            rec["input_sha256"] = hashlib.sha256(
+                orjson.dumps(values, option=orjson.OPT_SERIALIZE_NUMPY)
+            ).hexdigest()
+            for c, v in zip(names, values, strict=True):
+                rec[c] = REDACTED if c in redact and v is not None else v
+            for k, v in out.items():
+                rec[k] = v[i]
+            rec["latency_ms"] = latency
+            self.decision_log.append(rec)
+
+    def _remember(self, rid: str, decisions: list[Any] | None, n: int) -> None:
+        if decisions is None:
+            return
+        if len(self._recent) > 100_000:
+            self._recent.clear()
+        if n == 1:
+            self._recent[rid] = decisions[0]
+        else:
+            for i in range(n):
+                self._recent[f"{rid}:{i}"] = decisions[i]
+
+    def _review(self, request_id: str, body: bytes) -> tuple[int, bytes, list[tuple[bytes, bytes]]]:
+        rt = self._runtime()
+        if rt.oversight != "human-in-the-loop":
+            raise HTTPError(
+                404,
+                "Reviewer decisions are recorded only for a human-in-the-loop "
+                "deployment. Serve with --oversight human-in-the-loop.",
+            )
+        doc = _loads(body)
+        if not isinstance(doc, dict) or "decision" not in doc:
+            raise HTTPError(
+                422,
+                'Send {"decision": ..., "reason": "...", '
+                '"reviewer": "..."} with the reviewer\'s final decision.',
+            )
+        decision = doc["decision"]
+        if not isinstance(decision, (str, int, float, bool)) or (
+            isinstance(decision, str) and len(decision) > 200
+        ):
+            raise HTTPError(422, "'decision' must be a short string or a number.")
+        reason = doc.get("reason")
+        reviewer = doc.get("reviewer", "unknown")
+        if (reason is not None and not isinstance(reason, str)) or not isinstance(reviewer, str):
+            raise HTTPError(422, "'reason' and 'reviewer' must be strings.")
+        if request_id not in self._recent:
+            raise HTTPError(404, f"No recent prediction has request id {request_id!r}.")
+        model_decision = self._recent[request_id]
+        overridden = str(decision) != str(model_decision)
+        if overridden and not (reason or "").strip():
+            raise HTTPError(422, "An override needs a 'reason'. Say why the reviewer disagreed.")
+        if self.decision_log is not None:
+            self.decision_log.review(
+                request_id,
+                reviewer_decision=decision,
+                reason=reason,
+                reviewer=reviewer[:200],
+                overridden=overridden,
+            )
+        body_out = {
+            "request_id": request_id,
+            "model_decision": model_decision,
+            "reviewer_decision": decision,
+            "overridden": overridden,
+        }
+        return 200, orjson.dumps(body_out), _JSON
+
+
+def _headers(scope: dict[str, Any]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for k, v in scope.get("headers", ()):
+        try:
+            out[k.decode("latin-1").lower()] = v.decode("latin-1")
+        except Exception:  # pragma: no cover - ASGI gives bytes
+            continue
+    return out
+
+
+def _loads(body: bytes) -> Any:
+    if not body:
+        raise BadRequest(
+            "The request body is empty. Send JSON (or CSV with Content-Type text/csv)."
+        )
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise BadRequest(f"The request body is not valid JSON ({str(exc)[:120]}).") from None
+
+
+def _records_columns(doc: Any, rt: ModelRuntime) -> tuple[dict[str, list[Any]], int]:
+    if isinstance(doc, dict) and "records" in doc:
+        doc = doc["records"]
+    elif isinstance(doc, dict) and any(k in doc for k in _MLFLOW_KEYS):
+        return _mlflow_columns(doc, rt)
+    if isinstance(doc, dict):
+        doc = [doc]
+    if not isinstance(doc, list):
+        raise BadRequest('Send a JSON object (one row), a list of objects, or {"records": [...]}.')
+    return rt.schema.validate_records(doc), len(doc)
+
+
+def _mlflow_columns(doc: Any, rt: ModelRuntime) -> tuple[dict[str, list[Any]], int]:
+    if not isinstance(doc, dict):
+        raise BadRequest("Send a JSON object with one of " + ", ".join(_MLFLOW_KEYS) + ".")
+    keys = [k for k in _MLFLOW_KEYS if k in doc]
+    if len(keys) != 1:
+        raise BadRequest(f"Send exactly one of {list(_MLFLOW_KEYS)}; got {sorted(doc)[:10]}.")
+    key = keys[0]
+    data = doc[key]
+    schema = rt.schema
+    if key == "dataframe_split":
+        if not isinstance(data, dict) or not isinstance(data.get("data"), list):
+            raise BadRequest('\'dataframe_split\' needs {"columns": [...], "data": [[...]]}.')
+        cols = data.get("columns")
+        rows = data["data"]
+        if cols is None:
+            cols = schema.names
+        if not isinstance(cols, list) or not all(isinstance(c, str) for c in cols):
+            raise BadRequest("'dataframe_split.columns' must be a list of column names.")
+        if not all(isinstance(r, list) and len(r) == len(cols) for r in rows):
+            raise BadRequest(f"Each row of 'dataframe_split.data' must list {len(cols)} values.")
+        if not rows:
+            raise ValidationFailed([{"field": "(body)", "problem": "holds no rows"}])
+        columns = {c: [r[j] for r in rows] for j, c in enumerate(cols)}
+        return schema.validate_columns(columns, len(rows)), len(rows)
+    if key == "dataframe_records":
+        if not isinstance(data, list):
+            raise BadRequest("'dataframe_records' must be a list of row objects.")
+        return schema.validate_records(data), len(data)
+    # instances / inputs: a list of row objects, or a dict of column -> values
+    if isinstance(data, dict):
+        lengths = {len(v) if isinstance(v, list) else 1 for v in data.values()}
+        if len(lengths) != 1:
+            raise BadRequest(f"Every column in '{key}' must have the same number of values.")
+        n = lengths.pop()
+        columns = {k: (v if isinstance(v, list) else [v]) for k, v in data.items()}
+        return schema.validate_columns(columns, n), n
+    if isinstance(data, list) and all(isinstance(r, dict) for r in data):
+        return schema.validate_records(data), len(data)
+    raise BadRequest(f"'{key}' must be a list of row objects or an object of column lists.")
+
+
+def _parse_csv(body: bytes, rt: ModelRuntime) -> tuple[dict[str, list[Any]], int]:
+    try:
+        text = body.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise BadRequest("The CSV body is not UTF-8 text.") from None
+    reader = csv.reader(io.StringIO(text))
+    try:
+        header = next(reader)
+        rows = list(reader)
+    except (StopIteration, csv.Error):
+        raise BadRequest("The CSV body has no header row.") from None
+    rows = [r for r in rows if r]
+    if not all(len(r) == len(header) for r in rows):
+        raise BadRequest(f"Every CSV row must have {len(header)} values, like the header.")
+    if not rows:
+        raise ValidationFailed([{"field": "(body)", "problem": "holds no rows"}])
+    columns = {c: [r[j] if r[j] != "" else None for r in rows] for j, c in enumerate(header)}
+    return rt.schema.validate_columns(columns, len(rows)), len(rows)
+
+
+def _rows(out: dict[str, list[Any]], n: int) -> list[dict[str, Any]]:
+    keys = list(out)
+    cols = [out[k] for k in keys]
+    return [{k: c[i] for k, c in zip(keys, cols, strict=True)} for i in range(n)]

@@ -1,0 +1,272 @@
+"""The decision log: every prediction, written off the hot path to rolled Parquet files.
+
+The app hands each record to :meth:`DecisionLog.append`, which only puts it on a bounded queue;
+a background thread writes ``predictions/part-*.parquet`` whenever ``max_rows`` records are
+waiting or ``max_seconds`` have passed, and drains everything on :meth:`DecisionLog.close`, so a
+graceful shutdown loses nothing. Reviewers' final decisions (human-in-the-loop) go to
+``reviews/part-*.parquet`` the same way. :func:`read_decision_log` merges both for ``monitor/``.
+
+Examples
+--------
+>>> import tempfile, datetime as dt
+>>> folder = tempfile.mkdtemp()
+>>> log = DecisionLog(folder).start()
+>>> log.append({"request_id": "r1", "time": dt.datetime.now(dt.UTC), "model_version": "1",
+...             "model_sha256": "ab", "input_sha256": "cd", "age": 30.0, "score": 0.7,
+...             "prediction": "yes", "decision": 1, "latency_ms": 1.2})
+>>> log.review("r1", reviewer_decision=0, reason="Evidence of work", reviewer="ops")
+>>> log.close()
+>>> df = read_decision_log(folder)
+>>> df[["request_id", "decision", "reviewer_decision", "overridden"]].values.tolist()
+[['r1', 1, 0, True]]
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import logging
+import os
+import queue
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+__all__ = ["REDACTED", "DecisionLog", "read_decision_log"]
+
+REDACTED = "[redacted]"
+_log = logging.getLogger("civicml.serve")
+_STOP = object()
+
+
+class DecisionLog:
+    """Append-only, rolled Parquet log of predictions and reviews.
+
+    Parameters
+    ----------
+    folder : path
+        Where ``predictions/`` and ``reviews/`` are written.
+    max_rows : int
+        Roll a file once this many records are waiting.
+    max_seconds : float
+        Roll at least this often while records are waiting.
+    max_queue : int
+        Bound of the in-memory queue; when full, ``append`` waits (back-pressure, never loss).
+    """
+
+    def __init__(
+        self,
+        folder: str | Path,
+        *,
+        max_rows: int = 10_000,
+        max_seconds: float = 10.0,
+        max_queue: int = 100_000,
+    ) -> None:
+        self.folder = Path(folder)
+        self.max_rows = max_rows
+        self.max_seconds = max_seconds
+        self._queue: queue.Queue[Any] = queue.Queue(maxsize=max_queue)
+        self._thread: threading.Thread | None = None
+        self._seq = 0
+        self.written = 0
+        self.failed = 0
+
+    def start(self) -> DecisionLog:
+        """Start the writer thread (idempotent); returns ``self``."""
+        if self._thread is None or not self._thread.is_alive():
+            (self.folder / "predictions").mkdir(parents=True, exist_ok=True)
+            (self.folder / "reviews").mkdir(parents=True, exist_ok=True)
+            self._thread = threading.Thread(
+                target=self._run, name="civicml-decision-log", daemon=True
+            )
+            self._thread.start()
+        return self
+
+    def append(self, record: dict[str, Any]) -> None:
+        """Queue one prediction record (cheap; never blocks unless the queue is full)."""
+        try:
+            self._queue.put_nowait(("p", record))
+        except queue.Full:
+            self._queue.put(("p", record))
+
+    def extend(self, records: list[dict[str, Any]]) -> None:
+        for r in records:
+            self.append(r)
+
+    def review(
+        self,
+        request_id: str,
+        *,
+        reviewer_decision: Any,
+        reason: str | None,
+        reviewer: str,
+        overridden: bool | None = None,
+        model_decision: Any = None,
+    ) -> None:
+        """Queue a reviewer's final decision for a logged request."""
+        if overridden is None:
+            overridden = model_decision is None or reviewer_decision != model_decision
+        self._queue.put(
+            (
+                "r",
+                {
+                    "request_id": request_id,
+                    "review_time": _dt.datetime.now(_dt.UTC),
+                    "reviewer_decision": reviewer_decision,
+                    "overridden": bool(overridden),
+                    "override_reason": reason,
+                    "reviewer": reviewer,
+                },
+            )
+        )
+
+    def close(self, timeout: float = 30.0) -> None:
+        """Write everything queued and stop the writer thread."""
+        if self._thread is not None and self._thread.is_alive():
+            self._queue.put(_STOP)
+            self._thread.join(timeout)
+        self._thread = None
+
+    def flush(self, timeout: float = 10.0) -> None:
+        """Write what is queued now (for tests and shutdown hooks)."""
+        done = threading.Event()
+        self._queue.put(("f", done))
+        done.wait(timeout)
+
+    # -- writer thread --------------------------------------------------------------------
+    def _run(self) -> None:
+        preds: list[dict[str, Any]] = []
+        reviews: list[dict[str, Any]] = []
+        last = time.monotonic()
+        while True:
+            try:
+                item = self._queue.get(timeout=max(0.05, self.max_seconds / 4))
+            except queue.Empty:
+                item = None
+            stop = item is _STOP
+            flush_now = False
+            if item is not None and not stop:
+                kind, payload = item
+                if kind == "p":
+                    preds.append(payload)
+                elif kind == "r":
+                    reviews.append(payload)
+                else:
+                    flush_now = True
+            due = time.monotonic() - last >= self.max_seconds
+            if stop or flush_now or len(preds) >= self.max_rows or (due and (preds or reviews)):
+                if stop or flush_now:
+                    preds.extend(self._drain(reviews))
+                self._write("predictions", preds)
+                self._write("reviews", reviews)
+                preds, reviews = [], []
+                last = time.monotonic()
+                if flush_now:
+                    payload.set()
+            if stop:
+                return
+
+    def _drain(self, reviews: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        more: list[dict[str, Any]] = []
+        while True:
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                return more
+            if item is _STOP:
+                self._queue.put(_STOP)
+                return more
+            kind, payload = item
+            if kind == "p":
+                more.append(payload)
+            elif kind == "r":
+                reviews.append(payload)
+            else:
+                payload.set()
+
+    def _write(self, sub: str, rows: list[dict[str, Any]]) -> None:
+        if not rows:
+            return
+        import pandas as pd
+
+        self._seq += 1
+        stamp = _dt.datetime.now(_dt.UTC).strftime("%Y%m%dT%H%M%S%f")
+        path = self.folder / sub / f"part-{stamp}-{os.getpid()}-{self._seq:06d}.parquet"
+        tmp = path.with_suffix(".tmp")
+        try:
+            frame = pd.DataFrame.from_records(rows)
+            for col in frame.columns:
+                if frame[col].dtype == object and col not in ("time", "review_time"):
+                    frame[col] = _uniform(frame[col])
+            frame.to_parquet(tmp, index=False)
+            os.replace(tmp, path)
+            self.written += len(rows)
+        except Exception as exc:  # never crash the server for a log write; say so loudly
+            self.failed += len(rows)
+            _log.error(
+                "decision log write failed",
+                extra={"event": "decision_log_error", "error": f"{type(exc).__name__}: {exc}"},
+            )
+
+
+def _uniform(col: Any) -> Any:
+    """Mixed-type object columns become text (Parquet needs one type per column)."""
+    kinds = {type(v) for v in col if v is not None}
+    if len(kinds) <= 1:
+        return col
+    if kinds <= {int, float, bool}:
+        return col.astype("float64")
+    return col.map(lambda v: None if v is None else str(v)).astype("str")
+
+
+def read_decision_log(
+    folder: str | Path,
+    since: _dt.datetime | str | None = None,
+    until: _dt.datetime | str | None = None,
+) -> Any:
+    """Every logged prediction in ``[since, until)``, joined with reviewers' decisions.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``request_id``, ``time`` (tz-aware UTC), ``model_version``, ``model_sha256``,
+        ``input_sha256``, the input features (personal data as ``"[redacted]"``), ``score``,
+        ``prediction``, ``decision``, ``latency_ms``, and ``reviewer_decision``, ``overridden``,
+        ``override_reason`` (empty where no review was recorded).
+    """
+    import pandas as pd
+
+    root = Path(folder)
+    parts = sorted((root / "predictions").glob("part-*.parquet"))
+    frames = [pd.read_parquet(p) for p in parts]
+    frames = [f for f in frames if len(f)]
+    if frames:
+        df = pd.concat(frames, ignore_index=True, sort=False)
+    else:
+        df = pd.DataFrame(
+            {c: pd.Series(dtype="object") for c in ("request_id", "model_version", "prediction")}
+        )
+        df["time"] = pd.Series(dtype="datetime64[us, UTC]")
+    df["time"] = pd.to_datetime(df["time"], utc=True)
+    if since is not None:
+        df = df[df["time"] >= _utc(since)]
+    if until is not None:
+        df = df[df["time"] < _utc(until)]
+    review_parts = sorted((root / "reviews").glob("part-*.parquet"))
+    if review_parts:
+        rv = pd.concat([pd.read_parquet(p) for p in review_parts], ignore_index=True)
+        rv = rv.sort_values("review_time").drop_duplicates("request_id", keep="last")
+        rv = rv[["request_id", "reviewer_decision", "overridden", "override_reason"]]
+        df = df.merge(rv, on="request_id", how="left")
+    else:
+        df["reviewer_decision"] = None
+        df["overridden"] = pd.Series([pd.NA] * len(df), dtype="boolean", index=df.index)
+        df["override_reason"] = None
+    return df.sort_values("time", kind="stable").reset_index(drop=True)
+
+
+def _utc(ts: Any) -> Any:
+    import pandas as pd
+
+    t = pd.Timestamp(ts)
+    return t.tz_convert("UTC") if t.tzinfo else t.tz_localize("UTC")

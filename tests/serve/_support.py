@@ -1,0 +1,193 @@
+"""Helpers shared by the serving tests (a tiny bundle, tokens, a live uvicorn server)."""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+PREDICT_TOKEN = "tok-predict"
+ADMIN_TOKEN = "tok-admin"
+VIEWER_ONLY = "tok-nothing"
+
+
+def make_bundle(dest: Path, *, seed: int = 0, name: str = "claims") -> Any:
+    from sklearn.compose import ColumnTransformer
+    from sklearn.impute import SimpleImputer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import Pipeline, make_pipeline
+    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+    from civicml.bundle import save_bundle
+
+    rng = np.random.default_rng(seed)
+    n = 300
+    df = pd.DataFrame(
+        {
+            "age": rng.integers(18, 90, n),
+            "income": rng.normal(30_000, 8_000, n).round(2),
+            "region": rng.choice(["N", "S", "E", "W"], n),
+            "postcode": rng.choice(["AB1 2CD", "EF3 4GH", "SW1A 1AA"], n),
+            "member": rng.choice([True, False], n),
+        }
+    )
+    y = np.where(df["age"] + rng.normal(0, 10, n) > 50, "yes", "no")
+    pipe = Pipeline(
+        [
+            (
+                "prep",
+                ColumnTransformer(
+                    [
+                        (
+                            "num",
+                            make_pipeline(SimpleImputer(), StandardScaler()),
+                            ["age", "income"],
+                        ),
+                        (
+                            "cat",
+                            OneHotEncoder(handle_unknown="ignore"),
+                            ["region", "postcode", "member"],
+                        ),
+                    ]
+                ),
+            ),
+            ("model", LogisticRegression(max_iter=500)),
+        ]
+    ).fit(df, y)
+    contract = {
+        "columns": [
+            {"name": "person_id", "dtype": "string", "role": "id", "nullable": False},
+            {
+                "name": "age",
+                "dtype": "integer",
+                "role": "numeric",
+                "nullable": False,
+                "min": 18,
+                "max": 90,
+            },
+            {
+                "name": "income",
+                "dtype": "float",
+                "role": "numeric",
+                "nullable": True,
+                "min": 0,
+                "max": 100000,
+            },
+            {
+                "name": "region",
+                "dtype": "string",
+                "role": "categorical",
+                "nullable": False,
+                "categories": ["E", "N", "S", "W"],
+            },
+            {
+                "name": "postcode",
+                "dtype": "string",
+                "role": "categorical",
+                "nullable": True,
+                "categories": None,
+            },
+            {
+                "name": "member",
+                "dtype": "boolean",
+                "role": "categorical",
+                "nullable": False,
+                "categories": ["False", "True"],
+            },
+            {"name": "outcome", "dtype": "string", "role": "target"},
+        ],
+        "target": "outcome",
+    }
+    features = ["age", "income", "region", "postcode", "member"]
+    return save_bundle(
+        dest,
+        model=pipe,
+        documents={
+            "model_info.json": {
+                "name": name,
+                "task": "binary",
+                "features": features,
+                "classes": ["no", "yes"],
+                "threshold": 0.4,
+                "id_columns": ["person_id"],
+            },
+            "contract.json": contract,
+            "spec.json": {
+                "personal_data": {"allow": ["postcode"]},
+                "columns": {"id": ["person_id"]},
+            },
+        },
+        overwrite=True,
+    )
+
+
+def auth(token: str = PREDICT_TOKEN) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+ROW = {"age": 60, "income": 31000.5, "region": "N", "postcode": "AB1 2CD", "member": True}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class LiveServer:
+    """A real uvicorn server on 127.0.0.1 in a thread."""
+
+    def __init__(self, app: Any) -> None:
+        import uvicorn
+
+        self.port = free_port()
+        self.config = uvicorn.Config(
+            app,
+            host="127.0.0.1",
+            port=self.port,
+            log_level="warning",
+            lifespan="on",
+            http="httptools",
+            access_log=False,
+        )
+        self.server = uvicorn.Server(self.config)
+        self.bundle_dir: Path | None = None
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def __enter__(self) -> LiveServer:
+        self.thread.start()
+        deadline = time.time() + 20
+        while not self.server.started:
+            if time.time() > deadline:
+                raise RuntimeError("server did not start")
+            time.sleep(0.02)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(30)
+
+
+class StaticTokens:
+    """The test tokens as a verifier (predict, admin, and one with neither)."""
+
+    def __call__(self, token: str) -> Any:
+        from civicml.serve import StaticToken
+
+        return {
+            PREDICT_TOKEN: StaticToken("predictor", ("predict",)),
+            ADMIN_TOKEN: StaticToken("ops", ("admin",)),
+            VIEWER_ONLY: StaticToken("nobody", ("approver",)),
+        }.get(token)

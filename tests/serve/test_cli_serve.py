@@ -1,0 +1,31 @@
+"""The serve command module mounts on a Typer app and validates its options."""
+
+from __future__ import annotations
+
+import typer
+from typer.testing import CliRunner
+
+
+def _app() -> typer.Typer:
+    from civicml.cli._serve import serve
+
+    app = typer.Typer()
+    app.command("serve")(serve)
+
+    @app.callback()
+    def _root() -> None:
+        pass
+
+    return app
+
+
+def test_help_lists_options() -> None:
+    r = CliRunner().invoke(_app(), ["serve", "--help"])
+    assert r.exit_code == 0
+    for opt in ("--model", "--bundle", "--port", "--certfile", "--max-batch-size"):
+        assert opt in r.output
+
+
+def test_bad_policy_is_one_line_error() -> None:
+    r = CliRunner().invoke(_app(), ["serve", "--bundle", ".", "--extra-columns", "maybe"])
+    assert r.exit_code == 2
