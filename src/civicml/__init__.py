@@ -30,6 +30,14 @@ _EXPORTS: dict[str, str] = {
     "validate_data": "civicml.data",
     "scan_personal_data": "civicml.data",
     "train": "civicml.learn",
+    "AutoClassifier": "civicml.learn",
+    "AutoRegressor": "civicml.learn",
+    "assess_model": "civicml.assess",
+    "write_report": "civicml.report",
+    "open_registry": "civicml.registry",
+    "Predictor": "civicml.bundle",
+    "run_training": "civicml.workflow",
+    "run_project": "civicml.workflow",
     "TrainResult": "civicml.learn",
     "Leaderboard": "civicml.learn",
     "Bundle": "civicml.bundle",
@@ -60,7 +68,12 @@ if TYPE_CHECKING:  # pragma: no cover
         scan_personal_data,
         validate_data,
     )
-    from civicml.learn import Leaderboard, TrainResult, train
+    from civicml.assess import assess_model
+    from civicml.bundle import Predictor
+    from civicml.learn import AutoClassifier, AutoRegressor, Leaderboard, TrainResult, train
+    from civicml.registry import open_registry
+    from civicml.report import write_report
+    from civicml.workflow import run_project, run_training
     from civicml.spec import ProjectSpec, load_spec
 
 

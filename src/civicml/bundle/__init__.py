@@ -1,4 +1,10 @@
-"""The deployable artifact: safe serialisation, a manifest of hashes, verified loading."""
+"""The deployable artifact: safe serialisation, a manifest of hashes, verified loading.
+
+``Predictor`` and ``iter_batches`` load lazily: they need pandas, which registry commands and
+bundle verification do not.
+"""
+
+from typing import Any
 
 from civicml.bundle._bundle import (
     MODEL_FILE,
@@ -9,7 +15,6 @@ from civicml.bundle._bundle import (
     verify_bundle,
 )
 from civicml.bundle._manifest import MANIFEST, Manifest, sha256_bytes, sha256_file
-from civicml.bundle._predict import Predictor, iter_batches
 from civicml.bundle._serialise import TRUSTED_TYPES, dump_model, load_model
 
 __all__ = [
@@ -29,3 +34,11 @@ __all__ = [
     "sha256_file",
     "verify_bundle",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name in ("Predictor", "iter_batches"):
+        from civicml.bundle import _predict
+
+        return getattr(_predict, name)
+    raise AttributeError(f"module 'civicml.bundle' has no attribute {name!r}")

@@ -6,14 +6,13 @@ them, so ``civicml --help`` starts fast.
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from civicml.cli._common import console, emit_json, err_console, handle_errors
+from civicml.cli._common import console, emit_json, err_console, handle_errors, set_debug
 
 __all__ = ["app", "main"]
 
@@ -50,8 +49,7 @@ def _root(
         typer.Option("--version", callback=_version, is_eager=True, help="Show the version."),
     ] = False,
 ) -> None:
-    if debug:
-        os.environ["CIVICML_DEBUG"] = "1"
+    set_debug(debug)
 
 
 @app.command()
@@ -194,7 +192,7 @@ def train(
     from civicml.spec import load_spec
 
     loaded = load_spec(spec)
-    outcome = _train_with_progress(loaded, out, overwrite=overwrite, quiet=json_out)
+    outcome = _with_progress("run_training", loaded, out, overwrite=overwrite, quiet=json_out)
     if json_out:
         emit_json(_summary(outcome))
     else:
@@ -207,24 +205,54 @@ def run(
     spec: Annotated[Path, typer.Argument(help="civicml.yaml (or its folder).")] = Path("."),
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder for all outputs.")] = Path("out"),
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace earlier outputs.")] = True,
+    pdf: Annotated[
+        bool, typer.Option("--pdf/--no-pdf", help="Also print the report to PDF.")
+    ] = True,
+    register: Annotated[
+        bool,
+        typer.Option("--register/--no-register", help="Register the bundle as a new version."),
+    ] = True,
+    registry: Annotated[
+        str | None,
+        typer.Option(
+            "--registry", help="Registry URL (default: sqlite under the spec folder's .civicml/)."
+        ),
+    ] = None,
+    by: Annotated[
+        str | None,
+        typer.Option("--by", help="Who registers it (default: $CIVICML_ACTOR or login name)."),
+    ] = None,
     json_out: JsonOpt = False,
 ) -> None:
-    """The main job: validate the spec and data, train, and save a verified bundle."""
+    """The main job: validate the spec and data, train, save a verified bundle, write the
+    report, model card and ATRS record, and register the bundle as a new (unpromoted) version."""
+    from civicml.cli._models import default_actor
     from civicml.spec import load_spec
 
     loaded = load_spec(spec)
-    outcome = _train_with_progress(loaded, out / "bundle", overwrite=overwrite, quiet=json_out)
-    out.mkdir(parents=True, exist_ok=True)
-    outcome.result.leaderboard.to_frame().to_csv(out / "leaderboard.csv", index=False)
-    outcome.contract.save(out / "contract.json")
+
+    project = _with_progress(
+        "run_project",
+        loaded,
+        out,
+        overwrite=overwrite,
+        pdf=pdf,
+        register_as=default_actor(by) if register else None,
+        registry_uri=registry,
+        quiet=json_out,
+    )
+    outputs = project.outputs()
     if json_out:
-        emit_json({**_summary(outcome), "out": str(out)})
+        emit_json({**_summary(project.training), "outputs": outputs})
         return
-    _print_outcome(outcome)
+    _print_outcome(project.training)
+    if project.report is not None and project.report.pdf is None:
+        err_console.print(f"[yellow]note:[/] no PDF: {project.report.pdf_note}", soft_wrap=True)
     console.print("\nOutputs:")
-    console.print(f"  bundle       {out / 'bundle'}  (verify: civicml verify {out / 'bundle'})")
-    console.print(f"  leaderboard  {out / 'leaderboard.csv'}")
-    console.print(f"  contract     {out / 'contract.json'}")
+    width = max(len(k) for k in outputs)
+    for key, path in outputs.items():
+        console.print(f"  {key.ljust(width)}  {path}", soft_wrap=True)
+    console.print(f"\nVerify the bundle with: civicml verify {outputs['bundle']}")
 
 
 @app.command()
@@ -274,8 +302,8 @@ def _progress() -> Any:
     )
 
 
-def _train_with_progress(spec: Any, out: Path, *, overwrite: bool, quiet: bool) -> Any:
-    from civicml.workflow import run_training
+def _with_progress(job: str, spec: Any, out: Path, *, quiet: bool, **kwargs: Any) -> Any:
+    import civicml.workflow
 
     progress = _progress()
     state: dict[str, Any] = {}
@@ -295,7 +323,7 @@ def _train_with_progress(spec: Any, out: Path, *, overwrite: bool, quiet: bool) 
             progress.advance(state["task"])
 
     with progress:
-        return run_training(spec, out, overwrite=overwrite, on_event=on_event)
+        return getattr(civicml.workflow, job)(spec, out, on_event=on_event, **kwargs)
 
 
 def _summary(outcome: Any) -> dict[str, Any]:
@@ -355,3 +383,18 @@ def main() -> None:
     except KeyboardInterrupt:  # pragma: no cover
         err_console.print("Interrupted.")
         sys.exit(130)
+
+
+def _mount() -> None:
+    """Attach the commands that live in their own modules."""
+    from civicml.cli import _models, _tokens
+    from civicml.cli._report import report
+    from civicml.cli._serve import serve
+
+    app.command("report")(report)
+    app.command("serve")(serve)
+    app.add_typer(_models.app, name="models")
+    app.add_typer(_tokens.app, name="tokens")
+
+
+_mount()

@@ -16,7 +16,15 @@ from rich.console import Console
 
 from civicml._errors import CivicMLError
 
-__all__ = ["console", "emit_json", "err_console", "fail", "handle_errors", "is_debug"]
+__all__ = [
+    "console",
+    "emit_json",
+    "err_console",
+    "fail",
+    "handle_errors",
+    "is_debug",
+    "set_debug",
+]
 
 console = Console(highlight=False)
 err_console = Console(stderr=True, highlight=False)
@@ -24,9 +32,18 @@ err_console = Console(stderr=True, highlight=False)
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+_debug_flag = False
+
+
+def set_debug(value: bool) -> None:
+    """Record the --debug flag for this invocation."""
+    global _debug_flag
+    _debug_flag = value
+
+
 def is_debug() -> bool:
     """True when --debug was given (or CIVICML_DEBUG=1): show tracebacks."""
-    return os.environ.get("CIVICML_DEBUG", "") not in ("", "0")
+    return _debug_flag or os.environ.get("CIVICML_DEBUG", "") not in ("", "0")
 
 
 def emit_json(obj: Any) -> None:
@@ -72,6 +89,8 @@ def handle_errors(func: F) -> F:
                 ),
                 3,
             ) from None
+        finally:
+            set_debug(False)  # the flag belongs to this invocation only
 
     return wrapper  # type: ignore[return-value]
 

@@ -1,5 +1,6 @@
 """The jobs that string the stages together: data → learn → bundle (→ registry)."""
 
+from civicml.workflow._project_job import ProjectOutcome, run_project
 from civicml.workflow._scoring import score_file
 from civicml.workflow._training_job import (
     TrainingOutcome,
@@ -8,4 +9,12 @@ from civicml.workflow._training_job import (
     run_training,
 )
 
-__all__ = ["TrainingOutcome", "git_commit", "package_versions", "run_training", "score_file"]
+__all__ = [
+    "ProjectOutcome",
+    "TrainingOutcome",
+    "run_project",
+    "git_commit",
+    "package_versions",
+    "run_training",
+    "score_file",
+]

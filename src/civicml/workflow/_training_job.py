@@ -47,6 +47,8 @@ class TrainingOutcome:
     result: Any  # civicml.learn.TrainResult
     contract: Any  # civicml.data.DataContract
     pii_findings: list[Any]
+    assessment: Any = None  # civicml.assess.Assessment
+    checks: list[Any] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
 
@@ -182,6 +184,29 @@ def run_training(
         on_event=on_event,
     )
 
+    emit("stage", name="assess")
+    from civicml.assess import assess_model, checks_to_dict, evaluate_checks
+
+    frame_test = X.iloc[result.test_index].reset_index(drop=True)
+    assessment = assess_model(
+        result.pipeline,
+        frame_test[roles.features],
+        frame_test[spec.target],
+        task=result.task,
+        classes=result.classes,
+        threshold=result.threshold.value if result.threshold else None,
+        protected=dict(spec.protected),
+        frame_test=frame_test,
+        features=roles.features,
+        seed=spec.seed,
+    )
+    checks = evaluate_checks(
+        assessment, metric=result.metric, data_findings=[_asdict(f) for f in findings]
+    )
+
+    emit("stage", name="onnx")
+    onnx_files, onnx_doc = _onnx(result.pipeline, frame_test[roles.features])
+
     emit("stage", name="save")
     data_path = spec.data_path()
     lineage = {
@@ -234,12 +259,36 @@ def run_training(
             "lineage.json": lineage,
             "spec.json": spec.model_dump(mode="json"),
             "personal_data.json": {"findings": [_asdict(f) for f in findings]},
+            "assessment.json": assessment.to_dict(),
+            "checks.json": checks_to_dict(checks),
+            "selection.json": {
+                k: result.extra.get(k)
+                for k in ("selection", "pareto", "comparison", "ensemble", "calibration")
+            },
+            "onnx.json": onnx_doc,
         },
+        files=onnx_files,
         tables={"reference.parquet": _parquet_safe(reference)},
         overwrite=overwrite,
     )
     emit("saved", path=str(bundle.path), digest=bundle.digest)
-    return TrainingOutcome(bundle, result, contract, findings, warnings)
+    return TrainingOutcome(bundle, result, contract, findings, assessment, checks, warnings)
+
+
+def _onnx(pipeline: Any, X_holdout: pd.DataFrame) -> tuple[dict[str, bytes], dict[str, Any]]:
+    """Export to ONNX and keep the file only when it agrees with the pipeline on held-out
+    rows (rows with missing values included)."""
+    from civicml.bundle._onnx import export_onnx, parity
+
+    exported = export_onnx(pipeline, X_holdout.head(50))
+    if exported.model is None:
+        return {}, {"exported": False, "reason": exported.reason}
+    check = parity(exported.model, pipeline, X_holdout)
+    doc = {"exported": bool(check.ok), "parity": _asdict(check)}
+    if not check.ok:
+        doc["reason"] = "the ONNX model disagreed with the pipeline on held-out rows"
+        return {}, doc
+    return {"model.onnx": exported.model}, doc
 
 
 def _asdict(obj: Any) -> Any:

@@ -1,0 +1,82 @@
+"""``civicml run``: train and save the bundle, write the reports, register the new version."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from civicml.spec import ProjectSpec
+from civicml.workflow._training_job import TrainingOutcome, run_training
+
+__all__ = ["ProjectOutcome", "run_project"]
+
+
+@dataclass
+class ProjectOutcome:
+    """Everything ``civicml run`` produced, with where each output lies."""
+
+    training: TrainingOutcome
+    out_dir: Path
+    report: Any = None  # civicml.report.ReportPaths
+    registered: Any = None  # civicml.registry version record, when registered
+
+    def outputs(self) -> dict[str, str]:
+        """Output name → path, for printing."""
+        out = {
+            "bundle": str(self.training.bundle.path),
+            "leaderboard": str(self.out_dir / "leaderboard.csv"),
+            "contract": str(self.out_dir / "contract.json"),
+        }
+        if self.registered is not None:
+            v = self.registered
+            out["registered"] = f"{v.name} version {v.version} (not promoted)"
+        if self.report is not None:
+            out["report"] = str(self.report.html)
+            if self.report.pdf is not None:
+                out["report_pdf"] = str(self.report.pdf)
+            out["model_card"] = str(self.report.model_card)
+            out["atrs_json"] = str(self.report.atrs_json)
+            out["atrs_html"] = str(self.report.atrs_html)
+        return out
+
+
+def run_project(
+    spec: ProjectSpec,
+    out_dir: str | Path,
+    *,
+    overwrite: bool = True,
+    pdf: bool = True,
+    register_as: str | None = None,
+    registry_uri: str | None = None,
+    on_event: Callable[..., None] | None = None,
+) -> ProjectOutcome:
+    """The main job: validate → train → save the bundle → write the reports → register.
+
+    Outputs under ``out_dir``: ``bundle/``, ``leaderboard.csv``, ``contract.json`` and
+    ``report/`` (report.html, report.pdf, model_card.md, atrs.json, atrs.html). When
+    ``register_as`` names a person, the bundle is registered as a new version of the model
+    ``spec.name`` (not promoted) in the registry at ``registry_uri``, by default the one under
+    the spec's folder (``.civicml/``).
+    """
+    from civicml.report import write_report
+
+    emit = on_event or (lambda *a, **k: None)
+    out = Path(out_dir)
+    training = run_training(spec, out / "bundle", overwrite=overwrite, on_event=on_event)
+    training.result.leaderboard.to_frame().to_csv(out / "leaderboard.csv", index=False)
+    training.contract.save(out / "contract.json")
+    emit("stage", name="report")
+    report = write_report(training.bundle.path, out / "report", pdf=pdf)
+    registered = None
+    if register_as:
+        from civicml.registry import open_registry
+
+        emit("stage", name="register")
+        with open_registry(registry_uri, project_dir=spec.base_dir) as registry:
+            # owner, intended use and checks are read from the bundle's spec.json/checks.json
+            registered = registry.register(
+                training.bundle.path, spec.name, actor=register_as, reason="civicml run"
+            )
+    return ProjectOutcome(training=training, out_dir=out, report=report, registered=registered)
