@@ -315,3 +315,15 @@ def test_graceful_shutdown_flushes_log(app: Any, tmp_path: Path) -> None:
             c.post("/predict", json=ROW, headers=auth())
         time.sleep(0)
     assert len(read_decision_log(tmp_path / "log")) == 50
+
+
+def test_explain_gives_plain_reasons_per_row(client: Any) -> None:
+    r = client.post("/explain", json=[ROW, {**ROW, "age": 20}], headers=auth())
+    assert r.status_code == 200, r.text
+    rows = r.json()["predictions"]
+    assert len(rows) == 2
+    for row in rows:
+        assert 1 <= len(row["reasons"]) <= 3
+        assert all(isinstance(x["text"], str) and x["feature"] for x in row["reasons"])
+    assert client.post("/explain", json=[ROW] * 101, headers=auth()).status_code == 400
+    assert client.post("/explain", json=[ROW]).status_code == 401

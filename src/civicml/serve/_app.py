@@ -57,6 +57,7 @@ _DECISION_ROUTE = re.compile(r"^/decisions/([A-Za-z0-9_.:\-]{1,128})$")
 _SAFE_ID = re.compile(r"^[A-Za-z0-9_.:\-]{1,128}$")
 _JSON = [(b"content-type", b"application/json")]
 _MLFLOW_KEYS = ("dataframe_split", "dataframe_records", "instances", "inputs")
+_MAX_EXPLAIN_ROWS = 100
 
 
 class HTTPError(CivicMLError):
@@ -244,6 +245,11 @@ class ServingApp:
             token = self._auth(headers, "predict")
             body = await self._body(receive)
             return await self._predict(body, headers, rid, started, token, mlflow=True)
+        if path == "/explain":
+            self._allow_method(method, "POST")
+            self._auth(headers, "predict")
+            body = await self._body(receive)
+            return (*self._explain(body, rid), path, [])
         m = _MODEL_ROUTE.match(path)
         if m:
             name, version, tail = m.group(1), m.group(2), m.group(3)
@@ -419,6 +425,34 @@ class ServingApp:
         data, hdrs = render_infer(rt, req, out)
         ctype = [(b"content-type", hdrs.pop("content-type").encode())]
         return 200, data, ctype, [(k.encode(), v.encode()) for k, v in hdrs.items()]
+
+    def _explain(self, body: bytes, rid: str) -> tuple[int, bytes, list[tuple[bytes, bytes]]]:
+        """Per-row reasons: the features that moved each row's score most, in plain words."""
+        from civicml.assess._explain import explain_rows
+
+        rt = self._runtime()
+        columns, n = _records_columns(_loads(body), rt)
+        if n > _MAX_EXPLAIN_ROWS:
+            raise BadRequest(f"Explain at most {_MAX_EXPLAIN_ROWS} rows per request; got {n}.")
+        frame = rt.frame(columns)
+        out = rt.predict_columns(columns)
+        reasons = explain_rows(
+            rt.predictor.model,
+            frame,
+            features=rt.features,
+            reference=rt.reference,
+            classes=rt.classes or None,
+        )
+        rows = _rows(out, n)
+        for row, why in zip(rows, reasons, strict=True):
+            row["reasons"] = [r.to_dict() for r in why]
+        doc = {
+            "request_id": rid,
+            "model_name": rt.name,
+            "model_version": rt.version,
+            "predictions": rows,
+        }
+        return 200, orjson.dumps(doc), _JSON
 
     def _log_rows(
         self,

@@ -109,6 +109,18 @@ class ModelRuntime:
     def oversight(self) -> str | None:
         return self.options.oversight
 
+    @property
+    def reference(self) -> pd.DataFrame:
+        """The training reference sample (for explanations), read once on first use."""
+        cached = getattr(self, "_reference", None)
+        if cached is None:
+            if self.bundle.has("reference.parquet"):
+                cached = self.bundle.read_table("reference.parquet")
+            else:
+                cached = pd.DataFrame(columns=self.features)
+            self._reference = cached
+        return cached
+
     def frame(self, columns: Mapping[str, Sequence[Any]]) -> pd.DataFrame:
         """A DataFrame in model order with the training dtypes (validated values in)."""
         data: dict[str, Any] = {}
