@@ -1,0 +1,50 @@
+"""Monitoring in production: drift, chunked alerts, performance, fairness drift and reports.
+
+Library side of issue 7. Drift follows Evidently 0.7's DataDriftPreset rules without depending
+on Evidently; see :mod:`civicml.monitor._drift` for the exact source matched.
+"""
+
+from __future__ import annotations
+
+from civicml.monitor._alerts import Alert, AlertPolicy, evaluate_alerts, retrain_recommendation
+from civicml.monitor._chunked import ChunkedMonitor, ChunkedResult, iter_chunks
+from civicml.monitor._drift import STATTESTS, ColumnDrift, DriftDetector, DriftReport
+from civicml.monitor._fairness import OverrideReport, override_rate, selection_rates_over_time
+from civicml.monitor._multivariate import PCAReconstructionDrift
+from civicml.monitor._performance import (
+    ScoreCalibrator,
+    estimate_performance_cbpe,
+    estimate_performance_over_time,
+    realised_performance,
+    reconcile_performance,
+)
+from civicml.monitor._profile import ReferenceProfile, infer_column_kind
+from civicml.monitor._report import MonitorReport, build_report, post_webhook
+
+__all__ = [
+    "STATTESTS",
+    "Alert",
+    "AlertPolicy",
+    "ChunkedMonitor",
+    "ChunkedResult",
+    "ColumnDrift",
+    "DriftDetector",
+    "DriftReport",
+    "MonitorReport",
+    "OverrideReport",
+    "PCAReconstructionDrift",
+    "ReferenceProfile",
+    "ScoreCalibrator",
+    "build_report",
+    "estimate_performance_cbpe",
+    "estimate_performance_over_time",
+    "evaluate_alerts",
+    "infer_column_kind",
+    "iter_chunks",
+    "override_rate",
+    "post_webhook",
+    "realised_performance",
+    "reconcile_performance",
+    "retrain_recommendation",
+    "selection_rates_over_time",
+]
