@@ -74,6 +74,9 @@ def band_age(values: pd.Series) -> pd.Series:
     return pd.Series(out, index=values.index, name=values.name)
 
 
+_YES_NO = {"yes", "no", "y", "n", "true", "false", "t", "f", "0", "1"}
+
+
 def group_labels(values: pd.Series, characteristic: str) -> pd.Series:
     """Group labels for one protected column: ages are banded, many-valued numbers put in
     quartiles, everything else shown as text (missing as ``"unknown"``).
@@ -82,6 +85,8 @@ def group_labels(values: pd.Series, characteristic: str) -> pd.Series:
     --------
     >>> group_labels(pd.Series([0, 1, 1]), "race").tolist()
     ['0', '1', '1']
+    >>> group_labels(pd.Series(["no", "yes"], name="nwhite"), "race").tolist()
+    ['nwhite: no', 'nwhite: yes']
     """
     if characteristic == "age" and pd.api.types.is_numeric_dtype(values):
         return band_age(values)
@@ -89,7 +94,12 @@ def group_labels(values: pd.Series, characteristic: str) -> pd.Series:
         binned = pd.qcut(values, 4, duplicates="drop").astype(str)
         return binned.where(values.notna(), "unknown")
     out = values.astype("string").fillna("unknown").astype(str)
-    return out.str.replace(r"\.0$", "", regex=True) if pd.api.types.is_float_dtype(values) else out
+    if pd.api.types.is_float_dtype(values):
+        out = out.str.replace(r"\.0$", "", regex=True)
+    # yes/no-style codes mean nothing alone ("no / 45 to 54"): name the column ("nwhite: no")
+    if values.name is not None and set(out.str.lower().unique()) - {"unknown"} <= _YES_NO:
+        out = f"{values.name}: " + out
+    return out
 
 
 def _counts(y: np.ndarray, p: np.ndarray) -> dict[str, Any]:
