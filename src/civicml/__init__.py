@@ -59,7 +59,8 @@ if TYPE_CHECKING:  # pragma: no cover
         SpecError,
         TrainingError,
     )
-    from civicml.bundle import Bundle, load_bundle, save_bundle, verify_bundle
+    from civicml.assess import assess_model
+    from civicml.bundle import Bundle, Predictor, load_bundle, save_bundle, verify_bundle
     from civicml.data import (
         DataContract,
         infer_contract,
@@ -68,13 +69,11 @@ if TYPE_CHECKING:  # pragma: no cover
         scan_personal_data,
         validate_data,
     )
-    from civicml.assess import assess_model
-    from civicml.bundle import Predictor
     from civicml.learn import AutoClassifier, AutoRegressor, Leaderboard, TrainResult, train
     from civicml.registry import open_registry
     from civicml.report import write_report
-    from civicml.workflow import run_project, run_training
     from civicml.spec import ProjectSpec, load_spec
+    from civicml.workflow import run_project, run_training
 
 
 def __getattr__(name: str) -> Any:
