@@ -26,6 +26,10 @@ $(STAMP): pyproject.toml
 
 run: $(STAMP)
 	$(BIN)/civicml run examples/benefits/civicml.yaml --out $(OUT)
+	@echo ""
+	@echo "Dashboard (the run registered a version under examples/benefits/.civicml/):"
+	@echo "  $(BIN)/civicml tokens create --name YOUR-NAME --scope approver --project-dir examples/benefits"
+	@echo "  $(BIN)/civicml ui --project-dir examples/benefits   # then open http://127.0.0.1:8000 and sign in with the token"
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q

@@ -388,13 +388,17 @@ def main() -> None:
 def _mount() -> None:
     """Attach the commands that live in their own modules."""
     from civicml.cli import _models, _tokens
+    from civicml.cli._bandits import bandits_app
     from civicml.cli._report import report
     from civicml.cli._serve import serve
+    from civicml.cli._ui import ui
 
     app.command("report")(report)
     app.command("serve")(serve)
+    app.command("ui")(ui)
     app.add_typer(_models.app, name="models")
     app.add_typer(_tokens.app, name="tokens")
+    app.add_typer(bandits_app, name="bandits")
 
 
 _mount()

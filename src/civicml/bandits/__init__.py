@@ -1,0 +1,61 @@
+"""Contextual bandits for adaptive trials: policies, the decision log, OPE and the HTTP API."""
+
+from civicml.bandits._app import BanditApp, bandit_app
+from civicml.bandits._ope import (
+    Estimate,
+    GateResult,
+    OPEResult,
+    evaluate_candidate,
+    evaluate_policy,
+    may_replace,
+)
+from civicml.bandits._policies import (
+    BanditPolicy,
+    Choice,
+    EpsilonGreedyPolicy,
+    Feedback,
+    LinUCBPolicy,
+    ThompsonPolicy,
+    apply_floor,
+    make_policy,
+)
+from civicml.bandits._records import BanditLog, BanditRecord, LoggedDecision
+from civicml.bandits._report import bandit_report, bandit_report_html
+from civicml.bandits._service import BanditService, InvalidInput
+from civicml.bandits._sim import LetterEnvironment, SimulationResult, collect_log, simulate
+from civicml.bandits._spec import BanditSpec, load_bandit_spec
+from civicml.bandits._store import BanditStore, open_bandit_store
+
+__all__ = [
+    "BanditApp",
+    "BanditLog",
+    "BanditPolicy",
+    "BanditRecord",
+    "BanditService",
+    "BanditSpec",
+    "BanditStore",
+    "Choice",
+    "EpsilonGreedyPolicy",
+    "Estimate",
+    "Feedback",
+    "GateResult",
+    "InvalidInput",
+    "LetterEnvironment",
+    "LinUCBPolicy",
+    "LoggedDecision",
+    "OPEResult",
+    "SimulationResult",
+    "ThompsonPolicy",
+    "apply_floor",
+    "bandit_app",
+    "bandit_report",
+    "bandit_report_html",
+    "collect_log",
+    "evaluate_candidate",
+    "evaluate_policy",
+    "load_bandit_spec",
+    "make_policy",
+    "may_replace",
+    "open_bandit_store",
+    "simulate",
+]

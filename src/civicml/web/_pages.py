@@ -1,0 +1,227 @@
+"""The pages people read: projects and runs, models, versions, approvals, audit, monitoring,
+ATRS gaps, sign-in and the accessibility statement. Handlers call the library and render."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from civicml.web._app import Ctx, endpoint
+
+if TYPE_CHECKING:
+    from starlette.responses import Response
+
+    from civicml.registry import ModelSummary, ModelVersion
+
+__all__ = ["DONE_MESSAGES", "ROUTES"]
+
+#: the only texts a redirect may ask a page to show (``?done=KEY``); nothing is reflected
+DONE_MESSAGES = {
+    "approved": "Version approved.",
+    "rejected": "Version rejected.",
+    "changes": "Changes requested. The registrant can ask for approval again.",
+    "requested": "Approval requested. It is now in the approval queue.",
+    "promoted": "Alias moved.",
+    "rolled-back": "Rolled back to the previous approved version.",
+    "signed-in": "You are signed in.",
+}
+AUDIT_PAGE = 100
+
+
+def _done(ctx: Ctx) -> str | None:
+    return DONE_MESSAGES.get(ctx.request.query_params.get("done", ""))
+
+
+def _models(ctx: Ctx) -> list[ModelSummary]:
+    return ctx.registry.list_models(limit=500)
+
+
+@endpoint()
+def projects(ctx: Ctx) -> Response:
+    """Projects (one per registered model) and their runs, newest first."""
+    rows = [(m, ctx.registry.list_versions(m.name, limit=20)) for m in _models(ctx)]
+    return ctx.render("projects.html", projects=rows, done=_done(ctx))
+
+
+@endpoint()
+def run_page(ctx: Ctx) -> Response:
+    """A run's leaderboard with intervals, metrics and lineage."""
+    from civicml.web._runs import run_view
+
+    run = run_view(ctx.registry, ctx.param("name"), int(ctx.param("version")))
+    return ctx.render("run.html", run=run)
+
+
+@endpoint()
+def models(ctx: Ctx) -> Response:
+    """Every model with its versions count and aliases."""
+    return ctx.render("models.html", models=_models(ctx))
+
+
+@endpoint()
+def model_page(ctx: Ctx) -> Response:
+    """One model's versions with their aliases and status."""
+    name = ctx.param("name")
+    model = ctx.registry.get_model(name)
+    versions = ctx.registry.list_versions(name, limit=200)
+    return ctx.render("model.html", model=model, versions=versions, done=_done(ctx))
+
+
+def version_context(ctx: Ctx, v: ModelVersion) -> dict[str, Any]:
+    """What the version page shows besides the version itself (also used to re-render forms)."""
+    from civicml.registry import OVERSIGHT_MODES, promotion_problems
+
+    return {
+        "v": v,
+        "decisions": ctx.registry.decisions(v.name, v.version),
+        "problems": promotion_problems(v),
+        "oversight_modes": OVERSIGHT_MODES,
+        "events": ctx.registry.audit_events(subject=v.ref)[-20:],
+    }
+
+
+@endpoint()
+def version_page(ctx: Ctx) -> Response:
+    """A version: governance, checks, decisions, links to its report, model card and ATRS."""
+    v = ctx.registry.get_version(ctx.param("name"), int(ctx.param("version")))
+    return ctx.render("version.html", done=_done(ctx), errors=[], **version_context(ctx, v))
+
+
+def _report_file(ctx: Ctx, which: str) -> Response:
+    from starlette.responses import HTMLResponse
+
+    v = ctx.registry.get_version(ctx.param("name"), int(ctx.param("version")))
+    files = ctx.web.reports.files(ctx.registry, v)
+    path = files.html if which == "report" else files.atrs_html
+    return HTMLResponse(path.read_text(encoding="utf-8"))
+
+
+@endpoint()
+def report_page(ctx: Ctx) -> Response:
+    """The version's self-contained HTML report, as ``civicml report`` writes it."""
+    return _report_file(ctx, "report")
+
+
+@endpoint()
+def atrs_record_page(ctx: Ctx) -> Response:
+    """The version's ATRS record (HTML), as ``civicml report`` writes it."""
+    return _report_file(ctx, "atrs")
+
+
+@endpoint()
+def model_card_page(ctx: Ctx) -> Response:
+    """The version's model card (Markdown, rendered without raw HTML)."""
+    from markdown_it import MarkdownIt
+
+    v = ctx.registry.get_version(ctx.param("name"), int(ctx.param("version")))
+    text = ctx.web.reports.files(ctx.registry, v).model_card.read_text(encoding="utf-8")
+    md = MarkdownIt("commonmark", {"html": False}).enable("table")
+    return ctx.render("model_card.html", v=v, card=md.render(text))
+
+
+@endpoint()
+def approvals(ctx: Ctx) -> Response:
+    """Versions waiting for approval, each with its decision form."""
+    pending = [
+        v
+        for m in _models(ctx)
+        for v in ctx.registry.list_versions(m.name, limit=200, status="pending_approval")
+    ]
+    return ctx.render("approvals.html", pending=pending, done=_done(ctx), errors=[])
+
+
+@endpoint()
+def audit(ctx: Ctx) -> Response:
+    """The hash-chained audit trail, newest first, with the chain's verification."""
+    subject = ctx.request.query_params.get("subject") or None
+    events = ctx.registry.audit_events(subject=subject)
+    shown = list(reversed(events))[:AUDIT_PAGE]
+    return ctx.render(
+        "audit.html",
+        events=shown,
+        total=len(events),
+        subject=subject,
+        check=ctx.registry.verify_audit(),
+    )
+
+
+def _deployed(ctx: Ctx) -> list[ModelVersion]:
+    from civicml.registry import PRODUCTION
+
+    return [
+        ctx.registry.get_version(m.name, m.aliases[PRODUCTION])
+        for m in _models(ctx)
+        if PRODUCTION in m.aliases
+    ]
+
+
+@endpoint()
+def monitoring(ctx: Ctx) -> Response:
+    """Monitoring status of every deployed (production) model."""
+    from civicml.web._monitoring import monitoring_status
+
+    log = ctx.web.config.decision_log
+    rows = [monitoring_status(ctx.registry, v, log, plots=False) for v in _deployed(ctx)]
+    return ctx.render("monitoring.html", rows=rows)
+
+
+@endpoint()
+def monitoring_model(ctx: Ctx) -> Response:
+    """One deployed model's drift, column by column, with reference-against-current plots."""
+    from civicml.registry import PRODUCTION
+    from civicml.web._monitoring import monitoring_status
+
+    v = ctx.registry.get_alias(ctx.param("name"), PRODUCTION)
+    status = monitoring_status(ctx.registry, v, ctx.web.config.decision_log)
+    return ctx.render("monitoring_model.html", s=status)
+
+
+@endpoint()
+def atrs_gaps(ctx: Ctx) -> Response:
+    """Every ATRS field still waiting for a person, for each model's newest and live versions."""
+    wanted: dict[tuple[str, int], ModelVersion] = {}
+    for m in _models(ctx):
+        for number in {m.latest_version, *m.aliases.values()}:
+            v = ctx.registry.get_version(m.name, number)
+            wanted[(v.name, v.version)] = v
+    gaps = ctx.web.reports.gaps(ctx.registry, [wanted[k] for k in sorted(wanted)])
+    return ctx.render("atrs_gaps.html", gaps=gaps)
+
+
+@endpoint(public=True)
+def sign_in_page(ctx: Ctx) -> Response:
+    """The sign-in form (an API token with the viewer, approver or admin scope)."""
+    if ctx.user is not None:
+        return ctx.redirect("/")
+    nxt = ctx.request.query_params.get("next", "/")
+    return ctx.render("sign_in.html", next=nxt, error=None)
+
+
+@endpoint(public=True)
+def accessibility(ctx: Ctx) -> Response:
+    """The accessibility statement (public)."""
+    return ctx.render("accessibility.html")
+
+
+def _routes() -> list[Any]:
+    from starlette.routing import Route
+
+    return [
+        Route("/", projects),
+        Route("/runs/{name}/{version:int}", run_page),
+        Route("/models", models),
+        Route("/models/{name}", model_page),
+        Route("/models/{name}/{version:int}", version_page),
+        Route("/models/{name}/{version:int}/report", report_page),
+        Route("/models/{name}/{version:int}/atrs", atrs_record_page),
+        Route("/models/{name}/{version:int}/model-card", model_card_page),
+        Route("/approvals", approvals),
+        Route("/audit", audit),
+        Route("/monitoring", monitoring),
+        Route("/monitoring/{name}", monitoring_model),
+        Route("/atrs", atrs_gaps),
+        Route("/sign-in", sign_in_page, methods=["GET"]),
+        Route("/accessibility", accessibility),
+    ]
+
+
+ROUTES = _routes()

@@ -1,0 +1,257 @@
+"""The dashboard over HTTP (no browser): access control, CSRF, cookies, headers and each page."""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
+
+import pytest
+
+if TYPE_CHECKING:
+    from .conftest import Site
+
+PAGES = [
+    "/",
+    "/runs/outreach/1",
+    "/models",
+    "/models/outreach",
+    "/models/outreach/1",
+    "/models/outreach/2",
+    "/models/outreach/1/report",
+    "/models/outreach/1/atrs",
+    "/models/outreach/1/model-card",
+    "/approvals",
+    "/audit",
+    "/monitoring",
+    "/monitoring/outreach",
+    "/atrs",
+]
+
+
+@pytest.fixture(scope="module")
+def client(site: Site):
+    from starlette.testclient import TestClient
+
+    from civicml.web import create_app
+
+    with TestClient(create_app(site.config()), base_url="http://testserver") as c:
+        yield c
+
+
+def _csrf(html: str) -> str:
+    m = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert m, "no CSRF token on the page"
+    return m.group(1)
+
+
+def sign_in(client, token: str):
+    page = client.get("/sign-in")
+    return client.post(
+        "/sign-in",
+        data={"token": token, "csrf_token": _csrf(page.text), "next": "/"},
+        follow_redirects=False,
+    )
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_signed_out_visitors_are_sent_to_sign_in_without_data(site: Site, path: str) -> None:
+    from starlette.testclient import TestClient
+
+    from civicml.web import create_app
+
+    with TestClient(create_app(site.config())) as anon:
+        r = anon.get(path, follow_redirects=False)
+    assert r.status_code == 303
+    assert r.headers["location"].startswith("/sign-in?next=")
+    assert "outreach" not in r.text and "alice" not in r.text
+
+
+def test_signed_out_posts_are_refused(site: Site) -> None:
+    from starlette.testclient import TestClient
+
+    from civicml.web import create_app
+
+    with TestClient(create_app(site.config())) as anon:
+        page = anon.get("/sign-in")
+        token = _csrf(page.text)
+        r = anon.post(
+            "/models/outreach/2/decision",
+            data={"csrf_token": token, "decision": "approve", "reason": "x"},
+            follow_redirects=False,
+        )
+        assert r.status_code == 303 and r.headers["location"].startswith("/sign-in")
+        r = anon.post("/models/outreach/2/decision", data={"decision": "approve", "reason": "x"})
+        assert r.status_code == 403
+
+
+def test_public_pages_and_cookie_flags(site: Site) -> None:
+    from starlette.testclient import TestClient
+
+    from civicml.web import create_app
+
+    with TestClient(create_app(site.config())) as anon:
+        r = anon.get("/sign-in")
+        assert anon.get("/accessibility").status_code == 200
+    assert r.status_code == 200 and "outreach" not in r.text
+    cookie = r.headers["set-cookie"].lower()
+    assert "httponly" in cookie and "samesite=strict" in cookie and "secure" not in cookie
+    assert "script-src 'none'" in r.headers["content-security-policy"]
+    assert r.headers["x-frame-options"] == "DENY"
+    with TestClient(create_app(site.config()), base_url="https://testserver") as tls:
+        assert "secure" in tls.get("/sign-in").headers["set-cookie"].lower()
+
+
+def test_bad_and_predict_only_tokens_cannot_sign_in(site: Site) -> None:
+    from starlette.testclient import TestClient
+
+    from civicml.web import create_app
+
+    with TestClient(create_app(site.config())) as c:
+        for token in ("", "cml_nope_nope", site.tokens["svc"]):
+            r = sign_in(c, token)
+            assert r.status_code == 401
+            assert "There is a problem" in r.text
+        assert c.get("/", follow_redirects=False).status_code == 303
+
+
+def test_forged_cookie_is_a_signed_out_session(site: Site) -> None:
+    from starlette.testclient import TestClient
+
+    from civicml.web import create_app
+
+    with TestClient(create_app(site.config())) as c:
+        c.cookies.set("civicml_session", "eyJ0aWQiOiJ4In0.forged.sig")
+        assert c.get("/", follow_redirects=False).status_code == 303
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_every_page_renders_for_a_viewer(site: Site, client, path: str) -> None:
+    assert sign_in(client, site.tokens["vera"]).status_code == 303
+    r = client.get(path)
+    assert r.status_code == 200, r.text[:2000]
+    assert "<h1" in r.text
+
+
+def test_pages_show_runs_aliases_and_atrs_gaps(site: Site, client) -> None:
+    sign_in(client, site.tokens["vera"])
+    run = client.get("/runs/outreach/1").text
+    assert "±" in run and "95% interval" in run and "selected" in run
+    models = client.get("/models/outreach").text
+    assert "production" in models
+    gaps = client.get("/atrs").text
+    assert "tier2." in gaps or "tier1." in gaps
+    mon = client.get("/monitoring/outreach").text
+    assert "tenure" in mon
+    assert "/sign-out" in client.get("/").text
+
+
+def test_unknown_page_is_404(site: Site, client) -> None:
+    sign_in(client, site.tokens["vera"])
+    assert client.get("/models/outreach/99").status_code == 404
+    assert client.get("/nowhere").status_code == 404
+
+
+def test_viewer_cannot_decide(site: Site, client) -> None:
+    sign_in(client, site.tokens["vera"])
+    page = client.get("/models/outreach/2")
+    assert "Record decision" not in page.text
+    r = client.post(
+        "/models/outreach/2/decision",
+        data={"csrf_token": _csrf(page.text), "decision": "approve", "reason": "fine"},
+    )
+    assert r.status_code == 403
+
+
+def test_post_without_csrf_token_is_refused(fresh_site: Site) -> None:
+    from starlette.testclient import TestClient
+
+    from civicml.web import create_app
+
+    with TestClient(create_app(fresh_site.config())) as c:
+        sign_in(c, fresh_site.tokens["bob"])
+        r = c.post("/models/outreach/2/decision", data={"decision": "approve", "reason": "ok"})
+        assert r.status_code == 403
+        r = c.post(
+            "/models/outreach/2/decision",
+            data={"decision": "approve", "reason": "ok", "csrf_token": "wrong"},
+        )
+        assert r.status_code == 403
+        assert "pending approval" in c.get("/models/outreach/2").text
+
+
+def test_approval_flow_and_two_person_rule(fresh_site: Site) -> None:
+    from starlette.testclient import TestClient
+
+    from civicml.registry import open_registry
+    from civicml.web import create_app
+
+    with TestClient(create_app(fresh_site.config())) as c:
+        sign_in(c, fresh_site.tokens["alice"])
+        page = c.get("/models/outreach/2")
+        data = {"csrf_token": _csrf(page.text), "decision": "approve", "reason": "mine"}
+        r = c.post("/models/outreach/2/decision", data=data)
+        assert r.status_code == 403
+        assert "two-person rule" in r.text
+        r = c.post("/models/outreach/2/decision", data={**data, "reason": "  "})
+        assert r.status_code == 400 and "Enter the reason" in r.text
+
+        c.post("/sign-out", data={"csrf_token": _csrf(page.text)})
+        sign_in(c, fresh_site.tokens["bob"])
+        page = c.get("/approvals")
+        r = c.post(
+            "/models/outreach/2/decision",
+            data={"csrf_token": _csrf(page.text), "decision": "approve", "reason": "Reviewed"},
+            follow_redirects=False,
+        )
+        assert r.status_code == 303
+        page = c.get(r.headers["location"])
+        assert "Version approved." in page.text
+        r = c.post(
+            "/models/outreach/2/promote",
+            data={"csrf_token": _csrf(page.text), "alias": "production", "reason": "Go live"},
+        )
+        assert r.status_code == 200 and "Alias moved." in r.text
+    with open_registry(fresh_site.uri, project_dir=fresh_site.root) as reg:
+        assert reg.resolve("outreach@production").version == 2
+        events = reg.audit_events(subject="outreach/2")
+        assert any(e.action == "approve" and e.actor == "bob" for e in events)
+        assert reg.verify_audit().ok
+
+
+def test_request_changes_sends_a_version_back(fresh_site: Site) -> None:
+    from starlette.testclient import TestClient
+
+    from civicml.registry import open_registry
+    from civicml.web import create_app
+
+    with TestClient(create_app(fresh_site.config())) as c:
+        sign_in(c, fresh_site.tokens["bob"])
+        page = c.get("/models/outreach/2")
+        r = c.post(
+            "/models/outreach/2/decision",
+            data={"csrf_token": _csrf(page.text), "decision": "request-changes", "reason": "Add X"},
+        )
+        assert "Changes requested" in r.text
+        assert "Request approval" in r.text
+    with open_registry(fresh_site.uri, project_dir=fresh_site.root) as reg:
+        v = reg.get_version("outreach", 2)
+        assert v.status == "rejected"
+        assert reg.decisions("outreach", 2)[-1].reason == "Changes requested: Add X"
+
+
+def test_sign_in_redirects_only_to_local_paths(site: Site) -> None:
+    from starlette.testclient import TestClient
+
+    from civicml.web import create_app
+
+    with TestClient(create_app(site.config())) as c:
+        page = c.get("/sign-in?next=/audit")
+        for nxt, want in (("/audit", "/audit"), ("//evil.example", "/"), ("https://x", "/")):
+            c.cookies.clear()
+            page = c.get("/sign-in")
+            r = c.post(
+                "/sign-in",
+                data={"token": site.tokens["vera"], "csrf_token": _csrf(page.text), "next": nxt},
+                follow_redirects=False,
+            )
+            assert r.headers["location"] == want
