@@ -11,6 +11,8 @@ EXPECTED = [
     "ColumnDrift",
     "DriftDetector",
     "DriftReport",
+    "LabelDelivery",
+    "MonitorInputs",
     "MonitorReport",
     "OverrideReport",
     "PCAReconstructionDrift",
@@ -22,12 +24,17 @@ EXPECTED = [
     "evaluate_alerts",
     "infer_column_kind",
     "iter_chunks",
+    "monitor_model",
+    "monitor_registered",
     "override_rate",
+    "parse_when",
     "post_webhook",
+    "read_labels",
     "realised_performance",
     "reconcile_performance",
     "retrain_recommendation",
     "selection_rates_over_time",
+    "store_labels",
 ]
 
 

@@ -19,7 +19,18 @@ ADMIN_TOKEN = "tok-admin"
 VIEWER_ONLY = "tok-nothing"
 
 
-def make_bundle(dest: Path, *, seed: int = 0, name: str = "claims") -> Any:
+def onnx_files(pipe: Any, X: pd.DataFrame) -> dict[str, bytes]:
+    """``model.onnx`` for ``pipe`` when it exports and passes parity on ``X`` (else nothing)."""
+    from civicml.bundle._onnx import export_onnx, parity
+
+    exported = export_onnx(pipe, X.head(50))
+    assert exported.model is not None, exported.reason
+    check = parity(exported.model, pipe, X)
+    assert check.ok, check
+    return {"model.onnx": exported.model}
+
+
+def make_bundle(dest: Path, *, seed: int = 0, name: str = "claims", onnx: bool = False) -> Any:
     from sklearn.compose import ColumnTransformer
     from sklearn.impute import SimpleImputer
     from sklearn.linear_model import LogisticRegression
@@ -107,9 +118,16 @@ def make_bundle(dest: Path, *, seed: int = 0, name: str = "claims") -> Any:
         "target": "outcome",
     }
     features = ["age", "income", "region", "postcode", "member"]
+    files = {}
+    if onnx:
+        holdout = df.copy()
+        holdout.loc[::9, "income"] = np.nan
+        holdout.loc[::11, "postcode"] = None
+        files = onnx_files(pipe, holdout)
     return save_bundle(
         dest,
         model=pipe,
+        files=files,
         documents={
             "model_info.json": {
                 "name": name,
@@ -124,6 +142,67 @@ def make_bundle(dest: Path, *, seed: int = 0, name: str = "claims") -> Any:
                 "personal_data": {"allow": ["postcode"]},
                 "columns": {"id": ["person_id"]},
             },
+        },
+        overwrite=True,
+    )
+
+
+def make_lgbm_bundle(dest: Path, *, seed: int = 0) -> Any:
+    """A civicml-built LightGBM pipeline (to_str + OrdinalEncoder + AsCategorical, native
+    categorical splits) with a verified model.onnx."""
+    from civicml.bundle import save_bundle
+    from civicml.learn import FAMILIES, FeatureRoles, build_pipeline
+
+    rng = np.random.default_rng(seed)
+    n = 600
+    df = pd.DataFrame(
+        {
+            "age": rng.integers(18, 90, n).astype(float),
+            "income": rng.normal(30_000, 8_000, n).round(2),
+            "region": rng.choice(["N", "S", "E", "W", "X"], n),
+            "member": rng.choice([True, False], n),
+        }
+    )
+    df.loc[::13, "income"] = np.nan
+    df["region"] = df["region"].astype(object)
+    df.loc[::17, "region"] = None
+    score = df["age"] / 30 + (df["region"] == "N") * 1.5 + df["member"] * 0.7
+    y = np.where(score + rng.normal(0, 0.5, n) > 2.6, 1, 0)
+    roles = FeatureRoles(numeric=["age", "income"], categorical=["region", "member"])
+    pipe = build_pipeline(
+        FAMILIES["lightgbm"], "binary", roles, {"n_estimators": 40, "min_child_samples": 5}, 0
+    ).fit(df[roles.features], y)
+    holdout = df[roles.features].copy()
+    holdout.loc[::7, "region"] = "never-seen"
+    contract = {
+        "columns": [
+            {"name": "age", "dtype": "integer", "role": "numeric", "nullable": True},
+            {"name": "income", "dtype": "float", "role": "numeric", "nullable": True},
+            {
+                "name": "region",
+                "dtype": "string",
+                "role": "categorical",
+                "nullable": True,
+                "categories": ["E", "N", "S", "W", "X"],
+            },
+            {"name": "member", "dtype": "boolean", "role": "categorical", "nullable": True},
+        ]
+    }
+    return save_bundle(
+        dest,
+        model=pipe,
+        files=onnx_files(pipe, holdout),
+        documents={
+            "model_info.json": {
+                "name": "lgbm",
+                "task": "binary",
+                "features": roles.features,
+                "classes": [0, 1],
+                "threshold": 0.45,
+                "id_columns": [],
+            },
+            "contract.json": contract,
+            "onnx.json": {"exported": True},
         },
         overwrite=True,
     )

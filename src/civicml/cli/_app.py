@@ -389,6 +389,7 @@ def _mount() -> None:
     """Attach the commands that live in their own modules."""
     from civicml.cli import _models, _tokens
     from civicml.cli._bandits import bandits_app
+    from civicml.cli._monitor import monitor_app
     from civicml.cli._report import report
     from civicml.cli._serve import serve
     from civicml.cli._ui import ui
@@ -399,6 +400,7 @@ def _mount() -> None:
     app.add_typer(_models.app, name="models")
     app.add_typer(_tokens.app, name="tokens")
     app.add_typer(bandits_app, name="bandits")
+    app.add_typer(monitor_app, name="monitor")
 
 
 _mount()

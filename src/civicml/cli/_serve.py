@@ -26,7 +26,9 @@ def serve(
     ] = None,
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8080,
-    workers: Annotated[int, typer.Option(help="Worker processes.")] = 1,
+    workers: Annotated[
+        int, typer.Option(min=1, help="Worker processes (each loads the model).")
+    ] = 1,
     registry: Annotated[
         str | None, typer.Option("--registry", help="Registry URI (default: the project's).")
     ] = None,
@@ -54,85 +56,97 @@ def serve(
         str | None,
         typer.Option(help="Oversight mode; 'human-in-the-loop' enables POST /decisions/{id}."),
     ] = None,
+    runtime: Annotated[
+        str,
+        typer.Option(
+            help="auto (ONNX Runtime when the bundle has a verified model.onnx), onnx or skops."
+        ),
+    ] = "auto",
     poll_seconds: Annotated[
         float, typer.Option(help="Check for a moved alias this often (0: never).")
     ] = 10.0,
     access_log: Annotated[bool, typer.Option(help="Log every request as JSON.")] = False,
 ) -> None:
     """Serve a model over HTTP: Open Inference Protocol v2, /predict and /invocations."""
+    import json
     import os
 
     from civicml._errors import SpecError
-    from civicml.serve import RegistrySource, ServeOptions, create_app, run_server
+    from civicml.serve._server import CONFIG_ENV, build_app, run_server
 
-    for label, value in (
-        ("--extra-columns", extra_columns),
-        ("--unknown-category", unknown_category),
-        ("--out-of-range", out_of_range),
+    for label, value, allowed in (
+        ("--extra-columns", extra_columns, ("reject", "allow")),
+        ("--unknown-category", unknown_category, ("reject", "allow")),
+        ("--out-of-range", out_of_range, ("reject", "allow")),
+        ("--runtime", runtime, ("auto", "onnx", "skops")),
     ):
-        if value not in ("reject", "allow"):
+        if value not in allowed:
             raise SpecError.build(
                 f"{label} is not valid",
-                expected="reject or allow",
+                expected=" or ".join(allowed),
                 got=value,
-                fix=f"Pass {label} reject or {label} allow",
+                fix=f"Pass {label} {allowed[0]} or {label} {allowed[1]}",
             )
     if bool(certfile) != bool(keyfile):
         raise SpecError.build("TLS needs both --certfile and --keyfile", fix="Pass both")
-    options = ServeOptions(
-        extra_columns=extra_columns,  # type: ignore[arg-type]
-        unknown_category=unknown_category,  # type: ignore[arg-type]
-        out_of_range=out_of_range,  # type: ignore[arg-type]
-        max_batch_size=max_batch_size,
-        max_batch_time_ms=max_batch_time_ms,
-        oversight=oversight,
-    )
-    reg = None
-    if bundle is None or not os.environ.get("CIVICML_SERVE_TOKEN_HASH"):
-        from civicml.registry import open_registry
-
-        reg = open_registry(registry, project_dir=project_dir)
-    source: object
+    if bundle is None and not model:
+        raise SpecError.build(
+            "civicml serve needs a model", fix="Pass --model NAME@ALIAS or --bundle DIR"
+        )
+    options: dict[str, object] = {
+        "extra_columns": extra_columns,
+        "unknown_category": unknown_category,
+        "out_of_range": out_of_range,
+        "max_batch_size": max_batch_size,
+        "max_batch_time_ms": max_batch_time_ms,
+        "oversight": oversight,
+        "runtime": runtime,
+    }
+    ref = None
     if bundle is not None:
-        source = bundle
         name = bundle.name
     else:
-        assert reg is not None
         ref = model or ""
-        if not ref:
-            raise SpecError.build(
-                "civicml serve needs a model", fix="Pass --model NAME@ALIAS or --bundle DIR"
-            )
         if "@" not in ref and "/" not in ref:
             ref = f"{ref}@production"
-        source = RegistrySource(reg, ref)
-        name = source.name  # type: ignore[attr-defined]
+        name = ref.split("@", 1)[0].split("/", 1)[0]
         if oversight is None:
-            options = ServeOptions(**{**options.__dict__, "oversight": reg.resolve(ref).oversight})
-    verifier = reg.verify_token if reg is not None else None
+            from civicml.registry import open_registry
+
+            reg = open_registry(registry, project_dir=project_dir)
+            options["oversight"] = reg.resolve(ref).oversight
     folder = log_dir or (project_dir / ".civicml" / "decisions" / name)
-    app = create_app(
-        source,  # type: ignore[arg-type]
-        verifier=verifier,
-        options=options,
-        decision_log=folder,
-        poll_seconds=poll_seconds,
-        access_log=access_log,
-    )
+    config = {
+        "bundle": str(bundle.resolve()) if bundle is not None else None,
+        "model": ref,
+        "registry": registry,
+        "project_dir": str(project_dir.resolve()),
+        "options": options,
+        "decision_log": str(folder.resolve()),
+        "poll_seconds": poll_seconds,
+        "access_log": access_log,
+    }
+    # Built here once to fail fast with a clear message; each worker rebuilds it from the config.
+    app = build_app(config)
     rt = app.holder.runtime
     assert rt is not None
     scheme = "https" if certfile else "http"
     console.print(
-        f"Serving {rt.name} version {rt.version} (sha256 {rt.sha256[:12]}) on "
-        f"{scheme}://{host}:{port} — decision log in {folder}"
+        f"Serving {rt.name} version {rt.version} (sha256 {rt.sha256[:12]}, {rt.runtime_name}) "
+        f"on {scheme}://{host}:{port} with {workers} worker(s) — decision log in {folder}"
     )
     if workers > 1:
-        console.print("Note: --workers > 1 is not supported yet; serving with one worker.")
+        os.environ[CONFIG_ENV] = json.dumps(config)
+        app.holder.stop()
+        del app, rt
+        served = None
+    else:
+        served = app
     run_server(
-        app,
+        served,
         host=host,
         port=port,
-        workers=1,
+        workers=workers,
         certfile=str(certfile) if certfile else None,
         keyfile=str(keyfile) if keyfile else None,
     )

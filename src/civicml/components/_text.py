@@ -9,13 +9,27 @@ import numpy as np
 __all__ = ["flatten_text", "to_str"]
 
 
+def _as_text(value: Any) -> str:
+    if isinstance(value, (float, np.floating)) and value == value and float(value).is_integer():
+        return str(int(value))  # 42.0 and 42 are the same category
+    return str(value)
+
+
+_AS_TEXT = np.frompyfunc(_as_text, 1, 1)
+
+
 def to_str(X: Any) -> np.ndarray:
     """Every value as a string, so mixed or numeric-looking categories encode consistently.
 
+    Whole numbers read as floats (``42.0``, as a column with a blank becomes in a CSV, or as a
+    JSON client may send) give the same text as the integer ``42``.
+
     >>> to_str([[1, "a"], [None, 2.5]]).tolist()
     [['1', 'a'], ['None', '2.5']]
+    >>> to_str([[42.0], [42]]).tolist()
+    [['42'], ['42']]
     """
-    return np.asarray(X, dtype=object).astype(str)
+    return _AS_TEXT(np.asarray(X, dtype=object)).astype(str)
 
 
 def flatten_text(X: Any) -> np.ndarray:

@@ -10,6 +10,8 @@ from civicml.monitor._alerts import Alert, AlertPolicy, evaluate_alerts, retrain
 from civicml.monitor._chunked import ChunkedMonitor, ChunkedResult, iter_chunks
 from civicml.monitor._drift import STATTESTS, ColumnDrift, DriftDetector, DriftReport
 from civicml.monitor._fairness import OverrideReport, override_rate, selection_rates_over_time
+from civicml.monitor._job import MonitorInputs, monitor_model, monitor_registered, parse_when
+from civicml.monitor._labels import LabelDelivery, read_labels, store_labels
 from civicml.monitor._multivariate import PCAReconstructionDrift
 from civicml.monitor._performance import (
     ScoreCalibrator,
@@ -30,6 +32,8 @@ __all__ = [
     "ColumnDrift",
     "DriftDetector",
     "DriftReport",
+    "LabelDelivery",
+    "MonitorInputs",
     "MonitorReport",
     "OverrideReport",
     "PCAReconstructionDrift",
@@ -41,10 +45,15 @@ __all__ = [
     "evaluate_alerts",
     "infer_column_kind",
     "iter_chunks",
+    "monitor_model",
+    "monitor_registered",
     "override_rate",
+    "parse_when",
     "post_webhook",
+    "read_labels",
     "realised_performance",
     "reconcile_performance",
     "retrain_recommendation",
     "selection_rates_over_time",
+    "store_labels",
 ]

@@ -61,6 +61,11 @@ class AlertPolicy:
     fairness_min_ratio : float or None
         Alert when a group's selection rate in the latest window is under this share of the
         highest group's.
+    fairness_tolerance : float
+        When the fairness table has a ``reference_ratio`` column (the group's ratio on the
+        training reference), a low ratio alerts only if it is more than this below it: a gap the
+        model already had at assessment is not drift. A ``ratio_margin`` column (sampling
+        error of small groups) widens the tolerance row by row.
     oversight : bool
         Alert on override-rate signals (automation bias, model quality concern).
     """
@@ -72,6 +77,7 @@ class AlertPolicy:
     multivariate: bool = True
     performance_drop: float | None = 0.05
     fairness_min_ratio: float | None = 0.8
+    fairness_tolerance: float = 0.05
     oversight: bool = True
 
 
@@ -170,6 +176,12 @@ def evaluate_alerts(
     if policy.fairness_min_ratio is not None and fairness is not None and not fairness.empty:
         latest = _latest(fairness)
         low = latest[latest["ratio_to_max"] < policy.fairness_min_ratio]
+        if "reference_ratio" in low.columns:  # a gap the model already had is not drift
+            margin = np.maximum(
+                policy.fairness_tolerance,
+                low["ratio_margin"] if "ratio_margin" in low.columns else 0.0,
+            )
+            low = low[~(low["ratio_to_max"] >= low["reference_ratio"] - margin)]
         if not low.empty:
             groups = [
                 f"{r.characteristic}={r.group} ({r.ratio_to_max:.2f})" for r in low.itertuples()

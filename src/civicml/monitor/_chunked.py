@@ -313,10 +313,11 @@ class ChunkedMonitor:
         self.reference_table_ = ref_table
         return self
 
-    def _statistics(self, frame: pd.DataFrame) -> pd.DataFrame:
+    def _statistics(self, frame: pd.DataFrame, freq: str | None = None) -> pd.DataFrame:
         rows = []
+        chunk_size = None if freq is not None else self.chunk_size
         for chunk in iter_chunks(
-            frame, chunk_size=self.chunk_size, freq=self.freq, time_column=self.time_column
+            frame, chunk_size=chunk_size, freq=freq or self.freq, time_column=self.time_column
         ):
             for name, kind in self.kinds_.items():
                 value = chunk_statistic(kind, chunk.frame[name], self.reference_shares_.get(name))
@@ -332,8 +333,12 @@ class ChunkedMonitor:
                 )
         return pd.DataFrame(rows, columns=["chunk", "start", "end", "n", "column", "value"])
 
-    def detect(self, current: pd.DataFrame) -> ChunkedResult:
-        """Statistics per chunk of ``current`` against the reference limits."""
+    def detect(self, current: pd.DataFrame, *, freq: str | None = None) -> ChunkedResult:
+        """Statistics per chunk of ``current`` against the reference limits.
+
+        ``freq`` cuts ``current`` into time windows although the reference was cut by rows: a
+        training reference has no timestamps, so fit with ``chunk_size`` near the rows per window.
+        """
         if not hasattr(self, "limits_"):
             raise NotFittedError.build(
                 "This ChunkedMonitor is not fitted yet", fix="Call fit(reference_df) first."
@@ -344,7 +349,7 @@ class ChunkedMonitor:
                 f"The current data lacks watched columns {missing!r}",
                 fix="Log every model input, or refit on the columns you have.",
             )
-        table = self._statistics(current)
+        table = self._statistics(current, freq)
         return _finish(table, self.limits_, self.consecutive)
 
 

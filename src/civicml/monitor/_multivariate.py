@@ -169,10 +169,11 @@ class PCAReconstructionDrift:
         recon = (x @ self.components_.T) @ self.components_
         return np.sqrt(np.sum((x - recon) ** 2, axis=1))
 
-    def _statistics(self, frame: pd.DataFrame) -> pd.DataFrame:
+    def _statistics(self, frame: pd.DataFrame, freq: str | None = None) -> pd.DataFrame:
         rows = []
+        chunk_size = None if freq is not None else self.chunk_size
         for chunk in iter_chunks(
-            frame, chunk_size=self.chunk_size, freq=self.freq, time_column=self.time_column
+            frame, chunk_size=chunk_size, freq=freq or self.freq, time_column=self.time_column
         ):
             err = self.reconstruction_error(chunk.frame)
             rows.append(
@@ -187,13 +188,17 @@ class PCAReconstructionDrift:
             )
         return pd.DataFrame(rows, columns=["chunk", "start", "end", "n", "column", "value"])
 
-    def detect(self, current: pd.DataFrame) -> ChunkedResult:
-        """Mean reconstruction error per chunk of ``current`` against the reference limits."""
+    def detect(self, current: pd.DataFrame, *, freq: str | None = None) -> ChunkedResult:
+        """Mean reconstruction error per chunk of ``current`` against the reference limits.
+
+        ``freq`` cuts ``current`` into time windows although the reference was cut by rows (see
+        :meth:`civicml.monitor.ChunkedMonitor.detect`).
+        """
         if not hasattr(self, "limits_"):
             raise NotFittedError.build(
                 "This PCAReconstructionDrift is not fitted yet", fix="Call fit(reference_df) first."
             )
-        result = _finish(self._statistics(current), self.limits_, self.consecutive)
+        result = _finish(self._statistics(current, freq), self.limits_, self.consecutive)
         return ChunkedResult(
             table=result.table,
             consecutive=self.consecutive,

@@ -23,6 +23,7 @@ Examples
 
 from __future__ import annotations
 
+import collections
 import datetime as _dt
 import logging
 import os
@@ -65,7 +66,11 @@ class DecisionLog:
         self.folder = Path(folder)
         self.max_rows = max_rows
         self.max_seconds = max_seconds
-        self._queue: queue.Queue[Any] = queue.Queue(maxsize=max_queue)
+        self.max_queue = max_queue
+        # Prediction records go into a deque: append is atomic and wakes no thread, so the
+        # request path never pays for a context switch; the writer drains it when it wakes.
+        self._pending: collections.deque[dict[str, Any]] = collections.deque()
+        self._queue: queue.Queue[Any] = queue.Queue()
         self._thread: threading.Thread | None = None
         self._seq = 0
         self.written = 0
@@ -83,11 +88,13 @@ class DecisionLog:
         return self
 
     def append(self, record: dict[str, Any]) -> None:
-        """Queue one prediction record (cheap; never blocks unless the queue is full)."""
-        try:
-            self._queue.put_nowait(("p", record))
-        except queue.Full:
-            self._queue.put(("p", record))
+        """Queue one prediction record (cheap; never blocks unless ``max_queue`` are waiting)."""
+        pending = self._pending
+        pending.append(record)
+        if len(pending) >= self.max_queue:
+            self._queue.put(("w", None))  # wake the writer, then wait for it to catch up
+            while len(pending) >= self.max_queue and self._thread is not None:
+                time.sleep(0.001)
 
     def extend(self, records: list[dict[str, Any]]) -> None:
         for r in records:
@@ -151,12 +158,14 @@ class DecisionLog:
                     preds.append(payload)
                 elif kind == "r":
                     reviews.append(payload)
-                else:
+                elif kind == "f":
                     flush_now = True
+            self._take(preds)
             due = time.monotonic() - last >= self.max_seconds
             if stop or flush_now or len(preds) >= self.max_rows or (due and (preds or reviews)):
                 if stop or flush_now:
                     preds.extend(self._drain(reviews))
+                    self._take(preds)
                 self._write("predictions", preds)
                 self._write("reviews", reviews)
                 preds, reviews = [], []
@@ -164,6 +173,14 @@ class DecisionLog:
                 if flush_now:
                     payload.set()
             if stop:
+                return
+
+    def _take(self, preds: list[dict[str, Any]]) -> None:
+        pending = self._pending
+        while True:
+            try:
+                preds.append(pending.popleft())
+            except IndexError:
                 return
 
     def _drain(self, reviews: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -181,7 +198,7 @@ class DecisionLog:
                 more.append(payload)
             elif kind == "r":
                 reviews.append(payload)
-            else:
+            elif kind == "f":
                 payload.set()
 
     def _write(self, sub: str, rows: list[dict[str, Any]]) -> None:

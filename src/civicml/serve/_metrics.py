@@ -62,7 +62,7 @@ class Metrics:
         h[bisect.bisect_left(BUCKETS, seconds)] += 1
         self.sums[route] += seconds
 
-    def render(self, *, model: str, version: str, sha256: str) -> str:
+    def render(self, *, model: str, version: str, sha256: str, runtime: str = "skops") -> str:
         """The metrics page."""
         lines = [
             "# HELP civicml_requests_total Requests by route and HTTP status.",
@@ -97,6 +97,9 @@ class Metrics:
             "# HELP civicml_model_info The model version being served.",
             "# TYPE civicml_model_info gauge",
             f'civicml_model_info{{model="{model}",version="{version}",sha256="{sha256}"}} 1',
+            "# HELP civicml_model_runtime What scores rows: onnxruntime or skops.",
+            "# TYPE civicml_model_runtime gauge",
+            f'civicml_model_runtime{{runtime="{runtime}"}} 1',
             "# HELP civicml_reloads_total Hot reloads by outcome.",
             "# TYPE civicml_reloads_total counter",
             f'civicml_reloads_total{{outcome="ok"}} {self.reloads}',

@@ -2,11 +2,15 @@
 
 :class:`ModelRuntime` precomputes everything a request needs (feature order, column dtypes,
 validation tables, personal-data columns, OIP metadata) so the hot path only converts values,
-builds one DataFrame and calls :class:`civicml.bundle.Predictor`.
+scores. When the bundle holds a verified ``model.onnx`` (saved only after a parity test), rows
+go straight from the validated columns into numpy arrays and an ONNX Runtime session (one
+thread, sequential); otherwise they go through a DataFrame and the skops pipeline
+(:class:`civicml.bundle.Predictor`). Both paths give the same outputs.
 """
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -16,9 +20,13 @@ import numpy as np
 import pandas as pd
 
 from civicml.bundle import Bundle, Predictor
+from civicml.components import to_str
 from civicml.serve._validate import InputSchema, Policy
 
 __all__ = ["ModelRuntime", "ServeOptions"]
+
+_log = logging.getLogger("civicml.serve")
+ONNX_FILE = "model.onnx"
 
 
 @dataclass(frozen=True)
@@ -37,6 +45,10 @@ class ServeOptions:
         Larger request bodies are refused with 413.
     oversight : str, optional
         ``human-in-the-loop`` enables ``POST /decisions/{request_id}``.
+    runtime : {"auto", "onnx", "skops"}
+        ``auto`` scores with ONNX Runtime when the bundle holds a verified ``model.onnx``,
+        else with the skops pipeline; ``onnx`` refuses to start without one; ``skops`` always
+        uses the pipeline.
     """
 
     extra_columns: Policy = "reject"
@@ -47,6 +59,7 @@ class ServeOptions:
     max_body_bytes: int = 8 * 1024 * 1024
     max_rows: int = 10_000
     oversight: str | None = None
+    runtime: str = "auto"
 
 
 @dataclass
@@ -104,6 +117,77 @@ class ModelRuntime:
             self.output_names += ["score", "decision"]
         if self.task != "regression":
             self.output_names += ["probability"]
+        self._classes = np.asarray(self.classes, dtype=object)
+        self._t = 0.5 if self.threshold is None else float(self.threshold)
+        self._session: Any = None
+        self._plan: list[tuple[str, str, bool]] = []
+        self.runtime_name = "skops"
+        self.runtime_note = "no verified model.onnx in the bundle"
+        if self.options.runtime == "skops":
+            self.runtime_note = "skops chosen by the operator"
+        else:
+            self._load_onnx()
+        if self.options.runtime == "onnx" and self._session is None:
+            from civicml._errors import BundleError
+
+            raise BundleError.build(
+                f"The bundle cannot be served with ONNX Runtime: {self.runtime_note}",
+                fix="Serve with runtime 'auto' or 'skops', or retrain so the bundle has a "
+                "verified model.onnx",
+            )
+        _log.info(
+            "runtime",
+            extra={"event": "runtime", "runtime": self.runtime_name, "note": self.runtime_note},
+        )
+
+    def _load_onnx(self) -> None:
+        """Open an ONNX Runtime session when the bundle holds a verified model."""
+        if not self.bundle.has(ONNX_FILE):
+            return
+        if self.bundle.has("onnx.json"):
+            doc = self.bundle.read_json("onnx.json") or {}
+            if doc.get("exported") is False:
+                self.runtime_note = "onnx.json says the ONNX model failed its parity test"
+                return
+        try:
+            import onnxruntime as ort
+        except ImportError:
+            self.runtime_note = "onnxruntime is not installed"
+            return
+        try:
+            opts = ort.SessionOptions()
+            opts.intra_op_num_threads = 1
+            opts.inter_op_num_threads = 1
+            opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+            opts.log_severity_level = 3
+            sess = ort.InferenceSession(
+                self.bundle.read_bytes(ONNX_FILE), opts, providers=["CPUExecutionProvider"]
+            )
+        except Exception as exc:  # a corrupt or unsupported model: fall back, say why
+            self.runtime_note = f"ONNX Runtime could not load model.onnx ({exc})"[:300]
+            return
+        types = {i.name: i.type for i in sess.get_inputs()}
+        plan = []
+        for check, kind in zip(self.schema.columns, self._kinds, strict=True):
+            t = types.get(check.name)
+            if t not in ("tensor(string)", "tensor(float)"):
+                self.runtime_note = f"model.onnx has no usable input for {check.name!r}"
+                return
+            as_str = t == "tensor(string)"
+            if not as_str and kind != "num":
+                self.runtime_note = f"model.onnx reads {check.name!r} as a number"
+                return
+            plan.append((check.name, kind, as_str))
+        outs = [o.name for o in sess.get_outputs()]
+        want = outs[0] if self.task == "regression" else (outs[1] if len(outs) > 1 else None)
+        if want is None:
+            self.runtime_note = "model.onnx has no probability output"
+            return
+        self._session = sess
+        self._plan = plan
+        self._onnx_output = [want]
+        self.runtime_name = "onnxruntime"
+        self.runtime_note = "verified model.onnx"
 
     @property
     def oversight(self) -> str | None:
@@ -134,8 +218,54 @@ class ModelRuntime:
                 data[check.name] = pd.array(values, dtype="str")
         return pd.DataFrame(data, copy=False)
 
+    def onnx_feed(self, columns: Mapping[str, Sequence[Any]]) -> dict[str, np.ndarray]:
+        """ONNX Runtime inputs built straight from validated columns (no pandas).
+
+        String inputs hold what ``to_str`` makes of :meth:`frame`'s values, so both runtimes
+        see the same categories (a missing string is ``"nan"``, a missing boolean ``"<NA>"``).
+        """
+        feed: dict[str, np.ndarray] = {}
+        for name, kind, as_str in self._plan:
+            values = columns[name]
+            if not as_str:
+                arr = np.asarray(values, dtype=np.float32)
+            elif kind == "str":
+                arr = np.asarray(["nan" if v is None else v for v in values], dtype=object)
+            elif kind == "num":
+                arr = to_str(np.asarray(values, dtype=np.float64).reshape(-1, 1))[:, 0]
+            else:
+                arr = np.asarray(
+                    ["<NA>" if v is None else ("True" if v else "False") for v in values],
+                    dtype=object,
+                )
+            feed[name] = arr.reshape(-1, 1)
+        return feed
+
     def predict_columns(self, columns: Mapping[str, Sequence[Any]]) -> dict[str, list[Any]]:
         """Predict validated columns; return output columns as plain Python lists."""
+        if self._session is not None:
+            return self._predict_onnx(columns)
+        return self.predict_skops(columns)
+
+    def _predict_onnx(self, columns: Mapping[str, Sequence[Any]]) -> dict[str, list[Any]]:
+        raw = self._session.run(self._onnx_output, self.onnx_feed(columns))[0]
+        if self.task == "regression":
+            return {"prediction": np.asarray(raw, dtype=np.float64).ravel().tolist()}
+        proba = np.asarray(raw, dtype=np.float64)
+        out: dict[str, list[Any]] = {}
+        if self.task == "binary":
+            score = proba[:, 1]
+            decision = (score >= self._t).astype(np.int64)
+            out["prediction"] = self._classes[decision].tolist()
+            out["score"] = score.tolist()
+            out["decision"] = decision.tolist()
+        else:
+            out["prediction"] = self._classes[np.argmax(proba, axis=1)].tolist()
+        out["probability"] = proba.max(axis=1).tolist()
+        return out
+
+    def predict_skops(self, columns: Mapping[str, Sequence[Any]]) -> dict[str, list[Any]]:
+        """Predict with the skops pipeline through a DataFrame (the fallback path)."""
         out = self.predictor.predict(self.frame(columns))
         result: dict[str, list[Any]] = {}
         for name in self.output_names:
@@ -166,6 +296,7 @@ class ModelRuntime:
                 "sha256": self.sha256,
                 "classes": [str(c) for c in self.classes],
                 "threshold": self.threshold,
+                "runtime": self.runtime_name,
             },
         }
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -12,9 +14,12 @@ from civicml.serve._decision_log import DecisionLog
 from civicml.serve._reload import BundleSource, ModelHolder, ModelSource
 from civicml.serve._runtime import ServeOptions
 
-__all__ = ["create_app", "run_server"]
+__all__ = ["app_from_env", "build_app", "create_app", "run_server"]
 
 TOKEN_HASH_ENV = "CIVICML_SERVE_TOKEN_HASH"
+#: JSON serving config that :func:`app_from_env` reads in each uvicorn worker process.
+CONFIG_ENV = "CIVICML_SERVE_CONFIG"
+APP_FACTORY = "civicml.serve._server:app_from_env"
 
 
 def create_app(
@@ -63,8 +68,52 @@ def create_app(
     return ServingApp(holder, verifier, decision_log=log, access_log=access_log)
 
 
+def build_app(config: Mapping[str, Any]) -> ServingApp:
+    """The app from a plain serving config (what ``civicml serve`` passes to its workers).
+
+    Keys: ``bundle`` (folder) or ``model`` (``NAME@ALIAS``) with ``registry`` and
+    ``project_dir``; ``options`` (:class:`ServeOptions` fields); ``decision_log`` (folder);
+    ``poll_seconds``; ``access_log``. With a registry, tokens are checked against it; else
+    against ``$CIVICML_SERVE_TOKEN_HASH``.
+    """
+    from civicml.serve._reload import RegistrySource
+
+    options = ServeOptions(**dict(config.get("options") or {}))
+    verifier: TokenVerifier | None = None
+    source: ModelSource | str
+    reg = None
+    if config.get("model") or not os.environ.get(TOKEN_HASH_ENV):
+        from civicml.registry import open_registry
+
+        reg = open_registry(
+            config.get("registry"), project_dir=Path(config.get("project_dir", "."))
+        )
+        verifier = reg.verify_token
+    if config.get("bundle"):
+        source = str(config["bundle"])
+    else:
+        assert reg is not None
+        source = RegistrySource(reg, str(config["model"]))
+    return create_app(
+        source,
+        verifier=verifier,
+        options=options,
+        decision_log=config.get("decision_log"),
+        poll_seconds=float(config.get("poll_seconds", 10.0)),
+        access_log=bool(config.get("access_log", False)),
+    )
+
+
+def app_from_env() -> ServingApp:
+    """uvicorn app factory for ``--workers N``: rebuild the app from ``$CIVICML_SERVE_CONFIG``."""
+    raw = os.environ.get(CONFIG_ENV)
+    if not raw:
+        raise RuntimeError(f"${CONFIG_ENV} is not set; start workers with 'civicml serve'.")
+    return build_app(json.loads(raw))
+
+
 def run_server(
-    app: ServingApp,
+    app: ServingApp | None,
     *,
     host: str = "127.0.0.1",
     port: int = 8080,
@@ -76,8 +125,10 @@ def run_server(
 ) -> None:
     """Serve ``app`` with uvicorn (httptools when installed); blocks until shut down.
 
-    With ``workers > 1`` uvicorn needs an import string: pass ``app_factory``
-    (``"module:function"``) that builds the app in each worker.
+    With ``workers > 1`` uvicorn needs an import string: ``app_factory`` (``"module:function"``,
+    by default :func:`app_from_env`, which reads ``$CIVICML_SERVE_CONFIG``) builds the app in
+    each worker process. TCP_NODELAY is on: asyncio's TCP transport sets it on every accepted
+    connection, so a response never waits on Nagle + delayed ACK.
     """
     import uvicorn
 
@@ -103,7 +154,7 @@ def run_server(
         kwargs["http"] = "httptools"
     except ImportError:  # pragma: no cover - h11 is slower but correct
         kwargs["http"] = "h11"
-    if workers > 1 and app_factory:
-        uvicorn.run(app_factory, factory=True, workers=workers, **kwargs)
+    if workers > 1 or app is None:
+        uvicorn.run(app_factory or APP_FACTORY, factory=True, workers=workers, **kwargs)
     else:
         uvicorn.run(app, **kwargs)

@@ -1,0 +1,617 @@
+"""The monitoring job behind ``civicml monitor NAME``: a bundle and its decision log in, a report out.
+
+:func:`monitor_model` takes a bundle (its reference sample, contract, protected columns and
+model info) and the decision log, and runs every monitor: per-column and prediction drift over
+the whole period, chunked control limits and PCA reconstruction error per time window, realised
+performance where labels exist and a CBPE estimate otherwise (reconciled when both exist),
+selection rates by protected characteristic, and the human override rate. :func:`monitor_registered`
+resolves a registry alias first and reads the log and labels from their default folders.
+
+Examples
+--------
+>>> parse_when("2025-01-02").isoformat()
+'2025-01-02T00:00:00+00:00'
+>>> now = pd.Timestamp("2025-01-08T12:00:00Z")
+>>> parse_when("7d", now=now).isoformat()
+'2025-01-01T12:00:00+00:00'
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from civicml._errors import DataError, SpecError
+from civicml.monitor._alerts import AlertPolicy
+from civicml.monitor._labels import LABEL, RECEIVED, read_labels
+from civicml.monitor._report import MonitorReport, build_report
+
+if TYPE_CHECKING:  # pragma: no cover
+    from civicml.bundle import Bundle
+
+__all__ = [
+    "MonitorInputs",
+    "decision_log_folder",
+    "monitor_model",
+    "monitor_registered",
+    "parse_when",
+]
+
+REDACTED = "[redacted]"  # what serve/ writes for personal data (kept in step by a test)
+PREDICTION_COLUMNS = ("score", "decision")
+CBPE_METRICS = ("accuracy", "precision", "recall", "f1", "roc_auc")
+_RELATIVE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(m|min|h|d|w)\s*$", re.IGNORECASE)
+_UNITS = {"m": "min", "min": "min", "h": "h", "d": "D", "w": "W"}
+
+
+def _when(value: pd.Timestamp | str | None) -> pd.Timestamp | None:
+    if value is None or isinstance(value, str):
+        return parse_when(value)
+    ts = pd.Timestamp(value)
+    return ts.tz_convert("UTC") if ts.tzinfo else ts.tz_localize("UTC")
+
+
+def parse_when(text: str | None, *, now: pd.Timestamp | None = None) -> pd.Timestamp | None:
+    """An ISO date/time (UTC unless it says otherwise) or a look-back such as ``7d`` or ``12h``.
+
+    Raises
+    ------
+    SpecError
+        Neither form.
+    """
+    if text is None or str(text).strip() == "":
+        return None
+    match = _RELATIVE.match(str(text))
+    if match:
+        amount, unit = float(match.group(1)), match.group(2).lower()
+        base = now if now is not None else pd.Timestamp.now(tz="UTC")
+        return base - pd.Timedelta(amount, _UNITS[unit])
+    try:
+        ts = pd.Timestamp(str(text))
+    except (ValueError, TypeError) as exc:
+        raise SpecError.build(
+            "The monitoring window bound is not a date or a look-back",
+            expected="an ISO date such as '2025-01-31' or '2025-01-31T09:00', or '7d', '12h', '2w'",
+            got=text,
+            fix="Pass --since 7d or --since 2025-01-01.",
+        ) from exc
+    return ts.tz_convert("UTC") if ts.tzinfo else ts.tz_localize("UTC")
+
+
+def decision_log_folder(
+    model: str, *, project_dir: str | Path = ".", log_dir: str | Path | None = None
+) -> Path:
+    """The decision log ``civicml serve`` writes: ``log_dir`` or ``.civicml/decisions/NAME``."""
+    return (
+        Path(log_dir)
+        if log_dir is not None
+        else Path(project_dir) / ".civicml" / "decisions" / model
+    )
+
+
+@dataclass
+class MonitorInputs:
+    """What monitoring needs from a bundle: reference, column kinds, protected columns, task."""
+
+    name: str
+    digest: str
+    task: str
+    features: list[str]
+    kinds: dict[str, str]
+    reference: pd.DataFrame
+    protected: dict[str, str]
+    positive_label: Any = None
+    threshold: float | None = None
+    reference_performance: dict[str, float] = field(default_factory=dict)
+
+    @classmethod
+    def from_bundle(cls, bundle: Bundle, *, score_reference: bool = True) -> MonitorInputs:
+        """Read a bundle; with ``score_reference`` the reference gets the model's score/decision."""
+        info = bundle.info
+        if not bundle.has("reference.parquet"):
+            raise DataError.build(
+                f"The bundle at {bundle.path} has no reference sample (reference.parquet)",
+                fix="Retrain with a current civicml; it keeps a sample of the training features.",
+            )
+        reference = bundle.read_table("reference.parquet")
+        features = [f for f in info.get("features", []) if f in reference.columns]
+        roles: dict[str, str] = {}
+        if bundle.has("contract.json"):
+            for col in bundle.read_json("contract.json").get("columns", []):
+                roles[col["name"]] = col.get("role") or ""
+        roles.update({k: v for k, v in (info.get("roles") or {}).items() if k not in roles})
+        kinds: dict[str, str] = {}
+        for name in features:
+            role = roles.get(name, "")
+            if role == "numeric":
+                kinds[name] = "numeric"
+            elif role in ("categorical", "boolean", "binary"):
+                kinds[name] = "categorical"
+            elif role == "":
+                from civicml.monitor._profile import infer_column_kind
+
+                kind = infer_column_kind(reference[name])
+                if kind in ("numeric", "categorical"):
+                    kinds[name] = kind
+        spec = bundle.read_json("spec.json") if bundle.has("spec.json") else {}
+        protected = {
+            str(k): str(v) for k, v in (spec.get("protected") or {}).items() if v in reference
+        }
+        task = str(info.get("task", "regression"))
+        classes = list(info.get("classes") or [])
+        positive = info.get("positive_label", classes[1] if len(classes) == 2 else None)
+        reference = reference[features].reset_index(drop=True)
+        if score_reference and task == "binary":
+            from civicml.bundle import Predictor
+
+            scored = Predictor(bundle).predict(reference)
+            reference["score"] = scored["score"].to_numpy(dtype=float)
+            reference["decision"] = scored["decision"].to_numpy()
+            kinds["score"], kinds["decision"] = "numeric", "categorical"
+        ref_perf: dict[str, float] = {}
+        if bundle.has("metrics.json"):
+            test = bundle.read_json("metrics.json").get("test") or {}
+            ref_perf = {
+                m: float(test[m])
+                for m in CBPE_METRICS
+                if isinstance(test.get(m), int | float) and np.isfinite(test[m])
+            }
+        return cls(
+            name=str(info.get("name") or bundle.path.name),
+            digest=bundle.digest,
+            task=task,
+            features=features,
+            kinds=kinds,
+            reference=reference,
+            protected=protected,
+            positive_label=positive,
+            threshold=info.get("threshold"),
+            reference_performance=ref_perf,
+        )
+
+
+def _prepare(frame: pd.DataFrame, kinds: Mapping[str, str]) -> pd.DataFrame:
+    """Numbers as float, categories as text (so every monitor reads the same kinds)."""
+    out = frame.copy()
+    for name, kind in kinds.items():
+        if name not in out.columns:
+            continue
+        if kind == "numeric":
+            out[name] = pd.to_numeric(out[name], errors="coerce").astype(float)
+        else:
+            out[name] = _as_text(out[name])
+    return out
+
+
+def _as_text(values: pd.Series) -> pd.Series:
+    """Categories as text; whole numbers without '.0' (the log keeps numbers as float)."""
+
+    def one(v: Any) -> Any:
+        if v is None or (isinstance(v, float) and np.isnan(v)):
+            return None
+        if isinstance(v, float | np.floating) and float(v).is_integer():
+            return str(int(v))
+        if isinstance(v, np.generic):
+            v = v.item()
+        return str(v)
+
+    return pd.Series([one(v) for v in values.astype(object)], index=values.index, dtype=object)
+
+
+def _rows_per_window(times: pd.Series, window: str) -> int:
+    from civicml.monitor._chunked import floor_to_window
+
+    counts = floor_to_window(times, window).value_counts()
+    return int(np.median(counts.to_numpy())) if len(counts) else 0
+
+
+def _bands(reference: pd.Series, current: pd.Series, bins: int = 4) -> pd.Series:
+    """Numeric protected columns (age) as quantile bands of the reference."""
+    ref = pd.to_numeric(reference, errors="coerce").dropna()
+    edges = np.unique(np.quantile(ref, np.linspace(0, 1, bins + 1)))
+    if edges.size < 2:
+        return current.astype(object)
+    inner = edges[1:-1]
+    values = pd.to_numeric(current, errors="coerce")
+    idx = np.searchsorted(inner, values.to_numpy(dtype=float), side="right")
+    lows = np.r_[-np.inf, inner]
+    highs = np.r_[inner, np.inf]
+
+    def label(i: int) -> str:
+        lo, hi = lows[i], highs[i]
+        if not np.isfinite(lo):
+            return f"under {hi:g}"
+        if not np.isfinite(hi):
+            return f"{lo:g} and over"
+        return f"{lo:g} to under {hi:g}"
+
+    names = np.array([label(i) for i in range(len(lows))], dtype=object)
+    out = pd.Series(names[idx], index=current.index, dtype=object)
+    return out.where(values.notna(), None)
+
+
+def _fairness(
+    log: pd.DataFrame,
+    inputs: MonitorInputs,
+    window: str,
+    min_group_size: int,
+    min_ratio: float,
+) -> pd.DataFrame | None:
+    from civicml.monitor._fairness import selection_rates_over_time
+
+    columns = {k: v for k, v in inputs.protected.items() if v in log.columns}
+    if not columns or "decision" not in log.columns:
+        return None
+    frame = log[["time", "decision"]].copy()
+    ref = inputs.reference
+    ref_frame = pd.DataFrame({"time": pd.Timestamp("2000-01-01", tz="UTC")}, index=ref.index)
+    if "decision" in ref.columns:
+        ref_frame["decision"] = pd.to_numeric(ref["decision"], errors="coerce")
+    mapping = {}
+    for characteristic, column in columns.items():
+        values = log[column]
+        if (values.astype(str) == REDACTED).all():
+            continue
+        if inputs.kinds.get(column) == "numeric":
+            values = _bands(inputs.reference[column], values)
+        frame[f"__p_{characteristic}"] = values
+        ref_values = ref[column]
+        if inputs.kinds.get(column) == "numeric":
+            ref_values = _bands(ref[column], ref[column])
+        ref_frame[f"__p_{characteristic}"] = _as_text(ref_values).to_numpy()
+        frame[f"__p_{characteristic}"] = _as_text(frame[f"__p_{characteristic}"])
+        mapping[characteristic] = f"__p_{characteristic}"
+    if not mapping:
+        return None
+    reference_ratios: dict[tuple[str, str], float] = {}
+    if "decision" in ref_frame.columns:
+        base = selection_rates_over_time(ref_frame, mapping, window=window, positive=1)
+        base = base[base["n"] >= min_group_size]
+        top_ref = base.groupby("characteristic")["selection_rate"].max()
+        for r in base.itertuples():
+            top = float(top_ref[r.characteristic])
+            ratio = float(r.selection_rate / top) if top > 0 else np.nan
+            reference_ratios[(str(r.characteristic), str(r.group))] = ratio
+    table = selection_rates_over_time(
+        frame, mapping, window=window, positive=1, min_ratio=min_ratio
+    )
+    # Small groups swing by chance: they stay in the table but neither set nor fall below the max.
+    small = table["n"] < min_group_size
+    big = table.loc[~small]
+    top = big.groupby("window_start")["selection_rate"].max()
+    top_per_row = table["window_start"].map(top)
+    ratio = np.where(
+        (top_per_row > 0) & ~small,
+        table["selection_rate"] / top_per_row.where(top_per_row > 0),
+        np.nan,
+    )
+    table["ratio_to_max"] = ratio
+    table["below_min_ratio"] = np.nan_to_num(ratio, nan=np.inf) < min_ratio
+    if "decision" in inputs.reference.columns:
+        table["reference_ratio"] = [
+            reference_ratios.get((str(c), str(g)), np.nan)
+            for c, g in zip(table["characteristic"], table["group"], strict=True)
+        ]
+        # 99% sampling error of the group's rate, as a share of the window's highest rate
+        rate = table["reference_ratio"] * top_per_row
+        se = np.sqrt((rate * (1 - rate)).clip(lower=0) / table["n"].clip(lower=1))
+        table["ratio_margin"] = (2.58 * se / top_per_row).to_numpy()
+    return table
+
+
+def _labels_by_request(log: pd.DataFrame, labels: Sequence[pd.DataFrame]) -> pd.DataFrame:
+    """Each label frame (keyed by request id or a logged column) as ``request_id, label``."""
+    found = pd.Series(pd.NA, index=log.index, dtype=object)
+    for frame in labels:
+        keys = [c for c in frame.columns if c not in (LABEL, RECEIVED)]
+        if len(keys) != 1 or keys[0] not in log.columns:
+            raise DataError.build(
+                f"Stored labels are keyed by {keys!r}, which the decision log does not have",
+                expected=f"'request_id' or one of the logged columns {list(log.columns)[:12]!r}",
+                got=keys,
+                fix="Deliver the labels again with --key request_id.",
+            )
+        key = keys[0]
+        lookup = frame.drop_duplicates(key, keep="last").set_index(frame[key].astype(str))[LABEL]
+        mapped = log[key].astype(str).map(lookup)
+        found = found.where(found.notna(), mapped)
+    return pd.DataFrame({"request_id": log["request_id"], LABEL: found}).dropna(subset=[LABEL])
+
+
+def _binary(values: pd.Series, positive: Any) -> pd.Series:
+    text = values.astype(str)
+    pos = text == str(positive)
+    if str(positive) not in set(text):
+        pos |= text.str.lower().isin(("1", "1.0", "true"))
+    return pos.astype(int)
+
+
+def _performance(
+    log: pd.DataFrame,
+    inputs: MonitorInputs,
+    labels: Sequence[pd.DataFrame],
+    window: str,
+) -> tuple[pd.DataFrame | None, pd.DataFrame | None, pd.DataFrame | None]:
+    from civicml.monitor._performance import (
+        estimate_performance_over_time,
+        realised_performance,
+        reconcile_performance,
+    )
+
+    realised = estimated = reconciled = None
+    binary = inputs.task == "binary" and "score" in log.columns and "decision" in log.columns
+    if binary:
+        estimated = estimate_performance_over_time(
+            log,
+            window=window,
+            threshold=float(inputs.threshold if inputs.threshold is not None else 0.5),
+            metrics=CBPE_METRICS,
+        )
+    joined = _labels_by_request(log, labels) if labels else pd.DataFrame()
+    if len(joined):
+        if binary:
+            joined[LABEL] = _binary(joined[LABEL], inputs.positive_label)
+            decisions = log.assign(decision=pd.to_numeric(log["decision"], errors="coerce"))
+            realised = realised_performance(
+                decisions, joined, window=window, metrics=CBPE_METRICS, positive=1
+            )
+        elif inputs.task == "regression" and "prediction" in log.columns:
+            joined[LABEL] = pd.to_numeric(joined[LABEL], errors="coerce")
+            realised = realised_performance(
+                log,
+                joined.dropna(subset=[LABEL]),
+                window=window,
+                prediction_column="prediction",
+                score_column=None,
+                metrics=("mae", "rmse"),
+            )
+    if realised is not None and estimated is not None:
+        have = realised[realised["n_labelled"] > 0]
+        if len(have):
+            reconciled = reconcile_performance(estimated, have, metrics=list(CBPE_METRICS))
+    return realised, estimated, reconciled
+
+
+def monitor_model(
+    bundle: Bundle | MonitorInputs,
+    log: pd.DataFrame,
+    *,
+    model: str | None = None,
+    version: str | None = None,
+    alias: str | None = None,
+    since: pd.Timestamp | str | None = None,
+    until: pd.Timestamp | str | None = None,
+    window: str = "1D",
+    labels: Sequence[pd.DataFrame] | pd.DataFrame | None = None,
+    policy: AlertPolicy | None = None,
+    drift_share: float = 0.5,
+    min_group_size: int = 30,
+    log_folder: str | Path | None = None,
+) -> MonitorReport:
+    """Run every monitor on the decision log of one model version and return the report.
+
+    Parameters
+    ----------
+    bundle : Bundle or MonitorInputs
+        The version being monitored (its reference sample, contract and protected columns).
+    log : pandas.DataFrame
+        The decision log (:func:`civicml.serve.read_decision_log`); rows of other model versions
+        (another ``model_sha256``) are left out.
+    since, until : timestamp or str, optional
+        The period, ``[since, until)``; ISO dates or look-backs such as ``"7d"``.
+    window : str
+        Time window of the chunked checks, performance, fairness and override trends.
+    labels : DataFrame or list of DataFrame, optional
+        Ground truth keyed by ``request_id`` or a logged column, with a ``label`` column.
+    policy : AlertPolicy, optional
+        Which findings alert (default :class:`AlertPolicy`).
+    drift_share : float
+        Dataset drift when at least this share of input columns drifted (Evidently: 0.5).
+    min_group_size : int
+        Fairness ratios ignore groups with fewer rows in a window.
+    log_folder : path, optional
+        Only for the error message when no rows are left.
+
+    Raises
+    ------
+    DataError
+        No rows of this model in the period (the CLI exits 2).
+    """
+    from civicml.monitor._chunked import ChunkedMonitor, floor_to_window
+    from civicml.monitor._drift import DriftDetector
+    from civicml.monitor._fairness import override_rate
+    from civicml.monitor._multivariate import PCAReconstructionDrift
+
+    inputs = bundle if isinstance(bundle, MonitorInputs) else MonitorInputs.from_bundle(bundle)
+    policy = policy or AlertPolicy()
+    start, end = _when(since), _when(until)
+    window = str(window).strip()
+    if window[-1:] in ("d", "w"):  # '1d' as people write it; pandas wants '1D'
+        window = window[:-1] + window[-1].upper()
+    floor_to_window(pd.Series([pd.Timestamp("2025-01-01")]), window)  # check the window early
+    frame = log
+    if "time" not in frame.columns:
+        raise DataError.build(
+            "The decision log has no 'time' column",
+            got=list(frame.columns)[:12],
+            fix="Pass the frame read_decision_log returns.",
+        )
+    frame = frame.assign(time=pd.to_datetime(frame["time"], utc=True))
+    n_all = len(frame)
+    if "model_sha256" in frame.columns:
+        frame = frame[frame["model_sha256"] == inputs.digest]
+    n_model = len(frame)
+    if start is not None:
+        frame = frame[frame["time"] >= start]
+    if end is not None:
+        frame = frame[frame["time"] < end]
+    frame = frame.sort_values("time", kind="stable").reset_index(drop=True)
+    name = model or inputs.name
+    if frame.empty:
+        where = f" in {log_folder}" if log_folder is not None else ""
+        if n_all == 0 and (start is not None or end is not None):
+            what = f"The decision log{where} has no predictions of {name} in the period"
+            fix = "Widen --since/--until, or check that the service logs to this folder."
+        elif n_all == 0:
+            what = f"The decision log{where} has no predictions"
+            fix = "Serve the model with 'civicml serve' (it logs by default) or pass --log-dir."
+        elif n_model == 0:
+            what = (
+                f"The decision log{where} has {n_all:,} predictions but none from {name} "
+                f"with bundle digest {inputs.digest[:12]}"
+            )
+            fix = "Check --alias or --bundle: it must be the version that served them."
+        else:
+            what = f"The decision log{where} has no predictions of {name} in the period"
+            fix = f"Widen --since/--until; {n_model:,} rows fall outside it."
+        raise DataError.build(what, got={"since": _iso(start), "until": _iso(end)}, fix=fix)
+    monitored = [c for c in inputs.kinds if c in frame.columns]
+    missing = [c for c in inputs.features if c in inputs.kinds and c not in frame.columns]
+    redacted = [
+        c
+        for c in monitored
+        if frame[c].dtype == object and (frame[c].astype(str) == REDACTED).all()
+    ]
+    monitored = [c for c in monitored if c not in redacted]
+    notes = []
+    if missing:
+        notes.append(f"Inputs not in the log, not monitored: {', '.join(missing)}.")
+    if redacted:
+        notes.append(f"Personal data redacted in the log, not monitored: {', '.join(redacted)}.")
+    kinds = {c: inputs.kinds[c] for c in monitored}
+    current = _prepare(frame, kinds)
+    reference = _prepare(inputs.reference, kinds)
+    preds = tuple(c for c in PREDICTION_COLUMNS if c in kinds)
+    features = [c for c in monitored if c not in preds]
+
+    drift = (
+        DriftDetector(
+            columns=[*features, *preds], prediction_columns=preds, drift_share=drift_share
+        )
+        .fit(reference[[*features, *preds]], column_types=kinds)
+        .detect(current)
+    )
+
+    chunked = multivariate = None
+    per_window = _rows_per_window(current["time"], window)
+    chunk_size = max(20, min(per_window, len(reference) // 3))
+    if len(reference) >= 2 * chunk_size and per_window >= 2:
+        chunked = (
+            ChunkedMonitor(chunk_size=chunk_size, columns=[*features, *preds])
+            .fit(reference)
+            .detect(current, freq=window)
+        )
+        if len(features) >= 2:
+            multivariate = (
+                PCAReconstructionDrift(chunk_size=chunk_size, columns=features)
+                .fit(reference)
+                .detect(current, freq=window)
+            )
+    else:
+        notes.append("Too few rows per window for chunked limits; chunked checks skipped.")
+
+    label_frames = [labels] if isinstance(labels, pd.DataFrame) else list(labels or [])
+    realised, estimated, reconciled = _performance(frame, inputs, label_frames, window)
+    fairness = _fairness(frame, inputs, window, min_group_size, policy.fairness_min_ratio or 0.8)
+    overrides = None
+    if "overridden" in frame.columns and frame["overridden"].notna().any():
+        overrides = override_rate(frame, window=window)
+
+    report = build_report(
+        model=name,
+        version=version,
+        alias=alias,
+        window_start=_iso(start if start is not None else frame["time"].min()),
+        window_end=_iso(end if end is not None else frame["time"].max()),
+        drift=drift,
+        chunked=chunked,
+        multivariate=multivariate,
+        performance=realised,
+        estimated=estimated,
+        reconciliation=reconciled,
+        reference_performance=inputs.reference_performance or None,
+        fairness=fairness,
+        overrides=overrides,
+        policy=policy,
+    )
+    if chunked is not None:
+        chunked.notes.extend(notes)
+    return report
+
+
+def _iso(ts: Any) -> str | None:
+    if ts is None:
+        return None
+    return pd.Timestamp(ts).isoformat()
+
+
+def monitor_registered(
+    model: str,
+    *,
+    alias: str = "production",
+    registry: str | None = None,
+    project_dir: str | Path = ".",
+    bundle_dir: str | Path | None = None,
+    log_dir: str | Path | None = None,
+    labels_dir: str | Path | None = None,
+    since: str | None = None,
+    until: str | None = None,
+    window: str = "1D",
+    policy: AlertPolicy | None = None,
+    drift_share: float = 0.5,
+) -> MonitorReport:
+    """Resolve ``model@alias`` (or a bundle folder), read its decision log and labels, monitor.
+
+    The log defaults to ``.civicml/decisions/NAME`` under ``project_dir`` (where ``civicml
+    serve`` writes it) and the labels to ``.civicml/labels/NAME``.
+    """
+    from civicml.serve import read_decision_log
+
+    version: str | None = None
+    used_alias: str | None = None
+    if bundle_dir is not None:
+        from civicml.bundle import load_bundle
+
+        bundle = load_bundle(bundle_dir)
+        name = model or str(bundle.info.get("name") or Path(bundle_dir).name)
+    else:
+        from civicml.registry import open_registry
+
+        ref = model if ("@" in model or "/" in model) else f"{model}@{alias}"
+        with open_registry(registry, project_dir=project_dir) as reg:
+            found = reg.resolve(ref)
+            bundle = reg.load_version(ref)
+        name, version = found.name, str(found.version)
+        if "@" in model:
+            used_alias = model.partition("@")[2]
+        elif "/" not in model:
+            used_alias = alias
+    folder = decision_log_folder(name, project_dir=project_dir, log_dir=log_dir)
+    if not folder.exists():
+        raise DataError.build(
+            f"There is no decision log for {name} at {folder}",
+            fix="Serve the model with 'civicml serve' (it logs there) or pass --log-dir DIR.",
+        )
+    start, end = parse_when(since), parse_when(until)
+    log = read_decision_log(folder, since=start, until=end)
+    labels = read_labels(name, project_dir=project_dir, labels_dir=labels_dir)
+    return monitor_model(
+        bundle,
+        log,
+        model=name,
+        version=version,
+        alias=used_alias,
+        since=start,
+        until=end,
+        window=window,
+        labels=labels,
+        policy=policy,
+        drift_share=drift_share,
+        log_folder=folder,
+    )
