@@ -186,17 +186,30 @@ def train(
     overwrite: Annotated[
         bool, typer.Option("--overwrite", help="Replace an existing bundle.")
     ] = False,
+    registry: Annotated[
+        str | None,
+        typer.Option(
+            "--registry",
+            help="Database that records the run (default: sqlite under the spec folder's "
+            ".civicml/).",
+        ),
+    ] = None,
     json_out: JsonOpt = False,
 ) -> None:
-    """Train and compare candidates with cross-validation; save the winner as a bundle."""
+    """Train and compare candidates with cross-validation; save the winner as a bundle.
+
+    The run is recorded (see 'civicml runs list'), as failed if it fails."""
     from civicml.spec import load_spec
 
     loaded = load_spec(spec)
-    outcome = _with_progress("run_training", loaded, out, overwrite=overwrite, quiet=json_out)
+    outcome = _with_progress(
+        "run_training", loaded, out, overwrite=overwrite, runs_uri=registry, quiet=json_out
+    )
     if json_out:
-        emit_json(_summary(outcome))
+        emit_json({**_summary(outcome), "run_id": outcome.run_id})
     else:
         _print_outcome(outcome)
+        console.print(f"Run {outcome.run_id} recorded: civicml runs show {outcome.run_id[:8]}")
 
 
 @app.command()
@@ -242,8 +255,9 @@ def run(
         quiet=json_out,
     )
     outputs = project.outputs()
+    run_id = project.training.run_id
     if json_out:
-        emit_json({**_summary(project.training), "outputs": outputs})
+        emit_json({**_summary(project.training), "outputs": outputs, "run_id": run_id})
         return
     _print_outcome(project.training)
     if project.report is not None and project.report.pdf is None:
@@ -253,6 +267,7 @@ def run(
     for key, path in outputs.items():
         console.print(f"  {key.ljust(width)}  {path}", soft_wrap=True)
     console.print(f"\nVerify the bundle with: civicml verify {outputs['bundle']}")
+    console.print(f"Run {run_id} recorded: civicml runs show {(run_id or '')[:8]}")
 
 
 @app.command()
@@ -387,7 +402,7 @@ def main() -> None:
 
 def _mount() -> None:
     """Attach the commands that live in their own modules."""
-    from civicml.cli import _models, _tokens
+    from civicml.cli import _data, _models, _pipeline, _runs, _tokens
     from civicml.cli._bandits import bandits_app
     from civicml.cli._monitor import monitor_app
     from civicml.cli._report import report
@@ -401,6 +416,9 @@ def _mount() -> None:
     app.add_typer(_tokens.app, name="tokens")
     app.add_typer(bandits_app, name="bandits")
     app.add_typer(monitor_app, name="monitor")
+    app.add_typer(_runs.app, name="runs")
+    app.add_typer(_data.app, name="data")
+    app.add_typer(_pipeline.app, name="pipeline")
 
 
 _mount()

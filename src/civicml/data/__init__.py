@@ -8,6 +8,14 @@ from civicml.data._contract import (
     DataContract,
     infer_contract,
 )
+from civicml.data._etl import (
+    DataVersion,
+    EtlResult,
+    StepLog,
+    fingerprint,
+    load_sources,
+    run_etl,
+)
 from civicml.data._hashing import file_sha256, frame_sha256
 from civicml.data._pii import (
     PII_KINDS,
@@ -33,13 +41,17 @@ __all__ = [
     "RULES",
     "ColumnContract",
     "DataContract",
+    "DataVersion",
+    "EtlResult",
     "PIIFinding",
+    "StepLog",
     "ValidationIssue",
     "ValidationReport",
     "check_personal_data",
     "check_training_table",
     "detect_task",
     "file_sha256",
+    "fingerprint",
     "frame_sha256",
     "infer_contract",
     "is_driving_licence",
@@ -51,8 +63,10 @@ __all__ = [
     "is_uk_phone",
     "is_utr",
     "load_data",
+    "load_sources",
     "read_sql",
     "read_table",
+    "run_etl",
     "scan_personal_data",
     "validate_data",
 ]

@@ -635,7 +635,8 @@ def load_data(spec: ProjectSpec) -> pd.DataFrame:
     A ``data.path`` is read with :func:`read_table` (relative to the spec's folder). A
     ``data.query`` runs in DuckDB, where relative file names are looked up in the spec's folder,
     or, with ``data.url``, on that database (a relative SQLite file is also taken from the
-    spec's folder).
+    spec's folder). With ``sources:`` or ``transform:`` steps the table is built by
+    :func:`~civicml.data.run_etl`.
 
     Parameters
     ----------
@@ -654,7 +655,12 @@ def load_data(spec: ProjectSpec) -> pd.DataFrame:
        y
     0  1
     """
+    if spec.sources is not None or spec.transform:
+        from civicml.data._etl import run_etl  # several sources or transform steps
+
+        return run_etl(spec).frame
     source = spec.data
+    assert source is not None
     if source.path is not None:
         path = spec.data_path()
         assert path is not None

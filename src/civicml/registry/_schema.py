@@ -9,7 +9,7 @@ Examples
 >>> sorted(metadata.tables)[:3]
 ['registry_alias_history', 'registry_aliases', 'registry_audit']
 >>> HEAD_REVISION
-'0001'
+'0002'
 """
 
 from __future__ import annotations
@@ -25,12 +25,14 @@ __all__ = [
     "decisions",
     "metadata",
     "models",
+    "run_data_versions",
+    "runs",
     "tokens",
     "versions",
 ]
 
 #: the newest Alembic revision; opening a registry migrates to it
-HEAD_REVISION = "0001"
+HEAD_REVISION = "0002"
 
 metadata = sa.MetaData()
 
@@ -147,4 +149,49 @@ tokens = sa.Table(
     sa.Column("created_by", _WHO, nullable=False),
     sa.Column("revoked_at", _TIME),
     sa.Column("revoked_by", _WHO),
+)
+
+# -- experiment tracking (revision 0002): civicml.tracking reads and writes these -------------
+
+runs = sa.Table(
+    "runs",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("project", sa.String(100), nullable=False),
+    sa.Column("kind", sa.String(20), nullable=False),
+    sa.Column("status", sa.String(20), nullable=False),
+    sa.Column("started_at", _TIME, nullable=False),
+    sa.Column("finished_at", _TIME),
+    sa.Column("seconds", sa.Float),
+    sa.Column("actor", _WHO),
+    sa.Column("git_commit", sa.String(80)),
+    sa.Column("spec", sa.Text, nullable=False, server_default="{}"),
+    sa.Column("packages", sa.Text, nullable=False, server_default="{}"),
+    sa.Column("params", sa.Text, nullable=False, server_default="{}"),
+    sa.Column("metrics", sa.Text, nullable=False, server_default="{}"),
+    sa.Column("leaderboard", sa.Text, nullable=False, server_default="{}"),
+    sa.Column("timings", sa.Text, nullable=False, server_default="{}"),
+    sa.Column("energy", sa.Text),
+    sa.Column("artifacts", sa.Text, nullable=False, server_default="{}"),
+    sa.Column("bundle_digest", sa.String(64)),
+    sa.Column("error", sa.Text),
+    sa.Index("ix_runs_project_started", "project", "started_at"),
+    sa.Index("ix_runs_started", "started_at"),
+)
+
+run_data_versions = sa.Table(
+    "run_data_versions",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("run_id", sa.String(32), sa.ForeignKey("runs.id"), nullable=False),
+    sa.Column("role", sa.String(20), nullable=False),
+    sa.Column("name", sa.String(100), nullable=False),
+    sa.Column("sha256", sa.String(64), nullable=False),
+    sa.Column("rows", sa.Integer, nullable=False),
+    sa.Column("columns", sa.Integer, nullable=False),
+    sa.Column("schema", sa.Text, nullable=False),
+    sa.Column("profile", sa.Text, nullable=False),
+    sa.Column("location", sa.Text),
+    sa.Column("file_sha256", sa.String(64)),
+    sa.Index("ix_run_data_versions_run", "run_id", "id"),
 )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import difflib
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import yaml
 from pydantic import BaseModel, ValidationError
@@ -114,12 +114,36 @@ def _expected(msg: str) -> str:
 
 
 def _allowed_keys(loc: tuple[str, ...]) -> list[str]:
+    """The keys allowed at ``loc``, walking into sections, lists of sections (``transform.0``)
+    and mappings of sections (``sources.claims``)."""
     model: type[BaseModel] = ProjectSpec
+    pending: type[BaseModel] | None = None  # a list item or mapping value still to step into
     for part in loc:
+        if pending is not None:
+            model, pending = pending, None
+            continue
         field = model.model_fields.get(part)
-        ann = getattr(field, "annotation", None)
+        if field is None:
+            return []
+        inner = _model_in(field.annotation)
+        if inner is None:
+            return []
+        ann = field.annotation
         if isinstance(ann, type) and issubclass(ann, BaseModel):
             model = ann
         else:
-            return []
+            pending = inner
+    if pending is not None:
+        return []
     return sorted(k for k, f in model.model_fields.items() if not f.exclude)
+
+
+def _model_in(ann: Any) -> type[BaseModel] | None:
+    """The pydantic model inside ``ann`` (``M``, ``M | None``, ``list[M]``, ``dict[str, M]``)."""
+    if isinstance(ann, type) and issubclass(ann, BaseModel):
+        return ann
+    for arg in get_args(ann):
+        found = _model_in(arg)
+        if found is not None:
+            return found
+    return None

@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 __all__ = [
     "EQUALITY_ACT_CHARACTERISTICS",
     "TASKS",
+    "STEP_KINDS",
+    "AgeFromDob",
+    "CapBounds",
     "Columns",
     "Costs",
     "DataSource",
+    "DropDuplicates",
+    "TransformGuards",
+    "TransformStep",
     "Owner",
     "PersonalData",
     "ProjectSpec",
@@ -66,6 +73,111 @@ class DataSource(_Section):
         if self.url is not None and self.query is None:
             raise ValueError("'url' needs a 'query' to run on that database")
         return self
+
+
+_IDENT = r"^[A-Za-z_][A-Za-z0-9_]*$"
+
+#: The transform step kinds, in the order they are documented.
+STEP_KINDS: tuple[str, ...] = (
+    "sql",
+    "drop_duplicates",
+    "coerce",
+    "trim_text",
+    "map_categories",
+    "cap_outliers",
+    "parse_dates",
+    "age_from_dob",
+)
+
+CoerceType = Literal["int", "float", "str", "bool", "date", "category"]
+
+
+class DropDuplicates(_Section):
+    """Keep one row per key (the first or last seen, in the table's order)."""
+
+    key: list[str] = Field(min_length=1)
+    keep: Literal["first", "last"] = "first"
+
+
+class CapBounds(_Section):
+    """Clip a numeric column to its own quantiles (winsorise)."""
+
+    lower_quantile: float | None = Field(default=None, ge=0, le=1)
+    upper_quantile: float | None = Field(default=None, ge=0, le=1)
+
+    @model_validator(mode="after")
+    def _some_bound(self) -> CapBounds:
+        if self.lower_quantile is None and self.upper_quantile is None:
+            raise ValueError("set 'lower_quantile', 'upper_quantile' or both")
+        lo, hi = self.lower_quantile, self.upper_quantile
+        if lo is not None and hi is not None and lo >= hi:
+            raise ValueError("'lower_quantile' must be below 'upper_quantile'")
+        return self
+
+
+class AgeFromDob(_Section):
+    """Whole years between a date-of-birth column and a fixed date, then (by default) drop the
+    date of birth. ``as_of`` is required so that the same input always gives the same table."""
+
+    column: str
+    as_of: str = Field(pattern=r"^\d{4}-\d{2}-\d{2}$")
+    name: str = "age"
+    format: str | None = None
+    drop: bool = True
+
+
+class TransformGuards(_Section):
+    """Limits on how much a row-changing step (SQL, drop_duplicates) may change the row count.
+
+    Rows are compared with the step's driving input: for SQL, the first source or step it
+    names (its FROM table). ``max_fanout``: rows out may be at most this multiple of it (a
+    join that multiplies rows is an error). ``max_drop_share``: at most this share of its
+    rows may disappear (a join or filter that loses rows is an error).
+    """
+
+    max_fanout: float = Field(default=1.0, ge=1.0)
+    max_drop_share: float = Field(default=0.1, ge=0, le=1)
+
+
+class TransformStep(_Section):
+    """One step of ``transform:``: exactly one step kind plus optional settings.
+
+    ``name`` registers the step's output under that name for later SQL steps; ``input`` names
+    the table a cleaning step works on (default: the previous step's output, or the only
+    source). ``max_fanout`` / ``max_drop_share`` override ``transform_guards`` for this step.
+    """
+
+    sql: str | None = None
+    drop_duplicates: DropDuplicates | None = None
+    coerce: dict[str, CoerceType] | None = None
+    trim_text: list[str] | None = None
+    map_categories: dict[str, dict[str | int | float | bool, Any]] | None = None
+    cap_outliers: dict[str, CapBounds] | None = None
+    parse_dates: dict[str, str] | None = None
+    age_from_dob: AgeFromDob | None = None
+    name: str | None = Field(default=None, pattern=_IDENT)
+    input: str | None = None
+    max_fanout: float | None = Field(default=None, ge=1.0)
+    max_drop_share: float | None = Field(default=None, ge=0, le=1)
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> TransformStep:
+        kinds = [k for k in STEP_KINDS if getattr(self, k) is not None]
+        if len(kinds) != 1:
+            raise ValueError(
+                f"each step needs exactly one of {list(STEP_KINDS)}; got {kinds or 'none'}"
+            )
+        return self
+
+    @property
+    def kind(self) -> str:
+        """The step's kind, e.g. ``'sql'``."""
+        return next(k for k in STEP_KINDS if getattr(self, k) is not None)
+
+    @property
+    def options(self) -> Any:
+        """The step kind's settings (the SQL text, a mapping, a list or a section)."""
+        return getattr(self, self.kind)
 
 
 class Columns(_Section):
@@ -123,7 +235,10 @@ class ProjectSpec(_Section):
 
     name: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
     description: str | None = None
-    data: DataSource
+    data: DataSource | None = None
+    sources: dict[str, DataSource] | None = None
+    transform: list[TransformStep] = Field(default_factory=list)
+    transform_guards: TransformGuards = Field(default_factory=TransformGuards)
     target: str | None = None
     task: Task = "auto"
     metric: str | None = None
@@ -155,15 +270,55 @@ class ProjectSpec(_Section):
                 )
         return value
 
+    @field_validator("sources")
+    @classmethod
+    def _source_names(cls, value: dict[str, DataSource] | None) -> dict[str, DataSource] | None:
+        if value is not None:
+            if not value:
+                raise ValueError("'sources' needs at least one named source")
+            for key in value:
+                if not re.match(_IDENT, key):
+                    raise ValueError(
+                        f"source name {key!r} must be a SQL name (letters, digits and '_', "
+                        "not starting with a digit) so SQL steps can refer to it"
+                    )
+        return value
+
+    @model_validator(mode="after")
+    def _one_data_section(self) -> ProjectSpec:
+        if self.data is None and self.sources is None:
+            raise ValueError("set 'data' (one table) or 'sources' (several named inputs)")
+        if self.data is not None and self.sources is not None:
+            raise ValueError(
+                "set only one of 'data' and 'sources': use 'sources' with 'transform' steps "
+                "to combine several inputs"
+            )
+        return self
+
     @model_validator(mode="after")
     def _target_needed(self) -> ProjectSpec:
         if self.task != "clustering" and not self.target:
             raise ValueError("'target' is required unless task is 'clustering'")
         return self
 
+    def named_sources(self) -> dict[str, DataSource]:
+        """Every input by name: ``sources:`` as written, or ``{'data': data}``.
+
+        Examples
+        --------
+        >>> spec = ProjectSpec(name="demo", data={"path": "d.csv"}, target="y")
+        >>> list(spec.named_sources())
+        ['data']
+        """
+        if self.sources is not None:
+            return dict(self.sources)
+        assert self.data is not None
+        return {"data": self.data}
+
     def data_path(self) -> Path | None:
-        """The data file's path resolved against the spec's folder, or ``None`` for SQL."""
-        if self.data.path is None:
+        """The data file's path resolved against the spec's folder, or ``None`` for SQL (and
+        for ``sources:``)."""
+        if self.data is None or self.data.path is None:
             return None
         p = Path(self.data.path).expanduser()
         return p if p.is_absolute() else (self.base_dir / p)

@@ -25,6 +25,29 @@ data:
   # encoding: null               # sniffed when left out (utf-8, utf-8-sig, cp1252, latin-1)
   # delimiter: null              # sniffed when left out (',', ';', tab, '|')
 
+# Several inputs instead of 'data' (use one or the other): name each source, then combine and
+# clean them with 'transform' steps. Every step logs its rows in and out; the same inputs
+# always give the same training table. See docs/pipelines.md.
+# sources:
+#   claims:     {path: data/claims.csv}
+#   households: {path: data/households/*.parquet}            # a glob: files read in name order
+#   payments:   {url: postgresql://user@host/db, query: SELECT * FROM payments}
+# transform:
+#   - sql: |                     # DuckDB SQL over the sources by name
+#       SELECT c.*, h.region FROM claims c LEFT JOIN households h USING (household_id)
+#     name: joined               # later SQL steps may refer to this step's output by name
+#   - drop_duplicates: {key: [claim_id], keep: first}
+#   - coerce: {income: float, region: category}       # int | float | str | bool | date | category
+#   - trim_text: [region, notes]                      # strip, collapse spaces, NFKC-normalise
+#   - map_categories: {region: {"N. East": North East}}
+#   - cap_outliers: {income: {lower_quantile: 0.01, upper_quantile: 0.99}}
+#   - parse_dates: {claim_date: "%Y-%m-%d"}
+#   - age_from_dob: {column: date_of_birth, as_of: "2024-01-01", name: age, drop: true}
+# transform_guards:              # a join that multiplies rows or loses many is an error
+#   max_fanout: 1.0              # rows out <= this x the driving (FROM) table's rows
+#   max_drop_share: 0.1          # at most this share of rows may disappear in one step
+#                                # (override either per step, e.g. 'max_drop_share: 1' on a GROUP BY)
+
 target: outcome                  # the column to predict (omit for task: clustering)
 task: auto                       # auto | binary | multiclass | regression | clustering
 # metric: roc_auc                # primary metric; default: roc_auc, log_loss or rmse by task

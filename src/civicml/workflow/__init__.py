@@ -1,5 +1,12 @@
 """The jobs that string the stages together: data → learn → bundle (→ registry)."""
 
+from civicml.workflow._pipeline import (
+    PIPELINE_STEPS,
+    PipelineOutcome,
+    pipeline_fingerprint,
+    project_lock,
+    run_pipeline,
+)
 from civicml.workflow._project_job import ProjectOutcome, run_project
 from civicml.workflow._scoring import score_file
 from civicml.workflow._training_job import (
@@ -10,11 +17,16 @@ from civicml.workflow._training_job import (
 )
 
 __all__ = [
+    "PIPELINE_STEPS",
+    "PipelineOutcome",
     "ProjectOutcome",
     "TrainingOutcome",
     "run_project",
     "git_commit",
     "package_versions",
+    "pipeline_fingerprint",
+    "project_lock",
+    "run_pipeline",
     "run_training",
     "score_file",
 ]

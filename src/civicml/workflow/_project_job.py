@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from civicml.spec import ProjectSpec
-from civicml.workflow._training_job import TrainingOutcome, run_training
+from civicml.workflow._training_job import TrainingOutcome, run_training, start_tracking
 
 __all__ = ["ProjectOutcome", "run_project"]
 
@@ -51,6 +51,7 @@ def run_project(
     register_as: str | None = None,
     registry_uri: str | None = None,
     on_event: Callable[..., None] | None = None,
+    track: bool = True,
 ) -> ProjectOutcome:
     """The main job: validate → train → save the bundle → write the reports → register.
 
@@ -59,12 +60,40 @@ def run_project(
     ``register_as`` names a person, the bundle is registered as a new version of the model
     ``spec.name`` (not promoted) in the registry at ``registry_uri``, by default the one under
     the spec's folder (``.civicml/``).
+
+    The whole job is one recorded run (kind ``run``) in that registry's database, finished
+    with its outputs or failed with the error (see :func:`run_training`).
     """
+    if not track:
+        return _project(spec, out_dir, overwrite, pdf, register_as, registry_uri, on_event, None)
+    with start_tracking(spec, "run", registry_uri, actor=register_as) as tracker:
+        return _project(spec, out_dir, overwrite, pdf, register_as, registry_uri, on_event, tracker)
+
+
+def _project(
+    spec: ProjectSpec,
+    out_dir: str | Path,
+    overwrite: bool,
+    pdf: bool,
+    register_as: str | None,
+    registry_uri: str | None,
+    on_event: Callable[..., None] | None,
+    tracker: Any,
+) -> ProjectOutcome:
     from civicml.report import write_report
 
+    if tracker is not None:
+        on_event = tracker.wrap(on_event)
     emit = on_event or (lambda *a, **k: None)
     out = Path(out_dir)
-    training = run_training(spec, out / "bundle", overwrite=overwrite, on_event=on_event)
+    training = run_training(
+        spec,
+        out / "bundle",
+        overwrite=overwrite,
+        on_event=on_event,
+        track=False,
+        tracker=tracker,
+    )
     training.result.leaderboard.to_frame().to_csv(out / "leaderboard.csv", index=False)
     training.contract.save(out / "contract.json")
     emit("stage", name="report")
@@ -79,4 +108,7 @@ def run_project(
             registered = registry.register(
                 training.bundle.path, spec.name, actor=register_as, reason="civicml run"
             )
-    return ProjectOutcome(training=training, out_dir=out, report=report, registered=registered)
+    outcome = ProjectOutcome(training=training, out_dir=out, report=report, registered=registered)
+    if tracker is not None:
+        tracker.set(artifacts=outcome.outputs())
+    return outcome

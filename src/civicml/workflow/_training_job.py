@@ -21,7 +21,15 @@ import pandas as pd
 
 from civicml.spec import ProjectSpec
 
-__all__ = ["TrainingOutcome", "run_training", "package_versions", "git_commit"]
+__all__ = [
+    "TrainingOutcome",
+    "git_commit",
+    "package_versions",
+    "record_outcome",
+    "run_training",
+    "spec_params",
+    "start_tracking",
+]
 
 EventHandler = Callable[..., None]
 
@@ -50,6 +58,8 @@ class TrainingOutcome:
     assessment: Any = None  # civicml.assess.Assessment
     checks: list[Any] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    run_id: str | None = None  # the recorded run (civicml.tracking), when tracked
+    etl: Any = None  # civicml.data.EtlResult: data versions and the transform step log
 
 
 def package_versions(names: tuple[str, ...] = _PACKAGES) -> dict[str, str]:
@@ -85,30 +95,149 @@ def run_training(
     *,
     overwrite: bool = False,
     on_event: EventHandler | None = None,
+    track: bool = True,
+    runs_uri: str | None = None,
+    tracker: Any = None,
+    etl: Any = None,
 ) -> TrainingOutcome:
     """Validate the data, train and compare candidates, and save the winner as a bundle.
+
+    The run is recorded in the registry database's runs store (:mod:`civicml.tracking`):
+    created ``running`` at the start, ``finished`` with its leaderboard, metrics, timings and
+    bundle, or ``failed`` with the one-line error, which is re-raised.
+
+    Parameters
+    ----------
+    spec : ProjectSpec
+        The loaded civicml.yaml.
+    bundle_dir : path
+        The bundle folder to write.
+    overwrite : bool
+        Replace an existing bundle.
+    on_event : callable, optional
+        Progress events (``stage``, ``warning``, search events).
+    track : bool, default True
+        Record the run. ``runs_uri`` names the database (default: the registry's).
+    tracker : RunTracker, optional
+        Record into a run the caller opened (``civicml run`` and ``pipeline run`` do).
+    etl : EtlResult, optional
+        A training table already built by :func:`civicml.data.run_etl`.
 
     Raises
     ------
     SpecError, DataError, PersonalDataError, TrainingError
         With one clear line; nothing is written when training fails.
     """
+    if tracker is not None or not track:
+        outcome = _train(spec, bundle_dir, overwrite, on_event, tracker, etl)
+        if tracker is not None:
+            record_outcome(tracker, outcome)
+        return outcome
+    with start_tracking(spec, "train", runs_uri) as tracker:
+        return run_training(
+            spec, bundle_dir, overwrite=overwrite, on_event=on_event, tracker=tracker, etl=etl
+        )
+
+
+def start_tracking(
+    spec: ProjectSpec, kind: str, runs_uri: str | None, *, actor: str | None = None
+) -> Any:
+    """Open a recorded run for ``spec`` (a context manager yielding a RunTracker)."""
+    from civicml.tracking import track_run
+
+    return track_run(
+        project=spec.name,
+        kind=kind,
+        spec=spec.model_dump(mode="json"),
+        uri=runs_uri,
+        project_dir=spec.base_dir,
+        actor=actor,
+        git_commit=git_commit(spec.base_dir.resolve()),
+        packages=package_versions(),
+        params=spec_params(spec),
+    )
+
+
+def spec_params(spec: ProjectSpec) -> dict[str, Any]:
+    """The spec settings that shape a run, for comparing runs."""
+    return {
+        "task": spec.task,
+        "target": spec.target,
+        "metric": spec.metric,
+        "budget_seconds": spec.budget_seconds,
+        "max_trials": spec.max_trials,
+        "seed": spec.seed,
+        "cv_folds": spec.cv_folds,
+        "test_size": spec.test_size,
+        "cost_false_positive": spec.costs.false_positive,
+        "cost_false_negative": spec.costs.false_negative,
+        "transform_steps": len(spec.transform),
+    }
+
+
+def record_outcome(tracker: Any, outcome: TrainingOutcome) -> None:
+    """Stage a finished training's results on its run."""
+    r = outcome.result
+    best = r.leaderboard.best
+    metrics = {f"test_{k}": v for k, v in r.test_metrics.items()}
+    if best is not None:
+        metrics.update({f"cv_{k}": v for k, v in best.cv_mean.items()})
+    tracker.set(
+        params={
+            "task": r.task,
+            "metric": r.metric,
+            "candidate": r.best,
+            "candidate_params": dict(best.params) if best is not None else {},
+            "threshold": r.threshold.value if r.threshold else None,
+            "n_train": r.n_train,
+            "n_test": r.n_test,
+        },
+        metrics=metrics,
+        leaderboard=r.leaderboard.to_dict(),
+        artifacts={"bundle": str(outcome.bundle.path)},
+        bundle_digest=outcome.bundle.digest,
+    )
+
+
+def _train(
+    spec: ProjectSpec,
+    bundle_dir: str | Path,
+    overwrite: bool,
+    on_event: EventHandler | None,
+    tracker: Any,
+    etl: Any,
+) -> TrainingOutcome:
     from civicml.bundle import save_bundle
     from civicml.data import (
         check_personal_data,
         check_training_table,
-        file_sha256,
         frame_sha256,
         infer_contract,
-        load_data,
+        run_etl,
         scan_personal_data,
     )
     from civicml.learn import FeatureRoles, detect_task, train
 
+    if tracker is not None:
+        on_event = tracker.wrap(on_event)
     emit = on_event or (lambda *a, **k: None)
     started = time.monotonic()
     emit("stage", name="load")
-    df = load_data(spec)
+    if etl is None:
+        etl = run_etl(
+            spec,
+            on_step=lambda s: emit(
+                "etl_step",
+                index=s.index,
+                step=s.kind,
+                name=s.name,
+                rows_in=s.rows_in,
+                rows_out=s.rows_out,
+            ),
+        )
+    if tracker is not None:
+        tracker.add_data_versions(etl.data_versions())
+    df = etl.frame
     cols = spec.columns
     emit("stage", name="check", rows=len(df), columns=df.shape[1])
     warnings = list(
@@ -208,16 +337,24 @@ def run_training(
     onnx_files, onnx_doc = _onnx(result.pipeline, frame_test[roles.features])
 
     emit("stage", name="save")
-    data_path = spec.data_path()
+    first = etl.sources[0] if len(etl.sources) == 1 else None
     lineage = {
         "created_at": _dt.datetime.now(_dt.UTC).replace(microsecond=0).isoformat(),
         "data": {
-            "source": str(spec.data.path or spec.data.query),
-            "file_sha256": file_sha256(data_path) if data_path is not None else None,
+            "source": first.location
+            if first is not None
+            else "sources: " + ", ".join(v.name for v in etl.sources),
+            "file_sha256": first.file_sha256 if first is not None else None,
             "table_sha256": frame_sha256(df),
             "rows": len(df),
             "columns": df.shape[1],
+            "sources": [
+                {k: v.to_dict()[k] for k in ("name", "sha256", "rows", "columns", "location")}
+                for v in etl.sources
+            ],
+            "steps": [step.to_dict() for step in etl.steps],
         },
+        "run_id": tracker.id if tracker is not None else None,
         "packages": package_versions(),
         "git_commit": git_commit(spec.base_dir.resolve()),
         "seconds": round(time.monotonic() - started, 3),
@@ -272,7 +409,17 @@ def run_training(
         overwrite=overwrite,
     )
     emit("saved", path=str(bundle.path), digest=bundle.digest)
-    return TrainingOutcome(bundle, result, contract, findings, assessment, checks, warnings)
+    return TrainingOutcome(
+        bundle,
+        result,
+        contract,
+        findings,
+        assessment,
+        checks,
+        warnings,
+        run_id=tracker.id if tracker is not None else None,
+        etl=etl,
+    )
 
 
 def _onnx(pipeline: Any, X_holdout: pd.DataFrame) -> tuple[dict[str, bytes], dict[str, Any]]:

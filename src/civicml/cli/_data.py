@@ -1,0 +1,130 @@
+"""``civicml data``: build the training table from the spec's sources, and diff two runs' data.
+
+The lead mounts this app as ``civicml data``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from civicml.cli._common import console, emit_json, handle_errors
+from civicml.cli._runs import JsonOpt, ProjectOpt, RegistryOpt, open_store
+
+__all__ = ["app"]
+
+app = typer.Typer(
+    help="Data pipelines: run the spec's ETL, compare the data two runs read.",
+    no_args_is_help=True,
+)
+
+
+@app.command("etl")
+@handle_errors
+def etl(
+    spec: Annotated[Path, typer.Argument(help="civicml.yaml (or its folder).")] = Path("."),
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Write the table (.csv or .parquet).")
+    ] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Read the sources, run the transform steps (rows in → out per step), fingerprint all."""
+    from rich.table import Table
+
+    from civicml.data import run_etl
+    from civicml.spec import load_spec
+
+    result = run_etl(load_spec(spec))
+    if out is not None:
+        if out.suffix.lower() == ".parquet":
+            result.frame.to_parquet(out, index=False)
+        else:
+            result.frame.to_csv(out, index=False)
+    if json_out:
+        emit_json(result.to_dict())
+        return
+    table = Table(title="Transform steps")
+    for col in ("#", "step", "output", "inputs", "rows in", "rows out", "note"):
+        table.add_column(col, justify="right" if col.startswith(("#", "rows")) else "left")
+    for s in result.steps:
+        table.add_row(
+            str(s.index),
+            s.kind,
+            s.name,
+            ", ".join(s.inputs),
+            f"{s.rows_in:,}",
+            f"{s.rows_out:,}",
+            s.note,
+        )
+    console.print(table)
+    for v in result.data_versions():
+        console.print(
+            f"{v.role} {v.name}: {v.rows:,} rows × {v.columns} columns, sha256 {v.sha256[:16]}…",
+            markup=False,
+        )
+    if out is not None:
+        console.print(f"Wrote {out}", markup=False)
+
+
+@app.command("diff")
+@handle_errors
+def diff(
+    run_a: Annotated[str, typer.Argument(help="The first run (id or prefix).")],
+    run_b: Annotated[str, typer.Argument(help="The second run (id or prefix).")],
+    all_columns: Annotated[
+        bool, typer.Option("--all", help="Show every column, not only the shifted ones.")
+    ] = False,
+    registry: RegistryOpt = None,
+    project_dir: ProjectOpt = Path("."),
+    json_out: JsonOpt = False,
+) -> None:
+    """Schema changes, row-count changes and per-column distribution shifts between the data
+    two runs read."""
+    from rich.table import Table
+
+    from civicml.tracking import diff_data
+
+    with open_store(registry, project_dir) as store:
+        a, b = store.get_run(run_a), store.get_run(run_b)
+    doc = diff_data(a, b)
+    if json_out:
+        emit_json(doc)
+        return
+    for t in doc["tables"]:
+        title = f"{t['role']} {t['name']}"
+        if "only_in" in t:
+            console.print(f"{title}: only in run {'A' if t['only_in'] == 'a' else 'B'}")
+            continue
+        ra, rb, delta = t["rows"]
+        same = "same content" if t["same_content"] else "content changed"
+        console.print(f"[bold]{title}[/]: {ra:,} → {rb:,} rows ({delta:+,}); {same}")
+        schema = t["schema"]
+        for key in ("added", "removed"):
+            if schema[key]:
+                console.print(f"  columns {key}: {', '.join(schema[key])}", markup=False)
+        for col, (x, y) in schema["retyped"].items():
+            console.print(f"  column {col} type {x} → {y}", markup=False)
+        shown = {c: d for c, d in t["columns"].items() if all_columns or d["flagged"]}
+        if not shown:
+            console.print("  no column shifted beyond the thresholds")
+            continue
+        table = Table(title=f"{title}: column shifts")
+        for col in ("column", "kind", "measure", "shift", "missing A → B", "flagged"):
+            table.add_column(col)
+        for col, d in shown.items():
+            na, nb = d["null_share"]
+            table.add_row(
+                col,
+                str(d["kind"]),
+                d["measure"],
+                _num(d["shift"]),
+                f"{_num(na)} → {_num(nb)}",
+                "yes" if d["flagged"] else "",
+            )
+        console.print(table)
+
+
+def _num(v: Any) -> str:
+    return "—" if v is None else f"{v:.3g}"
