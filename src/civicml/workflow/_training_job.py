@@ -329,8 +329,13 @@ def _train(
         features=roles.features,
         seed=spec.seed,
     )
+    # training-table warnings (e.g. a column that leaks the target) and the personal data the
+    # model uses (declared, or training would have stopped) both need a person's eyes: they fail
+    # the data-quality check until someone records an override with a reason
     checks = evaluate_checks(
-        assessment, metric=result.metric, data_findings=[_asdict(f) for f in findings]
+        assessment,
+        metric=result.metric,
+        data_findings=[*warnings, *(_asdict(f) for f in findings)],
     )
 
     emit("stage", name="onnx")
