@@ -327,3 +327,22 @@ def test_explain_gives_plain_reasons_per_row(client: Any) -> None:
         assert all(isinstance(x["text"], str) and x["feature"] for x in row["reasons"])
     assert client.post("/explain", json=[ROW] * 101, headers=auth()).status_code == 400
     assert client.post("/explain", json=[ROW]).status_code == 401
+
+
+def test_bandit_endpoints_mount_beside_the_model(app: Any, verifier: Any) -> None:
+    from starlette.testclient import TestClient
+
+    from civicml.bandits import BanditSpec, bandit_app, open_bandit_store
+    from serve._support import PREDICT_TOKEN
+
+    store = open_bandit_store("sqlite://")
+    store.create_bandit(BanditSpec(name="letters", arms=["plain", "deadline"], policy="thompson"))
+    app.mount("/bandits/", bandit_app(store, verifier, seed=0))
+    with TestClient(app) as c:
+        headers = {"Authorization": f"Bearer {PREDICT_TOKEN}"}
+        chosen = c.post("/bandits/letters/choose", json={"context": {}}, headers=headers)
+        assert chosen.status_code == 200, chosen.text
+        assert chosen.json()["arm"] in ("plain", "deadline")
+        assert c.post("/bandits/letters/choose", json={"context": {}}).status_code == 401
+        assert c.post("/predict", json=[ROW], headers=auth()).status_code == 200  # model still
+    store.close()

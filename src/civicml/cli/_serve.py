@@ -66,6 +66,14 @@ def serve(
         float, typer.Option(help="Check for a moved alias this often (0: never).")
     ] = 10.0,
     access_log: Annotated[bool, typer.Option(help="Log every request as JSON.")] = False,
+    bandits: Annotated[
+        str | None,
+        typer.Option(
+            "--bandits",
+            help="Also serve /bandits/{name}/choose and /reward from this bandit store "
+            "(e.g. sqlite:///.civicml/bandits.db).",
+        ),
+    ] = None,
 ) -> None:
     """Serve a model over HTTP: Open Inference Protocol v2, /predict and /invocations."""
     import json
@@ -125,6 +133,7 @@ def serve(
         "decision_log": str(folder.resolve()),
         "poll_seconds": poll_seconds,
         "access_log": access_log,
+        "bandits": bandits,
     }
     # Built here once to fail fast with a clear message; each worker rebuilds it from the config.
     app = build_app(config)

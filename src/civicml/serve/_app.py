@@ -108,7 +108,15 @@ class ServingApp:
         self._rid_prefix = secrets.token_hex(10)
         self._rid_counter = itertools.count(1)
         self._recent: dict[str, Any] = {}
+        self._mounts: list[tuple[str, Any]] = []
         holder.on_reload = self._on_reload
+
+    def mount(self, prefix: str, app: Any) -> None:
+        """Serve every path under ``prefix`` (e.g. ``"/bandits/"``) with another ASGI app.
+
+        The mounted app does its own authentication (it is given the same token verifier).
+        """
+        self._mounts.append((prefix, app))
 
     # -- lifecycle ------------------------------------------------------------------------
     def startup(self) -> None:
@@ -148,6 +156,11 @@ class ServingApp:
     async def __call__(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
         kind = scope["type"]
         if kind == "http":
+            path = scope.get("path", "")
+            for prefix, sub in self._mounts:
+                if path.startswith(prefix):
+                    await sub(scope, receive, send)
+                    return
             await self._http(scope, receive, send)
         elif kind == "lifespan":
             await self._lifespan(receive, send)

@@ -73,7 +73,8 @@ def build_app(config: Mapping[str, Any]) -> ServingApp:
 
     Keys: ``bundle`` (folder) or ``model`` (``NAME@ALIAS``) with ``registry`` and
     ``project_dir``; ``options`` (:class:`ServeOptions` fields); ``decision_log`` (folder);
-    ``poll_seconds``; ``access_log``. With a registry, tokens are checked against it; else
+    ``poll_seconds``; ``access_log``; ``bandits`` (a bandit store URI: the bandit endpoints are
+    served under ``/bandits/`` with the same tokens). With a registry, tokens are checked against it; else
     against ``$CIVICML_SERVE_TOKEN_HASH``.
     """
     from civicml.serve._reload import RegistrySource
@@ -94,7 +95,7 @@ def build_app(config: Mapping[str, Any]) -> ServingApp:
     else:
         assert reg is not None
         source = RegistrySource(reg, str(config["model"]))
-    return create_app(
+    app = create_app(
         source,
         verifier=verifier,
         options=options,
@@ -102,6 +103,11 @@ def build_app(config: Mapping[str, Any]) -> ServingApp:
         poll_seconds=float(config.get("poll_seconds", 10.0)),
         access_log=bool(config.get("access_log", False)),
     )
+    if config.get("bandits"):
+        from civicml.bandits import bandit_app, open_bandit_store
+
+        app.mount("/bandits/", bandit_app(open_bandit_store(config["bandits"]), app.verifier))
+    return app
 
 
 def app_from_env() -> ServingApp:
