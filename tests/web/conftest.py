@@ -1,5 +1,6 @@
 """One small registry for every web test: a synthetic project trained once per session (two
-versions, v1 in production, v2 waiting for approval), four tokens and a decision log."""
+versions, v1 in production, v2 waiting for approval), its recorded runs (the finished run that
+registered v1, and a failed run whose target is missing), four tokens and a decision log."""
 
 from __future__ import annotations
 
@@ -35,14 +36,20 @@ out_of_scope_uses:
 """
 
 
+#: a run of the same project that fails: its target column is not in the data
+FAILING_TARGET = "outcome_missing"
+
+
 @dataclass(frozen=True)
 class Site:
-    """The test registry and its tokens."""
+    """The test registry, its tokens and its recorded runs."""
 
     root: Path
     uri: str
     tokens: dict[str, str]
     decision_log: Path
+    finished_run: str = ""
+    failed_run: str = ""
 
     def config(self, **kw: object):
         from civicml.web import WebConfig
@@ -123,7 +130,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Site:
     uri = f"sqlite:///{root / 'registry.db'}"
     spec = civicml.load_spec(root / "civicml.yaml")
     outcome = run_project(spec, root / "out", pdf=False, register_as="alice", registry_uri=uri)
-    assert outcome.registered is not None
+    assert outcome.registered is not None and outcome.training.run_id is not None
+    failed_run = _failed_run(root, uri)
     with open_registry(uri, project_dir=root) as reg:
         reg.register(_copy_bundle(root / "out" / "bundle", root / "b2"), "outreach", actor="alice")
         for n in (1, 2):
@@ -146,7 +154,26 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Site:
     log = root / "logs"
     _decision_log(log, ref, v1.digest)
     shutil.rmtree(root / "out" / "report", ignore_errors=True)
-    return Site(root, uri, tokens, log)
+    return Site(root, uri, tokens, log, outcome.training.run_id, failed_run)
+
+
+def _failed_run(root: Path, uri: str) -> str:
+    """Train with a target that is not in the data: the run is recorded as failed."""
+    import civicml
+    from civicml._errors import CivicMLError
+    from civicml.tracking import open_runs
+    from civicml.workflow import run_training
+
+    (root / "failing.yaml").write_text(
+        SPEC.replace("target: ui", f"target: {FAILING_TARGET}"), encoding="utf-8"
+    )
+    spec = civicml.load_spec(root / "failing.yaml")
+    with pytest.raises(CivicMLError):
+        run_training(spec, root / "failed-bundle", runs_uri=uri)
+    with open_runs(uri, project_dir=root) as runs:
+        failed = runs.list_runs(status="failed", limit=1)
+    assert failed and FAILING_TARGET in (failed[0].error or "")
+    return failed[0].id
 
 
 @pytest.fixture
@@ -154,4 +181,11 @@ def fresh_site(site: Site, tmp_path: Path) -> Site:
     """A copy of the site's registry that a test may change."""
     root = tmp_path / "copy"
     shutil.copytree(site.root, root)
-    return Site(root, f"sqlite:///{root / 'registry.db'}", site.tokens, root / "logs")
+    return Site(
+        root,
+        f"sqlite:///{root / 'registry.db'}",
+        site.tokens,
+        root / "logs",
+        site.finished_run,
+        site.failed_run,
+    )

@@ -12,7 +12,14 @@ if TYPE_CHECKING:
 
 PAGES = [
     "/",
+    "/runs",
+    "/runs?project=outreach&status=failed",
+    "/runs?page=2",
+    "/runs/{finished}",
+    "/runs/{failed}",
+    "/runs/{finished}?compare={failed}",
     "/runs/outreach/1",
+    "/runs/outreach/2",
     "/models",
     "/models/outreach",
     "/models/outreach/1",
@@ -44,6 +51,10 @@ def _csrf(html: str) -> str:
     return m.group(1)
 
 
+def _at(site: Site, path: str) -> str:
+    return path.format(finished=site.finished_run, failed=site.failed_run)
+
+
 def sign_in(client, token: str):
     page = client.get("/sign-in")
     return client.post(
@@ -60,10 +71,11 @@ def test_signed_out_visitors_are_sent_to_sign_in_without_data(site: Site, path: 
     from civicml.web import create_app
 
     with TestClient(create_app(site.config())) as anon:
-        r = anon.get(path, follow_redirects=False)
+        r = anon.get(_at(site, path), follow_redirects=False)
     assert r.status_code == 303
     assert r.headers["location"].startswith("/sign-in?next=")
     assert "outreach" not in r.text and "alice" not in r.text
+    assert "outcome_missing" not in r.text and "leaderboard" not in r.text.lower()
 
 
 def test_signed_out_posts_are_refused(site: Site) -> None:
@@ -127,15 +139,18 @@ def test_forged_cookie_is_a_signed_out_session(site: Site) -> None:
 @pytest.mark.parametrize("path", PAGES)
 def test_every_page_renders_for_a_viewer(site: Site, client, path: str) -> None:
     assert sign_in(client, site.tokens["vera"]).status_code == 303
-    r = client.get(path)
+    r = client.get(_at(site, path))
     assert r.status_code == 200, r.text[:2000]
     assert "<h1" in r.text
 
 
 def test_pages_show_runs_aliases_and_atrs_gaps(site: Site, client) -> None:
     sign_in(client, site.tokens["vera"])
-    run = client.get("/runs/outreach/1").text
+    run = client.get("/runs/outreach/1").text  # v1's recorded run
+    assert f"Run {site.finished_run[:8]}" in run
     assert "±" in run and "95% interval" in run and "selected" in run
+    legacy = client.get("/runs/outreach/2").text  # v2's bundle was registered without a run
+    assert "±" in legacy and "the training run the bundle itself records" in legacy
     models = client.get("/models/outreach").text
     assert "production" in models
     gaps = client.get("/atrs").text
@@ -255,3 +270,71 @@ def test_sign_in_redirects_only_to_local_paths(site: Site) -> None:
                 follow_redirects=False,
             )
             assert r.headers["location"] == want
+
+
+def test_runs_page_lists_filters_and_pages(site: Site, client) -> None:
+    sign_in(client, site.tokens["vera"])
+    page = client.get("/runs").text
+    assert page.index(site.failed_run[:8]) < page.index(site.finished_run[:8])  # newest first
+    assert "govuk-tag--red" in page and "govuk-tag--green" in page
+    assert "outcome_missing" in page  # the failed run's one-line error
+    assert 'href="/models/outreach/1"' in page  # the version the finished run registered
+    assert "roc auc 0." in page
+    failed = client.get("/runs?status=failed").text
+    assert site.failed_run[:8] in failed and site.finished_run[:8] not in failed
+    other = client.get("/runs?project=nobody").text
+    assert "No runs match these filters" in other
+    assert client.get("/runs?status=bogus&page=x").status_code == 200  # ignored, not echoed
+
+
+def test_runs_page_paginates(site: Site, client, monkeypatch: pytest.MonkeyPatch) -> None:
+    from civicml.web import _runs
+
+    monkeypatch.setattr(_runs, "PAGE_SIZE", 1)
+    sign_in(client, site.tokens["vera"])
+    first = client.get("/runs?status=").text
+    assert site.failed_run[:8] in first and site.finished_run[:8] not in first
+    assert 'href="/runs?page=2"' in first and 'rel="prev"' not in first
+    second = client.get("/runs?page=2").text
+    assert site.finished_run[:8] in second and site.failed_run[:8] not in second
+    assert 'rel="prev"' in second and 'rel="next"' not in second
+
+
+def test_projects_group_runs_with_the_latest_status(site: Site, client) -> None:
+    sign_in(client, site.tokens["vera"])
+    page = client.get("/").text
+    summary = page[page.index('id="project-summary"') :]
+    summary = summary[: summary.index("</table>")]
+    assert "outreach" in summary and "failed" in summary  # the newest run failed
+    assert 'href="/runs?project=outreach"' in page
+
+
+def test_failed_run_shows_its_error(site: Site, client) -> None:
+    sign_in(client, site.tokens["vera"])
+    page = client.get(f"/runs/{site.failed_run}").text
+    assert "This run failed" in page and "outcome_missing" in page
+    assert "before it produced a leaderboard" in page
+    assert "not registered" in page
+
+
+def test_run_and_version_link_both_ways(site: Site, client) -> None:
+    sign_in(client, site.tokens["vera"])
+    run = client.get(f"/runs/{site.finished_run}").text
+    assert 'href="/models/outreach/1"' in run
+    assert "data.csv" in run and "training table" in run  # data versions
+    assert "Package versions" in run and "Timings" in run and "bundle" in run
+    version = client.get("/models/outreach/1").text
+    assert f'href="/runs/{site.finished_run}"' in version
+    r = client.get("/runs/outreach/1", follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == f"/runs/{site.finished_run}"
+
+
+def test_compare_renders_both_runs_and_the_data_diff(site: Site, client) -> None:
+    sign_in(client, site.tokens["vera"])
+    page = client.get(f"/runs/{site.finished_run}?compare={site.failed_run[:10]}").text
+    assert 'id="comparison"' in page and 'id="compare-data"' in page
+    assert "Settings that differ" in page and "outcome_missing" in page
+    assert f'<option value="{site.failed_run}" selected' in page
+    missing = client.get(f"/runs/{site.finished_run}?compare=ffffffffffff")
+    assert missing.status_code == 404
+    assert client.get("/runs/0000000000000000").status_code == 404

@@ -74,7 +74,14 @@ def server(site: Site, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tup
 
     root = tmp_path_factory.mktemp("browser") / "site"
     shutil.copytree(site.root, root)
-    copy = SiteType(root, f"sqlite:///{root / 'registry.db'}", site.tokens, root / "logs")
+    copy = SiteType(
+        root,
+        f"sqlite:///{root / 'registry.db'}",
+        site.tokens,
+        root / "logs",
+        site.finished_run,
+        site.failed_run,
+    )
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -182,6 +189,9 @@ def test_every_other_page_is_accessible(visit: Any, server: tuple[str, Site]) ->
     v.sign_in(server[1].tokens["vera"])
     for path, name in [
         ("/models", "models"),
+        ("/runs?status=failed", "runs-failed"),
+        (f"/runs/{server[1].failed_run}", "run-failed"),
+        ("/runs/outreach/2", "run-from-bundle"),
         ("/models/outreach/1/model-card", "model-card"),
         ("/monitoring", "monitoring"),
         ("/monitoring/outreach", "monitoring-model"),
@@ -217,11 +227,21 @@ def test_second_person_approves_and_the_alias_moves(visit: Any, server: tuple[st
     v = visit()
     v.sign_in(server[1].tokens["bob"])
     v.check("projects")
+    site = server[1]
+    v.go("/runs")
+    v.check("runs")
     with v.page.expect_navigation():
-        v.page.click("text=Run for version 1")
+        v.page.click(f"a[href='/runs/{site.finished_run}']")
     assert "Leaderboard" in v.page.content()
     assert v.page.locator("td", has_text="±").count() >= 1
+    assert "outreach version 1" in v.page.locator("#run-version").inner_text()
     v.check("run")
+    v.page.select_option("#compare-with", site.failed_run)
+    with v.page.expect_navigation():
+        v.page.click("button >> text=Compare")
+    assert v.page.locator("#comparison").is_visible()
+    assert "outcome_missing" in v.page.locator("#compare-runs").inner_text()
+    v.check("run-compare")
     v.go("/models/outreach")
     assert "production → version 1" in v.page.locator("#aliases").inner_text()
 

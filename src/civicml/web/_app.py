@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from starlette.responses import Response
 
     from civicml.registry import Registry
+    from civicml.tracking import RunStore
     from civicml.web._reports import ReportCache
 
 __all__ = ["Ctx", "Web", "WebConfig", "create_app", "endpoint"]
@@ -77,10 +78,12 @@ class WebConfig:
 
 @dataclass
 class Web:
-    """What the handlers share: the registry, report cache, templates and cookie codec."""
+    """What the handlers share: the registry, runs store, report cache, templates and cookie
+    codec."""
 
     config: WebConfig
     registry: Registry
+    runs: RunStore
     reports: ReportCache
     codec: SessionCodec
     templates: Any
@@ -100,6 +103,10 @@ class Ctx:
     @property
     def registry(self) -> Registry:
         return self.web.registry
+
+    @property
+    def runs(self) -> RunStore:
+        return self.web.runs
 
     def param(self, name: str) -> str:
         """A path parameter as text."""
@@ -251,6 +258,21 @@ class _SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
+def _seconds(value: float | None) -> str:
+    """A duration for people: ``0.4 s``, ``12 s``, ``3 min 5 s``, ``2 h 4 min``."""
+    if value is None:
+        return "–"
+    v = float(value)
+    if v < 10:
+        return f"{v:.1f} s"
+    if v < 60:
+        return f"{v:.0f} s"
+    minutes, sec = divmod(round(v), 60)
+    if minutes < 60:
+        return f"{minutes} min {sec} s"
+    return f"{minutes // 60} h {minutes % 60} min"
+
+
 def _templates() -> Any:
     from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
@@ -264,10 +286,17 @@ def _templates() -> Any:
     env.filters["f3"] = lambda v: "–" if v is None else f"{v:.3f}"
     env.filters["pct"] = lambda v: "–" if v is None else f"{v:.0%}"
     env.filters["when"] = lambda v: str(v or "")[:16].replace("T", " ")
+    env.filters["secs"] = _seconds
+    env.filters["short"] = lambda v: "–" if v is None else str(v)[:12]
     return env
 
 
-def create_app(config: WebConfig | None = None, *, registry: Registry | None = None) -> Starlette:
+def create_app(
+    config: WebConfig | None = None,
+    *,
+    registry: Registry | None = None,
+    runs: RunStore | None = None,
+) -> Starlette:
     """Build the dashboard application.
 
     Parameters
@@ -276,6 +305,8 @@ def create_app(config: WebConfig | None = None, *, registry: Registry | None = N
         Defaults to ``WebConfig()`` (the project registry in the current folder).
     registry : Registry, optional
         An open registry to use instead of opening ``config.registry_uri`` (tests).
+    runs : RunStore, optional
+        An open runs store to use instead of the one in ``config.registry_uri``'s database.
 
     Returns
     -------
@@ -288,6 +319,7 @@ def create_app(config: WebConfig | None = None, *, registry: Registry | None = N
     from starlette.staticfiles import StaticFiles
 
     from civicml.registry import open_registry
+    from civicml.tracking import open_runs
     from civicml.web import _forms, _pages
     from civicml.web._reports import ReportCache
 
@@ -298,10 +330,12 @@ def create_app(config: WebConfig | None = None, *, registry: Registry | None = N
     reg = registry or open_registry(
         config.registry_uri, artifacts=config.artifacts, project_dir=config.project_dir
     )
+    run_store = runs or open_runs(config.registry_uri, project_dir=config.project_dir)
     cache = Path(config.cache_dir or Path(config.project_dir).resolve() / ".civicml" / "ui-cache")
     web = Web(
         config=config,
         registry=reg,
+        runs=run_store,
         reports=ReportCache(cache / "reports"),
         codec=SessionCodec(config.secret or None),
         templates=_templates(),
@@ -329,6 +363,8 @@ def create_app(config: WebConfig | None = None, *, registry: Registry | None = N
         yield
         if registry is None:  # we opened it, so we close it
             reg.close()
+        if runs is None:
+            run_store.close()
 
     app = Starlette(
         routes=routes,

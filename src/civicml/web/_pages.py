@@ -1,4 +1,4 @@
-"""The pages people read: projects and runs, models, versions, approvals, audit, monitoring,
+"""The pages people read: projects, runs, models, versions, approvals, audit, monitoring,
 ATRS gaps, sign-in and the accessibility statement. Handlers call the library and render."""
 
 from __future__ import annotations
@@ -37,18 +37,69 @@ def _models(ctx: Ctx) -> list[ModelSummary]:
 
 @endpoint()
 def projects(ctx: Ctx) -> Response:
-    """Projects (one per registered model) and their runs, newest first."""
-    rows = [(m, ctx.registry.list_versions(m.name, limit=20)) for m in _models(ctx)]
-    return ctx.render("projects.html", projects=rows, done=_done(ctx))
+    """Projects (a spec's name) with their latest status and newest runs."""
+    from civicml.web._runs import project_groups
+
+    groups = project_groups(ctx.runs, ctx.registry)
+    return ctx.render("projects.html", projects=groups, done=_done(ctx))
+
+
+def _page_number(ctx: Ctx) -> int:
+    raw = ctx.request.query_params.get("page", "1")
+    return int(raw) if raw.isdigit() and 0 < int(raw) < 100_000 else 1
+
+
+@endpoint()
+def runs(ctx: Ctx) -> Response:
+    """Every recorded run, newest first, filtered by project and status (plain GET), paged."""
+    from civicml.tracking import RUN_STATUSES
+    from civicml.web._runs import list_page
+
+    query = ctx.request.query_params
+    project = (query.get("project") or "").strip() or None
+    status = query.get("status") if query.get("status") in RUN_STATUSES else None
+    page = _page_number(ctx)
+    rows, more = list_page(ctx.runs, ctx.registry, project=project, status=status, page=page)
+    keep = {k: v for k, v in (("project", project), ("status", status)) if v}
+    return ctx.render(
+        "runs.html",
+        rows=rows,
+        page=page,
+        more=more,
+        project=project,
+        status_filter=status,
+        statuses=RUN_STATUSES,
+        projects=sorted({g.project for g in ctx.runs.list_runs(limit=2000)}),
+        keep=keep,
+    )
 
 
 @endpoint()
 def run_page(ctx: Ctx) -> Response:
-    """A run's leaderboard with intervals, metrics and lineage."""
-    from civicml.web._runs import run_view
+    """A recorded run: leaderboard with intervals, metrics, data and code versions, timings,
+    artifacts, and (``?compare=ID``) its comparison with another run."""
+    from civicml.web._runs import compare_view, run_view
 
-    run = run_view(ctx.registry, ctx.param("name"), int(ctx.param("version")))
-    return ctx.render("run.html", run=run)
+    view = run_view(ctx.runs, ctx.registry, ctx.param("ref"))
+    assert view.run is not None
+    other, comparison = None, None
+    ref = (ctx.request.query_params.get("compare") or "").strip().lower()
+    if ref:
+        other, comparison = compare_view(ctx.runs, view.run, ref)
+    choices = [r for r in ctx.runs.list_runs(limit=200) if r.id != view.run.id]
+    return ctx.render("run.html", run=view, other=other, comparison=comparison, choices=choices)
+
+
+@endpoint()
+def version_run_page(ctx: Ctx) -> Response:
+    """A version's training run: the recorded run when there is one, else its bundle's."""
+    from civicml.web._runs import bundle_run_view, run_for_version
+
+    v = ctx.registry.get_version(ctx.param("name"), int(ctx.param("version")))
+    recorded = run_for_version(ctx.runs, v)
+    if recorded is not None:
+        return ctx.redirect(f"/runs/{recorded.id}")
+    return ctx.render("bundle_run.html", run=bundle_run_view(ctx.registry, v.name, v.version))
 
 
 @endpoint()
@@ -69,9 +120,11 @@ def model_page(ctx: Ctx) -> Response:
 def version_context(ctx: Ctx, v: ModelVersion) -> dict[str, Any]:
     """What the version page shows besides the version itself (also used to re-render forms)."""
     from civicml.registry import OVERSIGHT_MODES, promotion_problems
+    from civicml.web._runs import run_for_version
 
     return {
         "v": v,
+        "run": run_for_version(ctx.runs, v),
         "decisions": ctx.registry.decisions(v.name, v.version),
         "problems": promotion_problems(v),
         "oversight_modes": OVERSIGHT_MODES,
@@ -207,7 +260,9 @@ def _routes() -> list[Any]:
 
     return [
         Route("/", projects),
-        Route("/runs/{name}/{version:int}", run_page),
+        Route("/runs", runs),
+        Route("/runs/{ref}", run_page),
+        Route("/runs/{name}/{version:int}", version_run_page),
         Route("/models", models),
         Route("/models/{name}", model_page),
         Route("/models/{name}/{version:int}", version_page),
