@@ -5,6 +5,11 @@ from __future__ import annotations
 import civicml.data
 
 EXPECTED = {
+    "infer_contract_duckdb",
+    "rows_that_fit",
+    "sample_for_search",
+    "scan_sql",
+    "train_lightgbm_stream",
     "CONTRACT_VERSION",
     "FORMATS",
     "PII_KINDS",

@@ -272,26 +272,6 @@ def run(
 
 @app.command()
 @handle_errors
-def predict(
-    bundle: Annotated[Path, typer.Argument(help="A bundle folder.")],
-    data: Annotated[Path, typer.Argument(help="CSV or Parquet file to score.")],
-    out: Annotated[Path, typer.Option("--out", "-o", help="Output .csv or .parquet.")] = Path(
-        "predictions.csv"
-    ),
-    batch_rows: Annotated[int, typer.Option(min=1, help="Rows per batch.")] = 50_000,
-    keep: Annotated[
-        list[str] | None, typer.Option("--keep", help="Input columns to copy to the output.")
-    ] = None,
-) -> None:
-    """Score a file in batches with a verified bundle; write CSV or Parquet atomically."""
-    from civicml.workflow import score_file
-
-    n = score_file(bundle, data, out, batch_rows=batch_rows, keep=keep or [], progress=_progress())
-    console.print(f"Scored {n:,} rows → {out}")
-
-
-@app.command()
-@handle_errors
 def verify(bundle: Annotated[Path, typer.Argument(help="A bundle folder.")]) -> None:
     """Check every file of a bundle against its manifest and load its model safely."""
     from civicml.bundle import load_bundle
@@ -404,11 +384,14 @@ def _mount() -> None:
     """Attach the commands that live in their own modules."""
     from civicml.cli import _data, _models, _pipeline, _runs, _tokens
     from civicml.cli._bandits import bandits_app
+    from civicml.cli._deploy import deploy_app
     from civicml.cli._monitor import monitor_app
+    from civicml.cli._predict import predict
     from civicml.cli._report import report
     from civicml.cli._serve import serve
     from civicml.cli._ui import ui
 
+    app.command("predict")(predict)
     app.command("report")(report)
     app.command("serve")(serve)
     app.command("ui")(ui)
@@ -419,6 +402,7 @@ def _mount() -> None:
     app.add_typer(_runs.app, name="runs")
     app.add_typer(_data.app, name="data")
     app.add_typer(_pipeline.app, name="pipeline")
+    app.add_typer(deploy_app, name="deploy")
 
 
 _mount()

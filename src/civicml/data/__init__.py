@@ -17,6 +17,13 @@ from civicml.data._etl import (
     run_etl,
 )
 from civicml.data._hashing import file_sha256, frame_sha256
+from civicml.data._outofcore import (
+    infer_contract_duckdb,
+    rows_that_fit,
+    sample_for_search,
+    scan_sql,
+    train_lightgbm_stream,
+)
 from civicml.data._pii import (
     PII_KINDS,
     PIIFinding,
@@ -35,6 +42,11 @@ from civicml.data._sources import FORMATS, load_data, read_sql, read_table
 from civicml.data._validate import RULES, ValidationIssue, ValidationReport, validate_data
 
 __all__ = [
+    "infer_contract_duckdb",
+    "rows_that_fit",
+    "sample_for_search",
+    "scan_sql",
+    "train_lightgbm_stream",
     "CONTRACT_VERSION",
     "FORMATS",
     "PII_KINDS",

@@ -8,7 +8,7 @@ from civicml.workflow._pipeline import (
     run_pipeline,
 )
 from civicml.workflow._project_job import ProjectOutcome, run_project
-from civicml.workflow._scoring import score_file
+from civicml.workflow._scoring import BatchScorer, list_partitions, score_file, score_partitions
 from civicml.workflow._training_job import (
     TrainingOutcome,
     git_commit,
@@ -18,6 +18,9 @@ from civicml.workflow._training_job import (
 
 __all__ = [
     "PIPELINE_STEPS",
+    "BatchScorer",
+    "list_partitions",
+    "score_partitions",
     "PipelineOutcome",
     "ProjectOutcome",
     "TrainingOutcome",

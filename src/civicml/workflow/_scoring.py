@@ -1,17 +1,22 @@
-"""Batch scoring of a file with a verified bundle, written atomically."""
+"""Batch scoring with a verified bundle: one file written atomically (:func:`score_file`), or a
+partitioned dataset streamed through an engine into Parquet parts, resumably
+(:func:`score_partitions`)."""
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from civicml._errors import DataError
 
-__all__ = ["score_file"]
+__all__ = ["BatchScorer", "list_partitions", "score_file", "score_partition", "score_partitions"]
 
 
 def score_file(
@@ -87,3 +92,281 @@ def score_file(
             progress.stop()
         tmp.unlink(missing_ok=True)
     return n
+
+
+# -- partitioned batch scoring on an engine -----------------------------------------------------
+
+MANIFEST_NAME = "_manifest.json"
+_SUFFIXES = (".parquet", ".pq", ".csv")
+
+
+def list_partitions(data: str | Path) -> list[Path]:
+    """The input partitions: a file, every Parquet/CSV file under a directory, or a glob.
+
+    Sorted by path, so partition ``i`` is the same file on every run.
+
+    >>> list_partitions("no/such/*.parquet")
+    Traceback (most recent call last):
+    ...
+    civicml._errors.DataError: No Parquet or CSV files match 'no/such/*.parquet'. Pass a file, a folder of .parquet/.csv files, or a glob such as 'data/*.parquet'.
+    """
+    import glob
+
+    p = Path(data)
+    if p.is_file():
+        files = [p]
+    elif p.is_dir():
+        files = [f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in _SUFFIXES]
+        files = [
+            f
+            for f in files
+            if not any(part.startswith((".", "_")) for part in f.parts[len(p.parts) :])
+        ]
+    else:
+        files = [Path(f) for f in glob.glob(str(data), recursive=True)]
+        files = [f for f in files if f.is_file() and f.suffix.lower() in _SUFFIXES]
+    if not files:
+        raise DataError.build(
+            f"No Parquet or CSV files match {str(data)!r}",
+            fix="Pass a file, a folder of .parquet/.csv files, or a glob such as 'data/*.parquet'",
+        )
+    return sorted(files)
+
+
+class BatchScorer:
+    """Scores record batches with a bundle: ONNX Runtime on numpy arrays when the bundle holds a
+    verified ``model.onnx`` (no pandas on the hot path), else the skops pipeline.
+
+    Both paths write the same columns, those the server answers with: ``prediction``, and for
+    classifiers ``score`` and ``decision`` (binary) and ``probability``.
+    """
+
+    def __init__(self, bundle_dir: str | Path, runtime: str = "auto") -> None:
+        from civicml.bundle import load_bundle
+        from civicml.serve._runtime import ModelRuntime, ServeOptions
+
+        self.rt = ModelRuntime(
+            load_bundle(bundle_dir),
+            name="batch",
+            version="batch",
+            options=ServeOptions(runtime=runtime),
+        )
+        self.features = self.rt.features
+        self.runtime = self.rt.runtime_name
+
+    def columns_of(self, batch: Any) -> dict[str, np.ndarray]:
+        """Feature columns of a ``pyarrow.RecordBatch`` as numpy arrays (strings as objects)."""
+        import pyarrow as pa
+
+        cols: dict[str, np.ndarray] = {}
+        for check, kind in zip(self.rt.schema.columns, self.rt._kinds, strict=True):
+            arr = batch.column(batch.schema.get_field_index(check.name))
+            if kind == "num":
+                if pa.types.is_dictionary(arr.type):
+                    arr = arr.dictionary_decode()
+                cols[check.name] = arr.to_numpy(zero_copy_only=False).astype(np.float64, copy=False)
+            else:
+                cols[check.name] = np.asarray(arr.to_pylist(), dtype=object)
+        return cols
+
+    def score(self, batch: Any) -> dict[str, np.ndarray]:
+        """Output columns for one record batch."""
+        rt = self.rt
+        cols = self.columns_of(batch)
+        sess = getattr(rt, "_session", None)
+        if sess is None:
+            out = rt.predictor.predict(rt.frame(cols))
+            return {c: out[c].to_numpy() for c in rt.output_names if c in out.columns}
+        raw = sess.run(rt._onnx_output, rt.onnx_feed(cols))[0]
+        if rt.task == "regression":
+            return {"prediction": np.asarray(raw, dtype=np.float64).ravel()}
+        proba = np.asarray(raw, dtype=np.float64)
+        res: dict[str, np.ndarray] = {}
+        if rt.task == "binary":
+            score = proba[:, 1]
+            decision = (score >= rt._t).astype(np.int64)
+            res["prediction"] = rt._classes[decision]
+            res["score"], res["decision"] = score, decision
+        else:
+            res["prediction"] = rt._classes[np.argmax(proba, axis=1)]
+        res["probability"] = proba.max(axis=1)
+        return res
+
+
+_SCORERS: dict[str, BatchScorer] = {}
+
+
+def _scorer(bundle_dir: str, runtime: str) -> BatchScorer:
+    """One scorer per bundle per process (a worker scores many partitions)."""
+    key = f"{Path(bundle_dir).resolve()}|{runtime}"
+    if key not in _SCORERS:
+        _SCORERS[key] = BatchScorer(bundle_dir, runtime)
+    return _SCORERS[key]
+
+
+def _record_batches(path: Path, batch_rows: int) -> Any:
+    import pyarrow as pa
+
+    if path.suffix.lower() in (".parquet", ".pq"):
+        import pyarrow.parquet as pq
+
+        yield from pq.ParquetFile(path).iter_batches(batch_size=batch_rows)
+        return
+    for frame in pd.read_csv(path, chunksize=batch_rows, sep=None, engine="python"):
+        yield pa.RecordBatch.from_pandas(frame, preserve_index=False)
+
+
+def score_partition(
+    job: tuple[str, str], bundle_dir: str, batch_rows: int, keep: list[str], runtime: str
+) -> dict[str, Any]:
+    """Score one input partition into one Parquet part, written atomically (runs on a worker)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    src, dst = Path(job[0]), Path(job[1])
+    scorer = _scorer(bundle_dir, runtime)
+    tmp = dst.with_name(f".{dst.name}.{os.getpid()}.tmp")
+    writer = None
+    n = 0
+    t0 = time.perf_counter()
+    try:
+        for batch in _record_batches(src, batch_rows):
+            names = set(batch.schema.names)
+            missing = [c for c in scorer.features if c not in names]
+            if missing:
+                raise DataError.build(
+                    f"{str(src)!r} lacks {len(missing)} column(s) the model needs: {missing[:10]}",
+                    fix="Add the missing columns (blank values are allowed) and try again",
+                )
+            out = scorer.score(batch)
+            arrays = [batch.column(batch.schema.get_field_index(c)) for c in keep if c in names]
+            fields = [c for c in keep if c in names]
+            for name, values in out.items():
+                arrays.append(pa.array(values.tolist() if values.dtype == object else values))
+                fields.append(name)
+            table = pa.Table.from_arrays(arrays, names=fields)
+            if writer is None:
+                writer = pq.ParquetWriter(tmp, table.schema)
+            writer.write_table(table.cast(writer.schema))
+            n += batch.num_rows
+        if writer is None:  # an empty partition still gets a (schema-less) part
+            pq.write_table(pa.table({}), tmp)
+        else:
+            writer.close()
+            writer = None
+        os.replace(tmp, dst)
+    finally:
+        if writer is not None:
+            writer.close()
+        tmp.unlink(missing_ok=True)
+    return {"rows": n, "seconds": time.perf_counter() - t0, "runtime": scorer.runtime}
+
+
+def _fingerprint(path: Path) -> dict[str, Any]:
+    st = path.stat()
+    return {"size": st.st_size, "mtime_ns": st.st_mtime_ns}
+
+
+def _write_manifest(out_dir: Path, doc: dict[str, Any]) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{MANIFEST_NAME}.", dir=out_dir)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        json.dump(doc, fh, indent=1, sort_keys=True)
+    os.replace(tmp, out_dir / MANIFEST_NAME)
+
+
+def score_partitions(
+    bundle_dir: str | Path,
+    data: str | Path,
+    out_dir: str | Path,
+    *,
+    engine: Any = "local",
+    batch_rows: int = 65_536,
+    keep: list[str] | None = None,
+    runtime: str = "auto",
+    progress: Any = None,
+) -> dict[str, Any]:
+    """Score a partitioned dataset into a folder of Parquet parts, resumably.
+
+    Each input partition (see :func:`list_partitions`) becomes ``part-NNNNN.parquet`` in
+    ``out_dir``, written atomically by whichever engine worker scored it, read in row batches of
+    ``batch_rows`` (memory is bounded by a batch, not a partition). ``_manifest.json`` lists
+    the finished partitions (input path, size and mtime, part name, rows) and is rewritten
+    atomically after each one; a rerun skips partitions already listed with an unchanged input,
+    so scoring resumes after a crash. With a Dask engine, workers must see the same paths
+    (a shared filesystem or the same machine).
+
+    Returns
+    -------
+    dict
+        ``rows`` (scored now), ``skipped`` and ``scored`` (partition counts), ``parts``,
+        ``runtime`` (``onnxruntime`` or ``skops``), ``seconds``.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> score_partitions("no-bundle", d / "in", d / "out")
+    Traceback (most recent call last):
+    ...
+    civicml._errors.DataError: No Parquet or CSV files match '.../in'. Pass a file, a folder of .parquet/.csv files, or a glob such as 'data/*.parquet'.
+    """
+    from civicml.bundle import Predictor, load_bundle
+    from civicml.engines import open_engine
+
+    started = time.perf_counter()
+    files = list_partitions(data)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    bundle = load_bundle(bundle_dir)  # verified here once, before any worker starts
+    keep_cols = list(dict.fromkeys([*Predictor(bundle).id_columns, *(keep or [])]))
+    manifest_path = out / MANIFEST_NAME
+    doc: dict[str, Any] = {"bundle_sha256": bundle.digest, "partitions": {}}
+    if manifest_path.exists():
+        old = json.loads(manifest_path.read_text(encoding="utf-8"))
+        if old.get("bundle_sha256") == bundle.digest:
+            doc = old
+    todo: list[tuple[str, str]] = []
+    for i, f in enumerate(files):
+        key = str(f.resolve())
+        part = out / f"part-{i:05d}.parquet"
+        entry = doc["partitions"].get(key)
+        if entry and entry.get("input") == _fingerprint(f) and (out / entry["part"]).exists():
+            continue
+        todo.append((key, str(part)))
+    skipped = len(files) - len(todo)
+    task = None
+    if progress is not None:
+        progress.start()
+        task = progress.add_task("scoring partitions", total=len(files), completed=skipped)
+    rows, used = 0, "none"
+    eng = open_engine(engine)
+    try:
+        results = eng.map(
+            score_partition, todo, str(Path(bundle_dir).resolve()), batch_rows, keep_cols, runtime
+        )
+        for (src, dst), res in zip(todo, results, strict=True):
+            rows += int(res["rows"])
+            used = res["runtime"]
+            doc["partitions"][src] = {
+                "input": _fingerprint(Path(src)),
+                "part": Path(dst).name,
+                "rows": res["rows"],
+            }
+            _write_manifest(out, doc)
+            if progress is not None:
+                progress.update(task, advance=1)
+    finally:
+        if eng is not engine:
+            eng.close()
+        if progress is not None:
+            progress.stop()
+    if not todo:
+        _write_manifest(out, doc)
+    return {
+        "rows": rows,
+        "scored": len(todo),
+        "skipped": skipped,
+        "parts": len(files),
+        "runtime": used,
+        "seconds": time.perf_counter() - started,
+    }

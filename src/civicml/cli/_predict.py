@@ -1,0 +1,90 @@
+"""``civicml predict``: score a file, a folder or a glob of partitions with a verified bundle.
+
+Mounted by the main app as ``civicml predict`` (``app.command("predict")(predict)``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from civicml.cli._common import console, handle_errors
+
+__all__ = ["predict"]
+
+
+def _progress() -> Any:
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from civicml.cli._common import err_console
+
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=True,
+        disable=not err_console.is_terminal,
+    )
+
+
+@handle_errors
+def predict(
+    bundle: Annotated[Path, typer.Argument(help="A bundle folder.")],
+    data: Annotated[
+        str, typer.Argument(help="CSV/Parquet file, a folder of them, or a glob ('d/*.parquet').")
+    ],
+    out: Annotated[
+        Path,
+        typer.Option(
+            "--out", "-o", help="Output .csv/.parquet file, or a folder for partitioned output."
+        ),
+    ] = Path("predictions.csv"),
+    batch_rows: Annotated[int, typer.Option(min=1, help="Rows per batch.")] = 50_000,
+    keep: Annotated[
+        list[str] | None, typer.Option("--keep", help="Input columns to copy to the output.")
+    ] = None,
+    engine: Annotated[
+        str,
+        typer.Option(
+            "--engine",
+            envvar="CIVICML_ENGINE",
+            help="Where partitions run: local or dask://HOST:PORT.",
+        ),
+    ] = "local",
+    runtime: Annotated[str, typer.Option(help="auto (ONNX when verified), onnx or skops.")] = (
+        "auto"
+    ),
+) -> None:
+    """Score data in batches with a verified bundle.
+
+    One input file and ``-o x.csv|x.parquet`` writes one file atomically. A folder or glob of
+    partitions (or ``-o`` a folder) writes ``part-NNNNN.parquet`` files plus
+    ``_manifest.json``; rerunning after a crash skips the partitions already finished.
+    """
+    from civicml.workflow._scoring import score_file, score_partitions
+
+    single = Path(data).is_file() and out.suffix.lower() in (".csv", ".parquet")
+    if single:
+        n = score_file(
+            bundle, data, out, batch_rows=batch_rows, keep=keep or [], progress=_progress()
+        )
+        console.print(f"Scored {n:,} rows → {out}")
+        return
+    res = score_partitions(
+        bundle,
+        data,
+        out,
+        engine=engine,
+        batch_rows=batch_rows,
+        keep=keep or [],
+        runtime=runtime,
+        progress=_progress(),
+    )
+    console.print(
+        f"Scored {res['rows']:,} rows in {res['scored']} partition(s) with {res['runtime']}"
+        f" ({res['skipped']} already done) → {out}/"
+    )

@@ -1,0 +1,367 @@
+"""Data larger than memory, through DuckDB: sampling for the search, contract inference by SQL,
+and LightGBM trained from an Arrow stream on as many rows as fit.
+
+Every function takes a path, a folder of Parquet/CSV files, or a glob, and never loads the whole
+file: DuckDB scans it and returns only the sample or the aggregates.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from civicml._errors import DataError
+from civicml.data._contract import (
+    MAX_CATEGORIES,
+    ColumnContract,
+    DataContract,
+    _sort_key,
+    infer_contract,
+    value_key,
+)
+
+__all__ = [
+    "infer_contract_duckdb",
+    "rows_that_fit",
+    "sample_for_search",
+    "scan_sql",
+    "train_lightgbm_stream",
+]
+
+
+def _q(name: str) -> str:
+    return '"' + str(name).replace('"', '""') + '"'
+
+
+def scan_sql(source: str | Path) -> str:
+    """The DuckDB table expression that scans ``source`` (file, folder or glob).
+
+    >>> scan_sql("data/*.parquet")
+    "read_parquet('data/*.parquet', union_by_name=true)"
+    >>> scan_sql("claims.csv")
+    "read_csv_auto('claims.csv')"
+    """
+    text = str(source)
+    p = Path(text)
+    if p.is_dir():
+        has_parquet = any(p.rglob("*.parquet"))
+        text = str(p / "**" / ("*.parquet" if has_parquet else "*.csv"))
+    lit = "'" + text.replace("'", "''") + "'"
+    if text.lower().endswith((".csv", ".csv.gz", ".tsv", ".txt")):
+        return f"read_csv_auto({lit})"
+    return f"read_parquet({lit}, union_by_name=true)"
+
+
+def _connect(threads: int = 1, memory_limit: str | None = None) -> Any:
+    import duckdb
+
+    con = duckdb.connect()
+    con.execute(f"SET threads = {int(threads)}")
+    if memory_limit:
+        con.execute(f"SET memory_limit = '{memory_limit}'")
+    con.execute("SET preserve_insertion_order = false")
+    return con
+
+
+def _columns(con: Any, scan: str) -> list[tuple[str, str]]:
+    try:
+        rows = con.execute(f"DESCRIBE SELECT * FROM {scan}").fetchall()
+    except Exception as exc:  # duckdb raises IOException etc.; reduce to one line
+        raise DataError.build(
+            f"DuckDB cannot read {scan}",
+            got=str(exc).splitlines()[0][:200],
+            fix="Check the path, the glob and that the files are Parquet or CSV",
+        ) from None
+    return [(str(r[0]), str(r[1])) for r in rows]
+
+
+def sample_for_search(
+    source: str | Path,
+    target: str,
+    max_rows: int = 100_000,
+    seed: int = 0,
+    *,
+    stratify: bool | None = None,
+    columns: Sequence[str] | None = None,
+    threads: int = 1,
+) -> pd.DataFrame:
+    """A reproducible sample of at most ``max_rows`` rows, drawn by DuckDB.
+
+    Reservoir sampling (``USING SAMPLE reservoir(n ROWS) REPEATABLE(seed)``); for a
+    classification target (``stratify``; default: when the target has ≤ 50 distinct values)
+    each class is sampled in proportion to its share, with at least 1 row per class, so
+    rare classes are kept.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> pd.DataFrame({"x": range(1000), "y": [0] * 900 + [1] * 100}).to_parquet(d / "a.parquet")
+    >>> s = sample_for_search(d / "a.parquet", "y", max_rows=100, seed=1)
+    >>> len(s), int(s["y"].sum())
+    (100, 10)
+    >>> s.equals(sample_for_search(d / "a.parquet", "y", max_rows=100, seed=1))
+    True
+    """
+    con = _connect(threads)
+    scan = scan_sql(source)
+    names = [n for n, _ in _columns(con, scan)]
+    if target not in names:
+        raise DataError.build(
+            f"The target column {target!r} is not in {source}",
+            got=names[:20],
+            fix="Set 'target' in civicml.yaml to one of the columns",
+        )
+    cols = ", ".join(_q(c) for c in (columns or names))
+    total = int(con.execute(f"SELECT count(*) FROM {scan}").fetchone()[0])
+    if total <= max_rows:
+        return con.execute(f"SELECT {cols} FROM {scan}").df()
+    counts = con.execute(
+        f"SELECT {_q(target)} AS t, count(*) FROM {scan} GROUP BY 1 ORDER BY 1 NULLS LAST"
+    ).fetchall()
+    if stratify is None:
+        stratify = len(counts) <= 50
+    seed = int(seed)
+    if not stratify:
+        sql = (
+            f"SELECT {cols} FROM (SELECT * FROM {scan}) "
+            f"USING SAMPLE reservoir({int(max_rows)} ROWS) REPEATABLE ({seed})"
+        )
+        return con.execute(sql).df()
+    # proportional allocation (largest remainder), at least one row per class
+    shares = np.array([c for _, c in counts], dtype=float) / total * max_rows
+    alloc = np.maximum(np.floor(shares).astype(int), 1)
+    for j in np.argsort(-(shares - np.floor(shares)))[: max(0, max_rows - int(alloc.sum()))]:
+        alloc[j] += 1
+    parts = []
+    for (value, n_class), k in zip(counts, alloc, strict=True):
+        cond = f"{_q(target)} IS NULL" if value is None else f"{_q(target)} = ?"
+        params = [] if value is None else [value]
+        k = min(int(k), int(n_class))
+        parts.append(
+            con.execute(
+                f"SELECT {cols} FROM (SELECT * FROM {scan} WHERE {cond}) "
+                f"USING SAMPLE reservoir({k} ROWS) REPEATABLE ({seed})",
+                params,
+            ).df()
+        )
+    out = pd.concat(parts, ignore_index=True)
+    rng = np.random.default_rng(seed)
+    return out.iloc[rng.permutation(len(out))].reset_index(drop=True)
+
+
+def infer_contract_duckdb(
+    source: str | Path,
+    *,
+    target: str | None = None,
+    id_columns: Iterable[str] = (),
+    text_columns: Iterable[str] = (),
+    date_columns: Iterable[str] = (),
+    categorical_columns: Iterable[str] = (),
+    drop_columns: Iterable[str] = (),
+    max_categories: int = MAX_CATEGORIES,
+    sample_rows: int = 20_000,
+    threads: int = 1,
+) -> DataContract:
+    """:func:`civicml.data.infer_contract` for files larger than memory.
+
+    Roles and date formats are inferred as there, from a reservoir sample of ``sample_rows``;
+    then null shares, ranges, distinct counts, categories and text lengths are computed over
+    every row by SQL. The result has the same format (a :class:`DataContract`) and, on a
+    table that fits in memory, the same content except where a role depends on the sample
+    (an id column must still be all-distinct over the whole file).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> df = pd.DataFrame({"age": [30, 41, None, 52], "region": ["N", "S", "N", None],
+    ...                    "y": [0, 1, 0, 1]})
+    >>> df.to_parquet(d / "t.parquet")
+    >>> infer_contract_duckdb(d / "t.parquet", target="y") == infer_contract(df, target="y")
+    True
+    """
+    con = _connect(threads)
+    scan = scan_sql(source)
+    _columns(con, scan)  # a clear error when the files cannot be read
+    n_rows = int(con.execute(f"SELECT count(*) FROM {scan}").fetchone()[0])
+    sample = con.execute(
+        f"SELECT * FROM (SELECT * FROM {scan}) "
+        f"USING SAMPLE reservoir({int(sample_rows)} ROWS) REPEATABLE (0)"
+    ).df()
+    base = infer_contract(
+        sample,
+        target=target,
+        id_columns=id_columns,
+        text_columns=text_columns,
+        date_columns=date_columns,
+        categorical_columns=categorical_columns,
+        drop_columns=drop_columns,
+        max_categories=max_categories,
+    )
+    exprs = []
+    for col in base.columns:
+        c = _q(col.name)
+        exprs.append(f"count({c})")
+        exprs.append(f"count(DISTINCT {c})")
+        if col.dtype in ("integer", "float") and col.role != "date":
+            exprs.append(f"min({c})::DOUBLE")
+            exprs.append(f"max({c})::DOUBLE")
+        else:
+            exprs.append("NULL")
+            exprs.append("NULL")
+        if col.role == "text":
+            exprs.append(f"max(length(CAST({c} AS VARCHAR)))")
+        else:
+            exprs.append("NULL")
+    stats = con.execute(f"SELECT {', '.join(exprs)} FROM {scan}").fetchone()
+    columns = []
+    declared_ids = set(id_columns)
+    for i, col in enumerate(base.columns):
+        n_nonnull, n_unique, lo, hi, max_len = stats[5 * i : 5 * i + 5]
+        n_null = n_rows - int(n_nonnull)
+        role = col.role
+        if role == "id" and col.name not in declared_ids and int(n_unique) != int(n_nonnull):
+            role = "categorical"  # all-distinct in the sample, not in the whole file
+        categories = col.categories
+        wants = role == "categorical" or (role == "target" and col.categories is not None)
+        if wants and int(n_unique) <= max_categories:
+            vals = con.execute(
+                f"SELECT DISTINCT {_q(col.name)} FROM {scan} WHERE {_q(col.name)} IS NOT NULL"
+            ).fetchall()
+            categories = tuple(sorted({value_key(v[0]) for v in vals}, key=_sort_key))
+        elif wants:
+            categories = None
+        columns.append(
+            ColumnContract(
+                name=col.name,
+                dtype=col.dtype,
+                role=role,
+                nullable=n_null > 0,
+                null_share=round(n_null / n_rows, 6) if n_rows else 0.0,
+                min=_num(lo) if lo is not None else col.min,
+                max=_num(hi) if hi is not None else col.max,
+                categories=categories,
+                max_length=int(max_len) if max_len is not None else col.max_length,
+                date_format=col.date_format,
+                n_unique=int(n_unique),
+            )
+        )
+    return DataContract(columns=tuple(columns), target=target, n_rows=n_rows, dropped=base.dropped)
+
+
+def _num(v: Any) -> float | None:
+    f = float(v)
+    return f if np.isfinite(f) else None
+
+
+def rows_that_fit(n_columns: int, *, share: float = 0.4, bytes_per_value: int = 12) -> int:
+    """How many rows of ``n_columns`` float32 values (plus LightGBM's binned copy and
+    working space, ``bytes_per_value`` in all) fit in ``share`` of the available memory.
+
+    >>> rows_that_fit(30) > 0
+    True
+    """
+    import psutil
+
+    avail = psutil.virtual_memory().available * share
+    return max(1_000, int(avail // (max(n_columns, 1) * bytes_per_value)))
+
+
+def train_lightgbm_stream(
+    source: str | Path,
+    target: str,
+    features: Sequence[str],
+    *,
+    task: str = "binary",
+    max_rows: int | None = None,
+    params: dict[str, Any] | None = None,
+    categorical: Sequence[str] = (),
+    seed: int = 0,
+    batch_rows: int = 262_144,
+    threads: int = 1,
+) -> tuple[Any, dict[str, Any]]:
+    """Fit LightGBM on up to ``max_rows`` rows streamed from DuckDB as Arrow record batches.
+
+    The rows (a reproducible reservoir sample when the file has more; all of them
+    otherwise) are copied batch by batch into one preallocated float32 matrix, so peak memory
+    is that matrix plus LightGBM's binned dataset, never a DataFrame of the file.
+    ``max_rows=None`` takes as many as fit (:func:`rows_that_fit`). String columns listed in
+    ``categorical`` are dictionary-encoded by DuckDB (``dense_rank`` over their values, codes
+    from 0) and declared categorical to LightGBM.
+
+    Returns
+    -------
+    model : lightgbm.LGBMClassifier or LGBMRegressor
+        Fitted on the numeric matrix, in ``features`` order.
+    info : dict
+        ``rows``, ``categories`` (code → value per categorical column), ``seconds_read``,
+        ``seconds_fit``.
+    """
+    import time
+
+    import lightgbm as lgb
+
+    con = _connect(threads)
+    scan = scan_sql(source)
+    total = int(con.execute(f"SELECT count(*) FROM {scan}").fetchone()[0])
+    limit = min(total, max_rows if max_rows is not None else rows_that_fit(len(features) + 1))
+    cats = [c for c in features if c in set(categorical)]
+    categories: dict[str, list[Any]] = {}
+    select = []
+    for c in features:
+        if c in cats:
+            values = [
+                r[0]
+                for r in con.execute(
+                    f"SELECT DISTINCT {_q(c)} FROM {scan} WHERE {_q(c)} IS NOT NULL ORDER BY 1"
+                ).fetchall()
+            ]
+            categories[c] = values
+            cases = " ".join(f"WHEN ? THEN {k}" for k in range(len(values)))
+            select.append((f"CASE {_q(c)} {cases} END::FLOAT", values))
+        else:
+            select.append((f"{_q(c)}::FLOAT", []))
+    args: list[Any] = [v for _, vs in select for v in vs]
+    body = ", ".join(e for e, _ in select) + f", {_q(target)}"
+    inner = f"SELECT * FROM {scan}"
+    if limit < total:
+        inner = (
+            f"SELECT * FROM ({inner}) USING SAMPLE reservoir({limit} ROWS) REPEATABLE ({int(seed)})"
+        )
+    t0 = time.perf_counter()
+    reader = con.execute(f"SELECT {body} FROM ({inner})", args).to_arrow_reader(batch_rows)
+    X = np.empty((limit, len(features)), dtype=np.float32)
+    y = np.empty(limit, dtype=np.float64)
+    n = 0
+    for batch in reader:
+        k = batch.num_rows
+        for j in range(len(features)):
+            X[n : n + k, j] = batch.column(j).to_numpy(zero_copy_only=False)
+        y[n : n + k] = batch.column(len(features)).to_numpy(zero_copy_only=False)
+        n += k
+    X, y = X[:n], y[:n]
+    t1 = time.perf_counter()
+    opts = {
+        "n_estimators": 200,
+        "learning_rate": 0.1,
+        "num_leaves": 63,
+        "n_jobs": threads,
+        "random_state": seed,
+        "verbose": -1,
+        **(params or {}),
+    }
+    model = lgb.LGBMRegressor(**opts) if task == "regression" else lgb.LGBMClassifier(**opts)
+    cat_idx = [features.index(c) for c in cats]
+    model.fit(X, y, categorical_feature=cat_idx or "auto")
+    info = {
+        "rows": n,
+        "categories": categories,
+        "seconds_read": t1 - t0,
+        "seconds_fit": time.perf_counter() - t1,
+    }
+    return model, info

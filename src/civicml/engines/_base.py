@@ -1,0 +1,129 @@
+"""The engine interface: where trials, folds and batch jobs run.
+
+An :class:`Engine` runs plain functions on plain arguments and hands results back in the order
+the work was given. Two engines ship: :class:`~civicml.engines.LocalEngine` (in this process,
+the default) and :class:`~civicml.engines.DaskEngine` (a Dask.distributed cluster). Both pass the
+same test suite (``tests/engines``). Constructors do no I/O; :func:`open_engine` builds one from
+a spec string and the Dask engine connects on first use.
+
+Examples
+--------
+>>> with open_engine("local") as engine:
+...     list(engine.map(abs, [-1, 2, -3]))
+[1, 2, 3]
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future
+from typing import Any
+
+from civicml._errors import SpecError
+
+__all__ = ["Engine", "open_engine"]
+
+
+class Engine(abc.ABC):
+    """Runs functions somewhere and returns their results.
+
+    Subclasses implement :meth:`submit`, :meth:`map`, :meth:`scatter` and :meth:`close`. A
+    function and its arguments must be importable/picklable for remote engines (module-level
+    functions, plain data). Results are identical whichever engine runs them: nothing here
+    depends on which worker ran a task.
+    """
+
+    #: the spec string this engine was opened from (``local``, ``dask://host:port``)
+    uri: str = "local"
+
+    @abc.abstractmethod
+    def submit(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Future[Any]:
+        """Start ``fn(*args, **kwargs)``; return a future whose ``result()`` is its value."""
+
+    @abc.abstractmethod
+    def map(
+        self, fn: Callable[..., Any], items: Iterable[Any], *args: Any, **kwargs: Any
+    ) -> Iterator[Any]:
+        """``fn(item, *args, **kwargs)`` for every item; results yielded in the items' order.
+
+        The extra ``args`` are shared by every call (on Dask, pass the reference
+        :meth:`scatter` returned so big data travels once).
+        """
+
+    @abc.abstractmethod
+    def scatter(self, obj: Any) -> Any:
+        """A reference to ``obj`` that tasks receive as ``obj`` itself (data sent once)."""
+
+    @abc.abstractmethod
+    def close(self) -> None:
+        """Release workers and connections. Closing twice is harmless."""
+
+    @property
+    def parallelism(self) -> int:
+        """How many tasks may run at once (threads of all workers)."""
+        return 1
+
+    def __enter__(self) -> Engine:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.uri!r})"
+
+
+def open_engine(spec: str | Engine | None = "local", **options: Any) -> Engine:
+    """An engine from its spec: ``"local"`` (or ``None``), ``"local:N"`` (N threads), or
+    ``"dask://HOST:PORT"`` (a running ``dask scheduler``). No connection is made yet.
+
+    Parameters
+    ----------
+    spec : str or Engine, optional
+        As in ``engine:`` in civicml.yaml or ``--engine`` on the command line. An
+        :class:`Engine` is returned unchanged.
+    **options
+        Passed to the engine's constructor (``retries`` for Dask, ``max_workers`` for local).
+
+    Raises
+    ------
+    SpecError
+        The spec names no known engine.
+
+    Examples
+    --------
+    >>> open_engine("local:2")
+    LocalEngine('local:2')
+    >>> open_engine("dask://127.0.0.1:8786")
+    DaskEngine('tcp://127.0.0.1:8786')
+    """
+    if isinstance(spec, Engine):
+        return spec
+    text = (spec or "local").strip()
+    if text == "local" or text.startswith("local:"):
+        from civicml.engines._local import LocalEngine
+
+        n = text.partition(":")[2]
+        if n and not n.isdigit():
+            raise SpecError.build(
+                f"The engine {text!r} has a bad thread count",
+                expected="'local' or 'local:N' with N a whole number",
+                got=text,
+                fix="Write for example engine: local:2",
+            )
+        if n:
+            options.setdefault("max_workers", int(n))
+        return LocalEngine(**options)
+    for prefix in ("dask://", "tcp://", "tls://"):
+        if text.startswith(prefix):
+            from civicml.engines._dask import DaskEngine
+
+            address = text[len("dask://") :] if prefix == "dask://" else text
+            return DaskEngine(address, **options)
+    raise SpecError.build(
+        "The engine is not one civicml knows",
+        expected="'local', 'local:N' or 'dask://HOST:PORT'",
+        got=text,
+        fix="Set engine: in civicml.yaml (or --engine) to one of them",
+    )

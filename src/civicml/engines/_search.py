@@ -1,0 +1,238 @@
+"""An Optuna ask/tell search whose trials (and their CV folds) run on an :class:`Engine`.
+
+The driver asks Optuna for ``batch_size`` trials at a time, ships one task per (trial, fold) to
+the engine — family, parameters, fold number, and a reference to the training data scattered
+once — gathers the fold scores in order and tells Optuna. Every model's seed is derived from
+``(seed, trial number, fold)`` and results are told in trial order, so with a fixed seed and
+``max_trials`` the search gives the same trials and scores on every engine, whatever worker ran
+what and even when a worker is lost and its task retried.
+
+This is the ``max_trials`` (reproducible) mode; the wall-clock budget mode with pruning and
+per-fold deadlines stays in-process (:func:`civicml.learn._search.run_search`).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from civicml.engines._base import Engine, open_engine
+
+__all__ = ["derive_seed", "run_fold", "search_on_engine"]
+
+
+def derive_seed(seed: int, trial: int | None, fold: int) -> int:
+    """A model seed from the search seed, the trial number and the fold (stable everywhere).
+
+    >>> derive_seed(0, 3, 1) == derive_seed(0, 3, 1), derive_seed(0, 3, 1) == derive_seed(0, 3, 2)
+    (True, False)
+    """
+    words = [int(seed) & 0xFFFFFFFF, -1 if trial is None else int(trial), int(fold)]
+    ss = np.random.SeedSequence([w & 0xFFFFFFFF for w in words])
+    return int(ss.generate_state(1, dtype=np.uint32)[0] & 0x7FFFFFFF)
+
+
+def run_fold(
+    job: tuple[str, dict[str, Any], int | None, int], data: dict[str, Any]
+) -> dict[str, Any]:
+    """Fit and score one fold of one trial (runs on a worker).
+
+    Parameters
+    ----------
+    job : tuple
+        ``(family, params, trial number or None, fold index)``.
+    data : dict
+        ``X``, ``y``, ``task``, ``classes``, ``roles``, ``splits``, ``seed`` — scattered once.
+    """
+    from threadpoolctl import threadpool_limits
+
+    from civicml.learn._candidates import FAMILIES, build_pipeline
+    from civicml.learn._cv import cross_validate
+
+    fam, params, number, fold = job
+    split = data["splits"][fold]
+    pipe = build_pipeline(
+        FAMILIES[fam], data["task"], data["roles"], params, derive_seed(data["seed"], number, fold)
+    )
+    with threadpool_limits(limits=1):
+        res = cross_validate(
+            pipe, data["X"], data["y"], task=data["task"], classes=data["classes"], splits=[split]
+        )
+    ok = res.complete and bool(res.fold_metrics)
+    return {
+        "metrics": res.fold_metrics[0] if ok else None,
+        "oof": res.oof[split[1]] if ok else None,
+        "fit_seconds": res.fit_seconds,
+        "seconds": res.fold_seconds[0] if res.fold_seconds else 0.0,
+        "us_per_row": res.predict_us_per_row,
+        "error": res.error,
+        "status": res.status,
+    }
+
+
+def search_on_engine(
+    X: pd.DataFrame,
+    y: np.ndarray,
+    *,
+    task: str,
+    classes: np.ndarray,
+    splits: list[tuple[np.ndarray, np.ndarray]],
+    roles: Any,
+    metric: Any,
+    families: list[str],
+    max_trials: int,
+    seed: int = 0,
+    engine: Engine | str | None = "local",
+    batch_size: int = 4,
+    emit: Callable[..., None] | None = None,
+) -> list[Any]:
+    """The baseline, the warm starts, then TPE trials, each trial's folds run on ``engine``.
+
+    Parameters
+    ----------
+    X, y, task, classes, splits, roles, metric
+        As for :func:`civicml.learn._search.run_search` (``metric`` is a learn ``Metric``).
+    families : list of str
+        Families to search (``"baseline"`` is run first and is not a trial).
+    max_trials : int
+        Search trials after the baseline.
+    seed : int
+        Seeds the sampler and, with the trial and fold, every model.
+    engine : Engine or str
+        Where folds run; a spec string is opened (and closed) here.
+    batch_size : int, default 4
+        Trials asked of Optuna at once. Part of the result's definition: keep it fixed to
+        compare engines (it does not depend on how many workers there are).
+
+    Returns
+    -------
+    list of civicml.learn.TrialRecord
+        In the order trials were asked (the baseline first).
+
+    Examples
+    --------
+    >>> from sklearn.datasets import make_classification
+    >>> from civicml.learn._cv import make_splitter
+    >>> from civicml.learn._metrics import get_metric
+    >>> from civicml.learn._preprocess import FeatureRoles
+    >>> Xa, ya = make_classification(120, 4, random_state=0)
+    >>> X = pd.DataFrame(Xa, columns=list("abcd"))
+    >>> splits = list(make_splitter("binary", 3, 0, grouped=False).split(X, ya))
+    >>> recs = search_on_engine(X, ya, task="binary", classes=np.array([0, 1]), splits=splits,
+    ...     roles=FeatureRoles(numeric=list("abcd")), metric=get_metric(None, "binary"),
+    ...     families=["baseline", "linear"], max_trials=2)
+    >>> [r.status for r in recs]
+    ['ok', 'ok', 'ok']
+    """
+    import optuna
+
+    from civicml.learn._candidates import FAMILIES
+    from civicml.learn._cv import CVResult
+    from civicml.learn._search import TrialRecord, _pooled
+    from civicml.learn._spaces import suggest, warm_start_for
+
+    say = emit or (lambda *a, **k: None)
+    optuna.logging.set_verbosity(logging.WARNING)
+    direction: Literal["maximize", "minimize"] = (
+        "maximize" if metric.greater_is_better else "minimize"
+    )
+    study = optuna.create_study(
+        direction=direction, sampler=optuna.samplers.TPESampler(seed=seed, n_startup_trials=8)
+    )
+    searchable = [f for f in families if f != "baseline"]
+    warm = warm_start_for(searchable)
+    for fam, _ in warm:
+        study.enqueue_trial({"family": fam})
+    say("search_start", n_candidates=max_trials + 1, n_folds=len(splits))
+    own = not isinstance(engine, Engine)
+    eng = open_engine(engine)
+    k = len(classes) if task != "regression" else 0
+    records: list[Any] = []
+    seen: dict[str, int] = {}
+    try:
+        ref = eng.scatter(
+            {
+                "X": X,
+                "y": y,
+                "task": task,
+                "classes": classes,
+                "roles": roles,
+                "splits": splits,
+                "seed": seed,
+            }
+        )
+
+        def run_batch(batch: list[tuple[str, dict[str, Any], int | None]]) -> list[Any]:
+            jobs = [(f, p, n, i) for f, p, n in batch for i in range(len(splits))]
+            started = time.monotonic()
+            out = list(eng.map(run_fold, jobs, ref))
+            recs = []
+            for t, (fam, params, number) in enumerate(batch):
+                folds = out[t * len(splits) : (t + 1) * len(splits)]
+                oof = np.full((len(X), k), np.nan) if k else np.full(len(X), np.nan)
+                metrics, fold_s, us = [], [], []
+                error = next((f["error"] for f in folds if f["metrics"] is None), None)
+                for (_, va), f in zip(splits, folds, strict=True):
+                    if f["metrics"] is not None:
+                        oof[va] = f["oof"]
+                        metrics.append(f["metrics"])
+                        fold_s.append(f["seconds"])
+                        us.append(f["us_per_row"])
+                res = CVResult(
+                    metrics,
+                    oof,
+                    float(sum(f["fit_seconds"] for f in folds)),
+                    float(np.median(us)) if us else float("nan"),
+                    complete=error is None,
+                    error=error,
+                    fold_seconds=fold_s,
+                    status="ok" if error is None else ("failed" if not metrics else "incomplete"),
+                )
+                res.extra["engine"] = eng.uri
+                res.extra["batch_seconds"] = time.monotonic() - started
+                seen[fam] = seen.get(fam, 0) + 1
+                name = fam if seen[fam] == 1 else f"{fam}_{seen[fam]}"
+                say("candidate_start", name=name, label=FAMILIES[fam].label)
+                for i in range(len(splits)):
+                    say("fold_done", name=name, fold=i)
+                recs.append(
+                    TrialRecord(
+                        name,
+                        fam,
+                        {**FAMILIES[fam].defaults, **params},
+                        res,
+                        number,
+                        number is not None and number < len(warm),
+                    )
+                )
+            return recs
+
+        if "baseline" in families:
+            records += run_batch([("baseline", {}, None)])
+        n_done = 0
+        while searchable and n_done < max_trials:
+            trials, batch = [], []
+            for _ in range(min(batch_size, max_trials - n_done)):
+                trial = study.ask()
+                fam = trial.suggest_categorical("family", searchable)
+                n = int(trial.number)
+                params = dict(warm[n][1]) if n < len(warm) else suggest(trial, fam, task)
+                trials.append(trial)
+                batch.append((fam, params, n))
+            recs = run_batch(batch)
+            for trial, rec in zip(trials, recs, strict=True):
+                if rec.status == "ok":
+                    study.tell(trial, _pooled(rec, metric))
+                else:
+                    study.tell(trial, state=optuna.trial.TrialState.FAIL)
+            records += recs
+            n_done += len(batch)
+    finally:
+        if own:
+            eng.close()
+    return records
