@@ -22,6 +22,20 @@ def _frame(n: int = 500, seed: int = 0) -> pd.DataFrame:
     return df
 
 
+ENERGY = {
+    "scope": "search, refit and assessment",
+    "energy_kwh": 0.31,
+    "emissions_g": 73.6,
+    "duration_s": 58.2,
+    "method": "CPU power estimate (TDP 8 W × this process's CPU load, AMD EPYC)",
+    "carbon_intensity_g_per_kwh": 237.6,
+    "country_iso_code": "GBR",
+    "tool": "codecarbon 3.3.2",
+    "predict": {"wh_per_1000": 0.0042, "g_per_1000": 0.001, "rows": 120000},
+}
+TRADED = "chose linear: roc_auc 0.698 vs 0.700 (−0.002, within 0.005), 8× less energy"
+
+
 @pytest.fixture(scope="session")
 def bundle_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A small but real bundle with assessment.json and checks.json, as 'civicml run' saves."""
@@ -102,6 +116,7 @@ def bundle_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
                 "status": "ok",
                 "cv_mean": {"roc_auc": 0.7},
                 "cv_std": {"roc_auc": 0.02},
+                "extra": {"fit_energy_wh": 0.012, "predict_energy_wh_per_1000": 0.00031},
             },
             {
                 "name": "baseline",
@@ -134,7 +149,9 @@ def bundle_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
             "lineage.json": {
                 "created_at": "2025-01-01T00:00:00+00:00",
                 "data": {"source": "mini.csv", "rows": 500, "columns": 5},
+                "energy": ENERGY,
             },
+            "selection.json": {"selection": {"given_up": {"text": TRADED}}},
             "personal_data.json": {"findings": []},
             "assessment.json": a.to_dict(),
             "checks.json": checks_to_dict(checks),

@@ -34,6 +34,7 @@ OPTIONAL = {
     "metadata.date_archive",
     "tier1.website",
     "tier2.tool_specification.data_specification.source_url",
+    "tier2.tool_specification.energy",
 }
 _SUPPLIER = (
     "supplier_name",
@@ -135,6 +136,19 @@ class DataSpecification(_S):
     data_access_and_storage: Text = None
 
 
+class Energy(_S):
+    """Sustainability: the measured energy and carbon of training and of predictions (civicml's
+    addition to 2.4; optional, so records from older bundles stay valid)."""
+
+    summary: Text = None
+    training_energy_kwh: float | None = None
+    training_emissions_g_co2e: float | None = None
+    energy_per_1000_predictions_wh: float | None = None
+    carbon_intensity_g_co2e_per_kwh: float | None = None
+    country: Text = None
+    method: Text = None
+
+
 class ToolSpecification(_S):
     """2.4"""
 
@@ -143,6 +157,7 @@ class ToolSpecification(_S):
     maintenance: Text = None
     models: list[ModelSpecification] = Field(default_factory=list)
     data_specification: DataSpecification = Field(default_factory=DataSpecification)
+    energy: Energy | None = None
 
 
 class ImpactAssessment(_S):
@@ -273,6 +288,32 @@ def mark_complete(record: ATRSRecord, *, date: str | None = None) -> ATRSRecord:
 def atrs_json_schema() -> dict[str, Any]:
     """The JSON Schema of :class:`ATRSRecord` (for other tools to validate atrs.json)."""
     return ATRSRecord.model_json_schema(by_alias=True)
+
+
+def _energy(doc: dict[str, Any] | None) -> Energy | None:
+    """2.4's sustainability entry from lineage.json's ``energy`` (None when not measured)."""
+    from civicml.energy import predict_sentence, training_sentence
+
+    if not doc:
+        return None
+    per = (doc.get("predict") or {}).get("wh_per_1000")
+    summary = " ".join(
+        s
+        for s in (
+            training_sentence(doc),
+            predict_sentence(per, doc.get("carbon_intensity_g_per_kwh")),
+        )
+        if s
+    )
+    return Energy(
+        summary=summary or f"Not measured: {doc.get('reason') or 'unavailable'}.",
+        training_energy_kwh=doc.get("energy_kwh"),
+        training_emissions_g_co2e=doc.get("emissions_g"),
+        energy_per_1000_predictions_wh=per,
+        carbon_intensity_g_co2e_per_kwh=doc.get("carbon_intensity_g_per_kwh"),
+        country=doc.get("country_iso_code"),
+        method=doc.get("method"),
+    )
 
 
 def _h(what: str) -> str:
@@ -406,6 +447,7 @@ def build_atrs(
                 ),
                 phase=phase,
                 maintenance=_h("who retrains and reviews the model, and how often"),
+                energy=_energy(lineage.get("energy")),
                 models=[
                     ModelSpecification(
                         name=str(info.get("candidate")),

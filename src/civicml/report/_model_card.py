@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["model_card"]
+__all__ = ["energy_lines", "model_card"]
 
 
 def _pct(v: Any) -> str:
@@ -99,6 +99,7 @@ def model_card(ctx: dict[str, Any]) -> str:
     lines += ["## Most important features", ""]
     for r in a.get("importance", {}).get("features", [])[:10]:
         lines.append(f"- {r['feature']}: {r['importance']:.4f}")
+    lines += energy_lines(ctx.get("energy"), ctx.get("traded"))
     lines += ["", "## Risks and limitations", ""]
     lines += [f"- {r}" for r in ctx["risks"]] or ["- None identified automatically."]
     lines += ["", "## Promotion checks", ""]
@@ -108,6 +109,44 @@ def model_card(ctx: dict[str, Any]) -> str:
         lines.append("- No checks recorded in the bundle.")
     lines.append("")
     return "\n".join(lines)
+
+
+def energy_lines(energy: dict[str, Any] | None, traded: str | None = None) -> list[str]:
+    """The model card's "Energy and carbon" section (empty when nothing was recorded).
+
+    >>> energy_lines({"sentence": "Training used about 1 kWh.", "energy_kwh": 1.0,
+    ...               "emissions_g": 238.0, "method": "RAPL", "predict": {}})[3]
+    'Training used about 1 kWh.'
+    """
+    if not energy:
+        return ["", "## Energy and carbon", "", "Not measured for this bundle."]
+    p = energy.get("predict") or {}
+    per = (
+        f"{_g(p['wh_per_1000'])} Wh ({_g(p.get('g_per_1000'))} g CO₂e)"
+        if p.get("wh_per_1000") is not None
+        else f"not measured ({p.get('reason', 'unavailable')})"
+    )
+    out = ["", "## Energy and carbon", "", str(energy.get("sentence"))]
+    if energy.get("predict_sentence"):
+        out += ["", str(energy["predict_sentence"])]
+    out += [
+        "",
+        "| measure | value |",
+        "|---|---|",
+        f"| training energy (search, refit, assessment) | {_g(energy.get('energy_kwh'))} kWh |",
+        f"| training emissions | {_g(energy.get('emissions_g'))} g CO₂e |",
+        f"| carbon intensity | {_g(energy.get('carbon_intensity_g_per_kwh'))} g CO₂e/kWh "
+        f"({energy.get('country_iso_code', 'GBR')}) |",
+        f"| energy per 1,000 predictions | {per} |",
+        f"| method | {energy.get('method')} |",
+    ]
+    if traded:
+        out += ["", f"Selection: {traded}"]
+    return out
+
+
+def _g(v: Any) -> str:
+    return "–" if v is None else f"{v:.3g}"
 
 
 def _f(v: Any) -> str:

@@ -54,6 +54,7 @@ def _env() -> Any:
     env.filters["pct"] = lambda v: "–" if v is None else f"{v:.0%}"
     env.filters["f3"] = lambda v: "–" if v is None else f"{v:.3f}"
     env.filters["finding"] = _finding
+    env.filters["sig"] = lambda v: "–" if v is None else f"{v:.3g}"
     return env
 
 
@@ -107,6 +108,7 @@ def _context(bundle: Any, registry_info: dict[str, Any] | None) -> dict[str, Any
         )
     owner = spec.get("owner") or {}
     fair = a.get("fairness", {})
+    selection = _read(bundle, "selection.json", {}).get("selection") or {}
     return {
         "info": info,
         "assessment": a,
@@ -134,6 +136,48 @@ def _context(bundle: Any, registry_info: dict[str, Any] | None) -> dict[str, Any
         "registry_info": registry_info or {},
         "board_raw": board,
         "contract": contract,
+        "energy": energy_context(lineage.get("energy"), board),
+        "traded": (selection.get("given_up") or {}).get("text"),
+    }
+
+
+def energy_context(energy: dict[str, Any] | None, board: dict[str, Any]) -> dict[str, Any] | None:
+    """The figures and sentences the report and model card show about energy and carbon.
+
+    Examples
+    --------
+    >>> e = {"energy_kwh": 0.004, "emissions_g": 0.95, "method": "RAPL",
+    ...      "carbon_intensity_g_per_kwh": 237.6, "duration_s": 60,
+    ...      "predict": {"wh_per_1000": 0.002}}
+    >>> ctx = energy_context(e, {"entries": []})
+    >>> ctx["sentence"]
+    'Training used about 0.004 kWh, roughly 0.95 g CO₂e — less than charging a smartphone once.'
+    >>> energy_context(None, {}) is None
+    True
+    """
+    from civicml.energy import predict_sentence, training_sentence
+
+    if not energy:
+        return None
+    predict = energy.get("predict") or {}
+    rows = [
+        {
+            "name": e.get("name"),
+            "fit_wh": (e.get("extra") or {}).get("fit_energy_wh"),
+            "predict_wh": (e.get("extra") or {}).get("predict_energy_wh_per_1000"),
+        }
+        for e in board.get("entries", [])
+        if (e.get("extra") or {}).get("fit_energy_wh") is not None
+    ]
+    return {
+        **energy,
+        "sentence": training_sentence(energy)
+        or f"Training energy was not measured: {energy.get('reason') or 'unavailable'}.",
+        "predict_sentence": predict_sentence(
+            predict.get("wh_per_1000"), energy.get("carbon_intensity_g_per_kwh")
+        ),
+        "predict": predict,
+        "candidates": rows,
     }
 
 

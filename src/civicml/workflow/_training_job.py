@@ -60,6 +60,7 @@ class TrainingOutcome:
     warnings: list[str] = field(default_factory=list)
     run_id: str | None = None  # the recorded run (civicml.tracking), when tracked
     etl: Any = None  # civicml.data.EtlResult: data versions and the transform step log
+    energy: dict[str, Any] | None = None  # lineage.json's "energy": training and predictions
 
 
 def package_versions(names: tuple[str, ...] = _PACKAGES) -> dict[str, str]:
@@ -197,6 +198,8 @@ def record_outcome(tracker: Any, outcome: TrainingOutcome) -> None:
         artifacts={"bundle": str(outcome.bundle.path)},
         bundle_digest=outcome.bundle.digest,
     )
+    if outcome.energy is not None:
+        tracker.set(energy=outcome.energy)
 
 
 def _train(
@@ -207,16 +210,15 @@ def _train(
     tracker: Any,
     etl: Any,
 ) -> TrainingOutcome:
-    from civicml.bundle import save_bundle
     from civicml.data import (
         check_personal_data,
         check_training_table,
-        frame_sha256,
         infer_contract,
         run_etl,
         scan_personal_data,
     )
-    from civicml.learn import FeatureRoles, detect_task, train
+    from civicml.energy import EnergyMeter
+    from civicml.learn import FeatureRoles, detect_task
 
     if tracker is not None:
         on_event = tracker.wrap(on_event)
@@ -296,6 +298,74 @@ def _train(
     groups = X[cols.group] if cols.group else None
 
     emit("stage", name="train", task=task)
+    # one meter covers the search, the refit and the assessment; it never fails the run
+    with EnergyMeter(measure_power_secs=5.0) as meter:
+        result, assessment, frame_test = _train_and_assess(
+            spec, X, y, roles, task, groups, on_event, emit
+        )
+    # training-table warnings (e.g. a column that leaks the target) and the personal data the
+    # model uses (declared, or training would have stopped) both need a person's eyes: they fail
+    # the data-quality check until someone records an override with a reason
+    from civicml.assess import evaluate_checks
+
+    checks = evaluate_checks(
+        assessment,
+        metric=result.metric,
+        data_findings=[*warnings, *(_asdict(f) for f in findings)],
+    )
+
+    emit("stage", name="energy")
+    energy = _energy(meter.reading, result, frame_test[roles.features])
+    emit("energy", **{k: energy.get(k) for k in ("energy_kwh", "emissions_g", "method")})
+
+    emit("stage", name="onnx")
+    onnx_files, onnx_doc = _onnx(result.pipeline, frame_test[roles.features])
+
+    emit("stage", name="save")
+    lineage = _lineage(spec, etl, df, tracker, started)
+    lineage["energy"] = energy
+    bundle = _save(
+        spec,
+        bundle_dir,
+        overwrite,
+        result,
+        assessment,
+        checks,
+        contract,
+        roles,
+        X,
+        findings,
+        lineage,
+        onnx_files,
+        onnx_doc,
+    )
+    emit("saved", path=str(bundle.path), digest=bundle.digest)
+    return TrainingOutcome(
+        bundle,
+        result,
+        contract,
+        findings,
+        assessment,
+        checks,
+        warnings,
+        run_id=tracker.id if tracker is not None else None,
+        etl=etl,
+        energy=energy,
+    )
+
+
+def _train_and_assess(
+    spec: ProjectSpec,
+    X: pd.DataFrame,
+    y: pd.Series,
+    roles: Any,
+    task: str,
+    groups: Any,
+    on_event: EventHandler | None,
+    emit: EventHandler,
+) -> tuple[Any, Any, pd.DataFrame]:
+    from civicml.learn import train
+
     result = train(
         X,
         y,
@@ -311,10 +381,11 @@ def _train(
         cost_fp=spec.costs.false_positive,
         cost_fn=spec.costs.false_negative,
         on_event=on_event,
+        selection=spec.selection,
     )
 
     emit("stage", name="assess")
-    from civicml.assess import assess_model, checks_to_dict, evaluate_checks
+    from civicml.assess import assess_model
 
     frame_test = X.iloc[result.test_index].reset_index(drop=True)
     assessment = assess_model(
@@ -329,19 +400,32 @@ def _train(
         features=roles.features,
         seed=spec.seed,
     )
-    # training-table warnings (e.g. a column that leaks the target) and the personal data the
-    # model uses (declared, or training would have stopped) both need a person's eyes: they fail
-    # the data-quality check until someone records an override with a reason
-    checks = evaluate_checks(
-        assessment,
-        metric=result.metric,
-        data_findings=[*warnings, *(_asdict(f) for f in findings)],
-    )
+    return result, assessment, frame_test
 
-    emit("stage", name="onnx")
-    onnx_files, onnx_doc = _onnx(result.pipeline, frame_test[roles.features])
 
-    emit("stage", name="save")
+def _energy(reading: Any, result: Any, X_holdout: pd.DataFrame) -> dict[str, Any]:
+    """Training energy, per-candidate figures on the leaderboard, and the chosen model's energy
+    per 1,000 predictions (measured in a short loop). Never raises."""
+    from civicml.energy import annotate_leaderboard, measure_predict_energy
+
+    doc: dict[str, Any] = {"scope": "search, refit and assessment", **reading.to_dict()}
+    try:
+        if reading.ok:
+            annotate_leaderboard(result.leaderboard, reading)
+            doc["candidates"] = "apportioned by fit time at the measured average power"
+        rows = X_holdout if len(X_holdout) else None
+        doc["predict"] = measure_predict_energy(result.pipeline, rows, seconds=1.5)
+    except Exception as exc:  # energy is a record, never a reason to lose a trained model
+        doc["predict"] = {"wh_per_1000": None, "reason": f"{type(exc).__name__}: {exc}"}
+    doc["predict"].pop("reading", None)
+    return doc
+
+
+def _lineage(
+    spec: ProjectSpec, etl: Any, df: pd.DataFrame, tracker: Any, started: float
+) -> dict[str, Any]:
+    from civicml.data import frame_sha256
+
     first = etl.sources[0] if len(etl.sources) == 1 else None
     lineage = {
         "created_at": _dt.datetime.now(_dt.UTC).replace(microsecond=0).isoformat(),
@@ -365,6 +449,28 @@ def _train(
         "seconds": round(time.monotonic() - started, 3),
         "platform": platform.platform(),
     }
+    return lineage
+
+
+def _save(
+    spec: ProjectSpec,
+    bundle_dir: str | Path,
+    overwrite: bool,
+    result: Any,
+    assessment: Any,
+    checks: Any,
+    contract: Any,
+    roles: Any,
+    X: pd.DataFrame,
+    findings: list[Any],
+    lineage: dict[str, Any],
+    onnx_files: dict[str, bytes],
+    onnx_doc: dict[str, Any],
+) -> Any:
+    from civicml.assess import checks_to_dict
+    from civicml.bundle import save_bundle
+
+    cols = spec.columns
     info = {
         "name": spec.name,
         "task": result.task,
@@ -390,7 +496,7 @@ def _train(
         .sample(n=min(REFERENCE_ROWS, len(X)), random_state=spec.seed)
         .reset_index(drop=True)
     )
-    bundle = save_bundle(
+    return save_bundle(
         bundle_dir,
         model=result.pipeline,
         documents={
@@ -412,18 +518,6 @@ def _train(
         files=onnx_files,
         tables={"reference.parquet": _parquet_safe(reference)},
         overwrite=overwrite,
-    )
-    emit("saved", path=str(bundle.path), digest=bundle.digest)
-    return TrainingOutcome(
-        bundle,
-        result,
-        contract,
-        findings,
-        assessment,
-        checks,
-        warnings,
-        run_id=tracker.id if tracker is not None else None,
-        etl=etl,
     )
 
 
