@@ -24,6 +24,11 @@ class Predictor:
     Output columns: ``prediction``; for classifiers ``probability`` (of the predicted class) and
     one ``proba_<class>`` column per class; for binary models ``score`` (probability of the
     positive class) and ``decision`` (1 when ``score`` ≥ the bundle's threshold).
+
+    Clustering bundles give ``prediction`` and ``cluster`` (the cluster number, 0 the largest
+    training cluster) and ``cluster_name``; anomaly bundles give ``anomaly_score`` (higher is
+    stranger), ``is_anomaly`` (1 when the score is above the bundle's threshold, also in
+    ``prediction``) and ``reasons`` (the features furthest from a typical training row).
     """
 
     def __init__(self, bundle: Bundle) -> None:
@@ -35,6 +40,8 @@ class Predictor:
         self.classes: list[Any] = list(info.get("classes", []))
         self.threshold: float | None = info.get("threshold")
         self.id_columns: list[str] = list(info.get("id_columns", []))
+        self.clusters: list[dict[str, Any]] = list(info.get("clusters", []))
+        self.anomaly: dict[str, Any] = dict(info.get("anomaly") or {})
 
     def check_columns(self, frame: pd.DataFrame, *, where: str = "the input") -> None:
         missing = [c for c in self.features if c not in frame.columns]
@@ -53,6 +60,27 @@ class Predictor:
         out = pd.DataFrame(index=frame.index)
         if self.task == "regression":
             out["prediction"] = np.asarray(self.model.predict(X), dtype=float)
+            return out
+        if self.task == "clustering":
+            k = np.asarray(self.model.predict(X), dtype=np.int64)
+            names = {int(c["cluster"]): str(c["name"]) for c in self.clusters}
+            out["prediction"] = k
+            out["cluster"] = k
+            out["cluster_name"] = [names.get(int(v), f"Cluster {v}") for v in k]
+            return out
+        if self.task == "anomaly":
+            from civicml.components._clusters import anomaly_reasons
+
+            score = -np.asarray(self.model.score_samples(X), dtype=float)
+            flag = (score > float(self.threshold or 0.0)).astype(np.int64)
+            out["prediction"] = flag
+            out["anomaly_score"] = score
+            out["is_anomaly"] = flag
+            out["reasons"] = anomaly_reasons(
+                X.reset_index(drop=True),
+                self.anomaly.get("reference") or {},
+                max_reasons=int(self.anomaly.get("max_reasons", 3)),
+            )
             return out
         proba = np.asarray(self.model.predict_proba(X), dtype=float)
         classes = np.asarray(self.classes, dtype=object)

@@ -42,6 +42,7 @@ TRUSTED_TYPES: frozenset[str] = frozenset(
         "lightgbm.sklearn.LGBMRegressor",
         "civicml.components._dates.DateFeatures",
         "civicml.components._frame.AsCategorical",
+        "civicml.components._clusters.ClusterModel",
         "civicml.components._ensemble.WeightedEnsemble",
         "civicml.components._ensemble.CalibratedModel",
         "civicml.components._text.flatten_text",

@@ -4,6 +4,7 @@ They are loaded at serving time, so they import only numpy, pandas and scikit-le
 class here is on the bundle's trusted-types list.
 """
 
+from civicml.components._clusters import ClusterModel, anomaly_reasons, anomaly_reference
 from civicml.components._dates import DateFeatures
 from civicml.components._ensemble import (
     CalibratedModel,
@@ -17,8 +18,11 @@ from civicml.components._text import flatten_text, to_str
 __all__ = [
     "AsCategorical",
     "CalibratedModel",
+    "ClusterModel",
     "DateFeatures",
     "WeightedEnsemble",
+    "anomaly_reasons",
+    "anomaly_reference",
     "apply_calibrators",
     "fit_calibrators",
     "flatten_text",

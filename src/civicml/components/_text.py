@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -10,8 +11,10 @@ __all__ = ["flatten_text", "to_str"]
 
 
 def _as_text(value: Any) -> str:
-    if isinstance(value, (float, np.floating)) and value == value and float(value).is_integer():
-        return str(int(value))  # 42.0 and 42 are the same category
+    if isinstance(value, (float, np.floating)):
+        number = float(value)
+        if math.isfinite(number) and number.is_integer():
+            return str(int(number))  # 42.0 and 42 are the same category
     return str(value)
 
 

@@ -109,7 +109,13 @@ def _context(bundle: Any, registry_info: dict[str, Any] | None) -> dict[str, Any
     owner = spec.get("owner") or {}
     fair = a.get("fairness", {})
     selection = _read(bundle, "selection.json", {}).get("selection") or {}
+    unsupervised = ""
+    if info.get("task") in ("clustering", "anomaly"):
+        from civicml.assess._unsupervised import unsupervised_html
+
+        unsupervised = unsupervised_html(a)
     return {
+        "unsupervised_html": unsupervised,
         "info": info,
         "assessment": a,
         "checks": checks,

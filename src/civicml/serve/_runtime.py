@@ -27,6 +27,11 @@ __all__ = ["ModelRuntime", "ServeOptions"]
 
 _log = logging.getLogger("civicml.serve")
 ONNX_FILE = "model.onnx"
+# outputs (and their OIP datatypes) of the unsupervised tasks, after ``prediction``
+_UNSUPERVISED_OUTPUTS: dict[str, dict[str, str]] = {
+    "clustering": {"cluster": "INT64", "cluster_name": "BYTES"},
+    "anomaly": {"anomaly_score": "FP64", "is_anomaly": "INT64", "reasons": "BYTES"},
+}
 
 
 @dataclass(frozen=True)
@@ -113,10 +118,13 @@ class ModelRuntime:
             for c in self.schema.columns
         ]
         self.output_names: list[str] = ["prediction"]
-        if self.task == "binary":
-            self.output_names += ["score", "decision"]
-        if self.task != "regression":
-            self.output_names += ["probability"]
+        if self.task in _UNSUPERVISED_OUTPUTS:
+            self.output_names += list(_UNSUPERVISED_OUTPUTS[self.task])
+        else:
+            if self.task == "binary":
+                self.output_names += ["score", "decision"]
+            if self.task != "regression":
+                self.output_names += ["probability"]
         self._classes = np.asarray(self.classes, dtype=object)
         self._t = 0.5 if self.threshold is None else float(self.threshold)
         self._session: Any = None
@@ -142,7 +150,7 @@ class ModelRuntime:
 
     def _load_onnx(self) -> None:
         """Open an ONNX Runtime session when the bundle holds a verified model."""
-        if not self.bundle.has(ONNX_FILE):
+        if not self.bundle.has(ONNX_FILE) or self.task in _UNSUPERVISED_OUTPUTS:
             return
         if self.bundle.has("onnx.json"):
             doc = self.bundle.read_json("onnx.json") or {}
@@ -280,10 +288,12 @@ class ModelRuntime:
             for c in self.schema.columns
         ]
         outputs = [{"name": "prediction", "datatype": self._prediction_datatype(), "shape": [-1]}]
+        for name, dtype in _UNSUPERVISED_OUTPUTS.get(self.task, {}).items():
+            outputs.append({"name": name, "datatype": dtype, "shape": [-1]})
         if self.task == "binary":
             outputs.append({"name": "score", "datatype": "FP64", "shape": [-1]})
             outputs.append({"name": "decision", "datatype": "INT64", "shape": [-1]})
-        if self.task != "regression":
+        if self.task not in ("regression", *_UNSUPERVISED_OUTPUTS):
             outputs.append({"name": "probability", "datatype": "FP64", "shape": [-1]})
         return {
             "name": self.name,
@@ -301,6 +311,9 @@ class ModelRuntime:
         }
 
     def output_datatype(self, name: str) -> str:
+        extra = _UNSUPERVISED_OUTPUTS.get(self.task, {})
+        if name in extra:
+            return extra[name]
         return {
             "prediction": self._prediction_datatype(),
             "score": "FP64",
@@ -311,6 +324,8 @@ class ModelRuntime:
     def _prediction_datatype(self) -> str:
         if self.task == "regression":
             return "FP64"
+        if self.task in _UNSUPERVISED_OUTPUTS:
+            return "INT64"
         if self.classes and all(
             isinstance(c, (int, np.integer)) and not isinstance(c, bool) for c in self.classes
         ):

@@ -2,11 +2,16 @@
 
 from civicml.spec._load import load_spec, spec_from_dict
 from civicml.spec._schema import (
+    ANOMALY_FAMILIES,
+    CLUSTER_FAMILIES,
     EQUALITY_ACT_CHARACTERISTICS,
     STEP_KINDS,
     TASKS,
+    UNSUPERVISED_TASKS,
     AgeFromDob,
+    AnomalySettings,
     CapBounds,
+    ClusteringSettings,
     Columns,
     Costs,
     DataSource,
@@ -21,12 +26,17 @@ from civicml.spec._schema import (
 from civicml.spec._template import TEMPLATE, write_template
 
 __all__ = [
+    "ANOMALY_FAMILIES",
+    "CLUSTER_FAMILIES",
     "EQUALITY_ACT_CHARACTERISTICS",
     "STEP_KINDS",
     "TASKS",
     "TEMPLATE",
+    "UNSUPERVISED_TASKS",
     "AgeFromDob",
+    "AnomalySettings",
     "CapBounds",
+    "ClusteringSettings",
     "Columns",
     "Costs",
     "DataSource",

@@ -10,10 +10,15 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 __all__ = [
     "EQUALITY_ACT_CHARACTERISTICS",
+    "ANOMALY_FAMILIES",
+    "CLUSTER_FAMILIES",
     "TASKS",
     "STEP_KINDS",
+    "UNSUPERVISED_TASKS",
     "AgeFromDob",
+    "AnomalySettings",
     "CapBounds",
+    "ClusteringSettings",
     "Columns",
     "Costs",
     "DataSource",
@@ -39,9 +44,15 @@ EQUALITY_ACT_CHARACTERISTICS: tuple[str, ...] = (
     "sexual_orientation",
 )
 
-TASKS: tuple[str, ...] = ("auto", "binary", "multiclass", "regression", "clustering")
+TASKS: tuple[str, ...] = ("auto", "binary", "multiclass", "regression", "clustering", "anomaly")
 
-Task = Literal["auto", "binary", "multiclass", "regression", "clustering"]
+#: Tasks learned without a target (a ``target`` is then optional and used only for scoring).
+UNSUPERVISED_TASKS: tuple[str, ...] = ("clustering", "anomaly")
+
+Task = Literal["auto", "binary", "multiclass", "regression", "clustering", "anomaly"]
+
+CLUSTER_FAMILIES: tuple[str, ...] = ("kmeans", "gaussian_mixture", "agglomerative", "hdbscan")
+ANOMALY_FAMILIES: tuple[str, ...] = ("isolation_forest", "local_outlier_factor")
 
 
 class _Section(BaseModel):
@@ -223,6 +234,63 @@ class Selection(_Section):
     energy_tolerance: float | None = Field(default=None, ge=0)
 
 
+class ClusteringSettings(_Section):
+    """Settings for ``task: clustering``: the number of clusters to try and the families.
+
+    ``min_clusters``..``max_clusters`` is the range of k tried by k-means, Gaussian mixtures and
+    agglomerative clustering (HDBSCAN finds its own number). ``stability_resamples`` is how many
+    subsamples each candidate is refitted on to measure stability (mean adjusted Rand index).
+    ``max_search_rows`` caps the rows each candidate is compared on (a seeded sample).
+    """
+
+    min_clusters: int = Field(default=2, ge=2, le=50)
+    max_clusters: int = Field(default=8, ge=2, le=50)
+    families: list[Literal["kmeans", "gaussian_mixture", "agglomerative", "hdbscan"]] = Field(
+        default_factory=lambda: list(CLUSTER_FAMILIES), min_length=1
+    )
+    stability_resamples: int = Field(default=3, ge=0, le=20)
+    max_search_rows: int = Field(default=3000, ge=100)
+    min_cluster_share: float = Field(default=0.02, ge=0, lt=0.5)
+    min_silhouette: float = Field(default=0.1, ge=-1, le=1)
+
+    @model_validator(mode="after")
+    def _range(self) -> ClusteringSettings:
+        if self.min_clusters > self.max_clusters:
+            raise ValueError(
+                f"'min_clusters' ({self.min_clusters}) must not be above 'max_clusters' "
+                f"({self.max_clusters}); set clustering.min_clusters <= clustering.max_clusters"
+            )
+        return self
+
+
+class AnomalySettings(_Section):
+    """Settings for ``task: anomaly``.
+
+    ``contamination`` is the expected share of anomalies (a number in (0, 0.5]) or ``auto``
+    (each detector's own default threshold). ``max_reasons`` is how many features each flagged
+    row's reasons name. ``rate_tolerance`` is how far the training anomaly rate may stray from
+    ``contamination`` before the rate check fails.
+    """
+
+    contamination: Literal["auto"] | float = "auto"
+    families: list[Literal["isolation_forest", "local_outlier_factor"]] = Field(
+        default_factory=lambda: list(ANOMALY_FAMILIES), min_length=1
+    )
+    max_reasons: int = Field(default=3, ge=1, le=20)
+    rate_tolerance: float = Field(default=0.05, gt=0, le=1)
+    min_roc_auc: float = Field(default=0.6, ge=0, le=1)
+
+    @field_validator("contamination")
+    @classmethod
+    def _share(cls, value: Any) -> Any:
+        if value != "auto" and not (0 < float(value) <= 0.5):
+            raise ValueError(
+                f"'contamination' must be 'auto' or a share in (0, 0.5], got {value!r}; "
+                "set anomaly.contamination to e.g. 0.05 (5% of rows expected to be anomalies)"
+            )
+        return value
+
+
 class ProjectSpec(_Section):
     """A civicml project: what to learn from, for whom, and within which limits.
 
@@ -253,6 +321,8 @@ class ProjectSpec(_Section):
     costs: Costs = Field(default_factory=Costs)
     owner: Owner = Field(default_factory=Owner)
     selection: Selection = Field(default_factory=Selection)
+    clustering: ClusteringSettings = Field(default_factory=ClusteringSettings)
+    anomaly: AnomalySettings = Field(default_factory=AnomalySettings)
     intended_use: str | None = None
     out_of_scope_uses: list[str] = Field(default_factory=list)
 
@@ -297,8 +367,11 @@ class ProjectSpec(_Section):
 
     @model_validator(mode="after")
     def _target_needed(self) -> ProjectSpec:
-        if self.task != "clustering" and not self.target:
-            raise ValueError("'target' is required unless task is 'clustering'")
+        if self.task not in UNSUPERVISED_TASKS and not self.target:
+            raise ValueError(
+                "'target' is required unless task is 'clustering' or 'anomaly' "
+                "(for those it is optional: known labels used only to score the model)"
+            )
         return self
 
     def named_sources(self) -> dict[str, DataSource]:

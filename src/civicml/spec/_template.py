@@ -48,8 +48,9 @@ data:
 #   max_drop_share: 0.1          # at most this share of rows may disappear in one step
 #                                # (override either per step, e.g. 'max_drop_share: 1' on a GROUP BY)
 
-target: outcome                  # the column to predict (omit for task: clustering)
-task: auto                       # auto | binary | multiclass | regression | clustering
+target: outcome                  # the column to predict (optional for clustering and anomaly:
+                                 # known labels there only score the model, never train it)
+task: auto                       # auto | binary | multiclass | regression | clustering | anomaly
 # metric: roc_auc                # primary metric; default: roc_auc, log_loss or rmse by task
 
 budget_seconds: 60               # wall-clock budget for the model search
@@ -80,6 +81,21 @@ personal_data:
 costs:                           # relative cost of each mistake; sets the decision threshold
   false_positive: 1
   false_negative: 1
+
+# clustering:                    # task: clustering (see docs/unsupervised.md)
+#   min_clusters: 2              # the range of k tried (HDBSCAN finds its own number)
+#   max_clusters: 8
+#   families: [kmeans, gaussian_mixture, agglomerative, hdbscan]
+#   stability_resamples: 3       # refits on subsamples; stability = mean adjusted Rand index
+#   max_search_rows: 3000        # rows each candidate is compared on (a seeded sample)
+#   min_cluster_share: 0.02      # a smaller cluster fails the 'no tiny clusters' check
+#   min_silhouette: 0.1          # a lower silhouette fails the separation check
+# anomaly:                       # task: anomaly
+#   contamination: auto          # expected share of anomalies, e.g. 0.05, or auto
+#   families: [isolation_forest, local_outlier_factor]
+#   max_reasons: 3               # features named in each row's reasons
+#   rate_tolerance: 0.05         # allowed gap between the anomaly rate and contamination
+#   min_roc_auc: 0.6             # with a target of known anomalies: the least acceptable AUC
 
 owner:
   organisation: null

@@ -9,6 +9,7 @@ from civicml.workflow._pipeline import (
 )
 from civicml.workflow._project_job import ProjectOutcome, run_project
 from civicml.workflow._scoring import BatchScorer, list_partitions, score_file, score_partitions
+from civicml.workflow._unsupervised_job import run_unsupervised
 from civicml.workflow._training_job import (
     TrainingOutcome,
     git_commit,
@@ -31,5 +32,6 @@ __all__ = [
     "project_lock",
     "run_pipeline",
     "run_training",
+    "run_unsupervised",
     "score_file",
 ]

@@ -129,6 +129,19 @@ def run_training(
     SpecError, DataError, PersonalDataError, TrainingError
         With one clear line; nothing is written when training fails.
     """
+    if spec.task in ("clustering", "anomaly"):
+        from civicml.workflow._unsupervised_job import run_unsupervised
+
+        return run_unsupervised(
+            spec,
+            bundle_dir,
+            overwrite=overwrite,
+            on_event=on_event,
+            track=track,
+            runs_uri=runs_uri,
+            tracker=tracker,
+            etl=etl,
+        )
     if tracker is not None or not track:
         outcome = _train(spec, bundle_dir, overwrite, on_event, tracker, etl)
         if tracker is not None:
