@@ -9,6 +9,7 @@ EXPECTED = {
     "rows_that_fit",
     "sample_for_search",
     "scan_sql",
+    "sniff_csv",
     "train_lightgbm_stream",
     "CONTRACT_VERSION",
     "FORMATS",

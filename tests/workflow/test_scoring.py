@@ -153,3 +153,17 @@ def test_single_file_scoring_still_works(bundle: Path, tmp_path: Path) -> None:
     _frame(90, 5).to_csv(data, index=False)
     assert score_file(bundle, data, tmp_path / "p.csv", batch_rows=40) == 90
     assert len(pd.read_csv(tmp_path / "p.csv")) == 90
+
+
+def test_quoted_text_with_delimiters_streams_correctly(tmp_path) -> None:
+    """A pandas-written CSV of quoted free text (commas and semicolons inside) keeps its columns."""
+    import pandas as pd
+
+    from civicml.bundle import iter_batches
+
+    frame = pd.DataFrame({"text": ['It is, "really" good; yes', "bad, bad"] * 10, "n": range(20)})
+    path = tmp_path / "reviews.csv"
+    frame.to_csv(path, index=False)
+    batches = list(iter_batches(path, batch_rows=7))
+    assert [list(b.columns) for b in batches] == [["text", "n"]] * 3
+    assert pd.concat(batches)["text"].tolist() == frame["text"].tolist()

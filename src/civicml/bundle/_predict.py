@@ -111,7 +111,10 @@ def iter_batches(path: str | Path, batch_rows: int = 50_000) -> Iterator[pd.Data
             yield batch.to_pandas()
         return
     if suffix in (".csv", ".txt", ".tsv"):
-        yield from pd.read_csv(p, chunksize=batch_rows, sep=None, engine="python")
+        from civicml.data import sniff_csv
+
+        encoding, delimiter = sniff_csv(p)
+        yield from pd.read_csv(p, chunksize=batch_rows, sep=delimiter, encoding=encoding)
         return
     raise DataError.build(
         f"Cannot score {str(p)!r} in batches",

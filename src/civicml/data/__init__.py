@@ -38,7 +38,7 @@ from civicml.data._pii import (
     is_utr,
     scan_personal_data,
 )
-from civicml.data._sources import FORMATS, load_data, read_sql, read_table
+from civicml.data._sources import FORMATS, load_data, read_sql, read_table, sniff_csv
 from civicml.data._validate import RULES, ValidationIssue, ValidationReport, validate_data
 
 __all__ = [
@@ -46,6 +46,7 @@ __all__ = [
     "rows_that_fit",
     "sample_for_search",
     "scan_sql",
+    "sniff_csv",
     "train_lightgbm_stream",
     "CONTRACT_VERSION",
     "FORMATS",

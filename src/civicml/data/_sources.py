@@ -198,6 +198,26 @@ def _raise_duplicates(p: Path, dups: list[str]) -> None:
 # --------------------------------------------------------------------------------------------
 
 
+def sniff_csv(path: str | Path) -> tuple[str, str]:
+    """The encoding and delimiter of a delimited text file, sniffed from its first bytes.
+
+    ``read_table`` uses the same rules; this is for readers that stream the file in chunks.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "x.csv"
+    >>> _ = p.write_bytes('a;b\\n"Caf\\xe9, bar";2\\n'.encode("latin-1"))
+    >>> sniff_csv(p)
+    ('cp1252', ';')
+    """
+    p = Path(path)
+    sample, complete = _read_sample(p)
+    encoding = _sniff_encoding(sample, complete)
+    text = _decode_sample(p, sample, encoding, complete)
+    return encoding, _sniff_delimiter(text)
+
+
 def _read_sample(p: Path) -> tuple[bytes, bool]:
     with open(p, "rb") as fh:
         sample = fh.read(_SAMPLE_BYTES)

@@ -212,7 +212,10 @@ def _record_batches(path: Path, batch_rows: int) -> Any:
 
         yield from pq.ParquetFile(path).iter_batches(batch_size=batch_rows)
         return
-    for frame in pd.read_csv(path, chunksize=batch_rows, sep=None, engine="python"):
+    from civicml.data import sniff_csv
+
+    encoding, delimiter = sniff_csv(path)
+    for frame in pd.read_csv(path, chunksize=batch_rows, sep=delimiter, encoding=encoding):
         yield pa.RecordBatch.from_pandas(frame, preserve_index=False)
 
 
