@@ -36,7 +36,7 @@ def test_binary_training_beats_baseline_and_is_reproducible() -> None:
         "baseline",
         "linear",
         "lightgbm",
-        "hist_gb",
+        "extra_trees",
     ]
     assert r1.leaderboard.best.name != "baseline"
     assert r1.leaderboard.best.cv_mean["roc_auc"] > 0.75

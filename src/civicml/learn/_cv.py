@@ -15,7 +15,23 @@ from sklearn.model_selection import GroupKFold, KFold, StratifiedGroupKFold, Str
 
 from civicml.learn._metrics import compute_metrics
 
-__all__ = ["CVResult", "cross_validate", "make_splitter", "predict_outputs"]
+__all__ = [
+    "CVResult",
+    "FoldTimeout",
+    "cross_validate",
+    "fit_within",
+    "make_splitter",
+    "predict_outputs",
+]
+
+
+class FoldTimeout(Exception):
+    """A fold was stopped because it could not finish before its deadline; ``projected`` is
+    how long the whole fold was expected to take (seconds), when it could be timed."""
+
+    def __init__(self, message: str, projected: float | None = None) -> None:
+        super().__init__(message)
+        self.projected = projected
 
 
 @dataclass
@@ -77,6 +93,86 @@ def predict_outputs(model: Any, X: pd.DataFrame, task: str, classes: np.ndarray)
     return aligned
 
 
+def fit_within(model: Any, X: pd.DataFrame, y: np.ndarray, deadline: float | None) -> Any:
+    """Fit a pipeline, raising :class:`FoldTimeout` rather than running past ``deadline``.
+
+    A thread cannot be killed safely and a subprocess per fold costs start-up time and a copy of
+    the data, so the long fits are made interruptible from the inside instead: LightGBM checks
+    the clock after every boosting round (a callback); random forests, extra trees and
+    histogram gradient boosting are grown in chunks with ``warm_start`` (which gives exactly the
+    model a single fit gives): a first chunk of 10 trees or rounds times one unit, and the fold
+    stops at once when the rest would not end in time (re-checked after every chunk), so a
+    hopeless fold costs a few seconds at most, not its full length. Other models (linear, kNN) fit in one call. With ``deadline=None`` it is plain
+    ``fit``.
+    """
+    if deadline is None:
+        return model.fit(X, y)
+    if time.monotonic() >= deadline:
+        raise FoldTimeout("no time left for this fold")
+    est = model.steps[-1][1]
+    Xt = model[:-1].fit_transform(X, y) if len(model.steps) > 1 else X
+    name = type(est).__name__
+    if name.startswith("LGBM"):
+        start = time.monotonic()
+        rounds = int(est.get_params().get("n_estimators") or 100)
+
+        def check(env: Any) -> None:
+            now = time.monotonic()
+            if now > deadline:
+                done = env.iteration + 1
+                raise FoldTimeout(
+                    f"stopped after {done} of {rounds} boosting rounds",
+                    (now - start) / done * rounds,
+                )
+
+        est.fit(Xt, y, callbacks=[check])
+        return model
+    key = "max_iter" if name.startswith("HistGradientBoosting") else "n_estimators"
+    grows = hasattr(est, "warm_start") and isinstance(est.get_params().get(key), int)
+    # Early stopping ("auto" included) holds out its own rows each call: grow those in one go.
+    if not grows or getattr(est, "early_stopping", False) is not False:
+        est.fit(Xt, y)
+        return model
+    total = int(est.get_params()[key])
+    # A small first chunk times one unit (a tree, a boosting round); if the rest cannot finish
+    # in time the fold stops at once, otherwise the rest is grown in a few chunks, re-checked
+    # after each. Warm starts of histogram boosting re-bin and re-predict, so it gets fewer.
+    parts = 2 if key == "max_iter" else 3
+    done, target = 0, min(total, 10)
+    start = time.monotonic()
+    try:
+        while done < total:
+            t0 = time.monotonic()
+            est.set_params(warm_start=True, **{key: target})
+            est.fit(Xt, y)
+            per_unit = (time.monotonic() - t0) / (target - done)
+            done = target
+            if done < total and time.monotonic() + per_unit * (total - done) > deadline:
+                raise FoldTimeout(
+                    f"stopped after {done} of {total} {key}: the rest would overrun",
+                    time.monotonic() - start + per_unit * (total - done),
+                )
+            target = min(total, done + max(1, -(-(total - done) // parts)))
+    finally:
+        est.set_params(warm_start=False)
+    return model
+
+
+def _predict_within(
+    model: Any, X: pd.DataFrame, task: str, classes: np.ndarray, deadline: float | None
+) -> np.ndarray:
+    """Predictions in batches, checking ``deadline`` between them (kNN predicts slowly)."""
+    batch = 4000
+    if deadline is None or len(X) <= batch:
+        return predict_outputs(model, X, task, classes)
+    parts = []
+    for start in range(0, len(X), batch):
+        if time.monotonic() > deadline:
+            raise FoldTimeout("no time left to predict this fold")
+        parts.append(predict_outputs(model, X.iloc[start : start + batch], task, classes))
+    return np.concatenate(parts)
+
+
 def labels_from(outputs: np.ndarray, classes: np.ndarray) -> np.ndarray:
     return classes[np.argmax(outputs, axis=1)]
 
@@ -94,13 +190,16 @@ def cross_validate(
     before_fold: Callable[[int, list[float]], str | None] | None = None,
     after_fold: Callable[[int, list[dict[str, float]]], str | None] | None = None,
     measure: bool = False,
+    hard_deadline: float | None = None,
 ) -> CVResult:
     """Fit and score ``pipeline`` on every fold. A trial completes all folds or is marked
     incomplete (``complete=False``) when the deadline passes or a fold fails.
 
     ``before_fold(i, fold_seconds)`` may return a reason to stop before fold ``i`` starts (a
     per-trial timeout, status ``"timeout"``); ``after_fold(i, fold_metrics)`` may return one after
-    it ends (pruning, status ``"pruned"``). With ``measure`` the last fold's model is also sized
+    it ends (pruning, status ``"pruned"``). ``hard_deadline`` (monotonic seconds) is enforced
+    inside each fold by :func:`fit_within`: a fold that would pass it stops the trial (status
+    ``"timeout"``). With ``measure`` the last fold's model is also sized
     (bytes when serialised) and timed on a one-row call (``predict_ms``).
     """
     k = len(classes) if task != "regression" else 0
@@ -124,9 +223,13 @@ def cross_validate(
         model = clone(pipeline)
         t0 = time.perf_counter()
         try:
-            model.fit(X.iloc[tr], y[tr])
+            fit_within(model, X.iloc[tr], y[tr], hard_deadline)
             t1 = time.perf_counter()
-            out = predict_outputs(model, X.iloc[va], task, classes)
+            out = _predict_within(model, X.iloc[va], task, classes, hard_deadline)
+        except FoldTimeout as exc:
+            res = stop(f"timeout in fold {i + 1}: {exc}", "timeout")
+            res.extra["aborted_fold_seconds"] = max(time.perf_counter() - t0, exc.projected or 0.0)
+            return res
         except (ValueError, TypeError, ArithmeticError, MemoryError) as exc:
             msg = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
             return stop(msg, "failed" if not fold_metrics else "incomplete")
@@ -153,7 +256,9 @@ def cross_validate(
             return stop(why, "pruned")
     res = CVResult(fold_metrics, oof, fit_s, _median(pred_us), fold_seconds=fold_s)
     if measure and model is not None:
+        t0 = time.perf_counter()
         res.model_bytes, res.predict_ms = measure_model(model, X.iloc[splits[-1][1][:1]], task)
+        res.extra["measure_seconds"] = time.perf_counter() - t0
     return res
 
 

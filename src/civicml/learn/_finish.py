@@ -14,7 +14,7 @@ import pandas as pd
 from civicml.components import CalibratedModel, WeightedEnsemble, apply_calibrators, fit_calibrators
 from civicml.learn._candidates import FAMILIES, build_pipeline
 from civicml.learn._cv import predict_outputs
-from civicml.learn._ensemble import caruana, choose_calibration, oof_score
+from civicml.learn._ensemble import caruana, caruana_cross_fitted, choose_calibration, oof_score
 from civicml.learn._leaderboard import Entry, Leaderboard
 from civicml.learn._metrics import Metric, compute_metrics
 from civicml.learn._preprocess import FeatureRoles
@@ -68,9 +68,11 @@ def finish(
         return math.inf if deadline is None else deadline - time.monotonic()
 
     def refit_cost(rec: TrialRecord) -> float:
-        if not rec.cv.fold_seconds:
+        """A full-data refit: the mean fold fit time scaled by k/(k-1), with a 25% margin."""
+        done = len(rec.cv.fold_seconds)
+        if not done:
             return 0.0
-        return 1.25 * float(np.mean(rec.cv.fold_seconds)) * n_folds / max(n_folds - 1, 1)
+        return 1.25 * rec.cv.fit_seconds / done * n_folds / max(n_folds - 1, 1)
 
     ranked_ok = [e for e in board.ranked() if e.status == "ok"]
     members: list[tuple[TrialRecord, float]] = []
@@ -93,15 +95,30 @@ def finish(
             singles = [oof_score(metric, task, y_tr, r.cv.oof, classes) for r in pool]
             best_single = max(singles) if metric.greater_is_better else min(singles)
             kept = bool(metric.better(ens_score, best_single) and (weights > 0).sum() >= 2)
+            # The greedy weights were chosen on the same OOF predictions they are scored on; keep
+            # the ensemble only if it also wins when the weights are cross-fitted.
+            honest: tuple[float, float] | None = None
+            if kept:
+                honest = caruana_cross_fitted(
+                    [r.cv.oof for r in pool],
+                    y_tr,
+                    splits,
+                    metric=metric,
+                    task=task,
+                    classes=classes,
+                )
+                kept = bool(metric.better(honest[0], honest[1]))
             extra["ensemble"] = {
                 "kept": kept,
                 "oof_score": ens_score,
                 "best_single_oof_score": best_single,
+                "cross_fitted_oof_score": None if honest is None else honest[0],
+                "cross_fitted_best_single_oof_score": None if honest is None else honest[1],
                 "weights": {r.name: float(w) for r, w in zip(pool, weights, strict=True) if w > 0},
             }
             if kept:
                 members = [(r, float(w)) for r, w in zip(pool, weights, strict=True) if w > 0]
-                ens_oof = sum(w * r.cv.oof for r, w in members)
+                ens_oof = np.sum([w * r.cv.oof for r, w in members], axis=0)
                 board.entries.append(
                     _ensemble_entry(
                         members,
@@ -316,7 +333,9 @@ def _held_out_scores(
                 return float("nan")
 
         if metric.name in VECTORISED and metric.kind != "label":
-            lo, hi = bootstrap_ci(metric.name, y_te, out, classes=classes, n_boot=n_boot, seed=seed)
+            lo, hi = bootstrap_ci(
+                metric.name, y_te, out, classes=list(classes), n_boot=n_boot, seed=seed
+            )
         elif metric.name == "accuracy":
             labels = classes[np.argmax(out, axis=1)]
             lo, hi = bootstrap_ci("accuracy", y_te, labels, n_boot=n_boot, seed=seed)

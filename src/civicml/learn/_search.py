@@ -11,7 +11,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -73,7 +73,9 @@ def run_search(
     import optuna
 
     optuna.logging.set_verbosity(logging.WARNING)
-    direction = "maximize" if metric.greater_is_better else "minimize"
+    direction: Literal["maximize", "minimize"] = (
+        "maximize" if metric.greater_is_better else "minimize"
+    )
     sampler = optuna.samplers.TPESampler(seed=config.seed, n_startup_trials=8)
     pruner = (
         optuna.pruners.MedianPruner(n_startup_trials=4, n_warmup_steps=1)
@@ -116,19 +118,26 @@ def run_search(
         config.on_record(records[-1])
     if not searchable:
         return records
-    n_done, skipped_in_a_row = 0, 0
+    n_done, n_warm, skipped_in_a_row = 0, 0, 0
     while config.max_trials is None or n_done < config.max_trials:
         if config.deadline is not None:
             left = config.deadline - config.reserve(records) - time.monotonic()
-            if left <= 0 or skipped_in_a_row >= 20:
+            if left <= 0 or skipped_in_a_row >= 50:
                 emit("candidate_skipped", name="search", reason="budget exhausted")
                 break
         trial = study.ask()
         fam = trial.suggest_categorical("family", searchable)
-        is_warm = n_done < len(warm)
-        params = dict(warm[n_done][1]) if is_warm else suggest(trial, fam, task)
-        if config.deadline is not None and not is_warm and not _fits(fam, records, config):
+        is_warm = n_warm < len(warm)
+        params = dict(warm[n_warm][1]) if is_warm else suggest(trial, fam, task)
+        n_warm += int(is_warm)
+        # Warm starts are checked too: a configuration that would not fit is first shrunk (fewer
+        # trees or boosting rounds), and skipped when even the smaller one would not.
+        if config.deadline is not None:
+            params = _shrink_to_fit(fam, params, records, config, len(splits))
+        if config.deadline is not None and not _fits(fam, params, records, config, len(splits)):
             study.tell(trial, state=optuna.trial.TrialState.FAIL)
+            if not skipped_in_a_row:
+                emit("candidate_skipped", name=fam, reason="would not finish before the deadline")
             skipped_in_a_row += 1
             continue
         skipped_in_a_row = 0
@@ -170,14 +179,86 @@ def _pooled(rec: TrialRecord, metric: Metric) -> float:
     return value
 
 
-def _fits(fam: str, records: list[TrialRecord], config: SearchConfig) -> bool:
-    """Whether a trial of ``fam`` is expected to finish before the search must stop."""
+SIZE_PARAMS = ("n_estimators", "max_iter")
+
+
+def _size(fam: str, params: dict[str, Any]) -> float:
+    """How much work a configuration does relative to others of its family (trees, rounds)."""
+    merged = {**FAMILIES[fam].defaults, **params}
+    size = 1.0
+    for key in SIZE_PARAMS:
+        if isinstance(merged.get(key), int | float):
+            size *= float(merged[key])
+    return size
+
+
+def fold_estimate(fam: str, params: dict[str, Any], records: list[TrialRecord]) -> float | None:
+    """Expected seconds for one fold of ``fam`` with ``params``, from this family's earlier
+    trials scaled by their size (trees or boosting rounds); None when the family is untried.
+
+    A trial stopped inside a fold still counts: the fold's projected length (timed from its
+    first trees or rounds), or at least the seconds it ran.
+    """
+    per_fold = []
+    for r in records:
+        if r.family != fam:
+            continue
+        if r.cv.fold_seconds:
+            seconds = float(np.mean(r.cv.fold_seconds))
+        elif "aborted_fold_seconds" in r.cv.extra:
+            seconds = float(r.cv.extra["aborted_fold_seconds"])
+        else:
+            continue
+        ratio = _size(fam, params) / max(_size(fam, r.params), 1e-9)
+        per_fold.append(seconds * min(max(ratio, 0.25), 4.0))
+    return float(np.median(per_fold)) if per_fold else None
+
+
+def _fits(
+    fam: str,
+    params: dict[str, Any],
+    records: list[TrialRecord],
+    config: SearchConfig,
+    n_folds: int,
+) -> bool:
+    """Whether a trial of ``fam`` is expected to finish before the search must stop (and within
+    the per-trial timeout). An untried family is allowed: its folds are guarded inside."""
     assert config.deadline is not None
-    past = [sum(r.cv.fold_seconds) for r in records if r.family == fam and r.cv.fold_seconds]
-    if not past:
+    est = fold_estimate(fam, params, records)
+    if est is None:
         return True
-    est = float(np.median(past))
-    return time.monotonic() + est <= config.deadline - config.reserve(records)
+    total = est * n_folds
+    if config.trial_timeout is not None and total > config.trial_timeout:
+        return False
+    return time.monotonic() + total <= config.deadline - config.reserve(records)
+
+
+def _shrink_to_fit(
+    fam: str,
+    params: dict[str, Any],
+    records: list[TrialRecord],
+    config: SearchConfig,
+    n_folds: int,
+) -> dict[str, Any]:
+    """``params`` with its trees or boosting rounds cut so the trial is expected to finish in
+    the time left (and the per-trial timeout), down to a quarter of the asked size and no fewer
+    than 20; unchanged when it already fits, the family has no such size, or it is untried."""
+    assert config.deadline is not None
+    merged = {**FAMILIES[fam].defaults, **params}
+    key = next((k for k in SIZE_PARAMS if isinstance(merged.get(k), int)), None)
+    est = fold_estimate(fam, params, records)
+    if key is None or est is None or est <= 0:
+        return params
+    avail = config.deadline - config.reserve(records) - time.monotonic()
+    if config.trial_timeout is not None:
+        avail = min(avail, config.trial_timeout)
+    need = est * n_folds
+    if need <= avail:
+        return params
+    size = int(merged[key] * 0.9 * avail / need)
+    if size < max(20, merged[key] // 4):
+        return params
+    return {**params, key: size}
 
 
 def _evaluate(
@@ -208,17 +289,24 @@ def _evaluate(
     pipe = build_pipeline(FAMILIES[fam], task, roles, params, config.seed)
     started = time.monotonic()
     # The first fold's length is guessed from this family's earlier trials.
-    history = [r.cv.fold_seconds[0] for r in records if r.family == fam and r.cv.fold_seconds]
+    first = fold_estimate(fam, params, records) or 0.0
+    hard = None
+    if config.deadline is not None and fam != "baseline":
+        hard = config.deadline - config.reserve(records)
+        if config.trial_timeout is not None:
+            hard = min(hard, started + config.trial_timeout)
 
     def before_fold(i: int, fold_seconds: list[float]) -> str | None:
         if config.deadline is None or fam == "baseline":
             return None
-        per_fold = fold_seconds[-1] if fold_seconds else (max(history) if history else 0.0)
+        # The folds still to run, at the slowest fold's pace so far: a trial that cannot complete
+        # (and so would be discarded) stops now, not after spending the time.
+        rest = (max(fold_seconds) if fold_seconds else first) * (len(splits) - i)
         now = time.monotonic()
-        if config.trial_timeout is not None and now + per_fold - started > config.trial_timeout:
-            return f"per-trial timeout ({config.trial_timeout:.1f} s) reached before fold {i + 1}"
-        if now + per_fold > config.deadline - config.reserve(records):
-            return f"the budget would be overrun by fold {i + 1}"
+        if config.trial_timeout is not None and now + rest - started > config.trial_timeout:
+            return f"per-trial timeout ({config.trial_timeout:.1f} s) would be reached by the last fold (stopped before fold {i + 1})"
+        if now + rest > config.deadline - config.reserve(records):
+            return f"the budget would be overrun by the last fold (stopped before fold {i + 1})"
         return None
 
     def after_fold(i: int, fold_metrics: list[dict[str, float]]) -> str | None:
@@ -243,6 +331,7 @@ def _evaluate(
         before_fold=before_fold,
         after_fold=after_fold,
         measure=True,
+        hard_deadline=hard,
     )
     number = None if trial is None else int(trial.number)
     return TrialRecord(name, fam, {**FAMILIES[fam].defaults, **params}, res, number, warm)

@@ -10,15 +10,28 @@ from typing import Any
 
 __all__ = ["WARM_START", "decode", "suggest", "warm_start_for"]
 
-# Cheap, strong families first; each entry is (family, parameters beyond the family defaults).
+# Cheap, strong and diverse first, so that a small budget still ends with an ensemble of
+# different kinds of model: a linear model (seconds), LightGBM (AutoGluon's and FLAML's strongest
+# default family), extra trees (diverse, cheap), kNN, then a larger LightGBM (AutoGluon's
+# "GBMLarge"-like: more leaves, slower rate), random forest, and HistGradientBoosting last (it
+# overlaps LightGBM most). Each entry is (family, parameters beyond the family defaults).
 WARM_START: list[tuple[str, dict[str, Any]]] = [
     ("linear", {}),
     ("lightgbm", {}),
-    ("hist_gb", {}),
-    ("random_forest", {}),
     ("extra_trees", {}),
-    ("lightgbm", {"learning_rate": 0.1, "n_estimators": 150, "num_leaves": 31}),
     ("knn", {}),
+    (
+        "lightgbm",
+        {
+            "learning_rate": 0.03,
+            "n_estimators": 400,
+            "num_leaves": 63,
+            "min_child_samples": 5,
+            "colsample_bytree": 0.9,
+        },
+    ),
+    ("random_forest", {}),
+    ("hist_gb", {}),
 ]
 
 
@@ -75,6 +88,8 @@ def suggest(trial: Any, family: str, task: str) -> dict[str, Any]:
             "subsample": f("subsample", 0.6, 1.0),
             "colsample_bytree": f("colsample_bytree", 0.5, 1.0),
             "reg_lambda": f("reg_lambda", 1e-3, 10.0, log=True),
+            # AutoGluon's "GBMXT": randomised split thresholds, often a useful ensemble member.
+            "extra_trees": c("extra_trees", [False, True]),
         }
     return {}
 

@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from sklearn.model_selection import GroupShuffleSplit, train_test_split
+from threadpoolctl import threadpool_limits
 
 from civicml._errors import SpecError, TrainingError
 from civicml.data import detect_task
@@ -119,8 +120,10 @@ def train(
             (r for r in records if r.status == "ok" and r.family != "baseline"),
             key=lambda r: (-1 if primary.greater_is_better else 1) * r.cv.mean(primary.name),
         )
-        refit = sum(_refit_estimate(r, n_folds) for r in ok[:2])
-        return 0.04 * budget_seconds + 0.2 + refit
+        # The refit of the best two (the second covers an ensemble partner), plus calibration,
+        # threshold, held-out scoring and the estimate's own error.
+        refit = sum(_refit_estimate(r, n_folds, len(tr_idx)) for r in ok[:2])
+        return 0.05 * budget_seconds + 0.5 + refit
 
     def on_record(rec: TrialRecord) -> None:
         entry = _entry(rec, primary.name)
@@ -136,47 +139,51 @@ def train(
         reserve=reserve,
         on_record=on_record,
     )
-    records = run_search(
-        X_tr,
-        y_tr,
-        task=task,
-        classes=classes,
-        splits=splits,
-        roles=roles,
-        metric=primary,
-        config=config,
-        emit=emit,
-    )
-    if board.best is None:
-        errors = "; ".join(f"{e.name}: {e.error}" for e in board.entries if e.error)
-        raise TrainingError.build(
-            "Every candidate failed to train",
-            got=errors or None,
-            fix="Run with --debug for details",
+    # Every family fits on one thread (n_jobs=1); OpenMP/BLAS pools are capped to match, so fold
+    # timings (and so the budget) stay predictable when other processes share the cores.
+    with threadpool_limits(limits=1):
+        records = run_search(
+            X_tr,
+            y_tr,
+            task=task,
+            classes=classes,
+            splits=splits,
+            roles=roles,
+            metric=primary,
+            config=config,
+            emit=emit,
         )
-    out = finish(
-        records=records,
-        board=board,
-        X_tr=X_tr,
-        y_tr=y_tr,
-        X_te=X_te,
-        y_te=y_te,
-        task=task,
-        classes=classes,
-        splits=splits,
-        roles=roles,
-        metric=primary,
-        seed=seed,
-        constraints=constraints,
-        deadline=deadline,
-        cost_fp=cost_fp,
-        cost_fn=cost_fn,
-        ensemble=ensemble,
-        calibrate=calibrate,
-        emit=emit,
-    )
-    test_metrics, scores = ({}, [])
-    if len(te_idx):
+        if board.best is None:
+            errors = "; ".join(f"{e.name}: {e.error}" for e in board.entries if e.error)
+            raise TrainingError.build(
+                "Every candidate failed to train",
+                got=errors or None,
+                fix="Run with --debug for details",
+            )
+        out = finish(
+            records=records,
+            board=board,
+            X_tr=X_tr,
+            y_tr=y_tr,
+            X_te=X_te,
+            y_te=y_te,
+            task=task,
+            classes=classes,
+            splits=splits,
+            roles=roles,
+            metric=primary,
+            seed=seed,
+            constraints=constraints,
+            deadline=deadline,
+            cost_fp=cost_fp,
+            cost_fn=cost_fn,
+            ensemble=ensemble,
+            calibrate=calibrate,
+            emit=emit,
+        )
+    test_metrics: dict[str, float] = {}
+    scores: list[float] = []
+    if len(te_idx) and out.test_outputs is not None:
         test_metrics, scores = _test_metrics(task, y_te, out.test_outputs, classes, out.threshold)
     emit("done", best=out.name)
     return TrainResult(
@@ -214,11 +221,16 @@ def _splits(
     return list(splitter.split(X, y, groups))
 
 
-def _refit_estimate(rec: TrialRecord, n_folds: int) -> float:
-    if not rec.cv.fold_seconds:
+def _refit_estimate(rec: TrialRecord, n_folds: int, n_rows: int = 0) -> float:
+    """Seconds to refit ``rec`` on all training rows: its mean fold fit time scaled by the data
+    size (a fold trains on (k-1)/k of the rows), plus its serialised-size measurement, with a
+    25% margin."""
+    done = len(rec.cv.fold_seconds)
+    if not done:
         return 0.0
-    per_fold = float(np.mean(rec.cv.fold_seconds))
-    return 1.25 * per_fold * n_folds / max(n_folds - 1, 1)
+    per_fold_fit = rec.cv.fit_seconds / done
+    scale = n_folds / max(n_folds - 1, 1)
+    return 1.25 * (per_fold_fit * scale + float(rec.cv.extra.get("measure_seconds", 0.0)))
 
 
 def _entry(rec: TrialRecord, metric: str) -> Entry:
