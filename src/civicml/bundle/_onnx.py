@@ -15,8 +15,12 @@ civicml's own components convert through converters registered here:
 - ``WeightedEnsemble``: weighted sum of the members' probabilities (or values).
 - ``CalibratedModel``: the model's probabilities through sigmoid (``logit`` → linear →
   sigmoid) or isotonic (piecewise-linear interpolation, clipped) calibrators.
+- ``TabularMLPClassifier`` / ``TabularMLPRegressor``: each category code is checked (finite,
+  whole, in ``0..k-1``, else index 0 as in numpy) and looked up in its embedding table
+  (``Gather``); NaN numbers read as 0; then ``MatMul``/``Add``/``Relu`` layers and ``Softmax``
+  (or ``* y_scale + y_mean``).
 
-``DateFeatures``, text columns and HistGradientBoosting with native categorical splits have no
+``DateFeatures``, text columns (TF-IDF or sentence embeddings) and HistGradientBoosting with native categorical splits have no
 converter: export returns no model and says why. It never fakes a conversion, and
 :func:`parity` decides whether an exported model is kept.
 """
@@ -363,6 +367,83 @@ def _calibrated_convert(scope: Any, operator: Any, container: Any) -> None:
     proba.add_to(scope, container)
 
 
+def _mlp_convert(scope: Any, operator: Any, container: Any) -> None:
+    from skl2onnx.algebra import onnx_ops as ops
+
+    model = operator.raw_operator
+    opv = container.target_opset
+    f32, i64 = np.float32, np.int64
+    x = operator.inputs[0]
+    c = int(model.n_categorical)
+    d = int(model.n_features_in_)
+
+    def cols(lo: int, hi: int) -> Any:
+        return ops.OnnxSlice(
+            x,
+            np.array([lo], dtype=i64),
+            np.array([hi], dtype=i64),
+            np.array([1], dtype=i64),
+            op_version=opv,
+        )
+
+    def finite_or_zero(v: Any) -> Any:
+        bad = ops.OnnxOr(
+            ops.OnnxIsNaN(v, op_version=opv), ops.OnnxIsInf(v, op_version=opv), op_version=opv
+        )
+        return ops.OnnxWhere(bad, np.array([0.0], dtype=f32), v, op_version=opv)
+
+    parts: list[Any] = []
+    for j, (table, card) in enumerate(zip(model.embeddings_, model.cardinalities_, strict=True)):
+        code = cols(j, j + 1)
+        valid = ops.OnnxAnd(
+            ops.OnnxAnd(
+                ops.OnnxGreaterOrEqual(code, np.array([0.0], dtype=f32), op_version=opv),
+                ops.OnnxLess(code, np.array([float(card)], dtype=f32), op_version=opv),
+                op_version=opv,
+            ),
+            ops.OnnxEqual(ops.OnnxFloor(code, op_version=opv), code, op_version=opv),
+            op_version=opv,
+        )
+        safe = ops.OnnxWhere(valid, code, np.array([-1.0], dtype=f32), op_version=opv)
+        idx = ops.OnnxCast(
+            ops.OnnxReshape(
+                ops.OnnxAdd(safe, np.array([1.0], dtype=f32), op_version=opv),
+                np.array([-1], dtype=i64),
+                op_version=opv,
+            ),
+            to=7,  # INT64
+            op_version=opv,
+        )
+        parts.append(ops.OnnxGather(np.asarray(table, dtype=f32), idx, axis=0, op_version=opv))
+    if d > c:
+        parts.append(finite_or_zero(cols(c, d) if c else x))
+    h: Any = parts[0] if len(parts) == 1 else ops.OnnxConcat(*parts, axis=1, op_version=opv)
+    n_layers = len(model.coefs_)
+    for i, (w, b) in enumerate(zip(model.coefs_, model.intercepts_, strict=True)):
+        h = ops.OnnxAdd(
+            ops.OnnxMatMul(h, np.asarray(w, dtype=f32), op_version=opv),
+            np.asarray(b, dtype=f32).reshape(1, -1),
+            op_version=opv,
+        )
+        if i < n_layers - 1:
+            h = ops.OnnxRelu(h, op_version=opv)
+    if hasattr(model, "classes_"):
+        proba = ops.OnnxSoftmax(
+            h, axis=1, op_version=opv, output_names=[operator.outputs[1].full_name]
+        )
+        label = _labels(proba, np.asarray(model.classes_), opv, operator.outputs[0].full_name)
+        label.add_to(scope, container)
+        proba.add_to(scope, container)
+    else:
+        out = ops.OnnxAdd(
+            ops.OnnxMul(h, np.array([model.y_scale_], dtype=f32), op_version=opv),
+            np.array([model.y_mean_], dtype=f32),
+            op_version=opv,
+            output_names=[operator.outputs[0].full_name],
+        )
+        out.add_to(scope, container)
+
+
 _ALIASES = {
     "WeightedEnsemble": "CivicmlWeightedEnsemble",
     "CalibratedModel": "CivicmlCalibratedModel",
@@ -472,6 +553,21 @@ def _register() -> None:
     update_registered_converter(SimpleImputer, "SklearnImputer", imp_shape, imp_convert)
     update_registered_converter(
         AsCategorical, "CivicmlAsCategorical", _as_categorical_shape, _as_categorical_convert
+    )
+    from civicml.components import TabularMLPClassifier, TabularMLPRegressor
+
+    update_registered_converter(
+        TabularMLPClassifier,
+        "CivicmlTabularMLPClassifier",
+        calculate_linear_classifier_output_shapes,
+        _mlp_convert,
+        options={"nocl": [True, False], "zipmap": [True, False, "columns"]},
+    )
+    update_registered_converter(
+        TabularMLPRegressor,
+        "CivicmlTabularMLPRegressor",
+        calculate_linear_regressor_output_shapes,
+        _mlp_convert,
     )
     update_registered_converter(
         WeightedEnsemble,

@@ -47,6 +47,9 @@ TRUSTED_TYPES: frozenset[str] = frozenset(
         "civicml.components._ensemble.CalibratedModel",
         "civicml.components._text.flatten_text",
         "civicml.components._text.to_str",
+        "civicml.components._mlp.TabularMLPClassifier",
+        "civicml.components._mlp.TabularMLPRegressor",
+        "civicml.components._embed.SentenceEmbedder",
         "pandas.core.arrays.categorical.Categorical",
     }
 )

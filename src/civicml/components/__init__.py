@@ -1,11 +1,14 @@
 """Estimator components that live inside saved pipelines.
 
 They are loaded at serving time, so they import only numpy, pandas and scikit-learn, and every
-class here is on the bundle's trusted-types list.
+class here is on the bundle's trusted-types list. Two reach further, inside methods only:
+``TabularMLP*.fit`` trains with torch (``civicml.learn._deep``; prediction is numpy), and
+``SentenceEmbedder`` loads torch and sentence-transformers when it embeds (the deep extra).
 """
 
 from civicml.components._clusters import ClusterModel, anomaly_reasons, anomaly_reference
 from civicml.components._dates import DateFeatures
+from civicml.components._embed import SentenceEmbedder
 from civicml.components._ensemble import (
     CalibratedModel,
     WeightedEnsemble,
@@ -13,6 +16,7 @@ from civicml.components._ensemble import (
     fit_calibrators,
 )
 from civicml.components._frame import AsCategorical
+from civicml.components._mlp import TabularMLPClassifier, TabularMLPRegressor
 from civicml.components._text import flatten_text, to_str
 
 __all__ = [
@@ -20,6 +24,9 @@ __all__ = [
     "CalibratedModel",
     "ClusterModel",
     "DateFeatures",
+    "SentenceEmbedder",
+    "TabularMLPClassifier",
+    "TabularMLPRegressor",
     "WeightedEnsemble",
     "anomaly_reasons",
     "anomaly_reference",

@@ -1,8 +1,15 @@
 """Learning: tasks and metrics, candidate families, cross-validation, the leaderboard, training."""
 
 from civicml.data import detect_task
+from civicml.learn._anomaly import anomaly_labels, detect_anomalies
 from civicml.learn._auto import AutoClassifier, AutoRegressor
 from civicml.learn._candidates import FAMILIES, Family, build_pipeline, families_for
+from civicml.learn._clustering import (
+    CLUSTER_MEASURES,
+    cluster,
+    profile_clusters,
+    validate_clusters,
+)
 from civicml.learn._cv import CVResult, cross_validate, make_splitter
 from civicml.learn._leaderboard import TIMING_FIELDS, Entry, Leaderboard
 from civicml.learn._metrics import DEFAULT_METRIC, Metric, compute_metrics, get_metric, metrics_for
@@ -13,7 +20,13 @@ from civicml.learn._threshold import Threshold, choose_threshold
 from civicml.learn._train import TrainResult, train
 
 __all__ = [
+    "CLUSTER_MEASURES",
     "TIMING_FIELDS",
+    "anomaly_labels",
+    "cluster",
+    "detect_anomalies",
+    "profile_clusters",
+    "validate_clusters",
     "AutoClassifier",
     "AutoRegressor",
     "Constraints",

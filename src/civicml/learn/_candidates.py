@@ -74,6 +74,19 @@ def _hist_gb(task: str, params: dict[str, Any], seed: int) -> Any:
     return cls(random_state=seed, categorical_features="from_dtype", **params)
 
 
+def _mlp(task: str, params: dict[str, Any], seed: int) -> Any:
+    from civicml.components import TabularMLPClassifier, TabularMLPRegressor
+
+    cls = TabularMLPRegressor if task == "regression" else TabularMLPClassifier
+    return cls(random_state=seed, **params)
+
+
+def _torch_available() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("torch") is not None
+
+
 def _lightgbm(task: str, params: dict[str, Any], seed: int) -> Any:
     import lightgbm as lgb
 
@@ -141,17 +154,29 @@ FAMILIES: dict[str, Family] = {
             },
             native_categorical=True,
         ),
+        # The deep extra (torch): an MLP with an embedding table per categorical column, trained
+        # with early stopping; fitted weights are numpy arrays (serving needs no torch).
+        Family(
+            "mlp",
+            "Neural network (MLP)",
+            "deep",
+            5,
+            False,
+            _mlp,
+            {"hidden_units": 128, "hidden_layers": 2, "dropout": 0.1, "max_epochs": 60},
+        ),
     ]
 }
 
 
 def families_for(task: str) -> list[Family]:
-    """The families tried for ``task``, simplest first.
+    """The families tried for ``task``, simplest first (``mlp`` only where torch imports).
 
-    >>> [f.name for f in families_for("binary")]
+    >>> [f.name for f in families_for("binary")][:7]
     ['baseline', 'linear', 'knn', 'random_forest', 'extra_trees', 'hist_gb', 'lightgbm']
     """
-    return sorted(FAMILIES.values(), key=lambda f: f.simplicity)
+    found = [f for f in FAMILIES.values() if f.flavour != "deep" or _torch_available()]
+    return sorted(found, key=lambda f: f.simplicity)
 
 
 def family_of(name: str) -> Family:
@@ -162,7 +187,19 @@ def family_of(name: str) -> Family:
 def build_pipeline(
     family: Family, task: str, roles: FeatureRoles, params: Mapping[str, Any] | None, seed: int
 ) -> Pipeline:
-    """The full pipeline (preprocessing + estimator) for one candidate."""
+    """The full pipeline (preprocessing + estimator) for one candidate.
+
+    ``params`` may hold ``"text"`` (``"tfidf"`` or ``"embed"``): how text columns are turned into
+    numbers; it goes to the preprocessor, not the model. Without it, text columns are embedded
+    when the deep extra is installed (the search also tries TF-IDF) and TF-IDF otherwise.
+    """
+    from civicml.learn._spaces import text_choices
+
     merged = {**family.defaults, **(params or {})}
-    pre = build_preprocessor(roles, family.flavour, native_categorical=family.native_categorical)
+    text = str(merged.pop("text", None) or text_choices()[-1])
+    pre = build_preprocessor(
+        roles, family.flavour, native_categorical=family.native_categorical, text=text
+    )
+    if family.flavour == "deep":
+        merged["n_categorical"] = len(roles.categorical)
     return Pipeline([("prep", pre), ("model", family.make(task, merged, seed))])

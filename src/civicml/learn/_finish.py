@@ -136,7 +136,9 @@ def finish(
 
     # Selection under constraints, and the Pareto front.
     cands = [_candidate(e, metric.name) for e in board.ranked() if e.status == "ok"]
-    chosen, given_up = select(cands, constraints, greater_is_better=metric.greater_is_better)
+    chosen, given_up = select(
+        cands, constraints, greater_is_better=metric.greater_is_better, metric=metric.name
+    )
     if chosen is None:
         chosen = cands[0]
     extra["selection"] = {
@@ -212,6 +214,7 @@ def _candidate(e: Entry, metric: str) -> Candidate:
         model_bytes=e.model_bytes,
         interpretable=bool(e.extra.get("interpretable", False)),
         simplicity=e.simplicity,
+        predict_us_per_row=e.predict_us_per_row,
     )
 
 

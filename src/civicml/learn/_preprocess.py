@@ -1,9 +1,13 @@
 """Preprocessing per column role, built with scikit-learn's ColumnTransformer.
 
-Two flavours: ``"scaled"`` for models that need numbers on one scale (linear, kNN, MLP:
-impute, standardise, one-hot) and ``"tree"`` for tree ensembles (numbers kept with their NaN,
+Three flavours: ``"scaled"`` for models that need numbers on one scale (linear, kNN:
+impute, standardise, one-hot), ``"tree"`` for tree ensembles (numbers kept with their NaN,
 categories ordinal-encoded with unknown and missing as NaN, optionally as pandas categoricals
-for LightGBM's native categorical splits).
+for LightGBM's native categorical splits) and ``"deep"`` for the MLP (categories first as
+ordinal codes for its embedding tables, then numbers imputed and standardised).
+
+Text columns become numbers through TF-IDF + SVD (``text="tfidf"``) or sentence embeddings
+from a packaged model (``text="embed"``, the deep extra); the search chooses.
 """
 
 from __future__ import annotations
@@ -19,7 +23,13 @@ from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, OrdinalEncoder, StandardScaler
 
-from civicml.components import AsCategorical, DateFeatures, flatten_text, to_str
+from civicml.components import (
+    AsCategorical,
+    DateFeatures,
+    SentenceEmbedder,
+    flatten_text,
+    to_str,
+)
 
 __all__ = ["FeatureRoles", "build_preprocessor"]
 
@@ -54,19 +64,55 @@ class FeatureRoles:
         return cls(**groups)
 
 
-def build_preprocessor(roles: FeatureRoles, flavour: str, *, native_categorical: bool = False):
+def _ordinal_categories(roles: FeatureRoles) -> tuple[str, object, list[str]]:
+    return (
+        "cat",
+        make_pipeline(
+            FunctionTransformer(to_str, feature_names_out="one-to-one"),
+            OrdinalEncoder(
+                handle_unknown="use_encoded_value",
+                unknown_value=np.nan,
+                encoded_missing_value=np.nan,
+                min_frequency=3,
+                max_categories=250,
+            ),
+        ),
+        list(roles.categorical),
+    )
+
+
+def build_preprocessor(
+    roles: FeatureRoles, flavour: str, *, native_categorical: bool = False, text: str = "tfidf"
+):
     """A transformer from the raw feature frame to a model-ready matrix.
 
     Parameters
     ----------
     roles : FeatureRoles
-    flavour : {"scaled", "tree"}
+    flavour : {"scaled", "tree", "deep"}
     native_categorical : bool
         For ``"tree"``: wrap the output so categorical columns come first as pandas categoricals
         (LightGBM then splits on them natively).
+    text : {"tfidf", "embed"}
+        TF-IDF + 32-component SVD, or sentence embeddings (:class:`SentenceEmbedder`).
     """
+    if text not in ("tfidf", "embed"):
+        raise ValueError(f"text must be 'tfidf' or 'embed'; got {text!r}")
     parts: list[tuple[str, object, list[str]]] = []
-    if flavour == "scaled":
+    if flavour == "deep":
+        if roles.categorical:
+            parts.append(_ordinal_categories(roles))
+        if roles.numeric:
+            parts.append(
+                (
+                    "num",
+                    make_pipeline(
+                        SimpleImputer(strategy="median", add_indicator=True), StandardScaler()
+                    ),
+                    list(roles.numeric),
+                )
+            )
+    elif flavour == "scaled":
         if roles.categorical:
             parts.append(
                 (
@@ -95,34 +141,26 @@ def build_preprocessor(roles: FeatureRoles, flavour: str, *, native_categorical:
             )
     else:
         if roles.categorical:
-            parts.append(
-                (
-                    "cat",
-                    make_pipeline(
-                        FunctionTransformer(to_str, feature_names_out="one-to-one"),
-                        OrdinalEncoder(
-                            handle_unknown="use_encoded_value",
-                            unknown_value=np.nan,
-                            encoded_missing_value=np.nan,
-                            min_frequency=3,
-                            max_categories=250,
-                        ),
-                    ),
-                    list(roles.categorical),
-                )
-            )
+            parts.append(_ordinal_categories(roles))
         if roles.numeric:
             parts.append(("num", "passthrough", list(roles.numeric)))
     if roles.date:
         date_steps: list[object] = [DateFeatures()]
-        if flavour == "scaled":
+        if flavour in ("scaled", "deep"):
             date_steps += [SimpleImputer(strategy="median"), StandardScaler()]
         parts.append(("date", make_pipeline(*date_steps), list(roles.date)))
     for i, col in enumerate(roles.text):
-        vec = TfidfVectorizer(max_features=5000, ngram_range=(1, 2), min_df=2, sublinear_tf=True)
-        text_pipe = make_pipeline(
-            FunctionTransformer(flatten_text), vec, TruncatedSVD(n_components=32, random_state=0)
-        )
+        if text == "embed":
+            text_pipe: object = SentenceEmbedder()
+        else:
+            vec = TfidfVectorizer(
+                max_features=5000, ngram_range=(1, 2), min_df=2, sublinear_tf=True
+            )
+            text_pipe = make_pipeline(
+                FunctionTransformer(flatten_text),
+                vec,
+                TruncatedSVD(n_components=32, random_state=0),
+            )
         parts.append((f"text{i}", text_pipe, [col]))
     transformer = ColumnTransformer(parts, remainder="drop", sparse_threshold=0.0)
     if flavour == "tree" and native_categorical and roles.categorical:

