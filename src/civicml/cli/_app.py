@@ -194,6 +194,14 @@ def train(
             ".civicml/).",
         ),
     ] = None,
+    engine: Annotated[
+        str | None,
+        typer.Option(
+            "--engine",
+            envvar="CIVICML_ENGINE",
+            help="Where trials run: local, or dask://HOST:8786 (overrides 'engine' in the spec).",
+        ),
+    ] = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Train and compare candidates with cross-validation; save the winner as a bundle.
@@ -201,7 +209,7 @@ def train(
     The run is recorded (see 'civicml runs list'), as failed if it fails."""
     from civicml.spec import load_spec
 
-    loaded = load_spec(spec)
+    loaded = _with_engine(load_spec(spec), engine)
     outcome = _with_progress(
         "run_training", loaded, out, overwrite=overwrite, runs_uri=registry, quiet=json_out
     )
@@ -235,6 +243,14 @@ def run(
         str | None,
         typer.Option("--by", help="Who registers it (default: $CIVICML_ACTOR or login name)."),
     ] = None,
+    engine: Annotated[
+        str | None,
+        typer.Option(
+            "--engine",
+            envvar="CIVICML_ENGINE",
+            help="Where trials run: local, or dask://HOST:8786 (overrides 'engine' in the spec).",
+        ),
+    ] = None,
     json_out: JsonOpt = False,
 ) -> None:
     """The main job: validate the spec and data, train, save a verified bundle, write the
@@ -242,7 +258,7 @@ def run(
     from civicml.cli._models import default_actor
     from civicml.spec import load_spec
 
-    loaded = load_spec(spec)
+    loaded = _with_engine(load_spec(spec), engine)
 
     project = _with_progress(
         "run_project",
@@ -278,6 +294,17 @@ def verify(bundle: Annotated[Path, typer.Argument(help="A bundle folder.")]) -> 
 
     b = load_bundle(bundle)
     console.print(f"OK: {len(b.files)} files verified; bundle sha256 {b.digest}")
+
+
+def _with_engine(spec: Any, engine: str | None) -> Any:
+    """The spec with ``--engine`` applied (validated like the spec's own key)."""
+    if not engine:
+        return spec
+    from civicml.spec import spec_from_dict
+
+    raw = spec.model_dump(mode="json", exclude_unset=True)
+    raw["engine"] = engine
+    return spec_from_dict(raw, base_dir=spec.base_dir, source="--engine")
 
 
 # --- printing helpers -------------------------------------------------------------------------

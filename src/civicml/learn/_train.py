@@ -76,6 +76,7 @@ def train(
     ensemble: bool = True,
     calibrate: bool = True,
     trial_timeout: float | None = None,
+    engine: Any = None,
 ) -> TrainResult:
     """Search candidate models with cross-validation, ensemble, calibrate, select and refit.
 
@@ -142,17 +143,22 @@ def train(
     # Every family fits on one thread (n_jobs=1); OpenMP/BLAS pools are capped to match, so fold
     # timings (and so the budget) stay predictable when other processes share the cores.
     with threadpool_limits(limits=1):
-        records = run_search(
-            X_tr,
-            y_tr,
-            task=task,
-            classes=classes,
-            splits=splits,
-            roles=roles,
-            metric=primary,
-            config=config,
-            emit=emit,
-        )
+        if engine is not None and str(engine) != "local":
+            records = _search_on_engine(
+                engine, X_tr, y_tr, task, classes, splits, roles, primary, config, emit
+            )
+        else:
+            records = run_search(
+                X_tr,
+                y_tr,
+                task=task,
+                classes=classes,
+                splits=splits,
+                roles=roles,
+                metric=primary,
+                config=config,
+                emit=emit,
+            )
         if board.best is None:
             errors = "; ".join(f"{e.name}: {e.error}" for e in board.entries if e.error)
             raise TrainingError.build(
@@ -256,6 +262,48 @@ def _entry(rec: TrialRecord, metric: str) -> Entry:
         model_bytes=res.model_bytes,
         predict_ms=res.predict_ms,
     )
+
+
+def _search_on_engine(
+    engine: Any,
+    X: pd.DataFrame,
+    y: np.ndarray,
+    task: str,
+    classes: np.ndarray,
+    splits: list[tuple[np.ndarray, np.ndarray]],
+    roles: FeatureRoles,
+    metric: Any,
+    config: Any,
+    emit: EventHandler,
+) -> list[Any]:
+    """Run the trials' folds on an engine (e.g. Dask). Needs ``max_trials``: a fixed number
+    of trials is what makes results identical on every engine."""
+    from civicml.engines import search_on_engine
+
+    if config.max_trials is None:
+        raise SpecError.build(
+            f"The engine {str(engine)!r} runs a fixed number of trials",
+            expected="max_trials set in civicml.yaml",
+            got=None,
+            fix="Set 'max_trials' (e.g. 20), or use engine: local for a time budget",
+        )
+    records = search_on_engine(
+        X,
+        y,
+        task=task,
+        classes=classes,
+        splits=splits,
+        roles=roles,
+        metric=metric,
+        families=config.families,
+        max_trials=config.max_trials,
+        seed=config.seed,
+        engine=engine,
+        emit=emit,
+    )
+    for rec in records:
+        config.on_record(rec)
+    return records
 
 
 def _families(task: str, names: list[str] | None) -> list[Family]:

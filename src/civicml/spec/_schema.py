@@ -313,6 +313,7 @@ class ProjectSpec(_Section):
     budget_seconds: float = Field(default=60.0, gt=0)
     max_trials: int | None = Field(default=None, ge=1)
     seed: int = Field(default=0, ge=0)
+    engine: str = "local"
     cv_folds: int = Field(default=5, ge=2, le=20)
     test_size: float = Field(default=0.2, gt=0, lt=0.9)
     columns: Columns = Field(default_factory=Columns)
@@ -328,6 +329,16 @@ class ProjectSpec(_Section):
 
     # Where the spec file lives; relative data paths resolve against it. Not a YAML key.
     base_dir: Path = Field(default=Path("."), exclude=True)
+
+    @field_validator("engine")
+    @classmethod
+    def _engine_address(cls, value: str) -> str:
+        if not re.match(r"^(local(:[0-9]+)?|dask://[A-Za-z0-9_.\-]+:[0-9]{1,5})$", value):
+            raise ValueError(
+                f"engine {value!r} is not 'local', 'local:N' or 'dask://HOST:PORT' "
+                "(e.g. dask://127.0.0.1:8786)"
+            )
+        return value
 
     @field_validator("protected")
     @classmethod

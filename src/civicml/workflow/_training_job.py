@@ -395,6 +395,7 @@ def _train_and_assess(
         cost_fn=spec.costs.false_negative,
         on_event=on_event,
         selection=spec.selection,
+        engine=None if spec.engine == "local" else spec.engine,
     )
 
     emit("stage", name="assess")

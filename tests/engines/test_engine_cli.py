@@ -1,0 +1,78 @@
+"""`civicml train --engine …` runs the search's folds on the engine with identical results."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import yaml
+from typer.testing import CliRunner
+
+from civicml.cli import app
+
+
+def _project(tmp_path: Path) -> Path:
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=300)
+    frame = pd.DataFrame(
+        {
+            "x": x,
+            "z": rng.normal(size=300),
+            "region": rng.choice(["n", "s", "e"], size=300),
+            "y": np.where(x + rng.normal(scale=0.7, size=300) > 0, "yes", "no"),
+        }
+    )
+    frame.to_csv(tmp_path / "data.csv", index=False)
+    spec = {
+        "name": "eng",
+        "data": {"path": "data.csv"},
+        "target": "y",
+        "max_trials": 3,
+        "cv_folds": 3,
+        "seed": 1,
+    }
+    (tmp_path / "civicml.yaml").write_text(yaml.safe_dump(spec))
+    return tmp_path / "civicml.yaml"
+
+
+def _scores(out: Path) -> list[tuple[str, float]]:
+    board = json.loads((out / "leaderboard.json").read_text())
+    return [(e["name"], round(e["cv_mean"]["roc_auc"], 10)) for e in board["entries"]]
+
+
+def test_train_on_the_engine_matches_local(tmp_path: Path, engine_spec: str) -> None:
+    # 'local:N' and 'dask://…' run the engine search (seeds per trial and fold), so any engine
+    # and any worker count give the same leaderboard; plain 'local' is the in-process search.
+    engine_spec = "local:2" if engine_spec == "local" else engine_spec
+    spec = _project(tmp_path)
+    runner = CliRunner()
+    local = runner.invoke(
+        app, ["train", str(spec), "-o", str(tmp_path / "local"), "--engine", "local:1", "--json"]
+    )
+    assert local.exit_code == 0, local.output
+    other = runner.invoke(
+        app, ["train", str(spec), "-o", str(tmp_path / "other"), "--engine", engine_spec, "--json"]
+    )
+    assert other.exit_code == 0, other.output
+    assert _scores(tmp_path / "local") == _scores(tmp_path / "other")
+
+
+def test_engine_needs_max_trials(tmp_path: Path) -> None:
+    spec = _project(tmp_path)
+    raw = yaml.safe_load(spec.read_text())
+    raw.pop("max_trials")
+    spec.write_text(yaml.safe_dump(raw))
+    res = CliRunner().invoke(
+        app, ["train", str(spec), "-o", str(tmp_path / "b"), "--engine", "local:2"]
+    )
+    assert res.exit_code == 2 and "max_trials" in res.stderr
+
+
+def test_bad_engine_address_is_one_clear_line(tmp_path: Path) -> None:
+    spec = _project(tmp_path)
+    res = CliRunner().invoke(
+        app, ["train", str(spec), "-o", str(tmp_path / "b"), "--engine", "ray://x"]
+    )
+    assert res.exit_code == 2 and "dask://HOST:PORT" in res.stderr
