@@ -47,3 +47,37 @@ def test_create_status_evaluate(db_uri):
 
     missing = runner.invoke(bandits_app, ["status", "nobody", "--db", db_uri])
     assert missing.exit_code == 2 and "no bandit" in missing.output
+
+
+def test_register_like_any_model(db_uri, tmp_path):
+    from civicml.registry import open_registry
+
+    assert (
+        runner.invoke(
+            bandits_app, ["create", "letters", "--spec", str(SPEC), "--db", db_uri]
+        ).exit_code
+        == 0
+    )
+    store = open_bandit_store(db_uri)
+    service, env, rng = BanditService(store, seed=0), LetterEnvironment(), np.random.default_rng(1)
+    for x in env.sample_contexts(300, rng):
+        o = service.choose("letters", dict(zip(env.features, x, strict=True)))
+        arm = np.array([env.arms.index(o["arm"])])
+        service.reward("letters", o["decision_id"], float(env.rewards(x[None], arm, rng)[0]))
+    store.close()
+    uri = f"sqlite:///{tmp_path / 'registry.db'}"
+    res = runner.invoke(
+        bandits_app,
+        ["register", "letters", "--by", "Ada", "--db", db_uri, "--registry", uri,
+         "--project-dir", str(tmp_path), "--json"],
+    )  # fmt: skip
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.stdout)["version"] == 1
+    with open_registry(uri, project_dir=tmp_path) as reg:
+        v = reg.get_version("letters", 1)
+        bundle = reg.load_version("letters/1")
+        assert bundle.info["task"] == "bandit"
+        checks = bundle.read_json("checks.json")["checks"]
+        assert {c["name"] for c in checks} == {"every_arm_explored", "exploration_floor"}
+        assert b"<table" in bundle.read_bytes("report.html")
+        assert reg.verify_audit().ok and v.created_by == "Ada"

@@ -201,5 +201,44 @@ def report(
     console.print(f"Wrote {html}.")
 
 
+@bandits_app.command("register")
+@handle_errors
+def register(
+    name: Annotated[str, typer.Argument(help="The bandit's name.")],
+    by: Annotated[
+        str | None,
+        typer.Option("--by", help="Who registers it (default: $CIVICML_ACTOR or login)."),
+    ] = None,
+    reason: Annotated[str | None, typer.Option("--reason", help="Why.")] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", "-o", help="Bundle folder (default .civicml/bundles/NAME)."),
+    ] = None,
+    registry: Annotated[str | None, typer.Option("--registry", help="Registry URL.")] = None,
+    project_dir: Annotated[Path, typer.Option("--project-dir", help="Project folder.")] = Path("."),
+    db: DbOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Register the bandit's current policy as a new model version (spec, policy, report, checks),
+    so approval, promotion and the audit log work as for any model."""
+    from civicml.bandits import open_bandit_store
+    from civicml.bandits._bundle import save_bandit_bundle
+    from civicml.cli._models import default_actor
+    from civicml.registry import open_registry
+
+    store = open_bandit_store(db)
+    try:
+        dest = out or project_dir / ".civicml" / "bundles" / f"{name}-bandit"
+        bundle = save_bandit_bundle(store, name, dest, overwrite=True)
+    finally:
+        store.close()
+    with open_registry(registry, project_dir=project_dir) as reg:
+        version = reg.register(bundle.path, name, actor=default_actor(by), reason=reason)
+    if as_json:
+        emit_json({"name": name, "version": version.version, "bundle": str(bundle.path)})
+        return
+    console.print(f"Registered bandit {name} as version {version.version} (not promoted).")
+
+
 def _num(v: float | None) -> str:
     return "–" if v is None else f"{v:.3f}"
