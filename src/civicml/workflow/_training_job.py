@@ -215,14 +215,35 @@ def record_outcome(tracker: Any, outcome: TrainingOutcome) -> None:
         tracker.set(energy=outcome.energy)
 
 
-def _train(
+@dataclass
+class Prepared:
+    """The checked training table and what was learned about it on the way."""
+
+    etl: Any
+    frame: pd.DataFrame
+    warnings: list[str]
+    findings: list[Any]
+    contract: Any
+    roles: Any
+
+
+def prepare_table(
     spec: ProjectSpec,
-    bundle_dir: str | Path,
-    overwrite: bool,
-    on_event: EventHandler | None,
-    tracker: Any,
     etl: Any,
-) -> TrainingOutcome:
+    tracker: Any,
+    emit: EventHandler,
+    *,
+    check_target: str | None,
+    check_task: str,
+    not_features: list[str] | None = None,
+    validate: Callable[[pd.DataFrame], None] | None = None,
+) -> Prepared:
+    """load (ETL) → training-table checks → personal-data scan → contract → feature roles.
+
+    Shared by the supervised and unsupervised jobs. ``validate`` runs on the loaded table
+    before anything else looks at it; ``not_features`` are extra columns the checks ignore.
+    """
+    from civicml._errors import DataError
     from civicml.data import (
         check_personal_data,
         check_training_table,
@@ -230,13 +251,8 @@ def _train(
         run_etl,
         scan_personal_data,
     )
-    from civicml.energy import EnergyMeter
-    from civicml.learn import FeatureRoles, detect_task
+    from civicml.learn import FeatureRoles
 
-    if tracker is not None:
-        on_event = tracker.wrap(on_event)
-    emit = on_event or (lambda *a, **k: None)
-    started = time.monotonic()
     emit("stage", name="load")
     if etl is None:
         etl = run_etl(
@@ -253,15 +269,17 @@ def _train(
     if tracker is not None:
         tracker.add_data_versions(etl.data_versions())
     df = etl.frame
+    if validate is not None:
+        validate(df)
     cols = spec.columns
     emit("stage", name="check", rows=len(df), columns=df.shape[1])
     warnings = list(
         check_training_table(
             df,
-            target=spec.target,
-            task=spec.task,
+            target=check_target,
+            task=check_task,
             id_columns=cols.id,
-            drop_columns=cols.drop,
+            drop_columns=[*cols.drop, *(not_features or [])],
             text_columns=cols.text,
             date_columns=cols.date,
             categorical_columns=cols.categorical,
@@ -291,12 +309,38 @@ def _train(
     )
     roles = FeatureRoles.from_mapping({c.name: c.role for c in contract.columns})
     if not roles.features:
-        from civicml._errors import DataError
-
         raise DataError.build(
             "No usable feature columns are left after removing the target, ids and dropped columns",
             fix="Check columns.id and columns.drop in civicml.yaml",
         )
+    return Prepared(etl, df, warnings, findings, contract, roles)
+
+
+def _train(
+    spec: ProjectSpec,
+    bundle_dir: str | Path,
+    overwrite: bool,
+    on_event: EventHandler | None,
+    tracker: Any,
+    etl: Any,
+) -> TrainingOutcome:
+    from civicml.energy import EnergyMeter
+    from civicml.learn import detect_task
+
+    if tracker is not None:
+        on_event = tracker.wrap(on_event)
+    emit = on_event or (lambda *a, **k: None)
+    started = time.monotonic()
+    prep = prepare_table(spec, etl, tracker, emit, check_target=spec.target, check_task=spec.task)
+    etl, df, warnings, findings, contract, roles = (
+        prep.etl,
+        prep.frame,
+        prep.warnings,
+        prep.findings,
+        prep.contract,
+        prep.roles,
+    )
+    cols = spec.columns
 
     y = df[spec.target] if spec.target else None
     if y is None:

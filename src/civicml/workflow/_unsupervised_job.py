@@ -8,8 +8,6 @@ report and the registry treat these models like any other.
 
 from __future__ import annotations
 
-import datetime as _dt
-import platform
 import time
 from pathlib import Path
 from typing import Any
@@ -20,9 +18,9 @@ from civicml.workflow._training_job import (
     EventHandler,
     TrainingOutcome,
     _asdict,
+    _lineage,
     _parquet_safe,
-    git_commit,
-    package_versions,
+    prepare_table,
     record_outcome,
     start_tracking,
 )
@@ -75,17 +73,8 @@ def _fit(
     from civicml.assess._checks import checks_to_dict
     from civicml.assess._unsupervised import assess_unsupervised, unsupervised_checks
     from civicml.bundle import save_bundle
-    from civicml.data import (
-        check_personal_data,
-        check_training_table,
-        frame_sha256,
-        infer_contract,
-        run_etl,
-        scan_personal_data,
-    )
     from civicml.learn._anomaly import detect_anomalies
     from civicml.learn._clustering import cluster
-    from civicml.learn._preprocess import FeatureRoles
 
     if spec.task not in ("clustering", "anomaly"):
         raise SpecError.build(
@@ -98,72 +87,35 @@ def _fit(
         on_event = tracker.wrap(on_event)
     emit = on_event or (lambda *a, **k: None)
     started = time.monotonic()
-    emit("stage", name="load")
-    if etl is None:
-        etl = run_etl(
-            spec,
-            on_step=lambda s: emit(
-                "etl_step",
-                index=s.index,
-                step=s.kind,
-                name=s.name,
-                rows_in=s.rows_in,
-                rows_out=s.rows_out,
-            ),
-        )
-    if tracker is not None:
-        tracker.add_data_versions(etl.data_versions())
-    df = etl.frame
-    cols = spec.columns
     label = spec.target
-    if label is not None and label not in df.columns:
-        raise DataError.build(
-            f"The 'target' column {label!r} (known labels, used only for scoring) is not in the "
-            f"data. Columns are: {list(map(str, df.columns))[:20]}",
-            fix=f"Set 'target' to one of them, or remove it (it is optional for task {spec.task})",
-        )
-    not_features = [*cols.drop, *([label] if label else [])]
-    emit("stage", name="check", rows=len(df), columns=df.shape[1])
-    warnings = list(
-        check_training_table(
-            df,
-            target=None,
-            task="clustering",
-            id_columns=cols.id,
-            drop_columns=not_features,
-            text_columns=cols.text,
-            date_columns=cols.date,
-            categorical_columns=cols.categorical,
-            group=cols.group,
-        )
-    )
-    for w in warnings:
-        emit("warning", message=w)
 
-    findings: list[Any] = []
-    if spec.personal_data.scan:
-        emit("stage", name="scan")
-        findings = scan_personal_data(df.drop(columns=[label]) if label else df)
-        check_personal_data(
-            findings, allowed=spec.personal_data.allow, id_columns=cols.id, drop_columns=cols.drop
-        )
+    def _label_present(df: Any) -> None:
+        if label is not None and label not in df.columns:
+            raise DataError.build(
+                f"The 'target' column {label!r} (known labels, used only for scoring) is not in "
+                f"the data. Columns are: {list(map(str, df.columns))[:20]}",
+                fix=f"Set 'target' to one of them, or remove it (it is optional for task {spec.task})",
+            )
 
-    emit("stage", name="contract")
-    contract = infer_contract(
-        df,
-        target=label,
-        id_columns=cols.id,
-        text_columns=cols.text,
-        date_columns=cols.date,
-        categorical_columns=cols.categorical,
-        drop_columns=[*cols.drop, *([cols.group] if cols.group else [])],
+    prep = prepare_table(
+        spec,
+        etl,
+        tracker,
+        emit,
+        check_target=None,
+        check_task="clustering",
+        not_features=[label] if label else [],
+        validate=_label_present,
     )
-    roles = FeatureRoles.from_mapping({c.name: c.role for c in contract.columns})
-    if not roles.features:
-        raise DataError.build(
-            "No usable feature columns are left after removing the target, ids and dropped columns",
-            fix="Check columns.id and columns.drop in civicml.yaml",
-        )
+    etl, df, warnings, findings, contract, roles = (
+        prep.etl,
+        prep.frame,
+        prep.warnings,
+        prep.findings,
+        prep.contract,
+        prep.roles,
+    )
+    cols = spec.columns
     X = df.reset_index(drop=True)
     labels = X[label] if label else None
 
@@ -208,29 +160,7 @@ def _fit(
     )
 
     emit("stage", name="save")
-    first = etl.sources[0] if len(etl.sources) == 1 else None
-    lineage = {
-        "created_at": _dt.datetime.now(_dt.UTC).replace(microsecond=0).isoformat(),
-        "data": {
-            "source": first.location
-            if first is not None
-            else "sources: " + ", ".join(v.name for v in etl.sources),
-            "file_sha256": first.file_sha256 if first is not None else None,
-            "table_sha256": frame_sha256(df),
-            "rows": len(df),
-            "columns": df.shape[1],
-            "sources": [
-                {k: v.to_dict()[k] for k in ("name", "sha256", "rows", "columns", "location")}
-                for v in etl.sources
-            ],
-            "steps": [step.to_dict() for step in etl.steps],
-        },
-        "run_id": tracker.id if tracker is not None else None,
-        "packages": package_versions(),
-        "git_commit": git_commit(spec.base_dir.resolve()),
-        "seconds": round(time.monotonic() - started, 3),
-        "platform": platform.platform(),
-    }
+    lineage = _lineage(spec, etl, df, tracker, started)
     info: dict[str, Any] = {
         "name": spec.name,
         "task": result.task,
