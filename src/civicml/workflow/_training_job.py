@@ -129,28 +129,53 @@ def run_training(
     SpecError, DataError, PersonalDataError, TrainingError
         With one clear line; nothing is written when training fails.
     """
+    fit = _train
     if spec.task in ("clustering", "anomaly"):
-        from civicml.workflow._unsupervised_job import run_unsupervised
+        from civicml.workflow._unsupervised_job import _fit as fit
+    return run_tracked(
+        fit,
+        spec,
+        bundle_dir,
+        overwrite=overwrite,
+        on_event=on_event,
+        track=track,
+        runs_uri=runs_uri,
+        tracker=tracker,
+        etl=etl,
+    )
 
-        return run_unsupervised(
-            spec,
-            bundle_dir,
-            overwrite=overwrite,
-            on_event=on_event,
-            track=track,
-            runs_uri=runs_uri,
-            tracker=tracker,
-            etl=etl,
-        )
-    if tracker is not None or not track:
-        outcome = _train(spec, bundle_dir, overwrite, on_event, tracker, etl)
-        if tracker is not None:
-            record_outcome(tracker, outcome)
-        return outcome
-    with start_tracking(spec, "train", runs_uri) as tracker:
-        return run_training(
-            spec, bundle_dir, overwrite=overwrite, on_event=on_event, tracker=tracker, etl=etl
-        )
+
+def run_tracked(
+    fit: Callable[..., TrainingOutcome],
+    spec: ProjectSpec,
+    bundle_dir: str | Path,
+    *,
+    overwrite: bool,
+    on_event: EventHandler | None,
+    track: bool,
+    runs_uri: str | None,
+    tracker: Any,
+    etl: Any,
+) -> TrainingOutcome:
+    """Run a fitting job, recorded: into ``tracker`` when given, else into a new run (marked
+    failed, with the error, if the job raises), or not at all when ``track`` is false."""
+    if tracker is None and track:
+        with start_tracking(spec, "train", runs_uri) as opened:
+            return run_tracked(
+                fit,
+                spec,
+                bundle_dir,
+                overwrite=overwrite,
+                on_event=on_event,
+                track=track,
+                runs_uri=runs_uri,
+                tracker=opened,
+                etl=etl,
+            )
+    outcome = fit(spec, bundle_dir, overwrite, on_event, tracker, etl)
+    if tracker is not None:
+        record_outcome(tracker, outcome)
+    return outcome
 
 
 def start_tracking(

@@ -21,8 +21,7 @@ from civicml.workflow._training_job import (
     _lineage,
     _parquet_safe,
     prepare_table,
-    record_outcome,
-    start_tracking,
+    run_tracked,
 )
 
 __all__ = ["run_unsupervised"]
@@ -50,15 +49,17 @@ def run_unsupervised(
     SpecError, DataError, PersonalDataError, TrainingError
         With one clear line; nothing is written when fitting fails.
     """
-    if tracker is not None or not track:
-        outcome = _fit(spec, bundle_dir, overwrite, on_event, tracker, etl)
-        if tracker is not None:
-            record_outcome(tracker, outcome)
-        return outcome
-    with start_tracking(spec, "train", runs_uri) as tracker:
-        return run_unsupervised(
-            spec, bundle_dir, overwrite=overwrite, on_event=on_event, tracker=tracker, etl=etl
-        )
+    return run_tracked(
+        _fit,
+        spec,
+        bundle_dir,
+        overwrite=overwrite,
+        on_event=on_event,
+        track=track,
+        runs_uri=runs_uri,
+        tracker=tracker,
+        etl=etl,
+    )
 
 
 def _fit(
