@@ -84,16 +84,43 @@ class DaskEngine(Engine):
     def map(
         self, fn: Callable[..., Any], items: Iterable[Any], *args: Any, **kwargs: Any
     ) -> Iterator[Any]:
+        jobs = list(items)
         futures = [
             self.client.submit(fn, item, *args, retries=self.retries, pure=False, **kwargs)
-            for item in items
+            for item in jobs
         ]
         try:
-            for fut in futures:
-                yield fut.result()
+            for i, item in enumerate(jobs):
+                yield self._result(futures, i, fn, item, args, kwargs)
         finally:
             for fut in futures:
                 fut.release()
+
+    def _result(
+        self,
+        futures: list[Any],
+        i: int,
+        fn: Callable[..., Any],
+        item: Any,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+    ) -> Any:
+        """The i-th result. A worker lost at the wrong moment can make the scheduler forget a
+        task instead of rerunning it (``FutureCancelledError``); submit it again, up to
+        ``retries`` times, so losing a worker is never fatal."""
+        from concurrent.futures import CancelledError
+
+        for attempt in range(self.retries + 1):
+            try:
+                return futures[i].result()
+            except CancelledError:
+                if attempt == self.retries:
+                    raise
+                futures[i].release()
+                futures[i] = self.client.submit(
+                    fn, item, *args, retries=self.retries, pure=False, **kwargs
+                )
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def scatter(self, obj: Any) -> Any:
         return self.client.scatter(obj, broadcast=True, hash=False)
