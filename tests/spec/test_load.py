@@ -85,3 +85,20 @@ def test_every_template_key_is_in_the_schema() -> None:
     # the template documents the schema: loading it with no unknown keys proves they agree
     raw = yaml.safe_load(TEMPLATE)
     assert spec_from_dict(raw).costs.false_negative == 1
+
+
+def test_models_lists_known_families_only() -> None:
+    from typing import get_args
+
+    from civicml.learn._candidates import FAMILIES
+    from civicml.spec._schema import ModelFamily
+
+    assert set(get_args(ModelFamily)) == set(FAMILIES)
+    ok = spec_from_dict({**BASE, "models": ["lightgbm", "linear", "lightgbm"]})
+    assert ok.models == ["lightgbm", "linear"]
+    assert spec_from_dict(BASE).models is None
+    with pytest.raises(SpecError, match=r"'models.0'.*got 'lgbm'") as err:
+        spec_from_dict({**BASE, "models": ["lgbm"]})
+    assert "\n" not in str(err.value)
+    with pytest.raises(SpecError, match="no model family to search besides the baseline"):
+        spec_from_dict({**BASE, "models": ["baseline"]})

@@ -79,48 +79,18 @@ class DaskEngine(Engine):
         return max(1, sum(int(w.get("nthreads", 1)) for w in info["workers"].values()))
 
     def submit(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Future[Any]:
-        return self.client.submit(fn, *args, retries=self.retries, pure=False, **kwargs)  # type: ignore[no-any-return]
+        return _Task(self, fn, args, kwargs)  # type: ignore[return-value]
 
     def map(
         self, fn: Callable[..., Any], items: Iterable[Any], *args: Any, **kwargs: Any
     ) -> Iterator[Any]:
-        jobs = list(items)
-        futures = [
-            self.client.submit(fn, item, *args, retries=self.retries, pure=False, **kwargs)
-            for item in jobs
-        ]
+        tasks = [_Task(self, fn, (item, *args), kwargs) for item in items]
         try:
-            for i, item in enumerate(jobs):
-                yield self._result(futures, i, fn, item, args, kwargs)
+            for task in tasks:
+                yield task.result()
         finally:
-            for fut in futures:
-                fut.release()
-
-    def _result(
-        self,
-        futures: list[Any],
-        i: int,
-        fn: Callable[..., Any],
-        item: Any,
-        args: tuple[Any, ...],
-        kwargs: dict[str, Any],
-    ) -> Any:
-        """The i-th result. A worker lost at the wrong moment can make the scheduler forget a
-        task instead of rerunning it (``FutureCancelledError``); submit it again, up to
-        ``retries`` times, so losing a worker is never fatal."""
-        from concurrent.futures import CancelledError
-
-        for attempt in range(self.retries + 1):
-            try:
-                return futures[i].result()
-            except CancelledError:
-                if attempt == self.retries:
-                    raise
-                futures[i].release()
-                futures[i] = self.client.submit(
-                    fn, item, *args, retries=self.retries, pure=False, **kwargs
-                )
-        raise AssertionError("unreachable")  # pragma: no cover
+            for task in tasks:
+                task.release()
 
     def scatter(self, obj: Any) -> Any:
         return self.client.scatter(obj, broadcast=True, hash=False)
@@ -129,3 +99,45 @@ class DaskEngine(Engine):
         if self._client is not None:
             self._client.close()
             self._client = None
+
+
+class _Task:
+    """A task on the cluster whose ``result()`` survives a lost worker.
+
+    Dask reruns a task whose worker died (``retries``), but a worker lost at the wrong moment
+    can make the scheduler forget the task instead (``FutureCancelledError``): then it is
+    submitted again, up to ``retries`` times, so losing a worker is never fatal.
+    """
+
+    def __init__(
+        self, engine: DaskEngine, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: Any
+    ) -> None:
+        self._engine, self._fn, self._args, self._kwargs = engine, fn, args, kwargs
+        self._future = self._submit()
+
+    def _submit(self) -> Any:
+        return self._engine.client.submit(
+            self._fn, *self._args, retries=self._engine.retries, pure=False, **self._kwargs
+        )
+
+    def result(self, timeout: float | None = None) -> Any:
+        from concurrent.futures import CancelledError
+
+        for attempt in range(self._engine.retries + 1):
+            try:
+                return self._future.result(timeout=timeout)
+            except CancelledError:
+                if attempt == self._engine.retries:
+                    raise
+                self._future.release()
+                self._future = self._submit()
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def done(self) -> bool:
+        return bool(self._future.done())
+
+    def cancel(self) -> None:
+        self._future.cancel()
+
+    def release(self) -> None:
+        self._future.release()

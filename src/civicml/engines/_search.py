@@ -1,11 +1,13 @@
 """An Optuna ask/tell search whose trials (and their CV folds) run on an :class:`Engine`.
 
-The driver asks Optuna for ``batch_size`` trials at a time, ships one task per (trial, fold) to
-the engine — family, parameters, fold number, and a reference to the training data scattered
-once — gathers the fold scores in order and tells Optuna. Every model's seed is derived from
-``(seed, trial number, fold)`` and results are told in trial order, so with a fixed seed and
-``max_trials`` the search gives the same trials and scores on every engine, whatever worker ran
-what and even when a worker is lost and its task retried.
+The driver keeps ``window`` trials in flight: it ships one task per (trial, fold) to the engine —
+family, parameters, fold number, and a reference to the training data scattered once — and as
+soon as the oldest trial's folds are back it tells Optuna and asks for the next trial. There is
+no barrier: while the oldest trial finishes, the workers are busy with the folds of the newer
+ones. Trial ``n + window`` is always asked right after trial ``n`` is told (trials are told in
+the order they were asked), and every model's seed is derived from ``(seed, trial number,
+fold)``, so with a fixed seed and ``max_trials`` the search gives the same trials and scores on
+every engine, whatever worker ran what and even when a worker is lost and its task retried.
 
 This is the ``max_trials`` (reproducible) mode; the wall-clock budget mode with pruning and
 per-fold deadlines stays in-process (:func:`civicml.learn._search.run_search`).
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import deque
 from collections.abc import Callable
 from typing import Any, Literal
 
@@ -88,7 +91,7 @@ def search_on_engine(
     max_trials: int,
     seed: int = 0,
     engine: Engine | str | None = "local",
-    batch_size: int = 4,
+    window: int = 4,
     emit: Callable[..., None] | None = None,
 ) -> list[Any]:
     """The baseline, the warm starts, then TPE trials, each trial's folds run on ``engine``.
@@ -105,9 +108,10 @@ def search_on_engine(
         Seeds the sampler and, with the trial and fold, every model.
     engine : Engine or str
         Where folds run; a spec string is opened (and closed) here.
-    batch_size : int, default 4
-        Trials asked of Optuna at once. Part of the result's definition: keep it fixed to
-        compare engines (it does not depend on how many workers there are).
+    window : int, default 4
+        Trials in flight at once. Part of the result's definition (trial ``n + window`` is
+        asked after trial ``n`` is told): keep it fixed to compare engines. It does not depend
+        on how many workers there are.
 
     Returns
     -------
@@ -132,8 +136,7 @@ def search_on_engine(
     import optuna
 
     from civicml.learn._candidates import FAMILIES
-    from civicml.learn._cv import CVResult
-    from civicml.learn._search import TrialRecord, _pooled
+    from civicml.learn._search import _pooled
     from civicml.learn._spaces import suggest, warm_start_for
 
     say = emit or (lambda *a, **k: None)
@@ -151,9 +154,10 @@ def search_on_engine(
     say("search_start", n_candidates=max_trials + 1, n_folds=len(splits))
     own = not isinstance(engine, Engine)
     eng = open_engine(engine)
-    k = len(classes) if task != "regression" else 0
     records: list[Any] = []
     seen: dict[str, int] = {}
+    # (optuna trial or None, family, params, trial number or None, fold futures, submitted at)
+    pending: deque[tuple[Any, str, dict[str, Any], int | None, list[Any], float]] = deque()
     try:
         ref = eng.scatter(
             {
@@ -167,72 +171,94 @@ def search_on_engine(
             }
         )
 
-        def run_batch(batch: list[tuple[str, dict[str, Any], int | None]]) -> list[Any]:
-            jobs = [(f, p, n, i) for f, p, n in batch for i in range(len(splits))]
-            started = time.monotonic()
-            out = list(eng.map(run_fold, jobs, ref))
-            recs = []
-            for t, (fam, params, number) in enumerate(batch):
-                folds = out[t * len(splits) : (t + 1) * len(splits)]
-                oof = np.full((len(X), k), np.nan) if k else np.full(len(X), np.nan)
-                metrics, fold_s, us = [], [], []
-                error = next((f["error"] for f in folds if f["metrics"] is None), None)
-                for (_, va), f in zip(splits, folds, strict=True):
-                    if f["metrics"] is not None:
-                        oof[va] = f["oof"]
-                        metrics.append(f["metrics"])
-                        fold_s.append(f["seconds"])
-                        us.append(f["us_per_row"])
-                res = CVResult(
-                    metrics,
-                    oof,
-                    float(sum(f["fit_seconds"] for f in folds)),
-                    float(np.median(us)) if us else float("nan"),
-                    complete=error is None,
-                    error=error,
-                    fold_seconds=fold_s,
-                    status="ok" if error is None else ("failed" if not metrics else "incomplete"),
-                )
-                res.extra["engine"] = eng.uri
-                res.extra["batch_seconds"] = time.monotonic() - started
-                seen[fam] = seen.get(fam, 0) + 1
-                name = fam if seen[fam] == 1 else f"{fam}_{seen[fam]}"
-                say("candidate_start", name=name, label=FAMILIES[fam].label)
-                for i in range(len(splits)):
-                    say("fold_done", name=name, fold=i)
-                recs.append(
-                    TrialRecord(
-                        name,
-                        fam,
-                        {**FAMILIES[fam].defaults, **params},
-                        res,
-                        number,
-                        number is not None and number < len(warm),
-                    )
-                )
-            return recs
+        def launch(trial: Any, fam: str, params: dict[str, Any], number: int | None) -> None:
+            futures = [
+                eng.submit(run_fold, (fam, params, number, i), ref) for i in range(len(splits))
+            ]
+            pending.append((trial, fam, params, number, futures, time.monotonic()))
+
+        def ask_next() -> None:
+            trial = study.ask()
+            fam = trial.suggest_categorical("family", searchable)
+            n = int(trial.number)
+            launch(trial, fam, dict(warm[n][1]) if n < len(warm) else suggest(trial, fam, task), n)
 
         if "baseline" in families:
-            records += run_batch([("baseline", {}, None)])
-        n_done = 0
-        while searchable and n_done < max_trials:
-            trials, batch = [], []
-            for _ in range(min(batch_size, max_trials - n_done)):
-                trial = study.ask()
-                fam = trial.suggest_categorical("family", searchable)
-                n = int(trial.number)
-                params = dict(warm[n][1]) if n < len(warm) else suggest(trial, fam, task)
-                trials.append(trial)
-                batch.append((fam, params, n))
-            recs = run_batch(batch)
-            for trial, rec in zip(trials, recs, strict=True):
+            launch(None, "baseline", {}, None)
+        asked = 0
+        while searchable and asked < min(window, max_trials):
+            ask_next()
+            asked += 1
+        while pending:
+            trial, fam, params, number, futures, started = pending.popleft()
+            folds = [fut.result() for fut in futures]
+            rec = _record(folds, fam, params, number, len(warm), splits, len(X), task, classes)
+            rec.cv.extra["engine"] = eng.uri
+            rec.cv.extra["trial_seconds"] = time.monotonic() - started
+            seen[fam] = seen.get(fam, 0) + 1
+            rec.name = fam if seen[fam] == 1 else f"{fam}_{seen[fam]}"
+            say("candidate_start", name=rec.name, label=FAMILIES[fam].label)
+            for i in range(len(splits)):
+                say("fold_done", name=rec.name, fold=i)
+            if trial is not None:
                 if rec.status == "ok":
                     study.tell(trial, _pooled(rec, metric))
                 else:
                     study.tell(trial, state=optuna.trial.TrialState.FAIL)
-            records += recs
-            n_done += len(batch)
+                if asked < max_trials:
+                    ask_next()
+                    asked += 1
+            records.append(rec)
     finally:
+        for *_, futures, _ in pending:
+            for fut in futures:
+                getattr(fut, "cancel", lambda: None)()
         if own:
             eng.close()
     return records
+
+
+def _record(
+    folds: list[dict[str, Any]],
+    fam: str,
+    params: dict[str, Any],
+    number: int | None,
+    n_warm: int,
+    splits: list[tuple[np.ndarray, np.ndarray]],
+    n_rows: int,
+    task: str,
+    classes: np.ndarray,
+) -> Any:
+    """One trial's record from its folds' results (in fold order)."""
+    from civicml.learn._candidates import FAMILIES
+    from civicml.learn._cv import CVResult
+    from civicml.learn._search import TrialRecord
+
+    k = len(classes) if task != "regression" else 0
+    oof = np.full((n_rows, k), np.nan) if k else np.full(n_rows, np.nan)
+    metrics, fold_s, us = [], [], []
+    error = next((f["error"] for f in folds if f["metrics"] is None), None)
+    for (_, va), f in zip(splits, folds, strict=True):
+        if f["metrics"] is not None:
+            oof[va] = f["oof"]
+            metrics.append(f["metrics"])
+            fold_s.append(f["seconds"])
+            us.append(f["us_per_row"])
+    res = CVResult(
+        metrics,
+        oof,
+        float(sum(f["fit_seconds"] for f in folds)),
+        float(np.median(us)) if us else float("nan"),
+        complete=error is None,
+        error=error,
+        fold_seconds=fold_s,
+        status="ok" if error is None else ("failed" if not metrics else "incomplete"),
+    )
+    return TrialRecord(
+        fam,
+        fam,
+        {**FAMILIES[fam].defaults, **params},
+        res,
+        number,
+        number is not None and number < n_warm,
+    )

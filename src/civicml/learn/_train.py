@@ -307,8 +307,10 @@ def _search_on_engine(
 
 
 def _families(task: str, names: list[str] | None) -> list[Family]:
+    """The families to search: all for ``task``, or ``names`` (the baseline always first)."""
     if names is None:
         return families_for(task)
+    names = ["baseline", *(n for n in names if n != "baseline")]
     unknown = [n for n in names if n not in FAMILIES]
     if unknown:
         raise SpecError.build(

@@ -291,6 +291,13 @@ class AnomalySettings(_Section):
         return value
 
 
+#: The supervised model families the search can try (``models:`` in civicml.yaml); the names of
+#: ``civicml.learn.FAMILIES`` (a test keeps the two equal; spec loading imports no ML library).
+ModelFamily = Literal[
+    "baseline", "linear", "knn", "random_forest", "extra_trees", "hist_gb", "lightgbm", "mlp"
+]
+
+
 class ProjectSpec(_Section):
     """A civicml project: what to learn from, for whom, and within which limits.
 
@@ -314,6 +321,7 @@ class ProjectSpec(_Section):
     max_trials: int | None = Field(default=None, ge=1)
     seed: int = Field(default=0, ge=0)
     engine: str = "local"
+    models: list[ModelFamily] | None = None
     cv_folds: int = Field(default=5, ge=2, le=20)
     test_size: float = Field(default=0.2, gt=0, lt=0.9)
     columns: Columns = Field(default_factory=Columns)
@@ -329,6 +337,13 @@ class ProjectSpec(_Section):
 
     # Where the spec file lives; relative data paths resolve against it. Not a YAML key.
     base_dir: Path = Field(default=Path("."), exclude=True)
+
+    @field_validator("models")
+    @classmethod
+    def _models_listed(cls, value: list[str] | None) -> list[str] | None:
+        if value is not None and not [m for m in value if m != "baseline"]:
+            raise ValueError("models lists no model family to search besides the baseline")
+        return None if value is None else list(dict.fromkeys(value))
 
     @field_validator("engine")
     @classmethod

@@ -465,6 +465,7 @@ def _train_and_assess(
         on_event=on_event,
         selection=spec.selection,
         engine=None if spec.engine == "local" else spec.engine,
+        families=spec.models,
     )
 
     emit("stage", name="assess")

@@ -1,0 +1,41 @@
+"""The supervised training job: ``models:`` limits the families the search tries."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+
+def test_models_limits_the_search_to_the_listed_families(tmp_path: Path) -> None:
+    from civicml.bundle import load_bundle
+    from civicml.spec import spec_from_dict
+    from civicml.workflow import run_training
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(240, 3))
+    frame = pd.DataFrame(x, columns=["a", "b", "c"])
+    frame["band"] = rng.choice(["low", "high"], size=240)
+    frame["y"] = np.where(x[:, 0] + rng.normal(scale=0.7, size=240) > 0, "yes", "no")
+    frame.to_csv(tmp_path / "train.csv", index=False)
+    spec = spec_from_dict(
+        {
+            "name": "models-only",
+            "data": {"path": "train.csv"},
+            "target": "y",
+            "task": "binary",
+            "max_trials": 3,
+            "cv_folds": 2,
+            "models": ["lightgbm"],
+            "personal_data": {"scan": False},
+        },
+        base_dir=tmp_path,
+    )
+    os.environ.setdefault("CIVICML_REGISTRY", f"sqlite:///{tmp_path / 'registry.db'}")
+    outcome = run_training(spec, tmp_path / "bundle", track=False)
+    board = outcome.result.leaderboard.to_frame()
+    assert set(board["family"]) == {"baseline", "lightgbm"}
+    assert (board["family"] == "lightgbm").sum() == 3
+    assert load_bundle(tmp_path / "bundle").has("model.onnx")
