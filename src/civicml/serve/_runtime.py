@@ -109,7 +109,10 @@ class ModelRuntime:
         )
         allow = ((spec or {}).get("personal_data") or {}).get("allow") or []
         ids = ((spec or {}).get("columns") or {}).get("id") or []
-        declared = {str(c) for c in [*allow, *ids, *self.id_columns]}
+        # free text (letters, notes, feedback) can name or describe anyone: never logged
+        text = ((spec or {}).get("columns") or {}).get("text") or []
+        text += [c["name"] for c in self.contract.get("columns", []) if c.get("role") == "text"]
+        declared = {str(c) for c in [*allow, *ids, *text, *self.id_columns]}
         self.personal_columns: frozenset[str] = frozenset(declared)
         self._kinds = [
             "num"
