@@ -89,3 +89,18 @@ def test_scan_sql_reads_folders_and_globs(parts, tmp_path: Path) -> None:
     assert "**" in scan_sql(root) and scan_sql("a.csv").startswith("read_csv_auto")
     with pytest.raises(DataError, match="DuckDB cannot read"):
         infer_contract_duckdb(tmp_path / "missing.parquet")
+
+
+def test_large_files_estimate_distinct_counts_but_keep_roles_exact(
+    parts, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import civicml.data._outofcore as ooc
+
+    root, df = parts
+    monkeypatch.setattr(ooc, "EXACT_DISTINCT_ROWS", 100)  # treat the 6,000 rows as "large"
+    c = infer_contract_duckdb(root, target="y", id_columns=["case_id"], sample_rows=6000)
+    exact = df["x"].nunique()
+    assert abs(c.column("x").n_unique - exact) <= 0.05 * exact  # HyperLogLog, not exact
+    assert c.column("case_id").n_unique == len(df)  # ids stay exact
+    assert c.column("region").categories == ("east", "north", "south")
+    assert c.column("y").categories == ("common", "rare")

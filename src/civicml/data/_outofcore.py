@@ -173,7 +173,9 @@ def infer_contract_duckdb(
     then null shares, ranges, distinct counts, categories and text lengths are computed over
     every row by SQL. The result has the same format (a :class:`DataContract`) and, on a
     table that fits in memory, the same content except where a role depends on the sample
-    (an id column must still be all-distinct over the whole file).
+    (an id column must still be all-distinct over the whole file). Above
+    ``EXACT_DISTINCT_ROWS`` rows, the ``n_unique`` of numeric, text and date columns is a
+    HyperLogLog estimate (within a few per cent), which keeps memory flat.
 
     Examples
     --------
@@ -207,7 +209,11 @@ def infer_contract_duckdb(
     for col in base.columns:
         c = _q(col.name)
         exprs.append(f"count({c})")
-        exprs.append(f"count(DISTINCT {c})")
+        # an exact distinct count holds every value in a hash table (GBs for a few float
+        # columns of 10M rows): above EXACT_DISTINCT_ROWS it is exact only where a role
+        # depends on it (ids, categories, the target) and HyperLogLog's estimate elsewhere
+        exact = n_rows <= EXACT_DISTINCT_ROWS or col.role in ("id", "categorical", "target")
+        exprs.append(f"count(DISTINCT {c})" if exact else f"approx_count_distinct({c})")
         if col.dtype in ("integer", "float") and col.role != "date":
             exprs.append(f"min({c})::DOUBLE")
             exprs.append(f"max({c})::DOUBLE")
@@ -252,6 +258,10 @@ def infer_contract_duckdb(
             )
         )
     return DataContract(columns=tuple(columns), target=target, n_rows=n_rows, dropped=base.dropped)
+
+
+#: Above this many rows, numeric, text and date columns' ``n_unique`` is estimated (HyperLogLog).
+EXACT_DISTINCT_ROWS = 2_000_000
 
 
 def _num(v: Any) -> float | None:
@@ -334,7 +344,8 @@ def train_lightgbm_stream(
             f"SELECT * FROM ({inner}) USING SAMPLE reservoir({limit} ROWS) REPEATABLE ({int(seed)})"
         )
     t0 = time.perf_counter()
-    reader = con.execute(f"SELECT {body} FROM ({inner})", args).to_arrow_reader(batch_rows)
+    # a relation streams its result as Arrow batches; execute() would copy all rows first
+    reader = con.sql(f"SELECT {body} FROM ({inner})", params=args).to_arrow_reader(batch_rows)
     X = np.empty((limit, len(features)), dtype=np.float32)
     y = np.empty(limit, dtype=np.float64)
     n = 0
