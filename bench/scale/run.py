@@ -62,8 +62,9 @@ def stage(name: str, data: str, work: str) -> dict:
             "data": {"path": "sample.parquet"},
             "target": "y",
             "task": "binary",
-            "max_trials": 1,
+            "max_trials": 2,
             "cv_folds": 2,
+            "models": ["lightgbm"],  # a family with an ONNX export, so scoring runs on ONNX
             "personal_data": {"scan": False},
         }
         (Path(work) / "civicml.yaml").write_text(yaml.safe_dump(spec))
