@@ -17,6 +17,14 @@ __all__ = ["serve"]
 
 @handle_errors
 def serve(
+    bundle_arg: Annotated[
+        Path | None,
+        typer.Argument(
+            metavar="[BUNDLE]",
+            help="A bundle folder to serve (the same as --bundle).",
+            show_default=False,
+        ),
+    ] = None,
     model: Annotated[
         str | None,
         typer.Option("--model", "-m", help="NAME@ALIAS from the registry (alias: production)."),
@@ -97,6 +105,18 @@ def serve(
             )
     if bool(certfile) != bool(keyfile):
         raise SpecError.build("TLS needs both --certfile and --keyfile", fix="Pass both")
+    if bundle_arg is not None and bundle is not None and bundle_arg != bundle:
+        raise SpecError.build(
+            "civicml serve got two bundles",
+            got=f"{bundle_arg} and --bundle {bundle}",
+            fix="Pass the bundle folder once",
+        )
+    bundle = bundle or bundle_arg
+    if bundle is not None and model:
+        raise SpecError.build(
+            "civicml serve got both a bundle and --model",
+            fix="Serve a registry alias (--model NAME@ALIAS) or a bundle folder, not both",
+        )
     if bundle is None and not model:
         raise SpecError.build(
             "civicml serve needs a model", fix="Pass --model NAME@ALIAS or --bundle DIR"
@@ -112,7 +132,7 @@ def serve(
     }
     ref = None
     if bundle is not None:
-        name = bundle.name
+        name = _bundle_name(bundle)
     else:
         ref = model or ""
         if "@" not in ref and "/" not in ref:
@@ -158,4 +178,20 @@ def serve(
         workers=workers,
         certfile=str(certfile) if certfile else None,
         keyfile=str(keyfile) if keyfile else None,
+    )
+
+
+def _bundle_name(folder: Path) -> str:
+    """The model's name from the bundle's ``model_info.json`` (its folder's name otherwise), so
+    the decision log lands where ``civicml monitor NAME`` looks (verified when it is loaded)."""
+    import json
+
+    try:
+        name = json.loads((folder / "model_info.json").read_text(encoding="utf-8")).get("name")
+    except (OSError, ValueError, AttributeError):
+        name = None
+    return (
+        name
+        if isinstance(name, str) and name and "/" not in name and ".." not in name
+        else folder.name
     )
