@@ -11,6 +11,8 @@ from typer.testing import CliRunner
 from civicml._errors import SpecError
 from civicml.deploy import (
     generate_deployment,
+    kserve_schema,
+    kserve_source,
     lint_dockerfile,
     validate_deployment,
     validate_kserve,
@@ -27,6 +29,8 @@ def test_generated_files_are_valid(tmp_path: Path) -> None:
     assert docker.startswith("FROM python:3.11-slim")
     assert "/v2/health/ready" in docker and "USER 10001" in docker
     assert '"--model", "claims@production"' in docker
+    # an extra that exists in pyproject: [scale] brings psycopg and s3fs for Postgres + S3
+    assert 'pip install "civicml[scale]==1.0.0"' in docker
     dep = yaml.safe_load(files.deployment.read_text())
     c = dep["spec"]["template"]["spec"]["containers"][0]
     assert c["readinessProbe"]["httpGet"]["path"] == "/v2/health/ready"
@@ -51,6 +55,110 @@ def test_schemas_catch_mistakes(tmp_path: Path) -> None:
     isvc["spec"]["predictor"]["container"] = isvc["spec"]["predictor"].pop("containers")
     files.inferenceservice.write_text(yaml.safe_dump(isvc))
     assert validate_kserve(files.inferenceservice)
+
+
+def test_kserve_schema_is_the_vendored_crd() -> None:
+    source = kserve_source()
+    assert source["repository"] == "https://github.com/kserve/kserve"
+    assert source["path"] == "config/crd/full/serving.kserve.io_inferenceservices.yaml"
+    assert len(source["commit"]) == 40 and "Apache-2.0" in source["licence"]
+    predictor = kserve_schema()["properties"]["spec"]["properties"]["predictor"]
+    container = predictor["properties"]["containers"]["items"]
+    assert container["required"] == ["name"] and container["additionalProperties"] is False
+    port = container["properties"]["readinessProbe"]["properties"]["httpGet"]["properties"]["port"]
+    assert port == {"anyOf": [{"type": "integer"}, {"type": "string"}]}  # int-or-string
+    assert predictor["properties"]["minReplicas"]["maximum"] == 2**31 - 1  # format: int32
+
+
+def test_generated_inferenceservice_uses_the_crd_fields(tmp_path: Path) -> None:
+    files = generate_deployment("claims@production", tmp_path, port=9000)
+    assert validate_kserve(files.inferenceservice) == []
+    pred = yaml.safe_load(files.inferenceservice.read_text())["spec"]["predictor"]
+    (c,) = pred["containers"]
+    assert c["name"] == "kserve-container"
+    assert {"name": "PROTOCOL", "value": "v2"} in c["env"]
+    assert c["ports"] == [{"containerPort": 9000, "protocol": "TCP"}]
+    assert c["readinessProbe"]["httpGet"] == {"path": "/v2/health/ready", "port": 9000}
+    assert c["livenessProbe"]["httpGet"] == {"path": "/v2/health/live", "port": 9000}
+    # readOnlyRootFilesystem needs a writable /tmp (HOME), as in the Deployment.
+    assert c["securityContext"]["readOnlyRootFilesystem"] is True
+    assert {"name": "tmp", "mountPath": "/tmp"} in c["volumeMounts"]
+    assert {"name": "tmp", "emptyDir": {}} in pred["volumes"]
+
+
+def _broken(isvc: dict, case: str) -> None:
+    pred = isvc["spec"]["predictor"]
+    c = pred["containers"][0]
+    if case == "minReplicas-string":
+        pred["minReplicas"] = "1"
+    elif case == "maxReplicas-over-int32":
+        pred["maxReplicas"] = 2**31
+    elif case == "scaleMetric-enum":
+        pred["scaleMetric"] = "gpu"
+    elif case == "logger-mode-enum":
+        pred["logger"] = {"mode": "everything"}
+    elif case == "containers-not-list":
+        pred["containers"] = c
+    elif case == "container-without-name":
+        del c["name"]
+    elif case == "unknown-container-field":
+        c["imagePullPolicyy"] = "Always"
+    elif case == "port-not-int":
+        c["ports"][0]["containerPort"] = "8080"
+    elif case == "probe-port-bool":
+        c["readinessProbe"]["httpGet"]["port"] = True
+    elif case == "env-value-int":
+        c["env"][0]["value"] = 2
+    elif case == "bad-quantity":
+        c["resources"]["limits"]["memory"] = "1 gigabyte"
+    elif case == "volume-without-name":
+        del pred["volumes"][0]["name"]
+    elif case == "no-predictor":
+        isvc["spec"] = {"transformer": pred}
+    elif case == "wrong-kind":
+        isvc["kind"] = "InferenceGraph"
+    elif case == "bad-name":
+        isvc["metadata"]["name"] = "1claims_prod"
+    else:  # pragma: no cover
+        raise AssertionError(case)
+
+
+@pytest.mark.parametrize(
+    ("case", "where"),
+    [
+        ("minReplicas-string", "spec.predictor.minReplicas"),
+        ("maxReplicas-over-int32", "spec.predictor.maxReplicas"),
+        ("scaleMetric-enum", "spec.predictor.scaleMetric"),
+        ("logger-mode-enum", "spec.predictor.logger.mode"),
+        ("containers-not-list", "spec.predictor.containers"),
+        ("container-without-name", "spec.predictor.containers.0"),
+        ("unknown-container-field", "spec.predictor.containers.0"),
+        ("port-not-int", "spec.predictor.containers.0.ports.0.containerPort"),
+        ("probe-port-bool", "spec.predictor.containers.0.readinessProbe.httpGet.port"),
+        ("env-value-int", "spec.predictor.containers.0.env.0.value"),
+        ("bad-quantity", "spec.predictor.containers.0.resources.limits.memory"),
+        ("volume-without-name", "spec.predictor.volumes.0"),
+        ("no-predictor", "spec"),
+        ("wrong-kind", "kind"),
+        ("bad-name", "metadata.name"),
+    ],
+)
+def test_kserve_schema_refuses_broken_manifests(tmp_path: Path, case: str, where: str) -> None:
+    files = generate_deployment("claims@production", tmp_path)
+    isvc = yaml.safe_load(files.inferenceservice.read_text())
+    _broken(isvc, case)
+    files.inferenceservice.write_text(yaml.safe_dump(isvc))
+    problems = validate_kserve(files.inferenceservice)
+    assert problems, case
+    assert any(where in p for p in problems), problems
+
+
+def test_model_names_become_dns_labels(tmp_path: Path) -> None:
+    files = generate_deployment("2024_Claims.v2@production", tmp_path)
+    assert (
+        yaml.safe_load(files.inferenceservice.read_text())["metadata"]["name"] == "m-2024-claims-v2"
+    )
+    assert validate_deployment(tmp_path) == []
 
 
 @pytest.mark.parametrize(

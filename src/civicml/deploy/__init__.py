@@ -2,18 +2,22 @@
 
 from civicml.deploy._generate import DeployFiles, generate_deployment
 from civicml.deploy._validate import (
-    KSERVE_SCHEMA,
+    kserve_schema,
+    kserve_source,
     lint_dockerfile,
+    openapi_to_jsonschema,
     validate_deployment,
     validate_kserve,
     validate_kubernetes,
 )
 
 __all__ = [
-    "KSERVE_SCHEMA",
     "DeployFiles",
     "generate_deployment",
+    "kserve_schema",
+    "kserve_source",
     "lint_dockerfile",
+    "openapi_to_jsonschema",
     "validate_deployment",
     "validate_kserve",
     "validate_kubernetes",

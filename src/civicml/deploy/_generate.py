@@ -36,7 +36,9 @@ class DeployFiles:
 
 
 def _k8s_name(name: str) -> str:
-    return re.sub(r"[^a-z0-9-]", "-", name.lower()).strip("-")[:50] or "model"
+    """A DNS-1035 label (a Service name must start with a letter)."""
+    label = re.sub(r"[^a-z0-9-]", "-", name.lower()).strip("-")[:50].rstrip("-") or "model"
+    return label if label[0].isalpha() else f"m-{label}"
 
 
 def generate_deployment(
@@ -109,6 +111,13 @@ def generate_deployment(
         "capabilities": {"drop": ["ALL"]},
     }
 
+    pod_security = {
+        "runAsNonRoot": True,
+        "runAsUser": 10001,
+        "fsGroup": 10001,
+        "seccompProfile": {"type": "RuntimeDefault"},
+    }
+
     def probe(path: str, delay: int) -> dict[str, object]:
         return {
             "httpGet": {"path": path, "port": "http"},
@@ -146,12 +155,7 @@ def generate_deployment(
                 "metadata": {"labels": labels},
                 "spec": {
                     "automountServiceAccountToken": False,
-                    "securityContext": {
-                        "runAsNonRoot": True,
-                        "runAsUser": 10001,
-                        "fsGroup": 10001,
-                        "seccompProfile": {"type": "RuntimeDefault"},
-                    },
+                    "securityContext": pod_security,
                     "containers": [container],
                     "volumes": [{"name": "tmp", "emptyDir": {}}],
                 },
@@ -168,29 +172,48 @@ def generate_deployment(
             "ports": [{"name": "http", "port": 80, "targetPort": "http", "protocol": "TCP"}],
         },
     }
+    # KServe custom predictor (serving.kserve.io/v1beta1 CRD, spec.predictor.containers): KServe
+    # reads the protocol of a custom container from its PROTOCOL env var ("v2" = Open Inference
+    # Protocol v2); the first container must be named kserve-container.
     kcontainer = {
         "name": "kserve-container",
         "image": image,
+        "imagePullPolicy": "IfNotPresent",
         "args": serve_args,
         "ports": [{"containerPort": port, "protocol": "TCP"}],
         "envFrom": env_from,
         "env": [{"name": "PROTOCOL", "value": "v2"}, {"name": "HOME", "value": "/tmp"}],
-        "readinessProbe": {"httpGet": {"path": "/v2/health/ready", "port": port}},
+        "readinessProbe": {
+            **probe("/v2/health/ready", 5),
+            "httpGet": {"path": "/v2/health/ready", "port": port},
+        },
+        "livenessProbe": {
+            **probe("/v2/health/live", 15),
+            "httpGet": {"path": "/v2/health/live", "port": port},
+        },
         "resources": container["resources"],
         "securityContext": security,
+        "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],
     }
     isvc = {
         "apiVersion": "serving.kserve.io/v1beta1",
         "kind": "InferenceService",
         "metadata": {**meta, "annotations": {"serving.kserve.io/deploymentMode": "RawDeployment"}},
         "spec": {
-            "predictor": {"minReplicas": 1, "maxReplicas": replicas, "containers": [kcontainer]}
+            "predictor": {
+                "minReplicas": 1,
+                "maxReplicas": replicas,
+                "automountServiceAccountToken": False,
+                "securityContext": pod_security,
+                "containers": [kcontainer],
+                "volumes": [{"name": "tmp", "emptyDir": {}}],
+            }
         },
     }
     dockerfile = f"""FROM python:3.11-slim
 # civicml serve for {model}: the model is fetched from the registry at start, verified by hash.
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 OMP_NUM_THREADS=1
-RUN pip install "civicml[serve,s3,postgres]=={civicml_version}" \\
+RUN pip install "civicml[scale]=={civicml_version}" \\
     && useradd --create-home --uid 10001 civicml
 USER 10001
 WORKDIR /home/civicml

@@ -1,105 +1,113 @@
 """Check generated deployment files: a small Dockerfile linter, Kubernetes objects against the
 official JSON schemas (``kubernetes-validate``, offline), and the KServe InferenceService against
-a minimal JSON schema of the fields civicml uses.
+KServe's own CRD schema.
 
-``KSERVE_SCHEMA`` follows KServe's CRD ``config/crd/full/serving.kserve.io_inferenceservices.yaml``
-(``serving.kserve.io/v1beta1``: ``spec.predictor`` is a PredictorSpec whose ``containers`` are
-core/v1 Containers, with ``minReplicas``/``maxReplicas``); only the fields civicml writes are
-constrained, and unknown ones are refused so a typo cannot pass.
+The KServe schema is vendored from KServe's CRD (``schemas/kserve_inferenceservice_v1beta1.json``:
+the ``v1beta1`` ``openAPIV3Schema``, with subtrees civicml never writes pruned to permissive
+placeholders; ``schemas/README.md`` says which commit and what was kept). :func:`kserve_schema`
+turns that OpenAPI v3 schema into a JSON Schema the way the API server applies it under strict
+field validation, so an unknown or misspelt field is refused as ``kubectl apply`` would refuse it.
 """
 
 from __future__ import annotations
 
+import copy
+import functools
+import json
+import re
 import shlex
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 __all__ = [
-    "KSERVE_SCHEMA",
+    "kserve_schema",
+    "kserve_source",
     "lint_dockerfile",
+    "openapi_to_jsonschema",
     "validate_deployment",
     "validate_kserve",
     "validate_kubernetes",
 ]
 
-_CONTAINER = {
-    "type": "object",
-    "required": ["name", "image"],
-    "additionalProperties": False,
-    "properties": {
-        "name": {"type": "string", "pattern": "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"},
-        "image": {"type": "string", "minLength": 1},
-        "args": {"type": "array", "items": {"type": "string"}},
-        "command": {"type": "array", "items": {"type": "string"}},
-        "ports": {
-            "type": "array",
-            "items": {
-                "type": "object",
-                "required": ["containerPort"],
-                "properties": {
-                    "containerPort": {"type": "integer", "minimum": 1, "maximum": 65535},
-                    "name": {"type": "string"},
-                    "protocol": {"enum": ["TCP", "UDP", "SCTP"]},
-                },
-            },
-        },
-        "env": {
-            "type": "array",
-            "items": {
-                "type": "object",
-                "required": ["name"],
-                "properties": {"name": {"type": "string"}, "value": {"type": "string"}},
-            },
-        },
-        "envFrom": {"type": "array", "items": {"type": "object"}},
-        "readinessProbe": {"type": "object"},
-        "livenessProbe": {"type": "object"},
-        "resources": {
-            "type": "object",
-            "properties": {"limits": {"type": "object"}, "requests": {"type": "object"}},
-        },
-        "securityContext": {"type": "object"},
-    },
-}
+KSERVE_SCHEMA_FILE = "kserve_inferenceservice_v1beta1.json"
+_DNS_LABEL = re.compile(r"^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$")
+_INT_BOUNDS = {"int32": (-(2**31), 2**31 - 1), "int64": (-(2**63), 2**63 - 1)}
 
-#: Minimal JSON schema of a KServe v1beta1 InferenceService with a custom predictor container.
-KSERVE_SCHEMA: dict[str, Any] = {
-    "$schema": "https://json-schema.org/draft/2020-12/schema",
-    "type": "object",
-    "required": ["apiVersion", "kind", "metadata", "spec"],
-    "properties": {
-        "apiVersion": {"const": "serving.kserve.io/v1beta1"},
-        "kind": {"const": "InferenceService"},
-        "metadata": {
-            "type": "object",
-            "required": ["name"],
-            "properties": {
-                "name": {"type": "string", "pattern": "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"},
-                "annotations": {"type": "object", "additionalProperties": {"type": "string"}},
-                "labels": {"type": "object", "additionalProperties": {"type": "string"}},
-            },
-        },
-        "spec": {
-            "type": "object",
-            "required": ["predictor"],
-            "additionalProperties": False,
-            "properties": {
-                "predictor": {
-                    "type": "object",
-                    "additionalProperties": False,
-                    "required": ["containers"],
-                    "properties": {
-                        "minReplicas": {"type": "integer", "minimum": 0},
-                        "maxReplicas": {"type": "integer", "minimum": 0},
-                        "containers": {"type": "array", "minItems": 1, "items": _CONTAINER},
-                    },
-                }
-            },
-        },
-    },
-}
+
+def openapi_to_jsonschema(node: Any, *, strict: bool = True) -> Any:
+    """Turn a Kubernetes structural OpenAPI v3 schema into a JSON Schema (draft 2020-12).
+
+    * An object with ``properties`` and neither ``additionalProperties`` nor
+      ``x-kubernetes-preserve-unknown-fields: true`` refuses unknown fields when ``strict`` (the
+      API server's strict field validation, ``kubectl apply``'s default).
+    * ``format: int32`` / ``int64`` on an integer become ``minimum`` / ``maximum``.
+    * ``nullable: true`` adds ``null`` to the type.
+    * ``x-kubernetes-int-or-string`` needs nothing: the CRD already writes it as
+      ``anyOf: [integer, string]``; the other ``x-kubernetes-*`` keys (list and map merge types)
+      and ``x-civicml-pruned`` are dropped.
+
+    >>> openapi_to_jsonschema({"type": "object", "properties": {"n": {"type": "integer",
+    ...     "format": "int32"}}, "x-kubernetes-map-type": "atomic"})  # doctest: +NORMALIZE_WHITESPACE
+    {'type': 'object', 'properties': {'n': {'type': 'integer', 'minimum': -2147483648,
+     'maximum': 2147483647}}, 'additionalProperties': False}
+    """
+    if isinstance(node, list):
+        return [openapi_to_jsonschema(v, strict=strict) for v in node]
+    if not isinstance(node, dict):
+        return node
+    out: dict[str, Any] = {}
+    for key, value in node.items():
+        if key.startswith("x-") or key in ("format", "nullable", "default"):
+            continue
+        if key in ("properties", "patternProperties"):
+            out[key] = {k: openapi_to_jsonschema(v, strict=strict) for k, v in value.items()}
+        else:
+            out[key] = openapi_to_jsonschema(value, strict=strict)
+    fmt = node.get("format")
+    if node.get("type") == "integer" and fmt in _INT_BOUNDS:
+        out["minimum"], out["maximum"] = _INT_BOUNDS[fmt]
+    if node.get("nullable") and isinstance(out.get("type"), str):
+        out["type"] = [out["type"], "null"]
+    preserve = node.get("x-kubernetes-preserve-unknown-fields") is True
+    if strict and "properties" in node and "additionalProperties" not in node and not preserve:
+        out["additionalProperties"] = False
+    return out
+
+
+@functools.cache
+def _kserve_raw() -> dict[str, Any]:
+    text = (
+        resources.files("civicml.deploy")
+        .joinpath("schemas", KSERVE_SCHEMA_FILE)
+        .read_text(encoding="utf-8")
+    )
+    return json.loads(text)
+
+
+def kserve_schema() -> dict[str, Any]:
+    """The JSON Schema that :func:`validate_kserve` checks an InferenceService against: KServe's
+    ``v1beta1`` CRD schema (vendored, see ``schemas/README.md``) through
+    :func:`openapi_to_jsonschema`, with ``apiVersion`` and ``kind`` pinned.
+
+    >>> s = kserve_schema()
+    >>> s["properties"]["spec"]["properties"]["predictor"]["properties"]["scaleMetric"]["enum"]
+    ['cpu', 'memory', 'concurrency', 'rps']
+    """
+    schema = openapi_to_jsonschema(copy.deepcopy(_kserve_raw()["openAPIV3Schema"]))
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    # The CRD serves this schema only for serving.kserve.io/v1beta1 InferenceService objects.
+    schema["properties"]["apiVersion"] = {"const": "serving.kserve.io/v1beta1"}
+    schema["properties"]["kind"] = {"const": "InferenceService"}
+    schema["required"] = ["apiVersion", "kind", "metadata", "spec"]
+    return schema
+
+
+def kserve_source() -> dict[str, str]:
+    """Where the vendored KServe schema comes from (repository, path, commit, licence)."""
+    return dict(_kserve_raw()["_source"])
 
 
 def lint_dockerfile(text: str) -> list[str]:
@@ -162,15 +170,26 @@ def validate_kubernetes(path: str | Path, kubernetes_version: str = "1.30.0") ->
 
 
 def validate_kserve(path: str | Path) -> list[str]:
-    """Validate an InferenceService file against :data:`KSERVE_SCHEMA` and the containers in it
-    against Kubernetes' Container schema."""
+    """Validate an InferenceService file against KServe's CRD schema (:func:`kserve_schema`).
+
+    ``metadata`` is an opaque object in a CRD schema; the API server checks it as ObjectMeta, so
+    its ``name`` is also checked here as a DNS-1035 label (KServe's rule for the name: it becomes
+    a Service name).
+    """
     import jsonschema
 
     doc = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-    validator = jsonschema.Draft202012Validator(KSERVE_SCHEMA)
-    return [
-        f"{path}: {e.message} at {'.'.join(map(str, e.path))}" for e in validator.iter_errors(doc)
+    validator = jsonschema.Draft202012Validator(kserve_schema())
+    problems = [
+        f"{path}: {e.message} at {'.'.join(map(str, e.absolute_path)) or '(top)'}"
+        for e in sorted(validator.iter_errors(doc), key=lambda e: list(map(str, e.absolute_path)))
     ]
+    name = (doc.get("metadata") or {}).get("name") if isinstance(doc, dict) else None
+    if isinstance(name, str) and not _DNS_LABEL.match(name):
+        problems.append(
+            f"{path}: metadata.name {name!r} is not a DNS-1035 label ([a-z]([-a-z0-9]*[a-z0-9])?, at most 63 characters)"
+        )
+    return problems
 
 
 def validate_deployment(folder: str | Path) -> list[str]:
