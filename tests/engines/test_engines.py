@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import operator
 import threading
 import time
 
@@ -23,6 +24,10 @@ def test_map_is_ordered_and_shares_scattered_data(engine_spec: str) -> None:
         sums = [int(a.sum()) for a in engine.map(np.add, [0, 1, 2], ref)]
         assert sums == [45, 55, 65]
         assert engine.submit(pow, 2, 5).result() == 32
+        # each scatter is its own object, even a dict with the same keys as an earlier one
+        first, second = engine.scatter({"X": 1}), engine.scatter({"X": 2})
+        assert engine.submit(operator.getitem, second, "X").result() == 2
+        assert engine.submit(operator.getitem, first, "X").result() == 1
         assert engine.parallelism >= 1
 
 
@@ -112,11 +117,16 @@ def test_search_gives_identical_results_on_every_engine(
             engine=engine,
             emit=lambda kind, **kw: events.append(kind),
         )
+        # a second search on the same engine (same client, same data) gives the same result
+        again = search_on_engine(
+            **_problem(), families=FAMILIES, max_trials=6, seed=7, engine=engine, window=2
+        )
     assert len(records) == 7 and records[0].name == "baseline"
     assert all(r.status == "ok" for r in records)
     assert {r.family for r in records[1:]} <= {"linear", "lightgbm"}
     assert _summary(records) == local_reference
     assert events.count("fold_done") == 7 * 3
+    assert len(again) == 7 and all(r.status == "ok" for r in again)
 
 
 def test_a_lost_worker_is_retried_not_fatal(local_reference: list) -> None:

@@ -93,7 +93,10 @@ class DaskEngine(Engine):
                 task.release()
 
     def scatter(self, obj: Any) -> Any:
-        return self.client.scatter(obj, broadcast=True, hash=False)
+        # in a list, so the object travels whole under a fresh random key: a dict given to
+        # Client.scatter is split and its own keys ("X", "y", ...) become the cluster's keys,
+        # which a second search on the same client then collides with (and hangs)
+        return self.client.scatter([obj], broadcast=True, hash=False)[0]
 
     def close(self) -> None:
         if self._client is not None:
