@@ -86,6 +86,19 @@ def test_self_approval_is_refused_with_a_clear_message(registry, make_bundle):
     assert registry.get_version("benefits", 1).status == "pending_approval"
 
 
+def test_approval_needs_a_request_first(registry, make_bundle):
+    registry.register(make_bundle().path, "benefits", actor=A)
+    with pytest.raises(ConflictError) as err:
+        registry.approve("benefits", 1, by=B, reason="looks fine")
+    assert "has not been put forward for approval" in str(err.value)
+    assert "civicml models request-approval benefits 1" in str(err.value)
+    assert registry.get_version("benefits", 1).status == "registered"
+    registry.request_approval(
+        "benefits", 1, actor=A, reason="please", oversight="human-in-the-loop"
+    )
+    assert registry.approve("benefits", 1, by=B, reason="looks fine").status == "approved"
+
+
 def test_reasons_are_required(registry, make_bundle):
     registry.register(make_bundle().path, "benefits", actor=A)
     with pytest.raises(RegistryError, match="reason is required"):

@@ -419,6 +419,15 @@ class Registry:
                     f"{v.name} v{v.version} was rejected",
                     fix=f"Run 'civicml models request-approval {v.name} {v.version}' first",
                 )
+            if v.status != "pending_approval":
+                # the request records what is approved (oversight, lawful basis, owner): an
+                # approval without one would leave a version nobody can ever promote
+                raise ConflictError.build(
+                    f"{v.name} v{v.version} has not been put forward for approval",
+                    got=f"status {v.status!r}",
+                    fix=f"Its registrant runs 'civicml models request-approval {v.name} "
+                    f"{v.version} --oversight MODE --reason TEXT' first",
+                )
             now = utc_now()
             return VersionChange(
                 _event(by, "approve", v.ref, reason),
