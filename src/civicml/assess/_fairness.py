@@ -22,6 +22,7 @@ __all__ = [
     "fairness_table",
     "group_labels",
     "mitigation_tradeoff",
+    "protected_groups",
     "proxy_check",
 ]
 
@@ -100,6 +101,90 @@ def group_labels(values: pd.Series, characteristic: str) -> pd.Series:
     if values.name is not None and set(out.str.lower().unique()) - {"unknown"} <= _YES_NO:
         out = f"{values.name}: " + out
     return out
+
+
+def protected_groups(
+    frame: pd.DataFrame,
+    protected: dict[str, str],
+    *,
+    intersections: bool = True,
+    min_group_size: int = 30,
+    where: str = "the test data",
+) -> tuple[list[dict[str, Any]], list[dict[str, str]]]:
+    """The groups every fairness table is computed over, found one way for every task.
+
+    Each protected column becomes group labels (:func:`group_labels`: ages banded, many-valued
+    numbers in quartiles); pairs of characteristics become intersections (``"female / 35 to
+    44"``) when at least two intersection groups hold ``min_group_size`` rows.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        Rows holding the protected columns.
+    protected : dict
+        Equality Act characteristic -> column name (``ProjectSpec.protected``).
+    where : str
+        Names ``frame`` in the "not assessed" reason for a missing column.
+
+    Returns
+    -------
+    (list of dict, list of dict)
+        Groupings, each ``{"name", "characteristic", "column", "kind", "labels"}`` (``kind``
+        ``"single"`` or ``"intersection"``; ``labels`` a Series aligned with ``frame`` reset to
+        0..n-1), and the characteristics not assessed, each ``{"characteristic", "reason"}``.
+
+    Examples
+    --------
+    >>> f = pd.DataFrame({"sex": ["f", "m"] * 3, "age": [20, 30, 40, 50, 60, 70]})
+    >>> groups, missing = protected_groups(f, {"sex": "sex", "age": "age"}, min_group_size=1)
+    >>> [(g["name"], g["kind"]) for g in groups]
+    [('sex', 'single'), ('age', 'single'), ('sex and age', 'intersection')]
+    >>> groups[1]["labels"].tolist()[:2], len(missing)
+    (['under 25', '25 to 34'], 7)
+    """
+    from civicml.spec import EQUALITY_ACT_CHARACTERISTICS
+
+    frame = frame.reset_index(drop=True)
+    out: list[dict[str, Any]] = []
+    not_assessed: list[dict[str, str]] = []
+    labels: dict[str, pd.Series] = {}
+    for char, col in protected.items():
+        if col not in frame.columns:
+            not_assessed.append(
+                {"characteristic": char, "reason": f"column {col!r} is not in {where}"}
+            )
+            continue
+        labels[char] = group_labels(frame[col], char)
+        out.append(
+            {
+                "name": char,
+                "characteristic": char,
+                "column": col,
+                "kind": "single",
+                "labels": labels[char],
+            }
+        )
+    for char in EQUALITY_ACT_CHARACTERISTICS:
+        if char not in protected:
+            not_assessed.append(
+                {"characteristic": char, "reason": "not named under 'protected' in civicml.yaml"}
+            )
+    if intersections:
+        for a, b in combinations(labels, 2):
+            inter = labels[a] + " / " + labels[b]
+            sizes = inter.value_counts()
+            if int((sizes >= min_group_size).sum()) < 2:
+                continue
+            out.append(
+                {
+                    "name": f"{a} and {b}",
+                    "characteristic": f"{a} × {b}",
+                    "column": None,
+                    "kind": "intersection",
+                    "labels": inter,
+                }
+            )
+    return out, not_assessed
 
 
 def _counts(y: np.ndarray, p: np.ndarray) -> dict[str, Any]:
@@ -310,41 +395,23 @@ def fairness_table(
     >>> t["characteristics"][0]["demographic_parity_difference"]
     0.25
     """
-    from civicml.spec import EQUALITY_ACT_CHARACTERISTICS
-
     th = thresholds or FairnessThresholds()
     rng = np.random.default_rng(seed)
     y = np.asarray(y_true).astype(bool)
     pred = np.asarray(y_pred).astype(bool)
     s = None if score is None else np.asarray(score, dtype=float)
-    frame = frame.reset_index(drop=True)
+    groups, not_assessed = protected_groups(
+        frame,
+        protected,
+        intersections=intersections,
+        min_group_size=th.min_group_size,
+        where="the test data",
+    )
     tables: list[dict[str, Any]] = []
-    not_assessed: list[dict[str, str]] = []
-    labels: dict[str, pd.Series] = {}
-    for char, col in protected.items():
-        if col not in frame.columns:
-            not_assessed.append(
-                {"characteristic": char, "reason": f"column {col!r} is not in the test data"}
-            )
-            continue
-        labels[char] = group_labels(frame[col], char)
-        t = _one_table(char, labels[char], y, pred, s, th, rng, n_boot)
-        t.update(characteristic=char, column=col, kind="single")
+    for g in groups:
+        t = _one_table(g["name"], g["labels"], y, pred, s, th, rng, n_boot)
+        t.update(characteristic=g["characteristic"], column=g["column"], kind=g["kind"])
         tables.append(t)
-    for char in EQUALITY_ACT_CHARACTERISTICS:
-        if char not in protected:
-            not_assessed.append(
-                {"characteristic": char, "reason": "not named under 'protected' in civicml.yaml"}
-            )
-    if intersections:
-        for a, b in combinations(labels, 2):
-            inter = labels[a] + " / " + labels[b]
-            sizes = inter.value_counts()
-            if int((sizes >= th.min_group_size).sum()) < 2:
-                continue
-            t = _one_table(f"{a} and {b}", inter, y, pred, s, th, rng, n_boot)
-            t.update(characteristic=f"{a} × {b}", column=None, kind="intersection")
-            tables.append(t)
     return {
         "characteristics": tables,
         "not_assessed": not_assessed,

@@ -178,6 +178,10 @@ def _print_summary(report: MonitorReport) -> None:
                     _num(c.psi),
                 )
             console.print(table)
+    out = report.output_drift
+    if out is not None:
+        verdict = "[red]DRIFT[/]" if out.drifted else "[green]no drift[/]"
+        console.print(f"outputs ({out.measure}): {verdict}; {_escape(out.message)}", soft_wrap=True)
     for label, part in (("chunked", report.chunked), ("multivariate", report.multivariate)):
         if part is not None:
             cols = part.alerting_columns

@@ -20,6 +20,7 @@ from civicml.monitor._fairness import AUTOMATION_BIAS, QUALITY_CONCERN, Override
 if TYPE_CHECKING:  # pragma: no cover
     from civicml.monitor._chunked import ChunkedResult
     from civicml.monitor._drift import DriftReport
+    from civicml.monitor._outputs import OutputDrift
     from civicml.monitor._report import MonitorReport
 
 __all__ = ["Alert", "AlertPolicy", "evaluate_alerts", "retrain_recommendation"]
@@ -48,7 +49,8 @@ class AlertPolicy:
     dataset_drift : bool
         Alert when the drift report says dataset drift (share of drifted columns ≥ drift_share).
     prediction_drift : bool
-        Alert when a score or decision column drifted.
+        Alert when a score or decision column drifted, or (clustering and anomaly models) the
+        cluster shares or the anomaly flag rate moved (``output_drift``).
     any_column_drift : bool
         Alert on every drifted feature column, even without dataset drift.
     chunked : bool
@@ -99,6 +101,7 @@ def evaluate_alerts(
     reference_performance: dict[str, float] | None = None,
     fairness: pd.DataFrame | None = None,
     overrides: OverrideReport | None = None,
+    output_drift: OutputDrift | None = None,
 ) -> list[Alert]:
     """Apply ``policy`` to the findings and return the alerts, most severe first.
 
@@ -146,6 +149,21 @@ def evaluate_alerts(
                     },
                 )
             )
+    if policy.prediction_drift and output_drift is not None and output_drift.drifted:
+        alerts.append(
+            Alert(
+                "output_drift",
+                "high",
+                output_drift.message,
+                {
+                    "measure": output_drift.measure,
+                    "test": output_drift.test,
+                    "p_value": output_drift.p_value,
+                    "psi": output_drift.psi,
+                    "rule": output_drift.rule,
+                },
+            )
+        )
     if policy.chunked and chunked is not None and chunked.alerts:
         cols = [a["column"] for a in chunked.alerts]
         alerts.append(
@@ -265,6 +283,9 @@ def retrain_recommendation(report: MonitorReport) -> str:
                 f"- {c.column} ({c.kind}, {c.role}): {c.stattest_name} {_fmt(c.score)} {comparison} "
                 f"{c.threshold:g}; PSI {_fmt(c.psi)}"
             )
+    out = getattr(report, "output_drift", None)
+    if out is not None and out.drifted:
+        lines.append(f"- model outputs ({out.measure}): {out.message} Rule: {out.rule}")
     kinds = {a.kind for a in report.alerts}
     if not lines and not kinds & {
         "performance_drop",
@@ -275,7 +296,7 @@ def retrain_recommendation(report: MonitorReport) -> str:
         return "No retraining needed: no drift or performance alert in this window."
     head = (
         "Retraining recommended"
-        if kinds & {"dataset_drift", "prediction_drift", "performance_drop"}
+        if kinds & {"dataset_drift", "prediction_drift", "output_drift", "performance_drop"}
         else ("Investigate before retraining")
     )
     parts = [f"{head} for {report.model or 'this model'}."]

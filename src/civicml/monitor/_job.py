@@ -45,6 +45,9 @@ __all__ = [
 
 REDACTED = "[redacted]"  # what serve/ writes for personal data (kept in step by a test)
 PREDICTION_COLUMNS = ("score", "decision")
+UNSUPERVISED_TASKS = ("clustering", "anomaly")
+#: what realised performance of an anomaly detector reports on labelled rows
+ANOMALY_METRICS = ("precision", "recall", "f1", "roc_auc")
 CBPE_METRICS = ("accuracy", "precision", "recall", "f1", "roc_auc")
 _RELATIVE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(m|min|h|d|w)\s*$", re.IGNORECASE)
 _UNITS = {"m": "min", "min": "min", "h": "h", "d": "D", "w": "W"}
@@ -109,6 +112,7 @@ class MonitorInputs:
     positive_label: Any = None
     threshold: float | None = None
     reference_performance: dict[str, float] = field(default_factory=dict)
+    outputs: dict[str, Any] | None = None
 
     @classmethod
     def from_bundle(cls, bundle: Bundle, *, score_reference: bool = True) -> MonitorInputs:
@@ -154,6 +158,11 @@ class MonitorInputs:
             reference["score"] = scored["score"].to_numpy(dtype=float)
             reference["decision"] = scored["decision"].to_numpy()
             kinds["score"], kinds["decision"] = "numeric", "categorical"
+        outputs = None
+        if task in UNSUPERVISED_TASKS and (score_reference or bundle.has("monitoring.json")):
+            from civicml.monitor._outputs import output_reference
+
+            outputs = output_reference(bundle, reference)
         ref_perf: dict[str, float] = {}
         if bundle.has("metrics.json"):
             test = bundle.read_json("metrics.json").get("test") or {}
@@ -173,6 +182,7 @@ class MonitorInputs:
             positive_label=positive,
             threshold=info.get("threshold"),
             reference_performance=ref_perf,
+            outputs=outputs,
         )
 
 
@@ -361,6 +371,21 @@ def _performance(
             realised = realised_performance(
                 decisions, joined, window=window, metrics=CBPE_METRICS, positive=1
             )
+        elif inputs.task == "anomaly" and "is_anomaly" in log.columns:
+            # known anomalies: 1/true, or the positive label the bundle was scored against
+            joined[LABEL] = _binary(joined[LABEL], 1)
+            flags = log.assign(is_anomaly=pd.to_numeric(log["is_anomaly"], errors="coerce"))
+            if "anomaly_score" in flags.columns:
+                flags["anomaly_score"] = pd.to_numeric(flags["anomaly_score"], errors="coerce")
+            realised = realised_performance(
+                flags,
+                joined,
+                window=window,
+                prediction_column="is_anomaly",
+                score_column="anomaly_score" if "anomaly_score" in log.columns else None,
+                metrics=ANOMALY_METRICS,
+                positive=1,
+            )
         elif inputs.task == "regression" and "prediction" in log.columns:
             joined[LABEL] = pd.to_numeric(joined[LABEL], errors="coerce")
             realised = realised_performance(
@@ -516,6 +541,14 @@ def monitor_model(
     else:
         notes.append("Too few rows per window for chunked limits; chunked checks skipped.")
 
+    outputs = None
+    if inputs.outputs:
+        from civicml.monitor._outputs import output_drift
+
+        outputs = output_drift(inputs.outputs, frame)
+        if outputs is None:
+            notes.append("The log has no cluster / is_anomaly column: output drift not checked.")
+
     label_frames = [labels] if isinstance(labels, pd.DataFrame) else list(labels or [])
     realised, estimated, reconciled = _performance(frame, inputs, label_frames, window)
     fairness = _fairness(frame, inputs, window, min_group_size, policy.fairness_min_ratio or 0.8)
@@ -539,6 +572,7 @@ def monitor_model(
         fairness=fairness,
         overrides=overrides,
         policy=policy,
+        output_drift=outputs,
     )
     if chunked is not None:
         chunked.notes.extend(notes)

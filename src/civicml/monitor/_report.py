@@ -36,6 +36,7 @@ from civicml.monitor._alerts import Alert, AlertPolicy, evaluate_alerts, retrain
 from civicml.monitor._chunked import ChunkedResult
 from civicml.monitor._drift import DriftReport
 from civicml.monitor._fairness import OverrideReport
+from civicml.monitor._outputs import OutputDrift
 
 __all__ = ["MonitorReport", "build_report", "post_webhook"]
 
@@ -78,6 +79,7 @@ class MonitorReport:
     reconciliation: pd.DataFrame | None = None
     fairness: pd.DataFrame | None = None
     overrides: OverrideReport | None = None
+    output_drift: OutputDrift | None = None
     alerts: list[Alert] = field(default_factory=list)
     generated_at: str = field(
         default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds")
@@ -112,6 +114,7 @@ class MonitorReport:
             "alerts": [a.to_dict() for a in self.alerts],
             "retrain_recommendation": self.retrain_recommendation,
             "drift": drift,
+            "output_drift": self.output_drift.to_dict() if self.output_drift is not None else None,
         }
         for name in ("chunked", "multivariate"):
             part: ChunkedResult | None = getattr(self, name)
@@ -164,6 +167,11 @@ class MonitorReport:
                     f"{c.threshold:>6g}  {psi:>7}  {'YES' if c.drifted else 'no'}"
                     + ("  [prediction]" if c.role == "prediction" else "")
                 )
+        if self.output_drift is not None:
+            o = self.output_drift
+            lines.append(
+                f"outputs ({o.measure}): {'DRIFT' if o.drifted else 'no drift'}; {o.message}"
+            )
         for name, part in (("chunked", self.chunked), ("multivariate", self.multivariate)):
             if part is not None:
                 cols = part.alerting_columns
@@ -277,6 +285,7 @@ class MonitorReport:
             performance=_records(self.performance),
             estimated=_records(self.estimated),
             reconciliation=_records(self.reconciliation),
+            outputs=self.output_drift,
             recommendation=self.retrain_recommendation.splitlines(),
             fmt=_fmt,
             Markup=jinja2.utils.markupsafe.Markup,
@@ -321,6 +330,7 @@ def build_report(
     fairness: pd.DataFrame | None = None,
     overrides: OverrideReport | None = None,
     policy: AlertPolicy | None = None,
+    output_drift: OutputDrift | None = None,
 ) -> MonitorReport:
     """Assemble a :class:`MonitorReport` and evaluate its alerts under ``policy``."""
     alerts = evaluate_alerts(
@@ -333,6 +343,7 @@ def build_report(
         reference_performance=reference_performance,
         fairness=fairness,
         overrides=overrides,
+        output_drift=output_drift,
     )
     return MonitorReport(
         model=model,
@@ -348,6 +359,7 @@ def build_report(
         reconciliation=reconciliation,
         fairness=fairness,
         overrides=overrides,
+        output_drift=output_drift,
         alerts=alerts,
     )
 

@@ -150,7 +150,9 @@ def _fit(
         )
 
     emit("stage", name="assess")
-    assessment = assess_unsupervised(result)
+    assessment = assess_unsupervised(
+        result, frame=X, protected=dict(spec.protected), features=roles.features, seed=spec.seed
+    )
     checks = unsupervised_checks(
         assessment,
         min_silhouette=spec.clustering.min_silhouette,
@@ -195,6 +197,7 @@ def _fit(
         .sample(n=min(REFERENCE_ROWS, len(X)), random_state=spec.seed)
         .reset_index(drop=True)
     )
+    outputs = _output_reference(result, X[roles.features])
     bundle = save_bundle(
         bundle_dir,
         model=result.pipeline,
@@ -208,6 +211,7 @@ def _fit(
             "personal_data.json": {"findings": [_asdict(f) for f in findings]},
             "assessment.json": assessment,
             "checks.json": checks_to_dict(checks),
+            "monitoring.json": {"outputs": outputs},
             "onnx.json": {
                 "exported": False,
                 "reason": f"{result.task} models are served with the skops pipeline",
@@ -228,3 +232,50 @@ def _fit(
         run_id=tracker.id if tracker is not None else None,
         etl=etl,
     )
+
+
+def _output_reference(result: Any, X: Any) -> dict[str, Any]:
+    """What ``civicml monitor`` compares the served outputs with (``monitoring.json``).
+
+    Clustering: the share of every training row in each cluster, assigned as the service
+    assigns them (HDBSCAN noise goes to its nearest cluster). Anomaly: the share of training
+    rows whose **out-of-fold** score is above the threshold (each row scored by a detector that
+    did not see it: what new rows from the same population should show), beside the in-sample
+    rate and the contamination.
+    """
+    import numpy as np
+
+    n = len(X)
+    if result.task == "clustering":
+        assigned = np.asarray(result.pipeline.predict(X), dtype=np.int64)
+        names = {int(p["cluster"]): str(p["name"]) for p in result.extra.get("profiles", [])}
+        values, counts = np.unique(assigned, return_counts=True)
+        return {
+            "task": "clustering",
+            "n": int(n),
+            "clusters": [
+                {
+                    "cluster": int(v),
+                    "name": names.get(int(v), f"Cluster {int(v)}"),
+                    "n": int(c),
+                    "share": float(c / n),
+                }
+                for v, c in zip(values, counts, strict=True)
+            ],
+            "source": "every training row, assigned to a cluster as the service assigns it",
+        }
+    ex = result.extra
+    threshold = float(ex["threshold"])
+    oof = np.asarray(ex.get("scores") or [], dtype=float)
+    rate = float((oof > threshold).mean()) if len(oof) == n and n else None
+    return {
+        "task": "anomaly",
+        "n": int(n),
+        "threshold": threshold,
+        "flag_rate": rate if rate is not None else float(ex["anomaly_rate"]),
+        "in_sample_rate": float(ex["anomaly_rate"]),
+        "contamination": ex.get("contamination"),
+        "source": "training rows scored out of fold against the chosen detector's threshold"
+        if rate is not None
+        else "training rows scored in sample",
+    }
