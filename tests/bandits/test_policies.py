@@ -16,7 +16,10 @@ from civicml.bandits import (
     make_policy,
 )
 
-MODULES = ["_app", "_ope", "_policies", "_report", "_service", "_sim", "_spec", "_store"]
+MODULES = [
+    "_app", "_bundle", "_ope", "_policies", "_project", "_report", "_service", "_sim",
+    "_spec", "_store",
+]  # fmt: skip
 
 
 @pytest.mark.parametrize("name", MODULES)
@@ -31,7 +34,8 @@ def test_public_api_is_pinned():
 
     assert sorted(b.__all__) == sorted(
         [
-            "BanditApp", "BanditLog", "BanditPolicy", "BanditRecord", "BanditService",
+            "BanditApp", "BanditLog", "BanditPolicy", "BanditProject", "BanditRecord",
+            "BanditService", "allocation_fairness", "load_bandit_project",
             "BanditSpec", "BanditStore", "Choice", "EpsilonGreedyPolicy", "Estimate",
             "Feedback", "GateResult", "InvalidInput", "LetterEnvironment", "LinUCBPolicy",
             "LoggedDecision", "OPEResult", "SimulationResult", "ThompsonPolicy", "apply_floor",

@@ -19,8 +19,9 @@ from civicml.bandits._policies import (
     apply_floor,
     make_policy,
 )
+from civicml.bandits._project import BanditProject, load_bandit_project
 from civicml.bandits._records import BanditLog, BanditRecord, LoggedDecision
-from civicml.bandits._report import bandit_report, bandit_report_html
+from civicml.bandits._report import allocation_fairness, bandit_report, bandit_report_html
 from civicml.bandits._service import BanditService, InvalidInput
 from civicml.bandits._sim import LetterEnvironment, SimulationResult, collect_log, simulate
 from civicml.bandits._spec import BanditSpec, load_bandit_spec
@@ -30,6 +31,7 @@ __all__ = [
     "BanditApp",
     "BanditLog",
     "BanditPolicy",
+    "BanditProject",
     "BanditRecord",
     "BanditService",
     "BanditSpec",
@@ -46,6 +48,7 @@ __all__ = [
     "OPEResult",
     "SimulationResult",
     "ThompsonPolicy",
+    "allocation_fairness",
     "apply_floor",
     "bandit_app",
     "bandit_report",
@@ -53,6 +56,7 @@ __all__ = [
     "collect_log",
     "evaluate_candidate",
     "evaluate_policy",
+    "load_bandit_project",
     "load_bandit_spec",
     "make_policy",
     "may_replace",

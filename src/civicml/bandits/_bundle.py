@@ -9,10 +9,13 @@ gate promotion (every arm above the exploration floor; no arm starved of pulls).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from civicml.bandits._report import bandit_report, bandit_report_html
 from civicml.bandits._store import BanditStore
+
+if TYPE_CHECKING:
+    from civicml.bundle import Bundle
 
 __all__ = ["bandit_checks", "save_bandit_bundle"]
 
@@ -62,30 +65,50 @@ def bandit_checks(report: dict[str, Any], min_propensity: float) -> list[dict[st
     ]
 
 
-def save_bandit_bundle(store: BanditStore, name: str, dest: str | Path, *, overwrite: bool = False):
-    """Write the bandit ``name`` as a verified bundle at ``dest`` and return it."""
+def save_bandit_bundle(
+    store: BanditStore,
+    name: str,
+    dest: str | Path,
+    *,
+    overwrite: bool = False,
+    report: dict[str, Any] | None = None,
+    lineage: dict[str, Any] | None = None,
+) -> Bundle:
+    """Write the bandit ``name`` as a verified bundle at ``dest`` and return it.
+
+    Parameters
+    ----------
+    report : dict, optional
+        The report section's data (default :func:`bandit_report` of the store, without OPE);
+        ``civicml run`` passes one with its OPE results and allocation fairness.
+    lineage : dict, optional
+        Where the run's data came from (written as ``lineage.json``).
+    """
     from civicml.bundle import save_bundle
 
     record = store.get_bandit(name)
     spec = store.spec(name)
-    report = bandit_report(store, name)
+    report = report if report is not None else bandit_report(store, name)
     owner = {"team": spec.owner} if spec.owner else {}
+    documents: dict[str, Any] = {
+        "model_info.json": {
+            "name": name,
+            "task": "bandit",
+            "arms": list(spec.arms),
+            "features": list(spec.context),
+            "policy": record.policy_config,
+            "policy_version": record.policy_version,
+        },
+        "bandit.json": record.spec,
+        "spec.json": {"name": name, "description": spec.description, "owner": owner},
+        "report.json": report,
+        "checks.json": {"checks": bandit_checks(report, spec.min_propensity)},
+    }
+    if lineage is not None:
+        documents["lineage.json"] = lineage
     return save_bundle(
         dest,
-        documents={
-            "model_info.json": {
-                "name": name,
-                "task": "bandit",
-                "arms": list(spec.arms),
-                "features": list(spec.context),
-                "policy": record.policy_config,
-                "policy_version": record.policy_version,
-            },
-            "bandit.json": record.spec,
-            "spec.json": {"name": name, "description": spec.description, "owner": owner},
-            "report.json": report,
-            "checks.json": {"checks": bandit_checks(report, spec.min_propensity)},
-        },
+        documents=documents,
         files={"report.html": bandit_report_html(report).encode("utf-8")},
         overwrite=overwrite,
     )

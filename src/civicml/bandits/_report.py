@@ -25,9 +25,16 @@ from collections.abc import Sequence
 from typing import Any
 
 from civicml.bandits._ope import GateResult, OPEResult
+from civicml.bandits._records import LoggedDecision
 from civicml.bandits._store import BanditStore
 
-__all__ = ["bandit_report", "bandit_report_html"]
+__all__ = ["allocation_fairness", "bandit_report", "bandit_report_html", "bandit_summary"]
+
+#: Allocation-fairness thresholds: groups smaller than this are reported but not compared,
+#: and an arm is flagged when two groups' shares of it differ by more than this.
+MIN_GROUP_SIZE = 30
+MAX_ALLOCATION_DIFFERENCE = 0.10
+_MAX_GROUPS = 20
 
 _Z95 = 1.959963984540054
 
@@ -102,6 +109,195 @@ def bandit_report(
         "arms": arms,
         "ope": [r.as_dict() for r in ope],
     }
+
+
+def allocation_fairness(
+    decisions: Sequence[LoggedDecision],
+    arms: Sequence[str],
+    protected: Sequence[str],
+    *,
+    max_difference: float = MAX_ALLOCATION_DIFFERENCE,
+    min_group_size: int = MIN_GROUP_SIZE,
+) -> dict[str, Any]:
+    """Who was sent which arm: each arm's share of decisions and the mean reward, per group.
+
+    For each protected context feature, the decisions are grouped by its value. An arm is
+    flagged when, among groups with at least ``min_group_size`` decisions, its allocation
+    shares differ by more than ``max_difference`` between two groups.
+
+    Examples
+    --------
+    >>> from civicml.bandits._records import LoggedDecision
+    >>> def d(i, g, arm, r):
+    ...     return LoggedDecision(str(i), "b", "", 1, {"g": g}, arm, 0.5, r)
+    >>> log = [d(0, 0.0, "a", 1.0), d(1, 0.0, "a", 0.0), d(2, 0.0, "b", 1.0),
+    ...        d(3, 1.0, "b", 0.0), d(4, 1.0, "b", None)]
+    >>> out = allocation_fairness(log, ["a", "b"], ["g"], min_group_size=2)
+    >>> [(g["group"], g["n"], g["allocation"]["a"], g["mean_reward"])
+    ...  for g in out["features"][0]["groups"]]
+    [('0', 3, 0.6666666666666666, 0.6666666666666666), ('1', 2, 0.0, 0.0)]
+    >>> out["features"][0]["flagged"]
+    ['a', 'b']
+    """
+    rule = (
+        f"An arm is flagged for a feature when, among groups with at least {min_group_size} "
+        f"decisions, the share of decisions given that arm differs by more than "
+        f"{max_difference * 100:g} percentage points between two groups."
+    )
+    features: list[dict[str, Any]] = []
+    for feature in protected:
+        groups: dict[float, list[LoggedDecision]] = {}
+        for dec in decisions:
+            value = dec.context.get(feature)
+            if value is not None:
+                groups.setdefault(float(value), []).append(dec)
+        if len(groups) > _MAX_GROUPS:
+            features.append(
+                {
+                    "feature": feature,
+                    "groups": [],
+                    "arms": [],
+                    "flagged": [],
+                    "note": f"not assessed: {len(groups)} distinct values (at most {_MAX_GROUPS})",
+                }
+            )
+            continue
+        rows: list[dict[str, Any]] = []
+        for value in sorted(groups):
+            members = groups[value]
+            rewards = [m.reward for m in members if m.reward is not None]
+            rows.append(
+                {
+                    "group": f"{value:g}",
+                    "n": len(members),
+                    "rewarded": len(rewards),
+                    "mean_reward": (sum(rewards) / len(rewards)) if rewards else None,
+                    "allocation": {
+                        a: sum(1 for m in members if m.arm == a) / len(members) for a in arms
+                    },
+                    "small": len(members) < min_group_size,
+                }
+            )
+        compared = [g for g in rows if not g["small"]]
+        arm_rows = []
+        for a in arms:
+            shares = [g["allocation"][a] for g in compared]
+            diff = (max(shares) - min(shares)) if len(shares) >= 2 else None
+            arm_rows.append(
+                {
+                    "arm": a,
+                    "difference": diff,
+                    "flagged": diff is not None and diff > max_difference + 1e-12,
+                }
+            )
+        features.append(
+            {
+                "feature": feature,
+                "groups": rows,
+                "arms": arm_rows,
+                "flagged": [r["arm"] for r in arm_rows if r["flagged"]],
+                "note": ""
+                if len(compared) >= 2
+                else "fewer than two groups large enough to compare",
+            }
+        )
+    return {
+        "rule": rule,
+        "max_difference": max_difference,
+        "min_group_size": min_group_size,
+        "features": features,
+        "flagged": [{"feature": f["feature"], "arm": a} for f in features for a in f["flagged"]],
+    }
+
+
+def bandit_summary(report: dict[str, Any], checks: Sequence[dict[str, Any]]) -> list[str]:
+    """Plain-English paragraphs for a Senior Responsible Owner: what the trial is, what it has
+    found, what the candidate policies would do, whether it may be promoted, who got what.
+
+    Examples
+    --------
+    >>> rep = {"spec": {"arms": ["a", "b"], "context": [], "description": ""},
+    ...        "policy": {"policy": "thompson", "min_propensity": 0.05},
+    ...        "decisions": 0, "rewarded": 0, "arms": [], "ope": []}
+    >>> bandit_summary(rep, [])[1]
+    'No outcomes have been recorded yet, so nothing can be said about which option works best.'
+    """
+    spec, pol = report.get("spec", {}), report.get("policy", {})
+    arms = list(spec.get("arms", []))
+    floor = pol.get("min_propensity") or 0.0
+    ctx = spec.get("context") or []
+    what = (spec.get("description") or "").strip()
+    out = [
+        (f"{what} " if what else "")
+        + f"This adaptive trial tries {len(arms)} options ({', '.join(arms)}). Each time, the "
+        f"{pol.get('policy')} policy picks one"
+        + (f" using {', '.join(ctx)}" if ctx else "")
+        + f", and every option keeps at least a {floor:.0%} chance of being chosen, so the trial "
+        "keeps learning about all of them and past decisions can be used to test new policies."
+    ]
+    seen = [a for a in report.get("arms", []) if a.get("mean_reward") is not None]
+    if not report.get("rewarded") or not seen:
+        out.append(
+            "No outcomes have been recorded yet, so nothing can be said about which option "
+            "works best."
+        )
+    else:
+        best = max(seen, key=lambda a: a["mean_reward"])
+        worst = min(seen, key=lambda a: a["mean_reward"])
+
+        def _arm(a: dict[str, Any]) -> str:
+            ci = a.get("interval")
+            span = f", 95% interval {ci[0]:.3f} to {ci[1]:.3f}" if ci else ""
+            return f"'{a['arm']}' ({a['mean_reward']:.3f}{span})"
+
+        text = (
+            f"So far {report['decisions']} decisions have been made and {report['rewarded']} "
+            f"have an outcome. The highest average outcome is for {_arm(best)}, the lowest for "
+            f"{_arm(worst)}."
+        )
+        bi, wi = best.get("interval"), worst.get("interval")
+        if best is not worst and bi and wi and bi[0] <= wi[1]:
+            text += " Their intervals overlap, so the difference may be chance."
+        out.append(text)
+    for o in report.get("ope", []):
+        c = o["candidate"]
+        est = c["estimates"][o["estimator"]]
+        verdict = "it may replace the current policy" if o["replace"] else "keep the current policy"
+        out.append(
+            f"A candidate policy ({c['policy'].get('policy')}) was tested on {o['n_eval']} past "
+            f"decisions it had not learned from: its estimated average outcome is "
+            f"{est['value']:.3f} (95% interval {est['lower']:.3f} to {est['upper']:.3f}) against "
+            f"{o['current_value']:.3f} for the decisions as made. Recommendation: {verdict}."
+        )
+    for o in report.get("ope_skipped", []):
+        out.append(
+            f"The candidate policy {o['policy'].get('policy')} could not be tested: {o['reason']}"
+        )
+    failed = [c for c in checks if not c.get("passed")]
+    if failed:
+        out.append(
+            f"{len(failed)} of {len(checks)} promotion checks fail ("
+            + "; ".join(c["evidence"] for c in failed)
+            + "). Do not promote this version until they pass."
+        )
+    elif checks:
+        out.append(f"All {len(checks)} promotion checks pass.")
+    fair = report.get("fairness") or {}
+    if fair.get("features"):
+        names = ", ".join(f["feature"] for f in fair["features"])
+        flags = fair.get("flagged", [])
+        out.append(
+            f"Allocation was compared by {names}: "
+            + (
+                "; ".join(
+                    f"'{x['arm']}' is sent at very different rates by {x['feature']}" for x in flags
+                )
+                + ". Review whether the difference follows the outcomes and is justified."
+                if flags
+                else "no group was sent an option at a very different rate from another."
+            )
+        )
+    return out
 
 
 def _fmt(v: Any, digits: int = 3) -> str:

@@ -25,7 +25,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from civicml._errors import SpecError
 
-__all__ = ["BanditSpec", "load_bandit_spec"]
+__all__ = ["RUN_KEYS", "BanditSpec", "is_bandit_spec", "load_bandit_spec"]
+
+#: Keys of a ``bandit:`` section that configure ``civicml run`` (the decision log to import,
+#: candidate policies, protected features, the gate, the store), not the bandit itself.
+RUN_KEYS = ("log", "candidates", "protected", "gate", "store")
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$")
 PolicyName = Literal["thompson", "linucb", "epsilon_greedy"]
@@ -168,6 +172,8 @@ def load_bandit_spec(path: str | Path) -> BanditSpec:
         ) from None
     if isinstance(doc, dict) and isinstance(doc.get("bandit"), dict):
         doc = doc["bandit"]
+    if isinstance(doc, dict):
+        doc = {k: v for k, v in doc.items() if k not in RUN_KEYS}
     if not isinstance(doc, dict):
         raise SpecError.build(
             f"The bandit spec {str(p)!r} is not a mapping",
@@ -176,6 +182,26 @@ def load_bandit_spec(path: str | Path) -> BanditSpec:
             fix="Write the fields as 'key: value' lines",
         )
     return spec_from_dict(doc, source=p.name)
+
+
+def is_bandit_spec(path: str | Path) -> bool:
+    """Whether ``path`` (a YAML file, or a folder's ``civicml.yaml``) has a ``bandit:`` section.
+
+    Unreadable or invalid files answer ``False``, so the caller's own loader reports them.
+
+    >>> is_bandit_spec("no-such-file.yaml")
+    False
+    """
+    import yaml
+
+    p = Path(path)
+    if p.is_dir():
+        p = p / "civicml.yaml"
+    try:
+        doc = yaml.safe_load(p.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return False
+    return isinstance(doc, dict) and isinstance(doc.get("bandit"), dict)
 
 
 def spec_from_dict(doc: dict[str, Any], *, source: str = "bandit.yaml") -> BanditSpec:

@@ -265,6 +265,53 @@ class BanditStore:
             decision_id, name, now, policy_version, dict(context), arm, propensity
         )
 
+    def import_decisions(
+        self, name: str, rows: list[dict[str, Any]], *, policy_version: int = 0
+    ) -> int:
+        """Add decisions logged by another system, all in one transaction.
+
+        Each row holds ``decision_id``, ``context``, ``arm``, ``propensity`` and ``reward``
+        (``None`` while unknown). Ids this bandit already holds are skipped, so re-importing a
+        file adds only its new rows; an id held by another bandit is a :class:`ConflictError`
+        and nothing is written. Imported decisions carry ``policy_version`` 0 ("logged
+        elsewhere"). Returns the number of rows added.
+        """
+        self.get_bandit(name)
+        now = utc_now()
+        ids = [str(r["decision_id"]) for r in rows]
+        c = decisions_t.c
+        with self.engine.begin() as conn:
+            held: dict[str, str] = {}
+            for start in range(0, len(ids), 500):
+                chunk = ids[start : start + 500]
+                q = sa.select(c.decision_id, c.bandit).where(c.decision_id.in_(chunk))
+                held.update({r.decision_id: r.bandit for r in conn.execute(q)})
+            clash = next((i for i, b in held.items() if b != name), None)
+            if clash is not None:
+                raise ConflictError.build(
+                    f"Decision {clash[:64]!r} in the imported log belongs to bandit "
+                    f"{held[clash][:64]!r}",
+                    fix="Give the imported decisions their own ids, or drop 'decision_id'",
+                )
+            new = [
+                {
+                    "decision_id": str(r["decision_id"]),
+                    "bandit": name,
+                    "created_at": now,
+                    "policy_version": policy_version,
+                    "context": json.dumps(r["context"], sort_keys=True),
+                    "arm": str(r["arm"]),
+                    "propensity": float(r["propensity"]),
+                    "reward": None if r.get("reward") is None else float(r["reward"]),
+                    "reward_at": None if r.get("reward") is None else now,
+                }
+                for r in rows
+                if str(r["decision_id"]) not in held
+            ]
+            if new:
+                conn.execute(decisions_t.insert(), new)
+        return len(new)
+
     def get_decision(self, name: str, decision_id: str) -> LoggedDecision:
         """One decision of this bandit; :class:`NotFoundError` if there is none."""
         with self.engine.connect() as conn:

@@ -255,9 +255,16 @@ def run(
 ) -> None:
     """The main job: validate the spec and data, train, save a verified bundle, write the
     report, model card and ATRS record, and register the bundle as a new (unpromoted) version."""
+    from civicml.bandits._spec import is_bandit_spec
     from civicml.cli._models import default_actor
     from civicml.spec import load_spec
 
+    if is_bandit_spec(spec):  # a 'bandit:' section: the adaptive-trial job
+        from civicml.cli._bandits import run_bandit_spec
+
+        actor = default_actor(by) if register else None
+        run_bandit_spec(spec, out, overwrite, pdf, actor, registry, json_out)
+        return
     loaded = _with_engine(load_spec(spec), engine)
 
     project = _with_progress(

@@ -242,3 +242,75 @@ def register(
 
 def _num(v: float | None) -> str:
     return "–" if v is None else f"{v:.3f}"
+
+
+def run_bandit_spec(
+    spec: Path,
+    out: Path,
+    overwrite: bool,
+    pdf: bool,
+    register_as: str | None,
+    registry: str | None,
+    as_json: bool,
+) -> None:
+    """``civicml run`` on a spec with a ``bandit:`` section: run the job, print its outputs."""
+    from civicml.cli._common import err_console
+    from civicml.workflow import run_bandit
+
+    def on_event(kind: str, **kw: Any) -> None:
+        if kind == "stage" and not as_json and err_console.is_terminal:
+            err_console.print(f"[dim]· {kw['name']}[/]")
+
+    outcome = run_bandit(
+        spec,
+        out,
+        overwrite=overwrite,
+        pdf=pdf,
+        register_as=register_as,
+        registry_uri=registry,
+        on_event=on_event,
+    )
+    outputs = outcome.outputs()
+    if as_json:
+        emit_json({**outcome.summary(), "outputs": outputs, "run_id": outcome.run_id})
+        return
+    from rich.table import Table
+
+    rep = outcome.report_data
+    pol = rep["policy"]
+    console.print(
+        f"Bandit {rep['name']!r}: policy {pol.get('policy')} v{rep['policy_version']}, "
+        f"{rep['decisions']} decisions, {rep['rewarded']} rewarded "
+        f"({outcome.imported} imported this run)."
+    )
+    table = Table("arm", "pulls", "rewarded", "mean reward", "95% interval", "min propensity")
+    for a in rep["arms"]:
+        ci = a["interval"]
+        table.add_row(
+            a["arm"],
+            str(a["pulls"]),
+            str(a["rewarded"]),
+            _num(a["mean_reward"]),
+            f"{ci[0]:.3f}–{ci[1]:.3f}" if ci else "–",
+            _num(a["min_propensity"]),
+        )
+    console.print(table)
+    for o in rep["ope"]:
+        console.print(
+            f"Candidate {o['candidate']['policy'].get('policy')}: "
+            + ("REPLACE: " if o["replace"] else "KEEP: ")
+            + o["reason"],
+            soft_wrap=True,
+        )
+    for o in rep["ope_skipped"]:
+        console.print(f"Candidate {o['policy'].get('policy')} not evaluated: {o['reason']}")
+    for c in outcome.checks:
+        console.print(f"{'PASS' if c['passed'] else 'FAIL'} {c['name']}: {c['evidence']}")
+    if outcome.report is not None and outcome.report.pdf is None and pdf:
+        err_console.print(f"[yellow]note:[/] no PDF: {outcome.report.pdf_note}", soft_wrap=True)
+    console.print("\nOutputs:")
+    width = max(len(k) for k in outputs)
+    for key, path in outputs.items():
+        console.print(f"  {key.ljust(width)}  {path}", soft_wrap=True)
+    console.print(f"\nVerify the bundle with: civicml verify {outputs['bundle']}")
+    console.print(f"Run {outcome.run_id} recorded: civicml runs show {(outcome.run_id or '')[:8]}")

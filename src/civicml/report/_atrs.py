@@ -20,6 +20,7 @@ __all__ = [
     "ATRSRecord",
     "atrs_json_schema",
     "build_atrs",
+    "build_bandit_atrs",
     "mark_complete",
     "missing_fields",
 ]
@@ -357,8 +358,9 @@ def build_atrs(
         sens += "; personal data found in " + ", ".join(
             sorted({str(f.get("column")) for f in findings})
         )
+    unsupervised = info.get("task") in ("clustering", "anomaly")  # fairness on training rows
     gaps = [
-        f"{g['group']}: {g['n']} test rows"
+        f"{g['group']}: {g['n']} {'training' if unsupervised else 'test'} rows"
         for t in assessment.get("fairness", {}).get("characteristics", [])
         if t.get("kind") == "single"
         for g in t.get("groups", [])
@@ -492,7 +494,12 @@ def build_atrs(
                             if nulls
                             else "No missing values. "
                         )
-                        + ("Test rows per group: " + "; ".join(gaps) + ". " if gaps else "")
+                        + ("Rows per group: " + "; ".join(gaps) + ". " if gaps else "")
+                        + (
+                            str(assessment["fairness"].get("rule", "")) + " "
+                            if unsupervised and assessment.get("fairness", {}).get("rule")
+                            else ""
+                        )
                         + _h("how representative the data are of the people affected")
                     ),
                     data_collection=_h("how and why the data were collected"),
@@ -521,6 +528,252 @@ def build_atrs(
                     ),
                 ],
                 risks=risk_items or [Risk(risk=_h("risk"), mitigation=_h("mitigation"))],
+            ),
+        ),
+    )
+    record.civicml = {
+        "generated_by": "civicml",
+        "bundle_digest": digest,
+        "marker": NEEDS_HUMAN,
+        "needs_human": missing_fields(record),
+    }
+    return record
+
+
+def build_bandit_atrs(
+    *,
+    report: dict[str, Any],
+    checks: list[dict[str, Any]],
+    lineage: dict[str, Any],
+    digest: str,
+    registry_info: dict[str, Any] | None = None,
+) -> ATRSRecord:
+    """Pre-fill an ATRS record for an adaptive trial (a contextual bandit's bundle).
+
+    ``report`` is the bundle's ``report.json`` (see :func:`civicml.bandits.bandit_report`, with
+    ``fairness`` and ``ope`` as ``civicml run`` writes them). The field names are those of
+    :func:`build_atrs`; what they say describes the trial: the arms, the context, the
+    exploration floor, the decision log and the off-policy evaluation.
+
+    Examples
+    --------
+    >>> rep = {"name": "letters", "spec": {"arms": ["a", "b"], "context": ["x"],
+    ...        "description": "Which letter works."}, "policy": {"policy": "linucb",
+    ...        "min_propensity": 0.05}, "policy_version": 1, "decisions": 0, "rewarded": 0,
+    ...        "arms": [], "ope": []}
+    >>> rec = build_bandit_atrs(report=rep, checks=[], lineage={}, digest="ab" * 32)
+    >>> rec.tier2.tool_specification.models[0].task
+    'Contextual bandit (adaptive trial)'
+    >>> "tier2.decision_making_process.human_decisions_and_review" in missing_fields(rec)
+    True
+    """
+    reg = registry_info or {}
+    spec = report.get("spec") or {}
+    pol = report.get("policy") or {}
+    name = str(report.get("name") or spec.get("name"))
+    version = str(reg.get("version") or digest[:12])
+    phase = {"production": "Production", "staging": "Beta/Pilot", "archived": "Retired"}.get(
+        str(reg.get("stage", "")).lower(), "Pre-deployment"
+    )
+    arms = [str(a) for a in spec.get("arms", [])]
+    context = [str(c) for c in spec.get("context", [])]
+    floor = pol.get("min_propensity")
+    owner_team = spec.get("owner") or ""
+    log = lineage.get("log") or {}
+    fair = report.get("fairness") or {}
+    protected = [f["feature"] for f in fair.get("features", [])]
+    flagged = ", ".join(f"{x['feature']}/{x['arm']}" for x in fair.get("flagged", []))
+    perf = "; ".join(
+        f"{a['arm']}: mean reward {a['mean_reward']:.3f} over {a['rewarded']} outcomes"
+        + (
+            f" (95% interval {a['interval'][0]:.3f}–{a['interval'][1]:.3f})"
+            if a["interval"]
+            else ""
+        )
+        for a in report.get("arms", [])
+        if a.get("mean_reward") is not None
+    )
+    ope = "; ".join(
+        f"candidate {o['candidate']['policy'].get('policy')}: {o['estimator'].upper()} "
+        f"{o['candidate']['estimates'][o['estimator']]['value']:.3f} "
+        f"(lower bound {o['candidate']['estimates'][o['estimator']]['lower']:.3f}) against "
+        f"{o['current_value']:.3f} logged; {'may replace' if o['replace'] else 'keep current'}"
+        for o in report.get("ope", [])
+        if "candidate" in o
+    )
+    risks = [
+        Risk(
+            risk="An arm that works worse for some people keeps being sent while the trial learns.",
+            mitigation=(
+                f"The exploration floor ({floor:g} per arm) bounds how often each arm is tried; "
+                if floor is not None
+                else ""
+            )
+            + "outcomes are reviewed in this report. "
+            + _h("stopping rules and who may stop the trial"),
+        ),
+        Risk(
+            risk="Groups of people are sent different arms at very different rates.",
+            mitigation=(
+                f"Allocation by {', '.join(protected)} is reported with the rule: {fair['rule']} "
+                f"Flagged (feature/arm): {flagged or 'none'}. "
+                if protected
+                else "No protected context features were named, so allocation by group is not "
+                "reported. "
+            )
+            + _h("how a flagged difference is reviewed"),
+        ),
+        Risk(
+            risk="A new policy is judged on too little or badly logged data.",
+            mitigation="Off-policy evaluation (IPS, SNIPS, doubly robust) with bootstrap intervals "
+            "on decisions the candidate did not learn from; a candidate replaces the policy only "
+            "when its lower bound beats the logged value.",
+        ),
+    ]
+    risks += [
+        Risk(
+            risk=f"Promotion check failed: {c['name']}: {c['evidence']}",
+            mitigation=_h("what will be done before promotion"),
+        )
+        for c in checks
+        if not c.get("passed")
+    ]
+    source = str(log.get("file") or "the bandit store's decision log")
+    record = ATRSRecord(
+        metadata=Metadata(
+            id=f"{name}-{version}",
+            organisation=_h("organisation"),
+            function=_h("the function, e.g. revenue collection"),
+            phase=phase,
+            region=_h("region, e.g. England, UK-wide"),
+        ),
+        tier1=Tier1(
+            name=name,
+            description=(
+                f"{spec.get('description') or ''} An adaptive trial: each time, a policy chooses "
+                f"one of {len(arms)} options ({', '.join(arms)}) and learns from the outcome."
+            ).strip(),
+            contact_email=_h("a contact email"),
+        ),
+        tier2=Tier2(
+            owner_and_responsibility=OwnerAndResponsibility(
+                organisation=_h("organisation"),
+                team=owner_team or _h("team"),
+                senior_responsible_owner=_h("senior responsible owner"),
+                senior_responsible_owner_role=_h("the senior responsible owner's role"),
+                external_supplier=_h("yes or no; if yes, the supplier's details"),
+            ),
+            description_and_rationale=DescriptionAndRationale(
+                detailed_description=(
+                    f"A contextual bandit ({pol.get('policy')}) chooses among {', '.join(arms)} "
+                    f"using {', '.join(context) or 'no context'}. Every option keeps at least "
+                    f"{floor} probability of being chosen, and each choice is logged with its "
+                    f"probability. So far {report.get('decisions', 0)} decisions, "
+                    f"{report.get('rewarded', 0)} with an outcome."
+                ),
+                scope=spec.get("description") or _h("scope"),
+                benefit=_h("the expected benefit"),
+                previous_process=_h("how this was done before (e.g. one option for everyone)"),
+                alternatives_considered=(
+                    "A fixed randomised trial with equal shares; a single option for everyone. "
+                    + _h("other alternatives considered")
+                ),
+            ),
+            decision_making_process=DecisionMakingProcess(
+                process_integration=_h("where the choice sits in the process"),
+                information_provided=(
+                    "For each case: the option chosen, the probability it was chosen with, the "
+                    "policy version and a decision id to report the outcome against."
+                ),
+                frequency_and_scale_of_usage=(
+                    f"{report.get('decisions', 0)} decisions logged so far. "
+                    + _h("how often and on how many cases")
+                ),
+                human_decisions_and_review=_h("who reviews outputs and what they decide"),
+                required_training=_h("training for the people who use the outputs"),
+                appeals_and_review=_h("how people can appeal or ask for a review"),
+            ),
+            tool_specification=ToolSpecification(
+                system_architecture=(
+                    f"A civicml bandit bundle (sha256 {digest[:16]}…) holding the spec, the "
+                    "policy configuration, the report and checks; the policy is rebuilt from the "
+                    "decision log and served at /bandits/{name}/choose and /reward."
+                ),
+                phase=phase,
+                maintenance=_h("who reviews the trial and how often"),
+                models=[
+                    ModelSpecification(
+                        name=str(pol.get("policy")),
+                        version=f"{version} (policy version {report.get('policy_version')})",
+                        task="Contextual bandit (adaptive trial)",
+                        input=", ".join(context) or "no context",
+                        output="The option to send, with the probability it was chosen",
+                        architecture=(
+                            f"{pol.get('policy')} (mabwiser) with an exploration floor of "
+                            f"{floor} per arm; parameters {pol}"
+                        ),
+                        performance=(
+                            (perf + ". " if perf else "No outcomes recorded yet. ")
+                            + (f"Off-policy evaluation: {ope}." if ope else "")
+                        ).strip(),
+                        datasets=[
+                            DatasetUse(
+                                name=source,
+                                purpose="the decision log the policy learns from and "
+                                "off-policy evaluation reads",
+                            )
+                        ],
+                    )
+                ],
+                data_specification=DataSpecification(
+                    source_data_name=source,
+                    data_modality="Tabular (logged decisions)",
+                    data_description=(
+                        f"One row per decision: context ({', '.join(context) or 'none'}), the "
+                        "arm chosen, its propensity and the outcome "
+                        f"('{spec.get('reward', 'reward')}')."
+                    ),
+                    data_quantities=(
+                        f"{report.get('decisions', 0)} decisions, {report.get('rewarded', 0)} "
+                        "with an outcome"
+                        + (f"; {log.get('rows')} rows in {log.get('file')}" if log else "")
+                        + "."
+                    ),
+                    sensitive_attributes=", ".join(protected) or "none declared",
+                    data_completeness_and_representativeness=(
+                        f"{report.get('decisions', 0) - report.get('rewarded', 0)} decisions "
+                        "await an outcome. " + _h("how representative the people in the trial are")
+                    ),
+                    data_collection=(
+                        "Decisions are logged by the policy as they are made"
+                        + (f", and imported from {log.get('file')}" if log else "")
+                        + ". "
+                        + _h("how and why the data were collected")
+                    ),
+                    data_cleaning=(
+                        "Imported rows are checked: known arms, propensities in (0, 1], numeric "
+                        "context, valid rewards. " + _h("any cleaning before civicml")
+                    ),
+                    data_sharing_agreements=_h("data sharing agreements"),
+                    data_access_and_storage=_h("who can access the data and where it is stored"),
+                ),
+            ),
+            risks_mitigations_and_impact_assessments=RisksMitigationsAndImpactAssessments(
+                impact_assessments=[
+                    ImpactAssessment(
+                        name="Data Protection Impact Assessment (DPIA)",
+                        description=_h("summary of the DPIA"),
+                        date=_h("date"),
+                        link=_h("link"),
+                    ),
+                    ImpactAssessment(
+                        name="Equality Impact Assessment",
+                        description=_h("summary; allocation by group is in the report"),
+                        date=_h("date"),
+                        link=_h("link"),
+                    ),
+                ],
+                risks=risks,
             ),
         ),
     )

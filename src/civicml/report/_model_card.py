@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["energy_lines", "model_card"]
+__all__ = ["bandit_model_card", "energy_lines", "model_card"]
 
 
 def _pct(v: Any) -> str:
@@ -58,7 +58,10 @@ def model_card(ctx: dict[str, Any]) -> str:
         val = "–" if v.get("value") is None else f"{v['value']:.3f}"
         lines.append(f"| {k} | {val} | {ci_txt} |")
     lines += ["", "## Fairness", ""]
-    for t in a.get("fairness", {}).get("characteristics", []):
+    unsupervised = info.get("task") in ("clustering", "anomaly")
+    if unsupervised:
+        lines += unsupervised_fairness_lines(a)
+    for t in [] if unsupervised else a.get("fairness", {}).get("characteristics", []):
         if t.get("kind") != "single":
             continue
         lines += [f"### By {t['name']} (column `{t.get('column')}`)", ""]
@@ -151,3 +154,132 @@ def _g(v: Any) -> str:
 
 def _f(v: Any) -> str:
     return "–" if v is None else f"{v:.3f}"
+
+
+def bandit_model_card(ctx: dict[str, Any]) -> str:
+    """Markdown model card for an adaptive trial (a bandit bundle's report context).
+
+    ``ctx`` holds ``report`` (the bundle's report.json), ``checks``, ``summary`` (paragraphs)
+    and ``digest``.
+
+    Examples
+    --------
+    >>> rep = {"name": "letters", "spec": {"arms": ["a", "b"], "context": ["x"]},
+    ...        "policy": {"policy": "linucb", "min_propensity": 0.05}, "policy_version": 1,
+    ...        "decisions": 0, "rewarded": 0, "arms": [], "ope": [], "policy_history": []}
+    >>> card = bandit_model_card({"report": rep, "checks": [], "summary": ["Hi."], "digest": "a"})
+    >>> card.splitlines()[0]
+    '# Model card: letters (adaptive trial)'
+    """
+    rep = ctx["report"]
+    spec, pol = rep.get("spec", {}), rep.get("policy", {})
+    lines = [f"# Model card: {rep.get('name')} (adaptive trial)", ""]
+    lines += ["## Summary", "", *[x for p in ctx["summary"] for x in (p, "")]]
+    lines += [
+        "## Trial details",
+        "",
+        f"- Arms: {', '.join(spec.get('arms', []))}",
+        f"- Context features: {', '.join(spec.get('context', [])) or 'none'}",
+        f"- Policy: {pol.get('policy')} (version {rep.get('policy_version')}); "
+        f"exploration floor {pol.get('min_propensity')} per arm",
+        f"- Reward: `{spec.get('reward', 'reward')}` ({spec.get('reward_type', 'binary')})",
+        f"- Decisions: {rep.get('decisions')}, of which {rep.get('rewarded')} have an outcome",
+        f"- Bundle sha256 `{ctx['digest']}`",
+        "",
+        "## Arms (95% intervals)",
+        "",
+        "| arm | pulls | outcomes | mean reward | 95% interval | mean propensity | min propensity |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for a in rep.get("arms", []):
+        ci = a.get("interval")
+        lines.append(
+            f"| {a['arm']} | {a['pulls']} | {a['rewarded']} | {_f(a.get('mean_reward'))} | "
+            + (f"{ci[0]:.3f} – {ci[1]:.3f}" if ci else "–")
+            + f" | {_f(a.get('mean_propensity'))} | {_f(a.get('min_propensity'))} |"
+        )
+    lines += ["", "## Off-policy evaluation", ""]
+    for o in rep.get("ope", []):
+        est = o["candidate"]["estimates"][o["estimator"]]
+        lines.append(
+            f"- Candidate {o['candidate']['policy'].get('policy')}: {o['estimator'].upper()} "
+            f"{est['value']:.3f} ({est['lower']:.3f} – {est['upper']:.3f}); {o['reason']}"
+        )
+    for o in rep.get("ope_skipped", []):
+        lines.append(f"- Candidate {o['policy'].get('policy')}: not evaluated: {o['reason']}")
+    if not rep.get("ope") and not rep.get("ope_skipped"):
+        lines.append("- No candidate policies were listed.")
+    fair = rep.get("fairness") or {}
+    lines += ["", "## Allocation by group", ""]
+    if fair.get("features"):
+        lines += [fair["rule"], ""]
+        for f in fair["features"]:
+            arms = [a["arm"] for a in f["arms"]]
+            lines += [f"### By {f['feature']}", ""]
+            lines += ["| group | n | mean reward | " + " | ".join(arms) + " |"]
+            lines += ["|---|---|---|" + "---|" * len(arms)]
+            for g in f["groups"]:
+                shares = " | ".join(_pct(g["allocation"][a]) for a in arms)
+                lines.append(f"| {g['group']} | {g['n']} | {_f(g['mean_reward'])} | {shares} |")
+            lines += ["", f"Flagged arms: {', '.join(f['flagged']) or 'none'}.", ""]
+    else:
+        lines.append("No protected context features were named ('protected' in the spec).")
+    lines += ["", "## Promotion checks", ""]
+    for c in ctx["checks"]:
+        lines.append(f"- {'PASS' if c['passed'] else 'FAIL'} `{c['name']}`: {c['evidence']}")
+    if not ctx["checks"]:
+        lines.append("- No checks recorded in the bundle.")
+    lines.append("")
+    return "\n".join(lines)
+
+
+def unsupervised_fairness_lines(a: dict[str, Any]) -> list[str]:
+    """The model card's fairness tables for a clustering or anomaly assessment.
+
+    Examples
+    --------
+    >>> a = {"task": "anomaly", "fairness": {"overall_rate": 0.1, "rule": "Rule.",
+    ...      "characteristics": [{"name": "sex", "column": "sex", "kind": "single",
+    ...      "warnings": [], "groups": [{"group": "f", "n": 40, "small": False,
+    ...      "flag_rate": 0.2, "ratio": 2.0, "p_value": 0.01, "flag": "above"}]}]}}
+    >>> unsupervised_fairness_lines(a)[6]
+    '| f | 40 | 20.0% | 2.00 | 0.01 | above |'
+    """
+    fair = a.get("fairness") or {}
+    lines = [str(fair["rule"]), ""] if fair.get("rule") else []
+    for t in fair.get("characteristics", []):
+        if t.get("kind") != "single":
+            continue
+        lines += [f"### By {t['name']} (column `{t.get('column')}`)", ""]
+        if a.get("task") == "clustering":
+            groups = [g["group"] for g in t.get("groups", [])]
+            lines += ["| cluster | n | " + " | ".join(groups) + " |"]
+            lines += ["|---|---|" + "---|" * len(groups)]
+            for cl in t.get("clusters", []):
+                cells = " | ".join(
+                    _pct(c["share"]) + (f" ({c['flag']})" if c.get("flag") else "")
+                    for c in cl["cells"]
+                )
+                lines.append(f"| {cl['name']} | {cl['n']} | {cells} |")
+            overall = " | ".join(_pct(g["share"]) for g in t.get("groups", []))
+            lines.append(f"| all rows | {sum(g['n'] for g in t.get('groups', []))} | {overall} |")
+        else:
+            lines += [
+                "| group | n | flag rate | ratio to overall | binomial p | flag |",
+                "|---|---|---|---|---|---|",
+            ]
+            for g in t.get("groups", []):
+                flag = "small" if g.get("small") else (g.get("flag") or "within")
+                p = g.get("p_value")
+                lines.append(
+                    f"| {g['group']} | {g['n']} | {g['flag_rate']:.1%} | {_f2(g.get('ratio'))} | "
+                    f"{'–' if p is None else f'{p:.3g}'} | {flag} |"
+                )
+        lines += [""] + [f"- {w}" for w in t.get("warnings", [])] + [""]
+    if not fair.get("characteristics"):
+        lines += ["No protected characteristic was assessed.", ""]
+    return lines
+
+
+def _f2(v: Any) -> str:
+    return "–" if v is None else f"{v:.2f}"

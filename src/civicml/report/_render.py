@@ -110,10 +110,15 @@ def _context(bundle: Any, registry_info: dict[str, Any] | None) -> dict[str, Any
     fair = a.get("fairness", {})
     selection = _read(bundle, "selection.json", {}).get("selection") or {}
     unsupervised = ""
-    if info.get("task") in ("clustering", "anomaly"):
+    is_unsupervised = info.get("task") in ("clustering", "anomaly")
+    if is_unsupervised:
         from civicml.assess._unsupervised import unsupervised_html
+        from civicml.monitor._outputs import monitoring_plan
 
-        unsupervised = unsupervised_html(a)
+        outputs = _read(bundle, "monitoring.json", {}).get("outputs")
+        unsupervised = unsupervised_html(a, plan=monitoring_plan(info, outputs))
+    # unsupervised fairness is its own section (cluster composition, flag rates)
+    singles = [] if is_unsupervised else fair.get("characteristics", [])
     return {
         "unsupervised_html": unsupervised,
         "info": info,
@@ -129,10 +134,8 @@ def _context(bundle: Any, registry_info: dict[str, Any] | None) -> dict[str, Any
         "confusion": a.get("confusion", {}),
         "summary": plain_summary(info, a, spec),
         "risks": risks(info, a, checks, findings),
-        "fairness_tables": [t for t in fair.get("characteristics", []) if t["kind"] == "single"],
-        "intersections": [
-            t for t in fair.get("characteristics", []) if t["kind"] == "intersection"
-        ],
+        "fairness_tables": [t for t in singles if t["kind"] == "single"],
+        "intersections": [t for t in singles if t["kind"] == "intersection"],
         "not_assessed": fair.get("not_assessed", []),
         "fth": fair.get("thresholds", {"min_group_size": 30, "max_difference": 0.1}),
         "proxies": [p for p in a.get("proxies", []) if p["strength"] >= 0.05][:15],

@@ -1,5 +1,6 @@
 """The jobs that string the stages together: data → learn → bundle (→ registry)."""
 
+from civicml.workflow._bandit_job import BanditOutcome, run_bandit, write_bandit_report
 from civicml.workflow._pipeline import (
     PIPELINE_STEPS,
     PipelineOutcome,
@@ -18,6 +19,9 @@ from civicml.workflow._training_job import (
 from civicml.workflow._unsupervised_job import run_unsupervised
 
 __all__ = [
+    "BanditOutcome",
+    "run_bandit",
+    "write_bandit_report",
     "PIPELINE_STEPS",
     "BatchScorer",
     "list_partitions",
