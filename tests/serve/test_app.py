@@ -346,3 +346,33 @@ def test_bandit_endpoints_mount_beside_the_model(app: Any, verifier: Any) -> Non
         assert c.post("/bandits/letters/choose", json={"context": {}}).status_code == 401
         assert c.post("/predict", json=[ROW], headers=auth()).status_code == 200  # model still
     store.close()
+
+
+def test_bandits_alone_need_no_model(tmp_path: Path) -> None:
+    from starlette.testclient import TestClient
+
+    from civicml.bandits import BanditSpec, open_bandit_store
+    from civicml.registry import open_registry
+    from civicml.serve._server import BanditsOnlyApp, build_app
+
+    db = f"sqlite:///{tmp_path / 'bandits.db'}"
+    store = open_bandit_store(db)
+    store.create_bandit(BanditSpec(name="letters", arms=["plain", "deadline"], policy="thompson"))
+    store.close()
+    registry = f"sqlite:///{tmp_path / 'registry.db'}"
+    with open_registry(registry) as reg:
+        token = reg.create_token("letters-app", ["predict"], actor="ops")
+    app = build_app({"bandits": db, "registry": registry, "project_dir": str(tmp_path)})
+    assert isinstance(app, BanditsOnlyApp)
+    with TestClient(app) as c:
+        assert c.get("/v2/health/ready").status_code == 200  # no token for health
+        chosen = c.post(
+            "/bandits/letters/choose",
+            json={"context": {}},
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        assert chosen.status_code == 200, chosen.text
+        assert chosen.json()["arm"] in ("plain", "deadline")
+        assert c.post("/bandits/letters/choose", json={"context": {}}).status_code == 401
+        r = c.post("/predict", json=[ROW], headers={"Authorization": f"Bearer {token}"})
+        assert r.status_code == 404 and "bandits only" in r.json()["error"]

@@ -117,9 +117,14 @@ def serve(
             "civicml serve got both a bundle and --model",
             fix="Serve a registry alias (--model NAME@ALIAS) or a bundle folder, not both",
         )
-    if bundle is None and not model:
+    if bundle is None and not model and not bandits:
         raise SpecError.build(
-            "civicml serve needs a model", fix="Pass --model NAME@ALIAS or --bundle DIR"
+            "civicml serve needs a model",
+            fix="Pass --model NAME@ALIAS or a bundle folder (or --bandits URL for bandits alone)",
+        )
+    if bundle is None and not model:
+        return _serve_bandits_only(
+            bandits or "", host, port, workers, certfile, keyfile, registry, project_dir
         )
     options: dict[str, object] = {
         "extra_columns": extra_columns,
@@ -195,3 +200,46 @@ def _bundle_name(folder: Path) -> str:
         if isinstance(name, str) and name and "/" not in name and ".." not in name
         else folder.name
     )
+
+
+def _serve_bandits_only(
+    store: str,
+    host: str,
+    port: int,
+    workers: int,
+    certfile: Path | None,
+    keyfile: Path | None,
+    registry: str | None,
+    project_dir: Path,
+) -> None:
+    """``civicml serve --bandits URL`` alone: the bandit endpoints and health, no model."""
+    import json
+    import os
+
+    from civicml.serve._server import CONFIG_ENV, build_app, run_server
+
+    config = {"bandits": store, "registry": registry, "project_dir": str(project_dir.resolve())}
+    app = build_app(config)  # opens the store now: a bad URL fails before the server starts
+    scheme = "https" if certfile else "http"
+    console.print(
+        f"Serving the bandits in {_hide_password(store)} on {scheme}://{host}:{port}/bandits/"
+    )
+    if workers > 1:
+        os.environ[CONFIG_ENV] = json.dumps(config)
+    run_server(
+        app if workers == 1 else None,
+        host=host,
+        port=port,
+        workers=workers,
+        certfile=str(certfile) if certfile else None,
+        keyfile=str(keyfile) if keyfile else None,
+    )
+
+
+def _hide_password(uri: str) -> str:
+    try:
+        from sqlalchemy.engine import make_url
+
+        return make_url(uri).render_as_string(hide_password=True)
+    except Exception:  # not a database URL: print only its scheme
+        return uri.split("://", 1)[0] + "://…" if "://" in uri else "the bandit store"

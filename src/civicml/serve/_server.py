@@ -14,7 +14,7 @@ from civicml.serve._decision_log import DecisionLog
 from civicml.serve._reload import BundleSource, ModelHolder, ModelSource
 from civicml.serve._runtime import ServeOptions
 
-__all__ = ["app_from_env", "build_app", "create_app", "run_server"]
+__all__ = ["BanditsOnlyApp", "app_from_env", "build_app", "create_app", "run_server"]
 
 TOKEN_HASH_ENV = "CIVICML_SERVE_TOKEN_HASH"
 #: JSON serving config that :func:`app_from_env` reads in each uvicorn worker process.
@@ -90,6 +90,10 @@ def build_app(config: Mapping[str, Any]) -> ServingApp:
             config.get("registry"), project_dir=Path(config.get("project_dir", "."))
         )
         verifier = reg.verify_token
+    if not config.get("bundle") and not config.get("model"):
+        if not config.get("bandits"):
+            raise ValueError("a serving config needs 'bundle', 'model' or 'bandits'")
+        return BanditsOnlyApp(_bandit_app(config["bandits"], verifier))
     if config.get("bundle"):
         source = str(config["bundle"])
     else:
@@ -104,10 +108,55 @@ def build_app(config: Mapping[str, Any]) -> ServingApp:
         access_log=bool(config.get("access_log", False)),
     )
     if config.get("bandits"):
-        from civicml.bandits import bandit_app, open_bandit_store
-
-        app.mount("/bandits/", bandit_app(open_bandit_store(config["bandits"]), app.verifier))
+        app.mount("/bandits/", _bandit_app(config["bandits"], app.verifier))
     return app
+
+
+def _bandit_app(store_uri: str, verifier: Any) -> Any:
+    from civicml.bandits import bandit_app, open_bandit_store
+
+    if verifier is None and os.environ.get(TOKEN_HASH_ENV):
+        verifier = HashedTokenVerifier.from_env(os.environ[TOKEN_HASH_ENV])
+    return bandit_app(open_bandit_store(store_uri), verifier)
+
+
+class BanditsOnlyApp:
+    """``civicml serve --bandits URL`` with no model: the bandit endpoints under ``/bandits/``
+    (bearer tokens, checked by the bandit app) and the two health probes, which need none.
+
+    Examples
+    --------
+    >>> import asyncio
+    >>> sent = []
+    >>> async def send(msg): sent.append(msg)
+    >>> scope = {"type": "http", "path": "/v2/health/ready", "method": "GET", "headers": []}
+    >>> asyncio.run(BanditsOnlyApp(None)(scope, None, send))
+    >>> sent[0]["status"], sent[1]["body"]
+    (200, b'{"ready":true}')
+    """
+
+    def __init__(self, bandits: Any) -> None:
+        self.bandits = bandits
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "lifespan" or scope.get("path", "").startswith("/bandits/"):
+            await self.bandits(scope, receive, send)
+            return
+        if scope["type"] != "http":
+            return
+        path = scope.get("path", "")
+        status, body = {
+            "/v2/health/live": (200, b'{"live":true}'),
+            "/v2/health/ready": (200, b'{"ready":true}'),
+        }.get(
+            path, (404, b'{"error":"There is no such endpoint: this server holds bandits only."}')
+        )
+        headers = [
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(body)).encode()),
+        ]
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
 
 
 def app_from_env() -> ServingApp:
@@ -119,7 +168,7 @@ def app_from_env() -> ServingApp:
 
 
 def run_server(
-    app: ServingApp | None,
+    app: ServingApp | BanditsOnlyApp | None,
     *,
     host: str = "127.0.0.1",
     port: int = 8080,
