@@ -157,3 +157,45 @@ def test_a_lost_worker_is_retried_not_fatal(local_reference: list) -> None:
         assert not thread.is_alive()
         assert procs.workers[0].poll() is not None  # it really died
     assert _summary(done["records"]) == local_reference
+
+
+def test_cluster_processes_die_with_the_process_that_started_them(tmp_path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    if not os.environ.get("CIVICML_REQUIRE_DASK"):
+        pytest.importorskip("distributed")
+    script = (
+        "import os, signal\n"
+        "from civicml.engines import DaskProcesses\n"
+        "p = DaskProcesses(n_workers=1).start()\n"
+        "print(p.scheduler.pid, p.workers[0].pid, flush=True)\n"
+        "os.kill(os.getpid(), signal.SIGKILL)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120
+    )
+    pids = [int(p) for p in out.stdout.split()]
+    assert len(pids) == 2, out.stderr[-500:]
+    deadline = time.monotonic() + 10
+    alive = pids
+    while alive and time.monotonic() < deadline:
+        alive = [p for p in alive if _alive(p)]
+        time.sleep(0.1)
+    for p in alive:  # never leave them running, even when the test fails
+        os.kill(p, 9)
+    assert not alive, "scheduler or worker outlived the killed parent"
+
+
+def _alive(pid: int) -> bool:
+    import os
+
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:  # a zombie is dead for our purpose
+        return "Z" not in open(f"/proc/{pid}/stat").read().split(")")[-1].split()[0]
+    except OSError:
+        return False

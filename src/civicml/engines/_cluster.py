@@ -87,6 +87,7 @@ class DaskProcesses:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             start_new_session=True,
+            preexec_fn=_die_with_parent,
         )
         deadline = time.monotonic() + timeout
         while not sched_file.exists():
@@ -128,6 +129,7 @@ class DaskProcesses:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             start_new_session=True,
+            preexec_fn=_die_with_parent,
         )
 
     def wait_for_workers(self, n: int, timeout: float = 60.0) -> None:
@@ -170,3 +172,15 @@ class DaskProcesses:
 
     def __exit__(self, *exc: Any) -> None:
         self.stop()
+
+
+def _die_with_parent() -> None:  # pragma: no cover - runs in the child between fork and exec
+    """Linux: the child is killed when the process that started it dies, however it dies (a
+    test run or benchmark killed by a timeout leaves no scheduler or worker behind)."""
+    import ctypes
+    import signal
+    import sys
+
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, int(signal.SIGKILL), 0, 0, 0)  # PR_SET_PDEATHSIG
