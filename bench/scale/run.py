@@ -2,7 +2,7 @@
 ONNX batch scoring against raw onnxruntime, and a 20-trial search on local vs Dask.
 
     OMP_NUM_THREADS=1 .venv/bin/python bench/scale/generate.py --rows 10000000 --out /tmp/civicml-scale
-    OMP_NUM_THREADS=1 .venv/bin/python bench/scale/run.py --data /tmp/civicml-scale --parts 2
+    OMP_NUM_THREADS=1 .venv/bin/python bench/scale/run.py --data /tmp/civicml-scale --parts 10
 
 Each stage runs in its own process; its peak RSS comes from ``os.wait4``. ``--parts`` limits the
 run to the first N 1M-row partitions (the full dataset is 10). Prints one JSON line per stage.
@@ -156,6 +156,18 @@ def stage(name: str, data: str, work: str) -> dict:
                 assert eng.parallelism == 2  # connect before timing
                 t0 = time.perf_counter()
                 recs = search_on_engine(df, y, engine=eng, **kw)
+                cold = time.perf_counter() - t0  # the workers import the ML libraries first
+                t0 = time.perf_counter()
+                again = search_on_engine(df, y, engine=eng, **kw)  # a cluster already in use
+                warm = time.perf_counter() - t0
+            assert [r.cv.mean("roc_auc") for r in again] == [r.cv.mean("roc_auc") for r in recs]
+            best = max(r.cv.mean("roc_auc") for r in recs)
+            return {
+                "seconds": cold,
+                "warm_seconds": warm,
+                "trials": len(recs) - 1,
+                "best_auc": best,
+            }
         best = max(r.cv.mean("roc_auc") for r in recs)
         return {"seconds": time.perf_counter() - t0, "trials": len(recs) - 1, "best_auc": best}
     raise SystemExit(f"unknown stage {name}")
