@@ -76,7 +76,10 @@ def test_clustering_example(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
     assert t.result.test_metrics["ari"] > 0.6  # species recovered from measurements alone
     assert all(c.passed for c in t.checks), t.checks
     assert outcome.registered is not None
-    assert (tmp_path / "out" / "report" / "report.html").read_text().count("Cluster 0") >= 1
+    page = (tmp_path / "out" / "report" / "report.html").read_text()
+    assert page.count("Cluster 0") >= 1 and "Scores of the chosen model" in page
+    # no yes/no threshold and no shuffled-score importance for clusters
+    assert 'id="th-h"' not in page and 'id="imp-h"' not in page
 
     bundle = load_bundle(t.bundle.path)
     info = bundle.info
