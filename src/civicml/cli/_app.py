@@ -190,6 +190,7 @@ def train(
         str | None,
         typer.Option(
             "--registry",
+            envvar="CIVICML_REGISTRY",
             help="Database that records the run (default: sqlite under the spec folder's "
             ".civicml/).",
         ),
@@ -236,7 +237,9 @@ def run(
     registry: Annotated[
         str | None,
         typer.Option(
-            "--registry", help="Registry URL (default: sqlite under the spec folder's .civicml/)."
+            "--registry",
+            envvar="CIVICML_REGISTRY",
+            help="Registry URL (default: sqlite under the spec folder's .civicml/).",
         ),
     ] = None,
     by: Annotated[

@@ -214,7 +214,9 @@ def register(
         Path | None,
         typer.Option("--out", "-o", help="Bundle folder (default .civicml/bundles/NAME)."),
     ] = None,
-    registry: Annotated[str | None, typer.Option("--registry", help="Registry URL.")] = None,
+    registry: Annotated[
+        str | None, typer.Option("--registry", envvar="CIVICML_REGISTRY", help="Registry URL.")
+    ] = None,
     project_dir: Annotated[Path, typer.Option("--project-dir", help="Project folder.")] = Path("."),
     db: DbOpt = None,
     as_json: JsonOpt = False,

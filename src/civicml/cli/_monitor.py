@@ -53,7 +53,10 @@ def run(
         str, typer.Option(help="Time window for trends and chunked alerts: 1d, 6h, 7d.")
     ] = "1d",
     registry: Annotated[
-        str | None, typer.Option("--registry", help="Registry URI (default: the project's).")
+        str | None,
+        typer.Option(
+            "--registry", envvar="CIVICML_REGISTRY", help="Registry URI (default: the project's)."
+        ),
     ] = None,
     project_dir: Annotated[Path, typer.Option("--project-dir", help="Project folder.")] = Path("."),
     bundle: Annotated[

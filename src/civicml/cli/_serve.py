@@ -38,7 +38,10 @@ def serve(
         int, typer.Option(min=1, help="Worker processes (each loads the model).")
     ] = 1,
     registry: Annotated[
-        str | None, typer.Option("--registry", help="Registry URI (default: the project's).")
+        str | None,
+        typer.Option(
+            "--registry", envvar="CIVICML_REGISTRY", help="Registry URI (default: the project's)."
+        ),
     ] = None,
     project_dir: Annotated[Path, typer.Option("--project-dir", help="Project folder.")] = Path("."),
     certfile: Annotated[Path | None, typer.Option(help="TLS certificate (PEM).")] = None,

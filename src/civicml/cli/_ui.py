@@ -20,7 +20,10 @@ def ui(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
     registry: Annotated[
-        str | None, typer.Option("--registry", help="Registry URI (default: the project's).")
+        str | None,
+        typer.Option(
+            "--registry", envvar="CIVICML_REGISTRY", help="Registry URI (default: the project's)."
+        ),
     ] = None,
     project_dir: Annotated[Path, typer.Option("--project-dir", help="Project folder.")] = Path("."),
     decision_log: Annotated[
