@@ -446,6 +446,20 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
+def display_uri(uri: str) -> str:
+    """A store URL fit to print or log: the password hidden, or only the scheme if unparsable.
+
+    >>> display_uri("postgresql://ann:s3cret@db:5432/bandits")
+    'postgresql://ann:***@db:5432/bandits'
+    """
+    try:
+        from sqlalchemy.engine import make_url
+
+        return make_url(uri).render_as_string(hide_password=True)
+    except Exception:  # not a database URL: print only its scheme
+        return uri.split("://", 1)[0] + "://…" if "://" in uri else "the bandit store"
+
+
 def open_bandit_store(uri: str | None = None) -> BanditStore:
     """Connect to the bandit store at ``uri`` (default ``sqlite:///.civicml/bandits.db``).
 

@@ -87,25 +87,7 @@ def status(
     if as_json:
         emit_json(rep)
         return
-    from rich.table import Table
-
-    pol = rep["policy"]
-    console.print(
-        f"Bandit {name!r}: policy {pol.get('policy')} v{rep['policy_version']}, "
-        f"{rep['decisions']} decisions, {rep['rewarded']} rewarded."
-    )
-    table = Table("arm", "pulls", "rewarded", "mean reward", "95% interval", "min propensity")
-    for a in rep["arms"]:
-        ci = a["interval"]
-        table.add_row(
-            a["arm"],
-            str(a["pulls"]),
-            str(a["rewarded"]),
-            _num(a["mean_reward"]),
-            f"{ci[0]:.3f}–{ci[1]:.3f}" if ci else "–",
-            _num(a["min_propensity"]),
-        )
-    console.print(table)
+    _print_arms(rep, ".")
 
 
 @bandits_app.command("evaluate")
@@ -276,27 +258,8 @@ def run_bandit_spec(
     if as_json:
         emit_json({**outcome.summary(), "outputs": outputs, "run_id": outcome.run_id})
         return
-    from rich.table import Table
-
     rep = outcome.report_data
-    pol = rep["policy"]
-    console.print(
-        f"Bandit {rep['name']!r}: policy {pol.get('policy')} v{rep['policy_version']}, "
-        f"{rep['decisions']} decisions, {rep['rewarded']} rewarded "
-        f"({outcome.imported} imported this run)."
-    )
-    table = Table("arm", "pulls", "rewarded", "mean reward", "95% interval", "min propensity")
-    for a in rep["arms"]:
-        ci = a["interval"]
-        table.add_row(
-            a["arm"],
-            str(a["pulls"]),
-            str(a["rewarded"]),
-            _num(a["mean_reward"]),
-            f"{ci[0]:.3f}–{ci[1]:.3f}" if ci else "–",
-            _num(a["min_propensity"]),
-        )
-    console.print(table)
+    _print_arms(rep, f" ({outcome.imported} imported this run).")
     for o in rep["ope"]:
         console.print(
             f"Candidate {o['candidate']['policy'].get('policy')}: "
@@ -316,3 +279,26 @@ def run_bandit_spec(
         console.print(f"  {key.ljust(width)}  {path}", soft_wrap=True)
     console.print(f"\nVerify the bundle with: civicml verify {outputs['bundle']}")
     console.print(f"Run {outcome.run_id} recorded: civicml runs show {(outcome.run_id or '')[:8]}")
+
+
+def _print_arms(rep: dict[str, Any], tail: str) -> None:
+    """The bandit's one-line state and its arms table (pulls, rewards, intervals, propensities)."""
+    from rich.table import Table
+
+    pol = rep["policy"]
+    console.print(
+        f"Bandit {rep['name']!r}: policy {pol.get('policy')} v{rep['policy_version']}, "
+        f"{rep['decisions']} decisions, {rep['rewarded']} rewarded{tail}"
+    )
+    table = Table("arm", "pulls", "rewarded", "mean reward", "95% interval", "min propensity")
+    for a in rep["arms"]:
+        ci = a["interval"]
+        table.add_row(
+            a["arm"],
+            str(a["pulls"]),
+            str(a["rewarded"]),
+            _num(a["mean_reward"]),
+            f"{ci[0]:.3f}–{ci[1]:.3f}" if ci else "–",
+            _num(a["min_propensity"]),
+        )
+    console.print(table)

@@ -219,13 +219,14 @@ def _serve_bandits_only(
     import json
     import os
 
+    from civicml.bandits._store import display_uri
     from civicml.serve._server import CONFIG_ENV, build_app, run_server
 
     config = {"bandits": store, "registry": registry, "project_dir": str(project_dir.resolve())}
     app = build_app(config)  # opens the store now: a bad URL fails before the server starts
     scheme = "https" if certfile else "http"
     console.print(
-        f"Serving the bandits in {_hide_password(store)} on {scheme}://{host}:{port}/bandits/"
+        f"Serving the bandits in {display_uri(store)} on {scheme}://{host}:{port}/bandits/"
     )
     if workers > 1:
         os.environ[CONFIG_ENV] = json.dumps(config)
@@ -237,12 +238,3 @@ def _serve_bandits_only(
         certfile=str(certfile) if certfile else None,
         keyfile=str(keyfile) if keyfile else None,
     )
-
-
-def _hide_password(uri: str) -> str:
-    try:
-        from sqlalchemy.engine import make_url
-
-        return make_url(uri).render_as_string(hide_password=True)
-    except Exception:  # not a database URL: print only its scheme
-        return uri.split("://", 1)[0] + "://…" if "://" in uri else "the bandit store"

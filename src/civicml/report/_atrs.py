@@ -317,6 +317,24 @@ def _energy(doc: dict[str, Any] | None) -> Energy | None:
     )
 
 
+def _impact_assessments(equality_note: str) -> list[ImpactAssessment]:
+    """The DPIA and the Equality Impact Assessment, each for a person to summarise and link."""
+    return [
+        ImpactAssessment(
+            name="Data Protection Impact Assessment (DPIA)",
+            description=_h("summary of the DPIA"),
+            date=_h("date"),
+            link=_h("link"),
+        ),
+        ImpactAssessment(
+            name="Equality Impact Assessment",
+            description=_h(equality_note),
+            date=_h("date"),
+            link=_h("link"),
+        ),
+    ]
+
+
 def _h(what: str) -> str:
     return f"{NEEDS_HUMAN}: {what}"
 
@@ -513,20 +531,9 @@ def build_atrs(
                 ),
             ),
             risks_mitigations_and_impact_assessments=RisksMitigationsAndImpactAssessments(
-                impact_assessments=[
-                    ImpactAssessment(
-                        name="Data Protection Impact Assessment (DPIA)",
-                        description=_h("summary of the DPIA"),
-                        date=_h("date"),
-                        link=_h("link"),
-                    ),
-                    ImpactAssessment(
-                        name="Equality Impact Assessment",
-                        description=_h("summary; civicml's fairness results are in the report"),
-                        date=_h("date"),
-                        link=_h("link"),
-                    ),
-                ],
+                impact_assessments=_impact_assessments(
+                    "summary; civicml's fairness results are in the report"
+                ),
                 risks=risk_items or [Risk(risk=_h("risk"), mitigation=_h("mitigation"))],
             ),
         ),
@@ -759,20 +766,9 @@ def build_bandit_atrs(
                 ),
             ),
             risks_mitigations_and_impact_assessments=RisksMitigationsAndImpactAssessments(
-                impact_assessments=[
-                    ImpactAssessment(
-                        name="Data Protection Impact Assessment (DPIA)",
-                        description=_h("summary of the DPIA"),
-                        date=_h("date"),
-                        link=_h("link"),
-                    ),
-                    ImpactAssessment(
-                        name="Equality Impact Assessment",
-                        description=_h("summary; allocation by group is in the report"),
-                        date=_h("date"),
-                        link=_h("link"),
-                    ),
-                ],
+                impact_assessments=_impact_assessments(
+                    "summary; allocation by group is in the report"
+                ),
                 risks=risks,
             ),
         ),

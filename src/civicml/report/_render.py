@@ -304,9 +304,8 @@ def write_report(
     -------
     ReportPaths
     """
-    from civicml import __version__
-    from civicml.bundle import dumps_json, load_bundle
-    from civicml.report._atrs import NEEDS_HUMAN, build_atrs
+    from civicml.bundle import load_bundle
+    from civicml.report._atrs import build_atrs
     from civicml.report._model_card import model_card
 
     bundle = load_bundle(bundle_dir)
@@ -314,13 +313,8 @@ def write_report(
     out.mkdir(parents=True, exist_ok=True)
     ctx = _context(bundle, registry_info)
     ctx["plots"] = _plots(ctx)
-    env = _env()
-    css = (Path(__file__).parent / "templates" / "govuk.css").read_text(encoding="utf-8")
-    common = {
-        "css": css,
-        "version": __version__,
-        "generated": _dt.datetime.now(_dt.UTC).strftime("%d %B %Y %H:%M UTC"),
-    }
+    env = report_env()
+    common = page_context()
     html_path = out / "report.html"
     html_path.write_text(
         env.get_template("report.html.j2").render(**ctx, **common), encoding="utf-8"
@@ -341,25 +335,51 @@ def write_report(
         digest=bundle.digest,
         registry_info=registry_info,
     )
+    atrs_json, atrs_html = write_atrs(out, record, {**common, "digest": bundle.digest})
+    return ReportPaths(html_path, card, atrs_json, atrs_html, *print_pdf(html_path, pdf))
+
+
+def report_env() -> Any:
+    """The Jinja environment (templates and filters) every civicml report page is rendered with."""
+    return _env()
+
+
+def page_context() -> dict[str, Any]:
+    """What every page's layout needs: the inline stylesheet, civicml's version, the time."""
+    from civicml import __version__
+
+    css = (Path(__file__).parent / "templates" / "govuk.css").read_text(encoding="utf-8")
+    generated = _dt.datetime.now(_dt.UTC).strftime("%d %B %Y %H:%M UTC")
+    return {"css": css, "version": __version__, "generated": generated}
+
+
+def write_atrs(out: Path, record: Any, common: dict[str, Any]) -> tuple[Path, Path]:
+    """Write an ATRS record as ``atrs.json`` and ``atrs.html`` under ``out``; return both paths."""
+    from civicml.bundle import dumps_json
+    from civicml.report._atrs import NEEDS_HUMAN
+
     doc = record.to_json_dict()
     atrs_json = out / "atrs.json"
     atrs_json.write_bytes(dumps_json(doc))
     atrs_html = out / "atrs.html"
     atrs_html.write_text(
-        env.get_template("atrs.html.j2").render(
+        report_env()
+        .get_template("atrs.html.j2")
+        .render(
             record=json.loads(json.dumps(doc)),
             needs_human=doc["_civicml"]["needs_human"],
             marker=NEEDS_HUMAN,
-            digest=bundle.digest,
             **common,
         ),
         encoding="utf-8",
     )
+    return atrs_json, atrs_html
 
-    pdf_path: Path | None = None
-    note = "PDF not requested."
-    if pdf:
-        target = out / "report.pdf"
-        ok, note = render_pdf(html_path, target)
-        pdf_path = target if ok else None
-    return ReportPaths(html_path, card, atrs_json, atrs_html, pdf_path, note)
+
+def print_pdf(html_path: Path, pdf: bool) -> tuple[Path | None, str]:
+    """``report.pdf`` beside ``html_path`` when asked and an engine is found; the note says why not."""
+    if not pdf:
+        return None, "PDF not requested."
+    target = html_path.with_name("report.pdf")
+    ok, note = render_pdf(html_path, target)
+    return (target if ok else None), note

@@ -18,6 +18,7 @@ from typing import Any
 
 from civicml._errors import BundleError, ConflictError, DataError, NotFoundError
 from civicml.bandits._project import BanditProject, load_bandit_project, read_decision_log
+from civicml.bandits._store import display_uri
 
 __all__ = ["BanditOutcome", "run_bandit", "write_bandit_report"]
 
@@ -40,18 +41,10 @@ class BanditOutcome:
 
     def outputs(self) -> dict[str, str]:
         """Output name → path, for printing."""
-        out = {"bundle": str(self.bundle.path), "bandit_store": _safe_uri(self.store_uri)}
-        if self.registered is not None:
-            v = self.registered
-            out["registered"] = f"{v.name} version {v.version} (not promoted)"
-        if self.report is not None:
-            out["report"] = str(self.report.html)
-            if self.report.pdf is not None:
-                out["report_pdf"] = str(self.report.pdf)
-            out["model_card"] = str(self.report.model_card)
-            out["atrs_json"] = str(self.report.atrs_json)
-            out["atrs_html"] = str(self.report.atrs_html)
-        return out
+        from civicml.workflow._project_job import published_outputs
+
+        out = {"bundle": str(self.bundle.path), "bandit_store": display_uri(self.store_uri)}
+        return {**out, **published_outputs(self.registered, self.report)}
 
     def summary(self) -> dict[str, Any]:
         """The machine-readable summary ``civicml run --json`` prints."""
@@ -72,15 +65,6 @@ class BanditOutcome:
             "checks": self.checks,
             "warnings": self.warnings,
         }
-
-
-def _safe_uri(uri: str) -> str:
-    try:
-        from sqlalchemy.engine import make_url
-
-        return make_url(uri).render_as_string(hide_password=True)
-    except Exception:  # pragma: no cover - an unparsable URL is shown as given
-        return uri
 
 
 def run_bandit(
@@ -176,7 +160,7 @@ def _check_same(record_spec: dict[str, Any], project: BanditProject, uri: str) -
     )
     if changed:
         raise ConflictError.build(
-            f"The bandit {project.name!r} already exists in {_safe_uri(uri)} with a different "
+            f"The bandit {project.name!r} already exists in {display_uri(uri)} with a different "
             f"spec (changed: {changed})",
             fix="Restore those fields, or give the changed trial a new 'name'; to change the "
             "policy of a running trial, list it under 'candidates' and promote it with "
@@ -309,11 +293,11 @@ def write_bandit_report(bundle_dir: str | Path, out_dir: str | Path, *, pdf: boo
     :class:`civicml.report.ReportPaths`.
     """
     from civicml.bandits._report import bandit_summary
-    from civicml.bundle import dumps_json, load_bundle
-    from civicml.report import ReportPaths, render_pdf
-    from civicml.report._atrs import NEEDS_HUMAN, build_bandit_atrs
+    from civicml.bundle import load_bundle
+    from civicml.report import ReportPaths
+    from civicml.report._atrs import build_bandit_atrs
     from civicml.report._model_card import bandit_model_card
-    from civicml.report._render import _env  # the main report's Jinja environment and filters
+    from civicml.report._render import page_context, print_pdf, report_env, write_atrs
 
     bundle = load_bundle(bundle_dir)
     if bundle.info.get("task") != "bandit":
@@ -329,17 +313,8 @@ def write_bandit_report(bundle_dir: str | Path, out_dir: str | Path, *, pdf: boo
     summary = bandit_summary(report, checks)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    import civicml.report
-    from civicml import __version__
-
-    css = (Path(civicml.report.__file__).parent / "templates" / "govuk.css").read_text("utf-8")
-    common = {
-        "css": css,
-        "version": __version__,
-        "generated": _dt.datetime.now(_dt.UTC).strftime("%d %B %Y %H:%M UTC"),
-        "digest": bundle.digest,
-    }
-    env = _env()
+    common = {**page_context(), "digest": bundle.digest}
+    env = report_env()
     html_path = out / "report.html"
     html_path.write_text(
         env.get_template("bandit_report.html.j2").render(
@@ -361,23 +336,5 @@ def write_bandit_report(bundle_dir: str | Path, out_dir: str | Path, *, pdf: boo
         encoding="utf-8",
     )
     record = build_bandit_atrs(report=report, checks=checks, lineage=lineage, digest=bundle.digest)
-    doc = record.to_json_dict()
-    atrs_json = out / "atrs.json"
-    atrs_json.write_bytes(dumps_json(doc))
-    atrs_html = out / "atrs.html"
-    atrs_html.write_text(
-        env.get_template("atrs.html.j2").render(
-            record=json.loads(json.dumps(doc)),
-            needs_human=doc["_civicml"]["needs_human"],
-            marker=NEEDS_HUMAN,
-            **common,
-        ),
-        encoding="utf-8",
-    )
-    pdf_path: Path | None = None
-    note = "PDF not requested."
-    if pdf:
-        target = out / "report.pdf"
-        ok, note = render_pdf(html_path, target)
-        pdf_path = target if ok else None
-    return ReportPaths(html_path, card, atrs_json, atrs_html, pdf_path, note)
+    atrs_json, atrs_html = write_atrs(out, record, common)
+    return ReportPaths(html_path, card, atrs_json, atrs_html, *print_pdf(html_path, pdf))

@@ -29,17 +29,22 @@ class ProjectOutcome:
             "leaderboard": str(self.out_dir / "leaderboard.csv"),
             "contract": str(self.out_dir / "contract.json"),
         }
-        if self.registered is not None:
-            v = self.registered
-            out["registered"] = f"{v.name} version {v.version} (not promoted)"
-        if self.report is not None:
-            out["report"] = str(self.report.html)
-            if self.report.pdf is not None:
-                out["report_pdf"] = str(self.report.pdf)
-            out["model_card"] = str(self.report.model_card)
-            out["atrs_json"] = str(self.report.atrs_json)
-            out["atrs_html"] = str(self.report.atrs_html)
-        return out
+        return {**out, **published_outputs(self.registered, self.report)}
+
+
+def published_outputs(registered: Any, report: Any) -> dict[str, str]:
+    """The registered version and the report files, as ``civicml run`` lists them."""
+    out: dict[str, str] = {}
+    if registered is not None:
+        out["registered"] = f"{registered.name} version {registered.version} (not promoted)"
+    if report is not None:
+        out["report"] = str(report.html)
+        if report.pdf is not None:
+            out["report_pdf"] = str(report.pdf)
+        out["model_card"] = str(report.model_card)
+        out["atrs_json"] = str(report.atrs_json)
+        out["atrs_html"] = str(report.atrs_html)
+    return out
 
 
 def run_project(
