@@ -27,7 +27,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from civicml._errors import CivicMLError, DataError, SpecError
-from civicml.bandits._spec import RUN_KEYS, BanditSpec, PolicyName, spec_from_dict
+from civicml.bandits._spec import RUN_KEYS, BanditSpec, PolicyName, invalid_field, spec_from_dict
 
 __all__ = [
     "LOG_COLUMNS",
@@ -122,13 +122,7 @@ def project_from_dict(
     try:
         project = BanditProject.model_validate({**run, "bandit": spec, "base_dir": Path(base_dir)})
     except ValidationError as exc:
-        err = exc.errors()[0]
-        where = ".".join(str(x) for x in err.get("loc", ())) or "?"
-        raise SpecError.build(
-            f"The {where!r} field in {source} is invalid ({err.get('msg', 'invalid')})",
-            got=err.get("input"),
-            fix=f"Correct {where!r}; see docs/bandits.md for the fields",
-        ) from None
+        raise invalid_field(exc, source) from None
     for feature in project.protected:
         if feature not in spec.context:
             raise SpecError.build(

@@ -209,10 +209,15 @@ def spec_from_dict(doc: dict[str, Any], *, source: str = "bandit.yaml") -> Bandi
     try:
         return BanditSpec.model_validate(doc)
     except ValidationError as exc:
-        err = exc.errors()[0]
-        where = ".".join(str(x) for x in err.get("loc", ())) or "?"
-        raise SpecError.build(
-            f"The {where!r} field in {source} is invalid ({err.get('msg', 'invalid')})",
-            got=err.get("input"),
-            fix=f"Correct {where!r}; see docs/bandits.md for the fields",
-        ) from None
+        raise invalid_field(exc, source) from None
+
+
+def invalid_field(exc: ValidationError, source: str) -> SpecError:
+    """The one-line error for the first bad field pydantic found in a bandit spec."""
+    err = exc.errors()[0]
+    where = ".".join(str(x) for x in err.get("loc", ())) or "?"
+    return SpecError.build(
+        f"The {where!r} field in {source} is invalid ({err.get('msg', 'invalid')})",
+        got=err.get("input"),
+        fix=f"Correct {where!r}; see docs/bandits.md for the fields",
+    )
