@@ -70,7 +70,8 @@ def _run_bad(tmp_path: Path, spec: Path, pattern: str) -> None:
 def test_run_trains_and_saves_a_verified_bundle(tmp_path: Path) -> None:
     spec = _project(tmp_path)
     out = tmp_path / "out"
-    result = runner.invoke(app, ["run", str(spec), "--out", str(out)])
+    registry = f"sqlite:///{tmp_path / 'registry.db'}"
+    result = runner.invoke(app, ["run", str(spec), "--out", str(out), "--registry", registry])
     assert result.exit_code == 0, result.output
     assert "Leaderboard" in result.stdout and "Chosen:" in result.stdout
     assert (out / "bundle" / "manifest.json").is_file()
@@ -97,6 +98,17 @@ def test_run_trains_and_saves_a_verified_bundle(tmp_path: Path) -> None:
     assert len(frame) == 240
     assert {"prediction", "score", "decision", "probability"} <= set(frame.columns)
     assert set(frame["prediction"]) <= {"yes", "no"}
+
+    # predict with the registered version, fetched from the registry and verified
+    where = ["--registry", registry, "--project-dir", str(tmp_path)]
+    by_ref = tmp_path / "by-ref.parquet"
+    args = ["predict", "t/1", str(tmp_path / "data.csv"), "-o", str(by_ref), *where]
+    pred = runner.invoke(app, args)
+    assert pred.exit_code == 0, pred.output
+    assert "sha256" in pred.stdout
+    pd.testing.assert_frame_equal(pd.read_parquet(by_ref), frame)
+    missing = runner.invoke(app, ["predict", "t/9", str(tmp_path / "data.csv"), *where])
+    assert missing.exit_code == 2 and len(missing.output.strip().splitlines()) == 1, missing.output
 
     # --json for scripts
     js = runner.invoke(app, ["train", str(spec), "--out", str(tmp_path / "b2"), "--json"])

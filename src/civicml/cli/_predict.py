@@ -33,7 +33,14 @@ def _progress() -> Any:
 
 @handle_errors
 def predict(
-    bundle: Annotated[Path, typer.Argument(help="A bundle folder.")],
+    model: Annotated[
+        str,
+        typer.Argument(
+            metavar="BUNDLE|NAME@ALIAS",
+            help="A bundle folder, or a registered model: NAME@ALIAS (e.g. claims@production) "
+            "or NAME/VERSION, fetched from the registry and verified.",
+        ),
+    ],
     data: Annotated[
         str, typer.Argument(help="CSV/Parquet file, a folder of them, or a glob ('d/*.parquet').")
     ],
@@ -58,14 +65,28 @@ def predict(
     runtime: Annotated[str, typer.Option(help="auto (ONNX when verified), onnx or skops.")] = (
         "auto"
     ),
+    registry: Annotated[
+        str | None,
+        typer.Option(
+            "--registry", envvar="CIVICML_REGISTRY", help="Registry URI (default: the project's)."
+        ),
+    ] = None,
+    project_dir: Annotated[
+        Path, typer.Option("--project-dir", help="Project folder holding .civicml/.")
+    ] = Path("."),
 ) -> None:
     """Score data in batches with a verified bundle.
 
     One input file and ``-o x.csv|x.parquet`` writes one file atomically. A folder or glob of
     partitions (or ``-o`` a folder) writes ``part-NNNNN.parquet`` files plus
     ``_manifest.json``; rerunning after a crash skips the partitions already finished.
+
+    A registered model is fetched into the project's ``.civicml/cache/`` and verified; with a
+    Dask engine that folder must be one the workers can read (a shared filesystem).
     """
     from civicml.workflow._scoring import score_file, score_partitions
+
+    bundle = _bundle_for(model, registry, project_dir)
 
     single = Path(data).is_file() and out.suffix.lower() in (".csv", ".parquet")
     if single:
@@ -88,3 +109,18 @@ def predict(
         f"Scored {res['rows']:,} rows in {res['scored']} partition(s) with {res['runtime']}"
         f" ({res['skipped']} already done) → {out}/"
     )
+
+
+def _bundle_for(model: str, registry: str | None, project_dir: Path) -> Path:
+    """The bundle folder to score with: ``model`` itself, or the registered version it names."""
+    import re
+
+    folder = Path(model)
+    if folder.exists() or not re.fullmatch(r"[A-Za-z0-9][\w.\-]*(@[\w.\-]+|/[0-9]+)", model):
+        return folder  # a folder (a missing one gets the bundle loader's clear error)
+    from civicml.registry import open_registry
+
+    with open_registry(registry, project_dir=project_dir) as reg:
+        bundle = reg.load_version(model)
+    console.print(f"Scoring with {model} (sha256 {bundle.digest[:12]})")
+    return Path(bundle.path)
