@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from civicml.assess._fairness import FairnessThresholds
+
 __all__ = ["Check", "checks_from_dict", "checks_to_dict", "evaluate_checks"]
 
 
@@ -137,7 +139,9 @@ def evaluate_checks(
             Check(
                 "max_fairness_gap",
                 bool(worst <= max_fairness_gap),
-                f"The largest gap is {worst:.3f} ({where}); the limit is {max_fairness_gap:.3f}.",
+                f"The largest gap is {worst:.3f} ({where}); the check fails above "
+                f"{max_fairness_gap:.3f} (the report flags gaps above "
+                f"{FairnessThresholds().max_difference:.3f} for a person to review).",
                 worst,
                 max_fairness_gap,
             )

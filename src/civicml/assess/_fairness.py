@@ -295,14 +295,15 @@ def _one_table(
         warnings_out.append(
             f"Selection rates by {name} differ by "
             f"{gaps['demographic_parity_difference'] * 100:.0f} percentage points "
-            f"(limit {th.max_difference * 100:.0f})."
+            f"(flagged for review above {th.max_difference * 100:.0f})."
         )
     if gaps["equalized_odds_difference"] is not None and (
         gaps["equalized_odds_difference"] > th.max_difference
     ):
         warnings_out.append(
             f"Error rates by {name} differ by {gaps['equalized_odds_difference'] * 100:.0f} "
-            f"percentage points (equalised odds, limit {th.max_difference * 100:.0f})."
+            f"percentage points (equalised odds; flagged for review above "
+            f"{th.max_difference * 100:.0f})."
         )
     small = [r["group"] for r in rows if r["small"]]
     if small:
