@@ -167,3 +167,54 @@ def test_quoted_text_with_delimiters_streams_correctly(tmp_path) -> None:
     batches = list(iter_batches(path, batch_rows=7))
     assert [list(b.columns) for b in batches] == [["text", "n"]] * 3
     assert pd.concat(batches)["text"].tolist() == frame["text"].tolist()
+
+
+@pytest.fixture()
+def s3_bucket(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """A bucket on a moto S3 server (127.0.0.1), reached through the standard AWS variables."""
+    s3fs = pytest.importorskip("s3fs")
+    server_mod = pytest.importorskip("moto.server")
+    server = server_mod.ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    for key, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ENDPOINT_URL": f"http://{host}:{port}",
+    }.items():
+        monkeypatch.setenv(key, value)
+    s3fs.S3FileSystem.clear_instance_cache()
+    s3fs.S3FileSystem().mkdir("scoring")
+    try:
+        yield "scoring"
+    finally:
+        s3fs.S3FileSystem.clear_instance_cache()
+        server.stop()
+
+
+def test_partitions_on_s3_score_like_local_ones_and_resume(
+    bundle: Path, dataset: Path, s3_bucket: str, tmp_path: Path
+) -> None:
+    import s3fs
+
+    fs = s3fs.S3FileSystem()
+    for i in range(4):
+        fs.put(
+            str(dataset / f"month={i}" / "data.parquet"), f"{s3_bucket}/in/month={i}/data.parquet"
+        )
+    fs.pipe(f"{s3_bucket}/in/_SUCCESS", b"")
+    url = f"s3://{s3_bucket}/in/"
+    assert list_partitions(url) == [f"{url}month={i}/data.parquet" for i in range(4)]
+    remote = score_partitions(bundle, url, tmp_path / "remote")
+    local = score_partitions(bundle, str(dataset / "month=*" / "*.parquet"), tmp_path / "local")
+    assert remote["rows"] == local["rows"] == sum(250 + i for i in range(4))
+    pd.testing.assert_frame_equal(_read_parts(tmp_path / "remote"), _read_parts(tmp_path / "local"))
+    again = score_partitions(bundle, url, tmp_path / "remote")
+    assert again["skipped"] == 4 and again["scored"] == 0
+
+    fs.put(str(dataset / "late.csv"), f"{s3_bucket}/csv/late.csv")
+    with pytest.raises(DataError, match="remote inputs must be Parquet"):
+        list_partitions(f"s3://{s3_bucket}/csv/")
+    with pytest.raises(DataError, match="No Parquet objects match"):
+        list_partitions(f"s3://{s3_bucket}/nothing/")

@@ -42,7 +42,11 @@ def predict(
         ),
     ],
     data: Annotated[
-        str, typer.Argument(help="CSV/Parquet file, a folder of them, or a glob ('d/*.parquet').")
+        str,
+        typer.Argument(
+            help="CSV/Parquet file, a folder of them, a glob ('d/*.parquet'), or an S3 URL of "
+            "Parquet objects ('s3://bucket/prefix/')."
+        ),
     ],
     out: Annotated[
         Path,

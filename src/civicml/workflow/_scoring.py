@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tempfile
 import time
 from pathlib import Path
@@ -16,7 +17,14 @@ import pandas as pd
 
 from civicml._errors import DataError
 
-__all__ = ["BatchScorer", "list_partitions", "score_file", "score_partition", "score_partitions"]
+__all__ = [
+    "BatchScorer",
+    "is_remote",
+    "list_partitions",
+    "score_file",
+    "score_partition",
+    "score_partitions",
+]
 
 
 def score_file(
@@ -103,7 +111,10 @@ _SUFFIXES = (".parquet", ".pq", ".csv")
 def list_partitions(data: str | Path) -> list[Path]:
     """The input partitions: a file, every Parquet/CSV file under a directory, or a glob.
 
-    Sorted by path, so partition ``i`` is the same file on every run.
+    Sorted by path, so partition ``i`` is the same file on every run. A URL (``s3://bucket/
+    prefix/``, ``s3://bucket/*/*.parquet``) lists Parquet objects through fsspec, with the
+    credentials of the environment (``AWS_ACCESS_KEY_ID``, ``AWS_ENDPOINT_URL``, ...); the
+    partitions are then URL strings.
 
     >>> list_partitions("no/such/*.parquet")
     Traceback (most recent call last):
@@ -112,6 +123,8 @@ def list_partitions(data: str | Path) -> list[Path]:
     """
     import glob
 
+    if is_remote(data):
+        return _remote_partitions(str(data))  # type: ignore[return-value]
     p = Path(data)
     if p.is_file():
         files = [p]
@@ -204,9 +217,17 @@ def _scorer(bundle_dir: str, runtime: str) -> BatchScorer:
     return _SCORERS[key]
 
 
-def _record_batches(path: Path, batch_rows: int) -> Any:
+def _record_batches(path: Path | str, batch_rows: int) -> Any:
     import pyarrow as pa
 
+    if is_remote(path):
+        import fsspec
+        import pyarrow.parquet as pq
+
+        with fsspec.open(str(path), "rb") as fh:
+            yield from pq.ParquetFile(fh).iter_batches(batch_size=batch_rows)
+        return
+    path = Path(path)
     if path.suffix.lower() in (".parquet", ".pq"):
         import pyarrow.parquet as pq
 
@@ -226,7 +247,8 @@ def score_partition(
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    src, dst = Path(job[0]), Path(job[1])
+    src: Path | str = job[0] if is_remote(job[0]) else Path(job[0])
+    dst = Path(job[1])
     scorer = _scorer(bundle_dir, runtime)
     tmp = dst.with_name(f".{dst.name}.{os.getpid()}.tmp")
     writer = None
@@ -265,9 +287,70 @@ def score_partition(
     return {"rows": n, "seconds": time.perf_counter() - t0, "runtime": scorer.runtime}
 
 
-def _fingerprint(path: Path) -> dict[str, Any]:
-    st = path.stat()
+def _fingerprint(path: Path | str) -> dict[str, Any]:
+    if is_remote(path):
+        import fsspec
+
+        fs, where = fsspec.core.url_to_fs(str(path))
+        info = fs.info(where)
+        version = info.get("ETag") or info.get("LastModified") or info.get("mtime")
+        return {"size": int(info.get("size") or 0), "version": str(version)}
+    st = Path(path).stat()
     return {"size": st.st_size, "mtime_ns": st.st_mtime_ns}
+
+
+def is_remote(data: str | Path) -> bool:
+    """Whether ``data`` is a URL to read through fsspec (``s3://``, ``gs://``, ...), not a path.
+
+    >>> is_remote("s3://bucket/claims/"), is_remote("data/*.parquet"), is_remote(Path("x"))
+    (True, False, False)
+    """
+    return (
+        isinstance(data, str)
+        and re.match(r"^[A-Za-z][A-Za-z0-9+.\-]*://", data) is not None
+        and not data.startswith("file://")
+    )
+
+
+def _remote_partitions(url: str) -> list[str]:
+    """The Parquet objects a URL names: one object, every one under a prefix, or a glob."""
+    import fsspec
+
+    try:
+        fs, where = fsspec.core.url_to_fs(url)
+        if any(c in where for c in "*?["):
+            found = fs.glob(where)
+        elif fs.isfile(where):
+            found = [where]
+        else:
+            prefix = where.rstrip("/")
+            found = [
+                f
+                for f in fs.find(prefix)
+                if not any(part.startswith((".", "_")) for part in f[len(prefix) :].split("/"))
+            ]
+    except (OSError, ValueError, ImportError) as exc:
+        raise DataError.build(
+            f"Cannot list {url!r}",
+            got=f"{type(exc).__name__}: {str(exc)[:200]}",
+            fix="Check the URL and the credentials in the environment (for S3: "
+            "AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_ENDPOINT_URL for MinIO and the like)",
+        ) from None
+    csv = [f for f in found if f.lower().endswith(".csv")]
+    if csv:
+        raise DataError.build(
+            f"{url!r} holds CSV objects ({csv[0]!r}); remote inputs must be Parquet",
+            fix="Convert the files to Parquet, or copy them to a filesystem the workers share",
+        )
+    files = [f for f in found if f.lower().endswith((".parquet", ".pq"))]
+    if not files:
+        raise DataError.build(
+            f"No Parquet objects match {url!r}",
+            fix="Pass a bucket prefix holding .parquet objects, or a glob such as "
+            "'s3://bucket/claims/*.parquet'",
+        )
+    protocol = url.split("://", 1)[0]
+    return sorted(f"{protocol}://{f}" for f in files)
 
 
 def _write_manifest(out_dir: Path, doc: dict[str, Any]) -> None:
@@ -330,7 +413,7 @@ def score_partitions(
             doc = old
     todo: list[tuple[str, str]] = []
     for i, f in enumerate(files):
-        key = str(f.resolve())
+        key = str(f) if is_remote(f) else str(Path(f).resolve())
         part = out / f"part-{i:05d}.parquet"
         entry = doc["partitions"].get(key)
         if entry and entry.get("input") == _fingerprint(f) and (out / entry["part"]).exists():
@@ -351,7 +434,7 @@ def score_partitions(
             rows += int(res["rows"])
             used = res["runtime"]
             doc["partitions"][src] = {
-                "input": _fingerprint(Path(src)),
+                "input": _fingerprint(src if is_remote(src) else Path(src)),
                 "part": Path(dst).name,
                 "rows": res["rows"],
             }
