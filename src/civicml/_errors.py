@@ -18,7 +18,7 @@ Examples
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Self
 
 __all__ = [
     "AuthError",
@@ -85,7 +85,7 @@ class CivicMLError(Exception):
         expected: str | None = None,
         got: Any = _MISSING,
         fix: str | None = None,
-    ) -> CivicMLError:
+    ) -> Self:
         """Create the error with the house message template (see :func:`format_error`)."""
         return cls(format_error(what, expected=expected, got=got, fix=fix))
 

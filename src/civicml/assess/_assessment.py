@@ -91,7 +91,9 @@ def _jsonable(obj: Any) -> Any:
 
 def _downsample(*arrays: np.ndarray, n: int = MAX_CURVE_POINTS) -> list[list[float]]:
     size = len(arrays[0])
-    idx = np.unique(np.linspace(0, size - 1, min(n, size)).round().astype(int)) if size else []
+    idx: np.ndarray | list[int] = (
+        np.unique(np.linspace(0, size - 1, min(n, size)).round().astype(int)) if size else []
+    )
     return [[float(a[i]) for i in idx] for a in arrays]
 
 
@@ -432,7 +434,7 @@ def _group_errors(
             not_assessed.append({"characteristic": char, "reason": f"column {col!r} is missing"})
             continue
         g = group_labels(frame[col], char).to_numpy()
-        rows = []
+        rows: list[dict[str, Any]] = []
         for label in sorted(set(g)):
             m = g == label
             val = (

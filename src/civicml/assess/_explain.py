@@ -250,7 +250,7 @@ def global_importance(
     )
     shap = tree_shap(model, Xs, features)
     shap_mean = np.abs(shap).mean(axis=0) if shap is not None else None
-    rows = [
+    rows: list[dict[str, Any]] = [
         {
             "feature": f,
             "importance": float(res.importances_mean[j]),

@@ -139,7 +139,7 @@ def cluster_fairness(
         lab = g["labels"].to_numpy()
         values = sorted(set(lab))
         overall = {v: int((lab == v).sum()) for v in values}
-        rows = [
+        rows: list[dict[str, Any]] = [
             {
                 "group": str(v),
                 "n": overall[v],

@@ -4,7 +4,7 @@
 bundle verification do not.
 """
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from civicml.bundle._bundle import (
     MODEL_FILE,
@@ -16,6 +16,9 @@ from civicml.bundle._bundle import (
 )
 from civicml.bundle._manifest import MANIFEST, Manifest, sha256_bytes, sha256_file
 from civicml.bundle._serialise import TRUSTED_TYPES, dump_model, load_model
+
+if TYPE_CHECKING:  # loaded lazily at run time by __getattr__ below
+    from civicml.bundle._predict import Predictor, iter_batches
 
 __all__ = [
     "MANIFEST",

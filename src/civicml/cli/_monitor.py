@@ -10,13 +10,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
-import click
 import typer
 from typer.core import TyperGroup
 
 from civicml.cli._common import console, emit_json, err_console, handle_errors
 
 if TYPE_CHECKING:  # pragma: no cover
+    from typer._click import Context  # recent typer vendors click: parse_args gets its Context
+
     from civicml.monitor import MonitorReport
 
 __all__ = ["monitor_app"]
@@ -25,7 +26,7 @@ __all__ = ["monitor_app"]
 class _DefaultRun(TyperGroup):
     """``civicml monitor NAME`` means ``civicml monitor run NAME``."""
 
-    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+    def parse_args(self, ctx: Context, args: list[str]) -> list[str]:
         if args and args[0] not in self.commands and args[0] not in ("--help", "-h"):
             args = ["run", *args]
         return super().parse_args(ctx, args)
@@ -153,8 +154,10 @@ def _print_summary(report: MonitorReport) -> None:
     if report.alerts:
         console.print(f"[bold red]{len(report.alerts)} alert(s)[/]")
         for a in report.alerts:
-            c = colour.get(a.severity, "white")
-            console.print(f"  [{c}]{a.severity}[/] {a.kind}: {_escape(a.message)}", soft_wrap=True)
+            tint = colour.get(a.severity, "white")
+            console.print(
+                f"  [{tint}]{a.severity}[/] {a.kind}: {_escape(a.message)}", soft_wrap=True
+            )
     else:
         console.print("[green]no alerts[/]")
     d = report.drift

@@ -91,6 +91,7 @@ def serve(
     import os
 
     from civicml._errors import SpecError
+    from civicml.serve._app import ServingApp
     from civicml.serve._server import CONFIG_ENV, build_app, run_server
 
     for label, value, allowed in (
@@ -165,6 +166,7 @@ def serve(
     }
     # Built here once to fail fast with a clear message; each worker rebuilds it from the config.
     app = build_app(config)
+    assert isinstance(app, ServingApp)  # a bundle or --model is set, so not bandits-only
     rt = app.holder.runtime
     assert rt is not None
     scheme = "https" if certfile else "http"

@@ -538,12 +538,10 @@ def _clean_step(step: TransformStep, frame: pd.DataFrame, label: str) -> tuple[p
         maps = step.map_categories or {}
         _need_columns(out, list(maps), label)
         changed = 0
-        for col, mapping in maps.items():
-            lookup = {str(k): v for k, v in mapping.items()}
+        for col, cat_map in maps.items():
+            lookup = {str(k): v for k, v in cat_map.items()}
             before = out[col]
-            after = before.map(
-                lambda v, m=lookup: v if _isna(v) else m.get(str(v), v)  # type: ignore[misc]
-            )
+            after = before.map(lambda v, m=lookup: v if _isna(v) else m.get(str(v), v))
             changed += int((before.astype(str) != after.astype(str)).sum())
             out[col] = after.astype(object) if after.dtype == object else after
         return out, f"{changed:,} values mapped"

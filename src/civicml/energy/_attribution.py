@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import time
-from typing import Any
+from typing import Any, TypeGuard
 
 from civicml.energy._meter import EnergyMeter, EnergyReading
 
@@ -101,7 +101,7 @@ def measure_predict_energy(
     }
 
 
-def _pos(v: Any) -> bool:
+def _pos(v: Any) -> TypeGuard[float]:
     return isinstance(v, int | float) and math.isfinite(v) and v > 0
 
 

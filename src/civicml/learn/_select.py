@@ -171,11 +171,11 @@ def _energy_rule(
     basis, best_cost = best.energy_cost()  # type: ignore[misc]
     pool = []
     for c in meeting:
-        cost = c.energy_cost()
+        c_cost = c.energy_cost()
         gap = sign * (c.score - best.score)  # >= 0: how much worse than the best
-        if cost is None or cost[0] != basis or not (gap <= tolerance + 1e-12):
+        if c_cost is None or c_cost[0] != basis or not (gap <= tolerance + 1e-12):
             continue
-        pool.append((cost[1], sign * c.score, c.simplicity, c.name, c))
+        pool.append((c_cost[1], sign * c.score, c.simplicity, c.name, c))
     if not pool:
         return None
     cost, _, _, _, cheap = min(pool, key=lambda t: t[:4])

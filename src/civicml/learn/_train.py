@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -70,7 +70,7 @@ def train(
     groups: pd.Series | None = None,
     cost_fp: float = 1.0,
     cost_fn: float = 1.0,
-    families: list[str] | None = None,
+    families: Sequence[str] | None = None,
     on_event: EventHandler | None = None,
     selection: Any = None,
     ensemble: bool = True,
@@ -306,7 +306,7 @@ def _search_on_engine(
     return records
 
 
-def _families(task: str, names: list[str] | None) -> list[Family]:
+def _families(task: str, names: Sequence[str] | None) -> list[Family]:
     """The families to search: all for ``task``, or ``names`` (the baseline always first)."""
     if names is None:
         return families_for(task)

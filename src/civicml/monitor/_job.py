@@ -286,8 +286,8 @@ def _fairness(
         top_ref = base.groupby("characteristic")["selection_rate"].max()
         for r in base.itertuples():
             top = float(top_ref[r.characteristic])
-            ratio = float(r.selection_rate / top) if top > 0 else np.nan
-            reference_ratios[(str(r.characteristic), str(r.group))] = ratio
+            ref_ratio = float(r.selection_rate / top) if top > 0 else np.nan
+            reference_ratios[(str(r.characteristic), str(r.group))] = ref_ratio
     table = selection_rates_over_time(
         frame, mapping, window=window, positive=1, min_ratio=min_ratio
     )

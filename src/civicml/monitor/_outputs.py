@@ -155,7 +155,7 @@ def cluster_share_drift(
     )
     drifted = bool(np.isfinite(p) and p < CLUSTER_P_VALUE and psi >= CLUSTER_MIN_PSI)
     label = dict(names or {})
-    table = [
+    table: list[dict[str, Any]] = [
         {
             "cluster": int(c),
             "name": label.get(int(c), f"Cluster {int(c)}"),
@@ -194,7 +194,7 @@ def cluster_share_drift(
 
 
 def flag_rate_drift(
-    reference_rate: float,
+    reference_rate: Any,
     current: Any,
     *,
     n_reference: int,
@@ -232,7 +232,7 @@ def flag_rate_drift(
     from scipy.stats import binomtest
 
     if 0.0 < ref < 1.0:
-        p: float | None = float(binomtest(k, n, ref).pvalue)
+        p: float = float(binomtest(k, n, ref).pvalue)
     else:
         p = 0.0 if (k > 0) != (ref > 0) else 1.0
     ratio = rate / ref if ref > 0 else (float("inf") if k else 1.0)

@@ -16,9 +16,12 @@ from __future__ import annotations
 import io
 import re
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from matplotlib.typing import RcKeyType
 
 __all__ = ["chunk_svg", "distribution_svg", "line_svg"]
 
@@ -26,7 +29,7 @@ REFERENCE_COLOUR = "#1d70b8"  # GOV.UK blue
 CURRENT_COLOUR = "#f47738"  # GOV.UK orange
 ALERT_COLOUR = "#d4351c"  # GOV.UK red
 TEXT_COLOUR = "#0b0c0c"
-_RC = {
+_RC: dict[RcKeyType, Any] = {
     "svg.fonttype": "none",
     "svg.hashsalt": "civicml",
     "font.family": "sans-serif",

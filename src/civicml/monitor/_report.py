@@ -220,7 +220,7 @@ class MonitorReport:
 
         from civicml.monitor import _plots
 
-        figures = []
+        figures: list[dict[str, str]] = []
         if self.drift is not None:
             for c in self.drift.columns:
                 if c.distribution:
@@ -228,7 +228,7 @@ class MonitorReport:
                     figures.append(
                         {"id": f"dist-{len(figures)}", "column": c.column, "svg": svg, "alt": alt}
                     )
-        chunk_figures = []
+        chunk_figures: list[dict[str, str]] = []
         for part in (self.chunked, self.multivariate):
             if part is None:
                 continue
@@ -243,7 +243,7 @@ class MonitorReport:
                     rows["alert"].tolist(),
                 )
                 chunk_figures.append({"id": f"chunk-{len(chunk_figures)}", "svg": svg, "alt": alt})
-        trend_figures = []
+        trend_figures: list[dict[str, str]] = []
         if self.fairness is not None and not self.fairness.empty:
             for characteristic, rows in self.fairness.groupby("characteristic", sort=False):
                 series = {

@@ -148,7 +148,10 @@ def z_test_pvalue(ref_counts: NDArray[np.int64], cur_counts: NDArray[np.int64]) 
     return float(2 * (1 - stats.norm.cdf(np.abs(z))))
 
 
-def jensenshannon_distance(ref_counts: NDArray[np.int64], cur_counts: NDArray[np.int64]) -> float:
+def jensenshannon_distance(
+    ref_counts: NDArray[np.int64] | NDArray[np.float64],
+    cur_counts: NDArray[np.int64] | NDArray[np.float64],
+) -> float:
     """Jensen–Shannon distance (natural log) between two aligned count vectors.
 
     Examples

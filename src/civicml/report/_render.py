@@ -268,7 +268,7 @@ def render_pdf(html_path: Path, pdf_path: Path, *, timeout: float = 120) -> tupl
     else:
         note = "no Chromium found"
     try:
-        import weasyprint  # type: ignore[import-not-found]
+        import weasyprint
     except ImportError:
         return False, f"No PDF written: {note}, and WeasyPrint is not installed."
     try:

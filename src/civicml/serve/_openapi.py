@@ -51,7 +51,7 @@ def openapi_document(rt: ModelRuntime) -> dict[str, Any]:
             "data": {"type": "array"},
         },
     }
-    secured = [{"bearer": []}]
+    secured: list[dict[str, list[str]]] = [{"bearer": []}]
     auth_errors = _errors(400, 401, 403, 404, 405, 413, 422, 429)
 
     def post(summary: str, schema: dict[str, Any]) -> dict[str, Any]:

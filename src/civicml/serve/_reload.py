@@ -25,7 +25,10 @@ _log = logging.getLogger("civicml.serve")
 class ModelSource(Protocol):
     """What the app serves: a name, a cheap fingerprint, and a verified load."""
 
-    name: str
+    @property
+    def name(self) -> str:
+        """The model name the app reports."""
+        ...
 
     def fingerprint(self) -> str:
         """An identity of the bundle that should be served now (e.g. its digest)."""

@@ -216,7 +216,7 @@ class ModelRuntime:
             self._reference = cached
         return cached
 
-    def frame(self, columns: Mapping[str, Sequence[Any]]) -> pd.DataFrame:
+    def frame(self, columns: Mapping[str, Sequence[Any] | np.ndarray]) -> pd.DataFrame:
         """A DataFrame in model order with the training dtypes (validated values in)."""
         data: dict[str, Any] = {}
         for check, kind in zip(self.schema.columns, self._kinds, strict=True):
@@ -229,7 +229,7 @@ class ModelRuntime:
                 data[check.name] = pd.array(values, dtype="str")
         return pd.DataFrame(data, copy=False)
 
-    def onnx_feed(self, columns: Mapping[str, Sequence[Any]]) -> dict[str, np.ndarray]:
+    def onnx_feed(self, columns: Mapping[str, Sequence[Any] | np.ndarray]) -> dict[str, np.ndarray]:
         """ONNX Runtime inputs built straight from validated columns (no pandas).
 
         String inputs hold what ``to_str`` makes of :meth:`frame`'s values, so both runtimes

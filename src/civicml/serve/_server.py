@@ -68,7 +68,7 @@ def create_app(
     return ServingApp(holder, verifier, decision_log=log, access_log=access_log)
 
 
-def build_app(config: Mapping[str, Any]) -> ServingApp:
+def build_app(config: Mapping[str, Any]) -> ServingApp | BanditsOnlyApp:
     """The app from a plain serving config (what ``civicml serve`` passes to its workers).
 
     Keys: ``bundle`` (folder) or ``model`` (``NAME@ALIAS``) with ``registry`` and
@@ -159,7 +159,7 @@ class BanditsOnlyApp:
         await send({"type": "http.response.body", "body": body})
 
 
-def app_from_env() -> ServingApp:
+def app_from_env() -> ServingApp | BanditsOnlyApp:
     """uvicorn app factory for ``--workers N``: rebuild the app from ``$CIVICML_SERVE_CONFIG``."""
     raw = os.environ.get(CONFIG_ENV)
     if not raw:

@@ -51,8 +51,16 @@ UNSUPERVISED_TASKS: tuple[str, ...] = ("clustering", "anomaly")
 
 Task = Literal["auto", "binary", "multiclass", "regression", "clustering", "anomaly"]
 
-CLUSTER_FAMILIES: tuple[str, ...] = ("kmeans", "gaussian_mixture", "agglomerative", "hdbscan")
-ANOMALY_FAMILIES: tuple[str, ...] = ("isolation_forest", "local_outlier_factor")
+ClusterFamily = Literal["kmeans", "gaussian_mixture", "agglomerative", "hdbscan"]
+AnomalyFamily = Literal["isolation_forest", "local_outlier_factor"]
+
+CLUSTER_FAMILIES: tuple[ClusterFamily, ...] = (
+    "kmeans",
+    "gaussian_mixture",
+    "agglomerative",
+    "hdbscan",
+)
+ANOMALY_FAMILIES: tuple[AnomalyFamily, ...] = ("isolation_forest", "local_outlier_factor")
 
 
 class _Section(BaseModel):
@@ -245,7 +253,7 @@ class ClusteringSettings(_Section):
 
     min_clusters: int = Field(default=2, ge=2, le=50)
     max_clusters: int = Field(default=8, ge=2, le=50)
-    families: list[Literal["kmeans", "gaussian_mixture", "agglomerative", "hdbscan"]] = Field(
+    families: list[ClusterFamily] = Field(
         default_factory=lambda: list(CLUSTER_FAMILIES), min_length=1
     )
     stability_resamples: int = Field(default=3, ge=0, le=20)
@@ -273,7 +281,7 @@ class AnomalySettings(_Section):
     """
 
     contamination: Literal["auto"] | float = "auto"
-    families: list[Literal["isolation_forest", "local_outlier_factor"]] = Field(
+    families: list[AnomalyFamily] = Field(
         default_factory=lambda: list(ANOMALY_FAMILIES), min_length=1
     )
     max_reasons: int = Field(default=3, ge=1, le=20)

@@ -99,8 +99,8 @@ def export_to_mlflow(
         for v in run.data_versions:
             params[f"data.{v.role}.{v.name}.sha256"] = v.sha256
             params[f"data.{v.role}.{v.name}.rows"] = v.rows
-        for k, v in run.packages.items():
-            params[f"package.{k}"] = v
+        for k, pkg_version in run.packages.items():
+            params[f"package.{k}"] = pkg_version
         stamp = _ms(run.finished_at or run.started_at) or 0
         metrics = [
             Metric(k, float(v), stamp, 0)

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pandas as pd
 
@@ -628,7 +628,8 @@ def _asdict(obj: Any) -> Any:
         return obj.to_dict()
     from dataclasses import asdict, is_dataclass
 
-    return asdict(obj) if is_dataclass(obj) else obj
+    # is_dataclass() also accepts dataclass types; asdict() rejects them at run time as before
+    return asdict(cast(Any, obj)) if is_dataclass(obj) else obj
 
 
 def _parquet_safe(frame: pd.DataFrame) -> pd.DataFrame:
