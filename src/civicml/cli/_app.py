@@ -12,7 +12,14 @@ from typing import Annotated, Any
 
 import typer
 
-from civicml.cli._common import console, emit_json, err_console, handle_errors, set_debug
+from civicml.cli._common import (
+    console,
+    emit_json,
+    err_console,
+    handle_errors,
+    progress_bar,
+    set_debug,
+)
 
 __all__ = ["app", "main"]
 
@@ -320,24 +327,10 @@ def _with_engine(spec: Any, engine: str | None) -> Any:
 # --- printing helpers -------------------------------------------------------------------------
 
 
-def _progress() -> Any:
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-
-    return Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        TextColumn("{task.completed}/{task.total}"),
-        TimeElapsedColumn(),
-        console=err_console,
-        transient=True,
-        disable=not err_console.is_terminal,
-    )
-
-
 def _with_progress(job: str, spec: Any, out: Path, *, quiet: bool, **kwargs: Any) -> Any:
     import civicml.workflow
 
-    progress = _progress()
+    progress = progress_bar()
     state: dict[str, Any] = {}
 
     def on_event(kind: str, **kw: Any) -> None:

@@ -23,6 +23,7 @@ __all__ = [
     "fail",
     "handle_errors",
     "is_debug",
+    "progress_bar",
     "set_debug",
 ]
 
@@ -33,6 +34,22 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 _debug_flag = False
+
+
+def progress_bar() -> Any:
+    """A transient progress bar on stderr (description, bar, done/total, elapsed); hidden when
+    stderr is not a terminal."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=True,
+        disable=not err_console.is_terminal,
+    )
 
 
 def set_debug(value: bool) -> None:

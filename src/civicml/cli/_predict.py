@@ -6,29 +6,13 @@ Mounted by the main app as ``civicml predict`` (``app.command("predict")(predict
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
-from civicml.cli._common import console, handle_errors
+from civicml.cli._common import console, handle_errors, progress_bar
 
 __all__ = ["predict"]
-
-
-def _progress() -> Any:
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-
-    from civicml.cli._common import err_console
-
-    return Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        TextColumn("{task.completed}/{task.total}"),
-        TimeElapsedColumn(),
-        console=err_console,
-        transient=True,
-        disable=not err_console.is_terminal,
-    )
 
 
 @handle_errors
@@ -95,7 +79,7 @@ def predict(
     single = Path(data).is_file() and out.suffix.lower() in (".csv", ".parquet")
     if single:
         n = score_file(
-            bundle, data, out, batch_rows=batch_rows, keep=keep or [], progress=_progress()
+            bundle, data, out, batch_rows=batch_rows, keep=keep or [], progress=progress_bar()
         )
         console.print(f"Scored {n:,} rows → {out}")
         return
@@ -107,7 +91,7 @@ def predict(
         batch_rows=batch_rows,
         keep=keep or [],
         runtime=runtime,
-        progress=_progress(),
+        progress=progress_bar(),
     )
     console.print(
         f"Scored {res['rows']:,} rows in {res['scored']} partition(s) with {res['runtime']}"
