@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from civicml.data import DataVersion
-from civicml.tracking._records import Run
+from civicml.tracking._records import Run, flatten
 
 __all__ = [
     "NUMERIC_SHIFT",
@@ -121,24 +121,13 @@ def diff_data(a: Run, b: Run) -> dict[str, Any]:
     }
 
 
-def _flat(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for k, v in d.items():
-        key = f"{prefix}{k}"
-        if isinstance(v, dict):
-            out.update(_flat(v, key + "."))
-        else:
-            out[key] = v
-    return out
-
-
 def compare_runs(a: Run, b: Run) -> dict[str, Any]:
     """Side by side: status, code, packages, parameters, metrics and the data diff.
 
     Returns a JSON-ready mapping with ``params`` and ``packages`` (only what changed),
     ``metrics`` (every metric with ``[a, b, b - a]``) and ``data`` (:func:`diff_data`).
     """
-    pa, pb = _flat(a.params), _flat(b.params)
+    pa, pb = flatten(a.params), flatten(b.params)
     params = {
         k: [pa.get(k), pb.get(k)] for k in sorted(set(pa) | set(pb)) if pa.get(k) != pb.get(k)
     }

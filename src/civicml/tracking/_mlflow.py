@@ -15,10 +15,9 @@ import json
 import tempfile
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
 
 from civicml._errors import SpecError
-from civicml.tracking._records import Run
+from civicml.tracking._records import Run, flatten
 
 __all__ = ["export_to_mlflow"]
 
@@ -30,17 +29,6 @@ def _ms(stamp: str | None) -> int | None:
         return None
     when = _dt.datetime.fromisoformat(stamp.replace("Z", "+00:00"))
     return int(when.timestamp() * 1000)
-
-
-def _flat(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for k, v in d.items():
-        key = f"{prefix}{k}"
-        if isinstance(v, dict):
-            out.update(_flat(v, key + "."))
-        else:
-            out[key] = v
-    return out
 
 
 def export_to_mlflow(
@@ -95,7 +83,7 @@ def export_to_mlflow(
             tags["civicml.error"] = run.error[:5000]
         created = client.create_run(exp_id, start_time=_ms(run.started_at), tags=tags)
         rid = created.info.run_id
-        params = {f"params.{k}": v for k, v in _flat(run.params).items()}
+        params = {f"params.{k}": v for k, v in flatten(run.params).items()}
         for v in run.data_versions:
             params[f"data.{v.role}.{v.name}.sha256"] = v.sha256
             params[f"data.{v.role}.{v.name}.rows"] = v.rows

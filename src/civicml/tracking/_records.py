@@ -7,7 +7,7 @@ from typing import Any
 
 from civicml.data import DataVersion
 
-__all__ = ["RUN_KINDS", "RUN_STATUSES", "Run"]
+__all__ = ["RUN_KINDS", "RUN_STATUSES", "Run", "flatten"]
 
 #: A run's life: created ``running``; ends ``finished`` or ``failed`` (with the error).
 RUN_STATUSES: tuple[str, ...] = ("running", "finished", "failed")
@@ -86,3 +86,19 @@ class Run:
         out = asdict(self)
         out["data_versions"] = [v.to_dict() for v in self.data_versions]
         return out
+
+
+def flatten(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Nested parameters as one level of dotted keys (for comparing runs and MLflow export).
+
+    >>> flatten({"a": 1, "b": {"c": 2, "d": {"e": 3}}})
+    {'a': 1, 'b.c': 2, 'b.d.e': 3}
+    """
+    out: dict[str, Any] = {}
+    for k, v in d.items():
+        key = f"{prefix}{k}"
+        if isinstance(v, dict):
+            out.update(flatten(v, key + "."))
+        else:
+            out[key] = v
+    return out
