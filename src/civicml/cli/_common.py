@@ -9,7 +9,7 @@ import functools
 import os
 import sys
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
@@ -17,6 +17,7 @@ from rich.console import Console
 from civicml._errors import CivicMLError
 
 __all__ = [
+    "RegistryOpt",
     "console",
     "emit_json",
     "err_console",
@@ -31,6 +32,16 @@ console = Console(highlight=False)
 err_console = Console(stderr=True, highlight=False)
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+#: The one ``--registry`` option every command shares (also read from ``$CIVICML_REGISTRY``).
+RegistryOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--registry",
+        envvar="CIVICML_REGISTRY",
+        help="Registry database URL (default: the project's .civicml/registry.db).",
+    ),
+]
 
 
 _debug_flag = False
