@@ -1,4 +1,4 @@
-"""The Alembic migrations create exactly the tables in _schema.py, and re-opening is cheap."""
+"""The registry opens on the one migration history (civicml.storage), and re-opening is cheap."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import sys
 import pytest
 
 from civicml.registry import SQLStore
-from civicml.registry._schema import HEAD_REVISION, metadata
+from civicml.storage import HEAD_REVISION, MIGRATIONS_DIR, metadata
 
 
 @pytest.mark.parametrize("kind", ["sqlite", "postgres"])
@@ -33,15 +33,11 @@ def test_migrated_schema_matches_metadata(kind, tmp_path, request):
 
 
 def test_head_revision_constant_matches_scripts():
-    from pathlib import Path
-
     from alembic.config import Config
     from alembic.script import ScriptDirectory
 
-    import civicml.registry._sql as sql_module
-
     cfg = Config()
-    cfg.set_main_option("script_location", str(Path(sql_module.__file__).parent / "migrations"))
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
     assert ScriptDirectory.from_config(cfg).get_current_head() == HEAD_REVISION
 
 

@@ -73,32 +73,25 @@ def test_ambiguous_prefix(store) -> None:
     assert store.get_run("abcd1").id.endswith("1" * 28)
 
 
-def test_a_0001_database_upgrades_to_0002(tmp_path) -> None:
+def test_a_0001_database_upgrades_to_head(tmp_path) -> None:
     import sqlalchemy as sa
-    from alembic import command
-    from alembic.config import Config
 
-    import civicml.registry._sql as sql_module
-    from civicml.registry._schema import HEAD_REVISION
+    from civicml.storage import HEAD_REVISION, upgrade
 
     url = f"sqlite:///{tmp_path / 'old.db'}"
     engine = sa.create_engine(url)
     with engine.begin() as conn:
-        cfg = Config()
-        cfg.set_main_option(
-            "script_location",
-            str(__import__("pathlib").Path(sql_module.__file__).parent / "migrations"),
-        )
-        cfg.attributes["connection"] = conn
-        command.upgrade(cfg, "0001")
+        upgrade(conn, "0001")
     engine.dispose()
     s = SQLRunStore(url)
     s.connect()
     try:
         assert s.list_runs() == []
-        with s._sql.engine.connect() as conn:
-            assert conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar() == (
-                HEAD_REVISION
-            )
     finally:
         s.close()
+    engine = sa.create_engine(url)
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar() == (
+            HEAD_REVISION
+        )
+    engine.dispose()

@@ -1,7 +1,8 @@
 """The bandit store: bandits, policy versions and the decision log, in SQLite or PostgreSQL.
 
-Its own small schema (three ``bandit_*`` tables, created if missing), separate from the
-registry's migrations. Every decision is written before the API answers, and a reward is
+Its three ``bandit_*`` tables are part of civicml's one Alembic history (revision 0003), opened
+and migrated through :mod:`civicml.storage` like the registry's. Every decision is committed
+before the API answers (SQLite syncs every commit, ``synchronous=FULL``), and a reward is
 recorded at most once per decision (a conditional ``UPDATE … WHERE reward IS NULL``), so a
 retried reward is harmless and a restart rebuilds the policy from the log.
 
@@ -20,71 +21,27 @@ Examples
 
 from __future__ import annotations
 
-import datetime as _dt
 import json
-from pathlib import Path
+import os
+from contextlib import AbstractContextManager
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from civicml._errors import ConflictError, NotFoundError, RegistryError
 from civicml.bandits._records import BanditLog, BanditRecord, LoggedDecision
 from civicml.bandits._spec import BanditSpec, spec_from_dict
+from civicml.storage import Database, display_url, open_database, utc_now
+from civicml.storage import bandit_bandits as bandits_t
+from civicml.storage import bandit_decisions as decisions_t
+from civicml.storage import bandit_policies as policies_t
 
-__all__ = ["DEFAULT_URI", "BanditStore", "open_bandit_store", "utc_now"]
+__all__ = ["DEFAULT_URI", "BanditStore", "display_uri", "open_bandit_store", "utc_now"]
 
 DEFAULT_URI = "sqlite:///.civicml/bandits.db"
-
-metadata = sa.MetaData()
-bandits_t = sa.Table(
-    "bandit_bandits",
-    metadata,
-    sa.Column("name", sa.String(64), primary_key=True),
-    sa.Column("spec", sa.Text, nullable=False),
-    sa.Column("policy_version", sa.Integer, nullable=False),
-    sa.Column("created_at", sa.String(32), nullable=False),
-)
-policies_t = sa.Table(
-    "bandit_policies",
-    metadata,
-    sa.Column("bandit", sa.String(64), primary_key=True),
-    sa.Column("version", sa.Integer, primary_key=True),
-    sa.Column("config", sa.Text, nullable=False),
-    sa.Column("reason", sa.Text, nullable=False, default=""),
-    sa.Column("created_at", sa.String(32), nullable=False),
-)
-decisions_t = sa.Table(
-    "bandit_decisions",
-    metadata,
-    sa.Column("seq", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("decision_id", sa.String(64), nullable=False, unique=True),
-    sa.Column("bandit", sa.String(64), nullable=False, index=True),
-    sa.Column("created_at", sa.String(32), nullable=False),
-    sa.Column("policy_version", sa.Integer, nullable=False),
-    sa.Column("context", sa.Text, nullable=False),
-    sa.Column("arm", sa.String(200), nullable=False),
-    sa.Column("propensity", sa.Float, nullable=False),
-    sa.Column("reward", sa.Float, nullable=True),
-    sa.Column("reward_at", sa.String(32), nullable=True),
-)
-
-
-def utc_now() -> str:
-    """Now in UTC as ISO 8601 with microseconds (sorts as text).
-
-    >>> utc_now().endswith("Z")
-    True
-    """
-    return _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def _normalise(uri: str) -> str:
-    if uri.startswith("postgresql://"):
-        return "postgresql+psycopg://" + uri[len("postgresql://") :]
-    if uri.startswith("postgres://"):
-        return "postgresql+psycopg://" + uri[len("postgres://") :]
-    return uri
+_WHAT = "bandit store"
+_SETTING = "the bandit store URL (CIVICML_BANDITS_DB)"
 
 
 class BanditStore:
@@ -99,45 +56,36 @@ class BanditStore:
 
     def __init__(self, uri: str = DEFAULT_URI) -> None:
         self.uri = uri
-        self._engine: Engine | None = None
+        self._db: Database | None = None
 
     # -- lifecycle -------------------------------------------------------------------------
     def connect(self) -> None:
-        """Open the database and create the bandit tables if they are missing."""
-        url = _normalise(self.uri)
-        kwargs: dict[str, Any] = {"future": True}
-        if url.startswith("sqlite"):
-            path = url.split("sqlite:///", 1)[1] if url.startswith("sqlite:///") else ""
-            if path and path != ":memory:":
-                Path(path).parent.mkdir(parents=True, exist_ok=True)
-            else:  # one shared in-memory database for every thread
-                kwargs["poolclass"] = sa.pool.StaticPool
-            kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
-        try:
-            self._engine = sa.create_engine(url, **kwargs)
-            if url.startswith("sqlite"):
-                sa.event.listen(self._engine, "connect", _sqlite_pragmas)
-            metadata.create_all(self._engine)
-        except sa.exc.SQLAlchemyError as exc:
-            first = str(exc).splitlines()[0][:200]
-            raise RegistryError.build(
-                f"Cannot open the bandit store {self.uri!r} ({first})",
-                fix="Check the URL and that the database is reachable",
-            ) from None
+        """Open the database and migrate it (the bandit tables included) to the newest schema."""
+        if self._db is None:
+            self._db = open_database(self.uri, what=_WHAT, setting=_SETTING, durable=True)
 
     def close(self) -> None:
         """Release the database connections."""
-        if self._engine is not None:
-            self._engine.dispose()
-            self._engine = None
+        if self._db is not None:
+            db, self._db = self._db, None
+            db.close()
 
     @property
     def engine(self) -> Engine:
-        if self._engine is None:
+        return self._database().engine
+
+    def _database(self) -> Database:
+        if self._db is None:
             raise RegistryError.build(
                 "The bandit store is not connected", fix="Call connect() or open_bandit_store()"
             )
-        return self._engine
+        return self._db
+
+    def _read(self) -> AbstractContextManager[Connection]:
+        return self._database().read()
+
+    def _transaction(self) -> AbstractContextManager[Connection]:
+        return self._database().transaction()
 
     # -- bandits ---------------------------------------------------------------------------
     def create_bandit(
@@ -150,7 +98,7 @@ class BanditStore:
         """
         doc = spec.model_dump(mode="json")
         now = utc_now()
-        with self.engine.begin() as conn:
+        with self._transaction() as conn:
             row = conn.execute(sa.select(bandits_t).where(bandits_t.c.name == spec.name)).first()
             if row is not None:
                 if exist_ok and json.loads(row.spec) == doc:
@@ -177,7 +125,7 @@ class BanditStore:
 
     def get_bandit(self, name: str) -> BanditRecord:
         """The bandit's record; :class:`NotFoundError` if there is none."""
-        with self.engine.connect() as conn:
+        with self._read() as conn:
             row = conn.execute(sa.select(bandits_t).where(bandits_t.c.name == name)).first()
             if row is None:
                 raise NotFoundError.build(
@@ -192,12 +140,12 @@ class BanditStore:
 
     def list_bandits(self) -> list[str]:
         """Every bandit's name, sorted."""
-        with self.engine.connect() as conn:
+        with self._read() as conn:
             return sorted(r[0] for r in conn.execute(sa.select(bandits_t.c.name)))
 
     def set_policy(self, name: str, config: dict[str, Any], *, reason: str) -> int:
         """Make ``config`` the serving policy; returns its new version number."""
-        with self.engine.begin() as conn:
+        with self._transaction() as conn:
             row = conn.execute(sa.select(bandits_t).where(bandits_t.c.name == name)).first()
             if row is None:
                 raise NotFoundError.build(f"There is no bandit named {name[:64]!r}")
@@ -220,7 +168,7 @@ class BanditStore:
 
     def policy_history(self, name: str) -> list[dict[str, Any]]:
         """Every policy version of the bandit, oldest first."""
-        with self.engine.connect() as conn:
+        with self._read() as conn:
             rows = conn.execute(
                 sa.select(policies_t)
                 .where(policies_t.c.bandit == name)
@@ -249,7 +197,7 @@ class BanditStore:
     ) -> LoggedDecision:
         """Append one decision (committed before this returns)."""
         now = utc_now()
-        with self.engine.begin() as conn:
+        with self._transaction() as conn:
             conn.execute(
                 decisions_t.insert().values(
                     decision_id=decision_id,
@@ -280,7 +228,7 @@ class BanditStore:
         now = utc_now()
         ids = [str(r["decision_id"]) for r in rows]
         c = decisions_t.c
-        with self.engine.begin() as conn:
+        with self._transaction() as conn:
             held: dict[str, str] = {}
             for start in range(0, len(ids), 500):
                 chunk = ids[start : start + 500]
@@ -314,7 +262,7 @@ class BanditStore:
 
     def get_decision(self, name: str, decision_id: str) -> LoggedDecision:
         """One decision of this bandit; :class:`NotFoundError` if there is none."""
-        with self.engine.connect() as conn:
+        with self._read() as conn:
             row = conn.execute(
                 sa.select(decisions_t).where(
                     decisions_t.c.decision_id == decision_id, decisions_t.c.bandit == name
@@ -337,7 +285,7 @@ class BanditStore:
         :class:`ConflictError`.
         """
         now = utc_now()
-        with self.engine.begin() as conn:
+        with self._transaction() as conn:
             done = conn.execute(
                 decisions_t.update()
                 .where(
@@ -369,7 +317,7 @@ class BanditStore:
         q = q.order_by(decisions_t.c.seq)
         if limit is not None:
             q = q.limit(limit)
-        with self.engine.connect() as conn:
+        with self._read() as conn:
             return [_decision(r) for r in conn.execute(q)]
 
     def log(self, name: str) -> BanditLog:
@@ -395,7 +343,7 @@ class BanditStore:
             .where(c.bandit == name)
             .group_by(c.arm)
         )
-        with self.engine.connect() as conn:
+        with self._read() as conn:
             return {
                 r.arm: {
                     "pulls": int(r.pulls),
@@ -410,7 +358,7 @@ class BanditStore:
 
     # -- helpers ---------------------------------------------------------------------------
     @staticmethod
-    def _record(conn: sa.Connection, row: Any) -> BanditRecord:
+    def _record(conn: Connection, row: Any) -> BanditRecord:
         cfg = conn.execute(
             sa.select(policies_t.c.config).where(
                 policies_t.c.bandit == row.name, policies_t.c.version == row.policy_version
@@ -439,25 +387,13 @@ def _decision(row: Any) -> LoggedDecision:
     )
 
 
-def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
-    cur = dbapi_conn.cursor()
-    cur.execute("PRAGMA journal_mode=WAL")
-    cur.execute("PRAGMA synchronous=FULL")
-    cur.close()
-
-
 def display_uri(uri: str) -> str:
     """A store URL fit to print or log: the password hidden, or only the scheme if unparsable.
 
     >>> display_uri("postgresql://ann:s3cret@db:5432/bandits")
     'postgresql://ann:***@db:5432/bandits'
     """
-    try:
-        from sqlalchemy.engine import make_url
-
-        return make_url(uri).render_as_string(hide_password=True)
-    except Exception:  # not a database URL: print only its scheme
-        return uri.split("://", 1)[0] + "://…" if "://" in uri else "the bandit store"
+    return display_url(uri)
 
 
 def open_bandit_store(uri: str | None = None) -> BanditStore:
@@ -468,8 +404,6 @@ def open_bandit_store(uri: str | None = None) -> BanditStore:
     uri : str, optional
         A SQLAlchemy URL; ``$CIVICML_BANDITS_DB`` is used when not given.
     """
-    import os
-
     store = BanditStore(uri or os.environ.get("CIVICML_BANDITS_DB") or DEFAULT_URI)
     store.connect()
     return store

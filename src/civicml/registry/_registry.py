@@ -58,7 +58,7 @@ from civicml.registry._records import (
     ModelVersion,
     TokenInfo,
 )
-from civicml.registry._sql import SQLStore, utc_now
+from civicml.registry._sql import SQLStore
 from civicml.registry._store import AliasMove, RegistryStore, TokenSecret, VersionChange
 from civicml.registry._tokens import (
     TokenCache,
@@ -69,6 +69,7 @@ from civicml.registry._tokens import (
     secret_matches,
     split_token,
 )
+from civicml.storage import utc_now
 
 if TYPE_CHECKING:
     from civicml.bundle import Bundle

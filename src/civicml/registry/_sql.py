@@ -1,5 +1,6 @@
 """The SQLAlchemy store: SQLite (file or in-memory) and PostgreSQL behind one implementation.
 
+It sits on :mod:`civicml.storage` (URLs, the shared engine, migrations, serialised writes).
 Writers are serialised so that version numbers and the audit chain can never fork:
 
 * SQLite opens every write transaction with ``BEGIN IMMEDIATE`` (WAL mode, so readers carry on);
@@ -24,20 +25,16 @@ Examples
 
 from __future__ import annotations
 
-import datetime as _dt
 import json
-import time
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
-from pathlib import Path
+from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
-from sqlalchemy import event as sa_event
 from sqlalchemy.engine import Connection, Engine
 
+import civicml.registry._schema as t
 from civicml._errors import ConflictError, NotFoundError, RegistryError
-from civicml.registry import _schema as t
 from civicml.registry._audit import canonical_json, chain_event
 from civicml.registry._records import (
     AuditEvent,
@@ -48,10 +45,13 @@ from civicml.registry._records import (
     TokenInfo,
 )
 from civicml.registry._store import AliasMove, RegistryStore, TokenSecret, VersionChange
+from civicml.storage import Database, dialect_of, normalise_url, open_database, utc_now
 
-__all__ = ["SQLStore", "normalise_url", "utc_now"]
+__all__ = ["SQLStore", "utc_now"]
 
 T = TypeVar("T")
+_WHAT = "registry database"
+_SETTING = "--registry (or CIVICML_REGISTRY)"
 _JSON_COLUMNS = ("owner", "out_of_scope_uses", "checks")
 _VERSION_FIELDS = (
     "task",
@@ -68,44 +68,8 @@ _VERSION_FIELDS = (
     "approved_by",
     "approved_at",
 )
-_MIGRATION_LOCK = 7_236_110  # pg_advisory_xact_lock key for migrations
-
-
-def utc_now() -> str:
-    """Now in UTC as ISO 8601 with microseconds (sorts as text).
-
-    >>> len(utc_now()), utc_now().endswith("Z")
-    (27, True)
-    """
-    return _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def normalise_url(url: str) -> str:
-    """Map user-facing database URLs onto SQLAlchemy drivers.
-
-    >>> normalise_url("postgresql://u@h:5432/db")
-    'postgresql+psycopg://u@h:5432/db'
-    >>> normalise_url("sqlite:///x.db")
-    'sqlite:///x.db'
-    >>> normalise_url("mysql://h/db")
-    Traceback (most recent call last):
-    ...
-    civicml._errors.RegistryError: The registry database URL 'mysql://h/db' is not supported. ...
-    """
-    for prefix in ("postgresql://", "postgres://", "postgresql+psycopg2://"):
-        if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix) :]
-    if url.startswith(("postgresql+psycopg://", "sqlite://")):
-        return url
-    shown = url
-    if "@" in url and "://" in url:  # never echo a password
-        scheme, rest = url.split("://", 1)
-        shown = f"{scheme}://***@{rest.rsplit('@', 1)[1]}"
-    raise RegistryError.build(
-        f"The registry database URL {shown!r} is not supported",
-        expected="'sqlite:///PATH', 'sqlite://' (in memory) or 'postgresql://USER@HOST/DB'",
-        fix="Pass --registry (or set CIVICML_REGISTRY) to one of those",
-    )
+# every registry writer locks the audit chain's head row first (PostgreSQL)
+_CHAIN_LOCK = sa.select(t.audit_head.c.seq).where(t.audit_head.c.id == 1).with_for_update()
 
 
 def _loads(text: str | None, default: Any) -> Any:
@@ -174,139 +138,40 @@ class SQLStore(RegistryStore):
     """
 
     def __init__(self, url: str) -> None:
-        self.url = normalise_url(url)
-        self._engine: Engine | None = None
+        self.url = normalise_url(url, what=_WHAT, setting=_SETTING)
+        self._db: Database | None = None
 
     # -- connection -----------------------------------------------------------------------
     @property
     def dialect(self) -> str:
-        return "postgresql" if self.url.startswith("postgresql") else "sqlite"
+        return dialect_of(self.url)
 
     @property
     def engine(self) -> Engine:
-        if self._engine is None:
+        return self._database().engine
+
+    def _database(self) -> Database:
+        if self._db is None:
             raise RegistryError.build(
                 "The registry store is not connected", fix="Open it with open_registry(uri)"
             )
-        return self._engine
+        return self._db
 
     def connect(self) -> None:
-        if self._engine is not None:
-            return
-        self._engine = self._make_engine()
-        try:
-            self._migrate()
-        except sa.exc.SQLAlchemyError as exc:
-            self._engine.dispose()
-            self._engine = None
-            shown = sa.engine.make_url(self.url).render_as_string(hide_password=True)
-            detail = str(getattr(exc, "orig", exc) or exc).strip().splitlines()[0][:200]
-            raise RegistryError.build(
-                f"Cannot open the registry database {shown!r} ({type(exc).__name__}: {detail})",
-                fix="Check --registry (or CIVICML_REGISTRY) and that the database server is up",
-            ) from None
-        except BaseException:
-            self._engine.dispose()
-            self._engine = None
-            raise
+        if self._db is None:
+            self._db = open_database(self.url, what=_WHAT, setting=_SETTING)
 
     def close(self) -> None:
-        if self._engine is not None:
-            self._engine.dispose()
-            self._engine = None
+        if self._db is not None:
+            db, self._db = self._db, None
+            db.close()
 
-    def _make_engine(self) -> Engine:
-        if self.dialect == "postgresql":
-            return sa.create_engine(self.url, pool_pre_ping=True, pool_size=5, max_overflow=5)
-        memory = self.url in ("sqlite://", "sqlite:///:memory:")
-        if memory:
-            engine = sa.create_engine(
-                "sqlite://",
-                poolclass=sa.pool.StaticPool,
-                connect_args={"check_same_thread": False},
-            )
-        else:
-            path = Path(sa.engine.make_url(self.url).database or "")
-            path.parent.mkdir(parents=True, exist_ok=True)
-            engine = sa.create_engine(
-                self.url, connect_args={"timeout": 60, "check_same_thread": False}
-            )
-
-        @sa_event.listens_for(engine, "connect")
-        def _on_connect(dbapi_conn: Any, _record: Any) -> None:
-            dbapi_conn.isolation_level = None  # civicml issues BEGIN itself (below)
-            cur = dbapi_conn.cursor()
-            cur.execute("PRAGMA busy_timeout=60000")
-            if not memory:
-                cur.execute("PRAGMA journal_mode=WAL")
-                cur.execute("PRAGMA synchronous=NORMAL")
-            cur.execute("PRAGMA foreign_keys=ON")
-            cur.close()
-
-        @sa_event.listens_for(engine, "begin")
-        def _on_begin(conn: Connection) -> None:
-            write = conn.get_execution_options().get("civicml_write", False)
-            conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
-
-        return engine
-
-    def _migrate(self) -> None:
-        with self.engine.connect() as conn:
-            try:
-                with conn.begin():
-                    current = conn.exec_driver_sql(
-                        "SELECT version_num FROM alembic_version"
-                    ).scalar()
-                if current == t.HEAD_REVISION:
-                    return  # the fast path: no Alembic import
-            except sa.exc.DBAPIError:
-                pass
-            conn.execution_options(civicml_write=True)
-            with conn.begin():
-                if self.dialect == "postgresql":
-                    conn.execute(
-                        sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _MIGRATION_LOCK}
-                    )
-                from alembic import command
-                from alembic.config import Config
-
-                cfg = Config()
-                cfg.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
-                cfg.attributes["connection"] = conn
-                command.upgrade(cfg, "head")
-
-    @contextmanager
-    def _read(self) -> Iterator[Connection]:
-        with self.engine.connect() as conn, conn.begin():
-            yield conn
+    def _read(self) -> AbstractContextManager[Connection]:
+        return self._database().read()
 
     def _write(self, fn: Callable[[Connection], T]) -> T:
         """Run ``fn`` in a serialised write transaction, retrying lock timeouts."""
-        for attempt in range(8):
-            try:
-                with self.engine.connect() as conn:
-                    conn.execution_options(civicml_write=True)
-                    with conn.begin():
-                        if self.dialect == "postgresql":
-                            conn.execute(
-                                sa.select(t.audit_head.c.seq)
-                                .where(t.audit_head.c.id == 1)
-                                .with_for_update()
-                            )
-                        return fn(conn)
-            except sa.exc.OperationalError as exc:
-                if "locked" not in str(exc).lower() and "deadlock" not in str(exc).lower():
-                    raise
-                if attempt == 7:
-                    raise RegistryError.build(
-                        "The registry database stayed locked by another process",
-                        fix="Try again; if it persists, check for a stuck civicml process",
-                    ) from None
-            except sa.exc.IntegrityError:
-                if attempt == 7:
-                    raise
-            time.sleep(0.05 * (attempt + 1))
-        raise AssertionError("unreachable")  # pragma: no cover
+        return self._database().write(fn, lock=_CHAIN_LOCK, retry_integrity=True)
 
     # -- helpers inside a transaction -----------------------------------------------------
     @staticmethod

@@ -1,7 +1,8 @@
 """The runs store on the registry's database (SQLite or PostgreSQL), tables from revision 0002.
 
 Runs are not governance events, so they do not enter the registry's hash-chained audit log;
-they share its engine, its migrations and its serialised writers.
+they share its database through :mod:`civicml.storage`: the engine, the migrations and the
+serialised writers. Each write touches one run (random ids), so no lock row is needed.
 
 Examples
 --------
@@ -27,10 +28,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from civicml._errors import ConflictError, NotFoundError, SpecError
+from civicml._errors import ConflictError, NotFoundError, RegistryError, SpecError
 from civicml.data import DataVersion
-from civicml.registry import SQLStore, canonical_json
-from civicml.registry import _schema as t
+from civicml.registry import canonical_json
+from civicml.storage import Database, normalise_url, open_database, run_data_versions, runs
 from civicml.tracking._records import RUN_STATUSES, Run
 from civicml.tracking._store import RUN_FIELDS, RunStore
 
@@ -38,6 +39,8 @@ __all__ = ["SQLRunStore"]
 
 _JSON = ("spec", "packages", "params", "metrics", "leaderboard", "timings", "energy", "artifacts")
 _REF = re.compile(r"^[0-9a-f]{4,32}$")
+_WHAT = "registry database"
+_SETTING = "--registry (or CIVICML_REGISTRY)"
 
 
 def _dump(value: Any) -> str:
@@ -53,17 +56,28 @@ class SQLRunStore(RunStore):
     ``postgresql://USER@HOST/DB``). Nothing is opened until :meth:`connect`."""
 
     def __init__(self, url: str) -> None:
-        self._sql = SQLStore(url)
+        self._url = normalise_url(url, what=_WHAT, setting=_SETTING)
+        self._db: Database | None = None
 
     @property
     def url(self) -> str:
-        return self._sql.url
+        return self._url
 
     def connect(self) -> None:
-        self._sql.connect()
+        if self._db is None:
+            self._db = open_database(self._url, what=_WHAT, setting=_SETTING)
 
     def close(self) -> None:
-        self._sql.close()
+        if self._db is not None:
+            db, self._db = self._db, None
+            db.close()
+
+    def _database(self) -> Database:
+        if self._db is None:
+            raise RegistryError.build(
+                "The runs store is not connected", fix="Open it with open_runs(uri)"
+            )
+        return self._db
 
     # -- writes -------------------------------------------------------------------------------
     def create_run(self, run: Run) -> None:
@@ -87,20 +101,20 @@ class SQLRunStore(RunStore):
             row[key] = None if value is None and key == "energy" else _dump(value or {})
 
         def write(conn: Connection) -> None:
-            exists = conn.execute(sa.select(t.runs.c.id).where(t.runs.c.id == run.id)).scalar()
+            exists = conn.execute(sa.select(runs.c.id).where(runs.c.id == run.id)).scalar()
             if exists is not None:
                 raise ConflictError.build(f"A run with id {run.id!r} already exists")
-            conn.execute(t.runs.insert().values(**row))
+            conn.execute(runs.insert().values(**row))
             self._insert_versions(conn, run.id, run.data_versions)
 
-        self._sql._write(write)
+        self._database().write(write, retry_integrity=True)
 
     @staticmethod
     def _insert_versions(conn: Connection, run_id: str, versions: Sequence[DataVersion]) -> None:
         if not versions:
             return
         conn.execute(
-            t.run_data_versions.insert(),
+            run_data_versions.insert(),
             [
                 {
                     "run_id": run_id,
@@ -136,10 +150,10 @@ class SQLRunStore(RunStore):
         def write(conn: Connection) -> None:
             full = self._resolve(conn, run_id)
             if values:
-                conn.execute(t.runs.update().where(t.runs.c.id == full).values(**values))
+                conn.execute(runs.update().where(runs.c.id == full).values(**values))
             self._insert_versions(conn, full, data_versions)
 
-        self._sql._write(write)
+        self._database().write(write, retry_integrity=True)
         return self.get_run(run_id)
 
     # -- reads --------------------------------------------------------------------------------
@@ -152,7 +166,7 @@ class SQLRunStore(RunStore):
                 fix="Copy it from 'civicml runs list'",
             )
         ids = (
-            conn.execute(sa.select(t.runs.c.id).where(t.runs.c.id.like(text + "%")).limit(3))
+            conn.execute(sa.select(runs.c.id).where(runs.c.id.like(text + "%")).limit(3))
             .scalars()
             .all()
         )
@@ -170,9 +184,9 @@ class SQLRunStore(RunStore):
         return str(ids[0])
 
     def get_run(self, ref: str) -> Run:
-        with self._sql.engine.connect() as conn, conn.begin():
+        with self._database().read() as conn:
             full = self._resolve(conn, ref)
-            row = conn.execute(sa.select(t.runs).where(t.runs.c.id == full)).one()
+            row = conn.execute(sa.select(runs).where(runs.c.id == full)).one()
             return self._runs(conn, [row])[0]
 
     def list_runs(
@@ -182,13 +196,13 @@ class SQLRunStore(RunStore):
         status: str | None = None,
         limit: int = 50,
     ) -> list[Run]:
-        query = sa.select(t.runs).order_by(t.runs.c.started_at.desc(), t.runs.c.id.desc())
+        query = sa.select(runs).order_by(runs.c.started_at.desc(), runs.c.id.desc())
         if project is not None:
-            query = query.where(t.runs.c.project == project)
+            query = query.where(runs.c.project == project)
         if status is not None:
-            query = query.where(t.runs.c.status == status)
+            query = query.where(runs.c.status == status)
         query = query.limit(max(1, min(int(limit), 10_000)))
-        with self._sql.engine.connect() as conn, conn.begin():
+        with self._database().read() as conn:
             return self._runs(conn, list(conn.execute(query)))
 
     @staticmethod
@@ -196,7 +210,7 @@ class SQLRunStore(RunStore):
         ids = [r._mapping["id"] for r in rows]
         versions: dict[str, list[DataVersion]] = {i: [] for i in ids}
         if ids:
-            dv = t.run_data_versions
+            dv = run_data_versions
             for v in conn.execute(
                 sa.select(dv).where(dv.c.run_id.in_(ids)).order_by(dv.c.run_id, dv.c.id)
             ):

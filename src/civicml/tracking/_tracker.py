@@ -8,7 +8,6 @@ re-raised. A failed run is recorded, never lost.
 
 from __future__ import annotations
 
-import datetime as _dt
 import json
 import math
 import os
@@ -21,6 +20,7 @@ from typing import Any
 
 from civicml._errors import CivicMLError
 from civicml.data import DataVersion
+from civicml.storage import utc_now
 from civicml.tracking._records import Run
 from civicml.tracking._sql import SQLRunStore
 from civicml.tracking._store import RunStore
@@ -51,10 +51,6 @@ def open_runs(uri: str | None = None, *, project_dir: str | Path = ".") -> RunSt
     store = SQLRunStore(default_runs_uri(uri, project_dir))
     store.connect()
     return store
-
-
-def _now() -> str:
-    return _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def _default(obj: Any) -> Any:
@@ -158,7 +154,7 @@ class RunTracker:
             k: jsonable(v) for k, v in self.pending.items() if k not in ("status", "error")
         }
         changes["timings"] = {**changes.get("timings", {}), **self.timings, "total": seconds}
-        changes.update(status=status, finished_at=_now(), seconds=seconds, error=error)
+        changes.update(status=status, finished_at=utc_now(), seconds=seconds, error=error)
         self.run = self.store.update_run(self.run.id, changes)
 
     def finish(self) -> None:
@@ -211,7 +207,7 @@ def track_run(
             project=project,
             kind=kind,
             status="running",
-            started_at=_now(),
+            started_at=utc_now(),
             actor=actor,
             git_commit=git_commit,
             spec=jsonable(spec),

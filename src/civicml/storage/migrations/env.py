@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
-from civicml.registry._schema import metadata
+from civicml.storage._schema import metadata
 
 target_metadata = metadata
 
@@ -35,5 +35,5 @@ def _inside_alembic() -> bool:
 
 if _inside_alembic():  # importing this file elsewhere (e.g. doctest collection) does nothing
     if context.is_offline_mode():  # pragma: no cover
-        raise SystemExit("civicml's registry migrations run online only")
+        raise SystemExit("civicml's migrations run online only")
     run_migrations_online()

@@ -20,6 +20,17 @@ _WHO = sa.String(200)
 
 
 def upgrade() -> None:
+    _models()
+    _versions()
+    _decisions()
+    _aliases()
+    _alias_history()
+    _audit()
+    _audit_head()
+    _tokens()
+
+
+def _models() -> None:
     op.create_table(
         "registry_models",
         sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
@@ -28,6 +39,9 @@ def upgrade() -> None:
         sa.Column("created_by", _WHO, nullable=False),
         sa.Column("latest_version", sa.Integer, nullable=False, server_default="0"),
     )
+
+
+def _versions() -> None:
     op.create_table(
         "registry_versions",
         sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
@@ -59,6 +73,9 @@ def upgrade() -> None:
     op.create_index(
         "ix_registry_versions_model_status", "registry_versions", ["model_id", "status", "version"]
     )
+
+
+def _decisions() -> None:
     op.create_table(
         "registry_decisions",
         sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
@@ -69,6 +86,9 @@ def upgrade() -> None:
         sa.Column("at", _TIME, nullable=False),
     )
     op.create_index("ix_registry_decisions_version", "registry_decisions", ["version_id", "id"])
+
+
+def _aliases() -> None:
     op.create_table(
         "registry_aliases",
         sa.Column("model_id", sa.Integer, sa.ForeignKey("registry_models.id"), primary_key=True),
@@ -77,6 +97,9 @@ def upgrade() -> None:
         sa.Column("updated_at", _TIME, nullable=False),
         sa.Column("updated_by", _WHO, nullable=False),
     )
+
+
+def _alias_history() -> None:
     op.create_table(
         "registry_alias_history",
         sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
@@ -90,6 +113,9 @@ def upgrade() -> None:
     op.create_index(
         "ix_registry_alias_history_lookup", "registry_alias_history", ["model_id", "alias", "id"]
     )
+
+
+def _audit() -> None:
     op.create_table(
         "registry_audit",
         sa.Column("seq", sa.Integer, primary_key=True, autoincrement=False),
@@ -103,6 +129,9 @@ def upgrade() -> None:
         sa.Column("hash", sa.String(64), nullable=False),
     )
     op.create_index("ix_registry_audit_subject", "registry_audit", ["subject", "seq"])
+
+
+def _audit_head() -> None:
     head = op.create_table(
         "registry_audit_head",
         sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
@@ -111,6 +140,9 @@ def upgrade() -> None:
     )
     # the chain head starts empty: no events, the genesis hash
     op.bulk_insert(head, [{"id": 1, "seq": 0, "hash": "0" * 64}])
+
+
+def _tokens() -> None:
     op.create_table(
         "registry_tokens",
         sa.Column("id", sa.String(32), primary_key=True),

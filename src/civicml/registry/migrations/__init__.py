@@ -1,1 +1,0 @@
-"""Alembic migrations for the registry tables, run programmatically when a registry opens."""
