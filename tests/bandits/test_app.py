@@ -5,8 +5,8 @@ import asyncio
 import httpx
 import pytest
 
+from civicml.asgi import HashedTokenVerifier, StaticToken, hash_token
 from civicml.bandits import bandit_app, open_bandit_store
-from civicml.serve._auth import HashedTokenVerifier, StaticToken, hash_token
 
 SALT = "00" * 16
 

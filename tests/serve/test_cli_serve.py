@@ -32,9 +32,9 @@ def test_bad_policy_is_one_line_error() -> None:
 
 
 def test_bundle_as_argument_and_its_name(bundle_dir) -> None:
-    from civicml.cli._serve import _bundle_name
+    from civicml.serve import bundle_name
 
-    assert _bundle_name(bundle_dir) == "claims"  # the model's name, not the folder's
+    assert bundle_name(bundle_dir) == "claims"  # the model's name, not the folder's
     r = CliRunner().invoke(_app(), ["serve", str(bundle_dir), "--model", "claims@production"])
     assert r.exit_code == 2 and "both a bundle and --model" in r.output
     r = CliRunner().invoke(_app(), ["serve", str(bundle_dir), "--bundle", "elsewhere"])

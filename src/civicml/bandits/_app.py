@@ -1,4 +1,4 @@
-"""The bandit HTTP endpoints as a small raw-ASGI sub-application.
+"""The bandit HTTP endpoints as a small app on the ASGI foundation (:mod:`civicml.asgi`).
 
 Routes (bearer token with the ``predict`` scope; ``admin`` holds every scope)
 ----------------------------------------------------------------------------
@@ -11,8 +11,8 @@ an unknown decision is 404, a bad reward 422, a changed reward 409)
 
 ``GET /bandits/{name}``  → arms, pulls, mean reward, the serving policy
 
-Every error is ``{"error": "..."}``. The app routes on the path after its ``root_path``, so it
-can be mounted at ``/`` (paths start ``/bandits/``) or under a prefix.
+Every error is the foundation's ``{"error": "..."}``. The app routes on the path after its
+``root_path``, so it can be mounted at ``/`` (paths start ``/bandits/``) or under a prefix.
 """
 
 from __future__ import annotations
@@ -20,102 +20,92 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any
 
 import orjson
 
-from civicml._errors import AuthError, CivicMLError
+from civicml.asgi import (
+    Authenticator,
+    HTTPError,
+    JSONApp,
+    TokenVerifier,
+    allow_method,
+    read_body,
+    relative_path,
+)
 from civicml.bandits._service import BanditService, InvalidInput
-from civicml.bandits._store import BanditStore
-from civicml.serve._auth import Forbidden, TokenVerifier, bearer, has_scope
+from civicml.bandits._store import BanditStore, display_uri, open_bandit_store
 
-__all__ = ["BanditApp", "bandit_app"]
-
-_log = logging.getLogger("civicml.bandits")
-Send = Callable[[dict[str, Any]], Awaitable[None]]
-Receive = Callable[[], Awaitable[dict[str, Any]]]
+__all__ = ["BanditApp", "bandit_app", "bandit_mount"]
 
 _ROUTE = re.compile(r"^/bandits/([A-Za-z0-9][A-Za-z0-9_.\-]{0,63})(/choose|/reward)?/?$")
-_JSON = [(b"content-type", b"application/json")]
 
 
-class _HTTPError(CivicMLError):
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.http_status = status
+def bandit_route(path: str) -> str:
+    """The route label of a bandit path, for logs and metrics (the bandit's name left out).
+
+    >>> bandit_route("/bandits/letters/choose"), bandit_route("/bandits/letters")
+    ('/bandits/{name}/choose', '/bandits/{name}')
+    """
+    m = _ROUTE.match(path)
+    if m is None:
+        return "other"
+    return "/bandits/{name}" + (m.group(2) or "")
 
 
-class BanditApp:
+class BanditApp(JSONApp):
     """The ASGI app; build it with :func:`bandit_app`.
 
     Parameters
     ----------
     service : BanditService
-    verifier : TokenVerifier or None
-        ``token -> info | None`` where ``info.scopes`` lists the token's scopes; ``None``
-        refuses every request.
+    verifier : TokenVerifier, Authenticator or None
+        ``token -> info | None`` where ``info.scopes`` lists the token's scopes, or the
+        :class:`~civicml.asgi.Authenticator` of the server it is mounted in; ``None`` refuses
+        every request.
     max_body_bytes : int
         Larger bodies are refused with 413.
     """
 
+    logger = logging.getLogger("civicml.bandits")
+    #: route labels for the request log and metrics of the server it is mounted in
+    route_of = staticmethod(bandit_route)
+
     def __init__(
         self,
         service: BanditService,
-        verifier: TokenVerifier | Callable[[str], Any] | None,
+        verifier: TokenVerifier | Callable[[str], Any] | Authenticator | None,
         *,
         max_body_bytes: int = 1_000_000,
     ) -> None:
+        super().__init__()
         self.service = service
-        self.verifier = verifier
+        self.auth = verifier if isinstance(verifier, Authenticator) else Authenticator(verifier)
         self.max_body_bytes = max_body_bytes
+        #: where the bandits are kept, fit to print (no password)
+        self.location = "the bandit store"
 
-    async def __call__(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
-        if scope["type"] == "lifespan":
-            while True:
-                msg = await receive()
-                if msg["type"] == "lifespan.startup":
-                    await send({"type": "lifespan.startup.complete"})
-                elif msg["type"] == "lifespan.shutdown":
-                    await send({"type": "lifespan.shutdown.complete"})
-                    return
-        if scope["type"] != "http":
-            return
-        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
-        extra: list[tuple[bytes, bytes]] = []
-        try:
-            status, doc = await self._dispatch(scope, headers, receive)
-        except CivicMLError as exc:
-            status = exc.http_status if 400 <= exc.http_status < 600 else 400
-            doc = {"error": str(exc)}
-            if status == 401:
-                extra = [(b"www-authenticate", b"Bearer")]
-        except Exception:
-            _log.exception("unexpected error", extra={"path": str(scope.get("path"))[:200]})
-            status, doc = 500, {"error": "The server hit an unexpected error. See its log."}
-        body = orjson.dumps(doc)
-        out = [*_JSON, (b"content-length", str(len(body)).encode()), *extra]
-        await send({"type": "http.response.start", "status": status, "headers": out})
-        await send({"type": "http.response.body", "body": body})
+    @property
+    def verifier(self) -> Any:
+        """The token verifier behind :attr:`auth`."""
+        return self.auth.verify
 
-    async def _dispatch(
-        self, scope: dict[str, Any], headers: dict[str, str], receive: Receive
+    async def handle(
+        self, scope: dict[str, Any], headers: dict[str, str], receive: Any
     ) -> tuple[int, Any]:
-        path: str = scope["path"]
-        root = scope.get("root_path", "") or ""
-        if root and path.startswith(root):
-            path = path[len(root) :] or "/"
+        path = relative_path(scope)
         m = _ROUTE.match(path)
         if m is None:
-            raise _HTTPError(404, f"There is no endpoint {path[:100]!r}.")
+            raise HTTPError(404, "not_found", f"There is no endpoint {path[:100]!r}.")
         name, action = m.group(1), m.group(2)
         method = scope["method"]
-        self._auth(headers)
+        self.auth.bearer(headers.get("authorization"), "predict")
         if action is None:
-            _allow(method, "GET")
+            allow_method(method, "GET")
             return 200, await asyncio.to_thread(self.service.summary, name)
-        _allow(method, "POST")
-        doc = _json_object(await self._body(receive))
+        allow_method(method, "POST")
+        doc = _json_object(await read_body(receive, self.max_body_bytes))
         if action == "/choose":
             context = doc.get("context")
             return 200, await asyncio.to_thread(self.service.choose, name, context)
@@ -130,48 +120,12 @@ class BanditApp:
             raise InvalidInput.build("The body needs a 'reward'", fix="Send a number")
         return 200, await asyncio.to_thread(self.service.reward, name, decision_id, doc["reward"])
 
-    def _auth(self, headers: dict[str, str]) -> Any:
-        token = bearer(headers.get("authorization"))
-        if token is None:
-            raise AuthError(
-                "This endpoint needs a bearer token: send 'Authorization: Bearer "
-                "<token>'. Create one with 'civicml tokens create'."
-            )
-        info = self.verifier(token) if self.verifier is not None else None
-        if info is None:
-            raise AuthError("The bearer token is not valid or has been revoked.")
-        if not has_scope(info, "predict"):
-            raise Forbidden(f"The token {getattr(info, 'name', '?')!r} lacks the 'predict' scope.")
-        return info
-
-    async def _body(self, receive: Receive) -> bytes:
-        chunks: list[bytes] = []
-        size = 0
-        while True:
-            msg = await receive()
-            if msg["type"] == "http.disconnect":
-                raise _HTTPError(400, "The client disconnected before sending the whole body.")
-            chunk = msg.get("body", b"")
-            size += len(chunk)
-            if size > self.max_body_bytes:
-                raise _HTTPError(
-                    413, f"The request body is over the limit of {self.max_body_bytes} bytes."
-                )
-            chunks.append(chunk)
-            if not msg.get("more_body", False):
-                return b"".join(chunks)
-
-
-def _allow(method: str, allowed: str) -> None:
-    if method != allowed:
-        raise _HTTPError(405, f"Method {method} is not allowed here; use {allowed}.")
-
 
 def _json_object(body: bytes) -> dict[str, Any]:
     try:
         doc = orjson.loads(body) if body else {}
     except orjson.JSONDecodeError:
-        raise _HTTPError(400, "The request body is not valid JSON.") from None
+        raise HTTPError(400, "bad_json", "The request body is not valid JSON.") from None
     if not isinstance(doc, dict):
         raise InvalidInput.build("The request body must be a JSON object", got=type(doc).__name__)
     return doc
@@ -179,7 +133,7 @@ def _json_object(body: bytes) -> dict[str, Any]:
 
 def bandit_app(
     store: BanditStore | BanditService,
-    verifier: TokenVerifier | Callable[[str], Any] | None,
+    verifier: TokenVerifier | Callable[[str], Any] | Authenticator | None,
     *,
     seed: int | None = None,
     max_body_bytes: int = 1_000_000,
@@ -190,7 +144,7 @@ def bandit_app(
     ----------
     store : BanditStore or BanditService
         A connected store (a service is built on it), or a ready service.
-    verifier : callable or None
+    verifier : callable, Authenticator or None
         ``token -> info | None``; ``info.scopes`` must hold ``predict`` (or ``admin``).
     seed : int, optional
         Seeds arm sampling (tests).
@@ -198,10 +152,28 @@ def bandit_app(
 
     Examples
     --------
-    >>> from civicml.bandits._store import open_bandit_store
+    >>> from civicml.bandits import open_bandit_store
     >>> app = bandit_app(open_bandit_store("sqlite://"), verifier=None)
     >>> type(app).__name__
     'BanditApp'
     """
     service = store if isinstance(store, BanditService) else BanditService(store, seed=seed)
     return BanditApp(service, verifier, max_body_bytes=max_body_bytes)
+
+
+def bandit_mount(uri: str, auth: Authenticator) -> BanditApp:
+    """The app a server mounts at ``/bandits/`` for ``civicml serve --bandits URI``.
+
+    Opens the store now, so a bad URL fails before the server starts. The server names this
+    factory (``"civicml.bandits:bandit_mount"``) rather than importing it, and gives it its own
+    :class:`~civicml.asgi.Authenticator`, so bandit calls take the same tokens as predictions.
+
+    Examples
+    --------
+    >>> from civicml.asgi import Authenticator
+    >>> bandit_mount("sqlite://", Authenticator(None)).location
+    'sqlite://'
+    """
+    app = bandit_app(open_bandit_store(uri), auth)
+    app.location = display_uri(uri)
+    return app

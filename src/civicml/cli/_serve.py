@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from civicml.cli._common import console, handle_errors
+from civicml.cli._common import RegistryOpt, console, handle_errors
 
 __all__ = ["serve"]
 
@@ -37,12 +37,7 @@ def serve(
     workers: Annotated[
         int, typer.Option(min=1, help="Worker processes (each loads the model).")
     ] = 1,
-    registry: Annotated[
-        str | None,
-        typer.Option(
-            "--registry", envvar="CIVICML_REGISTRY", help="Registry URI (default: the project's)."
-        ),
-    ] = None,
+    registry: RegistryOpt = None,
     project_dir: Annotated[Path, typer.Option("--project-dir", help="Project folder.")] = Path("."),
     certfile: Annotated[Path | None, typer.Option(help="TLS certificate (PEM).")] = None,
     keyfile: Annotated[Path | None, typer.Option(help="TLS private key (PEM).")] = None,
@@ -87,12 +82,40 @@ def serve(
     ] = None,
 ) -> None:
     """Serve a model over HTTP: Open Inference Protocol v2, /predict and /invocations."""
-    import json
-    import os
+    from civicml.serve import ServeOptions, ServerOptions, serve_forever
 
+    _check_policies(extra_columns, unknown_category, out_of_range, runtime)
+    opts = ServerOptions(
+        bundle=_one_bundle(bundle_arg, bundle),
+        model=model,
+        bandits=bandits,
+        host=host,
+        port=port,
+        workers=workers,
+        registry=registry,
+        project_dir=project_dir,
+        certfile=certfile,
+        keyfile=keyfile,
+        log_dir=log_dir,
+        serve=ServeOptions(
+            extra_columns=extra_columns,  # type: ignore[arg-type]  # checked above
+            unknown_category=unknown_category,  # type: ignore[arg-type]
+            out_of_range=out_of_range,  # type: ignore[arg-type]
+            max_batch_size=max_batch_size,
+            max_batch_time_ms=max_batch_time_ms,
+            oversight=oversight,
+            runtime=runtime,
+        ),
+        poll_seconds=poll_seconds,
+        access_log=access_log,
+    )
+    serve_forever(opts, echo=console.print)
+
+
+def _check_policies(
+    extra_columns: str, unknown_category: str, out_of_range: str, runtime: str
+) -> None:
     from civicml._errors import SpecError
-    from civicml.serve._app import ServingApp
-    from civicml.serve._server import CONFIG_ENV, build_app, run_server
 
     for label, value, allowed in (
         ("--extra-columns", extra_columns, ("reject", "allow")),
@@ -107,136 +130,16 @@ def serve(
                 got=value,
                 fix=f"Pass {label} {allowed[0]} or {label} {allowed[1]}",
             )
-    if bool(certfile) != bool(keyfile):
-        raise SpecError.build("TLS needs both --certfile and --keyfile", fix="Pass both")
+
+
+def _one_bundle(bundle_arg: Path | None, bundle: Path | None) -> Path | None:
+    """The bundle folder, given as the argument or as --bundle (not two different ones)."""
+    from civicml._errors import SpecError
+
     if bundle_arg is not None and bundle is not None and bundle_arg != bundle:
         raise SpecError.build(
             "civicml serve got two bundles",
             got=f"{bundle_arg} and --bundle {bundle}",
             fix="Pass the bundle folder once",
         )
-    bundle = bundle or bundle_arg
-    if bundle is not None and model:
-        raise SpecError.build(
-            "civicml serve got both a bundle and --model",
-            fix="Serve a registry alias (--model NAME@ALIAS) or a bundle folder, not both",
-        )
-    if bundle is None and not model and not bandits:
-        raise SpecError.build(
-            "civicml serve needs a model",
-            fix="Pass --model NAME@ALIAS or a bundle folder (or --bandits URL for bandits alone)",
-        )
-    if bundle is None and not model:
-        return _serve_bandits_only(
-            bandits or "", host, port, workers, certfile, keyfile, registry, project_dir
-        )
-    options: dict[str, object] = {
-        "extra_columns": extra_columns,
-        "unknown_category": unknown_category,
-        "out_of_range": out_of_range,
-        "max_batch_size": max_batch_size,
-        "max_batch_time_ms": max_batch_time_ms,
-        "oversight": oversight,
-        "runtime": runtime,
-    }
-    ref = None
-    if bundle is not None:
-        name = _bundle_name(bundle)
-    else:
-        ref = model or ""
-        if "@" not in ref and "/" not in ref:
-            ref = f"{ref}@production"
-        name = ref.split("@", 1)[0].split("/", 1)[0]
-        if oversight is None:
-            from civicml.registry import open_registry
-
-            reg = open_registry(registry, project_dir=project_dir)
-            options["oversight"] = reg.resolve(ref).oversight
-    folder = log_dir or (project_dir / ".civicml" / "decisions" / name)
-    config = {
-        "bundle": str(bundle.resolve()) if bundle is not None else None,
-        "model": ref,
-        "registry": registry,
-        "project_dir": str(project_dir.resolve()),
-        "options": options,
-        "decision_log": str(folder.resolve()),
-        "poll_seconds": poll_seconds,
-        "access_log": access_log,
-        "bandits": bandits,
-    }
-    # Built here once to fail fast with a clear message; each worker rebuilds it from the config.
-    app = build_app(config)
-    assert isinstance(app, ServingApp)  # a bundle or --model is set, so not bandits-only
-    rt = app.holder.runtime
-    assert rt is not None
-    scheme = "https" if certfile else "http"
-    console.print(
-        f"Serving {rt.name} version {rt.version} (sha256 {rt.sha256[:12]}, {rt.runtime_name}) "
-        f"on {scheme}://{host}:{port} with {workers} worker(s) — decision log in {folder}"
-    )
-    if workers > 1:
-        os.environ[CONFIG_ENV] = json.dumps(config)
-        app.holder.stop()
-        del app, rt
-        served = None
-    else:
-        served = app
-    run_server(
-        served,
-        host=host,
-        port=port,
-        workers=workers,
-        certfile=str(certfile) if certfile else None,
-        keyfile=str(keyfile) if keyfile else None,
-    )
-
-
-def _bundle_name(folder: Path) -> str:
-    """The model's name from the bundle's ``model_info.json`` (its folder's name otherwise), so
-    the decision log lands where ``civicml monitor NAME`` looks (verified when it is loaded)."""
-    import json
-
-    try:
-        name = json.loads((folder / "model_info.json").read_text(encoding="utf-8")).get("name")
-    except (OSError, ValueError, AttributeError):
-        name = None
-    return (
-        name
-        if isinstance(name, str) and name and "/" not in name and ".." not in name
-        else folder.name
-    )
-
-
-def _serve_bandits_only(
-    store: str,
-    host: str,
-    port: int,
-    workers: int,
-    certfile: Path | None,
-    keyfile: Path | None,
-    registry: str | None,
-    project_dir: Path,
-) -> None:
-    """``civicml serve --bandits URL`` alone: the bandit endpoints and health, no model."""
-    import json
-    import os
-
-    from civicml.bandits._store import display_uri
-    from civicml.serve._server import CONFIG_ENV, build_app, run_server
-
-    config = {"bandits": store, "registry": registry, "project_dir": str(project_dir.resolve())}
-    app = build_app(config)  # opens the store now: a bad URL fails before the server starts
-    scheme = "https" if certfile else "http"
-    console.print(
-        f"Serving the bandits in {display_uri(store)} on {scheme}://{host}:{port}/bandits/"
-    )
-    if workers > 1:
-        os.environ[CONFIG_ENV] = json.dumps(config)
-    run_server(
-        app if workers == 1 else None,
-        host=host,
-        port=port,
-        workers=workers,
-        certfile=str(certfile) if certfile else None,
-        keyfile=str(keyfile) if keyfile else None,
-    )
+    return bundle or bundle_arg

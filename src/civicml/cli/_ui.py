@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from civicml.cli._common import console, handle_errors
+from civicml.cli._common import RegistryOpt, console, handle_errors
 
 __all__ = ["ui"]
 
@@ -19,12 +19,7 @@ __all__ = ["ui"]
 def ui(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
-    registry: Annotated[
-        str | None,
-        typer.Option(
-            "--registry", envvar="CIVICML_REGISTRY", help="Registry URI (default: the project's)."
-        ),
-    ] = None,
+    registry: RegistryOpt = None,
     project_dir: Annotated[Path, typer.Option("--project-dir", help="Project folder.")] = Path("."),
     decision_log: Annotated[
         Path | None,
@@ -55,6 +50,7 @@ def ui(
     """
     import uvicorn
 
+    from civicml.asgi import configure_logging
     from civicml.web import WebConfig, create_app, govuk_dist
     from civicml.web import install_assets as install
 
@@ -76,11 +72,13 @@ def ui(
         )
     scheme = "https" if certfile else "http"
     console.print(f"civicml dashboard on {scheme}://{host}:{port}/  (Ctrl+C to stop)")
+    configure_logging("warning")  # the servers' one JSON log format (no tokens, no bodies)
     uvicorn.run(
         app,
         host=host,
         port=port,
         log_level="warning",
+        log_config=None,
         ssl_certfile=str(certfile) if certfile else None,
         ssl_keyfile=str(keyfile) if keyfile else None,
         proxy_headers=False,

@@ -1,4 +1,7 @@
-"""The serving app: a small raw-ASGI application (no framework on the hot path).
+"""The serving app: a small raw-ASGI application on the foundation (no framework on the hot path).
+
+Authentication, the error body, request ids, the request log, metrics and the lifespan come from
+:mod:`civicml.asgi`, called inline so a request allocates nothing the foundation adds.
 
 Routes
 ------
@@ -19,24 +22,29 @@ import csv
 import datetime as _dt
 import hashlib
 import io
-import itertools
 import logging
 import re
-import secrets
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import orjson
 
-from civicml._errors import AuthError, CivicMLError
-from civicml.serve._auth import (
-    Forbidden,
-    RateLimited,
-    RateLimiter,
+from civicml.asgi import (
+    JSON,
+    PROMETHEUS_TEXT,
+    Authenticator,
+    HTTPError,
+    Mounts,
+    RequestContext,
+    RequestIds,
     TokenVerifier,
-    bearer,
-    has_scope,
+    allow_method,
+    error_response,
+    headers_of,
+    log_request,
+    read_body,
+    run_lifespan,
 )
 from civicml.serve._batching import MicroBatcher
 from civicml.serve._decision_log import REDACTED, DecisionLog
@@ -55,18 +63,11 @@ Receive = Callable[[], Awaitable[dict[str, Any]]]
 
 _MODEL_ROUTE = re.compile(r"^/v2/models/([^/]+)(?:/versions/([^/]+))?(/ready|/infer)?$")
 _DECISION_ROUTE = re.compile(r"^/decisions/([A-Za-z0-9_.:\-]{1,128})$")
-_SAFE_ID = re.compile(r"^[A-Za-z0-9_.:\-]{1,128}$")
-_JSON = [(b"content-type", b"application/json")]
+_JSON = JSON
+_METRICS_TYPE = [(b"content-type", PROMETHEUS_TEXT)]
+_TOO_BIG = "Send fewer rows per request."
 _MLFLOW_KEYS = ("dataframe_split", "dataframe_records", "instances", "inputs")
 _MAX_EXPLAIN_ROWS = 100
-
-
-class HTTPError(CivicMLError):
-    """A plain HTTP error with its status."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.http_status = status
 
 
 class ServingApp:
@@ -93,30 +94,46 @@ class ServingApp:
         access_log: bool = False,
     ) -> None:
         self.holder = holder
-        self.verifier = verifier
         self.decision_log = decision_log
         self.access_log = access_log
+        self.auth = Authenticator(verifier)
+        self.limiter = self.auth.limiter
         self.metrics = Metrics()
-        self.limiter = RateLimiter()
         self.options = holder.options
         self.batcher: MicroBatcher | None = None
         if self.options.max_batch_size > 1:
             self.batcher = MicroBatcher(self.options.max_batch_size, self.options.max_batch_time_ms)
         self.inflight = 0
-        # Request ids: a random per-process prefix and a counter (uuid4 reads os.urandom on
-        # every request, which showed up in the hot-path profile).
-        self._rid_prefix = secrets.token_hex(10)
-        self._rid_counter = itertools.count(1)
+        self.ids = RequestIds()
         self._recent: dict[str, Any] = {}
-        self._mounts: list[tuple[str, Any]] = []
+        self.mounts = Mounts()
         holder.on_reload = self._on_reload
 
-    def mount(self, prefix: str, app: Any) -> None:
+    @property
+    def verifier(self) -> TokenVerifier | Callable[[str], Any] | None:
+        """The token verifier behind :attr:`auth` (what a mounted app should check tokens with)."""
+        return self.auth.verify
+
+    @verifier.setter
+    def verifier(self, value: TokenVerifier | Callable[[str], Any] | None) -> None:
+        self.auth.verify = value
+
+    def mount(self, prefix: str, app: Any, *, route: Callable[[str], str] | None = None) -> None:
         """Serve every path under ``prefix`` (e.g. ``"/bandits/"``) with another ASGI app.
 
-        The mounted app does its own authentication (it is given the same token verifier).
+        The mounted app authenticates with the same tokens (build it with this app's
+        ``auth``); it shares this app's request ids, request log and ``/metrics`` through the
+        foundation's :class:`~civicml.asgi.RequestContext` (``route`` labels its paths).
         """
-        self._mounts.append((prefix, app))
+        wrapped = RequestContext(
+            app,
+            logger=_log,
+            metrics=self.metrics,
+            ids=self.ids,
+            access_log=self.access_log,
+            route=route or getattr(app, "route_of", None),
+        )
+        self.mounts.add(prefix, wrapped)
 
     # -- lifecycle ------------------------------------------------------------------------
     def startup(self) -> None:
@@ -156,62 +173,30 @@ class ServingApp:
     async def __call__(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
         kind = scope["type"]
         if kind == "http":
-            path = scope.get("path", "")
-            for prefix, sub in self._mounts:
-                if path.startswith(prefix):
+            if self.mounts:
+                sub = self.mounts.find(scope.get("path", ""))
+                if sub is not None:
                     await sub(scope, receive, send)
                     return
             await self._http(scope, receive, send)
         elif kind == "lifespan":
-            await self._lifespan(receive, send)
-
-    async def _lifespan(self, receive: Receive, send: Send) -> None:
-        while True:
-            msg = await receive()
-            if msg["type"] == "lifespan.startup":
-                try:
-                    self.startup()
-                except Exception as exc:
-                    await send({"type": "lifespan.startup.failed", "message": str(exc)[:500]})
-                    return
-                await send({"type": "lifespan.startup.complete"})
-            elif msg["type"] == "lifespan.shutdown":
-                await self.shutdown()
-                await send({"type": "lifespan.shutdown.complete"})
-                return
+            await run_lifespan(receive, send, startup=self.startup, shutdown=self.shutdown)
 
     async def _http(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
         started = time.perf_counter()
-        headers = _headers(scope)
-        rid = headers.get("x-request-id", "")
-        if not _SAFE_ID.match(rid):
-            rid = f"{self._rid_prefix}{next(self._rid_counter):012x}"
+        headers = headers_of(scope)
+        rid = self.ids(headers.get("x-request-id"))
         path: str = scope["path"]
         method: str = scope["method"]
         route = path
-        status = 500
         extra: list[tuple[bytes, bytes]] = []
         self.inflight += 1
         try:
             status, body, ctype, route, extra = await self._dispatch(
                 method, path, headers, receive, rid, started
             )
-        except ValidationFailed as exc:
-            status = 422
-            body = orjson.dumps({"error": str(exc), "errors": exc.errors})
-            ctype = _JSON
-        except CivicMLError as exc:
-            status = exc.http_status if 400 <= exc.http_status < 600 else 400
-            body = orjson.dumps({"error": str(exc)})
-            ctype = _JSON
-            if status == 401:
-                extra = [(b"www-authenticate", b"Bearer")]
-        except Exception:
-            status = 500
-            _log.exception("unexpected error", extra={"request_id": rid, "path": path[:200]})
-            body = orjson.dumps(
-                {"error": f"The server hit an unexpected error. Quote request id {rid}."}
-            )
+        except Exception as exc:
+            status, body, extra = error_response(exc, rid, path=path, logger=_log)
             ctype = _JSON
         finally:
             self.inflight -= 1
@@ -227,17 +212,14 @@ class ServingApp:
         elapsed = time.perf_counter() - started
         self.metrics.observe(route, status, elapsed)
         if status >= 400 or self.access_log:
-            level = logging.WARNING if status >= 500 else logging.INFO
-            _log.log(
-                level,
-                "request",
-                extra={
-                    "request_id": rid,
-                    "method": method,
-                    "route": route,
-                    "status": status,
-                    "latency_ms": round(elapsed * 1000, 3),
-                },
+            log_request(
+                _log,
+                request_id=rid,
+                method=method,
+                route=route,
+                status=status,
+                seconds=elapsed,
+                access_log=self.access_log,
             )
 
     async def _dispatch(
@@ -306,82 +288,52 @@ class ServingApp:
             text = self.metrics.render(
                 model=rt.name, version=rt.version, sha256=rt.sha256, runtime=rt.runtime_name
             )
-            ctype = [(b"content-type", b"text/plain; version=0.0.4; charset=utf-8")]
-            return 200, text.encode(), ctype, path, []
+            return 200, text.encode(), _METRICS_TYPE, path, []
         if path == "/openapi.json":
             self._allow_method(method, "GET")
             self._auth(headers, "predict")
             return 200, orjson.dumps(openapi_document(self._runtime())), _JSON, path, []
-        raise HTTPError(404, f"There is no endpoint {path[:100]!r}. See /openapi.json.")
+        raise HTTPError(
+            404, "not_found", f"There is no endpoint {path[:100]!r}. See /openapi.json."
+        )
 
     # -- helpers --------------------------------------------------------------------------
-    @staticmethod
-    def _allow_method(method: str, allowed: str) -> None:
-        if method != allowed:
-            raise HTTPError(405, f"Method {method} is not allowed here; use {allowed}.")
+    _allow_method = staticmethod(allow_method)
 
     def _runtime(self) -> ModelRuntime:
         rt = self.holder.runtime
         if rt is None:
-            raise HTTPError(503, "The model is not loaded yet. Try again shortly.")
+            raise HTTPError(503, "unavailable", "The model is not loaded yet. Try again shortly.")
         return rt
 
     def _model(self, name: str, version: str | None) -> ModelRuntime:
         rt = self._runtime()
         if name != rt.name:
             raise HTTPError(
-                404, f"Model {name[:100]!r} is not served here; this server serves {rt.name!r}."
+                404,
+                "not_found",
+                f"Model {name[:100]!r} is not served here; this server serves {rt.name!r}.",
             )
         if version is not None and version != rt.version:
             raise HTTPError(
                 404,
+                "not_found",
                 f"Version {version[:50]!r} of {rt.name!r} is not served; the "
                 f"served version is {rt.version!r}.",
             )
         return rt
 
     def _auth(self, headers: dict[str, str], scope: str, also: str | None = None) -> Any:
-        token = bearer(headers.get("authorization"))
-        if token is None:
-            raise AuthError(
-                "This endpoint needs a bearer token: send 'Authorization: Bearer "
-                "<token>'. Create one with 'civicml tokens create'."
-            )
-        info = self.verifier(token) if self.verifier is not None else None
-        if info is None:
-            raise AuthError("The bearer token is not valid or has been revoked.")
-        if not has_scope(info, scope) and not (also and has_scope(info, also)):
-            raise Forbidden(f"The token {getattr(info, 'name', '?')!r} lacks the {scope!r} scope.")
-        rate = getattr(info, "rate_limit", None)
-        if rate and not self.limiter.allow(str(getattr(info, "id", "")), rate):
-            raise RateLimited(f"The token went over its rate limit of {rate}. Slow down.")
-        return info
+        return self.auth.bearer(headers.get("authorization"), scope, also)
 
     async def _body(self, receive: Receive) -> bytes:
-        limit = self.options.max_body_bytes
-        chunks: list[bytes] = []
-        size = 0
-        while True:
-            msg = await receive()
-            if msg["type"] == "http.disconnect":
-                raise HTTPError(400, "The client disconnected before sending the whole body.")
-            chunk = msg.get("body", b"")
-            size += len(chunk)
-            if size > limit:
-                raise HTTPError(
-                    413,
-                    f"The request body is over the limit of {limit} bytes. "
-                    "Send fewer rows per request.",
-                )
-            chunks.append(chunk)
-            if not msg.get("more_body", False):
-                break
-        return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+        return await read_body(receive, self.options.max_body_bytes, fix=_TOO_BIG)
 
     async def _score(self, rt: ModelRuntime, columns: dict[str, list[Any]], n: int) -> Any:
         if n > self.options.max_rows:
             raise HTTPError(
                 413,
+                "too_large",
                 f"The request has {n} rows; the limit is "
                 f"{self.options.max_rows}. Send fewer rows per request.",
             )
@@ -393,7 +345,9 @@ class ServingApp:
         except (ValueError, TypeError) as exc:
             first = str(exc).splitlines()[0][:300] if str(exc) else type(exc).__name__
             raise HTTPError(
-                422, f"The model could not score these rows ({first}). Check the values sent."
+                422,
+                "unscorable",
+                f"The model could not score these rows ({first}). Check the values sent.",
             ) from None
         self.metrics.rows += n
         return out
@@ -449,7 +403,10 @@ class ServingApp:
 
     def _explain(self, body: bytes, rid: str) -> tuple[int, bytes, list[tuple[bytes, bytes]]]:
         """Per-row reasons: the features that moved each row's score most, in plain words."""
-        from civicml.assess._explain import explain_rows
+        # Imported at the first explain request: civicml.assess (pandas, scikit-learn; not
+        # fairlearn, not civicml.learn) adds ~60 ms once, and no serving process pays it unless
+        # it explains (measured with -X importtime).
+        from civicml.assess import explain_rows
 
         rt = self._runtime()
         columns, n = _records_columns(_loads(body), rt)
@@ -526,6 +483,7 @@ class ServingApp:
         if rt.oversight != "human-in-the-loop":
             raise HTTPError(
                 404,
+                "not_found",
                 "Reviewer decisions are recorded only for a human-in-the-loop "
                 "deployment. Serve with --oversight human-in-the-loop.",
             )
@@ -533,6 +491,7 @@ class ServingApp:
         if not isinstance(doc, dict) or "decision" not in doc:
             raise HTTPError(
                 422,
+                "invalid",
                 'Send {"decision": ..., "reason": "...", '
                 '"reviewer": "..."} with the reviewer\'s final decision.',
             )
@@ -540,17 +499,21 @@ class ServingApp:
         if not isinstance(decision, (str, int, float, bool)) or (
             isinstance(decision, str) and len(decision) > 200
         ):
-            raise HTTPError(422, "'decision' must be a short string or a number.")
+            raise HTTPError(422, "invalid", "'decision' must be a short string or a number.")
         reason = doc.get("reason")
         reviewer = doc.get("reviewer", "unknown")
         if (reason is not None and not isinstance(reason, str)) or not isinstance(reviewer, str):
-            raise HTTPError(422, "'reason' and 'reviewer' must be strings.")
+            raise HTTPError(422, "invalid", "'reason' and 'reviewer' must be strings.")
         if request_id not in self._recent:
-            raise HTTPError(404, f"No recent prediction has request id {request_id!r}.")
+            raise HTTPError(
+                404, "not_found", f"No recent prediction has request id {request_id!r}."
+            )
         model_decision = self._recent[request_id]
         overridden = str(decision) != str(model_decision)
         if overridden and not (reason or "").strip():
-            raise HTTPError(422, "An override needs a 'reason'. Say why the reviewer disagreed.")
+            raise HTTPError(
+                422, "invalid", "An override needs a 'reason'. Say why the reviewer disagreed."
+            )
         if self.decision_log is not None:
             self.decision_log.review(
                 request_id,
@@ -566,16 +529,6 @@ class ServingApp:
             "overridden": overridden,
         }
         return 200, orjson.dumps(body_out), _JSON
-
-
-def _headers(scope: dict[str, Any]) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for k, v in scope.get("headers", ()):
-        try:
-            out[k.decode("latin-1").lower()] = v.decode("latin-1")
-        except Exception:  # pragma: no cover - ASGI gives bytes
-            continue
-    return out
 
 
 def _loads(body: bytes) -> Any:

@@ -33,14 +33,63 @@ def _errors(*codes: int) -> dict[str, Any]:
     return {str(c): _ERROR for c in codes}
 
 
-def openapi_document(rt: ModelRuntime) -> dict[str, Any]:
-    """OpenAPI for ``rt``: each row's fields, types, ranges and categories come from its contract."""
-    row = {
+_SECURED: list[dict[str, list[str]]] = [{"bearer": []}]
+_AUTH_ERRORS = _errors(400, 401, 403, 404, 405, 413, 422, 429)
+_NAME = {"name": "name", "in": "path", "required": True, "schema": {"type": "string"}}
+_VERSION = {"name": "version", "in": "path", "required": True, "schema": {"type": "string"}}
+_REQUEST_ID = {
+    "name": "request_id",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "string", "pattern": "^[A-Za-z0-9_.:-]{1,128}$"},
+}
+
+
+def _post(summary: str, schema: dict[str, Any]) -> dict[str, Any]:
+    """A secured JSON POST operation answering predictions."""
+    return {
+        "post": {
+            "summary": summary,
+            "security": _SECURED,
+            "requestBody": {
+                "required": True,
+                "content": {"application/json": {"schema": schema}},
+            },
+            "responses": {"200": _json_ok("Predictions"), **_AUTH_ERRORS},
+        }
+    }
+
+
+def _get(summary: str, secure: bool = True) -> dict[str, Any]:
+    """A GET operation; the health probes (``secure=False``) need no token."""
+    op: dict[str, Any] = {"summary": summary, "responses": {"200": _json_ok(summary)}}
+    if secure:
+        op["security"] = _SECURED
+        op["responses"].update(_AUTH_ERRORS)
+    else:
+        op["security"] = []
+        op["responses"].update(_errors(503))
+    return {"get": op}
+
+
+def _with(item: dict[str, Any], *params: dict[str, Any]) -> dict[str, Any]:
+    """A path item whose one operation takes ``params`` as path parameters."""
+    ((method, op),) = item.items()
+    return {method: {**op, "parameters": list(params)}}
+
+
+def _row_schema(rt: ModelRuntime) -> dict[str, Any]:
+    """One row: each field's type, range and categories come from the data contract."""
+    return {
         "type": "object",
         "properties": rt.schema.openapi_properties(),
         "required": list(rt.schema.names),
         "additionalProperties": rt.schema.extra_columns == "allow",
     }
+
+
+def _v2_paths(rt: ModelRuntime) -> dict[str, Any]:
+    """The Open Inference Protocol v2 paths: health, server and model metadata, infer."""
     tensor = {
         "type": "object",
         "required": ["name", "shape", "datatype", "data"],
@@ -51,41 +100,7 @@ def openapi_document(rt: ModelRuntime) -> dict[str, Any]:
             "data": {"type": "array"},
         },
     }
-    secured: list[dict[str, list[str]]] = [{"bearer": []}]
-    auth_errors = _errors(400, 401, 403, 404, 405, 413, 422, 429)
-
-    def post(summary: str, schema: dict[str, Any]) -> dict[str, Any]:
-        return {
-            "post": {
-                "summary": summary,
-                "security": secured,
-                "requestBody": {
-                    "required": True,
-                    "content": {"application/json": {"schema": schema}},
-                },
-                "responses": {"200": _json_ok("Predictions"), **auth_errors},
-            }
-        }
-
-    def get(summary: str, secure: bool = True) -> dict[str, Any]:
-        op: dict[str, Any] = {"summary": summary, "responses": {"200": _json_ok(summary)}}
-        if secure:
-            op["security"] = secured
-            op["responses"].update(auth_errors)
-        else:
-            op["security"] = []
-            op["responses"].update(_errors(503))
-        return {"get": op}
-
-    name = {"name": "name", "in": "path", "required": True, "schema": {"type": "string"}}
-    version = {"name": "version", "in": "path", "required": True, "schema": {"type": "string"}}
-    request_id = {
-        "name": "request_id",
-        "in": "path",
-        "required": True,
-        "schema": {"type": "string", "pattern": "^[A-Za-z0-9_.:-]{1,128}$"},
-    }
-    infer = post(
+    infer = _post(
         "Open Inference Protocol v2 inference",
         {
             "type": "object",
@@ -98,25 +113,27 @@ def openapi_document(rt: ModelRuntime) -> dict[str, Any]:
             },
         },
     )
-    model_get = get("Model metadata")
-    paths: dict[str, Any] = {
-        "/v2/health/live": get("Liveness", secure=False),
-        "/v2/health/ready": get("Readiness", secure=False),
-        "/v2": get("Server metadata"),
-        "/v2/models/{name}": {"get": {**model_get["get"], "parameters": [name]}},
-        "/v2/models/{name}/ready": {"get": {**get("Model readiness")["get"], "parameters": [name]}},
-        "/v2/models/{name}/infer": {"post": {**infer["post"], "parameters": [name]}},
-        "/v2/models/{name}/versions/{version}": {
-            "get": {**model_get["get"], "parameters": [name, version]}
-        },
-        "/v2/models/{name}/versions/{version}/infer": {
-            "post": {**infer["post"], "parameters": [name, version]}
-        },
-        "/predict": post(
+    model_get = _get("Model metadata")
+    return {
+        "/v2/health/live": _get("Liveness", secure=False),
+        "/v2/health/ready": _get("Readiness", secure=False),
+        "/v2": _get("Server metadata"),
+        "/v2/models/{name}": _with(model_get, _NAME),
+        "/v2/models/{name}/ready": _with(_get("Model readiness"), _NAME),
+        "/v2/models/{name}/infer": _with(infer, _NAME),
+        "/v2/models/{name}/versions/{version}": _with(model_get, _NAME, _VERSION),
+        "/v2/models/{name}/versions/{version}/infer": _with(infer, _NAME, _VERSION),
+    }
+
+
+def _scoring_paths(row: dict[str, Any]) -> dict[str, Any]:
+    """``/predict`` (records or CSV) and ``/invocations`` (MLflow's formats)."""
+    return {
+        "/predict": _post(
             "Predict JSON records (or CSV with Content-Type text/csv)",
             {"oneOf": [row, {"type": "array", "items": row, "minItems": 1}]},
         ),
-        "/invocations": post(
+        "/invocations": _post(
             "MLflow-compatible scoring",
             {
                 "type": "object",
@@ -135,38 +152,45 @@ def openapi_document(rt: ModelRuntime) -> dict[str, Any]:
                 },
             },
         ),
-        "/decisions/{request_id}": {
-            "post": {
-                **post(
-                    "Record a reviewer's final decision",
-                    {
-                        "type": "object",
-                        "required": ["decision"],
-                        "properties": {
-                            "decision": {"anyOf": [{"type": "string"}, {"type": "number"}]},
-                            "reason": {"type": "string"},
-                            "reviewer": {"type": "string"},
-                        },
-                    },
-                )["post"],
-                "parameters": [request_id],
-            }
+    }
+
+
+def _operations_paths() -> dict[str, Any]:
+    """Reviewer decisions, metrics and this document."""
+    decision = _post(
+        "Record a reviewer's final decision",
+        {
+            "type": "object",
+            "required": ["decision"],
+            "properties": {
+                "decision": {"anyOf": [{"type": "string"}, {"type": "number"}]},
+                "reason": {"type": "string"},
+                "reviewer": {"type": "string"},
+            },
         },
+    )
+    return {
+        "/decisions/{request_id}": _with(decision, _REQUEST_ID),
         "/metrics": {
             "get": {
                 "summary": "Prometheus metrics",
-                "security": secured,
+                "security": _SECURED,
                 "responses": {
                     "200": {
                         "description": "metrics",
                         "content": {"text/plain": {"schema": {"type": "string"}}},
                     },
-                    **auth_errors,
+                    **_AUTH_ERRORS,
                 },
             }
         },
-        "/openapi.json": get("This document"),
+        "/openapi.json": _get("This document"),
     }
+
+
+def openapi_document(rt: ModelRuntime) -> dict[str, Any]:
+    """OpenAPI for ``rt``: each row's fields, types, ranges and categories come from its contract."""
+    paths = {**_v2_paths(rt), **_scoring_paths(_row_schema(rt)), **_operations_paths()}
     return {
         "openapi": "3.0.3",
         "info": {"title": f"civicml serving: {rt.name}", "version": str(rt.version)},

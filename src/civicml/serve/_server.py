@@ -3,23 +3,45 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from civicml.asgi import (
+    Authenticator,
+    HashedTokenVerifier,
+    RequestContext,
+    TokenVerifier,
+    configure_logging,
+    error_body,
+    load_app,
+    send_response,
+)
 from civicml.serve._app import ServingApp
-from civicml.serve._auth import HashedTokenVerifier, TokenVerifier
 from civicml.serve._decision_log import DecisionLog
 from civicml.serve._reload import BundleSource, ModelHolder, ModelSource
 from civicml.serve._runtime import ServeOptions
 
-__all__ = ["BanditsOnlyApp", "app_from_env", "build_app", "create_app", "run_server"]
+__all__ = [
+    "BANDITS_FACTORY",
+    "CONFIG_ENV",
+    "BanditsOnlyApp",
+    "app_from_env",
+    "build_app",
+    "create_app",
+    "run_server",
+]
 
 TOKEN_HASH_ENV = "CIVICML_SERVE_TOKEN_HASH"
 #: JSON serving config that :func:`app_from_env` reads in each uvicorn worker process.
 CONFIG_ENV = "CIVICML_SERVE_CONFIG"
 APP_FACTORY = "civicml.serve._server:app_from_env"
+#: the bandit surface, mounted by name through the foundation (serve never imports bandits)
+BANDITS_FACTORY = "civicml.bandits:bandit_mount"
+BANDITS_PREFIX = "/bandits/"
+_log = logging.getLogger("civicml.serve")
 
 
 def create_app(
@@ -93,7 +115,7 @@ def build_app(config: Mapping[str, Any]) -> ServingApp | BanditsOnlyApp:
     if not config.get("bundle") and not config.get("model"):
         if not config.get("bandits"):
             raise ValueError("a serving config needs 'bundle', 'model' or 'bandits'")
-        return BanditsOnlyApp(_bandit_app(config["bandits"], verifier))
+        return BanditsOnlyApp(_bandit_app(config["bandits"], Authenticator(_from_env(verifier))))
     if config.get("bundle"):
         source = str(config["bundle"])
     else:
@@ -108,16 +130,19 @@ def build_app(config: Mapping[str, Any]) -> ServingApp | BanditsOnlyApp:
         access_log=bool(config.get("access_log", False)),
     )
     if config.get("bandits"):
-        app.mount("/bandits/", _bandit_app(config["bandits"], app.verifier))
+        app.mount(BANDITS_PREFIX, _bandit_app(config["bandits"], app.auth))
     return app
 
 
-def _bandit_app(store_uri: str, verifier: Any) -> Any:
-    from civicml.bandits import bandit_app, open_bandit_store
-
+def _from_env(verifier: TokenVerifier | None) -> TokenVerifier | None:
     if verifier is None and os.environ.get(TOKEN_HASH_ENV):
-        verifier = HashedTokenVerifier.from_env(os.environ[TOKEN_HASH_ENV])
-    return bandit_app(open_bandit_store(store_uri), verifier)
+        return HashedTokenVerifier.from_env(os.environ[TOKEN_HASH_ENV])
+    return verifier
+
+
+def _bandit_app(store_uri: str, auth: Authenticator) -> Any:
+    """The bandit surface over ``store_uri``, built by its factory's name with ``auth``."""
+    return load_app(BANDITS_FACTORY, store_uri, auth)
 
 
 class BanditsOnlyApp:
@@ -137,26 +162,27 @@ class BanditsOnlyApp:
 
     def __init__(self, bandits: Any) -> None:
         self.bandits = bandits
+        self._mounted = (
+            None
+            if bandits is None
+            else RequestContext(bandits, logger=_log, route=getattr(bandits, "route_of", None))
+        )
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] == "lifespan" or scope.get("path", "").startswith("/bandits/"):
-            await self.bandits(scope, receive, send)
+        path = scope.get("path", "")
+        if self._mounted is not None and (
+            scope["type"] == "lifespan" or path.startswith(BANDITS_PREFIX)
+        ):
+            await self._mounted(scope, receive, send)
             return
         if scope["type"] != "http":
             return
-        path = scope.get("path", "")
-        status, body = {
-            "/v2/health/live": (200, b'{"live":true}'),
-            "/v2/health/ready": (200, b'{"ready":true}'),
-        }.get(
-            path, (404, b'{"error":"There is no such endpoint: this server holds bandits only."}')
-        )
-        headers = [
-            (b"content-type", b"application/json"),
-            (b"content-length", str(len(body)).encode()),
-        ]
-        await send({"type": "http.response.start", "status": status, "headers": headers})
-        await send({"type": "http.response.body", "body": body})
+        if path in ("/v2/health/live", "/v2/health/ready"):
+            status, body = 200, b'{"live":true}' if path.endswith("live") else b'{"ready":true}'
+        else:
+            status = 404
+            body = error_body("There is no such endpoint: this server holds bandits only.")
+        await send_response(send, status, body)
 
 
 def app_from_env() -> ServingApp | BanditsOnlyApp:
@@ -186,8 +212,6 @@ def run_server(
     connection, so a response never waits on Nagle + delayed ACK.
     """
     import uvicorn
-
-    from civicml.serve._logging import configure_logging
 
     configure_logging(log_level)
     kwargs: dict[str, Any] = {

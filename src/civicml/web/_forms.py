@@ -1,5 +1,5 @@
 """What people change: sign in and out, approve / reject / request changes, request approval,
-promote and roll back. Every form is a plain POST with a CSRF token (checked in ``_app``);
+promote and roll back. Every form is a plain POST with a CSRF token (checked in ``_context``);
 every change acts as the signed-in token's name, so the library's two-person rule applies."""
 
 from __future__ import annotations
@@ -7,12 +7,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from civicml.web._app import Ctx, _local_next, endpoint
+from civicml.web._auth import READ_SCOPES
+from civicml.web._context import Ctx, endpoint, local_next
 
 if TYPE_CHECKING:
     from starlette.responses import Response
 
-__all__ = ["DECISIONS", "ROUTES"]
+__all__ = ["DECISIONS", "routes"]
 
 #: the approval form's choices and the page message key each leads to
 DECISIONS = {"approve": "approved", "reject": "rejected", "request-changes": "changes"}
@@ -35,11 +36,11 @@ def _version_url(name: str, version: int, done: str) -> str:
 @endpoint(public=True)
 def sign_in(ctx: Ctx) -> Response:
     """Check the token; on success start a fresh session and go where the visitor was going."""
-    from civicml.web._auth import sign_in as start
-
     token = ctx.form.get("token", "")
-    nxt = _local_next(ctx.form.get("next"))
-    user = start(ctx.registry, ctx.session, token) if token.strip() else None
+    nxt = local_next(ctx.form.get("next"))
+    user = ctx.web.auth.sign_in(token, READ_SCOPES) if token.strip() else None
+    if user is not None:
+        ctx.session.start(user.token_id)  # a new session: new CSRF token
     if user is None:
         message = (
             "Enter your API token"
@@ -176,7 +177,8 @@ def rollback(ctx: Ctx) -> Response:
     return ctx.redirect(f"/models/{quote(name)}?done=rolled-back")
 
 
-def _routes() -> list[Any]:
+def routes() -> list[Any]:
+    """The Starlette routes of these handlers (Starlette is imported only here)."""
     from starlette.routing import Route
 
     post = ["POST"]
@@ -188,6 +190,3 @@ def _routes() -> list[Any]:
         Route("/models/{name}/{version:int}/promote", promote, methods=post),
         Route("/models/{name}/rollback", rollback, methods=post),
     ]
-
-
-ROUTES = _routes()

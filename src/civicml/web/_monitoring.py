@@ -86,7 +86,7 @@ def monitoring_status(
         Draw reference-against-current plots (matplotlib SVG).
     """
     try:
-        from civicml.monitor import DriftDetector, build_report
+        from civicml.monitor import DriftDetector, MonitorReport, build_report
     except ImportError:
         return MonitoringStatus(version, NO_DATA, "No monitoring data yet.")
     if log_root is None:
@@ -113,7 +113,9 @@ def monitoring_status(
         cols = [c for c in reference.columns if c in current.columns and c != target]
         detector = DriftDetector(columns=cols).fit(reference[cols])
         drift = detector.detect(current[cols])
-        report = build_report(model=version.name, version=str(version.version), drift=drift)
+        report = build_report(
+            MonitorReport(model=version.name, version=str(version.version), drift=drift)
+        )
     except (CivicMLError, OSError, ValueError, KeyError) as exc:
         return MonitoringStatus(version, UNAVAILABLE, str(exc).splitlines()[0])
     status = MonitoringStatus(
@@ -134,7 +136,7 @@ def monitoring_status(
 
 def _plots(drift: Any) -> list[DriftPlot]:
     try:
-        from civicml.monitor._plots import distribution_svg
+        from civicml.monitor import distribution_svg
     except ImportError:
         return []
     out = []

@@ -5,14 +5,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from civicml.web._app import Ctx, endpoint
+from civicml.web._context import Ctx, endpoint
 
 if TYPE_CHECKING:
     from starlette.responses import Response
 
     from civicml.registry import ModelSummary, ModelVersion
 
-__all__ = ["DONE_MESSAGES", "ROUTES"]
+__all__ = ["DONE_MESSAGES", "routes"]
 
 #: the only texts a redirect may ask a page to show (``?done=KEY``); nothing is reflected
 DONE_MESSAGES = {
@@ -255,7 +255,8 @@ def accessibility(ctx: Ctx) -> Response:
     return ctx.render("accessibility.html")
 
 
-def _routes() -> list[Any]:
+def routes() -> list[Any]:
+    """The Starlette routes of these handlers (Starlette is imported only here)."""
     from starlette.routing import Route
 
     return [
@@ -277,6 +278,3 @@ def _routes() -> list[Any]:
         Route("/sign-in", sign_in_page, methods=["GET"]),
         Route("/accessibility", accessibility),
     ]
-
-
-ROUTES = _routes()

@@ -1,12 +1,19 @@
-"""Structured JSON logs for the serving process (one object per line, never a token).
+"""Structured JSON logs for every civicml server process (one object per line).
+
+Secrets never reach a log line: fields named like credentials (``authorization``, ``cookie``,
+``token``, ``password``, ``secret``) are dropped from every record, and the request middleware
+logs only the request id, method, route, status and latency — never headers, bodies or query
+strings, which can hold tokens or personal data.
 
 Examples
 --------
 >>> import logging
 >>> rec = logging.LogRecord("civicml.serve", logging.INFO, "", 0, "ready", None, None)
 >>> rec.request_id = "r1"
->>> '"request_id":"r1"' in JsonFormatter().format(rec)
-True
+>>> rec.authorization = "Bearer cml_secret"
+>>> line = JsonFormatter().format(rec)
+>>> '"request_id":"r1"' in line, "cml_secret" in line
+(True, False)
 """
 
 from __future__ import annotations
@@ -18,13 +25,28 @@ from typing import Any
 
 import orjson
 
-__all__ = ["JsonFormatter", "configure_logging"]
+__all__ = ["LOGGERS", "JsonFormatter", "configure_logging"]
 
 _STD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
+_SECRET_WORDS = ("authorization", "cookie", "token", "password", "secret")
+#: the loggers a civicml server writes to
+LOGGERS = (
+    "civicml.serve",
+    "civicml.bandits",
+    "civicml.web",
+    "civicml.asgi",
+    "uvicorn",
+    "uvicorn.error",
+)
+
+
+def _secret(key: str) -> bool:
+    low = key.lower()
+    return any(word in low for word in _SECRET_WORDS)
 
 
 class JsonFormatter(logging.Formatter):
-    """Format a record as one JSON object with any ``extra=`` fields."""
+    """Format a record as one JSON object with its ``extra=`` fields (credentials dropped)."""
 
     def format(self, record: logging.LogRecord) -> str:
         doc: dict[str, Any] = {
@@ -34,7 +56,7 @@ class JsonFormatter(logging.Formatter):
             "message": record.getMessage(),
         }
         for key, value in vars(record).items():
-            if key not in _STD and not key.startswith("_"):
+            if key not in _STD and not key.startswith("_") and not _secret(key):
                 doc[key] = value
         if record.exc_info:
             doc["traceback"] = self.formatException(record.exc_info)
@@ -42,10 +64,10 @@ class JsonFormatter(logging.Formatter):
 
 
 def configure_logging(level: str = "info") -> None:
-    """Send civicml.serve and uvicorn logs to stderr as JSON lines."""
+    """Send civicml's server logs and uvicorn's to stderr as JSON lines."""
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter())
-    for name in ("civicml.serve", "uvicorn", "uvicorn.error"):
+    for name in LOGGERS:
         lg = logging.getLogger(name)
         lg.handlers[:] = [handler]
         lg.setLevel(level.upper())

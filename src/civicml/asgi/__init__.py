@@ -1,0 +1,98 @@
+"""The one ASGI foundation under every civicml HTTP surface (prediction, bandits, dashboard).
+
+One authentication (bearer tokens and dashboard sessions, scopes and roles), one error type and
+JSON error body, one request-id and logging middleware, one metrics registry, one lifespan.
+Each surface is a mountable app built on it; raw hot paths call the same pieces inline.
+"""
+
+from civicml.asgi._app import (
+    JSONApp,
+    Mounts,
+    allow_method,
+    headers_of,
+    load_app,
+    read_body,
+    relative_path,
+)
+from civicml.asgi._auth import (
+    Authenticator,
+    HashedTokenVerifier,
+    Principal,
+    RateLimiter,
+    StaticToken,
+    TokenInfoLike,
+    TokenLookup,
+    TokenVerifier,
+    bearer,
+    has_scope,
+    hash_token,
+    parse_rate,
+)
+from civicml.asgi._errors import (
+    Forbidden,
+    HTTPError,
+    RateLimited,
+    Unauthorized,
+    error_body,
+    error_code,
+    error_response,
+)
+from civicml.asgi._lifespan import lifespan_context, run_lifespan
+from civicml.asgi._logging import JsonFormatter, configure_logging
+from civicml.asgi._metrics import BUCKETS, PROMETHEUS_TEXT, MetricsRegistry
+from civicml.asgi._middleware import (
+    JSON,
+    REQUEST_ID_KEY,
+    RequestContext,
+    RequestIds,
+    log_request,
+    request_id_of,
+    send_response,
+)
+from civicml.asgi._sessions import COOKIE, SessionCodec, WebSession
+
+__all__ = [
+    "BUCKETS",
+    "COOKIE",
+    "JSON",
+    "PROMETHEUS_TEXT",
+    "REQUEST_ID_KEY",
+    "Authenticator",
+    "Forbidden",
+    "HTTPError",
+    "HashedTokenVerifier",
+    "JSONApp",
+    "JsonFormatter",
+    "MetricsRegistry",
+    "Mounts",
+    "Principal",
+    "RateLimited",
+    "RateLimiter",
+    "RequestContext",
+    "RequestIds",
+    "SessionCodec",
+    "StaticToken",
+    "TokenInfoLike",
+    "TokenLookup",
+    "TokenVerifier",
+    "Unauthorized",
+    "WebSession",
+    "allow_method",
+    "bearer",
+    "configure_logging",
+    "error_body",
+    "error_code",
+    "error_response",
+    "hash_token",
+    "has_scope",
+    "headers_of",
+    "lifespan_context",
+    "load_app",
+    "log_request",
+    "parse_rate",
+    "read_body",
+    "relative_path",
+    "request_id_of",
+    "run_lifespan",
+    "send_response",
+]
