@@ -126,7 +126,8 @@ def stage(name: str, data: str, work: str) -> dict:
         s = time.perf_counter() - t0
         return {"rows": n, "seconds": s, "rows_per_s": n / s}
     if name in ("search_local", "search_dask"):
-        from civicml.engines import DaskProcesses, LocalEngine, open_engine, search_on_engine
+        from civicml.engines import DaskProcesses, LocalEngine, open_engine
+        from civicml.learn import search_on_engine
         from civicml.learn._cv import make_splitter
         from civicml.learn._metrics import get_metric
         from civicml.learn._preprocess import FeatureRoles

@@ -8,8 +8,8 @@ import pytest
 torch = pytest.importorskip("torch", reason="the deep extra (torch==2.13.0) is not installed")
 
 from civicml.components import TabularMLPClassifier, TabularMLPRegressor  # noqa: E402
-from civicml.components._mlp import embedding_indices, mlp_forward  # noqa: E402
-from civicml.learn._deep import fit_tabular_mlp  # noqa: E402
+from civicml.components._mlp_net import embedding_indices, mlp_forward  # noqa: E402
+from civicml.components._mlp_train import fit_tabular_mlp  # noqa: E402
 
 
 def _data(n: int = 600, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:

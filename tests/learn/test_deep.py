@@ -11,9 +11,10 @@ import pytest
 pytest.importorskip("torch", reason="the deep extra (torch==2.13.0) is not installed")
 
 from civicml.bundle._onnx import export_onnx, parity
+from civicml.components._mlp_net import embedding_dims
+from civicml.components._mlp_train import fit_tabular_mlp
 from civicml.learn import FeatureRoles
 from civicml.learn._candidates import build_pipeline, families_for, family_of
-from civicml.learn._deep import embedding_dims, fit_tabular_mlp
 
 BENEFITS = Path(__file__).resolve().parents[2] / "examples" / "benefits" / "benefits.csv"
 

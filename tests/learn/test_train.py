@@ -126,3 +126,23 @@ def test_threshold_follows_costs() -> None:
     fp = np.sum((s >= t) & (y == 0))
     fn = np.sum((s < t) & (y == 1))
     assert dear_fn.expected_cost_per_1000 == pytest.approx((fp + 5 * fn) / 2000 * 1000)
+
+
+def test_options_object_equals_keywords_and_keywords_replace_its_fields() -> None:
+    from dataclasses import fields
+
+    from civicml.learn import TrainOptions, TrainSettings
+
+    assert set(TrainSettings.__annotations__) == {f.name for f in fields(TrainOptions)}
+    X, y = _classification(200)
+    kw = dict(max_trials=2, seed=3, cv_folds=3, families=["linear"])
+    by_keywords = train(X, y, roles=ROLES, **kw)
+    by_options = train(X, y, roles=ROLES, options=TrainOptions(**kw))
+    replaced = train(X, y, roles=ROLES, options=TrainOptions(**{**kw, "seed": 9}), seed=3)
+    for other in (by_options, replaced):
+        assert [e.cv_mean for e in other.leaderboard.entries] == [
+            e.cv_mean for e in by_keywords.leaderboard.entries
+        ]
+        assert other.test_metrics == by_keywords.test_metrics
+    with pytest.raises(TypeError):
+        train(X, y, roles=ROLES, max_trails=2)  # type: ignore[call-arg]

@@ -1,7 +1,7 @@
 """The deployable artifact: safe serialisation, a manifest of hashes, verified loading.
 
-``Predictor`` and ``iter_batches`` load lazily: they need pandas, which registry commands and
-bundle verification do not.
+``Predictor``, ``iter_batches`` and the ONNX export (``export_onnx``, ``parity``, ...) load
+lazily: they need pandas, which registry commands and bundle verification do not.
 """
 
 from typing import TYPE_CHECKING, Any
@@ -18,7 +18,17 @@ from civicml.bundle._manifest import MANIFEST, Manifest, sha256_bytes, sha256_fi
 from civicml.bundle._serialise import TRUSTED_TYPES, dump_model, load_model
 
 if TYPE_CHECKING:  # loaded lazily at run time by __getattr__ below
+    from civicml.bundle._onnx import (
+        OnnxExport,
+        ParityResult,
+        export_onnx,
+        onnx_feed,
+        parity,
+        string_columns,
+    )
     from civicml.bundle._predict import Predictor, iter_batches
+
+_ONNX = ("OnnxExport", "ParityResult", "export_onnx", "onnx_feed", "parity", "string_columns")
 
 __all__ = [
     "MANIFEST",
@@ -26,15 +36,21 @@ __all__ = [
     "TRUSTED_TYPES",
     "Bundle",
     "Manifest",
+    "OnnxExport",
+    "ParityResult",
     "Predictor",
     "dump_model",
     "dumps_json",
+    "export_onnx",
     "iter_batches",
     "load_bundle",
     "load_model",
+    "onnx_feed",
+    "parity",
     "save_bundle",
     "sha256_bytes",
     "sha256_file",
+    "string_columns",
     "verify_bundle",
 ]
 
@@ -44,4 +60,8 @@ def __getattr__(name: str) -> Any:
         from civicml.bundle import _predict
 
         return getattr(_predict, name)
+    if name in _ONNX:
+        from civicml.bundle import _onnx
+
+        return getattr(_onnx, name)
     raise AttributeError(f"module 'civicml.bundle' has no attribute {name!r}")

@@ -69,7 +69,7 @@ class Predictor:
             out["cluster_name"] = [names.get(int(v), f"Cluster {v}") for v in k]
             return out
         if self.task == "anomaly":
-            from civicml.components._clusters import anomaly_reasons
+            from civicml.components import anomaly_reasons
 
             score = -np.asarray(self.model.score_samples(X), dtype=float)
             flag = (score > float(self.threshold or 0.0)).astype(np.int64)

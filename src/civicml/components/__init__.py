@@ -1,9 +1,10 @@
 """Estimator components that live inside saved pipelines.
 
-They are loaded at serving time, so they import only numpy, pandas and scikit-learn, and every
-class here is on the bundle's trusted-types list. Two reach further, inside methods only:
-``TabularMLP*.fit`` trains with torch (``civicml.learn._deep``; prediction is numpy), and
-``SentenceEmbedder`` loads torch and sentence-transformers when it embeds (the deep extra).
+They are loaded at serving time, so they import only numpy, pandas and scikit-learn (never
+other civicml packages), and every class here is on the bundle's trusted-types list. Two reach
+further, inside functions only: ``TabularMLP*.fit`` trains with torch (``_mlp_train``;
+prediction is numpy), and ``SentenceEmbedder`` loads torch and sentence-transformers when it
+embeds (the deep extra).
 """
 
 from civicml.components._clusters import ClusterModel, anomaly_reasons, anomaly_reference

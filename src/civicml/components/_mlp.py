@@ -1,9 +1,10 @@
 """A tabular multi-layer perceptron whose fitted weights are plain numpy arrays.
 
-Training uses torch (the ``deep`` extra) through :mod:`civicml.learn._deep`, imported inside
-:meth:`fit` only. Everything a fitted model holds is numpy arrays, numbers and strings, and
-:meth:`predict` / :meth:`predict_proba` are a numpy forward pass, so skops saves the model
-safely and the serving process needs neither torch nor ``civicml.learn``.
+Training uses torch (the ``deep`` extra) through :mod:`civicml.components._mlp_train`, which
+imports torch inside its functions only. Everything a fitted model holds is numpy arrays,
+numbers and strings, and :meth:`predict` / :meth:`predict_proba` are a numpy forward pass
+(:mod:`civicml.components._mlp_net`), so skops saves the model safely and the serving process
+needs neither torch nor ``civicml.learn``.
 
 The input is the preprocessed matrix: the first ``n_categorical`` columns are ordinal codes
 (``0..k-1``; missing, unknown or out-of-range codes, NaN included, share index 0 of their
@@ -23,49 +24,10 @@ from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-__all__ = ["TabularMLPClassifier", "TabularMLPRegressor", "embedding_indices", "mlp_forward"]
+from civicml.components._mlp_net import mlp_forward
+from civicml.components._mlp_train import fit_tabular_mlp
 
-
-def embedding_indices(codes: np.ndarray, cardinalities: np.ndarray) -> np.ndarray:
-    """Row indices into each embedding table: ``code + 1`` for a valid code, else 0.
-
-    A valid code is a finite whole number in ``0..cardinality-1``.
-
-    >>> embedding_indices(np.array([[0.0, 2.0], [np.nan, 5.0], [1.0, -1.0]]), np.array([2, 3]))
-    array([[1, 3],
-           [0, 0],
-           [2, 0]])
-    """
-    codes = np.asarray(codes, dtype=np.float64)
-    card = np.asarray(cardinalities, dtype=np.float64).reshape(1, -1)
-    with np.errstate(invalid="ignore"):
-        valid = np.isfinite(codes) & (codes >= 0) & (codes < card) & (codes == np.floor(codes))
-    safe = np.where(valid, codes, -1.0)
-    return (safe + 1).astype(np.int64)
-
-
-def mlp_forward(
-    X: np.ndarray,
-    *,
-    n_categorical: int,
-    cardinalities: np.ndarray,
-    embeddings: list[np.ndarray],
-    coefs: list[np.ndarray],
-    intercepts: list[np.ndarray],
-) -> np.ndarray:
-    """The network's raw outputs (logits, or standardised values) for ``X``, as float64."""
-    X = np.asarray(X, dtype=np.float64)
-    parts = []
-    if n_categorical:
-        idx = embedding_indices(X[:, :n_categorical], cardinalities)
-        parts += [np.asarray(e, dtype=np.float64)[idx[:, j]] for j, e in enumerate(embeddings)]
-    parts.append(np.nan_to_num(X[:, n_categorical:], nan=0.0, posinf=0.0, neginf=0.0))
-    h = np.concatenate(parts, axis=1) if len(parts) > 1 else parts[0]
-    for i, (w, b) in enumerate(zip(coefs, intercepts, strict=True)):
-        h = h @ np.asarray(w, dtype=np.float64) + np.asarray(b, dtype=np.float64)
-        if i < len(coefs) - 1:
-            h = np.maximum(h, 0.0)
-    return h
+__all__ = ["TabularMLPClassifier", "TabularMLPRegressor"]
 
 
 class _TabularMLP(BaseEstimator):
@@ -102,8 +64,6 @@ class _TabularMLP(BaseEstimator):
         self.random_state = random_state
 
     def _fit(self, X: Any, y: Any) -> Any:
-        from civicml.learn._deep import fit_tabular_mlp  # torch: training only
-
         X, y = validate_data(self, X, y, dtype=np.float64, ensure_all_finite="allow-nan")
         if not 0 <= self.n_categorical <= X.shape[1]:
             raise ValueError(

@@ -1,10 +1,13 @@
-"""Where trials, folds and batch jobs run: in this process (``local``) or on Dask.distributed."""
+"""Where trials, folds and batch jobs run: in this process (``local``) or on Dask.distributed.
 
-from civicml.engines._base import Engine, open_engine
+Execution only: the search that runs on an engine is :func:`civicml.learn.search_on_engine`.
+"""
+
+from civicml.engines._base import Engine
 from civicml.engines._cluster import DaskProcesses
 from civicml.engines._dask import DaskEngine, EngineError
 from civicml.engines._local import LocalEngine
-from civicml.engines._search import derive_seed, run_fold, search_on_engine
+from civicml.engines._open import open_engine
 
 __all__ = [
     "DaskEngine",
@@ -12,8 +15,5 @@ __all__ = [
     "Engine",
     "EngineError",
     "LocalEngine",
-    "derive_seed",
     "open_engine",
-    "run_fold",
-    "search_on_engine",
 ]

@@ -3,11 +3,13 @@
 An :class:`Engine` runs plain functions on plain arguments and hands results back in the order
 the work was given. Two engines ship: :class:`~civicml.engines.LocalEngine` (in this process,
 the default) and :class:`~civicml.engines.DaskEngine` (a Dask.distributed cluster). Both pass the
-same test suite (``tests/engines``). Constructors do no I/O; :func:`open_engine` builds one from
-a spec string and the Dask engine connects on first use.
+same test suite (``tests/engines``). Constructors do no I/O;
+:func:`~civicml.engines.open_engine` builds one from a spec string and the Dask engine connects
+on first use.
 
 Examples
 --------
+>>> from civicml.engines import open_engine
 >>> with open_engine("local") as engine:
 ...     list(engine.map(abs, [-1, 2, -3]))
 [1, 2, 3]
@@ -20,9 +22,7 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future
 from typing import Any
 
-from civicml._errors import SpecError
-
-__all__ = ["Engine", "open_engine"]
+__all__ = ["Engine"]
 
 
 class Engine(abc.ABC):
@@ -72,58 +72,3 @@ class Engine(abc.ABC):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.uri!r})"
-
-
-def open_engine(spec: str | Engine | None = "local", **options: Any) -> Engine:
-    """An engine from its spec: ``"local"`` (or ``None``), ``"local:N"`` (N threads), or
-    ``"dask://HOST:PORT"`` (a running ``dask scheduler``). No connection is made yet.
-
-    Parameters
-    ----------
-    spec : str or Engine, optional
-        As in ``engine:`` in civicml.yaml or ``--engine`` on the command line. An
-        :class:`Engine` is returned unchanged.
-    **options
-        Passed to the engine's constructor (``retries`` for Dask, ``max_workers`` for local).
-
-    Raises
-    ------
-    SpecError
-        The spec names no known engine.
-
-    Examples
-    --------
-    >>> open_engine("local:2")
-    LocalEngine('local:2')
-    >>> open_engine("dask://127.0.0.1:8786")
-    DaskEngine('tcp://127.0.0.1:8786')
-    """
-    if isinstance(spec, Engine):
-        return spec
-    text = (spec or "local").strip()
-    if text == "local" or text.startswith("local:"):
-        from civicml.engines._local import LocalEngine
-
-        n = text.partition(":")[2]
-        if n and not n.isdigit():
-            raise SpecError.build(
-                f"The engine {text!r} has a bad thread count",
-                expected="'local' or 'local:N' with N a whole number",
-                got=text,
-                fix="Write for example engine: local:2",
-            )
-        if n:
-            options.setdefault("max_workers", int(n))
-        return LocalEngine(**options)
-    for prefix in ("dask://", "tcp://", "tls://"):
-        if text.startswith(prefix):
-            from civicml.engines._dask import DaskEngine
-
-            address = text[len("dask://") :] if prefix == "dask://" else text
-            return DaskEngine(address, **options)
-    raise SpecError.build(
-        "The engine is not one civicml knows",
-        expected="'local', 'local:N' or 'dask://HOST:PORT'",
-        got=text,
-        fix="Set engine: in civicml.yaml (or --engine) to one of them",
-    )

@@ -10,14 +10,15 @@ from civicml.learn._clustering import (
     profile_clusters,
     validate_clusters,
 )
-from civicml.learn._cv import CVResult, cross_validate, make_splitter
+from civicml.learn._cv import CVResult, FoldControl, cross_validate, make_splitter
+from civicml.learn._engine_search import derive_seed, search_on_engine
 from civicml.learn._leaderboard import TIMING_FIELDS, Entry, Leaderboard
 from civicml.learn._metrics import DEFAULT_METRIC, Metric, compute_metrics, get_metric, metrics_for
 from civicml.learn._preprocess import FeatureRoles, build_preprocessor
 from civicml.learn._select import Constraints, pareto_front
 from civicml.learn._stats import bootstrap_ci, corrected_ttest, verdict
 from civicml.learn._threshold import Threshold, choose_threshold
-from civicml.learn._train import TrainResult, train
+from civicml.learn._train import TrainOptions, TrainResult, TrainSettings, train
 
 __all__ = [
     "CLUSTER_MEASURES",
@@ -39,20 +40,25 @@ __all__ = [
     "CVResult",
     "Entry",
     "Family",
+    "FoldControl",
     "FeatureRoles",
     "Leaderboard",
     "Metric",
     "Threshold",
+    "TrainOptions",
     "TrainResult",
+    "TrainSettings",
     "build_pipeline",
     "build_preprocessor",
     "choose_threshold",
     "compute_metrics",
     "cross_validate",
+    "derive_seed",
     "detect_task",
     "families_for",
     "get_metric",
     "make_splitter",
     "metrics_for",
+    "search_on_engine",
     "train",
 ]

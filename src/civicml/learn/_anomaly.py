@@ -24,7 +24,7 @@ from sklearn.pipeline import Pipeline
 from threadpoolctl import threadpool_limits
 
 from civicml._errors import DataError, TrainingError
-from civicml.components._clusters import anomaly_reasons, anomaly_reference
+from civicml.components import anomaly_reasons, anomaly_reference
 from civicml.learn._leaderboard import Entry, Leaderboard
 from civicml.learn._preprocess import FeatureRoles, build_preprocessor
 

@@ -8,7 +8,7 @@ scored on the same seeded sample of rows by four measures:
 * Calinski–Harabasz (≥ 0, higher is better): between- to within-cluster dispersion;
 * stability (−1..1, higher is better): mean adjusted Rand index between the candidate's
   clusters and those of refits on ``stability_resamples`` random 80% subsamples (each refit
-  assigns every sampled row through :class:`~civicml.components._clusters.ClusterModel`).
+  assigns every sampled row through :class:`~civicml.components.ClusterModel`).
 
 Rank aggregation: on each measure the candidates are ranked (1 best, ties share the mean
 rank); a candidate's ``mean_rank`` is the average of its four ranks, and the lowest wins
@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -34,7 +35,7 @@ from sklearn.pipeline import Pipeline
 from threadpoolctl import threadpool_limits
 
 from civicml._errors import TrainingError
-from civicml.components._clusters import ClusterModel
+from civicml.components import ClusterModel
 from civicml.learn._leaderboard import Entry, Leaderboard
 from civicml.learn._preprocess import FeatureRoles, build_preprocessor
 
@@ -256,69 +257,19 @@ def cluster(
     candidates = cluster_candidates(families, (min_clusters, max(min_clusters, hi)), len(Xs), seed)
     entries: list[Entry] = []
     validation: dict[str, dict[str, float]] = {}
+    search = _Search(Xs, None if labels is None else labels.iloc[sample], stability_resamples, rng)
     for name, fam, params, est in candidates:
         emit("candidate_start", name=name)
-        t0 = time.perf_counter()
-        try:
-            with threadpool_limits(limits=1):
-                model = ClusterModel(est).fit(Xs)
-                fit_s = time.perf_counter() - t0
-                # scored as served: noise rows (HDBSCAN) go to their nearest cluster
-                scores = cluster_scores(Xs, model.predict(Xs), seed=seed)
-                scores["noise_share"] = float((model.labels_ < 0).mean())
-                scores["stability"] = _stability(est, Xs, model.labels_, stability_resamples, rng)
-                t1 = time.perf_counter()
-                model.predict(Xs[:200])
-                us = (time.perf_counter() - t1) / min(200, len(Xs)) * 1e6
-            status, error = ("ok", None) if scores["n_clusters"] >= 2 else ("failed", "k < 2")
-            if labels is not None:
-                validation[name] = validate_clusters(labels.iloc[sample], model.labels_)
-        except (ValueError, np.linalg.LinAlgError) as exc:
-            scores, fit_s, us, status, error = {}, time.perf_counter() - t0, 0.0, "failed", str(exc)
-        entries.append(
-            Entry(
-                name=name,
-                family=fam,
-                params=params,
-                cv_mean=scores,
-                cv_std={},
-                fit_seconds=round(fit_s, 4),
-                predict_us_per_row=round(us, 2),
-                simplicity=_SIMPLICITY.get(fam, 4),
-                status=status,
-                error=error,
-            )
-        )
-        emit("candidate_done", name=name, status=status)
-    ok = [e for e in entries if e.status == "ok"]
-    if not ok:
-        raise TrainingError.build(
-            "No clustering candidate found two or more clusters",
-            got=[e.error for e in entries][:3],
-            fix="Widen clustering.min_clusters..max_clusters or add families",
-        )
-    _ranks(ok)
-    for e in ok:  # ties on mean rank: fewer clusters first
-        e.simplicity = _SIMPLICITY.get(e.family, 4) * 100 + int(e.cv_mean["n_clusters"])
-    board = Leaderboard(
-        metric="mean_rank",
-        greater_is_better=False,
-        entries=entries,
-        extra={"measures": CLUSTER_MEASURES, "search_rows": int(len(Xs))},
-    )
+        entry, agreement = _score_candidate(name, fam, params, est, search, seed)
+        entries.append(entry)
+        if agreement is not None:
+            validation[name] = agreement
+        emit("candidate_done", name=name, status=entry.status)
+    board = _board(entries, len(Xs))
     best = board.best
     assert best is not None
-    board.selected = best.name
     est = next(c[3] for c in candidates if c[0] == best.name)
-    fit_rows = np.arange(n)
-    if best.family in ("agglomerative", "hdbscan") and n > MAX_AGGLOMERATIVE_ROWS:
-        fit_rows = np.sort(rng.choice(n, size=MAX_AGGLOMERATIVE_ROWS, replace=False))
-    with threadpool_limits(limits=1):
-        final = ClusterModel(est).fit(Xt_all[fit_rows])
-        assigned = final.predict(Xt_all)
-    if len(fit_rows) == n:
-        assigned = np.where(final.labels_ >= 0, final.labels_, -1)
-    pipeline = Pipeline([("pre", pre), ("model", final)])
+    final, assigned = _refit_best(est, best.family, Xt_all, rng)
     metrics = cluster_scores(Xt_all, final.predict(Xt_all), seed=seed)
     metrics["noise_share"] = float((assigned < 0).mean())
     metrics["stability"] = best.cv_mean.get("stability", np.nan)
@@ -333,7 +284,7 @@ def cluster(
         roles=roles,
         leaderboard=board,
         best=best.name,
-        pipeline=pipeline,
+        pipeline=Pipeline([("pre", pre), ("model", final)]),
         test_metrics=metrics,
         threshold=None,
         n_train=n,
@@ -347,6 +298,96 @@ def cluster(
             "params": best.params,
         },
     )
+
+
+@dataclass(frozen=True)
+class _Search:
+    """What every candidate is scored on: the sampled rows (preprocessed), their known labels
+    (or None), the stability refits per candidate and the shared random generator."""
+
+    Xs: np.ndarray
+    labels: pd.Series | None
+    resamples: int
+    rng: np.random.Generator
+
+
+def _score_candidate(
+    name: str, fam: str, params: dict[str, Any], est: Any, search: _Search, seed: int
+) -> tuple[Entry, dict[str, float] | None]:
+    """Fit one candidate on the sample and measure it; also its agreement with known labels."""
+    Xs = search.Xs
+    agreement = None
+    t0 = time.perf_counter()
+    try:
+        with threadpool_limits(limits=1):
+            model = ClusterModel(est).fit(Xs)
+            fit_s = time.perf_counter() - t0
+            # scored as served: noise rows (HDBSCAN) go to their nearest cluster
+            scores = cluster_scores(Xs, model.predict(Xs), seed=seed)
+            scores["noise_share"] = float((model.labels_ < 0).mean())
+            scores["stability"] = _stability(est, Xs, model.labels_, search.resamples, search.rng)
+            t1 = time.perf_counter()
+            model.predict(Xs[:200])
+            us = (time.perf_counter() - t1) / min(200, len(Xs)) * 1e6
+        status, error = ("ok", None) if scores["n_clusters"] >= 2 else ("failed", "k < 2")
+        if search.labels is not None:
+            agreement = validate_clusters(search.labels, model.labels_)
+    except (ValueError, np.linalg.LinAlgError) as exc:
+        scores, fit_s, us, status, error = {}, time.perf_counter() - t0, 0.0, "failed", str(exc)
+    entry = Entry(
+        name=name,
+        family=fam,
+        params=params,
+        cv_mean=scores,
+        cv_std={},
+        fit_seconds=round(fit_s, 4),
+        predict_us_per_row=round(us, 2),
+        simplicity=_SIMPLICITY.get(fam, 4),
+        status=status,
+        error=error,
+    )
+    return entry, agreement
+
+
+def _board(entries: list[Entry], n_search_rows: int) -> Leaderboard:
+    """Rank the working candidates and select the best (lowest mean rank)."""
+    ok = [e for e in entries if e.status == "ok"]
+    if not ok:
+        raise TrainingError.build(
+            "No clustering candidate found two or more clusters",
+            got=[e.error for e in entries][:3],
+            fix="Widen clustering.min_clusters..max_clusters or add families",
+        )
+    _ranks(ok)
+    for e in ok:  # ties on mean rank: fewer clusters first
+        e.simplicity = _SIMPLICITY.get(e.family, 4) * 100 + int(e.cv_mean["n_clusters"])
+    board = Leaderboard(
+        metric="mean_rank",
+        greater_is_better=False,
+        entries=entries,
+        extra={"measures": CLUSTER_MEASURES, "search_rows": int(n_search_rows)},
+    )
+    best = board.best
+    assert best is not None
+    board.selected = best.name
+    return board
+
+
+def _refit_best(
+    est: Any, family: str, Xt_all: np.ndarray, rng: np.random.Generator
+) -> tuple[ClusterModel, np.ndarray]:
+    """The winner refitted on every row (a sample for the quadratic families) and each row's
+    cluster (-1 for noise when it was fitted on every row)."""
+    n = len(Xt_all)
+    fit_rows = np.arange(n)
+    if family in ("agglomerative", "hdbscan") and n > MAX_AGGLOMERATIVE_ROWS:
+        fit_rows = np.sort(rng.choice(n, size=MAX_AGGLOMERATIVE_ROWS, replace=False))
+    with threadpool_limits(limits=1):
+        final = ClusterModel(est).fit(Xt_all[fit_rows])
+        assigned = final.predict(Xt_all)
+    if len(fit_rows) == n:
+        assigned = np.where(final.labels_ >= 0, final.labels_, -1)
+    return final, assigned
 
 
 _WORDS = {"age": ("older", "younger")}

@@ -17,6 +17,7 @@ from civicml.learn._metrics import compute_metrics
 
 __all__ = [
     "CVResult",
+    "FoldControl",
     "FoldTimeout",
     "cross_validate",
     "fit_within",
@@ -177,6 +178,29 @@ def labels_from(outputs: np.ndarray, classes: np.ndarray) -> np.ndarray:
     return classes[np.argmax(outputs, axis=1)]
 
 
+@dataclass(frozen=True)
+class FoldControl:
+    """When :func:`cross_validate` stops a trial early, and whom it tells after each fold.
+
+    Attributes
+    ----------
+    deadline : monotonic seconds after which no new fold starts (status ``"timeout"``)
+    hard_deadline : monotonic seconds enforced inside each fold by :func:`fit_within`: a fold
+        that would pass it stops the trial (status ``"timeout"``)
+    on_fold : called with the fold number when a fold is done
+    before_fold : ``before_fold(i, fold_seconds)`` may return a reason to stop before fold ``i``
+        starts (a per-trial timeout, status ``"timeout"``)
+    after_fold : ``after_fold(i, fold_metrics)`` may return a reason to stop after fold ``i``
+        (pruning, status ``"pruned"``)
+    """
+
+    deadline: float | None = None
+    hard_deadline: float | None = None
+    on_fold: Callable[[int], None] | None = None
+    before_fold: Callable[[int, list[float]], str | None] | None = None
+    after_fold: Callable[[int, list[dict[str, float]]], str | None] | None = None
+
+
 def cross_validate(
     pipeline: Any,
     X: pd.DataFrame,
@@ -185,21 +209,13 @@ def cross_validate(
     task: str,
     classes: np.ndarray,
     splits: list[tuple[np.ndarray, np.ndarray]],
-    deadline: float | None = None,
-    on_fold: Callable[[int], None] | None = None,
-    before_fold: Callable[[int, list[float]], str | None] | None = None,
-    after_fold: Callable[[int, list[dict[str, float]]], str | None] | None = None,
+    control: FoldControl | None = None,
     measure: bool = False,
-    hard_deadline: float | None = None,
 ) -> CVResult:
     """Fit and score ``pipeline`` on every fold. A trial completes all folds or is marked
     incomplete (``complete=False``) when the deadline passes or a fold fails.
 
-    ``before_fold(i, fold_seconds)`` may return a reason to stop before fold ``i`` starts (a
-    per-trial timeout, status ``"timeout"``); ``after_fold(i, fold_metrics)`` may return one after
-    it ends (pruning, status ``"pruned"``). ``hard_deadline`` (monotonic seconds) is enforced
-    inside each fold by :func:`fit_within`: a fold that would pass it stops the trial (status
-    ``"timeout"``). With ``measure`` the last fold's model is also sized
+    ``control`` (a :class:`FoldControl`) sets the deadlines and the per-fold hooks. With ``measure`` the last fold's model is also sized
     (bytes when serialised) and timed on a one-row call (``predict_ms``).
     """
     k = len(classes) if task != "regression" else 0
@@ -214,6 +230,9 @@ def cross_validate(
         res.fold_seconds, res.status = fold_s, status
         return res
 
+    c = control or FoldControl()
+    deadline, hard_deadline = c.deadline, c.hard_deadline
+    on_fold, before_fold, after_fold = c.on_fold, c.before_fold, c.after_fold
     model = None
     for i, (tr, va) in enumerate(splits):
         if deadline is not None and time.monotonic() > deadline:

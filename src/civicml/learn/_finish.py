@@ -9,7 +9,6 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from civicml.components import CalibratedModel, WeightedEnsemble, apply_calibrators, fit_calibrators
 from civicml.learn._candidates import FAMILIES, build_pipeline
@@ -17,15 +16,17 @@ from civicml.learn._cv import predict_outputs
 from civicml.learn._ensemble import caruana, caruana_cross_fitted, choose_calibration, oof_score
 from civicml.learn._leaderboard import Entry, Leaderboard
 from civicml.learn._metrics import Metric, compute_metrics
-from civicml.learn._preprocess import FeatureRoles
+from civicml.learn._problem import Problem
 from civicml.learn._search import TrialRecord
 from civicml.learn._select import Candidate, Constraints, pareto_front, select
 from civicml.learn._stats import VECTORISED, bootstrap_ci, verdict
 from civicml.learn._threshold import Threshold, choose_threshold
 
-__all__ = ["Finished", "finish"]
+__all__ = ["FinishOptions", "Finished", "finish"]
 
 ENSEMBLE = "ensemble"
+
+Members = list[tuple[TrialRecord, float]]
 
 
 @dataclass
@@ -37,104 +38,145 @@ class Finished:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class FinishOptions:
+    """How the search's records are finished.
+
+    Attributes
+    ----------
+    constraints : limits the chosen model must meet
+    deadline : monotonic seconds by which to be done (None: no wall clock, ``max_trials`` mode)
+    cost_fp, cost_fn : the costs of a false positive and a false negative (binary threshold)
+    ensemble : whether to try a weighted ensemble of the best candidates
+    calibrate : whether to calibrate the chosen classifier's probabilities
+    """
+
+    constraints: Constraints = field(default_factory=Constraints)
+    deadline: float | None = None
+    cost_fp: float = 1.0
+    cost_fn: float = 1.0
+    ensemble: bool = True
+    calibrate: bool = True
+
+    def time_left(self) -> float:
+        """Seconds until the deadline (infinite without one)."""
+        return math.inf if self.deadline is None else self.deadline - time.monotonic()
+
+
 def finish(
-    *,
     records: list[TrialRecord],
     board: Leaderboard,
-    X_tr: pd.DataFrame,
-    y_tr: np.ndarray,
-    X_te: pd.DataFrame,
-    y_te: np.ndarray,
-    task: str,
-    classes: np.ndarray,
-    splits: list[tuple[np.ndarray, np.ndarray]],
-    roles: FeatureRoles,
-    metric: Metric,
-    seed: int,
-    constraints: Constraints,
-    deadline: float | None,
-    cost_fp: float,
-    cost_fn: float,
-    ensemble: bool,
-    calibrate: bool,
+    problem: Problem,
+    options: FinishOptions,
     emit: Callable[..., None],
 ) -> Finished:
     """Turn the search's records into the final fitted model and the leaderboard's statistics."""
-    n_folds = len(splits)
     by_name = {r.name: r for r in records}
     extra: dict[str, Any] = {}
-
-    def time_left() -> float:
-        return math.inf if deadline is None else deadline - time.monotonic()
-
-    def refit_cost(rec: TrialRecord) -> float:
-        """A full-data refit: the mean fold fit time scaled by k/(k-1), with a 25% margin."""
-        done = len(rec.cv.fold_seconds)
-        if not done:
-            return 0.0
-        return 1.25 * rec.cv.fit_seconds / done * n_folds / max(n_folds - 1, 1)
-
-    ranked_ok = [e for e in board.ranked() if e.status == "ok"]
-    members: list[tuple[TrialRecord, float]] = []
+    members: Members = []
     ens_oof = None
-    if ensemble:
-        pool: list[TrialRecord] = []
-        spend = 0.0
-        for e in ranked_ok:
-            rec = by_name[e.name]
-            if rec.family == "baseline" or len(pool) >= 8:
-                continue
-            if pool and spend + refit_cost(rec) > time_left() - 0.5:
-                continue
-            pool.append(rec)
-            spend += refit_cost(rec)
-        if len(pool) >= 2:
-            weights, ens_score = caruana(
-                [r.cv.oof for r in pool], y_tr, metric=metric, task=task, classes=classes
-            )
-            singles = [oof_score(metric, task, y_tr, r.cv.oof, classes) for r in pool]
-            best_single = max(singles) if metric.greater_is_better else min(singles)
-            kept = bool(metric.better(ens_score, best_single) and (weights > 0).sum() >= 2)
-            # The greedy weights were chosen on the same OOF predictions they are scored on; keep
-            # the ensemble only if it also wins when the weights are cross-fitted.
-            honest: tuple[float, float] | None = None
-            if kept:
-                honest = caruana_cross_fitted(
-                    [r.cv.oof for r in pool],
-                    y_tr,
-                    splits,
-                    metric=metric,
-                    task=task,
-                    classes=classes,
-                )
-                kept = bool(metric.better(honest[0], honest[1]))
-            extra["ensemble"] = {
-                "kept": kept,
-                "oof_score": ens_score,
-                "best_single_oof_score": best_single,
-                "cross_fitted_oof_score": None if honest is None else honest[0],
-                "cross_fitted_best_single_oof_score": None if honest is None else honest[1],
-                "weights": {r.name: float(w) for r, w in zip(pool, weights, strict=True) if w > 0},
-            }
-            if kept:
-                members = [(r, float(w)) for r, w in zip(pool, weights, strict=True) if w > 0]
-                ens_oof = np.sum([w * r.cv.oof for r, w in members], axis=0)
-                board.entries.append(
-                    _ensemble_entry(
-                        members,
-                        ens_oof,
-                        y_tr,
-                        task,
-                        classes,
-                        splits,
-                        metric,
-                        ens_score,
-                        best_single,
-                    )
-                )
+    if options.ensemble:
+        members, ens_oof = _ensemble(board, by_name, problem, options, extra)
         board.extra["ensemble"] = extra.get("ensemble")
 
-    # Selection under constraints, and the Pareto front.
+    chosen = _select(board, problem.metric, options.constraints, extra)
+    emit("refit_start", name=chosen)
+    final, final_oof = _refit(chosen, members, ens_oof, by_name, problem)
+    if problem.task != "regression" and options.calibrate and chosen != "baseline":
+        final, final_oof = _calibrate(final, final_oof, problem, board, extra)
+
+    threshold = None
+    if problem.task == "binary":
+        y, classes = problem.y_tr, problem.classes
+        threshold = _threshold(
+            y == classes[1],
+            final_oof[:, 1],
+            problem.metric,
+            classes,
+            y,
+            options.cost_fp,
+            options.cost_fn,
+        )
+
+    X_te = problem.X_te
+    test_out = predict_outputs(final, X_te, problem.task, problem.classes) if len(X_te) else None
+    if test_out is not None:
+        _held_out_scores(board, chosen, test_out, by_name, problem, options)
+    _compare(board, problem.splits)
+    extra["comparison"] = board.comparison
+    return Finished(chosen, final, threshold, test_out, extra)
+
+
+def _refit_cost(rec: TrialRecord, n_folds: int) -> float:
+    """A full-data refit: the mean fold fit time scaled by k/(k-1), with a 25% margin."""
+    done = len(rec.cv.fold_seconds)
+    if not done:
+        return 0.0
+    return 1.25 * rec.cv.fit_seconds / done * n_folds / max(n_folds - 1, 1)
+
+
+def _ensemble_pool(
+    board: Leaderboard, by_name: dict[str, TrialRecord], n_folds: int, options: FinishOptions
+) -> list[TrialRecord]:
+    """Up to 8 of the best non-baseline candidates whose refits fit in the time left."""
+    pool: list[TrialRecord] = []
+    spend = 0.0
+    for e in [e for e in board.ranked() if e.status == "ok"]:
+        rec = by_name[e.name]
+        if rec.family == "baseline" or len(pool) >= 8:
+            continue
+        if pool and spend + _refit_cost(rec, n_folds) > options.time_left() - 0.5:
+            continue
+        pool.append(rec)
+        spend += _refit_cost(rec, n_folds)
+    return pool
+
+
+def _ensemble(
+    board: Leaderboard,
+    by_name: dict[str, TrialRecord],
+    problem: Problem,
+    options: FinishOptions,
+    extra: dict[str, Any],
+) -> tuple[Members, np.ndarray | None]:
+    """Greedy (Caruana) weights over the pool; the ensemble joins the board only if it wins."""
+    pool = _ensemble_pool(board, by_name, problem.n_folds, options)
+    if len(pool) < 2:
+        return [], None
+    metric, task, y, classes = problem.metric, problem.task, problem.y_tr, problem.classes
+    oofs = [r.cv.oof for r in pool]
+    weights, ens_score = caruana(oofs, y, metric=metric, task=task, classes=classes)
+    singles = [oof_score(metric, task, y, r.cv.oof, classes) for r in pool]
+    best_single = max(singles) if metric.greater_is_better else min(singles)
+    kept = bool(metric.better(ens_score, best_single) and (weights > 0).sum() >= 2)
+    # The greedy weights were chosen on the same OOF predictions they are scored on; keep
+    # the ensemble only if it also wins when the weights are cross-fitted.
+    honest: tuple[float, float] | None = None
+    if kept:
+        honest = caruana_cross_fitted(
+            oofs, y, problem.splits, metric=metric, task=task, classes=classes
+        )
+        kept = bool(metric.better(honest[0], honest[1]))
+    extra["ensemble"] = {
+        "kept": kept,
+        "oof_score": ens_score,
+        "best_single_oof_score": best_single,
+        "cross_fitted_oof_score": None if honest is None else honest[0],
+        "cross_fitted_best_single_oof_score": None if honest is None else honest[1],
+        "weights": {r.name: float(w) for r, w in zip(pool, weights, strict=True) if w > 0},
+    }
+    if not kept:
+        return [], None
+    members = [(r, float(w)) for r, w in zip(pool, weights, strict=True) if w > 0]
+    ens_oof = np.sum([w * r.cv.oof for r, w in members], axis=0)
+    board.entries.append(_ensemble_entry(members, ens_oof, problem, ens_score, best_single))
+    return members, ens_oof
+
+
+def _select(
+    board: Leaderboard, metric: Metric, constraints: Constraints, extra: dict[str, Any]
+) -> str:
+    """The chosen candidate's name under the constraints; the Pareto front goes in ``extra``."""
     cands = [_candidate(e, metric.name) for e in board.ranked() if e.status == "ok"]
     chosen, given_up = select(
         cands, constraints, greater_is_better=metric.greater_is_better, metric=metric.name
@@ -148,62 +190,50 @@ def finish(
     }
     extra["pareto"] = pareto_front(cands, greater_is_better=metric.greater_is_better)
     board.selected = chosen.name
+    return chosen.name
 
-    emit("refit_start", name=chosen.name)
-    if chosen.name == ENSEMBLE:
+
+def _refit(
+    chosen: str,
+    members: Members,
+    ens_oof: np.ndarray | None,
+    by_name: dict[str, TrialRecord],
+    problem: Problem,
+) -> tuple[Any, np.ndarray]:
+    """The chosen model fitted on every training row, and its out-of-fold outputs."""
+    X, y = problem.X_tr, problem.y_tr
+    if chosen == ENSEMBLE:
         final: Any = WeightedEnsemble(
-            [_pipe(r, task, roles, seed) for r, _ in members], [w for _, w in members], task
-        ).fit(X_tr, y_tr)
+            [_pipe(r, problem) for r, _ in members], [w for _, w in members], problem.task
+        ).fit(X, y)
         chosen_oof = ens_oof
     else:
-        rec = by_name[chosen.name]
-        final = _pipe(rec, task, roles, seed).fit(X_tr, y_tr)
+        rec = by_name[chosen]
+        final = _pipe(rec, problem).fit(X, y)
         chosen_oof = rec.cv.oof
     assert chosen_oof is not None
-
-    final_oof = chosen_oof
-    if task != "regression" and calibrate and chosen.name != "baseline":
-        y_index = np.searchsorted(classes, y_tr)
-        method, losses = choose_calibration(chosen_oof, y_index, splits)
-        extra["calibration"] = {"method": method, "oof_log_loss": losses}
-        if method is not None:
-            cals = fit_calibrators(chosen_oof, y_index, method)
-            final = CalibratedModel.from_parts(final, cals, method)
-            final_oof = apply_calibrators(chosen_oof, cals, method)
-        board.extra["calibration"] = extra["calibration"]
-
-    threshold = None
-    if task == "binary":
-        threshold = _threshold(
-            y_tr == classes[1], final_oof[:, 1], metric, classes, y_tr, cost_fp, cost_fn
-        )
-
-    test_out = predict_outputs(final, X_te, task, classes) if len(X_te) else None
-    if test_out is not None:
-        _held_out_scores(
-            board,
-            chosen.name,
-            test_out,
-            by_name,
-            X_tr,
-            y_tr,
-            X_te,
-            y_te,
-            task,
-            classes,
-            roles,
-            metric,
-            seed,
-            refit_cost,
-            time_left,
-        )
-    _compare(board, splits)
-    extra["comparison"] = board.comparison
-    return Finished(chosen.name, final, threshold, test_out, extra)
+    return final, chosen_oof
 
 
-def _pipe(rec: TrialRecord, task: str, roles: FeatureRoles, seed: int) -> Any:
-    return build_pipeline(FAMILIES[rec.family], task, roles, rec.params, seed)
+def _calibrate(
+    final: Any, oof: np.ndarray, problem: Problem, board: Leaderboard, extra: dict[str, Any]
+) -> tuple[Any, np.ndarray]:
+    """Calibrate a classifier when the out-of-fold log loss says it helps."""
+    y_index = np.searchsorted(problem.classes, problem.y_tr)
+    method, losses = choose_calibration(oof, y_index, problem.splits)
+    extra["calibration"] = {"method": method, "oof_log_loss": losses}
+    if method is not None:
+        cals = fit_calibrators(oof, y_index, method)
+        final = CalibratedModel.from_parts(final, cals, method)
+        oof = apply_calibrators(oof, cals, method)
+    board.extra["calibration"] = extra["calibration"]
+    return final, oof
+
+
+def _pipe(rec: TrialRecord, problem: Problem) -> Any:
+    return build_pipeline(
+        FAMILIES[rec.family], problem.task, problem.roles, rec.params, problem.seed
+    )
 
 
 def _candidate(e: Entry, metric: str) -> Candidate:
@@ -219,18 +249,11 @@ def _candidate(e: Entry, metric: str) -> Candidate:
 
 
 def _ensemble_entry(
-    members: list[tuple[TrialRecord, float]],
-    oof: np.ndarray,
-    y: np.ndarray,
-    task: str,
-    classes: np.ndarray,
-    splits: list[tuple[np.ndarray, np.ndarray]],
-    metric: Metric,
-    ens_score: float,
-    best_single: float,
+    members: Members, oof: np.ndarray, problem: Problem, ens_score: float, best_single: float
 ) -> Entry:
+    task, y, classes, metric = problem.task, problem.y_tr, problem.classes, problem.metric
     folds = []
-    for _, va in splits:
+    for _, va in problem.splits:
         out = oof[va]
         if task == "regression":
             folds.append(compute_metrics(task, y[va], values=out))
@@ -303,49 +326,50 @@ def _held_out_scores(
     chosen: str,
     chosen_out: np.ndarray,
     by_name: dict[str, TrialRecord],
-    X_tr: pd.DataFrame,
-    y_tr: np.ndarray,
-    X_te: pd.DataFrame,
-    y_te: np.ndarray,
-    task: str,
-    classes: np.ndarray,
-    roles: FeatureRoles,
-    metric: Metric,
-    seed: int,
-    refit_cost: Callable[[TrialRecord], float],
-    time_left: Callable[[], float],
+    problem: Problem,
+    options: FinishOptions,
 ) -> None:
     """A bootstrap 95% interval on the held-out score for the chosen and the top two others."""
-    n_boot = 1000 if len(y_te) <= 5000 else 300
     outputs = {chosen: chosen_out}
     for e in [e for e in board.ranked() if e.status == "ok" and e.name != chosen][:2]:
         rec = by_name.get(e.name)
-        if rec is None or refit_cost(rec) > time_left() - 0.3:
+        if rec is None or _refit_cost(rec, problem.n_folds) > options.time_left() - 0.3:
             continue
-        model = _pipe(rec, task, roles, seed).fit(X_tr, y_tr)
-        outputs[e.name] = predict_outputs(model, X_te, task, classes)
+        model = _pipe(rec, problem).fit(problem.X_tr, problem.y_tr)
+        outputs[e.name] = predict_outputs(model, problem.X_te, problem.task, problem.classes)
     for name, out in outputs.items():
         entry = board.get(name)
-        if entry is None:
-            continue
+        if entry is not None:
+            entry.extra.update(_held_out_ci(out, problem))
 
-        def score_rows(idx: np.ndarray, out: np.ndarray = out) -> float:
-            try:
-                return oof_score(metric, task, y_te[idx], out[idx], classes)
-            except ValueError:
-                return float("nan")
 
-        if metric.name in VECTORISED and metric.kind != "label":
-            lo, hi = bootstrap_ci(
-                metric.name, y_te, out, classes=list(classes), n_boot=n_boot, seed=seed
-            )
-        elif metric.name == "accuracy":
-            labels = classes[np.argmax(out, axis=1)]
-            lo, hi = bootstrap_ci("accuracy", y_te, labels, n_boot=n_boot, seed=seed)
-        else:
-            lo, hi = bootstrap_ci(score_rows, y_te, out, n_boot=min(n_boot, 200), seed=seed)
-        entry.extra["test_score"] = score_rows(np.arange(len(y_te)))
-        entry.extra["test_ci95"] = [lo, hi]
+def _held_out_ci(out: np.ndarray, problem: Problem) -> dict[str, Any]:
+    """The held-out score of ``out`` and its bootstrap 95% interval."""
+    metric, task, y_te, classes, seed = (
+        problem.metric,
+        problem.task,
+        problem.y_te,
+        problem.classes,
+        problem.seed,
+    )
+    n_boot = 1000 if len(y_te) <= 5000 else 300
+
+    def score_rows(idx: np.ndarray) -> float:
+        try:
+            return oof_score(metric, task, y_te[idx], out[idx], classes)
+        except ValueError:
+            return float("nan")
+
+    if metric.name in VECTORISED and metric.kind != "label":
+        lo, hi = bootstrap_ci(
+            metric.name, y_te, out, classes=list(classes), n_boot=n_boot, seed=seed
+        )
+    elif metric.name == "accuracy":
+        labels = classes[np.argmax(out, axis=1)]
+        lo, hi = bootstrap_ci("accuracy", y_te, labels, n_boot=n_boot, seed=seed)
+    else:
+        lo, hi = bootstrap_ci(score_rows, y_te, out, n_boot=min(n_boot, 200), seed=seed)
+    return {"test_score": score_rows(np.arange(len(y_te))), "test_ci95": [lo, hi]}
 
 
 def _compare(board: Leaderboard, splits: list[tuple[np.ndarray, np.ndarray]]) -> None:

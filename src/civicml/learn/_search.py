@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from civicml.learn._candidates import FAMILIES, build_pipeline
-from civicml.learn._cv import CVResult, cross_validate
+from civicml.learn._cv import CVResult, FoldControl, cross_validate
 from civicml.learn._metrics import Metric
 from civicml.learn._preprocess import FeatureRoles
 from civicml.learn._spaces import decode, suggest, warm_start_for
@@ -91,30 +91,10 @@ def run_search(
     emit("search_start", n_candidates=n_est, n_folds=len(splits))
 
     records: list[TrialRecord] = []
-    seen: dict[str, int] = {}
+    run = _Run(X, y, task, classes, splits, roles, metric, config, study, emit, records, {})
     # The baseline is always run and is not a search trial.
     if "baseline" in config.families:
-        records.append(
-            _evaluate(
-                "baseline",
-                "baseline",
-                {},
-                None,
-                False,
-                X,
-                y,
-                task,
-                classes,
-                splits,
-                roles,
-                metric,
-                config,
-                None,
-                records,
-                emit,
-                seen,
-            )
-        )
+        records.append(_evaluate(run, "baseline", "baseline", {}, None, False))
         config.on_record(records[-1])
     if not searchable:
         return records
@@ -141,25 +121,7 @@ def run_search(
             skipped_in_a_row += 1
             continue
         skipped_in_a_row = 0
-        rec = _evaluate(
-            fam,
-            fam,
-            params,
-            trial,
-            is_warm,
-            X,
-            y,
-            task,
-            classes,
-            splits,
-            roles,
-            metric,
-            config,
-            study,
-            records,
-            emit,
-            seen,
-        )
+        rec = _evaluate(run, fam, fam, params, trial, is_warm)
         records.append(rec)
         config.on_record(rec)
         n_done += 1
@@ -261,32 +223,37 @@ def _shrink_to_fit(
     return {**params, key: size}
 
 
+@dataclass(frozen=True)
+class _Run:
+    """One search's data, settings and progress, shared by its trials."""
+
+    X: pd.DataFrame
+    y: np.ndarray
+    task: str
+    classes: np.ndarray
+    splits: list[tuple[np.ndarray, np.ndarray]]
+    roles: FeatureRoles
+    metric: Metric
+    config: SearchConfig
+    study: Any
+    emit: EventHandler
+    records: list[TrialRecord]
+    seen: dict[str, int]
+
+
 def _evaluate(
-    name: str,
-    fam: str,
-    params: dict[str, Any],
-    trial: Any,
-    warm: bool,
-    X: pd.DataFrame,
-    y: np.ndarray,
-    task: str,
-    classes: np.ndarray,
-    splits: list[tuple[np.ndarray, np.ndarray]],
-    roles: FeatureRoles,
-    metric: Metric,
-    config: SearchConfig,
-    study: Any,
-    records: list[TrialRecord],
-    emit: EventHandler,
-    seen: dict[str, int],
+    run: _Run, name: str, fam: str, params: dict[str, Any], trial: Any, warm: bool
 ) -> TrialRecord:
+    """Cross-validate one configuration (the baseline has no ``trial``: it is not pruned)."""
+    config, records, emit, seen, splits = run.config, run.records, run.emit, run.seen, run.splits
+    study = run.study if trial is not None else None
     seen[fam] = seen.get(fam, 0) + 1
     label = FAMILIES[fam].label
     if seen[fam] > 1:
         name = f"{fam}_{seen[fam]}"
         label = f"{label} (trial {seen[fam]})"
     emit("candidate_start", name=name, label=label)
-    pipe = build_pipeline(FAMILIES[fam], task, roles, params, config.seed)
+    pipe = build_pipeline(FAMILIES[fam], run.task, run.roles, params, config.seed)
     started = time.monotonic()
     # The first fold's length is guessed from this family's earlier trials.
     first = fold_estimate(fam, params, records) or 0.0
@@ -312,7 +279,7 @@ def _evaluate(
     def after_fold(i: int, fold_metrics: list[dict[str, float]]) -> str | None:
         if trial is None or study is None or not config.prune:
             return None
-        value = float(np.nanmean([m.get(metric.name, np.nan) for m in fold_metrics]))
+        value = float(np.nanmean([m.get(run.metric.name, np.nan) for m in fold_metrics]))
         if value != value:
             return None
         trial.report(value, i)
@@ -320,18 +287,21 @@ def _evaluate(
             return f"pruned after {i + 1} folds (below the median of earlier trials)"
         return None
 
-    res = cross_validate(
-        pipe,
-        X,
-        y,
-        task=task,
-        classes=classes,
-        splits=splits,
+    control = FoldControl(
+        hard_deadline=hard,
         on_fold=lambda i: emit("fold_done", name=name, fold=i),
         before_fold=before_fold,
         after_fold=after_fold,
+    )
+    res = cross_validate(
+        pipe,
+        run.X,
+        run.y,
+        task=run.task,
+        classes=run.classes,
+        splits=splits,
+        control=control,
         measure=True,
-        hard_deadline=hard,
     )
     number = None if trial is None else int(trial.number)
     return TrialRecord(name, fam, {**FAMILIES[fam].defaults, **params}, res, number, warm)

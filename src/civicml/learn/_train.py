@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass, field, replace
+from typing import Any, TypedDict, Unpack
 
 import numpy as np
 import pandas as pd
@@ -16,15 +16,17 @@ from civicml._errors import SpecError, TrainingError
 from civicml.data import detect_task
 from civicml.learn._candidates import FAMILIES, Family, families_for
 from civicml.learn._cv import make_splitter
-from civicml.learn._finish import finish
+from civicml.learn._engine_search import search_on_engine
+from civicml.learn._finish import Finished, FinishOptions, finish
 from civicml.learn._leaderboard import Entry, Leaderboard
 from civicml.learn._metrics import compute_metrics, get_metric
 from civicml.learn._preprocess import FeatureRoles
+from civicml.learn._problem import Problem
 from civicml.learn._search import SearchConfig, TrialRecord, run_search
 from civicml.learn._select import Constraints
 from civicml.learn._threshold import Threshold
 
-__all__ = ["TrainResult", "train"]
+__all__ = ["TrainOptions", "TrainResult", "TrainSettings", "train"]
 
 EventHandler = Callable[..., None]
 
@@ -55,28 +57,62 @@ class TrainResult:
         return self.classes[-1] if self.task == "binary" else None
 
 
+@dataclass(frozen=True)
+class TrainOptions:
+    """How :func:`train` searches and finishes, as one object (see :func:`train` for each field).
+
+    Examples
+    --------
+    >>> TrainOptions(max_trials=10, seed=1).budget_seconds
+    60.0
+    """
+
+    task: str = "auto"
+    metric: str | None = None
+    budget_seconds: float = 60.0
+    max_trials: int | None = None
+    seed: int = 0
+    cv_folds: int = 5
+    test_size: float = 0.2
+    cost_fp: float = 1.0
+    cost_fn: float = 1.0
+    families: Sequence[str] | None = None
+    selection: Any = None
+    ensemble: bool = True
+    calibrate: bool = True
+    trial_timeout: float | None = None
+    engine: Any = None
+
+
+class TrainSettings(TypedDict, total=False):
+    """:class:`TrainOptions`' fields as the keyword arguments of :func:`train`."""
+
+    task: str
+    metric: str | None
+    budget_seconds: float
+    max_trials: int | None
+    seed: int
+    cv_folds: int
+    test_size: float
+    cost_fp: float
+    cost_fn: float
+    families: Sequence[str] | None
+    selection: Any
+    ensemble: bool
+    calibrate: bool
+    trial_timeout: float | None
+    engine: Any
+
+
 def train(
     X: pd.DataFrame,
     y: pd.Series,
     *,
     roles: FeatureRoles,
-    task: str = "auto",
-    metric: str | None = None,
-    budget_seconds: float = 60.0,
-    max_trials: int | None = None,
-    seed: int = 0,
-    cv_folds: int = 5,
-    test_size: float = 0.2,
     groups: pd.Series | None = None,
-    cost_fp: float = 1.0,
-    cost_fn: float = 1.0,
-    families: Sequence[str] | None = None,
     on_event: EventHandler | None = None,
-    selection: Any = None,
-    ensemble: bool = True,
-    calibrate: bool = True,
-    trial_timeout: float | None = None,
-    engine: Any = None,
+    options: TrainOptions | None = None,
+    **settings: Unpack[TrainSettings],
 ) -> TrainResult:
     """Search candidate models with cross-validation, ensemble, calibrate, select and refit.
 
@@ -88,32 +124,119 @@ def train(
     mapping with ``max_predict_latency_ms``, ``max_model_size_mb``, ``interpretable``) limits
     which candidate may be chosen; what was given up is in ``extra["selection"]`` and the Pareto
     front (score vs one-row latency vs size) in ``extra["pareto"]``.
+
+    Parameters
+    ----------
+    X : DataFrame
+        The feature table (the columns named in ``roles`` are used).
+    y : Series
+        The target.
+    roles : FeatureRoles
+    groups : Series, optional
+        Row groups kept together in the held-out split and in every fold.
+    on_event : callable, optional
+        Receives progress events (``candidate_done``, ``refit_start``, ``done`` ...).
+    options : TrainOptions, optional
+        The settings below as one object; keywords given as well replace its fields.
+    **settings
+        :class:`TrainOptions`' fields: ``task="auto"``, ``metric=None`` (the task's default),
+        ``budget_seconds=60.0``, ``max_trials=None``, ``seed=0``, ``cv_folds=5``,
+        ``test_size=0.2``, ``cost_fp=1.0``, ``cost_fn=1.0`` (binary threshold),
+        ``families=None`` (all for the task), ``selection=None``, ``ensemble=True``,
+        ``calibrate=True``, ``trial_timeout=None`` and ``engine=None`` (this process; an engine
+        or ``dask://HOST:PORT`` runs the folds there and needs ``max_trials``).
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_breast_cancer
+    >>> X, y = load_breast_cancer(return_X_y=True, as_frame=True)
+    >>> roles = FeatureRoles(numeric=list(X.columns))
+    >>> result = train(X, y, roles=roles, max_trials=1, families=["linear"], cv_folds=3)
+    >>> opts = TrainOptions(max_trials=1, families=["linear"], cv_folds=3)
+    >>> train(X, y, roles=roles, options=opts).best == result.best
+    True
     """
     started = time.monotonic()
+    opts = replace(options or TrainOptions(), **settings)
     emit = on_event or (lambda *a, **k: None)
-    if budget_seconds <= 0:
+    if opts.budget_seconds <= 0:
         raise SpecError.build(
-            "budget_seconds must be positive", expected="a number > 0", got=budget_seconds
+            "budget_seconds must be positive", expected="a number > 0", got=opts.budget_seconds
         )
-    task = detect_task(y) if task == "auto" else task
-    primary = get_metric(metric, task)
-    y_arr, classes = _encode_target(y, task)
-    constraints = Constraints.from_any(selection)
-    X = X[roles.features]
+    problem, te_idx = _problem(X, y, roles, groups, opts)
+    deadline = started + opts.budget_seconds if opts.max_trials is None else None
+    board = Leaderboard(problem.metric.name, problem.metric.greater_is_better)
+    # Every family fits on one thread (n_jobs=1); OpenMP/BLAS pools are capped to match, so fold
+    # timings (and so the budget) stay predictable when other processes share the cores.
+    with threadpool_limits(limits=1):
+        records = _search(problem, opts, board, deadline, emit)
+        if board.best is None:
+            errors = "; ".join(f"{e.name}: {e.error}" for e in board.entries if e.error)
+            raise TrainingError.build(
+                "Every candidate failed to train",
+                got=errors or None,
+                fix="Run with --debug for details",
+            )
+        finish_options = FinishOptions(
+            constraints=Constraints.from_any(opts.selection),
+            deadline=deadline,
+            cost_fp=opts.cost_fp,
+            cost_fn=opts.cost_fn,
+            ensemble=opts.ensemble,
+            calibrate=opts.calibrate,
+        )
+        out = finish(records, board, problem, finish_options, emit)
+    emit("done", best=out.name)
+    return _result(y, problem, board, out, te_idx, started)
 
-    if test_size and test_size > 0:
-        tr_idx, te_idx = _holdout(y_arr, task, test_size, seed, groups)
+
+def _problem(
+    X: pd.DataFrame,
+    y: pd.Series,
+    roles: FeatureRoles,
+    groups: pd.Series | None,
+    opts: TrainOptions,
+) -> tuple[Problem, np.ndarray]:
+    """The task, metric and encoded target; the held-out split; the folds of the training rows.
+
+    Also returns the held-out rows' positions in ``X``.
+    """
+    task = detect_task(y) if opts.task == "auto" else opts.task
+    primary = get_metric(opts.metric, task)
+    y_arr, classes = _encode_target(y, task)
+    Constraints.from_any(opts.selection)  # a bad selection fails before the search
+    X = X[roles.features]
+    if opts.test_size and opts.test_size > 0:
+        tr_idx, te_idx = _holdout(y_arr, task, opts.test_size, opts.seed, groups)
     else:
         tr_idx, te_idx = np.arange(len(y_arr)), np.array([], dtype=int)
     X_tr, y_tr = X.iloc[tr_idx].reset_index(drop=True), y_arr[tr_idx]
-    X_te, y_te = X.iloc[te_idx].reset_index(drop=True), y_arr[te_idx]
     g_tr = None if groups is None else groups.iloc[tr_idx].to_numpy()
-    splits = _splits(X_tr, y_tr, task, cv_folds, seed, g_tr)
+    problem = Problem(
+        X_tr=X_tr,
+        y_tr=y_tr,
+        X_te=X.iloc[te_idx].reset_index(drop=True),
+        y_te=y_arr[te_idx],
+        task=task,
+        classes=classes,
+        splits=_splits(X_tr, y_tr, task, opts.cv_folds, opts.seed, g_tr),
+        roles=roles,
+        metric=primary,
+        seed=opts.seed,
+    )
+    return problem, te_idx
 
-    budget_mode = max_trials is None
-    deadline = started + budget_seconds if budget_mode else None
-    n_folds = len(splits)
-    board = Leaderboard(primary.name, primary.greater_is_better)
+
+def _search(
+    problem: Problem,
+    opts: TrainOptions,
+    board: Leaderboard,
+    deadline: float | None,
+    emit: EventHandler,
+) -> list[TrialRecord]:
+    """Run the search in this process, or its folds on ``opts.engine``; fill ``board``."""
+    primary, n_folds, n_rows = problem.metric, problem.n_folds, len(problem.y_tr)
+    budget_mode = opts.max_trials is None
 
     def reserve(records: list[TrialRecord]) -> float:
         """Seconds kept back for refit, ensembling, calibration and the held-out evaluation."""
@@ -123,87 +246,67 @@ def train(
         )
         # The refit of the best two (the second covers an ensemble partner), plus calibration,
         # threshold, held-out scoring and the estimate's own error.
-        refit = sum(_refit_estimate(r, n_folds, len(tr_idx)) for r in ok[:2])
-        return 0.05 * budget_seconds + 0.5 + refit
+        refit = sum(_refit_estimate(r, n_folds, n_rows) for r in ok[:2])
+        return 0.05 * opts.budget_seconds + 0.5 + refit
 
     def on_record(rec: TrialRecord) -> None:
         entry = _entry(rec, primary.name)
         board.entries.append(entry)
         emit("candidate_done", entry=entry)
 
+    timeout = (opts.trial_timeout or max(0.35 * opts.budget_seconds, 2.0)) if budget_mode else None
     config = SearchConfig(
-        families=[f.name for f in _families(task, families)],
-        max_trials=max_trials,
-        seed=seed,
+        families=[f.name for f in _families(problem.task, opts.families)],
+        max_trials=opts.max_trials,
+        seed=opts.seed,
         deadline=deadline,
-        trial_timeout=(trial_timeout or max(0.35 * budget_seconds, 2.0)) if budget_mode else None,
+        trial_timeout=timeout,
         reserve=reserve,
         on_record=on_record,
     )
-    # Every family fits on one thread (n_jobs=1); OpenMP/BLAS pools are capped to match, so fold
-    # timings (and so the budget) stay predictable when other processes share the cores.
-    with threadpool_limits(limits=1):
-        if engine is not None and str(engine) != "local":
-            records = _search_on_engine(
-                engine, X_tr, y_tr, task, classes, splits, roles, primary, config, emit
-            )
-        else:
-            records = run_search(
-                X_tr,
-                y_tr,
-                task=task,
-                classes=classes,
-                splits=splits,
-                roles=roles,
-                metric=primary,
-                config=config,
-                emit=emit,
-            )
-        if board.best is None:
-            errors = "; ".join(f"{e.name}: {e.error}" for e in board.entries if e.error)
-            raise TrainingError.build(
-                "Every candidate failed to train",
-                got=errors or None,
-                fix="Run with --debug for details",
-            )
-        out = finish(
-            records=records,
-            board=board,
-            X_tr=X_tr,
-            y_tr=y_tr,
-            X_te=X_te,
-            y_te=y_te,
-            task=task,
-            classes=classes,
-            splits=splits,
-            roles=roles,
-            metric=primary,
-            seed=seed,
-            constraints=constraints,
-            deadline=deadline,
-            cost_fp=cost_fp,
-            cost_fn=cost_fn,
-            ensemble=ensemble,
-            calibrate=calibrate,
-            emit=emit,
-        )
+    if opts.engine is not None and str(opts.engine) != "local":
+        return _search_on_engine(opts.engine, problem, config, emit)
+    return run_search(
+        problem.X_tr,
+        problem.y_tr,
+        task=problem.task,
+        classes=problem.classes,
+        splits=problem.splits,
+        roles=problem.roles,
+        metric=primary,
+        config=config,
+        emit=emit,
+    )
+
+
+def _result(
+    y: pd.Series,
+    problem: Problem,
+    board: Leaderboard,
+    out: Finished,
+    te_idx: np.ndarray,
+    started: float,
+) -> TrainResult:
+    """The :class:`TrainResult`, with the held-out metrics of the finished model."""
+    task, classes = problem.task, problem.classes
     test_metrics: dict[str, float] = {}
     scores: list[float] = []
     if len(te_idx) and out.test_outputs is not None:
-        test_metrics, scores = _test_metrics(task, y_te, out.test_outputs, classes, out.threshold)
-    emit("done", best=out.name)
+        test_metrics, scores = _test_metrics(
+            task, problem.y_te, out.test_outputs, classes, out.threshold
+        )
     return TrainResult(
         task=task,
         target=str(y.name),
-        metric=primary.name,
+        metric=problem.metric.name,
         classes=[_py(c) for c in classes] if task != "regression" else [],
-        roles=roles,
+        roles=problem.roles,
         leaderboard=board,
         best=out.name,
         pipeline=out.pipeline,
         test_metrics=test_metrics,
         threshold=out.threshold,
-        n_train=len(tr_idx),
+        n_train=len(problem.y_tr),
         n_test=len(te_idx),
         seconds=time.monotonic() - started,
         test_index=[int(i) for i in te_idx],
@@ -265,21 +368,10 @@ def _entry(rec: TrialRecord, metric: str) -> Entry:
 
 
 def _search_on_engine(
-    engine: Any,
-    X: pd.DataFrame,
-    y: np.ndarray,
-    task: str,
-    classes: np.ndarray,
-    splits: list[tuple[np.ndarray, np.ndarray]],
-    roles: FeatureRoles,
-    metric: Any,
-    config: Any,
-    emit: EventHandler,
-) -> list[Any]:
+    engine: Any, problem: Problem, config: SearchConfig, emit: EventHandler
+) -> list[TrialRecord]:
     """Run the trials' folds on an engine (e.g. Dask). Needs ``max_trials``: a fixed number
     of trials is what makes results identical on every engine."""
-    from civicml.engines import search_on_engine
-
     if config.max_trials is None:
         raise SpecError.build(
             f"The engine {str(engine)!r} runs a fixed number of trials",
@@ -288,13 +380,13 @@ def _search_on_engine(
             fix="Set 'max_trials' (e.g. 20), or use engine: local for a time budget",
         )
     records = search_on_engine(
-        X,
-        y,
-        task=task,
-        classes=classes,
-        splits=splits,
-        roles=roles,
-        metric=metric,
+        problem.X_tr,
+        problem.y_tr,
+        task=problem.task,
+        classes=problem.classes,
+        splits=problem.splits,
+        roles=problem.roles,
+        metric=problem.metric,
         families=config.families,
         max_trials=config.max_trials,
         seed=config.seed,

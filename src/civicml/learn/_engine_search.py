@@ -10,7 +10,8 @@ fold)``, so with a fixed seed and ``max_trials`` the search gives the same trial
 every engine, whatever worker ran what and even when a worker is lost and its task retried.
 
 This is the ``max_trials`` (reproducible) mode; the wall-clock budget mode with pruning and
-per-fold deadlines stays in-process (:func:`civicml.learn._search.run_search`).
+per-fold deadlines stays in-process (:func:`civicml.learn._search.run_search`). The engines
+themselves (:mod:`civicml.engines`) only run functions: the search lives here, in learn.
 """
 
 from __future__ import annotations
@@ -19,14 +20,20 @@ import logging
 import time
 from collections import deque
 from collections.abc import Callable
-from typing import Any, Literal
+from typing import Any, Literal, TypedDict, Unpack
 
 import numpy as np
 import pandas as pd
 
-from civicml.engines._base import Engine, open_engine
+from civicml.engines import Engine, open_engine
+from civicml.learn._candidates import FAMILIES, build_pipeline
+from civicml.learn._cv import CVResult, cross_validate
+from civicml.learn._metrics import Metric
+from civicml.learn._preprocess import FeatureRoles
+from civicml.learn._search import TrialRecord, _pooled
+from civicml.learn._spaces import suggest, warm_start_for
 
-__all__ = ["derive_seed", "run_fold", "search_on_engine"]
+__all__ = ["SearchProblem", "derive_seed", "run_fold", "search_on_engine"]
 
 
 def derive_seed(seed: int, trial: int | None, fold: int) -> int:
@@ -54,9 +61,6 @@ def run_fold(
     """
     from threadpoolctl import threadpool_limits
 
-    from civicml.learn._candidates import FAMILIES, build_pipeline
-    from civicml.learn._cv import cross_validate
-
     fam, params, number, fold = job
     split = data["splits"][fold]
     pipe = build_pipeline(
@@ -78,28 +82,34 @@ def run_fold(
     }
 
 
+class SearchProblem(TypedDict):
+    """What every fold is fitted and scored on, besides ``X`` and ``y`` (all required)."""
+
+    task: str
+    classes: np.ndarray
+    splits: list[tuple[np.ndarray, np.ndarray]]
+    roles: FeatureRoles
+    metric: Metric
+
+
 def search_on_engine(
     X: pd.DataFrame,
     y: np.ndarray,
     *,
-    task: str,
-    classes: np.ndarray,
-    splits: list[tuple[np.ndarray, np.ndarray]],
-    roles: Any,
-    metric: Any,
     families: list[str],
     max_trials: int,
     seed: int = 0,
     engine: Engine | str | None = "local",
     window: int = 4,
     emit: Callable[..., None] | None = None,
-) -> list[Any]:
+    **problem: Unpack[SearchProblem],
+) -> list[TrialRecord]:
     """The baseline, the warm starts, then TPE trials, each trial's folds run on ``engine``.
 
     Parameters
     ----------
-    X, y, task, classes, splits, roles, metric
-        As for :func:`civicml.learn._search.run_search` (``metric`` is a learn ``Metric``).
+    X, y
+        The training rows and the encoded target.
     families : list of str
         Families to search (``"baseline"`` is run first and is not a trial).
     max_trials : int
@@ -112,18 +122,19 @@ def search_on_engine(
         Trials in flight at once. Part of the result's definition (trial ``n + window`` is
         asked after trial ``n`` is told): keep it fixed to compare engines. It does not depend
         on how many workers there are.
+    **problem
+        ``task``, ``classes``, ``splits``, ``roles`` and ``metric`` (a learn ``Metric``), as
+        for :func:`civicml.learn._search.run_search` (:class:`SearchProblem`).
 
     Returns
     -------
-    list of civicml.learn.TrialRecord
+    list of TrialRecord
         In the order trials were asked (the baseline first).
 
     Examples
     --------
     >>> from sklearn.datasets import make_classification
-    >>> from civicml.learn._cv import make_splitter
-    >>> from civicml.learn._metrics import get_metric
-    >>> from civicml.learn._preprocess import FeatureRoles
+    >>> from civicml.learn import FeatureRoles, get_metric, make_splitter
     >>> Xa, ya = make_classification(120, 4, random_state=0)
     >>> X = pd.DataFrame(Xa, columns=list("abcd"))
     >>> splits = list(make_splitter("binary", 3, 0, grouped=False).split(X, ya))
@@ -135,10 +146,8 @@ def search_on_engine(
     """
     import optuna
 
-    from civicml.learn._candidates import FAMILIES
-    from civicml.learn._search import _pooled
-    from civicml.learn._spaces import suggest, warm_start_for
-
+    task, classes, splits = problem["task"], problem["classes"], problem["splits"]
+    roles, metric = problem["roles"], problem["metric"]
     say = emit or (lambda *a, **k: None)
     optuna.logging.set_verbosity(logging.WARNING)
     direction: Literal["maximize", "minimize"] = (
@@ -154,7 +163,7 @@ def search_on_engine(
     say("search_start", n_candidates=max_trials + 1, n_folds=len(splits))
     own = not isinstance(engine, Engine)
     eng = open_engine(engine)
-    records: list[Any] = []
+    records: list[TrialRecord] = []
     seen: dict[str, int] = {}
     # (optuna trial or None, family, params, trial number or None, fold futures, submitted at)
     pending: deque[tuple[Any, str, dict[str, Any], int | None, list[Any], float]] = deque()
@@ -228,12 +237,8 @@ def _record(
     n_rows: int,
     task: str,
     classes: np.ndarray,
-) -> Any:
+) -> TrialRecord:
     """One trial's record from its folds' results (in fold order)."""
-    from civicml.learn._candidates import FAMILIES
-    from civicml.learn._cv import CVResult
-    from civicml.learn._search import TrialRecord
-
     k = len(classes) if task != "regression" else 0
     oof = np.full((n_rows, k), np.nan) if k else np.full(n_rows, np.nan)
     metrics, fold_s, us = [], [], []

@@ -1,0 +1,46 @@
+"""The supervised problem once the held-out rows are set aside: what the search and finish share."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from civicml.learn._metrics import Metric
+from civicml.learn._preprocess import FeatureRoles
+
+__all__ = ["Problem"]
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Training and held-out rows, the task and the cross-validation splits of the training rows.
+
+    Attributes
+    ----------
+    X_tr, y_tr : the training rows (the search never sees the held-out ones)
+    X_te, y_te : the held-out rows (none when ``test_size`` is 0)
+    task : ``"binary"``, ``"multiclass"`` or ``"regression"``
+    classes : the sorted class labels (empty for regression)
+    splits : (train, validation) row indices into ``X_tr`` for each fold
+    roles : the feature roles the pipelines are built from
+    metric : the primary metric
+    seed : seeds every model refit after the search
+    """
+
+    X_tr: pd.DataFrame
+    y_tr: np.ndarray
+    X_te: pd.DataFrame
+    y_te: np.ndarray
+    task: str
+    classes: np.ndarray
+    splits: list[tuple[np.ndarray, np.ndarray]]
+    roles: FeatureRoles
+    metric: Metric
+    seed: int
+
+    @property
+    def n_folds(self) -> int:
+        """How many cross-validation folds."""
+        return len(self.splits)
