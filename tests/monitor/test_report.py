@@ -38,7 +38,7 @@ def full_report() -> MonitorReport:
         {"request_id": cur["request_id"], "label": (rng.random(len(cur)) < 0.3).astype(int)}
     )
     inputs = ["age", "region", "sex"]
-    return build_report(
+    found = MonitorReport(
         model="benefits-triage",
         version="3",
         alias="production",
@@ -47,10 +47,10 @@ def full_report() -> MonitorReport:
         multivariate=PCAReconstructionDrift(chunk_size=250, columns=inputs).fit(ref).detect(cur),
         performance=realised_performance(cur, labels),
         estimated=estimate_performance_over_time(cur),
-        reference_performance={"accuracy": 0.75},
         fairness=selection_rates_over_time(cur, protected={"sex": "sex"}),
         overrides=override_rate(cur),
     )
+    return build_report(found, reference_performance={"accuracy": 0.75})
 
 
 def test_alerts_and_exit_code(full_report: MonitorReport) -> None:
@@ -58,16 +58,10 @@ def test_alerts_and_exit_code(full_report: MonitorReport) -> None:
     assert full_report.exit_code == 1
     assert "chunked_drift" in kinds and "automation_bias" in kinds and "performance_drop" in kinds
     assert full_report.drift is not None and full_report.drift["age"].drifted
-    quiet = build_report(
-        model="m", drift=full_report.drift, policy=AlertPolicy(dataset_drift=False)
-    )
+    drifted = MonitorReport(model="m", drift=full_report.drift)
+    quiet = build_report(drifted, policy=AlertPolicy(dataset_drift=False))
     assert quiet.exit_code == 0
-    assert (
-        build_report(
-            model="m", drift=full_report.drift, policy=AlertPolicy(any_column_drift=True)
-        ).exit_code
-        == 1
-    )
+    assert build_report(drifted, policy=AlertPolicy(any_column_drift=True)).exit_code == 1
 
 
 def test_retrain_recommendation_names_columns_and_evidence(full_report: MonitorReport) -> None:
@@ -124,7 +118,7 @@ def test_html_report_is_self_contained_and_accessible(
 def test_html_escapes_untrusted_names() -> None:
     ref = pd.DataFrame({"<b>x</b>": np.random.default_rng(0).normal(0, 1, 100)})
     report = build_report(
-        model="<script>alert(1)</script>", drift=DriftDetector().fit(ref).detect(ref)
+        MonitorReport(model="<script>alert(1)</script>", drift=DriftDetector().fit(ref).detect(ref))
     )
     html = report.to_html()
     assert "<script>alert(1)</script>" not in html and "&lt;script&gt;" in html

@@ -1,6 +1,11 @@
 """Held-out evaluation: confidence intervals, fairness, explanations and promotion checks."""
 
-from civicml.assess._assessment import Assessment, assess_model, bootstrap_metrics
+from civicml.assess._assessment import (
+    Assessment,
+    AssessOptions,
+    assess_model,
+    bootstrap_metrics,
+)
 from civicml.assess._checks import Check, checks_from_dict, checks_to_dict, evaluate_checks
 from civicml.assess._explain import Reason, explain_rows, global_importance, partial_dependence
 from civicml.assess._fairness import (
@@ -11,14 +16,21 @@ from civicml.assess._fairness import (
     mitigation_tradeoff,
     proxy_check,
 )
+from civicml.assess._unsupervised import (
+    assess_unsupervised,
+    unsupervised_checks,
+    unsupervised_html,
+)
 
 __all__ = [
     "AGE_BANDS",
+    "AssessOptions",
     "Assessment",
     "Check",
     "FairnessThresholds",
     "Reason",
     "assess_model",
+    "assess_unsupervised",
     "band_age",
     "bootstrap_metrics",
     "checks_from_dict",
@@ -30,4 +42,6 @@ __all__ = [
     "mitigation_tradeoff",
     "partial_dependence",
     "proxy_check",
+    "unsupervised_checks",
+    "unsupervised_html",
 ]

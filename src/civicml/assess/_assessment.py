@@ -7,8 +7,10 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 import numpy as np
 import pandas as pd
@@ -22,7 +24,7 @@ from civicml.assess._explain import (
 )
 from civicml.assess._fairness import FairnessThresholds, fairness_table, group_labels, proxy_check
 
-__all__ = ["Assessment", "assess_model", "bootstrap_metrics"]
+__all__ = ["AssessOptions", "Assessment", "assess_model", "bootstrap_metrics"]
 
 MAX_CURVE_POINTS = 100
 
@@ -193,6 +195,15 @@ def bootstrap_metrics(
     return out
 
 
+class AssessOptions(TypedDict, total=False):
+    """How :func:`assess_model` assesses, as keyword arguments (each optional)."""
+
+    seed: int
+    budget_seconds: float
+    fairness_thresholds: FairnessThresholds | None
+    n_boot: int
+
+
 def assess_model(
     model: Any,
     X_test: pd.DataFrame,
@@ -204,10 +215,7 @@ def assess_model(
     protected: dict[str, str],
     frame_test: pd.DataFrame,
     features: list[str],
-    seed: int = 0,
-    budget_seconds: float = 30,
-    fairness_thresholds: FairnessThresholds | None = None,
-    n_boot: int = 200,
+    **options: Unpack[AssessOptions],
 ) -> Assessment:
     """Evaluate a fitted model on held-out rows: everything the report and checks need.
 
@@ -228,8 +236,11 @@ def assess_model(
         The raw held-out rows (aligned with ``X_test``) including protected columns that are
         not features. Numeric age is banded.
     features : list of str
-    budget_seconds : float
-        Soft limit: later, optional parts (intervals, partial dependence) are cut short.
+    **options
+        :class:`AssessOptions`: ``seed`` (0), ``budget_seconds`` (30; a soft limit: later,
+        optional parts such as intervals and partial dependence are cut short),
+        ``fairness_thresholds`` (:class:`FairnessThresholds` defaults) and ``n_boot`` (200
+        bootstrap draws).
 
     Returns
     -------
@@ -241,9 +252,11 @@ def assess_model(
             expected="'binary', 'multiclass' or 'regression'",
             got=task,
         )
+    unknown = sorted(set(options) - set(AssessOptions.__annotations__))
+    if unknown:
+        raise TypeError(f"assess_model() got unexpected keyword arguments {unknown}")
+    seed = options.get("seed", 0)
     started = time.monotonic()
-    deadline = started + budget_seconds
-    timings: dict[str, float] = {}
     X = X_test[features].reset_index(drop=True)
     y_raw = pd.Series(y_test).reset_index(drop=True).to_numpy()
     frame = frame_test.reset_index(drop=True)
@@ -254,106 +267,165 @@ def assess_model(
             got=len(frame),
             fix="Pass the raw held-out rows in the same order as X_test",
         )
+    run = _Run(
+        model=model,
+        X=X,
+        y_raw=y_raw,
+        frame=frame,
+        task=task,
+        classes=classes,
+        protected=protected,
+        features=features,
+        thresholds=options.get("fairness_thresholds") or FairnessThresholds(),
+        seed=seed,
+        n_boot=options.get("n_boot", 200),
+        started=started,
+        budget_seconds=options.get("budget_seconds", 30),
+    )
     a = Assessment(task=task, n_test=len(X), classes=list(classes))
-    fth = fairness_thresholds or FairnessThresholds()
-
-    def lap(name: str, t0: float) -> None:
-        timings[name] = round(time.monotonic() - t0, 3)
-
-    t0 = time.monotonic()
     if task == "binary":
-        a.positive_label = classes[-1]
+        _assess_binary(a, run, threshold)
+    else:
+        _assess_predictions(a, run)
+    with run.lap("proxies"):
+        try:
+            a.proxies = proxy_check(frame, features=features, protected=protected, seed=seed)
+        except Exception as exc:
+            a.notes.append(f"Proxy check skipped: {type(exc).__name__}: {exc}")
+    _explain(a, run)
+    run.timings["total"] = round(time.monotonic() - started, 3)
+    a.seconds = run.timings
+    return a
+
+
+@dataclass
+class _Run:
+    """What every step of :func:`assess_model` reads, and the seconds each step took."""
+
+    model: Any
+    X: pd.DataFrame
+    y_raw: np.ndarray
+    frame: pd.DataFrame
+    task: str
+    classes: list[Any]
+    protected: dict[str, str]
+    features: list[str]
+    thresholds: FairnessThresholds
+    seed: int
+    n_boot: int
+    started: float
+    budget_seconds: float
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def deadline(self) -> float:
+        """When later, optional parts are cut short."""
+        return self.started + self.budget_seconds
+
+    @contextmanager
+    def lap(self, name: str) -> Iterator[None]:
+        """Time the block as ``timings[name]``."""
+        t0 = time.monotonic()
+        yield
+        self.timings[name] = round(time.monotonic() - t0, 3)
+
+
+def _assess_binary(a: Assessment, run: _Run, threshold: float | None) -> None:
+    """Metrics, curves, confusion, calibration and fairness of a score thresholded at ``t``."""
+    with run.lap("metrics"):
+        a.positive_label = run.classes[-1]
         t = 0.5 if threshold is None else float(threshold)
         a.threshold = t
-        s = score_function(model, classes)(X)
-        y = y_raw == classes[-1]
+        s = score_function(run.model, run.classes)(run.X)
+        y = run.y_raw == run.classes[-1]
         _binary_outputs(a, y, s, t)
         a.metrics = bootstrap_metrics(
             lambda yy, ss: _binary_metrics(yy, ss, t),
             y,
             s,
-            n_boot=n_boot,
-            seed=seed,
-            deadline=started + budget_seconds * 0.3,
+            n_boot=run.n_boot,
+            seed=run.seed,
+            deadline=run.started + run.budget_seconds * 0.3,
         )
-        lap("metrics", t0)
-        t0 = time.monotonic()
+    with run.lap("fairness"):
         a.fairness = fairness_table(
-            frame,
+            run.frame,
             y,
             s >= t,
-            protected=protected,
+            protected=run.protected,
             score=s,
-            thresholds=fth,
-            seed=seed,
-            n_boot=n_boot if time.monotonic() < deadline else 0,
+            thresholds=run.thresholds,
+            seed=run.seed,
+            n_boot=run.n_boot if time.monotonic() < run.deadline else 0,
         )
-    else:
-        pred = np.asarray(model.predict(X))
-        if task == "regression":
-            yv = pd.to_numeric(pd.Series(y_raw), errors="coerce").to_numpy(float)
+
+
+def _assess_predictions(a: Assessment, run: _Run) -> None:
+    """Metrics (and a confusion matrix for multiclass) and per-group error of the predictions."""
+    with run.lap("metrics"):
+        pred = np.asarray(run.model.predict(run.X))
+        if run.task == "regression":
+            yv = pd.to_numeric(pd.Series(run.y_raw), errors="coerce").to_numpy(float)
             pv = pred.astype(float)
-            a.metrics = bootstrap_metrics(_regression_metrics, yv, pv, n_boot=n_boot, seed=seed)
+            a.metrics = bootstrap_metrics(
+                _regression_metrics, yv, pv, n_boot=run.n_boot, seed=run.seed
+            )
         else:
-            yv, pv = y_raw.astype(str), pred.astype(str)
-            a.metrics = bootstrap_metrics(_multiclass_metrics, yv, pv, n_boot=n_boot, seed=seed)
-            labels = [str(c) for c in classes]
+            yv, pv = run.y_raw.astype(str), pred.astype(str)
+            a.metrics = bootstrap_metrics(
+                _multiclass_metrics, yv, pv, n_boot=run.n_boot, seed=run.seed
+            )
+            labels = [str(c) for c in run.classes]
             from sklearn.metrics import confusion_matrix
 
             a.confusion = {
                 "labels": labels,
                 "matrix": confusion_matrix(yv, pv, labels=labels).tolist(),
             }
-        lap("metrics", t0)
-        t0 = time.monotonic()
-        a.fairness = _group_errors(frame, yv, pv, task, protected, fth)
-    lap("fairness", t0)
+    with run.lap("fairness"):
+        a.fairness = _group_errors(run.frame, yv, pv, run.task, run.protected, run.thresholds)
 
-    t0 = time.monotonic()
-    try:
-        a.proxies = proxy_check(frame, features=features, protected=protected, seed=seed)
-    except Exception as exc:
-        a.notes.append(f"Proxy check skipped: {type(exc).__name__}: {exc}")
-    lap("proxies", t0)
 
-    t0 = time.monotonic()
-    a.importance = global_importance(
-        model,
-        X,
-        y_raw,
-        features=features,
-        task=task,
-        classes=classes,
-        seed=seed,
-        **_importance_effort(model, X, len(features), max(3.0, (deadline - time.monotonic()) / 3)),
-    )
-    lap("importance", t0)
-    if task != "multiclass" and time.monotonic() < deadline:
-        t0 = time.monotonic()
+def _explain(a: Assessment, run: _Run) -> None:
+    """Global importance, then (time allowing) partial dependence and example reasons."""
+    with run.lap("importance"):
+        a.importance = global_importance(
+            run.model,
+            run.X,
+            run.y_raw,
+            features=run.features,
+            task=run.task,
+            classes=run.classes,
+            seed=run.seed,
+            **_importance_effort(
+                run.model,
+                run.X,
+                len(run.features),
+                max(3.0, (run.deadline - time.monotonic()) / 3),
+            ),
+        )
+    if run.task == "multiclass":
+        return
+    if time.monotonic() >= run.deadline:
+        a.notes.append("Partial dependence and example reasons skipped: time budget spent.")
+        return
+    with run.lap("partial_dependence"):
         top = [r["feature"] for r in a.importance["features"][:3]]
         a.partial_dependence = partial_dependence(
-            model, X, features=features, columns=top, classes=classes, seed=seed
+            run.model, run.X, features=run.features, columns=top, classes=run.classes, seed=run.seed
         )
-        lap("partial_dependence", t0)
-        t0 = time.monotonic()
-        rows = X.head(3)
+    with run.lap("examples"):
         reasons = explain_rows(
-            model,
-            rows,
-            features=features,
-            reference=X,
+            run.model,
+            run.X.head(3),
+            features=run.features,
+            reference=run.X,
             top_k=3,
-            classes=classes if task == "binary" else None,
+            classes=run.classes if run.task == "binary" else None,
         )
         a.examples = [
             {"row": i, "reasons": [r.to_dict() for r in rs]} for i, rs in enumerate(reasons)
         ]
-        lap("examples", t0)
-    elif task != "multiclass":
-        a.notes.append("Partial dependence and example reasons skipped: time budget spent.")
-    timings["total"] = round(time.monotonic() - started, 3)
-    a.seconds = timings
-    return a
 
 
 def _importance_effort(model: Any, X: pd.DataFrame, n_features: int, seconds: float) -> dict:

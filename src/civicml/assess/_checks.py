@@ -72,45 +72,50 @@ def evaluate_checks(
     [True, True, True, True]
     """
     doc = _get(assessment)
-    checks: list[Check] = []
+    return [
+        _metric_check(doc, metric, min_metric),
+        _fairness_check(doc, max_fairness_gap),
+        _calibration_check(doc, max_calibration_error),
+        _data_quality_check(list(data_findings or [])),
+    ]
+
+
+def _metric_check(doc: dict[str, Any], metric: str, min_metric: float | None) -> Check:
+    """The primary metric on the test rows against ``min_metric`` (a ceiling for error metrics)."""
     m = doc.get("metrics", {}).get(metric)
     value = None if m is None else m.get("value")
     ci = None if m is None else m.get("ci")
     ci_text = f" (95% interval {ci[0]:.3f} to {ci[1]:.3f})" if ci and None not in ci else ""
     lower = metric in _LOWER_IS_BETTER
     if value is None:
-        checks.append(
-            Check(
-                f"min_{metric}",
-                False,
-                f"{metric} was not measured on the test rows.",
-                None,
-                min_metric,
-            )
+        return Check(
+            f"min_{metric}",
+            False,
+            f"{metric} was not measured on the test rows.",
+            None,
+            min_metric,
         )
-    elif min_metric is None:
-        checks.append(
-            Check(
-                f"min_{metric}",
-                True,
-                f"{metric} is {value:.3f}{ci_text}; no limit set.",
-                value,
-                None,
-            )
+    if min_metric is None:
+        return Check(
+            f"min_{metric}",
+            True,
+            f"{metric} is {value:.3f}{ci_text}; no limit set.",
+            value,
+            None,
         )
-    else:
-        ok = value <= min_metric if lower else value >= min_metric
-        word = "at most" if lower else "at least"
-        checks.append(
-            Check(
-                f"min_{metric}",
-                bool(ok),
-                f"{metric} is {value:.3f}{ci_text}; it must be {word} {min_metric:.3f}.",
-                value,
-                min_metric,
-            )
-        )
+    ok = value <= min_metric if lower else value >= min_metric
+    word = "at most" if lower else "at least"
+    return Check(
+        f"min_{metric}",
+        bool(ok),
+        f"{metric} is {value:.3f}{ci_text}; it must be {word} {min_metric:.3f}.",
+        value,
+        min_metric,
+    )
 
+
+def _fairness_check(doc: dict[str, Any], max_fairness_gap: float) -> Check:
+    """The largest gap over single characteristics (intersections are for review only)."""
     worst, where = None, ""
     for t in doc.get("fairness", {}).get("characteristics", []):
         if t.get("kind") == "intersection":
@@ -124,67 +129,55 @@ def evaluate_checks(
             if v is not None and (worst is None or v > worst):
                 worst, where = v, f"{label} by {t.get('name')}"
     if worst is None:
-        checks.append(
-            Check(
-                "max_fairness_gap",
-                True,
-                "No protected characteristic could be assessed; see the report's "
-                "'not assessed' list.",
-                None,
-                max_fairness_gap,
-            )
+        return Check(
+            "max_fairness_gap",
+            True,
+            "No protected characteristic could be assessed; see the report's 'not assessed' list.",
+            None,
+            max_fairness_gap,
         )
-    else:
-        checks.append(
-            Check(
-                "max_fairness_gap",
-                bool(worst <= max_fairness_gap),
-                f"The largest gap is {worst:.3f} ({where}); the check fails above "
-                f"{max_fairness_gap:.3f} (the report flags gaps above "
-                f"{FairnessThresholds().max_difference:.3f} for a person to review).",
-                worst,
-                max_fairness_gap,
-            )
-        )
+    return Check(
+        "max_fairness_gap",
+        bool(worst <= max_fairness_gap),
+        f"The largest gap is {worst:.3f} ({where}); the check fails above "
+        f"{max_fairness_gap:.3f} (the report flags gaps above "
+        f"{FairnessThresholds().max_difference:.3f} for a person to review).",
+        worst,
+        max_fairness_gap,
+    )
 
+
+def _calibration_check(doc: dict[str, Any], max_calibration_error: float) -> Check:
     ece = doc.get("calibration", {}).get("ece")
     if ece is None:
-        checks.append(
-            Check(
-                "max_calibration_error",
-                True,
-                "Calibration is not measured for this task.",
-                None,
-                max_calibration_error,
-            )
+        return Check(
+            "max_calibration_error",
+            True,
+            "Calibration is not measured for this task.",
+            None,
+            max_calibration_error,
         )
-    else:
-        checks.append(
-            Check(
-                "max_calibration_error",
-                bool(ece <= max_calibration_error),
-                f"Expected calibration error is {ece:.3f}; the limit is {max_calibration_error:.3f}.",
-                ece,
-                max_calibration_error,
-            )
-        )
+    return Check(
+        "max_calibration_error",
+        bool(ece <= max_calibration_error),
+        f"Expected calibration error is {ece:.3f}; the limit is {max_calibration_error:.3f}.",
+        ece,
+        max_calibration_error,
+    )
 
-    findings = list(data_findings or [])
-    if findings:
-        shown = "; ".join(_finding_text(f) for f in findings[:5])
-        more = f" and {len(findings) - 5} more" if len(findings) > 5 else ""
-        checks.append(
-            Check(
-                "data_quality",
-                False,
-                f"{len(findings)} data finding(s): {shown}{more}.",
-                float(len(findings)),
-                0.0,
-            )
-        )
-    else:
-        checks.append(Check("data_quality", True, "No data-quality findings.", 0.0, 0.0))
-    return checks
+
+def _data_quality_check(findings: list[Any]) -> Check:
+    if not findings:
+        return Check("data_quality", True, "No data-quality findings.", 0.0, 0.0)
+    shown = "; ".join(_finding_text(f) for f in findings[:5])
+    more = f" and {len(findings) - 5} more" if len(findings) > 5 else ""
+    return Check(
+        "data_quality",
+        False,
+        f"{len(findings)} data finding(s): {shown}{more}.",
+        float(len(findings)),
+        0.0,
+    )
 
 
 def _finding_text(f: Any) -> str:

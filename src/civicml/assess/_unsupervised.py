@@ -169,7 +169,7 @@ def _fairness(
     flagged = scores > float(ex["threshold"])
     known = oof = None
     if result.target and result.target in frame.columns:
-        from civicml.learn._anomaly import anomaly_labels
+        from civicml.learn import anomaly_labels
 
         known = anomaly_labels(frame[result.target])
         oof = np.asarray(ex.get("scores") or scores, dtype=float)

@@ -82,6 +82,46 @@ def generate_deployment(
     ...
     civicml._errors.SpecError: The model to deploy is not NAME@ALIAS. Expected for example 'claims@production'; got 'claims'. Pass the registry name and alias, such as claims@production.
     """
+    m = _parse_model(model)
+    if civicml_version is None:
+        from civicml import __version__
+
+        civicml_version = __version__
+    name = _k8s_name(m["name"])
+    target = _Target(
+        model=model,
+        name=name,
+        image=image or f"civicml-{name}:latest",
+        port=port,
+        replicas=replicas,
+        resources={"cpu": cpu, "memory": memory},
+        secret=secret,
+        namespace=namespace,
+    )
+    root = Path(out)
+    (root / "k8s").mkdir(parents=True, exist_ok=True)
+    (root / "kserve").mkdir(parents=True, exist_ok=True)
+    deployment, service, isvc = _manifests(target)
+    files = DeployFiles(
+        dockerfile=root / "Dockerfile",
+        deployment=root / "k8s" / "deployment.yaml",
+        service=root / "k8s" / "service.yaml",
+        inferenceservice=root / "kserve" / "inferenceservice.yaml",
+        readme=root / "README.md",
+    )
+    files.dockerfile.write_text(_dockerfile(target, civicml_version), encoding="utf-8")
+    for path, doc in (
+        (files.deployment, deployment),
+        (files.service, service),
+        (files.inferenceservice, isvc),
+    ):
+        path.write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
+    files.readme.write_text(_readme(target), encoding="utf-8")
+    return files
+
+
+def _parse_model(model: str) -> re.Match[str]:
+    """``NAME@ALIAS`` split by :data:`_REF`."""
     m = _REF.match(model)
     if not m:
         raise SpecError.build(
@@ -90,20 +130,30 @@ def generate_deployment(
             got=model,
             fix="Pass the registry name and alias, such as claims@production",
         )
-    if civicml_version is None:
-        from civicml import __version__ as civicml_version
-    name = _k8s_name(m["name"])
-    image = image or f"civicml-{name}:latest"
-    root = Path(out)
-    (root / "k8s").mkdir(parents=True, exist_ok=True)
-    (root / "kserve").mkdir(parents=True, exist_ok=True)
-    labels = {"app.kubernetes.io/name": name, "app.kubernetes.io/part-of": "civicml"}
-    meta: dict[str, object] = {"name": name, "labels": labels}
-    if namespace:
-        meta["namespace"] = namespace
-    serve_args = ["serve", "--model", model, "--host", "0.0.0.0", "--port", str(port)]
-    env_from = [{"secretRef": {"name": secret}}]
-    security = {
+    return m
+
+
+@dataclass(frozen=True)
+class _Target:
+    """What every generated file says about the service: the model, the image and its sizing."""
+
+    model: str
+    name: str
+    image: str
+    port: int
+    replicas: int
+    resources: dict[str, str]
+    secret: str
+    namespace: str | None
+
+    @property
+    def serve_args(self) -> list[str]:
+        return ["serve", "--model", self.model, "--host", "0.0.0.0", "--port", str(self.port)]
+
+
+def _security() -> dict[str, object]:
+    """The container's security context: non-root, read-only, no privileges."""
+    return {
         "runAsNonRoot": True,
         "runAsUser": 10001,
         "allowPrivilegeEscalation": False,
@@ -111,46 +161,56 @@ def generate_deployment(
         "capabilities": {"drop": ["ALL"]},
     }
 
-    pod_security = {
+
+def _pod_security() -> dict[str, object]:
+    return {
         "runAsNonRoot": True,
         "runAsUser": 10001,
         "fsGroup": 10001,
         "seccompProfile": {"type": "RuntimeDefault"},
     }
 
-    def probe(path: str, delay: int) -> dict[str, object]:
-        return {
-            "httpGet": {"path": path, "port": "http"},
-            "initialDelaySeconds": delay,
-            "periodSeconds": 10,
-            "timeoutSeconds": 2,
-            "failureThreshold": 3,
-        }
 
-    container = {
+def _probe(path: str, delay: int) -> dict[str, object]:
+    return {
+        "httpGet": {"path": path, "port": "http"},
+        "initialDelaySeconds": delay,
+        "periodSeconds": 10,
+        "timeoutSeconds": 2,
+        "failureThreshold": 3,
+    }
+
+
+def _manifests(t: _Target) -> tuple[dict[str, object], dict[str, object], dict[str, object]]:
+    """The Kubernetes Deployment and Service and the KServe InferenceService."""
+    labels = {"app.kubernetes.io/name": t.name, "app.kubernetes.io/part-of": "civicml"}
+    meta: dict[str, object] = {"name": t.name, "labels": labels}
+    if t.namespace:
+        meta["namespace"] = t.namespace
+    env_from: list[dict[str, object]] = [{"secretRef": {"name": t.secret}}]
+    security, pod_security = _security(), _pod_security()
+    resources: dict[str, object] = {"requests": dict(t.resources), "limits": dict(t.resources)}
+    container: dict[str, object] = {
         "name": "civicml",
-        "image": image,
+        "image": t.image,
         "imagePullPolicy": "IfNotPresent",
-        "args": serve_args,
-        "ports": [{"name": "http", "containerPort": port, "protocol": "TCP"}],
+        "args": t.serve_args,
+        "ports": [{"name": "http", "containerPort": t.port, "protocol": "TCP"}],
         "envFrom": env_from,
         "env": [{"name": "HOME", "value": "/tmp"}],
-        "readinessProbe": probe("/v2/health/ready", 5),
-        "livenessProbe": probe("/v2/health/live", 15),
-        "resources": {
-            "requests": {"cpu": cpu, "memory": memory},
-            "limits": {"cpu": cpu, "memory": memory},
-        },
+        "readinessProbe": _probe("/v2/health/ready", 5),
+        "livenessProbe": _probe("/v2/health/live", 15),
+        "resources": resources,
         "securityContext": security,
         "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],
     }
-    deployment = {
+    deployment: dict[str, object] = {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
         "metadata": meta,
         "spec": {
-            "replicas": replicas,
-            "selector": {"matchLabels": {"app.kubernetes.io/name": name}},
+            "replicas": t.replicas,
+            "selector": {"matchLabels": {"app.kubernetes.io/name": t.name}},
             "template": {
                 "metadata": {"labels": labels},
                 "spec": {
@@ -162,47 +222,61 @@ def generate_deployment(
             },
         },
     }
-    service = {
+    service: dict[str, object] = {
         "apiVersion": "v1",
         "kind": "Service",
         "metadata": meta,
         "spec": {
             "type": "ClusterIP",
-            "selector": {"app.kubernetes.io/name": name},
+            "selector": {"app.kubernetes.io/name": t.name},
             "ports": [{"name": "http", "port": 80, "targetPort": "http", "protocol": "TCP"}],
         },
     }
-    # KServe custom predictor (serving.kserve.io/v1beta1 CRD, spec.predictor.containers): KServe
-    # reads the protocol of a custom container from its PROTOCOL env var ("v2" = Open Inference
-    # Protocol v2); the first container must be named kserve-container.
+    isvc = _inferenceservice(t, meta, env_from, resources, security, pod_security)
+    return deployment, service, isvc
+
+
+def _inferenceservice(
+    t: _Target,
+    meta: dict[str, object],
+    env_from: list[dict[str, object]],
+    resources: dict[str, object],
+    security: dict[str, object],
+    pod_security: dict[str, object],
+) -> dict[str, object]:
+    """A KServe custom predictor (serving.kserve.io/v1beta1 CRD, spec.predictor.containers).
+
+    KServe reads the protocol of a custom container from its PROTOCOL env var ("v2" = Open
+    Inference Protocol v2); the first container must be named kserve-container.
+    """
     kcontainer = {
         "name": "kserve-container",
-        "image": image,
+        "image": t.image,
         "imagePullPolicy": "IfNotPresent",
-        "args": serve_args,
-        "ports": [{"containerPort": port, "protocol": "TCP"}],
+        "args": t.serve_args,
+        "ports": [{"containerPort": t.port, "protocol": "TCP"}],
         "envFrom": env_from,
         "env": [{"name": "PROTOCOL", "value": "v2"}, {"name": "HOME", "value": "/tmp"}],
         "readinessProbe": {
-            **probe("/v2/health/ready", 5),
-            "httpGet": {"path": "/v2/health/ready", "port": port},
+            **_probe("/v2/health/ready", 5),
+            "httpGet": {"path": "/v2/health/ready", "port": t.port},
         },
         "livenessProbe": {
-            **probe("/v2/health/live", 15),
-            "httpGet": {"path": "/v2/health/live", "port": port},
+            **_probe("/v2/health/live", 15),
+            "httpGet": {"path": "/v2/health/live", "port": t.port},
         },
-        "resources": container["resources"],
+        "resources": resources,
         "securityContext": security,
         "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],
     }
-    isvc = {
+    return {
         "apiVersion": "serving.kserve.io/v1beta1",
         "kind": "InferenceService",
         "metadata": {**meta, "annotations": {"serving.kserve.io/deploymentMode": "RawDeployment"}},
         "spec": {
             "predictor": {
                 "minReplicas": 1,
-                "maxReplicas": replicas,
+                "maxReplicas": t.replicas,
                 "automountServiceAccountToken": False,
                 "securityContext": pod_security,
                 "containers": [kcontainer],
@@ -210,39 +284,30 @@ def generate_deployment(
             }
         },
     }
-    dockerfile = f"""FROM python:3.11-slim
-# civicml serve for {model}: the model is fetched from the registry at start, verified by hash.
+
+
+def _dockerfile(t: _Target, civicml_version: str) -> str:
+    return f"""FROM python:3.11-slim
+# civicml serve for {t.model}: the model is fetched from the registry at start, verified by hash.
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 OMP_NUM_THREADS=1
 RUN pip install "civicml[scale]=={civicml_version}" \\
     && useradd --create-home --uid 10001 civicml
 USER 10001
 WORKDIR /home/civicml
-EXPOSE {port}
+EXPOSE {t.port}
 HEALTHCHECK --interval=30s --timeout=3s --start-period=20s --retries=3 \\
-    CMD python -c "import urllib.request,sys; sys.exit(urllib.request.urlopen('http://127.0.0.1:{port}/v2/health/ready', timeout=2).status != 200)"
+    CMD python -c "import urllib.request,sys; sys.exit(urllib.request.urlopen('http://127.0.0.1:{t.port}/v2/health/ready', timeout=2).status != 200)"
 # CIVICML_REGISTRY, CIVICML_ARTIFACTS and cloud credentials come from the environment (a Secret).
 ENTRYPOINT ["civicml"]
-CMD {json.dumps(serve_args)}
+CMD {json.dumps(t.serve_args)}
 """
-    files = DeployFiles(
-        dockerfile=root / "Dockerfile",
-        deployment=root / "k8s" / "deployment.yaml",
-        service=root / "k8s" / "service.yaml",
-        inferenceservice=root / "kserve" / "inferenceservice.yaml",
-        readme=root / "README.md",
-    )
-    files.dockerfile.write_text(dockerfile, encoding="utf-8")
-    for path, doc in (
-        (files.deployment, deployment),
-        (files.service, service),
-        (files.inferenceservice, isvc),
-    ):
-        path.write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
-    files.readme.write_text(
-        f"""# Deploying {model}
 
-    docker build -t {image} . && docker push {image}
-    kubectl create secret generic {secret} \\
+
+def _readme(t: _Target) -> str:
+    return f"""# Deploying {t.model}
+
+    docker build -t {t.image} . && docker push {t.image}
+    kubectl create secret generic {t.secret} \\
       --from-literal=CIVICML_REGISTRY='postgresql+psycopg://USER:PASSWORD@HOST/civicml' \\
       --from-literal=CIVICML_ARTIFACTS='s3://BUCKET/civicml' \\
       --from-literal=AWS_ACCESS_KEY_ID=... --from-literal=AWS_SECRET_ACCESS_KEY=...
@@ -250,7 +315,4 @@ CMD {json.dumps(serve_args)}
     kubectl apply -f kserve/       # KServe (Open Inference Protocol v2)
 
 See docs/scale-out.md in civicml for the whole setup.
-""",
-        encoding="utf-8",
-    )
-    return files
+"""

@@ -10,9 +10,17 @@ from civicml.monitor._alerts import Alert, AlertPolicy, evaluate_alerts, retrain
 from civicml.monitor._chunked import ChunkedMonitor, ChunkedResult, iter_chunks
 from civicml.monitor._drift import STATTESTS, ColumnDrift, DriftDetector, DriftReport
 from civicml.monitor._fairness import OverrideReport, override_rate, selection_rates_over_time
-from civicml.monitor._job import MonitorInputs, monitor_model, monitor_registered, parse_when
+from civicml.monitor._job import (
+    MonitorInputs,
+    MonitorKeywords,
+    MonitorSettings,
+    monitor_model,
+    monitor_registered,
+    parse_when,
+)
 from civicml.monitor._labels import LabelDelivery, read_labels, store_labels
 from civicml.monitor._multivariate import PCAReconstructionDrift
+from civicml.monitor._outputs import monitoring_plan
 from civicml.monitor._performance import (
     ScoreCalibrator,
     estimate_performance_cbpe,
@@ -20,6 +28,7 @@ from civicml.monitor._performance import (
     realised_performance,
     reconcile_performance,
 )
+from civicml.monitor._plots import distribution_svg
 from civicml.monitor._profile import ReferenceProfile, infer_column_kind
 from civicml.monitor._report import MonitorReport, build_report, post_webhook
 
@@ -34,12 +43,15 @@ __all__ = [
     "DriftReport",
     "LabelDelivery",
     "MonitorInputs",
+    "MonitorKeywords",
     "MonitorReport",
+    "MonitorSettings",
     "OverrideReport",
     "PCAReconstructionDrift",
     "ReferenceProfile",
     "ScoreCalibrator",
     "build_report",
+    "distribution_svg",
     "estimate_performance_cbpe",
     "estimate_performance_over_time",
     "evaluate_alerts",
@@ -47,6 +59,7 @@ __all__ = [
     "iter_chunks",
     "monitor_model",
     "monitor_registered",
+    "monitoring_plan",
     "override_rate",
     "parse_when",
     "post_webhook",

@@ -19,7 +19,7 @@ from civicml.monitor._fairness import AUTOMATION_BIAS, QUALITY_CONCERN, Override
 
 if TYPE_CHECKING:  # pragma: no cover
     from civicml.monitor._chunked import ChunkedResult
-    from civicml.monitor._drift import DriftReport
+    from civicml.monitor._drift import ColumnDrift, DriftReport
     from civicml.monitor._outputs import OutputDrift
     from civicml.monitor._report import MonitorReport
 
@@ -112,79 +112,13 @@ def evaluate_alerts(
     """
     alerts: list[Alert] = []
     if drift is not None:
-        drifted = [c for c in drift.features if c.drifted]
-        evidence = {
-            c.column: {"test": c.stattest, "score": c.score, "threshold": c.threshold}
-            for c in drifted
-        }
-        if policy.dataset_drift and drift.dataset_drift:
-            alerts.append(
-                Alert(
-                    "dataset_drift",
-                    "high",
-                    f"{len(drifted)} of {len(drift.features)} input columns drifted "
-                    f"({drift.share_drifted:.0%}, limit {drift.drift_share:.0%}).",
-                    evidence,
-                )
-            )
-        elif policy.any_column_drift and drifted:
-            alerts.append(
-                Alert(
-                    "column_drift",
-                    "medium",
-                    f"Input columns drifted: {', '.join(evidence)}.",
-                    evidence,
-                )
-            )
-        preds = [c for c in drift.predictions if c.drifted]
-        if policy.prediction_drift and preds:
-            alerts.append(
-                Alert(
-                    "prediction_drift",
-                    "high",
-                    f"The model's outputs drifted: {', '.join(c.column for c in preds)}.",
-                    {
-                        c.column: {"test": c.stattest, "score": c.score, "threshold": c.threshold}
-                        for c in preds
-                    },
-                )
-            )
+        alerts.extend(_drift_alerts(policy, drift))
     if policy.prediction_drift and output_drift is not None and output_drift.drifted:
-        alerts.append(
-            Alert(
-                "output_drift",
-                "high",
-                output_drift.message,
-                {
-                    "measure": output_drift.measure,
-                    "test": output_drift.test,
-                    "p_value": output_drift.p_value,
-                    "psi": output_drift.psi,
-                    "rule": output_drift.rule,
-                },
-            )
-        )
+        alerts.append(_output_drift_alert(output_drift))
     if policy.chunked and chunked is not None and chunked.alerts:
-        cols = [a["column"] for a in chunked.alerts]
-        alerts.append(
-            Alert(
-                "chunked_drift",
-                "medium",
-                f"{len(cols)} column(s) left their reference limits for {chunked.consecutive} chunks in a "
-                f"row: {', '.join(cols)}.",
-                {"alerts": chunked.alerts},
-            )
-        )
+        alerts.append(_chunked_alert(chunked))
     if policy.multivariate and multivariate is not None and multivariate.alerts:
-        alerts.append(
-            Alert(
-                "multivariate_drift",
-                "medium",
-                "The joint distribution of the inputs changed (PCA reconstruction error above its "
-                f"limit for {multivariate.consecutive} chunks in a row).",
-                {"alerts": multivariate.alerts},
-            )
-        )
+        alerts.append(_multivariate_alert(multivariate))
     if policy.performance_drop is not None and reference_performance:
         alerts.extend(
             _performance_alerts(
@@ -192,38 +126,131 @@ def evaluate_alerts(
             )
         )
     if policy.fairness_min_ratio is not None and fairness is not None and not fairness.empty:
-        latest = _latest(fairness)
-        low = latest[latest["ratio_to_max"] < policy.fairness_min_ratio]
-        if "reference_ratio" in low.columns:  # a gap the model already had is not drift
-            margin = np.maximum(
-                policy.fairness_tolerance,
-                low["ratio_margin"] if "ratio_margin" in low.columns else 0.0,
-            )
-            low = low[~(low["ratio_to_max"] >= low["reference_ratio"] - margin)]
-        if not low.empty:
-            groups = [
-                f"{r.characteristic}={r.group} ({r.ratio_to_max:.2f})" for r in low.itertuples()
-            ]
-            alerts.append(
-                Alert(
-                    "fairness_drift",
-                    "high",
-                    f"Selection-rate ratio under {policy.fairness_min_ratio:.2f} in the latest window: "
-                    + ", ".join(groups)
-                    + ".",
-                    {"groups": groups},
-                )
-            )
+        alerts.extend(
+            _fairness_alerts(policy.fairness_min_ratio, policy.fairness_tolerance, fairness)
+        )
     if policy.oversight and overrides is not None:
-        for signal, text in zip(overrides.signals, overrides.evidence, strict=False):
-            kind = "automation_bias" if signal == AUTOMATION_BIAS else "override_rate_rising"
-            severity = "medium" if signal == AUTOMATION_BIAS else "high"
-            if signal in (AUTOMATION_BIAS, QUALITY_CONCERN):
-                alerts.append(
-                    Alert(kind, severity, f"{signal.capitalize()}: {text}", {"signal": signal})
-                )
+        alerts.extend(_oversight_alerts(overrides))
     order = {"high": 0, "medium": 1, "low": 2}
     return sorted(alerts, key=lambda a: order.get(a.severity, 3))
+
+
+def _column_evidence(columns: list[ColumnDrift]) -> dict[str, dict[str, Any]]:
+    return {
+        c.column: {"test": c.stattest, "score": c.score, "threshold": c.threshold} for c in columns
+    }
+
+
+def _drift_alerts(policy: AlertPolicy, drift: DriftReport) -> list[Alert]:
+    """Dataset (or, by policy, any column) drift and prediction drift over the period."""
+    alerts = []
+    drifted = [c for c in drift.features if c.drifted]
+    evidence = _column_evidence(drifted)
+    if policy.dataset_drift and drift.dataset_drift:
+        alerts.append(
+            Alert(
+                "dataset_drift",
+                "high",
+                f"{len(drifted)} of {len(drift.features)} input columns drifted "
+                f"({drift.share_drifted:.0%}, limit {drift.drift_share:.0%}).",
+                evidence,
+            )
+        )
+    elif policy.any_column_drift and drifted:
+        alerts.append(
+            Alert(
+                "column_drift",
+                "medium",
+                f"Input columns drifted: {', '.join(evidence)}.",
+                evidence,
+            )
+        )
+    preds = [c for c in drift.predictions if c.drifted]
+    if policy.prediction_drift and preds:
+        alerts.append(
+            Alert(
+                "prediction_drift",
+                "high",
+                f"The model's outputs drifted: {', '.join(c.column for c in preds)}.",
+                _column_evidence(preds),
+            )
+        )
+    return alerts
+
+
+def _output_drift_alert(output_drift: OutputDrift) -> Alert:
+    return Alert(
+        "output_drift",
+        "high",
+        output_drift.message,
+        {
+            "measure": output_drift.measure,
+            "test": output_drift.test,
+            "p_value": output_drift.p_value,
+            "psi": output_drift.psi,
+            "rule": output_drift.rule,
+        },
+    )
+
+
+def _chunked_alert(chunked: ChunkedResult) -> Alert:
+    cols = [a["column"] for a in chunked.alerts]
+    return Alert(
+        "chunked_drift",
+        "medium",
+        f"{len(cols)} column(s) left their reference limits for {chunked.consecutive} chunks in a "
+        f"row: {', '.join(cols)}.",
+        {"alerts": chunked.alerts},
+    )
+
+
+def _multivariate_alert(multivariate: ChunkedResult) -> Alert:
+    return Alert(
+        "multivariate_drift",
+        "medium",
+        "The joint distribution of the inputs changed (PCA reconstruction error above its "
+        f"limit for {multivariate.consecutive} chunks in a row).",
+        {"alerts": multivariate.alerts},
+    )
+
+
+def _fairness_alerts(min_ratio: float, tolerance: float, fairness: pd.DataFrame) -> list[Alert]:
+    """Groups under ``min_ratio`` of the highest selection rate in the latest window, beyond
+    ``tolerance`` below any gap the model already had on its reference."""
+    latest = _latest(fairness)
+    low = latest[latest["ratio_to_max"] < min_ratio]
+    if "reference_ratio" in low.columns:  # a gap the model already had is not drift
+        margin = np.maximum(
+            tolerance,
+            low["ratio_margin"] if "ratio_margin" in low.columns else 0.0,
+        )
+        low = low[~(low["ratio_to_max"] >= low["reference_ratio"] - margin)]
+    if low.empty:
+        return []
+    groups = [f"{r.characteristic}={r.group} ({r.ratio_to_max:.2f})" for r in low.itertuples()]
+    return [
+        Alert(
+            "fairness_drift",
+            "high",
+            f"Selection-rate ratio under {min_ratio:.2f} in the latest window: "
+            + ", ".join(groups)
+            + ".",
+            {"groups": groups},
+        )
+    ]
+
+
+def _oversight_alerts(overrides: OverrideReport) -> list[Alert]:
+    """Automation bias and a rising override rate (a model quality concern)."""
+    alerts = []
+    for signal, text in zip(overrides.signals, overrides.evidence, strict=False):
+        kind = "automation_bias" if signal == AUTOMATION_BIAS else "override_rate_rising"
+        severity = "medium" if signal == AUTOMATION_BIAS else "high"
+        if signal in (AUTOMATION_BIAS, QUALITY_CONCERN):
+            alerts.append(
+                Alert(kind, severity, f"{signal.capitalize()}: {text}", {"signal": signal})
+            )
+    return alerts
 
 
 def _performance_alerts(

@@ -39,8 +39,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+import civicml.monitor._stattests as st
 from civicml._errors import DataError, NotFittedError, SpecError
-from civicml.monitor import _stattests as st
 from civicml.monitor._profile import (
     SMALL_CARDINALITY,
     ReferenceProfile,

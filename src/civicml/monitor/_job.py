@@ -20,16 +20,27 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict, Unpack
 
 import numpy as np
 import pandas as pd
 
 from civicml._errors import DataError, SpecError
 from civicml.monitor._alerts import AlertPolicy
+from civicml.monitor._chunked import ChunkedMonitor, ChunkedResult, floor_to_window
+from civicml.monitor._drift import DriftDetector, DriftReport
+from civicml.monitor._fairness import override_rate, selection_rates_over_time
 from civicml.monitor._labels import LABEL, RECEIVED, read_labels
+from civicml.monitor._multivariate import PCAReconstructionDrift
+from civicml.monitor._outputs import OutputDrift, output_drift, output_reference
+from civicml.monitor._performance import (
+    estimate_performance_over_time,
+    realised_performance,
+    reconcile_performance,
+)
+from civicml.monitor._profile import infer_column_kind
 from civicml.monitor._report import MonitorReport, build_report
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -37,6 +48,8 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = [
     "MonitorInputs",
+    "MonitorKeywords",
+    "MonitorSettings",
     "decision_log_folder",
     "monitor_model",
     "monitor_registered",
@@ -138,8 +151,6 @@ class MonitorInputs:
             elif role in ("categorical", "boolean", "binary"):
                 kinds[name] = "categorical"
             elif role == "":
-                from civicml.monitor._profile import infer_column_kind
-
                 kind = infer_column_kind(reference[name])
                 if kind in ("numeric", "categorical"):
                     kinds[name] = kind
@@ -160,8 +171,6 @@ class MonitorInputs:
             kinds["score"], kinds["decision"] = "numeric", "categorical"
         outputs = None
         if task in UNSUPERVISED_TASKS and (score_reference or bundle.has("monitoring.json")):
-            from civicml.monitor._outputs import output_reference
-
             outputs = output_reference(bundle, reference)
         ref_perf: dict[str, float] = {}
         if bundle.has("metrics.json"):
@@ -215,8 +224,6 @@ def _as_text(values: pd.Series) -> pd.Series:
 
 
 def _rows_per_window(times: pd.Series, window: str) -> int:
-    from civicml.monitor._chunked import floor_to_window
-
     counts = floor_to_window(times, window).value_counts()
     return int(np.median(counts.to_numpy())) if len(counts) else 0
 
@@ -253,8 +260,6 @@ def _fairness(
     min_group_size: int,
     min_ratio: float,
 ) -> pd.DataFrame | None:
-    from civicml.monitor._fairness import selection_rates_over_time
-
     columns = {k: v for k, v in inputs.protected.items() if v in log.columns}
     if not columns or "decision" not in log.columns:
         return None
@@ -348,12 +353,6 @@ def _performance(
     labels: Sequence[pd.DataFrame],
     window: str,
 ) -> tuple[pd.DataFrame | None, pd.DataFrame | None, pd.DataFrame | None]:
-    from civicml.monitor._performance import (
-        estimate_performance_over_time,
-        realised_performance,
-        reconcile_performance,
-    )
-
     realised = estimated = reconciled = None
     binary = inputs.task == "binary" and "score" in log.columns and "decision" in log.columns
     if binary:
@@ -403,6 +402,49 @@ def _performance(
     return realised, estimated, reconciled
 
 
+@dataclass(frozen=True)
+class MonitorSettings:
+    """What a monitoring run looks at and when it alerts, as one object.
+
+    Attributes
+    ----------
+    since, until : timestamp or str, optional
+        The period, ``[since, until)``; ISO dates or look-backs such as ``"7d"``.
+    window : str
+        Time window of the chunked checks, performance, fairness and override trends.
+    policy : AlertPolicy, optional
+        Which findings alert (default :class:`AlertPolicy`).
+    drift_share : float
+        Dataset drift when at least this share of input columns drifted (Evidently: 0.5).
+    min_group_size : int
+        Fairness ratios ignore groups with fewer rows in a window.
+
+    Examples
+    --------
+    >>> from dataclasses import replace
+    >>> replace(MonitorSettings(), window="1W").window
+    '1W'
+    """
+
+    since: pd.Timestamp | str | None = None
+    until: pd.Timestamp | str | None = None
+    window: str = "1D"
+    policy: AlertPolicy | None = None
+    drift_share: float = 0.5
+    min_group_size: int = 30
+
+
+class MonitorKeywords(TypedDict, total=False):
+    """:class:`MonitorSettings`' fields as keyword arguments of :func:`monitor_model`."""
+
+    since: pd.Timestamp | str | None
+    until: pd.Timestamp | str | None
+    window: str
+    policy: AlertPolicy | None
+    drift_share: float
+    min_group_size: int
+
+
 def monitor_model(
     bundle: Bundle | MonitorInputs,
     log: pd.DataFrame,
@@ -410,14 +452,10 @@ def monitor_model(
     model: str | None = None,
     version: str | None = None,
     alias: str | None = None,
-    since: pd.Timestamp | str | None = None,
-    until: pd.Timestamp | str | None = None,
-    window: str = "1D",
     labels: Sequence[pd.DataFrame] | pd.DataFrame | None = None,
-    policy: AlertPolicy | None = None,
-    drift_share: float = 0.5,
-    min_group_size: int = 30,
     log_folder: str | Path | None = None,
+    settings: MonitorSettings | None = None,
+    **keywords: Unpack[MonitorKeywords],
 ) -> MonitorReport:
     """Run every monitor on the decision log of one model version and return the report.
 
@@ -428,46 +466,102 @@ def monitor_model(
     log : pandas.DataFrame
         The decision log (:func:`civicml.serve.read_decision_log`); rows of other model versions
         (another ``model_sha256``) are left out.
-    since, until : timestamp or str, optional
-        The period, ``[since, until)``; ISO dates or look-backs such as ``"7d"``.
-    window : str
-        Time window of the chunked checks, performance, fairness and override trends.
     labels : DataFrame or list of DataFrame, optional
         Ground truth keyed by ``request_id`` or a logged column, with a ``label`` column.
-    policy : AlertPolicy, optional
-        Which findings alert (default :class:`AlertPolicy`).
-    drift_share : float
-        Dataset drift when at least this share of input columns drifted (Evidently: 0.5).
-    min_group_size : int
-        Fairness ratios ignore groups with fewer rows in a window.
     log_folder : path, optional
         Only for the error message when no rows are left.
+    settings : MonitorSettings, optional
+        The period, window, alert policy and limits as one object (see :class:`MonitorSettings`).
+    **keywords
+        Any :class:`MonitorSettings` field as a keyword (``since="7d"``, ``window="1W"`` ...);
+        it replaces the field of ``settings``.
 
     Raises
     ------
     DataError
         No rows of this model in the period (the CLI exits 2).
     """
-    from civicml.monitor._chunked import ChunkedMonitor, floor_to_window
-    from civicml.monitor._drift import DriftDetector
-    from civicml.monitor._fairness import override_rate
-    from civicml.monitor._multivariate import PCAReconstructionDrift
-
     inputs = bundle if isinstance(bundle, MonitorInputs) else MonitorInputs.from_bundle(bundle)
-    policy = policy or AlertPolicy()
-    start, end = _when(since), _when(until)
+    opts = replace(settings or MonitorSettings(), **keywords)
+    policy = opts.policy or AlertPolicy()
+    start, end = _when(opts.since), _when(opts.until)
+    window = _window(opts.window)
+    drift_share, min_group_size = opts.drift_share, opts.min_group_size
+    name = model or inputs.name
+    frame = _rows_in_period(log, inputs, start, end, name=name, log_folder=log_folder)
+    monitored, notes = _monitored_columns(frame, inputs)
+    kinds = {c: inputs.kinds[c] for c in monitored}
+    current = _prepare(frame, kinds)
+    reference = _prepare(inputs.reference, kinds)
+    preds = tuple(c for c in PREDICTION_COLUMNS if c in kinds)
+    features = [c for c in monitored if c not in preds]
+
+    drift = _drift(reference, current, features, preds, kinds, drift_share)
+    chunked, multivariate = _chunked(reference, current, features, preds, window, notes)
+    outputs = _output_drift(inputs, frame, notes)
+    label_frames = [labels] if isinstance(labels, pd.DataFrame) else list(labels or [])
+    realised, estimated, reconciled = _performance(frame, inputs, label_frames, window)
+    fairness = _fairness(frame, inputs, window, min_group_size, policy.fairness_min_ratio or 0.8)
+    overrides = None
+    if "overridden" in frame.columns and frame["overridden"].notna().any():
+        overrides = override_rate(frame, window=window)
+
+    found = MonitorReport(
+        model=name,
+        version=version,
+        alias=alias,
+        window_start=_iso(start if start is not None else frame["time"].min()),
+        window_end=_iso(end if end is not None else frame["time"].max()),
+        drift=drift,
+        chunked=chunked,
+        multivariate=multivariate,
+        performance=realised,
+        estimated=estimated,
+        reconciliation=reconciled,
+        fairness=fairness,
+        overrides=overrides,
+        output_drift=outputs,
+    )
+    report = build_report(
+        found, policy=policy, reference_performance=inputs.reference_performance or None
+    )
+    if chunked is not None:
+        chunked.notes.extend(notes)
+    return report
+
+
+def _window(window: str) -> str:
+    """The window as pandas wants it ('1d' as people write it becomes '1D'), checked early."""
     window = str(window).strip()
-    if window[-1:] in ("d", "w"):  # '1d' as people write it; pandas wants '1D'
+    if window[-1:] in ("d", "w"):
         window = window[:-1] + window[-1].upper()
-    floor_to_window(pd.Series([pd.Timestamp("2025-01-01")]), window)  # check the window early
-    frame = log
-    if "time" not in frame.columns:
+    floor_to_window(pd.Series([pd.Timestamp("2025-01-01")]), window)
+    return window
+
+
+def _rows_in_period(
+    log: pd.DataFrame,
+    inputs: MonitorInputs,
+    start: pd.Timestamp | None,
+    end: pd.Timestamp | None,
+    *,
+    name: str,
+    log_folder: str | Path | None,
+) -> pd.DataFrame:
+    """The log's rows of this model version in ``[start, end)``, oldest first.
+
+    Raises
+    ------
+    DataError
+        No ``time`` column, or no rows left (the message says which filter left none).
+    """
+    if "time" not in log.columns:
         raise DataError.build(
             "The decision log has no 'time' column",
-            got=list(frame.columns)[:12],
+            got=list(log.columns)[:12],
             fix="Pass the frame read_decision_log returns.",
         )
-    frame = frame.assign(time=pd.to_datetime(frame["time"], utc=True))
+    frame = log.assign(time=pd.to_datetime(log["time"], utc=True))
     n_all = len(frame)
     if "model_sha256" in frame.columns:
         frame = frame[frame["model_sha256"] == inputs.digest]
@@ -477,25 +571,42 @@ def monitor_model(
     if end is not None:
         frame = frame[frame["time"] < end]
     frame = frame.sort_values("time", kind="stable").reset_index(drop=True)
-    name = model or inputs.name
     if frame.empty:
         where = f" in {log_folder}" if log_folder is not None else ""
-        if n_all == 0 and (start is not None or end is not None):
-            what = f"The decision log{where} has no predictions of {name} in the period"
-            fix = "Widen --since/--until, or check that the service logs to this folder."
-        elif n_all == 0:
-            what = f"The decision log{where} has no predictions"
-            fix = "Serve the model with 'civicml serve' (it logs by default) or pass --log-dir."
-        elif n_model == 0:
-            what = (
-                f"The decision log{where} has {n_all:,} predictions but none from {name} "
-                f"with bundle digest {inputs.digest[:12]}"
-            )
-            fix = "Check --alias or --bundle: it must be the version that served them."
-        else:
-            what = f"The decision log{where} has no predictions of {name} in the period"
-            fix = f"Widen --since/--until; {n_model:,} rows fall outside it."
+        period = start is not None or end is not None
+        what, fix = _no_rows_message(where, name, inputs.digest, n_all, n_model, period=period)
         raise DataError.build(what, got={"since": _iso(start), "until": _iso(end)}, fix=fix)
+    return frame
+
+
+def _no_rows_message(
+    where: str, name: str, digest: str, n_all: int, n_model: int, *, period: bool
+) -> tuple[str, str]:
+    """What to say, and the fix, when no rows of the model are left in the period."""
+    if n_all == 0 and period:
+        return (
+            f"The decision log{where} has no predictions of {name} in the period",
+            "Widen --since/--until, or check that the service logs to this folder.",
+        )
+    if n_all == 0:
+        return (
+            f"The decision log{where} has no predictions",
+            "Serve the model with 'civicml serve' (it logs by default) or pass --log-dir.",
+        )
+    if n_model == 0:
+        return (
+            f"The decision log{where} has {n_all:,} predictions but none from {name} "
+            f"with bundle digest {digest[:12]}",
+            "Check --alias or --bundle: it must be the version that served them.",
+        )
+    return (
+        f"The decision log{where} has no predictions of {name} in the period",
+        f"Widen --since/--until; {n_model:,} rows fall outside it.",
+    )
+
+
+def _monitored_columns(frame: pd.DataFrame, inputs: MonitorInputs) -> tuple[list[str], list[str]]:
+    """The columns to monitor (logged and not redacted) and notes on those left out."""
     monitored = [c for c in inputs.kinds if c in frame.columns]
     missing = [c for c in inputs.features if c in inputs.kinds and c not in frame.columns]
     redacted = [
@@ -509,13 +620,19 @@ def monitor_model(
         notes.append(f"Inputs not in the log, not monitored: {', '.join(missing)}.")
     if redacted:
         notes.append(f"Personal data redacted in the log, not monitored: {', '.join(redacted)}.")
-    kinds = {c: inputs.kinds[c] for c in monitored}
-    current = _prepare(frame, kinds)
-    reference = _prepare(inputs.reference, kinds)
-    preds = tuple(c for c in PREDICTION_COLUMNS if c in kinds)
-    features = [c for c in monitored if c not in preds]
+    return monitored, notes
 
-    drift = (
+
+def _drift(
+    reference: pd.DataFrame,
+    current: pd.DataFrame,
+    features: list[str],
+    preds: tuple[str, ...],
+    kinds: dict[str, str],
+    drift_share: float,
+) -> DriftReport:
+    """Per-column and prediction drift over the whole period."""
+    return (
         DriftDetector(
             columns=[*features, *preds], prediction_columns=preds, drift_share=drift_share
         )
@@ -523,6 +640,16 @@ def monitor_model(
         .detect(current)
     )
 
+
+def _chunked(
+    reference: pd.DataFrame,
+    current: pd.DataFrame,
+    features: list[str],
+    preds: tuple[str, ...],
+    window: str,
+    notes: list[str],
+) -> tuple[ChunkedResult | None, ChunkedResult | None]:
+    """Chunked control limits and PCA reconstruction error per window (a note when too few rows)."""
     chunked = multivariate = None
     per_window = _rows_per_window(current["time"], window)
     chunk_size = max(20, min(per_window, len(reference) // 3))
@@ -540,43 +667,19 @@ def monitor_model(
             )
     else:
         notes.append("Too few rows per window for chunked limits; chunked checks skipped.")
+    return chunked, multivariate
 
-    outputs = None
-    if inputs.outputs:
-        from civicml.monitor._outputs import output_drift
 
-        outputs = output_drift(inputs.outputs, frame)
-        if outputs is None:
-            notes.append("The log has no cluster / is_anomaly column: output drift not checked.")
-
-    label_frames = [labels] if isinstance(labels, pd.DataFrame) else list(labels or [])
-    realised, estimated, reconciled = _performance(frame, inputs, label_frames, window)
-    fairness = _fairness(frame, inputs, window, min_group_size, policy.fairness_min_ratio or 0.8)
-    overrides = None
-    if "overridden" in frame.columns and frame["overridden"].notna().any():
-        overrides = override_rate(frame, window=window)
-
-    report = build_report(
-        model=name,
-        version=version,
-        alias=alias,
-        window_start=_iso(start if start is not None else frame["time"].min()),
-        window_end=_iso(end if end is not None else frame["time"].max()),
-        drift=drift,
-        chunked=chunked,
-        multivariate=multivariate,
-        performance=realised,
-        estimated=estimated,
-        reconciliation=reconciled,
-        reference_performance=inputs.reference_performance or None,
-        fairness=fairness,
-        overrides=overrides,
-        policy=policy,
-        output_drift=outputs,
-    )
-    if chunked is not None:
-        chunked.notes.extend(notes)
-    return report
+def _output_drift(
+    inputs: MonitorInputs, frame: pd.DataFrame, notes: list[str]
+) -> OutputDrift | None:
+    """Cluster-share or flag-rate drift of an unsupervised model (a note when not logged)."""
+    if not inputs.outputs:
+        return None
+    outputs = output_drift(inputs.outputs, frame)
+    if outputs is None:
+        notes.append("The log has no cluster / is_anomaly column: output drift not checked.")
+    return outputs
 
 
 def _iso(ts: Any) -> str | None:
@@ -594,17 +697,16 @@ def monitor_registered(
     bundle_dir: str | Path | None = None,
     log_dir: str | Path | None = None,
     labels_dir: str | Path | None = None,
-    since: str | None = None,
-    until: str | None = None,
-    window: str = "1D",
-    policy: AlertPolicy | None = None,
-    drift_share: float = 0.5,
+    settings: MonitorSettings | None = None,
+    **keywords: Unpack[MonitorKeywords],
 ) -> MonitorReport:
     """Resolve ``model@alias`` (or a bundle folder), read its decision log and labels, monitor.
 
     The log defaults to ``.civicml/decisions/NAME`` under ``project_dir`` (where ``civicml
-    serve`` writes it) and the labels to ``.civicml/labels/NAME``.
+    serve`` writes it) and the labels to ``.civicml/labels/NAME``. ``settings`` and
+    ``**keywords`` are :func:`monitor_model`'s.
     """
+    opts = replace(settings or MonitorSettings(), **keywords)
     from civicml.serve import read_decision_log
 
     version: str | None = None
@@ -632,7 +734,7 @@ def monitor_registered(
             f"There is no decision log for {name} at {folder}",
             fix="Serve the model with 'civicml serve' (it logs there) or pass --log-dir DIR.",
         )
-    start, end = parse_when(since), parse_when(until)
+    start, end = parse_when(opts.since), parse_when(opts.until)
     log = read_decision_log(folder, since=start, until=end)
     labels = read_labels(name, project_dir=project_dir, labels_dir=labels_dir)
     return monitor_model(
@@ -641,11 +743,7 @@ def monitor_registered(
         model=name,
         version=version,
         alias=used_alias,
-        since=start,
-        until=end,
-        window=window,
         labels=labels,
-        policy=policy,
-        drift_share=drift_share,
         log_folder=folder,
+        settings=replace(opts, since=start, until=end),
     )

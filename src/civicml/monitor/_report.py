@@ -1,7 +1,7 @@
 """The monitoring report: JSON, a terminal summary, a GOV.UK-style HTML page, and a webhook.
 
-:func:`build_report` gathers what the monitors found, applies the :class:`AlertPolicy` and
-returns a :class:`MonitorReport`. ``exit_code`` is 1 when an alert fired (the CLI exits with it).
+A :class:`MonitorReport` gathers what the monitors found; :func:`build_report` applies the
+:class:`AlertPolicy` and returns it with its alerts. ``exit_code`` is 1 when an alert fired (the CLI exits with it).
 
 Examples
 --------
@@ -10,7 +10,8 @@ Examples
 >>> rng = np.random.default_rng(0)
 >>> ref = pd.DataFrame({"x": rng.normal(0, 1, 3000), "y": rng.normal(0, 1, 3000)})
 >>> cur = pd.DataFrame({"x": rng.normal(1, 1, 3000), "y": rng.normal(1, 1, 3000)})
->>> report = build_report(model="claims", drift=DriftDetector().fit(ref).detect(cur))
+>>> found = MonitorReport(model="claims", drift=DriftDetector().fit(ref).detect(cur))
+>>> report = build_report(found)
 >>> report.exit_code, [a.kind for a in report.alerts]
 (1, ['dataset_drift'])
 >>> print(report.render().splitlines()[0])
@@ -22,7 +23,7 @@ from __future__ import annotations
 import json
 import urllib.error
 import urllib.request
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
@@ -218,7 +219,7 @@ class MonitorReport:
         """A self-contained HTML drift report (GOV.UK style, inline SVG plots with text alternatives)."""
         import jinja2
 
-        from civicml.monitor import _plots
+        import civicml.monitor._plots as _plots
 
         figures: list[dict[str, str]] = []
         if self.drift is not None:
@@ -314,54 +315,29 @@ def _fmt(value: Any, digits: int = 4) -> str:
 
 
 def build_report(
+    report: MonitorReport,
     *,
-    model: str = "",
-    version: str | None = None,
-    alias: str | None = None,
-    window_start: str | None = None,
-    window_end: str | None = None,
-    drift: DriftReport | None = None,
-    chunked: ChunkedResult | None = None,
-    multivariate: ChunkedResult | None = None,
-    performance: pd.DataFrame | None = None,
-    estimated: pd.DataFrame | None = None,
-    reconciliation: pd.DataFrame | None = None,
-    reference_performance: dict[str, float] | None = None,
-    fairness: pd.DataFrame | None = None,
-    overrides: OverrideReport | None = None,
     policy: AlertPolicy | None = None,
-    output_drift: OutputDrift | None = None,
+    reference_performance: dict[str, float] | None = None,
 ) -> MonitorReport:
-    """Assemble a :class:`MonitorReport` and evaluate its alerts under ``policy``."""
+    """Evaluate the alerts of an assembled :class:`MonitorReport` under ``policy``.
+
+    ``reference_performance`` (metric -> value at training time) is what a performance drop is
+    measured against. Returns a copy of ``report`` with its ``alerts`` set.
+    """
     alerts = evaluate_alerts(
         policy or AlertPolicy(),
-        drift=drift,
-        chunked=chunked,
-        multivariate=multivariate,
-        performance=performance,
-        estimated=estimated,
+        drift=report.drift,
+        chunked=report.chunked,
+        multivariate=report.multivariate,
+        performance=report.performance,
+        estimated=report.estimated,
         reference_performance=reference_performance,
-        fairness=fairness,
-        overrides=overrides,
-        output_drift=output_drift,
+        fairness=report.fairness,
+        overrides=report.overrides,
+        output_drift=report.output_drift,
     )
-    return MonitorReport(
-        model=model,
-        version=version,
-        alias=alias,
-        window_start=window_start,
-        window_end=window_end,
-        drift=drift,
-        chunked=chunked,
-        multivariate=multivariate,
-        performance=performance,
-        estimated=estimated,
-        reconciliation=reconciliation,
-        fairness=fairness,
-        overrides=overrides,
-        output_drift=output_drift,
-        alerts=alerts,
-    )
+    return replace(report, alerts=alerts)
 
 
 def post_webhook(

@@ -112,8 +112,8 @@ def _context(bundle: Any, registry_info: dict[str, Any] | None) -> dict[str, Any
     unsupervised = ""
     is_unsupervised = info.get("task") in ("clustering", "anomaly")
     if is_unsupervised:
-        from civicml.assess._unsupervised import unsupervised_html
-        from civicml.monitor._outputs import monitoring_plan
+        from civicml.assess import unsupervised_html
+        from civicml.monitor import monitoring_plan
 
         outputs = _read(bundle, "monitoring.json", {}).get("outputs")
         unsupervised = unsupervised_html(a, plan=monitoring_plan(info, outputs))
@@ -191,7 +191,7 @@ def energy_context(energy: dict[str, Any] | None, board: dict[str, Any]) -> dict
 
 
 def _plots(ctx: dict[str, Any]) -> dict[str, Any]:
-    from civicml.report import _plots as P
+    import civicml.report._plots as P
 
     a = ctx["assessment"]
     m = a.get("metrics", {})
@@ -356,7 +356,7 @@ def page_context() -> dict[str, Any]:
 def write_atrs(out: Path, record: Any, common: dict[str, Any]) -> tuple[Path, Path]:
     """Write an ATRS record as ``atrs.json`` and ``atrs.html`` under ``out``; return both paths."""
     from civicml.bundle import dumps_json
-    from civicml.report._atrs import NEEDS_HUMAN
+    from civicml.report._atrs_schema import NEEDS_HUMAN
 
     doc = record.to_json_dict()
     atrs_json = out / "atrs.json"
