@@ -42,6 +42,8 @@ def test_public_api_is_pinned():
             "bandit_app", "bandit_report", "bandit_report_html", "collect_log",
             "evaluate_candidate", "evaluate_policy", "load_bandit_spec", "make_policy",
             "may_replace", "open_bandit_store", "simulate",
+            "bandit_mount", "bandit_summary", "display_uri", "is_bandit_spec",
+            "read_decision_log", "save_bandit_bundle",
         ]
     )  # fmt: skip
 

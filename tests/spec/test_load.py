@@ -102,3 +102,42 @@ def test_models_lists_known_families_only() -> None:
     assert "\n" not in str(err.value)
     with pytest.raises(SpecError, match="no model family to search besides the baseline"):
         spec_from_dict({**BASE, "models": ["baseline"]})
+
+
+def test_bad_yaml_names_the_file_and_line(tmp_path: Path) -> None:
+    bad = tmp_path / "civicml.yaml"
+    bad.write_text("name: demo\ndata: {path: d.csv\ntarget: y\n")
+    with pytest.raises(
+        SpecError, match=r"civicml\.yaml' is not valid YAML \(line \d+, column \d+"
+    ) as err:
+        load_spec(bad)
+    assert "\n" not in str(err.value)
+    bad.write_bytes(b"name: caf\xe9\n")
+    with pytest.raises(SpecError, match="not UTF-8 text"):
+        load_spec(bad)
+
+
+def test_one_loader_for_project_and_bandit_specs(tmp_path: Path) -> None:
+    from civicml.bandits import load_bandit_project, load_bandit_spec
+    from civicml.spec import ProjectSpec, read_spec_file, validate_spec_model
+
+    path = tmp_path / "bandit.yaml"
+    path.write_text("- not a mapping\n")
+    for load in (load_spec, load_bandit_spec, load_bandit_project):
+        with pytest.raises(SpecError, match="must hold a mapping"):
+            load(path)
+    path.write_text("bandit:\n  name: b\n  arms: [a, b]\n  logs: d.csv\n")
+    with pytest.raises(SpecError, match=r"Unknown key 'logs' in bandit\.yaml.*Did you mean 'log'"):
+        load_bandit_project(path)
+    assert read_spec_file(path)[1] == path
+    with pytest.raises(SpecError, match=r"The key 'data\.path' in x\.yaml has an invalid value"):
+        validate_spec_model(ProjectSpec, {**BASE, "data": {"path": 3}}, source="x.yaml")
+
+
+@pytest.mark.parametrize("module", ["civicml.spec._load", "civicml.spec._loader"])
+def test_docstring_examples_run(module: str) -> None:
+    import doctest
+    import importlib
+
+    result = doctest.testmod(importlib.import_module(module), optionflags=doctest.ELLIPSIS)
+    assert result.failed == 0 and result.attempted > 0

@@ -1,6 +1,7 @@
 """Contextual bandits for adaptive trials: policies, the decision log, OPE and the HTTP API."""
 
-from civicml.bandits._app import BanditApp, bandit_app
+from civicml.bandits._app import BanditApp, bandit_app, bandit_mount
+from civicml.bandits._bundle import save_bandit_bundle
 from civicml.bandits._ope import (
     Estimate,
     GateResult,
@@ -19,13 +20,18 @@ from civicml.bandits._policies import (
     apply_floor,
     make_policy,
 )
-from civicml.bandits._project import BanditProject, load_bandit_project
+from civicml.bandits._project import BanditProject, load_bandit_project, read_decision_log
 from civicml.bandits._records import BanditLog, BanditRecord, LoggedDecision
-from civicml.bandits._report import allocation_fairness, bandit_report, bandit_report_html
+from civicml.bandits._report import (
+    allocation_fairness,
+    bandit_report,
+    bandit_report_html,
+    bandit_summary,
+)
 from civicml.bandits._service import BanditService, InvalidInput
 from civicml.bandits._sim import LetterEnvironment, SimulationResult, collect_log, simulate
-from civicml.bandits._spec import BanditSpec, load_bandit_spec
-from civicml.bandits._store import BanditStore, open_bandit_store
+from civicml.bandits._spec import BanditSpec, is_bandit_spec, load_bandit_spec
+from civicml.bandits._store import BanditStore, display_uri, open_bandit_store
 
 __all__ = [
     "BanditApp",
@@ -51,15 +57,21 @@ __all__ = [
     "allocation_fairness",
     "apply_floor",
     "bandit_app",
+    "bandit_mount",
     "bandit_report",
     "bandit_report_html",
+    "bandit_summary",
     "collect_log",
+    "display_uri",
     "evaluate_candidate",
     "evaluate_policy",
+    "is_bandit_spec",
     "load_bandit_project",
     "load_bandit_spec",
     "make_policy",
     "may_replace",
     "open_bandit_store",
+    "read_decision_log",
+    "save_bandit_bundle",
     "simulate",
 ]

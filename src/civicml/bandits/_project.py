@@ -24,10 +24,11 @@ import math
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from civicml._errors import CivicMLError, DataError, SpecError
-from civicml.bandits._spec import RUN_KEYS, BanditSpec, PolicyName, invalid_field, spec_from_dict
+from civicml.bandits._spec import _MISSING_FIX, RUN_KEYS, BanditSpec, PolicyName, spec_from_dict
+from civicml.spec import read_spec_file, validate_spec_model
 
 __all__ = [
     "LOG_COLUMNS",
@@ -119,10 +120,9 @@ def project_from_dict(
     """Validate a ``bandit:`` section into a :class:`BanditProject` (one-line SpecError)."""
     spec = spec_from_dict({k: v for k, v in doc.items() if k not in RUN_KEYS}, source=source)
     run = {k: doc[k] for k in RUN_KEYS if k in doc and doc[k] is not None}
-    try:
-        project = BanditProject.model_validate({**run, "bandit": spec, "base_dir": Path(base_dir)})
-    except ValidationError as exc:
-        raise invalid_field(exc, source) from None
+    project = validate_spec_model(
+        BanditProject, {**run, "bandit": spec, "base_dir": Path(base_dir)}, source=source
+    )
     for feature in project.protected:
         if feature not in spec.context:
             raise SpecError.build(
@@ -144,24 +144,8 @@ def project_from_dict(
 
 def load_bandit_project(path: str | Path) -> BanditProject:
     """Read a YAML file with a top-level ``bandit:`` section (or a folder's civicml.yaml)."""
-    import yaml
-
-    p = Path(path)
-    if p.is_dir():
-        p = p / "civicml.yaml"
-    if not p.is_file():
-        raise SpecError.build(
-            f"The bandit spec {str(p)!r} does not exist",
-            fix="Pass the path to a bandit.yaml (see examples/letters/bandit.yaml)",
-        )
-    try:
-        doc = yaml.safe_load(p.read_text(encoding="utf-8"))
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        first = str(exc).splitlines()[0] if str(exc) else "parse error"
-        raise SpecError.build(
-            f"The bandit spec {str(p)!r} is not valid YAML ({first})", fix="Fix the YAML syntax"
-        ) from None
-    section = doc.get("bandit") if isinstance(doc, dict) else None
+    doc, p = read_spec_file(path, what="bandit spec", missing_fix=_MISSING_FIX)
+    section = doc.get("bandit")
     if not isinstance(section, dict):
         raise SpecError.build(
             f"The spec {str(p)!r} has no 'bandit:' section",

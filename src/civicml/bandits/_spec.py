@@ -21,9 +21,10 @@ import re
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from civicml._errors import SpecError
+from civicml.spec import read_spec_file, validate_spec_model
 
 __all__ = ["RUN_KEYS", "BanditSpec", "is_bandit_spec", "load_bandit_spec"]
 
@@ -33,6 +34,7 @@ RUN_KEYS = ("log", "candidates", "protected", "gate", "store")
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$")
 PolicyName = Literal["thompson", "linucb", "epsilon_greedy"]
+_MISSING_FIX = "Pass the path to a bandit.yaml (see examples/letters/bandit.yaml)"
 
 
 class BanditSpec(BaseModel):
@@ -138,12 +140,15 @@ class BanditSpec(BaseModel):
         }
 
 
-def load_bandit_spec(path: str | Path) -> BanditSpec:
+def load_bandit_spec(path: str | Path, *, name: str | None = None) -> BanditSpec:
     """Read a ``bandit.yaml`` (a top-level ``bandit:`` key or the fields themselves).
 
     Parameters
     ----------
     path : str or Path
+        The file (a folder means its ``civicml.yaml``).
+    name : str, optional
+        A name that replaces the spec's own (validated like it).
 
     Returns
     -------
@@ -154,33 +159,12 @@ def load_bandit_spec(path: str | Path) -> BanditSpec:
     SpecError
         When the file is missing, is not YAML, or a field is invalid.
     """
-    import yaml
-
-    p = Path(path)
-    if not p.is_file():
-        raise SpecError.build(
-            f"The bandit spec {str(p)!r} does not exist",
-            fix="Pass the path to a bandit.yaml (see examples/letters/bandit.yaml)",
-        )
-    try:
-        doc = yaml.safe_load(p.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        first = str(exc).splitlines()[0] if str(exc) else "parse error"
-        raise SpecError.build(
-            f"The bandit spec {str(p)!r} is not valid YAML ({first})",
-            fix="Fix the YAML syntax",
-        ) from None
-    if isinstance(doc, dict) and isinstance(doc.get("bandit"), dict):
+    doc, p = read_spec_file(path, what="bandit spec", missing_fix=_MISSING_FIX)
+    if isinstance(doc.get("bandit"), dict):
         doc = doc["bandit"]
-    if isinstance(doc, dict):
-        doc = {k: v for k, v in doc.items() if k not in RUN_KEYS}
-    if not isinstance(doc, dict):
-        raise SpecError.build(
-            f"The bandit spec {str(p)!r} is not a mapping",
-            expected="a mapping with 'name' and 'arms'",
-            got=type(doc).__name__,
-            fix="Write the fields as 'key: value' lines",
-        )
+    doc = {k: v for k, v in doc.items() if k not in RUN_KEYS}
+    if name is not None:
+        doc["name"] = name
     return spec_from_dict(doc, source=p.name)
 
 
@@ -192,32 +176,19 @@ def is_bandit_spec(path: str | Path) -> bool:
     >>> is_bandit_spec("no-such-file.yaml")
     False
     """
-    import yaml
-
-    p = Path(path)
-    if p.is_dir():
-        p = p / "civicml.yaml"
     try:
-        doc = yaml.safe_load(p.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        doc, _ = read_spec_file(path, what="bandit spec")
+    except SpecError:
         return False
-    return isinstance(doc, dict) and isinstance(doc.get("bandit"), dict)
+    return isinstance(doc.get("bandit"), dict)
 
 
 def spec_from_dict(doc: dict[str, Any], *, source: str = "bandit.yaml") -> BanditSpec:
-    """Validate a mapping into a :class:`BanditSpec`, raising :class:`SpecError` on a bad field."""
-    try:
-        return BanditSpec.model_validate(doc)
-    except ValidationError as exc:
-        raise invalid_field(exc, source) from None
+    """Validate a mapping into a :class:`BanditSpec`, raising :class:`SpecError` on a bad field.
 
-
-def invalid_field(exc: ValidationError, source: str) -> SpecError:
-    """The one-line error for the first bad field pydantic found in a bandit spec."""
-    err = exc.errors()[0]
-    where = ".".join(str(x) for x in err.get("loc", ())) or "?"
-    return SpecError.build(
-        f"The {where!r} field in {source} is invalid ({err.get('msg', 'invalid')})",
-        got=err.get("input"),
-        fix=f"Correct {where!r}; see docs/bandits.md for the fields",
-    )
+    >>> spec_from_dict({"name": "b", "arms": ["a", "b"], "logs": "d.csv"})
+    Traceback (most recent call last):
+    ...
+    civicml._errors.SpecError: Unknown key 'logs' in bandit.yaml. Expected one of [...]; got 'logs'. Did you mean 'log'?
+    """
+    return validate_spec_model(BanditSpec, doc, source=source, also_allowed=RUN_KEYS)

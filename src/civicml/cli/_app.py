@@ -13,6 +13,11 @@ from typing import Annotated, Any
 import typer
 
 from civicml.cli._common import (
+    ByOpt,
+    JsonOpt,
+    RegisterOpt,
+    RegistryOpt,
+    SpecArg,
     console,
     emit_json,
     err_console,
@@ -35,7 +40,15 @@ app = typer.Typer(
     rich_markup_mode=None,
 )
 
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON on stdout.")]
+#: ``--engine``: where training trials run (``train`` and ``run``).
+EngineOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--engine",
+        envvar="CIVICML_ENGINE",
+        help="Where trials run: local, or dask://HOST:8786 (overrides 'engine' in the spec).",
+    ),
+]
 
 
 def _version(value: bool) -> None:
@@ -186,30 +199,15 @@ def contract(
 @app.command()
 @handle_errors
 def train(
-    spec: Annotated[Path, typer.Argument(help="civicml.yaml (or its folder).")] = Path("."),
+    spec: SpecArg = Path("."),
     out: Annotated[Path, typer.Option("--out", "-o", help="Bundle folder to write.")] = Path(
         "out/bundle"
     ),
     overwrite: Annotated[
         bool, typer.Option("--overwrite", help="Replace an existing bundle.")
     ] = False,
-    registry: Annotated[
-        str | None,
-        typer.Option(
-            "--registry",
-            envvar="CIVICML_REGISTRY",
-            help="Database that records the run (default: sqlite under the spec folder's "
-            ".civicml/).",
-        ),
-    ] = None,
-    engine: Annotated[
-        str | None,
-        typer.Option(
-            "--engine",
-            envvar="CIVICML_ENGINE",
-            help="Where trials run: local, or dask://HOST:8786 (overrides 'engine' in the spec).",
-        ),
-    ] = None,
+    registry: RegistryOpt = None,
+    engine: EngineOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Train and compare candidates with cross-validation; save the winner as a bundle.
@@ -231,41 +229,21 @@ def train(
 @app.command()
 @handle_errors
 def run(
-    spec: Annotated[Path, typer.Argument(help="civicml.yaml (or its folder).")] = Path("."),
+    spec: SpecArg = Path("."),
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder for all outputs.")] = Path("out"),
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace earlier outputs.")] = True,
     pdf: Annotated[
         bool, typer.Option("--pdf/--no-pdf", help="Also print the report to PDF.")
     ] = True,
-    register: Annotated[
-        bool,
-        typer.Option("--register/--no-register", help="Register the bundle as a new version."),
-    ] = True,
-    registry: Annotated[
-        str | None,
-        typer.Option(
-            "--registry",
-            envvar="CIVICML_REGISTRY",
-            help="Registry URL (default: sqlite under the spec folder's .civicml/).",
-        ),
-    ] = None,
-    by: Annotated[
-        str | None,
-        typer.Option("--by", help="Who registers it (default: $CIVICML_ACTOR or login name)."),
-    ] = None,
-    engine: Annotated[
-        str | None,
-        typer.Option(
-            "--engine",
-            envvar="CIVICML_ENGINE",
-            help="Where trials run: local, or dask://HOST:8786 (overrides 'engine' in the spec).",
-        ),
-    ] = None,
+    register: RegisterOpt = True,
+    registry: RegistryOpt = None,
+    by: ByOpt = None,
+    engine: EngineOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
     """The main job: validate the spec and data, train, save a verified bundle, write the
     report, model card and ATRS record, and register the bundle as a new (unpromoted) version."""
-    from civicml.bandits._spec import is_bandit_spec
+    from civicml.bandits import is_bandit_spec
     from civicml.cli._models import default_actor
     from civicml.spec import load_spec
 

@@ -11,7 +11,16 @@ from typing import Annotated, Any
 
 import typer
 
-from civicml.cli._common import console, emit_json, handle_errors
+from civicml.cli._common import (
+    ByOpt,
+    JsonOpt,
+    ProjectOpt,
+    RegistryOpt,
+    console,
+    emit_json,
+    err_console,
+    handle_errors,
+)
 
 __all__ = ["bandits_app"]
 
@@ -27,7 +36,6 @@ DbOpt = Annotated[
         help="Bandit store URL (default $CIVICML_BANDITS_DB or sqlite:///.civicml/bandits.db).",
     ),
 ]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON on stdout.")]
 
 
 @bandits_app.command("create")
@@ -43,10 +51,8 @@ def create(
 ) -> None:
     """Create a bandit from its bandit.yaml."""
     from civicml.bandits import load_bandit_spec, open_bandit_store
-    from civicml.bandits._spec import spec_from_dict
 
-    loaded = load_bandit_spec(spec)
-    loaded = spec_from_dict({**loaded.model_dump(), "name": name}, source=spec.name)
+    loaded = load_bandit_spec(spec, name=name)
     store = open_bandit_store(db)
     try:
         record = store.create_bandit(loaded, exist_ok=exist_ok)
@@ -187,26 +193,20 @@ def report(
 @handle_errors
 def register(
     name: Annotated[str, typer.Argument(help="The bandit's name.")],
-    by: Annotated[
-        str | None,
-        typer.Option("--by", help="Who registers it (default: $CIVICML_ACTOR or login)."),
-    ] = None,
+    by: ByOpt = None,
     reason: Annotated[str | None, typer.Option("--reason", help="Why.")] = None,
     out: Annotated[
         Path | None,
         typer.Option("--out", "-o", help="Bundle folder (default .civicml/bundles/NAME)."),
     ] = None,
-    registry: Annotated[
-        str | None, typer.Option("--registry", envvar="CIVICML_REGISTRY", help="Registry URL.")
-    ] = None,
-    project_dir: Annotated[Path, typer.Option("--project-dir", help="Project folder.")] = Path("."),
+    registry: RegistryOpt = None,
+    project_dir: ProjectOpt = Path("."),
     db: DbOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Register the bandit's current policy as a new model version (spec, policy, report, checks),
     so approval, promotion and the audit log work as for any model."""
-    from civicml.bandits import open_bandit_store
-    from civicml.bandits._bundle import save_bandit_bundle
+    from civicml.bandits import open_bandit_store, save_bandit_bundle
     from civicml.cli._models import default_actor
     from civicml.registry import open_registry
 
@@ -238,7 +238,6 @@ def run_bandit_spec(
     as_json: bool,
 ) -> None:
     """``civicml run`` on a spec with a ``bandit:`` section: run the job, print its outputs."""
-    from civicml.cli._common import err_console
     from civicml.workflow import run_bandit
 
     def on_event(kind: str, **kw: Any) -> None:

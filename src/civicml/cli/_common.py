@@ -9,6 +9,7 @@ import functools
 import os
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
@@ -17,7 +18,13 @@ from rich.console import Console
 from civicml._errors import CivicMLError
 
 __all__ = [
+    "ArtifactsOpt",
+    "ByOpt",
+    "JsonOpt",
+    "ProjectOpt",
+    "RegisterOpt",
     "RegistryOpt",
+    "SpecArg",
     "console",
     "emit_json",
     "err_console",
@@ -42,6 +49,31 @@ RegistryOpt = Annotated[
         help="Registry database URL (default: the project's .civicml/registry.db).",
     ),
 ]
+
+# The other options several commands share, each declared once.
+#: ``--project-dir``: the folder holding ``.civicml/``.
+ProjectOpt = Annotated[
+    Path, typer.Option("--project-dir", help="Project folder holding .civicml/.")
+]
+#: ``--artifacts``: where the registry keeps bundle files (also ``$CIVICML_ARTIFACTS``).
+ArtifactsOpt = Annotated[
+    str | None,
+    typer.Option("--artifacts", envvar="CIVICML_ARTIFACTS", help="Artifact store location."),
+]
+#: ``--json``: machine-readable output for scripts.
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON on stdout.")]
+#: ``--by``: who is acting, for the audit log.
+ByOpt = Annotated[
+    str | None,
+    typer.Option("--by", help="Who is acting (default: $CIVICML_ACTOR or your login name)."),
+]
+#: ``--register/--no-register``: whether a job registers its bundle.
+RegisterOpt = Annotated[
+    bool,
+    typer.Option("--register/--no-register", help="Register the bundle as a new version."),
+]
+#: The project spec argument of the jobs (``run``, ``train``, ``pipeline run``, ``data build``).
+SpecArg = Annotated[Path, typer.Argument(help="civicml.yaml (or its folder).")]
 
 
 _debug_flag = False
@@ -76,7 +108,7 @@ def is_debug() -> bool:
 
 def emit_json(obj: Any) -> None:
     """Print ``obj`` as JSON on stdout (no colour, no wrapping), for scripts."""
-    from civicml.bundle._bundle import dumps_json
+    from civicml.bundle import dumps_json
 
     sys.stdout.write(dumps_json(obj).decode("utf-8"))
     sys.stdout.flush()

@@ -10,8 +10,16 @@ from typing import Annotated, Any
 
 import typer
 
-from civicml.cli._common import console, emit_json, handle_errors
-from civicml.cli._runs import JsonOpt, ProjectOpt, RegistryOpt, open_store
+from civicml.cli._common import (
+    JsonOpt,
+    ProjectOpt,
+    RegistryOpt,
+    SpecArg,
+    console,
+    emit_json,
+    handle_errors,
+)
+from civicml.cli._runs import open_store
 
 __all__ = ["app"]
 
@@ -24,7 +32,7 @@ app = typer.Typer(
 @app.command("etl")
 @handle_errors
 def etl(
-    spec: Annotated[Path, typer.Argument(help="civicml.yaml (or its folder).")] = Path("."),
+    spec: SpecArg = Path("."),
     out: Annotated[
         Path | None, typer.Option("--out", "-o", help="Write the table (.csv or .parquet).")
     ] = None,

@@ -14,7 +14,17 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from civicml.cli._common import console, emit_json, fail, handle_errors
+from civicml.cli._common import (
+    ArtifactsOpt,
+    ByOpt,
+    JsonOpt,
+    ProjectOpt,
+    RegistryOpt,
+    console,
+    emit_json,
+    fail,
+    handle_errors,
+)
 
 if TYPE_CHECKING:
     from civicml.registry import ModelVersion, Registry
@@ -26,22 +36,6 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 
-RegistryOpt = Annotated[
-    str | None,
-    typer.Option("--registry", envvar="CIVICML_REGISTRY", help="Registry database URL."),
-]
-ArtifactsOpt = Annotated[
-    str | None,
-    typer.Option("--artifacts", envvar="CIVICML_ARTIFACTS", help="Artifact store location."),
-]
-ProjectOpt = Annotated[
-    Path, typer.Option("--project-dir", help="Project folder holding .civicml/.")
-]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON on stdout.")]
-ByOpt = Annotated[
-    str | None,
-    typer.Option("--by", help="Who is acting (default: $CIVICML_ACTOR or your login name)."),
-]
 ReasonOpt = Annotated[str, typer.Option("--reason", help="Why (recorded in the audit log).")]
 OptReasonOpt = Annotated[
     str | None, typer.Option("--reason", help="Why (recorded in the audit log).")

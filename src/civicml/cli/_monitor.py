@@ -13,7 +13,15 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from typer.core import TyperGroup
 
-from civicml.cli._common import console, emit_json, err_console, handle_errors
+from civicml.cli._common import (
+    JsonOpt,
+    ProjectOpt,
+    RegistryOpt,
+    console,
+    emit_json,
+    err_console,
+    handle_errors,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     from typer._click import Context  # recent typer vendors click: parse_args gets its Context
@@ -31,6 +39,12 @@ class _DefaultRun(TyperGroup):
             args = ["run", *args]
         return super().parse_args(ctx, args)
 
+
+#: ``--labels-dir``: where late labels are stored (``run`` reads them, ``labels`` writes them).
+LabelsDirOpt = Annotated[
+    Path | None,
+    typer.Option("--labels-dir", help="Labels folder (default .civicml/labels)."),
+]
 
 monitor_app = typer.Typer(
     cls=_DefaultRun,
@@ -53,13 +67,8 @@ def run(
     window: Annotated[
         str, typer.Option(help="Time window for trends and chunked alerts: 1d, 6h, 7d.")
     ] = "1d",
-    registry: Annotated[
-        str | None,
-        typer.Option(
-            "--registry", envvar="CIVICML_REGISTRY", help="Registry URI (default: the project's)."
-        ),
-    ] = None,
-    project_dir: Annotated[Path, typer.Option("--project-dir", help="Project folder.")] = Path("."),
+    registry: RegistryOpt = None,
+    project_dir: ProjectOpt = Path("."),
     bundle: Annotated[
         Path | None, typer.Option("--bundle", help="Monitor a bundle folder instead.")
     ] = None,
@@ -67,14 +76,11 @@ def run(
         Path | None,
         typer.Option("--log-dir", help="Decision log folder (default .civicml/decisions/NAME)."),
     ] = None,
-    labels_dir: Annotated[
-        Path | None,
-        typer.Option("--labels-dir", help="Labels folder (default .civicml/labels)."),
-    ] = None,
+    labels_dir: LabelsDirOpt = None,
     html: Annotated[
         Path | None, typer.Option("--html", help="Write the HTML drift report here.")
     ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    as_json: JsonOpt = False,
     webhook: Annotated[
         str | None, typer.Option("--webhook", help="POST the report here when an alert fires.")
     ] = None,
@@ -93,8 +99,7 @@ def run(
     Exit codes: 0 no alert, 1 an alert fired, 2 unusable input (no log rows in the period).
     """
     from civicml._errors import SpecError
-    from civicml.monitor import AlertPolicy, post_webhook
-    from civicml.monitor._job import monitor_registered
+    from civicml.monitor import AlertPolicy, monitor_registered, post_webhook
 
     if name is None and bundle is None:
         raise SpecError.build(
@@ -235,15 +240,12 @@ def labels(
     label_column: Annotated[
         str, typer.Option("--label-column", help="Column with the ground truth.")
     ] = "label",
-    project_dir: Annotated[Path, typer.Option("--project-dir", help="Project folder.")] = Path("."),
-    labels_dir: Annotated[
-        Path | None,
-        typer.Option("--labels-dir", help="Labels folder (default .civicml/labels)."),
-    ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    project_dir: ProjectOpt = Path("."),
+    labels_dir: LabelsDirOpt = None,
+    as_json: JsonOpt = False,
 ) -> None:
     """Store late ground-truth labels; a re-delivered key replaces its label."""
-    from civicml.monitor._labels import store_labels
+    from civicml.monitor import store_labels
 
     result = store_labels(
         file,

@@ -8,7 +8,17 @@ from typing import Annotated, Any
 
 import typer
 
-from civicml.cli._common import console, emit_json, err_console, handle_errors
+from civicml.cli._common import (
+    ByOpt,
+    JsonOpt,
+    RegisterOpt,
+    RegistryOpt,
+    SpecArg,
+    console,
+    emit_json,
+    err_console,
+    handle_errors,
+)
 
 __all__ = ["app"]
 
@@ -21,24 +31,13 @@ app = typer.Typer(
 @app.command("run")
 @handle_errors
 def run(
-    spec: Annotated[Path, typer.Argument(help="civicml.yaml (or its folder).")] = Path("."),
+    spec: SpecArg = Path("."),
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder for all outputs.")] = Path("out"),
-    register: Annotated[
-        bool,
-        typer.Option("--register/--no-register", help="Register the bundle as a new version."),
-    ] = True,
-    registry: Annotated[
-        str | None,
-        typer.Option("--registry", envvar="CIVICML_REGISTRY", help="Registry database URL."),
-    ] = None,
-    by: Annotated[
-        str | None,
-        typer.Option("--by", help="Who registers it (default: $CIVICML_ACTOR or login name)."),
-    ] = None,
+    register: RegisterOpt = True,
+    registry: RegistryOpt = None,
+    by: ByOpt = None,
     pdf: Annotated[bool, typer.Option("--pdf/--no-pdf", help="Also print a PDF report.")] = False,
-    json_out: Annotated[
-        bool, typer.Option("--json", help="Print machine-readable JSON on stdout.")
-    ] = False,
+    json_out: JsonOpt = False,
 ) -> None:
     """Run the pipeline. Exit 0 when done (or nothing to do), 2 when another run holds the
     project's lock or the input is unusable."""

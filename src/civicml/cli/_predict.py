@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from civicml.cli._common import console, handle_errors, progress_bar
+from civicml.cli._common import ProjectOpt, RegistryOpt, console, handle_errors, progress_bar
 
 __all__ = ["predict"]
 
@@ -53,15 +53,8 @@ def predict(
     runtime: Annotated[str, typer.Option(help="auto (ONNX when verified), onnx or skops.")] = (
         "auto"
     ),
-    registry: Annotated[
-        str | None,
-        typer.Option(
-            "--registry", envvar="CIVICML_REGISTRY", help="Registry URI (default: the project's)."
-        ),
-    ] = None,
-    project_dir: Annotated[
-        Path, typer.Option("--project-dir", help="Project folder holding .civicml/.")
-    ] = Path("."),
+    registry: RegistryOpt = None,
+    project_dir: ProjectOpt = Path("."),
 ) -> None:
     """Score data in batches with a verified bundle.
 
@@ -72,7 +65,7 @@ def predict(
     A registered model is fetched into the project's ``.civicml/cache/`` and verified; with a
     Dask engine that folder must be one the workers can read (a shared filesystem).
     """
-    from civicml.workflow._scoring import score_file, score_partitions
+    from civicml.workflow import score_file, score_partitions
 
     bundle = _bundle_for(model, registry, project_dir)
 

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from civicml.cli._common import console, emit_json, handle_errors
+from civicml.cli._common import JsonOpt, ProjectOpt, RegistryOpt, console, emit_json, handle_errors
 
 if TYPE_CHECKING:
     from civicml.tracking import Run, RunStore
@@ -23,15 +23,6 @@ app = typer.Typer(
     help="Recorded training runs: list, show, compare, export to MLflow.",
     no_args_is_help=True,
 )
-
-RegistryOpt = Annotated[
-    str | None,
-    typer.Option("--registry", envvar="CIVICML_REGISTRY", help="Registry database URL."),
-]
-ProjectOpt = Annotated[
-    Path, typer.Option("--project-dir", help="Project folder holding .civicml/.")
-]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON on stdout.")]
 
 _STATUS_STYLE = {"finished": "green", "failed": "red", "running": "yellow"}
 

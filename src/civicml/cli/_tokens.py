@@ -10,16 +10,17 @@ from typing import Annotated
 
 import typer
 
-from civicml.cli._common import console, emit_json, handle_errors
-from civicml.cli._models import (
+from civicml.cli._common import (
     ArtifactsOpt,
     ByOpt,
     JsonOpt,
     ProjectOpt,
     RegistryOpt,
-    default_actor,
-    open_from_cli,
+    console,
+    emit_json,
+    handle_errors,
 )
+from civicml.cli._models import default_actor, open_from_cli
 
 __all__ = ["app"]
 

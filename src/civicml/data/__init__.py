@@ -17,6 +17,7 @@ from civicml.data._etl import (
     run_etl,
 )
 from civicml.data._hashing import file_sha256, frame_sha256
+from civicml.data._load import load_data
 from civicml.data._outofcore import (
     infer_contract_duckdb,
     rows_that_fit,
@@ -38,7 +39,7 @@ from civicml.data._pii import (
     is_utr,
     scan_personal_data,
 )
-from civicml.data._sources import FORMATS, load_data, read_sql, read_table, sniff_csv
+from civicml.data._sources import FORMATS, read_sql, read_table, sniff_csv
 from civicml.data._validate import RULES, ValidationIssue, ValidationReport, validate_data
 
 __all__ = [

@@ -1,6 +1,7 @@
 """The project spec: the civicml.yaml schema, loading and the commented template."""
 
 from civicml.spec._load import load_spec, spec_from_dict
+from civicml.spec._loader import SPEC_FILE, read_spec_file, validate_spec_model
 from civicml.spec._schema import (
     ANOMALY_FAMILIES,
     CLUSTER_FAMILIES,
@@ -29,6 +30,7 @@ __all__ = [
     "ANOMALY_FAMILIES",
     "CLUSTER_FAMILIES",
     "EQUALITY_ACT_CHARACTERISTICS",
+    "SPEC_FILE",
     "STEP_KINDS",
     "TASKS",
     "TEMPLATE",
@@ -48,6 +50,8 @@ __all__ = [
     "TransformGuards",
     "TransformStep",
     "load_spec",
+    "read_spec_file",
     "spec_from_dict",
+    "validate_spec_model",
     "write_template",
 ]

@@ -9,13 +9,9 @@ from civicml.workflow._pipeline import (
     run_pipeline,
 )
 from civicml.workflow._project_job import ProjectOutcome, run_project
+from civicml.workflow._recording import TrainingOutcome, git_commit, package_versions
 from civicml.workflow._scoring import BatchScorer, list_partitions, score_file, score_partitions
-from civicml.workflow._training_job import (
-    TrainingOutcome,
-    git_commit,
-    package_versions,
-    run_training,
-)
+from civicml.workflow._training_job import run_training
 from civicml.workflow._unsupervised_job import run_unsupervised
 
 __all__ = [

@@ -17,8 +17,13 @@ from pathlib import Path
 from typing import Any
 
 from civicml._errors import BundleError, ConflictError, DataError, NotFoundError
-from civicml.bandits._project import BanditProject, load_bandit_project, read_decision_log
-from civicml.bandits._store import display_uri
+from civicml.bandits import (
+    BanditProject,
+    BanditStore,
+    display_uri,
+    load_bandit_project,
+    read_decision_log,
+)
 
 __all__ = ["BanditOutcome", "run_bandit", "write_bandit_report"]
 
@@ -109,7 +114,7 @@ def run_bandit(
     if not track:
         return _run(project, Path(out_dir), overwrite, pdf, register_as, registry_uri, on_event)
     from civicml.tracking import track_run
-    from civicml.workflow._training_job import git_commit, package_versions
+    from civicml.workflow._recording import git_commit, package_versions
 
     spec = project.bandit
     with track_run(
@@ -178,77 +183,20 @@ def _run(
     on_event: Callable[..., None] | None,
     run_id: str | None = None,
 ) -> BanditOutcome:
-    from civicml import __version__
-    from civicml.bandits import (
-        allocation_fairness,
-        bandit_report,
-        evaluate_candidate,
-        make_policy,
-        open_bandit_store,
-    )
-    from civicml.bandits._bundle import save_bandit_bundle
+    """validate → import → evaluate → save → report → register (see the module docstring)."""
+    from civicml.bandits import open_bandit_store, save_bandit_bundle
 
     emit = on_event or (lambda *a, **k: None)
     spec = project.bandit
     emit("stage", name="validate")
-    log_path = project.log_path()
-    rows = read_decision_log(log_path, spec) if log_path is not None else []
-    configs = [c.config(spec) for c in project.candidates]
-    policies = [make_policy(cfg, spec.arms, spec.context) for cfg in configs]
-    if (out / "bundle").exists() and not overwrite:
-        raise BundleError.build(
-            f"{str(out / 'bundle')!r} already exists",
-            fix="Choose another output folder, or pass --overwrite to replace it",
-        )
+    inputs = _validate(project, out, overwrite)
     uri = project.store_uri()
     store = open_bandit_store(uri)
     try:
-        try:
-            _check_same(store.get_bandit(spec.name).spec, project, uri)
-        except NotFoundError:
-            store.create_bandit(spec, reason="civicml run")
         emit("stage", name="import")
-        added = store.import_decisions(spec.name, rows) if rows else 0
-
+        added = _import(store, project, uri, inputs.rows)
         emit("stage", name="evaluate")
-        log = store.log(spec.name)
-        gates, skipped = [], []
-        for cfg, policy in zip(configs, policies, strict=True):
-            try:
-                gates.append(
-                    evaluate_candidate(
-                        log,
-                        policy,
-                        train_fraction=project.gate.train_fraction,
-                        estimator=project.gate.estimator,
-                        margin=project.gate.margin,
-                        n_boot=project.gate.n_boot,
-                        seed=spec.seed,
-                    )
-                )
-            except DataError as exc:
-                skipped.append({"policy": cfg, "reason": str(exc)})
-        report = bandit_report(store, spec.name, ope=gates)
-        report["ope_skipped"] = skipped
-        report["gate"] = project.gate.model_dump(mode="json")
-        report["fairness"] = (
-            allocation_fairness(store.decisions(spec.name), spec.arms, project.protected)
-            if project.protected
-            else None
-        )
-        lineage: dict[str, Any] = {
-            "created_at": _dt.datetime.now(_dt.UTC).isoformat(),
-            "run_id": run_id,
-            "civicml_version": __version__,
-            "log": None,
-        }
-        if log_path is not None:
-            lineage["log"] = {
-                "file": project.log,
-                "sha256": hashlib.sha256(log_path.read_bytes()).hexdigest(),
-                "rows": len(rows),
-                "added": added,
-            }
+        report = _evaluate(store, project, inputs)
         emit("stage", name="save")
         bundle = save_bandit_bundle(
             store,
@@ -256,7 +204,7 @@ def _run(
             out / "bundle",
             overwrite=overwrite,
             report=json.loads(json.dumps(report, default=float)),
-            lineage=lineage,
+            lineage=_lineage(project, inputs, added, run_id),
         )
     finally:
         store.close()
@@ -265,13 +213,8 @@ def _run(
     paths = write_bandit_report(bundle.path, out / "report", pdf=pdf)
     registered = None
     if register_as:
-        from civicml.registry import open_registry
-
         emit("stage", name="register")
-        with open_registry(registry_uri, project_dir=project.base_dir) as registry:
-            registered = registry.register(
-                bundle.path, spec.name, actor=register_as, reason="civicml run"
-            )
+        registered = _register(project, bundle.path, register_as, registry_uri)
     return BanditOutcome(
         project=project,
         out_dir=out,
@@ -286,18 +229,125 @@ def _run(
     )
 
 
+@dataclass(frozen=True)
+class _Inputs:
+    """The checked inputs of a bandit run: the decision log and the candidate policies."""
+
+    log_path: Path | None
+    rows: list[dict[str, Any]]
+    configs: list[dict[str, Any]]
+    policies: list[Any]
+
+
+def _validate(project: BanditProject, out: Path, overwrite: bool) -> _Inputs:
+    """Every input check, before anything is written: the log, the candidates, the bundle."""
+    from civicml.bandits import make_policy
+
+    spec = project.bandit
+    log_path = project.log_path()
+    rows = read_decision_log(log_path, spec) if log_path is not None else []
+    configs = [c.config(spec) for c in project.candidates]
+    policies = [make_policy(cfg, spec.arms, spec.context) for cfg in configs]
+    if (out / "bundle").exists() and not overwrite:
+        raise BundleError.build(
+            f"{str(out / 'bundle')!r} already exists",
+            fix="Choose another output folder, or pass --overwrite to replace it",
+        )
+    return _Inputs(log_path, rows, configs, policies)
+
+
+def _import(store: BanditStore, project: BanditProject, uri: str, rows: list[Any]) -> int:
+    """Create the bandit (or check the stored one is the same) and import the log's new rows."""
+    spec = project.bandit
+    try:
+        _check_same(store.get_bandit(spec.name).spec, project, uri)
+    except NotFoundError:
+        store.create_bandit(spec, reason="civicml run")
+    return store.import_decisions(spec.name, rows) if rows else 0
+
+
+def _evaluate(store: BanditStore, project: BanditProject, inputs: _Inputs) -> dict[str, Any]:
+    """The bandit's report with each candidate's off-policy gate and allocation fairness."""
+    from civicml.bandits import allocation_fairness, bandit_report, evaluate_candidate
+
+    spec, gate = project.bandit, project.gate
+    log = store.log(spec.name)
+    gates, skipped = [], []
+    for cfg, policy in zip(inputs.configs, inputs.policies, strict=True):
+        try:
+            gates.append(
+                evaluate_candidate(
+                    log,
+                    policy,
+                    train_fraction=gate.train_fraction,
+                    estimator=gate.estimator,
+                    margin=gate.margin,
+                    n_boot=gate.n_boot,
+                    seed=spec.seed,
+                )
+            )
+        except DataError as exc:
+            skipped.append({"policy": cfg, "reason": str(exc)})
+    report = bandit_report(store, spec.name, ope=gates)
+    report["ope_skipped"] = skipped
+    report["gate"] = gate.model_dump(mode="json")
+    report["fairness"] = (
+        allocation_fairness(store.decisions(spec.name), spec.arms, project.protected)
+        if project.protected
+        else None
+    )
+    return report
+
+
+def _lineage(
+    project: BanditProject, inputs: _Inputs, added: int, run_id: str | None
+) -> dict[str, Any]:
+    """``lineage.json``: when, which run and version, and the decision log's digest."""
+    from civicml import __version__
+
+    lineage: dict[str, Any] = {
+        "created_at": _dt.datetime.now(_dt.UTC).isoformat(),
+        "run_id": run_id,
+        "civicml_version": __version__,
+        "log": None,
+    }
+    if inputs.log_path is not None:
+        lineage["log"] = {
+            "file": project.log,
+            "sha256": hashlib.sha256(inputs.log_path.read_bytes()).hexdigest(),
+            "rows": len(inputs.rows),
+            "added": added,
+        }
+    return lineage
+
+
+def _register(
+    project: BanditProject, bundle_dir: Path, actor: str, registry_uri: str | None
+) -> Any:
+    """Register the bundle as a new, unpromoted version of the model named after the bandit."""
+    from civicml.registry import open_registry
+
+    with open_registry(registry_uri, project_dir=project.base_dir) as registry:
+        return registry.register(bundle_dir, project.bandit.name, actor=actor, reason="civicml run")
+
+
 def write_bandit_report(bundle_dir: str | Path, out_dir: str | Path, *, pdf: bool = True) -> Any:
     """Write report.html (and PDF), model_card.md, atrs.json and atrs.html for a bandit bundle.
 
     The page uses the main report's GOV.UK layout and stylesheet. Returns
     :class:`civicml.report.ReportPaths`.
     """
-    from civicml.bandits._report import bandit_summary
+    from civicml.bandits import bandit_summary
     from civicml.bundle import load_bundle
-    from civicml.report import ReportPaths
-    from civicml.report._atrs import build_bandit_atrs
-    from civicml.report._model_card import bandit_model_card
-    from civicml.report._render import page_context, print_pdf, report_env, write_atrs
+    from civicml.report import (
+        ReportPaths,
+        bandit_model_card,
+        build_bandit_atrs,
+        page_context,
+        print_pdf,
+        report_env,
+        write_atrs,
+    )
 
     bundle = load_bundle(bundle_dir)
     if bundle.info.get("task") != "bandit":

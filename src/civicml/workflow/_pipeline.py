@@ -30,7 +30,8 @@ from typing import Any
 
 from civicml._errors import ConflictError
 from civicml.spec import ProjectSpec
-from civicml.workflow._training_job import run_training, start_tracking
+from civicml.workflow._recording import start_tracking
+from civicml.workflow._training_job import run_training
 
 __all__ = [
     "PIPELINE_STEPS",

@@ -8,7 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from civicml.spec import ProjectSpec
-from civicml.workflow._training_job import TrainingOutcome, run_training, start_tracking
+from civicml.workflow._recording import TrainingOutcome, start_tracking
+from civicml.workflow._training_job import run_training
 
 __all__ = ["ProjectOutcome", "run_project"]
 

@@ -156,7 +156,7 @@ class BatchScorer:
 
     def __init__(self, bundle_dir: str | Path, runtime: str = "auto") -> None:
         from civicml.bundle import load_bundle
-        from civicml.serve._runtime import ModelRuntime, ServeOptions
+        from civicml.serve import ModelRuntime, ServeOptions
 
         self.rt = ModelRuntime(
             load_bundle(bundle_dir),

@@ -7,87 +7,25 @@ what happened (lineage) so the bundle can say where it came from.
 
 from __future__ import annotations
 
-import datetime as _dt
-import platform
-import subprocess
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from importlib import metadata
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import pandas as pd
 
 from civicml.spec import ProjectSpec
-
-__all__ = [
-    "TrainingOutcome",
-    "git_commit",
-    "package_versions",
-    "record_outcome",
-    "run_training",
-    "spec_params",
-    "start_tracking",
-]
-
-EventHandler = Callable[..., None]
-
-_PACKAGES = (
-    "civicml",
-    "numpy",
-    "pandas",
-    "pyarrow",
-    "scikit-learn",
-    "lightgbm",
-    "skops",
-    "optuna",
-    "duckdb",
+from civicml.workflow._prepare import prepare_table, reference_rows, to_plain
+from civicml.workflow._recording import (
+    EventHandler,
+    FitJob,
+    TrainingOutcome,
+    lineage,
+    run_tracked,
 )
-REFERENCE_ROWS = 5_000
+from civicml.workflow._unsupervised_job import fit_unsupervised
 
-
-@dataclass
-class TrainingOutcome:
-    """What :func:`run_training` produced."""
-
-    bundle: Any  # civicml.bundle.Bundle
-    result: Any  # civicml.learn.TrainResult
-    contract: Any  # civicml.data.DataContract
-    pii_findings: list[Any]
-    assessment: Any = None  # civicml.assess.Assessment
-    checks: list[Any] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
-    run_id: str | None = None  # the recorded run (civicml.tracking), when tracked
-    etl: Any = None  # civicml.data.EtlResult: data versions and the transform step log
-    energy: dict[str, Any] | None = None  # lineage.json's "energy": training and predictions
-
-
-def package_versions(names: tuple[str, ...] = _PACKAGES) -> dict[str, str]:
-    """Installed versions of the packages that shape a model."""
-    out = {"python": platform.python_version()}
-    for name in names:
-        try:
-            out[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            continue
-    return out
-
-
-def git_commit(folder: Path) -> str | None:
-    """The git commit of ``folder``'s repository, with ``-dirty`` when it has local changes."""
-    try:
-        sha = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=folder, capture_output=True, text=True, timeout=5
-        )
-        if sha.returncode != 0:
-            return None
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain"], cwd=folder, capture_output=True, text=True, timeout=5
-        )
-        return sha.stdout.strip() + ("-dirty" if dirty.stdout.strip() else "")
-    except (OSError, subprocess.SubprocessError):
-        return None
+__all__ = ["run_training"]
 
 
 def run_training(
@@ -129,9 +67,7 @@ def run_training(
     SpecError, DataError, PersonalDataError, TrainingError
         With one clear line; nothing is written when training fails.
     """
-    fit = _train
-    if spec.task in ("clustering", "anomaly"):
-        from civicml.workflow._unsupervised_job import _fit as fit
+    fit: FitJob = fit_unsupervised if spec.task in ("clustering", "anomaly") else _train
     return run_tracked(
         fit,
         spec,
@@ -143,202 +79,6 @@ def run_training(
         tracker=tracker,
         etl=etl,
     )
-
-
-def run_tracked(
-    fit: Callable[..., TrainingOutcome],
-    spec: ProjectSpec,
-    bundle_dir: str | Path,
-    *,
-    overwrite: bool,
-    on_event: EventHandler | None,
-    track: bool,
-    runs_uri: str | None,
-    tracker: Any,
-    etl: Any,
-) -> TrainingOutcome:
-    """Run a fitting job, recorded: into ``tracker`` when given, else into a new run (marked
-    failed, with the error, if the job raises), or not at all when ``track`` is false."""
-    if tracker is None and track:
-        with start_tracking(spec, "train", runs_uri) as opened:
-            return run_tracked(
-                fit,
-                spec,
-                bundle_dir,
-                overwrite=overwrite,
-                on_event=on_event,
-                track=track,
-                runs_uri=runs_uri,
-                tracker=opened,
-                etl=etl,
-            )
-    outcome = fit(spec, bundle_dir, overwrite, on_event, tracker, etl)
-    if tracker is not None:
-        record_outcome(tracker, outcome)
-    return outcome
-
-
-def start_tracking(
-    spec: ProjectSpec, kind: str, runs_uri: str | None, *, actor: str | None = None
-) -> Any:
-    """Open a recorded run for ``spec`` (a context manager yielding a RunTracker)."""
-    from civicml.tracking import track_run
-
-    return track_run(
-        project=spec.name,
-        kind=kind,
-        spec=spec.model_dump(mode="json"),
-        uri=runs_uri,
-        project_dir=spec.base_dir,
-        actor=actor,
-        git_commit=git_commit(spec.base_dir.resolve()),
-        packages=package_versions(),
-        params=spec_params(spec),
-    )
-
-
-def spec_params(spec: ProjectSpec) -> dict[str, Any]:
-    """The spec settings that shape a run, for comparing runs."""
-    return {
-        "task": spec.task,
-        "target": spec.target,
-        "metric": spec.metric,
-        "budget_seconds": spec.budget_seconds,
-        "max_trials": spec.max_trials,
-        "seed": spec.seed,
-        "cv_folds": spec.cv_folds,
-        "test_size": spec.test_size,
-        "cost_false_positive": spec.costs.false_positive,
-        "cost_false_negative": spec.costs.false_negative,
-        "transform_steps": len(spec.transform),
-    }
-
-
-def record_outcome(tracker: Any, outcome: TrainingOutcome) -> None:
-    """Stage a finished training's results on its run."""
-    r = outcome.result
-    best = r.leaderboard.best
-    metrics = {f"test_{k}": v for k, v in r.test_metrics.items()}
-    if best is not None:
-        metrics.update({f"cv_{k}": v for k, v in best.cv_mean.items()})
-    tracker.set(
-        params={
-            "task": r.task,
-            "metric": r.metric,
-            "candidate": r.best,
-            "candidate_params": dict(best.params) if best is not None else {},
-            "threshold": r.threshold.value if r.threshold else None,
-            "n_train": r.n_train,
-            "n_test": r.n_test,
-        },
-        metrics=metrics,
-        leaderboard=r.leaderboard.to_dict(),
-        artifacts={"bundle": str(outcome.bundle.path)},
-        bundle_digest=outcome.bundle.digest,
-    )
-    if outcome.energy is not None:
-        tracker.set(energy=outcome.energy)
-
-
-@dataclass
-class Prepared:
-    """The checked training table and what was learned about it on the way."""
-
-    etl: Any
-    frame: pd.DataFrame
-    warnings: list[str]
-    findings: list[Any]
-    contract: Any
-    roles: Any
-
-
-def prepare_table(
-    spec: ProjectSpec,
-    etl: Any,
-    tracker: Any,
-    emit: EventHandler,
-    *,
-    check_target: str | None,
-    check_task: str,
-    not_features: list[str] | None = None,
-    validate: Callable[[pd.DataFrame], None] | None = None,
-) -> Prepared:
-    """load (ETL) → training-table checks → personal-data scan → contract → feature roles.
-
-    Shared by the supervised and unsupervised jobs. ``validate`` runs on the loaded table
-    before anything else looks at it; ``not_features`` are extra columns the checks ignore.
-    """
-    from civicml._errors import DataError
-    from civicml.data import (
-        check_personal_data,
-        check_training_table,
-        infer_contract,
-        run_etl,
-        scan_personal_data,
-    )
-    from civicml.learn import FeatureRoles
-
-    emit("stage", name="load")
-    if etl is None:
-        etl = run_etl(
-            spec,
-            on_step=lambda s: emit(
-                "etl_step",
-                index=s.index,
-                step=s.kind,
-                name=s.name,
-                rows_in=s.rows_in,
-                rows_out=s.rows_out,
-            ),
-        )
-    if tracker is not None:
-        tracker.add_data_versions(etl.data_versions())
-    df = etl.frame
-    if validate is not None:
-        validate(df)
-    cols = spec.columns
-    emit("stage", name="check", rows=len(df), columns=df.shape[1])
-    warnings = list(
-        check_training_table(
-            df,
-            target=check_target,
-            task=check_task,
-            id_columns=cols.id,
-            drop_columns=[*cols.drop, *(not_features or [])],
-            text_columns=cols.text,
-            date_columns=cols.date,
-            categorical_columns=cols.categorical,
-            group=cols.group,
-        )
-    )
-    for w in warnings:
-        emit("warning", message=w)
-
-    findings: list[Any] = []
-    if spec.personal_data.scan:
-        emit("stage", name="scan")
-        findings = scan_personal_data(df.drop(columns=[spec.target]) if spec.target else df)
-        check_personal_data(
-            findings, allowed=spec.personal_data.allow, id_columns=cols.id, drop_columns=cols.drop
-        )
-
-    emit("stage", name="contract")
-    contract = infer_contract(
-        df,
-        target=spec.target,
-        id_columns=cols.id,
-        text_columns=cols.text,
-        date_columns=cols.date,
-        categorical_columns=cols.categorical,
-        drop_columns=[*cols.drop, *([cols.group] if cols.group else [])],
-    )
-    roles = FeatureRoles.from_mapping({c.name: c.role for c in contract.columns})
-    if not roles.features:
-        raise DataError.build(
-            "No usable feature columns are left after removing the target, ids and dropped columns",
-            fix="Check columns.id and columns.drop in civicml.yaml",
-        )
-    return Prepared(etl, df, warnings, findings, contract, roles)
 
 
 def _train(
@@ -393,7 +133,7 @@ def _train(
     checks = evaluate_checks(
         assessment,
         metric=result.metric,
-        data_findings=[*warnings, *(_asdict(f) for f in findings)],
+        data_findings=[*warnings, *(to_plain(f) for f in findings)],
     )
 
     emit("stage", name="energy")
@@ -404,23 +144,19 @@ def _train(
     onnx_files, onnx_doc = _onnx(result.pipeline, frame_test[roles.features])
 
     emit("stage", name="save")
-    lineage = _lineage(spec, etl, df, tracker, started)
-    lineage["energy"] = energy
-    bundle = _save(
-        spec,
-        bundle_dir,
-        overwrite,
-        result,
-        assessment,
-        checks,
-        contract,
-        roles,
-        X,
-        findings,
-        lineage,
-        onnx_files,
-        onnx_doc,
+    parts = BundleParts(
+        result=result,
+        assessment=assessment,
+        checks=checks,
+        contract=contract,
+        roles=roles,
+        frame=X,
+        findings=findings,
+        lineage={**lineage(spec, etl, df, tracker, started), "energy": energy},
+        onnx_files=onnx_files,
+        onnx_doc=onnx_doc,
     )
+    bundle = _save(spec, bundle_dir, parts, overwrite=overwrite)
     emit("saved", path=str(bundle.path), digest=bundle.digest)
     return TrainingOutcome(
         bundle,
@@ -505,56 +241,27 @@ def _energy(reading: Any, result: Any, X_holdout: pd.DataFrame) -> dict[str, Any
     return doc
 
 
-def _lineage(
-    spec: ProjectSpec, etl: Any, df: pd.DataFrame, tracker: Any, started: float
-) -> dict[str, Any]:
-    from civicml.data import frame_sha256
+@dataclass(frozen=True)
+class BundleParts:
+    """What a supervised bundle is written from."""
 
-    first = etl.sources[0] if len(etl.sources) == 1 else None
-    lineage = {
-        "created_at": _dt.datetime.now(_dt.UTC).replace(microsecond=0).isoformat(),
-        "data": {
-            "source": first.location
-            if first is not None
-            else "sources: " + ", ".join(v.name for v in etl.sources),
-            "file_sha256": first.file_sha256 if first is not None else None,
-            "table_sha256": frame_sha256(df),
-            "rows": len(df),
-            "columns": df.shape[1],
-            "sources": [
-                {k: v.to_dict()[k] for k in ("name", "sha256", "rows", "columns", "location")}
-                for v in etl.sources
-            ],
-            "steps": [step.to_dict() for step in etl.steps],
-        },
-        "run_id": tracker.id if tracker is not None else None,
-        "packages": package_versions(),
-        "git_commit": git_commit(spec.base_dir.resolve()),
-        "seconds": round(time.monotonic() - started, 3),
-        "platform": platform.platform(),
-    }
-    return lineage
+    result: Any  # civicml.learn.TrainResult
+    assessment: Any  # civicml.assess.Assessment
+    checks: list[Any]
+    contract: Any  # civicml.data.DataContract
+    roles: Any  # civicml.learn.FeatureRoles
+    frame: pd.DataFrame  # the training rows, for the reference sample
+    findings: list[Any]  # personal-data findings
+    lineage: dict[str, Any]
+    onnx_files: dict[str, bytes]
+    onnx_doc: dict[str, Any]
 
 
-def _save(
-    spec: ProjectSpec,
-    bundle_dir: str | Path,
-    overwrite: bool,
-    result: Any,
-    assessment: Any,
-    checks: Any,
-    contract: Any,
-    roles: Any,
-    X: pd.DataFrame,
-    findings: list[Any],
-    lineage: dict[str, Any],
-    onnx_files: dict[str, bytes],
-    onnx_doc: dict[str, Any],
-) -> Any:
+def _save(spec: ProjectSpec, bundle_dir: str | Path, parts: BundleParts, *, overwrite: bool) -> Any:
     from civicml.assess import checks_to_dict
     from civicml.bundle import save_bundle
 
-    cols = spec.columns
+    result, roles, contract = parts.result, parts.roles, parts.contract
     info = {
         "name": spec.name,
         "task": result.task,
@@ -566,20 +273,15 @@ def _save(
         "classes": result.classes,
         "positive_label": result.positive_label,
         "threshold": result.threshold.value if result.threshold else None,
-        "id_columns": list(cols.id),
+        "id_columns": list(spec.columns.id),
         "n_train": result.n_train,
         "n_test": result.n_test,
     }
     metrics = {
         "test": result.test_metrics,
         "cv": result.leaderboard.best.cv_mean if result.leaderboard.best else {},
-        "threshold": _asdict(result.threshold),
+        "threshold": to_plain(result.threshold),
     }
-    reference = (
-        X[roles.features]
-        .sample(n=min(REFERENCE_ROWS, len(X)), random_state=spec.seed)
-        .reset_index(drop=True)
-    )
     return save_bundle(
         bundle_dir,
         model=result.pipeline,
@@ -588,19 +290,19 @@ def _save(
             "contract.json": contract.to_dict(),
             "leaderboard.json": result.leaderboard.to_dict(),
             "metrics.json": metrics,
-            "lineage.json": lineage,
+            "lineage.json": parts.lineage,
             "spec.json": spec.model_dump(mode="json"),
-            "personal_data.json": {"findings": [_asdict(f) for f in findings]},
-            "assessment.json": assessment.to_dict(),
-            "checks.json": checks_to_dict(checks),
+            "personal_data.json": {"findings": [to_plain(f) for f in parts.findings]},
+            "assessment.json": parts.assessment.to_dict(),
+            "checks.json": checks_to_dict(parts.checks),
             "selection.json": {
                 k: result.extra.get(k)
                 for k in ("selection", "pareto", "comparison", "ensemble", "calibration")
             },
-            "onnx.json": onnx_doc,
+            "onnx.json": parts.onnx_doc,
         },
-        files=onnx_files,
-        tables={"reference.parquet": _parquet_safe(reference)},
+        files=parts.onnx_files,
+        tables={"reference.parquet": reference_rows(parts.frame, roles.features, spec.seed)},
         overwrite=overwrite,
     )
 
@@ -608,34 +310,14 @@ def _save(
 def _onnx(pipeline: Any, X_holdout: pd.DataFrame) -> tuple[dict[str, bytes], dict[str, Any]]:
     """Export to ONNX and keep the file only when it agrees with the pipeline on held-out
     rows (rows with missing values included)."""
-    from civicml.bundle._onnx import export_onnx, parity
+    from civicml.bundle import export_onnx, parity
 
     exported = export_onnx(pipeline, X_holdout.head(50))
     if exported.model is None:
         return {}, {"exported": False, "reason": exported.reason}
     check = parity(exported.model, pipeline, X_holdout)
-    doc = {"exported": bool(check.ok), "parity": _asdict(check)}
+    doc = {"exported": bool(check.ok), "parity": to_plain(check)}
     if not check.ok:
         doc["reason"] = "the ONNX model disagreed with the pipeline on held-out rows"
         return {}, doc
     return {"model.onnx": exported.model}, doc
-
-
-def _asdict(obj: Any) -> Any:
-    if obj is None:
-        return None
-    if hasattr(obj, "to_dict"):
-        return obj.to_dict()
-    from dataclasses import asdict, is_dataclass
-
-    # is_dataclass() also accepts dataclass types; asdict() rejects them at run time as before
-    return asdict(cast(Any, obj)) if is_dataclass(obj) else obj
-
-
-def _parquet_safe(frame: pd.DataFrame) -> pd.DataFrame:
-    out = frame.copy()
-    for col in out.columns:
-        s = out[col]
-        if not (pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s)):
-            out[col] = s.astype("string")
-    return out

@@ -12,19 +12,13 @@ import time
 from pathlib import Path
 from typing import Any
 
-from civicml.spec import ProjectSpec
-from civicml.workflow._training_job import (
-    REFERENCE_ROWS,
-    EventHandler,
-    TrainingOutcome,
-    _asdict,
-    _lineage,
-    _parquet_safe,
-    prepare_table,
-    run_tracked,
-)
+import pandas as pd
 
-__all__ = ["run_unsupervised"]
+from civicml.spec import ProjectSpec
+from civicml.workflow._prepare import Prepared, prepare_table, reference_rows, to_plain
+from civicml.workflow._recording import EventHandler, TrainingOutcome, lineage, run_tracked
+
+__all__ = ["fit_unsupervised", "run_unsupervised"]
 
 
 def run_unsupervised(
@@ -50,7 +44,7 @@ def run_unsupervised(
         With one clear line; nothing is written when fitting fails.
     """
     return run_tracked(
-        _fit,
+        fit_unsupervised,
         spec,
         bundle_dir,
         overwrite=overwrite,
@@ -62,7 +56,7 @@ def run_unsupervised(
     )
 
 
-def _fit(
+def fit_unsupervised(
     spec: ProjectSpec,
     bundle_dir: str | Path,
     overwrite: bool,
@@ -70,34 +64,16 @@ def _fit(
     tracker: Any,
     etl: Any,
 ) -> TrainingOutcome:
-    from civicml._errors import DataError, SpecError
-    from civicml.assess._checks import checks_to_dict
-    from civicml.assess._unsupervised import assess_unsupervised, unsupervised_checks
-    from civicml.bundle import save_bundle
-    from civicml.learn._anomaly import detect_anomalies
-    from civicml.learn._clustering import cluster
+    """The unsupervised fitting job (unrecorded): prepare the table, fit and choose, assess,
+    save the bundle. :func:`run_unsupervised` records it."""
+    from civicml.assess import checks_to_dict
 
-    if spec.task not in ("clustering", "anomaly"):
-        raise SpecError.build(
-            "run_unsupervised fits only unsupervised tasks",
-            expected="task 'clustering' or 'anomaly'",
-            got=spec.task,
-            fix="Use run_training for supervised tasks",
-        )
+    _check_task(spec)
     if tracker is not None:
         on_event = tracker.wrap(on_event)
     emit = on_event or (lambda *a, **k: None)
     started = time.monotonic()
     label = spec.target
-
-    def _label_present(df: Any) -> None:
-        if label is not None and label not in df.columns:
-            raise DataError.build(
-                f"The 'target' column {label!r} (known labels, used only for scoring) is not in "
-                f"the data. Columns are: {list(map(str, df.columns))[:20]}",
-                fix=f"Set 'target' to one of them, or remove it (it is optional for task {spec.task})",
-            )
-
     prep = prepare_table(
         spec,
         etl,
@@ -106,24 +82,87 @@ def _fit(
         check_target=None,
         check_task="clustering",
         not_features=[label] if label else [],
-        validate=_label_present,
+        validate=lambda df: _check_label(spec, df),
     )
-    etl, df, warnings, findings, contract, roles = (
-        prep.etl,
-        prep.frame,
-        prep.warnings,
-        prep.findings,
-        prep.contract,
-        prep.roles,
-    )
-    cols = spec.columns
-    X = df.reset_index(drop=True)
+    X = prep.frame.reset_index(drop=True)
     labels = X[label] if label else None
 
     emit("stage", name="train", task=spec.task)
+    result = _fit_model(spec, X, prep.roles, labels, on_event)
+
+    emit("stage", name="assess")
+    assessment, checks = _assess(spec, result, X, prep)
+
+    emit("stage", name="save")
+    documents = {
+        "model_info.json": _model_info(spec, result, prep),
+        "contract.json": prep.contract.to_dict(),
+        "leaderboard.json": result.leaderboard.to_dict(),
+        "metrics.json": {"test": result.test_metrics, "cv": {}, "threshold": None},
+        "lineage.json": lineage(spec, prep.etl, prep.frame, tracker, started),
+        "spec.json": spec.model_dump(mode="json"),
+        "personal_data.json": {"findings": [to_plain(f) for f in prep.findings]},
+        "assessment.json": assessment,
+        "checks.json": checks_to_dict(checks),
+        "monitoring.json": {"outputs": _output_reference(result, X[prep.roles.features])},
+        "onnx.json": {
+            "exported": False,
+            "reason": f"{result.task} models are served with the skops pipeline",
+        },
+    }
+    bundle = _save(spec, bundle_dir, result, documents, X, prep.roles.features, overwrite)
+    emit("saved", path=str(bundle.path), digest=bundle.digest)
+    return TrainingOutcome(
+        bundle,
+        result,
+        prep.contract,
+        prep.findings,
+        assessment,
+        checks,
+        prep.warnings,
+        run_id=tracker.id if tracker is not None else None,
+        etl=prep.etl,
+    )
+
+
+def _check_task(spec: ProjectSpec) -> None:
+    from civicml._errors import SpecError
+
+    if spec.task not in ("clustering", "anomaly"):
+        raise SpecError.build(
+            "run_unsupervised fits only unsupervised tasks",
+            expected="task 'clustering' or 'anomaly'",
+            got=spec.task,
+            fix="Use run_training for supervised tasks",
+        )
+
+
+def _check_label(spec: ProjectSpec, df: pd.DataFrame) -> None:
+    """The optional ``target`` (known labels, for scoring only) must be a column of the data."""
+    from civicml._errors import DataError
+
+    label = spec.target
+    if label is not None and label not in df.columns:
+        raise DataError.build(
+            f"The 'target' column {label!r} (known labels, used only for scoring) is not in "
+            f"the data. Columns are: {list(map(str, df.columns))[:20]}",
+            fix=f"Set 'target' to one of them, or remove it (it is optional for task {spec.task})",
+        )
+
+
+def _fit_model(
+    spec: ProjectSpec,
+    X: pd.DataFrame,
+    roles: Any,
+    labels: pd.Series | None,
+    on_event: EventHandler | None,
+) -> Any:
+    """Search the spec's families and choose one: a clustering or an anomaly detector."""
+    from civicml.learn import cluster, detect_anomalies
+
     if spec.task == "clustering":
         cs = spec.clustering
-        result = cluster(
+        return cluster(
             X,
             roles=roles,
             families=cs.families,
@@ -135,23 +174,30 @@ def _fit(
             labels=labels,
             on_event=on_event,
         )
-    else:
-        an = spec.anomaly
-        result = detect_anomalies(
-            X,
-            roles=roles,
-            families=an.families,
-            contamination=an.contamination,
-            labels=labels,
-            folds=min(spec.cv_folds, 5),
-            max_reasons=an.max_reasons,
-            seed=spec.seed,
-            on_event=on_event,
-        )
+    an = spec.anomaly
+    return detect_anomalies(
+        X,
+        roles=roles,
+        families=an.families,
+        contamination=an.contamination,
+        labels=labels,
+        folds=min(spec.cv_folds, 5),
+        max_reasons=an.max_reasons,
+        seed=spec.seed,
+        on_event=on_event,
+    )
 
-    emit("stage", name="assess")
+
+def _assess(spec: ProjectSpec, result: Any, X: pd.DataFrame, prep: Prepared) -> tuple[Any, Any]:
+    """The assessment (a JSON-ready dict) and the promotion checks against the spec's limits."""
+    from civicml.assess import assess_unsupervised, unsupervised_checks
+
     assessment = assess_unsupervised(
-        result, frame=X, protected=dict(spec.protected), features=roles.features, seed=spec.seed
+        result,
+        frame=X,
+        protected=dict(spec.protected),
+        features=prep.roles.features,
+        seed=spec.seed,
     )
     checks = unsupervised_checks(
         assessment,
@@ -159,23 +205,25 @@ def _fit(
         min_cluster_share=spec.clustering.min_cluster_share,
         rate_tolerance=spec.anomaly.rate_tolerance,
         min_roc_auc=spec.anomaly.min_roc_auc,
-        data_findings=[*warnings, *(_asdict(f) for f in findings)],
+        data_findings=[*prep.warnings, *(to_plain(f) for f in prep.findings)],
     )
+    return assessment, checks
 
-    emit("stage", name="save")
-    lineage = _lineage(spec, etl, df, tracker, started)
+
+def _model_info(spec: ProjectSpec, result: Any, prep: Prepared) -> dict[str, Any]:
+    """``model_info.json``: the fields every bundle has, plus the clusters or the threshold."""
     info: dict[str, Any] = {
         "name": spec.name,
         "task": result.task,
-        "target": label,
+        "target": spec.target,
         "metric": result.metric,
         "candidate": result.best,
-        "features": roles.features,
-        "roles": {c.name: c.role for c in contract.columns},
+        "features": prep.roles.features,
+        "roles": {c.name: c.role for c in prep.contract.columns},
         "classes": [],
         "positive_label": None,
         "threshold": None,
-        "id_columns": list(cols.id),
+        "id_columns": list(spec.columns.id),
         "n_train": result.n_train,
         "n_test": 0,
     }
@@ -192,45 +240,26 @@ def _fit(
             "max_reasons": result.extra["max_reasons"],
             "reference": result.extra["reference"],
         }
-    reference = (
-        X[roles.features]
-        .sample(n=min(REFERENCE_ROWS, len(X)), random_state=spec.seed)
-        .reset_index(drop=True)
-    )
-    outputs = _output_reference(result, X[roles.features])
-    bundle = save_bundle(
+    return info
+
+
+def _save(
+    spec: ProjectSpec,
+    bundle_dir: str | Path,
+    result: Any,
+    documents: dict[str, Any],
+    X: pd.DataFrame,
+    features: list[str],
+    overwrite: bool,
+) -> Any:
+    from civicml.bundle import save_bundle
+
+    return save_bundle(
         bundle_dir,
         model=result.pipeline,
-        documents={
-            "model_info.json": info,
-            "contract.json": contract.to_dict(),
-            "leaderboard.json": result.leaderboard.to_dict(),
-            "metrics.json": {"test": result.test_metrics, "cv": {}, "threshold": None},
-            "lineage.json": lineage,
-            "spec.json": spec.model_dump(mode="json"),
-            "personal_data.json": {"findings": [_asdict(f) for f in findings]},
-            "assessment.json": assessment,
-            "checks.json": checks_to_dict(checks),
-            "monitoring.json": {"outputs": outputs},
-            "onnx.json": {
-                "exported": False,
-                "reason": f"{result.task} models are served with the skops pipeline",
-            },
-        },
-        tables={"reference.parquet": _parquet_safe(reference)},
+        documents=documents,
+        tables={"reference.parquet": reference_rows(X, features, spec.seed)},
         overwrite=overwrite,
-    )
-    emit("saved", path=str(bundle.path), digest=bundle.digest)
-    return TrainingOutcome(
-        bundle,
-        result,
-        contract,
-        findings,
-        assessment,
-        checks,
-        warnings,
-        run_id=tracker.id if tracker is not None else None,
-        etl=etl,
     )
 
 

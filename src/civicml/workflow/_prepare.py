@@ -1,0 +1,185 @@
+"""The training table, prepared for any fitting job, and what every bundle keeps of it.
+
+load (ETL) → training-table checks → personal-data scan → contract → feature roles; then the
+reference rows a bundle stores for monitoring. Shared by the supervised and unsupervised jobs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, cast
+
+import pandas as pd
+
+from civicml.spec import ProjectSpec
+from civicml.workflow._recording import EventHandler
+
+__all__ = [
+    "REFERENCE_ROWS",
+    "Prepared",
+    "parquet_safe",
+    "prepare_table",
+    "reference_rows",
+    "to_plain",
+]
+
+#: The most training rows a bundle keeps as its monitoring reference.
+REFERENCE_ROWS = 5_000
+
+
+@dataclass
+class Prepared:
+    """The checked training table and what was learned about it on the way."""
+
+    etl: Any
+    frame: pd.DataFrame
+    warnings: list[str]
+    findings: list[Any]
+    contract: Any
+    roles: Any
+
+
+def prepare_table(
+    spec: ProjectSpec,
+    etl: Any,
+    tracker: Any,
+    emit: EventHandler,
+    *,
+    check_target: str | None,
+    check_task: str,
+    not_features: list[str] | None = None,
+    validate: Callable[[pd.DataFrame], None] | None = None,
+) -> Prepared:
+    """load (ETL) → training-table checks → personal-data scan → contract → feature roles.
+
+    Shared by the supervised and unsupervised jobs. ``validate`` runs on the loaded table
+    before anything else looks at it; ``not_features`` are extra columns the checks ignore.
+    """
+    etl = _load(spec, etl, tracker, emit)
+    df = etl.frame
+    if validate is not None:
+        validate(df)
+    warnings = _check(spec, df, emit, check_target, check_task, not_features or [])
+    findings = _scan(spec, df, emit)
+    contract, roles = _contract(spec, df, emit)
+    return Prepared(etl, df, warnings, findings, contract, roles)
+
+
+def _load(spec: ProjectSpec, etl: Any, tracker: Any, emit: EventHandler) -> Any:
+    from civicml.data import run_etl
+
+    emit("stage", name="load")
+    if etl is None:
+        etl = run_etl(
+            spec,
+            on_step=lambda s: emit(
+                "etl_step",
+                index=s.index,
+                step=s.kind,
+                name=s.name,
+                rows_in=s.rows_in,
+                rows_out=s.rows_out,
+            ),
+        )
+    if tracker is not None:
+        tracker.add_data_versions(etl.data_versions())
+    return etl
+
+
+def _check(
+    spec: ProjectSpec,
+    df: pd.DataFrame,
+    emit: EventHandler,
+    target: str | None,
+    task: str,
+    not_features: list[str],
+) -> list[str]:
+    from civicml.data import check_training_table
+
+    cols = spec.columns
+    emit("stage", name="check", rows=len(df), columns=df.shape[1])
+    warnings = list(
+        check_training_table(
+            df,
+            target=target,
+            task=task,
+            id_columns=cols.id,
+            drop_columns=[*cols.drop, *not_features],
+            text_columns=cols.text,
+            date_columns=cols.date,
+            categorical_columns=cols.categorical,
+            group=cols.group,
+        )
+    )
+    for w in warnings:
+        emit("warning", message=w)
+    return warnings
+
+
+def _scan(spec: ProjectSpec, df: pd.DataFrame, emit: EventHandler) -> list[Any]:
+    from civicml.data import check_personal_data, scan_personal_data
+
+    if not spec.personal_data.scan:
+        return []
+    cols = spec.columns
+    emit("stage", name="scan")
+    findings = scan_personal_data(df.drop(columns=[spec.target]) if spec.target else df)
+    check_personal_data(
+        findings, allowed=spec.personal_data.allow, id_columns=cols.id, drop_columns=cols.drop
+    )
+    return findings
+
+
+def _contract(spec: ProjectSpec, df: pd.DataFrame, emit: EventHandler) -> tuple[Any, Any]:
+    from civicml._errors import DataError
+    from civicml.data import infer_contract
+    from civicml.learn import FeatureRoles
+
+    cols = spec.columns
+    emit("stage", name="contract")
+    contract = infer_contract(
+        df,
+        target=spec.target,
+        id_columns=cols.id,
+        text_columns=cols.text,
+        date_columns=cols.date,
+        categorical_columns=cols.categorical,
+        drop_columns=[*cols.drop, *([cols.group] if cols.group else [])],
+    )
+    roles = FeatureRoles.from_mapping({c.name: c.role for c in contract.columns})
+    if not roles.features:
+        raise DataError.build(
+            "No usable feature columns are left after removing the target, ids and dropped columns",
+            fix="Check columns.id and columns.drop in civicml.yaml",
+        )
+    return contract, roles
+
+
+def reference_rows(X: pd.DataFrame, features: list[str], seed: int) -> pd.DataFrame:
+    """Up to :data:`REFERENCE_ROWS` training rows of ``features``, sampled with ``seed`` and
+    made safe for Parquet: the bundle's ``reference.parquet``."""
+    sample = X[features].sample(n=min(REFERENCE_ROWS, len(X)), random_state=seed)
+    return parquet_safe(sample.reset_index(drop=True))
+
+
+def to_plain(obj: Any) -> Any:
+    """``obj`` as JSON-ready data: its ``to_dict()``, a dataclass as a dict, else itself."""
+    if obj is None:
+        return None
+    if hasattr(obj, "to_dict"):
+        return obj.to_dict()
+    from dataclasses import asdict, is_dataclass
+
+    # is_dataclass() also accepts dataclass types; asdict() rejects them at run time as before
+    return asdict(cast(Any, obj)) if is_dataclass(obj) else obj
+
+
+def parquet_safe(frame: pd.DataFrame) -> pd.DataFrame:
+    """A copy of ``frame`` whose non-numeric, non-boolean columns are strings."""
+    out = frame.copy()
+    for col in out.columns:
+        s = out[col]
+        if not (pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s)):
+            out[col] = s.astype("string")
+    return out
