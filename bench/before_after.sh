@@ -12,7 +12,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 REV=${1:?usage: bench/before_after.sh REV [OUT_DIR]}
 OUT=${2:-/tmp/civicml-before-after}
-PY=$(realpath "${PY:-.venv/bin/python}")
+PY=${PY:-$PWD/.venv/bin/python}
 BASE=/tmp/civicml-before-$REV
 export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1
 mkdir -p "$OUT"
