@@ -46,7 +46,7 @@ MAY_IMPORT: dict[str, set[str]] = {
     "bundle": {"_errors", "data", "components"},
     "registry": {"_errors", "bundle", "storage"},
     "tracking": {"_errors", "data", "registry", "storage"},
-    "serve": {"_errors", "asgi", "bundle", "components", "registry", "assess"},
+    "serve": {"_errors", "asgi", "bundle", "components", "registry", "assess", "bandits"},
     "bandits": {"_errors", "asgi", "bundle", "data", "spec", "storage"},
     "monitor": {"_errors", "bundle", "data", "registry", "serve"},
     "report": {"_errors", "assess", "bundle", "energy", "monitor"},
@@ -131,6 +131,27 @@ def test_type_checking_imports_and_init_reexports_are_not_cycles(tmp_path: Path)
         },
     )
     assert house_check.check(root).ok
+
+
+def test_imports_by_name_count(tmp_path: Path) -> None:
+    root = _package(
+        tmp_path,
+        {
+            "a/__init__.py": "",
+            "a/_app.py": "import importlib\n\ndef f():\n"
+            '    return importlib.import_module("pkg.b._x")\n',
+            "a/_srv.py": 'FACTORY = "pkg.b._x:make"\nTRUSTED = "pkg.b._x.Type"\n',
+            "b/__init__.py": "",
+            "b/_x.py": "import pkg.a._app\n\ndef make():\n    return 1\n",
+        },
+    )
+    found = house_check.check(root)
+    assert found.private_imports == [
+        "pkg.a._app -> pkg.b._x",
+        "pkg.a._srv -> pkg.b._x",
+        "pkg.b._x -> pkg.a._app",
+    ]
+    assert found.cycles == [["pkg.a._app", "pkg.b._x"]]
 
 
 def test_finds_a_private_import_across_packages_only(tmp_path: Path) -> None:

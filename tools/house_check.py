@@ -2,9 +2,10 @@
 
 It walks every module under a package folder and reports four things:
 
-- **cycles**: groups of modules that import each other, counting imports inside functions (only
-  imports under ``if TYPE_CHECKING:`` are exempt; a package ``__init__`` importing its own
-  children is not a cycle of the design);
+- **cycles**: groups of modules that import each other, counting imports inside functions and
+  imports by name (``importlib.import_module("civicml.x")``, a ``"civicml.x:factory"`` string);
+  only imports under ``if TYPE_CHECKING:`` are exempt, and a package ``__init__`` importing its
+  own children is not a cycle of the design;
 - **private imports**: a module importing another package's private module
   (``civicml.cli._serve`` doing ``from civicml.serve._app import X``); import from the package,
   whose ``__init__`` re-exports what others use;
@@ -28,6 +29,7 @@ from __future__ import annotations
 import argparse
 import ast
 import json
+import re
 import sys
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field
@@ -87,6 +89,21 @@ def _import_targets(node: ast.Import | ast.ImportFrom, name: str, path: Path) ->
         parts = parts[: len(parts) - node.level + 1]
         base = ".".join(parts + ([node.module] if node.module else []))
     return [base] + [f"{base}.{a.name}" for a in node.names]
+
+
+def _named_import(node: ast.AST, pkg: str) -> str | None:
+    """The module an import *by name* reaches: ``importlib.import_module("pkg.x")``,
+    ``__import__("pkg.x")``, or a ``"pkg.x:factory"`` string (the factory-path convention)."""
+    if isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Constant):
+        fn = ast.unparse(node.func)
+        arg = node.args[0].value
+        if fn.split(".")[-1] in ("import_module", "__import__") and isinstance(arg, str):
+            return arg
+    if isinstance(node, ast.Constant) and isinstance(node.value, str) and ":" in node.value:
+        m = re.match(rf"^({re.escape(pkg)}(?:\.[A-Za-z_]\w*)*):[A-Za-z_]\w*$", node.value)
+        if m:
+            return m.group(1)
+    return None
 
 
 def _is_private_reach(importer: str, target: str) -> bool:
@@ -208,8 +225,13 @@ def check(root: Path, *, max_lines: int = 100, max_params: int = 10) -> Findings
                     and not _is_estimator_init(node, parents)
                 ):
                     found.long_signatures.append(f"{where} {node.name} {p} parameters")
+            targets: list[str] = []
             if isinstance(node, (ast.Import, ast.ImportFrom)) and not _under_type_checking(parents):
-                for target in _import_targets(node, name, path):
+                targets = _import_targets(node, name, path)
+            elif (named := _named_import(node, root.name)) is not None:
+                targets = [named]
+            if targets:
+                for target in targets:
                     if target in mods and target != name:
                         edges[name].add(target)
                         if _package_of(target) not in (top_pkg, "", "__version__"):

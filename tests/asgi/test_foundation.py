@@ -23,7 +23,6 @@ from civicml.asgi import (
     error_body,
     error_response,
     lifespan_context,
-    load_app,
     read_body,
     run_lifespan,
 )
@@ -217,11 +216,10 @@ def test_middleware_wraps_a_starlette_app() -> None:
     assert r.text == "abc" == r.headers["x-request-id"]
 
 
-def test_mounts_and_load_app() -> None:
+def test_mounts() -> None:
     mounts = Mounts()
     assert not mounts and mounts.find("/bandits/x") is None
     app = Echo()
     mounts.add("/bandits/", app)
     assert mounts and mounts.find("/bandits/x") is app and mounts.find("/predict") is None
     assert mounts.apps() == [app]
-    assert isinstance(load_app("civicml.asgi:MetricsRegistry"), MetricsRegistry)

@@ -348,6 +348,39 @@ def test_bandit_endpoints_mount_beside_the_model(app: Any, verifier: Any) -> Non
     store.close()
 
 
+def test_build_app_mounts_bandits_beside_a_model(bundle_dir: Path, tmp_path: Path) -> None:
+    """``civicml serve BUNDLE --bandits URL``: one server, one token table for both surfaces."""
+    from starlette.testclient import TestClient
+
+    from civicml.bandits import BanditSpec, open_bandit_store
+    from civicml.registry import open_registry
+    from civicml.serve._server import build_app
+
+    db = f"sqlite:///{tmp_path / 'bandits.db'}"
+    store = open_bandit_store(db)
+    store.create_bandit(BanditSpec(name="letters", arms=["plain", "deadline"], policy="thompson"))
+    store.close()
+    registry = f"sqlite:///{tmp_path / 'registry.db'}"
+    with open_registry(registry) as reg:
+        token = reg.create_token("caseworker-app", ["predict"], actor="ops")
+    app = build_app(
+        {
+            "bundle": str(bundle_dir),
+            "bandits": db,
+            "registry": registry,
+            "project_dir": str(tmp_path),
+            "decision_log": str(tmp_path / "log"),
+        }
+    )
+    auth = {"Authorization": f"Bearer {token}"}
+    with TestClient(app) as c:
+        assert c.post("/predict", json=[ROW], headers=auth).status_code == 200
+        chosen = c.post("/bandits/letters/choose", json={"context": {}}, headers=auth)
+        assert chosen.status_code == 200, chosen.text
+        assert c.post("/bandits/letters/choose", json={"context": {}}).status_code == 401
+        assert c.post("/predict", json=[ROW]).status_code == 401
+
+
 def test_bandits_alone_need_no_model(tmp_path: Path) -> None:
     from starlette.testclient import TestClient
 

@@ -10,7 +10,6 @@ from civicml.asgi._app import (
     Mounts,
     allow_method,
     headers_of,
-    load_app,
     read_body,
     relative_path,
 )
@@ -87,7 +86,6 @@ __all__ = [
     "has_scope",
     "headers_of",
     "lifespan_context",
-    "load_app",
     "log_request",
     "parse_rate",
     "read_body",

@@ -21,7 +21,6 @@ Examples
 
 from __future__ import annotations
 
-import importlib
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -37,7 +36,6 @@ __all__ = [
     "Mounts",
     "allow_method",
     "headers_of",
-    "load_app",
     "read_body",
     "relative_path",
 ]
@@ -169,16 +167,3 @@ class Mounts:
 
     def __bool__(self) -> bool:
         return bool(self._table)
-
-
-def load_app(factory: str, *args: Any, **kwargs: Any) -> Any:
-    """Build a mountable app from its factory's name, ``"package.module:function"``.
-
-    A server mounts another surface by naming its factory, so the server never imports that
-    surface (and a surface that is not mounted costs nothing).
-
-    >>> load_app("civicml.asgi:Mounts").find("/x") is None
-    True
-    """
-    module, _, name = factory.partition(":")
-    return getattr(importlib.import_module(module), name)(*args, **kwargs)

@@ -164,8 +164,8 @@ def bandit_app(
 def bandit_mount(uri: str, auth: Authenticator) -> BanditApp:
     """The app a server mounts at ``/bandits/`` for ``civicml serve --bandits URI``.
 
-    Opens the store now, so a bad URL fails before the server starts. The server names this
-    factory (``"civicml.bandits:bandit_mount"``) rather than importing it, and gives it its own
+    Opens the store now, so a bad URL fails before the server starts. The server imports this
+    factory only when ``--bandits`` is given, and gives it its own
     :class:`~civicml.asgi.Authenticator`, so bandit calls take the same tokens as predictions.
 
     Examples

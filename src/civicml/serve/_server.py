@@ -16,7 +16,6 @@ from civicml.asgi import (
     TokenVerifier,
     configure_logging,
     error_body,
-    load_app,
     send_response,
 )
 from civicml.serve._app import ServingApp
@@ -25,7 +24,6 @@ from civicml.serve._reload import BundleSource, ModelHolder, ModelSource
 from civicml.serve._runtime import ServeOptions
 
 __all__ = [
-    "BANDITS_FACTORY",
     "CONFIG_ENV",
     "BanditsOnlyApp",
     "app_from_env",
@@ -38,8 +36,6 @@ TOKEN_HASH_ENV = "CIVICML_SERVE_TOKEN_HASH"
 #: JSON serving config that :func:`app_from_env` reads in each uvicorn worker process.
 CONFIG_ENV = "CIVICML_SERVE_CONFIG"
 APP_FACTORY = "civicml.serve._server:app_from_env"
-#: the bandit surface, mounted by name through the foundation (serve never imports bandits)
-BANDITS_FACTORY = "civicml.bandits:bandit_mount"
 BANDITS_PREFIX = "/bandits/"
 _log = logging.getLogger("civicml.serve")
 
@@ -141,8 +137,14 @@ def _from_env(verifier: TokenVerifier | None) -> TokenVerifier | None:
 
 
 def _bandit_app(store_uri: str, auth: Authenticator) -> Any:
-    """The bandit surface over ``store_uri``, built by its factory's name with ``auth``."""
-    return load_app(BANDITS_FACTORY, store_uri, auth)
+    """The bandit surface over ``store_uri``, sharing this server's ``auth``.
+
+    Imported here, only when ``--bandits`` is given, so a model-only server never loads the
+    bandit stack (mabwiser).
+    """
+    from civicml.bandits import bandit_mount
+
+    return bandit_mount(store_uri, auth)
 
 
 class BanditsOnlyApp:
