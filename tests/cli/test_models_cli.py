@@ -119,6 +119,28 @@ def test_reject_and_override(cli, tmp_path):
     assert "cannot take the 'production' alias" in err.output
 
 
+@pytest.mark.parametrize("alias", ["prod", "Production", "LIVE", "Pr\u03bfduction"])
+def test_promoting_an_unapproved_version_to_a_serving_alias_is_refused(cli, tmp_path, alias):
+    cli("register", _bundle(tmp_path, "s"), "--name", "m", "--by", "Rosa")
+    err = cli("promote", "m", 1, "--alias", alias, "--by", "Ada", code=2)
+    lines = err.output.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in err.output
+    if alias.isascii():
+        assert f"cannot take the {alias.lower()!r} alias, which is a serving alias" in lines[0]
+    else:
+        assert "GREEK SMALL LETTER OMICRON" in lines[0]
+    assert json.loads(cli("show", "m", "--json").stdout)["aliases"] == {}
+
+
+def test_staging_takes_an_unapproved_version_and_the_help_says_why(cli, tmp_path):
+    cli("register", _bundle(tmp_path, "t"), "--name", "m", "--by", "Rosa")
+    out = cli("promote", "m", 1, "--alias", "Staging", "--by", "Ada")
+    assert "m@staging now points at v1" in out.stdout
+    assert json.loads(cli("show", "m", "--json").stdout)["aliases"] == {"staging": 1}
+    helped = " ".join(cli("promote", "--help").stdout.split())
+    assert "CIVICML_NON_SERVING_ALIASES" in helped and "serving alias" in helped
+
+
 def test_missing_reason_is_a_usage_error(cli, tmp_path):
     cli("register", _bundle(tmp_path, "d"), "--name", "m", "--by", "Rosa")
     cli("approve", "m", 1, "--by", "Ada", code=2)  # --reason is required

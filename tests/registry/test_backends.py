@@ -250,8 +250,8 @@ def test_rollback_falls_back_to_older_approved_version(registry, make_bundle):
 
 def test_remove_alias(registry, make_bundle):
     registry.register(make_bundle().path, "benefits", actor=A)
-    registry.set_alias("benefits", "shadow", 1, actor=B)
-    registry.remove_alias("benefits", "shadow", actor=B, reason="done")
+    registry.set_alias("benefits", "staging", 1, actor=B)
+    registry.remove_alias("benefits", "staging", actor=B, reason="done")
     assert registry.get_model("benefits").aliases == {}
 
 

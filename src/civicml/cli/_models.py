@@ -120,7 +120,7 @@ def _print_version(reg: Registry, v: ModelVersion) -> None:
     from civicml.registry import promotion_problems
 
     problems = promotion_problems(v)
-    if problems and "production" not in v.aliases:
+    if problems and not any(reg.is_serving(a) for a in v.aliases):
         console.print("Not yet ready for production: " + "; ".join(problems) + ".")
 
 
@@ -379,7 +379,14 @@ def override(
 def promote(
     name: Annotated[str, typer.Argument(help="Model name.")],
     version: Annotated[int, typer.Argument(help="Version number.")],
-    alias: Annotated[str, typer.Option("--alias", help="Alias to move.")] = "production",
+    alias: Annotated[
+        str,
+        typer.Option(
+            "--alias",
+            help="Alias to move; case-folded, and one that looks like an existing alias of the "
+            "model (0/o, 1/l/i, '_'/'.'/'-', non-Latin letters) is refused.",
+        ),
+    ] = "production",
     by: ByOpt = None,
     reason: OptReasonOpt = None,
     registry: RegistryOpt = None,
@@ -387,10 +394,17 @@ def promote(
     project_dir: ProjectOpt = Path("."),
     as_json: JsonOpt = False,
 ) -> None:
-    """Point an alias at a version (production needs approval and full governance)."""
+    """Point an alias at a version.
+
+    Every alias is a serving alias (production, prod, live, ...) and needs an approved version
+    with the full governance record, except the non-serving aliases: staging and challenger,
+    or the comma-separated list in CIVICML_NON_SERVING_ALIASES (production always serves).
+    """
+    from civicml.registry import check_alias
+
     with open_from_cli(registry, artifacts, project_dir) as reg:
         v = reg.promote(name, version, alias, actor=default_actor(by), reason=reason)
-    _done(v, as_json, f"{name}@{alias} now points at v{v.version}.")
+    _done(v, as_json, f"{name}@{check_alias(alias)} now points at v{v.version}.")
 
 
 @app.command()

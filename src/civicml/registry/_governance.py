@@ -1,6 +1,9 @@
-"""Governance rules: what a version needs before it may take the ``production`` alias.
+"""Governance rules: what a version needs before it may take a serving alias.
 
-A version may serve as ``production`` only when it has
+Every alias is a *serving* alias (``production``, ``prod``, ``live``, ...) except the
+configured non-serving ones (default :data:`NON_SERVING_ALIASES`: ``staging`` and
+``challenger``; see :func:`non_serving_aliases`). A version may take a serving alias only when
+it has
 
 * owner metadata: team, senior responsible owner and contact;
 * an intended use and at least one out-of-scope use;
@@ -23,29 +26,67 @@ civicml._errors.GovernanceError: Rosa Parks registered benefits v3, so Rosa Park
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from civicml._errors import GovernanceError, RegistryError
+from civicml.registry._names import check_alias
 from civicml.registry._records import OVERSIGHT_MODES, ModelVersion
 
 __all__ = [
+    "NON_SERVING_ALIASES",
+    "NON_SERVING_ENV",
     "PRODUCTION",
     "check_oversight",
     "check_two_person",
     "checks_from_bundle",
     "governance_from_bundle",
+    "non_serving_aliases",
     "promotion_problems",
     "require_promotable",
 ]
 
-#: the alias that governance guards
+#: the alias a bare model name resolves to; always a serving alias
 PRODUCTION = "production"
+#: aliases that never serve unless configured otherwise: any version not rejected may take them
+NON_SERVING_ALIASES: tuple[str, ...] = ("staging", "challenger")
+#: the environment variable that replaces the non-serving set (comma-separated; empty: none)
+NON_SERVING_ENV = "CIVICML_NON_SERVING_ALIASES"
 
 _OWNER_KEYS = ("organisation", "team", "senior_responsible_owner", "contact")
 
 
 def _same_person(a: str | None, b: str | None) -> bool:
     return (a or "").strip().casefold() == (b or "").strip().casefold()
+
+
+def non_serving_aliases(value: str | Iterable[str] | None = None) -> frozenset[str]:
+    """The non-serving alias set from a setting: ``None`` gives the default, a string is
+    comma-separated. Names are normalised; ``production`` can never be non-serving.
+
+    >>> sorted(non_serving_aliases())
+    ['challenger', 'staging']
+    >>> sorted(non_serving_aliases("Staging, QA"))
+    ['qa', 'staging']
+    >>> non_serving_aliases("")
+    frozenset()
+    >>> non_serving_aliases("PRODUCTION")
+    Traceback (most recent call last):
+    ...
+    civicml._errors.RegistryError: The alias 'production' cannot be non-serving. ...
+    """
+    if value is None:
+        value = NON_SERVING_ALIASES
+    items = value.split(",") if isinstance(value, str) else list(value)
+    names = frozenset(check_alias(str(a).strip()) for a in items if str(a).strip())
+    if PRODUCTION in names:
+        raise RegistryError.build(
+            f"The alias {PRODUCTION!r} cannot be non-serving",
+            expected="a list of aliases that never serve, such as 'staging,challenger'",
+            got=sorted(names),
+            fix=f"Remove {PRODUCTION!r} from {NON_SERVING_ENV} (or non_serving_aliases)",
+        )
+    return names
 
 
 def check_oversight(mode: str | None, lawful_basis: str | None) -> None:
@@ -140,7 +181,7 @@ def checks_from_bundle(bundle: Any) -> tuple[list[dict[str, Any]], bool | None]:
 
 
 def promotion_problems(version: ModelVersion) -> list[str]:
-    """Everything that stops ``version`` from taking the production alias (empty: none)."""
+    """Everything that stops ``version`` from taking a serving alias (empty: none)."""
     owner = version.owner or {}
     problems = []
     if not _text(owner.get("team")):
@@ -171,15 +212,16 @@ def promotion_problems(version: ModelVersion) -> list[str]:
 
 
 def require_promotable(version: ModelVersion, alias: str) -> None:
-    """Raise :class:`GovernanceError` naming every unmet requirement for ``production``."""
+    """Raise :class:`GovernanceError` naming every unmet requirement for a serving alias."""
     problems = promotion_problems(version)
     if problems:
         raise GovernanceError.build(
-            f"{version.name} v{version.version} cannot take the {alias!r} alias: it has "
-            + "; ".join(problems),
+            f"{version.name} v{version.version} cannot take the {alias!r} alias, which is a "
+            "serving alias: it has " + "; ".join(problems),
             fix=(
                 f"Record what is missing ('civicml models request-approval {version.name} "
                 f"{version.version}' takes --oversight, --lawful-basis, --team and the other "
-                "owner fields), then have another person approve it"
+                "owner fields), then have another person approve it; to try it without serving, "
+                "use a non-serving alias such as 'staging'"
             ),
         )

@@ -24,17 +24,21 @@ civicml._errors.RegistryError: The artifact key '../etc/passwd' is not allowed. 
 from __future__ import annotations
 
 import re
+import unicodedata
 from urllib.parse import unquote
 
 from civicml._errors import RegistryError
 
 __all__ = [
+    "CONFUSABLES",
     "NAME_PATTERN",
+    "alias_skeleton",
     "check_alias",
     "check_artifacts_uri",
     "check_key",
     "check_model_name",
     "check_text",
+    "fold_alias",
     "check_token_name",
     "parse_ref",
 ]
@@ -67,13 +71,66 @@ def check_model_name(name: object) -> str:
     return _check_identifier(name, "model name", "benefits-triage")
 
 
-def check_alias(alias: object) -> str:
-    """Return ``alias`` if it is a valid alias name (``production``, ``challenger``, ...).
+#: the one confusable rule, applied after NFKC and case folding: these characters read as
+#: the letter or separator they map to, so two aliases with the same skeleton are one alias
+#: to a reader (``pr0d`` and ``prod``; ``l1ve``, ``Iive`` and ``live``; ``prod_eu`` and
+#: ``prod-eu``). Letters outside a-z (Greek, Cyrillic, ...) are refused outright.
+CONFUSABLES = {"0": "o", "1": "l", "i": "l", "_": "-", ".": "-"}
+_SKELETON = str.maketrans(CONFUSABLES)
 
-    >>> check_alias("challenger")
-    'challenger'
+
+def fold_alias(alias: str) -> str:
+    """An alias's normal form, without validation: NFKC, then case folding.
+
+    >>> fold_alias("PRODUCTION"), fold_alias("\uff30rod")
+    ('production', 'prod')
     """
-    return _check_identifier(alias, "alias", "challenger")
+    return unicodedata.normalize("NFKC", alias).casefold()
+
+
+def check_alias(alias: object) -> str:
+    """Return the normal form of ``alias`` (NFKC, case-folded) if it is a valid alias name.
+
+    ``Production``, ``PRODUCTION`` and ``production`` are one alias. A letter outside a-z
+    after normalisation (a Greek omicron, a Cyrillic 'а') is refused with its Unicode name,
+    because it would make an alias that looks like another one.
+
+    >>> check_alias("Challenger")
+    'challenger'
+    >>> check_alias("Pr\u03bfduction")
+    Traceback (most recent call last):
+    ...
+    civicml._errors.RegistryError: The alias 'Prοduction' is not allowed: it contains 'ο' (GREEK SMALL LETTER OMICRON), which is not a-z and can make it look like another alias. Expected letters a-z, digits, '_', '.' or '-'. Type the alias with plain Latin letters (e.g. 'production').
+    """
+    if not isinstance(alias, str):
+        return _check_identifier(alias, "alias", "challenger")
+    folded = fold_alias(alias)
+    odd = next((c for c in folded if not c.isascii()), None)
+    if odd is not None:
+        raise RegistryError.build(
+            f"The alias {alias!r} is not allowed: it contains {odd!r} "
+            f"({unicodedata.name(odd, f'U+{ord(odd):04X}')}), which is not a-z and can make it "
+            "look like another alias",
+            expected="letters a-z, digits, '_', '.' or '-'",
+            fix="Type the alias with plain Latin letters (e.g. 'production')",
+        )
+    if not _NAME.match(folded) or ".." in folded:
+        raise RegistryError.build(
+            f"The alias {alias!r} is not allowed",
+            expected="1-100 letters, digits, '_', '.' or '-', starting with a letter or digit",
+            fix="Use a name such as 'challenger'",
+        )
+    return folded
+
+
+def alias_skeleton(alias: str) -> str:
+    """What an alias looks like to a reader: its normal form with :data:`CONFUSABLES`
+    mapped, so look-alikes compare equal.
+
+    >>> alias_skeleton("PR0D"), alias_skeleton("L1ve"), alias_skeleton("prod_eu")
+    ('prod', 'llve', 'prod-eu')
+    """
+    return check_alias(alias).translate(_SKELETON)
 
 
 def check_token_name(name: object) -> str:

@@ -34,7 +34,7 @@ civicml._errors.GovernanceError: Rosa Parks registered benefits v1, so Rosa Park
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -43,6 +43,7 @@ from civicml.registry import _governance as gov
 from civicml.registry._artifacts import ArtifactStore
 from civicml.registry._audit import verify_chain
 from civicml.registry._names import (
+    alias_skeleton,
     check_alias,
     check_model_name,
     check_text,
@@ -87,6 +88,7 @@ def open_registry(
     project_dir: str | Path = ".",
     storage_options: Mapping[str, Any] | None = None,
     token_ttl: float = 30.0,
+    non_serving_aliases: str | Iterable[str] | None = None,
 ) -> Registry:
     """Connect to a registry, migrating its database to the newest schema.
 
@@ -104,16 +106,24 @@ def open_registry(
         fsspec options for the artifact store (e.g. an S3 endpoint and keys).
     token_ttl : float
         Seconds a verified API token stays cached in memory.
+    non_serving_aliases : str or iterable of str, optional
+        The aliases that never serve, so any version not rejected may take them (a string is
+        comma-separated). Defaults to ``$CIVICML_NON_SERVING_ALIASES`` or ``staging`` and
+        ``challenger``. Every other alias is a serving alias and needs an approved version with
+        the full governance record; ``production`` is always serving.
     """
     base = Path(project_dir).resolve() / ".civicml"
     uri = uri or os.environ.get("CIVICML_REGISTRY") or f"sqlite:///{base / 'registry.db'}"
     artifacts = artifacts or os.environ.get("CIVICML_ARTIFACTS") or str(base / "artifacts")
+    if non_serving_aliases is None:
+        non_serving_aliases = os.environ.get(gov.NON_SERVING_ENV)
     store = SQLStore(uri)
     registry = Registry(
         store,
         ArtifactStore(artifacts, storage_options),
         cache_dir=base / "cache",
         token_ttl=token_ttl,
+        non_serving_aliases=non_serving_aliases,
     )
     store.connect()
     return registry
@@ -173,11 +183,21 @@ class Registry:
         *,
         cache_dir: str | Path,
         token_ttl: float = 30.0,
+        non_serving_aliases: str | Iterable[str] | None = None,
     ) -> None:
         self.store = store
         self.artifacts = artifacts
         self.cache_dir = Path(cache_dir)
         self._tokens = TokenCache(ttl=token_ttl)
+        #: the normalised aliases that never serve (see :func:`open_registry`)
+        self.non_serving_aliases = gov.non_serving_aliases(non_serving_aliases)
+
+    def is_serving(self, alias: str) -> bool:
+        """Whether ``alias`` (any case) is a serving alias: every alias but the non-serving set.
+
+        A serving alias takes only an approved version with the full governance record.
+        """
+        return check_alias(alias) not in self.non_serving_aliases
 
     def close(self) -> None:
         """Release the database connections."""
@@ -446,10 +466,12 @@ class Registry:
         def apply(v: ModelVersion) -> VersionChange:
             if v.status == "rejected":
                 raise ConflictError.build(f"{v.name} v{v.version} is already rejected")
-            if gov.PRODUCTION in v.aliases:
+            serving = [a for a in v.aliases if self.is_serving(a)]
+            if serving:
                 raise ConflictError.build(
-                    f"{v.name} v{v.version} is serving as production",
-                    fix=f"Run 'civicml models rollback {v.name}' or promote another version first",
+                    f"{v.name} v{v.version} is serving as {', '.join(serving)}",
+                    fix=f"Run 'civicml models rollback {v.name} --alias {serving[0]}' or promote "
+                    "another version first",
                 )
             return VersionChange(
                 _event(by, "reject", v.ref, reason),
@@ -483,9 +505,15 @@ class Registry:
     def set_alias(
         self, name: str, alias: str, version: int, *, actor: str, reason: str | None = None
     ) -> ModelVersion:
-        """Point ``alias`` at ``version`` atomically; ``production`` needs full governance."""
+        """Point ``alias`` at ``version`` atomically.
+
+        The alias is normalised (NFKC, case-folded), and one that looks like another alias of
+        the model (:func:`~civicml.registry.alias_skeleton`) is refused. A serving alias (any
+        but :attr:`non_serving_aliases`) needs an approved version with full governance.
+        """
         check_model_name(name)
-        check_alias(alias)
+        alias = check_alias(alias)
+        serving = self.is_serving(alias)
         actor = check_text(actor, "actor", limit=200)
         reason = check_text(reason, "reason", required=False) or None
         version = int(version)
@@ -497,7 +525,8 @@ class Registry:
                     f"Model {name!r} has no version {version}",
                     fix=f"Run 'civicml models show {name}' to see its versions",
                 )
-            if alias == gov.PRODUCTION:
+            _refuse_look_alike(name, alias, state.aliases)
+            if serving:
                 gov.require_promotable(target, alias)
             elif target.status == "rejected":
                 raise GovernanceError.build(
@@ -511,6 +540,7 @@ class Registry:
                 alias=alias,
                 previous=state.current,
                 version=version,
+                serving=serving,
             )
 
         self.store.move_alias(name, alias, choose)
@@ -525,11 +555,16 @@ class Registry:
         actor: str,
         reason: str | None = None,
     ) -> ModelVersion:
-        """Move ``alias`` (``production`` by default) to ``version``; see :meth:`set_alias`."""
+        """Move ``alias`` (``production`` by default) to ``version``; see :meth:`set_alias`.
+
+        Every alias but the non-serving ones (default ``staging`` and ``challenger``) is a
+        serving alias, so ``prod``, ``live`` or ``Production`` are governed like ``production``.
+        """
         return self.set_alias(name, alias, version, actor=actor, reason=reason)
 
     def remove_alias(self, name: str, alias: str, *, actor: str, reason: str) -> None:
         """Remove an alias (its history stays in the audit log)."""
+        alias = check_alias(alias)
         actor = check_text(actor, "actor", limit=200)
         reason = check_text(reason, "reason")
 
@@ -547,6 +582,7 @@ class Registry:
     ) -> ModelVersion:
         """Move ``production`` back to the approved version that held it before."""
         check_model_name(name)
+        alias = check_alias(alias)
         actor = check_text(actor, "actor", limit=200)
         reason = check_text(reason, "reason")
         now = self.get_alias(name, alias).version
@@ -668,6 +704,22 @@ class Registry:
     def list_tokens(self) -> list[TokenInfo]:
         """Every token's public facts (never a secret)."""
         return self.store.list_tokens()
+
+
+def _refuse_look_alike(name: str, alias: str, existing: Iterable[str]) -> None:
+    """Refuse a new alias that differs from an existing one only by confusable characters."""
+    if alias in existing:
+        return
+    skeleton = alias_skeleton(alias)
+    for other in existing:
+        if alias_skeleton(other) == skeleton:
+            raise ConflictError.build(
+                f"The alias {alias!r} of model {name!r} looks like its existing alias {other!r}",
+                expected="an alias that differs by more than case, 0/o, 1/l/i or '_'/'.'/'-'",
+                got=alias,
+                fix=f"Use the existing alias ('--alias {other}') or choose a clearly different "
+                "name",
+            )
 
 
 def _promotion_stack(history: Sequence[tuple[str, int | None]]) -> list[int]:

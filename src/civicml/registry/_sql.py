@@ -36,6 +36,7 @@ from sqlalchemy.engine import Connection, Engine
 import civicml.registry._schema as t
 from civicml._errors import ConflictError, NotFoundError, RegistryError
 from civicml.registry._audit import canonical_json, chain_event
+from civicml.registry._names import fold_alias
 from civicml.registry._records import (
     AuditEvent,
     Decision,
@@ -198,7 +199,9 @@ class SQLStore(RegistryStore):
             .order_by(t.aliases.c.alias)
         )
         for mid, alias, ver in rows:
-            out[mid][alias] = ver
+            key = fold_alias(alias)  # rows from before aliases were normalised
+            if key not in out[mid] or alias == key:
+                out[mid][key] = ver
         return out
 
     @staticmethod
@@ -325,7 +328,9 @@ class SQLStore(RegistryStore):
             sa.select(v)
             .select_from(a.join(m, m.c.id == a.c.model_id))
             .join(v, sa.and_(v.c.model_id == a.c.model_id, v.c.version == a.c.version))
-            .where(m.c.name == name, a.c.alias == alias)
+            .where(m.c.name == name, sa.func.lower(a.c.alias) == alias)
+            .order_by(sa.case((a.c.alias == alias, 0), else_=1), a.c.alias)
+            .limit(1)
         )
         with self._read() as conn:
             row = conn.execute(query).first()
@@ -443,24 +448,29 @@ class SQLStore(RegistryStore):
         def tx(conn: Connection) -> int | None:
             mid = self._require_model(conn, name)
             a, h = t.aliases, t.alias_history
-            current = conn.execute(
-                sa.select(a.c.version).where(a.c.model_id == mid, a.c.alias == alias)
-            ).scalar()
+            # ASCII aliases: lower() is their case fold, so legacy rows ('Production') match
+            same = sa.and_(a.c.model_id == mid, sa.func.lower(a.c.alias) == alias)
+            every = self._aliases_of(conn, [mid])[mid]
+            current = every.get(alias)
             recent = conn.execute(
                 sa.select(h.c.action, h.c.version)
-                .where(h.c.model_id == mid, h.c.alias == alias)
+                .where(h.c.model_id == mid, sa.func.lower(h.c.alias) == alias)
                 .order_by(h.c.id.desc())
                 .limit(500)
             ).all()
             history = [(act, ver) for act, ver in reversed(recent)]
             state = AliasMove(
-                name, alias, current, history, lambda n: self._read_version(conn, name, n)
+                name,
+                alias,
+                current,
+                history,
+                lambda n: self._read_version(conn, name, n),
+                every,
             )
             target, draft = choose(state)
             now = utc_now()
-            if target is None:
-                conn.execute(a.delete().where(a.c.model_id == mid, a.c.alias == alias))
-            elif current is None:
+            conn.execute(a.delete().where(same))  # legacy spellings and the row itself
+            if target is not None:
                 conn.execute(
                     a.insert().values(
                         model_id=mid,
@@ -469,12 +479,6 @@ class SQLStore(RegistryStore):
                         updated_at=now,
                         updated_by=draft.actor,
                     )
-                )
-            else:
-                conn.execute(
-                    a.update()
-                    .where(a.c.model_id == mid, a.c.alias == alias)
-                    .values(version=target, updated_at=now, updated_by=draft.actor)
                 )
             conn.execute(
                 h.insert().values(

@@ -63,6 +63,8 @@ class AliasMove:
         ``rollback``) and the version it then pointed at (``None``: removed).
     version : callable
         ``version(n)`` reads version ``n`` of the model inside the transaction (or ``None``).
+    aliases : mapping of str to int
+        Every alias of the model now (normalised), read in the same transaction.
     """
 
     name: str
@@ -70,6 +72,7 @@ class AliasMove:
     current: int | None
     history: list[tuple[str, int | None]]
     version: Callable[[int], ModelVersion | None]
+    aliases: Mapping[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -116,7 +119,8 @@ class RegistryStore(ABC):
 
     @abstractmethod
     def get_alias_version(self, name: str, alias: str) -> ModelVersion | None:
-        """The version an alias points at (one query), or ``None``."""
+        """The version a normalised alias points at (one query), or ``None``; a stored alias
+        that folds to it (``Production``) matches too."""
 
     @abstractmethod
     def list_versions(
@@ -158,7 +162,11 @@ class RegistryStore(ABC):
         alias: str,
         choose: Callable[[AliasMove], tuple[int | None, EventDraft]],
     ) -> int | None:
-        """Point ``alias`` at the version the callback chooses (``None`` removes it)."""
+        """Point ``alias`` at the version the callback chooses (``None`` removes it).
+
+        ``alias`` is normalised; a stored row whose alias folds to it (written before aliases
+        were normalised, e.g. ``Production``) is the same alias and is rewritten in normal form.
+        """
 
     # -- audit ----------------------------------------------------------------------------
     @abstractmethod
