@@ -27,7 +27,12 @@ def serve(
     ] = None,
     model: Annotated[
         str | None,
-        typer.Option("--model", "-m", help="NAME@ALIAS from the registry (alias: production)."),
+        typer.Option(
+            "--model",
+            "-m",
+            help="NAME@ALIAS or NAME/VERSION from the registry (alias: production); it must "
+            "be approved.",
+        ),
     ] = None,
     bundle: Annotated[
         Path | None, typer.Option("--bundle", "-b", help="Serve a bundle folder instead.")
@@ -60,7 +65,20 @@ def serve(
     max_batch_time_ms: Annotated[float, typer.Option(help="Longest wait to fill a batch.")] = 2.0,
     oversight: Annotated[
         str | None,
-        typer.Option(help="Oversight mode; 'human-in-the-loop' enables POST /decisions/{id}."),
+        typer.Option(
+            help="Oversight mode of a bundle folder; 'human-in-the-loop' enables POST "
+            "/decisions/{id}. A registry version uses its approved mode (a different one is "
+            "refused)."
+        ),
+    ] = None,
+    allow_unapproved: Annotated[
+        str | None,
+        typer.Option(
+            "--allow-unapproved",
+            metavar="REASON",
+            help="Serve a registry version that is not approved: the reason is recorded in "
+            "the audit log, the model metadata and every decision-log record.",
+        ),
     ] = None,
     runtime: Annotated[
         str,
@@ -105,6 +123,7 @@ def serve(
             max_batch_time_ms=max_batch_time_ms,
             oversight=oversight,
             runtime=runtime,
+            allow_unapproved=allow_unapproved,
         ),
         poll_seconds=poll_seconds,
         access_log=access_log,

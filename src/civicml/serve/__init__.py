@@ -11,6 +11,7 @@ from civicml.asgi import (
 from civicml.serve._app import ServingApp
 from civicml.serve._batching import MicroBatcher
 from civicml.serve._decision_log import REDACTED, DecisionLog, read_decision_log
+from civicml.serve._governance import Governance
 from civicml.serve._launch import ServerOptions, bundle_name, serve_forever
 from civicml.serve._metrics import Metrics
 from civicml.serve._reload import BundleSource, ModelHolder, ModelSource, RegistrySource
@@ -23,6 +24,7 @@ __all__ = [
     "BanditsOnlyApp",
     "BundleSource",
     "DecisionLog",
+    "Governance",
     "HashedTokenVerifier",
     "InputSchema",
     "Metrics",

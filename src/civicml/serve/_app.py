@@ -449,6 +449,7 @@ class ServingApp:
         latency = round((time.perf_counter() - started) * 1000, 3)
         names = rt.schema.names
         redact = rt.personal_columns
+        governance = rt.log_fields
         for i in range(n):
             rec: dict[str, Any] = {
                 "request_id": rid if n == 1 else f"{rid}:{i}",
@@ -465,6 +466,7 @@ class ServingApp:
             for k, v in out.items():
                 rec[k] = v[i]
             rec["latency_ms"] = latency
+            rec.update(governance)
             self.decision_log.append(rec)
 
     def _remember(self, rid: str, decisions: list[Any] | None, n: int) -> None:
@@ -485,7 +487,8 @@ class ServingApp:
                 404,
                 "not_found",
                 "Reviewer decisions are recorded only for a human-in-the-loop "
-                "deployment. Serve with --oversight human-in-the-loop.",
+                "deployment. Record human-in-the-loop oversight on the version in the "
+                "registry (or serve a bundle folder with --oversight human-in-the-loop).",
             )
         doc = _loads(body)
         if not isinstance(doc, dict) or "decision" not in doc:

@@ -17,6 +17,7 @@ from typing import Any
 
 from civicml._errors import SpecError
 from civicml.serve._app import ServingApp
+from civicml.serve._governance import Governance, check_override_reason
 from civicml.serve._runtime import ServeOptions
 from civicml.serve._server import CONFIG_ENV, build_app, run_server
 
@@ -97,6 +98,7 @@ class ServerOptions:
                 "civicml serve got both a bundle and --model",
                 fix="Serve a registry alias (--model NAME@ALIAS) or a bundle folder, not both",
             )
+        check_override_reason(self.serve.allow_unapproved)
         if self.bundle is None and not self.model and not self.bandits:
             raise SpecError.build(
                 "civicml serve needs a model",
@@ -138,12 +140,8 @@ def _model_config(opts: ServerOptions) -> tuple[dict[str, Any], Path]:
         name = bundle_name(opts.bundle)
     else:
         assert ref is not None
+        # the oversight mode comes from the registry version (ModelHolder gates each load)
         name = ref.split("@", 1)[0].split("/", 1)[0]
-        if options["oversight"] is None:  # the deployment's recorded oversight mode
-            from civicml.registry import open_registry
-
-            reg = open_registry(opts.registry, project_dir=opts.project_dir)
-            options["oversight"] = reg.resolve(ref).oversight
     folder = opts.log_dir or (opts.project_dir / ".civicml" / "decisions" / name)
     config = {
         "bundle": str(opts.bundle.resolve()) if opts.bundle is not None else None,
@@ -177,13 +175,32 @@ def serve_forever(opts: ServerOptions, *, echo: Callable[[str], Any] = print) ->
         f"on {opts.scheme}://{opts.host}:{opts.port} with {opts.workers} worker(s) — decision "
         f"log in {folder}"
     )
+    echo(_governance_line(rt.governance))
     served: ServingApp | None = app
     if opts.workers > 1:
+        # the workers serve the version the override was audited for, without recording it again
+        config["override_digest"] = app.holder.override_digest
         os.environ[CONFIG_ENV] = json.dumps(config)
         app.holder.stop()
         del app, rt
         served = None
     run_server(served, **_tls(opts))
+
+
+def _governance_line(gov: Governance) -> str:
+    """One line saying whether the registry approved what is served."""
+    mode = gov.oversight or "none recorded"
+    if gov.ref is None:
+        return (
+            f"Oversight {mode}: from --oversight; this bundle is not a version in the registry, "
+            "so its oversight was not approved in a registry"
+        )
+    if gov.approved:
+        return f"{gov.ref} is approved in the registry; oversight {mode} (from the registry)"
+    return (
+        f"WARNING: {gov.ref} is {gov.status!r}, not approved; served under the audited "
+        f"--allow-unapproved override ({gov.unapproved_override}); oversight {mode}"
+    )
 
 
 def _serve_bandits_only(opts: ServerOptions, echo: Callable[[str], Any]) -> None:

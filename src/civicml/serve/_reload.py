@@ -9,12 +9,14 @@ with, and a bundle that fails verification is refused while the old one keeps se
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 from pathlib import Path
 from typing import Any, Protocol
 
 from civicml.bundle import Bundle, load_bundle, sha256_bytes
+from civicml.serve._governance import Governance, find_version, gate, record_override
 from civicml.serve._runtime import ModelRuntime, ServeOptions
 
 __all__ = ["BundleSource", "ModelHolder", "ModelSource", "RegistrySource"]
@@ -42,9 +44,10 @@ class ModelSource(Protocol):
 class BundleSource:
     """Serve a bundle folder (``civicml serve --bundle DIR``); reloads when it is replaced."""
 
-    def __init__(self, path: str | Path, name: str | None = None) -> None:
+    def __init__(self, path: str | Path, name: str | None = None, registry: Any = None) -> None:
         self.path = Path(path)
         self._name = name
+        self.registry = registry
 
     @property
     def name(self) -> str:
@@ -62,6 +65,15 @@ class BundleSource:
         bundle = load_bundle(self.path)
         return bundle, bundle.digest[:12]
 
+    def registered(self, digest: str) -> Any:
+        """The project registry's version holding this bundle, if it is one (else ``None``)."""
+        if self.registry is None:
+            return None
+        return find_version(self.registry, digest, hint=self.name)
+
+    def record_override(self, version: Any, reason: str) -> None:
+        record_override(self.registry, version, reason)
+
 
 class RegistrySource:
     """Serve ``name@alias`` from a civicml registry; reloads when the alias moves."""
@@ -77,7 +89,18 @@ class RegistrySource:
     def load(self) -> tuple[Bundle, str]:
         version = self.registry.resolve(self.ref)
         bundle = self.registry.load_version(f"{version.name}/{version.version}")
+        self._version = version
         return bundle, str(version.version)
+
+    def registered(self, digest: str) -> Any:
+        """The registry's record of the version just loaded (its status and oversight)."""
+        version = getattr(self, "_version", None)
+        if version is None or version.digest != digest:
+            return find_version(self.registry, digest, hint=self.name)
+        return version
+
+    def record_override(self, version: Any, reason: str) -> None:
+        record_override(self.registry, version, reason)
 
 
 def verify_info(path: Path) -> dict[str, Any]:
@@ -114,9 +137,12 @@ class ModelHolder:
         *,
         poll_seconds: float = 10.0,
         on_reload: Any = None,
+        override_digest: str | None = None,
     ) -> None:
         self.source = source
         self.options = options or ServeOptions()
+        #: the version an --allow-unapproved override was given (and audited) for
+        self.override_digest = override_digest
         self.poll_seconds = poll_seconds
         self.on_reload = on_reload
         self.runtime: ModelRuntime | None = None
@@ -129,10 +155,32 @@ class ModelHolder:
         """Load the source's bundle now (raises if it fails verification)."""
         fp = self.source.fingerprint()
         bundle, version = self.source.load()
-        runtime = ModelRuntime(bundle, self.source.name, version, self.options)
+        runtime = self._runtime(bundle, version)
         self.runtime = runtime
         self._fingerprint = fp or bundle.digest
         return runtime
+
+    def _runtime(self, bundle: Bundle, version: str) -> ModelRuntime:
+        """Gate the bundle (approved, or the audited override) and build its runtime."""
+        governance = self._govern(bundle)
+        options = self.options
+        if governance.oversight != options.oversight:
+            options = dataclasses.replace(options, oversight=governance.oversight)
+        return ModelRuntime(bundle, self.source.name, version, options, governance=governance)
+
+    def _govern(self, bundle: Bundle) -> Governance:
+        lookup = getattr(self.source, "registered", None)
+        record = lookup(bundle.digest) if lookup is not None else None
+        governance = gate(
+            record,
+            oversight=self.options.oversight,
+            allow_unapproved=self.options.allow_unapproved,
+            override_digest=self.override_digest,
+        )
+        if governance.unapproved_override is not None and self.override_digest is None:
+            self.source.record_override(record, governance.unapproved_override)  # type: ignore[attr-defined]
+            self.override_digest = governance.digest
+        return governance
 
     def check(self) -> bool:
         """Reload if the source changed; return True when a new runtime was swapped in."""
@@ -147,7 +195,7 @@ class ModelHolder:
             old = self.runtime
             try:
                 bundle, version = self.source.load()
-                runtime = ModelRuntime(bundle, self.source.name, version, self.options)
+                runtime = self._runtime(bundle, version)
             except Exception as exc:
                 self._fingerprint = fp  # do not retry the same broken bundle every poll
                 msg = f"refused the new bundle; still serving {old.version if old else None}"

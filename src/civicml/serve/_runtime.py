@@ -21,6 +21,7 @@ import pandas as pd
 
 from civicml.bundle import Bundle, Predictor
 from civicml.components import to_str
+from civicml.serve._governance import Governance
 from civicml.serve._validate import InputSchema, Policy
 
 __all__ = ["ModelRuntime", "ServeOptions"]
@@ -49,11 +50,16 @@ class ServeOptions:
     max_body_bytes : int
         Larger request bodies are refused with 413.
     oversight : str, optional
-        ``human-in-the-loop`` enables ``POST /decisions/{request_id}``.
+        ``human-in-the-loop`` enables ``POST /decisions/{request_id}``. For a registry version
+        the registry's mode is used, and a different one is refused.
     runtime : {"auto", "onnx", "skops"}
         ``auto`` scores with ONNX Runtime when the bundle holds a verified ``model.onnx``,
         else with the skops pipeline; ``onnx`` refuses to start without one; ``skops`` always
         uses the pipeline.
+    allow_unapproved : str, optional
+        The reason for serving a registry version that is not approved (an audited override,
+        shown in the metadata and in every decision-log record); without it such a version is
+        refused.
     """
 
     extra_columns: Policy = "reject"
@@ -65,6 +71,7 @@ class ServeOptions:
     max_rows: int = 10_000
     oversight: str | None = None
     runtime: str = "auto"
+    allow_unapproved: str | None = None
 
 
 @dataclass
@@ -84,6 +91,7 @@ class ModelRuntime:
     version: str
     options: ServeOptions = field(default_factory=ServeOptions)
     loaded_at: float = field(default_factory=time.time)
+    governance: Governance = field(default_factory=Governance)
 
     def __post_init__(self) -> None:
         self.predictor = Predictor(self.bundle)
@@ -93,6 +101,8 @@ class ModelRuntime:
         self.classes: list[Any] = self.predictor.classes
         self.threshold: float | None = self.predictor.threshold
         self.sha256: str = self.bundle.digest
+        #: added to every decision-log record (the approval state, any override)
+        self.log_fields: dict[str, Any] = self.governance.log_fields
         contract = (
             self.bundle.read_json("contract.json") if self.bundle.has("contract.json") else {}
         )
@@ -310,6 +320,7 @@ class ModelRuntime:
                 "classes": [str(c) for c in self.classes],
                 "threshold": self.threshold,
                 "runtime": self.runtime_name,
+                **self.governance.parameters(),
             },
         }
 

@@ -49,6 +49,7 @@ def create_app(
     poll_seconds: float = 10.0,
     access_log: bool = False,
     load: bool = True,
+    override_digest: str | None = None,
 ) -> ServingApp:
     """The serving ASGI app for a model source (or a bundle folder).
 
@@ -69,6 +70,9 @@ def create_app(
         Log every request, not just errors.
     load : bool
         Load and verify the model now (else at ASGI startup).
+    override_digest : str, optional
+        The version an ``allow_unapproved`` override was already audited for (the workers of
+        ``civicml serve --workers N``): it covers that version only and is not recorded again.
 
     Examples
     --------
@@ -79,7 +83,7 @@ def create_app(
     src: ModelSource = BundleSource(source) if isinstance(source, (str, Path)) else source
     if verifier is None and os.environ.get(TOKEN_HASH_ENV):
         verifier = HashedTokenVerifier.from_env(os.environ[TOKEN_HASH_ENV])
-    holder = ModelHolder(src, options, poll_seconds=poll_seconds)
+    holder = ModelHolder(src, options, poll_seconds=poll_seconds, override_digest=override_digest)
     if load:
         holder.load()
     log = DecisionLog(decision_log) if isinstance(decision_log, (str, Path)) else decision_log
@@ -101,19 +105,22 @@ def build_app(config: Mapping[str, Any]) -> ServingApp | BanditsOnlyApp:
     verifier: TokenVerifier | None = None
     source: ModelSource | str
     reg = None
+    project_dir = Path(config.get("project_dir", "."))
     if config.get("model") or not os.environ.get(TOKEN_HASH_ENV):
         from civicml.registry import open_registry
 
-        reg = open_registry(
-            config.get("registry"), project_dir=Path(config.get("project_dir", "."))
-        )
+        reg = open_registry(config.get("registry"), project_dir=project_dir)
         verifier = reg.verify_token
+    elif config.get("bundle") and _has_registry(config.get("registry"), project_dir):
+        from civicml.registry import open_registry  # a registered bundle is gated too
+
+        reg = open_registry(config.get("registry"), project_dir=project_dir)
     if not config.get("bundle") and not config.get("model"):
         if not config.get("bandits"):
             raise ValueError("a serving config needs 'bundle', 'model' or 'bandits'")
         return BanditsOnlyApp(_bandit_app(config["bandits"], Authenticator(_from_env(verifier))))
     if config.get("bundle"):
-        source = str(config["bundle"])
+        source = BundleSource(str(config["bundle"]), registry=reg)
     else:
         assert reg is not None
         source = RegistrySource(reg, str(config["model"]))
@@ -124,10 +131,17 @@ def build_app(config: Mapping[str, Any]) -> ServingApp | BanditsOnlyApp:
         decision_log=config.get("decision_log"),
         poll_seconds=float(config.get("poll_seconds", 10.0)),
         access_log=bool(config.get("access_log", False)),
+        override_digest=config.get("override_digest"),
     )
     if config.get("bandits"):
         app.mount(BANDITS_PREFIX, _bandit_app(config["bandits"], app.auth))
     return app
+
+
+def _has_registry(uri: str | None, project_dir: Path) -> bool:
+    """Whether a registry is configured or the project's default one exists."""
+    default = project_dir.resolve() / ".civicml" / "registry.db"
+    return bool(uri or os.environ.get("CIVICML_REGISTRY")) or default.exists()
 
 
 def _from_env(verifier: TokenVerifier | None) -> TokenVerifier | None:
