@@ -188,3 +188,62 @@ def test_tokens(cli):
     cli("revoke", "serving", "--reason", "again", app=tokens_app, code=2)
     actions = [e["action"] for e in json.loads(cli("audit", "--json").stdout)["events"]]
     assert actions == ["token.issue", "token.revoke"]
+
+
+@pytest.mark.parametrize("bad", ["x", "public interest", ""])
+def test_a_lawful_basis_off_the_list_is_refused_exit_2(cli, tmp_path, bad):
+    err = cli(
+        "register",
+        _bundle(tmp_path, "l"),
+        "--name",
+        "m",
+        "--by",
+        "Rosa",
+        "--lawful-basis",
+        bad,
+        code=2,
+    )
+    lines = err.output.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in err.output
+    assert f"The lawful basis {bad!r} is not one of UK GDPR Art. 6(1)(a)" in lines[0]
+    assert "public-task" in lines[0]
+    cli("register", _bundle(tmp_path, "l2"), "--name", "m", "--by", "Rosa")
+    cli("request-approval", "m", 1, "--reason", "r", "--by", "Rosa", "--lawful-basis", bad, code=2)
+    assert json.loads(cli("show", "m/1", "--json").stdout)["lawful_basis"] is None
+
+
+@pytest.mark.parametrize("given", ["Public-Task", "6(1)(e)"])
+def test_a_lawful_basis_is_stored_as_its_canonical_id(cli, tmp_path, given):
+    cli("register", _bundle(tmp_path, "p"), "--name", "m", "--by", "Rosa", "--lawful-basis", given)
+    assert json.loads(cli("show", "m/1", "--json").stdout)["lawful_basis"] == "public-task"
+    cli(
+        "request-approval",
+        "m",
+        1,
+        "--reason",
+        "ready",
+        "--by",
+        "Rosa",
+        "--oversight",
+        "solely-automated",
+        "--lawful-basis",
+        given,
+    )
+    cli("approve", "m", 1, "--by", "Ada", "--reason", "ok")
+    cli("promote", "m", 1, "--by", "Ada")
+    assert json.loads(cli("show", "m", "--json").stdout)["aliases"] == {"production": 1}
+
+
+def test_a_legacy_lawful_basis_blocks_promotion_and_the_help_lists_the_bases(cli, tmp_path):
+    cli("register", _bundle(tmp_path, "q"), "--name", "m", "--by", "Rosa")
+    cli("request-approval", "m", 1, "--reason", "ready", "--by", "Rosa", "--oversight", "advisory")
+    cli("approve", "m", 1, "--by", "Ada", "--reason", "ok")
+    import sqlite3
+
+    with sqlite3.connect(tmp_path / "reg.db") as conn:
+        conn.execute("UPDATE registry_versions SET lawful_basis = 'x'")
+    assert json.loads(cli("show", "m/1", "--json").stdout)["lawful_basis"] == "x"
+    err = cli("promote", "m", 1, "--by", "Ada", code=2)
+    assert "lawful basis 'x' is not one of UK GDPR Art. 6(1)(a)\u2013(f)" in err.output
+    helped = " ".join(cli("request-approval", "--help").stdout.split())
+    assert "public-task" in helped and "legitimate-interests" in helped and "6(1)" in helped

@@ -187,7 +187,7 @@ def test_solely_automated_with_lawful_basis_can_go_live(registry, make_bundle):
         actor=A,
         reason="ready",
         oversight="solely-automated",
-        lawful_basis="UK GDPR Art 22(2)(b): authorised by the Social Security Act 1998 s.2",
+        lawful_basis="public-task",
     )
     registry.approve("benefits", 1, by=B, reason="ok")
     assert registry.promote("benefits", 1, actor=B).oversight == "solely-automated"

@@ -10,6 +10,7 @@ import civicml.registry as registry
 def test_exported_names():
     assert registry.__all__ == [
         "GENESIS_HASH",
+        "LAWFUL_BASES",
         "OVERSIGHT_MODES",
         "PRODUCTION",
         "SCOPES",
@@ -32,8 +33,10 @@ def test_exported_names():
         "check_alias",
         "check_artifacts_uri",
         "check_key",
+        "check_lawful_basis",
         "check_model_name",
         "event_hash",
+        "lawful_basis_id",
         "open_registry",
         "parse_ref",
         "promotion_problems",

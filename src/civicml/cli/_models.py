@@ -48,7 +48,15 @@ OversightOpt = Annotated[
 ]
 LawfulOpt = Annotated[
     str | None,
-    typer.Option("--lawful-basis", help="Lawful basis (required for solely-automated)."),
+    typer.Option(
+        "--lawful-basis",
+        help=(
+            "UK GDPR Art. 6(1) lawful basis (required for solely-automated): consent, contract, "
+            "legal-obligation, vital-interests, public-task or legitimate-interests (or "
+            "6(1)(a)...6(1)(f)). Public authorities generally cannot use legitimate-interests "
+            "for their public tasks."
+        ),
+    ),
 ]
 
 

@@ -3,7 +3,13 @@ audit log, on SQLite by default and PostgreSQL + S3 at scale."""
 
 from civicml.registry._artifacts import ArtifactStore
 from civicml.registry._audit import GENESIS_HASH, canonical_json, event_hash, verify_chain
-from civicml.registry._governance import PRODUCTION, promotion_problems
+from civicml.registry._governance import (
+    LAWFUL_BASES,
+    PRODUCTION,
+    check_lawful_basis,
+    lawful_basis_id,
+    promotion_problems,
+)
 from civicml.registry._names import (
     check_alias,
     check_artifacts_uri,
@@ -29,6 +35,7 @@ from civicml.registry._store import AliasMove, RegistryStore, TokenSecret, Versi
 
 __all__ = [
     "GENESIS_HASH",
+    "LAWFUL_BASES",
     "OVERSIGHT_MODES",
     "PRODUCTION",
     "SCOPES",
@@ -51,8 +58,10 @@ __all__ = [
     "check_alias",
     "check_artifacts_uri",
     "check_key",
+    "check_lawful_basis",
     "check_model_name",
     "event_hash",
+    "lawful_basis_id",
     "open_registry",
     "parse_ref",
     "promotion_problems",

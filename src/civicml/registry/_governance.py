@@ -9,6 +9,9 @@ it has
 * an intended use and at least one out-of-scope use;
 * a human oversight mode (``advisory``, ``human-in-the-loop`` or ``solely-automated``; the last
   needs a recorded lawful basis);
+* a lawful basis, when one is recorded, from the fixed list of UK GDPR Art. 6(1)(a)-(f)
+  (:data:`LAWFUL_BASES`; a free-text value stored before that rule blocks promotion until it
+  is replaced);
 * passing assessment checks (``checks.json`` in the bundle), or a recorded override with a reason;
 * an approval by a named person who did not register it (the two-person rule).
 
@@ -26,6 +29,7 @@ civicml._errors.GovernanceError: Rosa Parks registered benefits v3, so Rosa Park
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -34,10 +38,13 @@ from civicml.registry._names import check_alias
 from civicml.registry._records import OVERSIGHT_MODES, ModelVersion
 
 __all__ = [
+    "LAWFUL_BASES",
     "NON_SERVING_ALIASES",
     "NON_SERVING_ENV",
     "PRODUCTION",
+    "check_lawful_basis",
     "check_oversight",
+    "lawful_basis_id",
     "check_two_person",
     "checks_from_bundle",
     "governance_from_bundle",
@@ -54,6 +61,22 @@ NON_SERVING_ALIASES: tuple[str, ...] = ("staging", "challenger")
 NON_SERVING_ENV = "CIVICML_NON_SERVING_ALIASES"
 
 _OWNER_KEYS = ("organisation", "team", "senior_responsible_owner", "contact")
+
+#: UK GDPR Art. 6(1): the canonical id of each lawful basis, in the Article's order (a)-(f)
+LAWFUL_BASES: dict[str, str] = {
+    "consent": "6(1)(a) consent",
+    "contract": "6(1)(b) contract",
+    "legal-obligation": "6(1)(c) legal obligation",
+    "vital-interests": "6(1)(d) vital interests",
+    "public-task": "6(1)(e) public task",
+    "legitimate-interests": "6(1)(f) legitimate interests",
+}
+_BASIS_BY_LETTER = dict(zip("abcdef", LAWFUL_BASES, strict=True))
+# "6(1)(e)", "art6-1-e", "Art. 6(1)(e)", "UK GDPR Article 6(1)(e)", "6.1.e"
+_ARTICLE_REF = re.compile(
+    r"(?:uk[\s-]*gdpr[\s,-]*)?(?:art(?:icle)?\.?[\s-]*)?"
+    r"6\s*(?:\(1\)|[-.\s]1)\s*(?:\(([a-f])\)|[-.\s]([a-f]))"
+)
 
 
 def _same_person(a: str | None, b: str | None) -> bool:
@@ -105,6 +128,51 @@ def check_oversight(mode: str | None, lawful_basis: str | None) -> None:
             got=mode,
             fix="Pass --oversight with one of the expected modes",
         )
+
+
+def lawful_basis_id(value: object) -> str | None:
+    """The canonical UK GDPR Art. 6(1) basis ``value`` names, or ``None`` when it names none.
+
+    Case, spaces and underscores do not matter; ``6(1)(e)`` and ``art6-1-e`` name a basis by
+    its letter.
+
+    >>> [lawful_basis_id(v) for v in ("Public-Task", "6(1)(e)", "art6-1-f", "legal obligation")]
+    ['public-task', 'public-task', 'legitimate-interests', 'legal-obligation']
+    >>> lawful_basis_id("public interest") is None
+    True
+    """
+    if not isinstance(value, str):
+        return None
+    text = " ".join(value.split()).casefold()
+    key = re.sub(r"[\s_]+", "-", text)
+    if key in LAWFUL_BASES:
+        return key
+    ref = _ARTICLE_REF.fullmatch(text)
+    return _BASIS_BY_LETTER[ref.group(1) or ref.group(2)] if ref else None
+
+
+def check_lawful_basis(value: object) -> str:
+    """The canonical id of a lawful basis being recorded, or :class:`RegistryError`.
+
+    Public authorities cannot rely on legitimate interests for their public tasks; that is the
+    data protection officer's judgement, not checked here.
+
+    >>> check_lawful_basis("6(1)(e)")
+    'public-task'
+    >>> check_lawful_basis("x")
+    Traceback (most recent call last):
+    ...
+    civicml._errors.RegistryError: The lawful basis 'x' is not one of UK GDPR Art. 6(1)(a)...
+    """
+    basis = lawful_basis_id(value)
+    if basis is None:
+        raise RegistryError.build(
+            f"The lawful basis {value!r} is not one of UK GDPR Art. 6(1)(a)\u2013(f)",
+            expected=f"one of {list(LAWFUL_BASES)} (or 6(1)(a)...6(1)(f))",
+            got=value,
+            fix="Pass --lawful-basis with one of the expected ids, e.g. 'public-task'",
+        )
+    return basis
 
 
 def check_two_person(version: ModelVersion, approver: str, *, verb: str = "approve") -> None:
@@ -198,6 +266,10 @@ def promotion_problems(version: ModelVersion) -> list[str]:
         problems.append("no human oversight mode")
     elif version.oversight == "solely-automated" and not _text(version.lawful_basis):
         problems.append("a solely-automated model with no recorded lawful basis")
+    if _text(version.lawful_basis) and lawful_basis_id(version.lawful_basis) is None:
+        problems.append(
+            f"lawful basis {version.lawful_basis!r} is not one of UK GDPR Art. 6(1)(a)\u2013(f)"
+        )
     if version.checks_passed is not True and not version.override_reason:
         if version.checks_passed is None:
             problems.append("no assessment checks (checks.json) and no recorded override")

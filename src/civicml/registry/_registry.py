@@ -166,7 +166,7 @@ def _governance_changes(
         gov.check_oversight(oversight, None)
         changes["oversight"] = oversight
     if lawful_basis not in (_UNSET, None):
-        changes["lawful_basis"] = check_text(lawful_basis, "lawful basis")
+        changes["lawful_basis"] = gov.check_lawful_basis(lawful_basis)
     return changes
 
 
@@ -365,7 +365,14 @@ class Registry:
         intended_use: str | None = None,
         out_of_scope_uses: Sequence[str] | None = None,
     ) -> ModelVersion:
-        """Record owner, uses, oversight mode and lawful basis on a version not yet approved."""
+        """Record owner, uses, oversight mode and lawful basis on a version not yet approved.
+
+        ``lawful_basis`` is one of UK GDPR Art. 6(1)(a)-(f): ``consent``, ``contract``,
+        ``legal-obligation``, ``vital-interests``, ``public-task`` or ``legitimate-interests``
+        (any case, or ``6(1)(e)`` / ``art6-1-e``), stored as that canonical id; anything else
+        raises RegistryError. A value stored before this rule is read as it is, and blocks a
+        serving alias (:func:`promotion_problems`) until replaced.
+        """
         actor = check_text(actor, "actor", limit=200)
 
         def apply(v: ModelVersion) -> VersionChange:
