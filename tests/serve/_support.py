@@ -270,3 +270,19 @@ class StaticTokens:
             ADMIN_TOKEN: StaticToken("ops", ("admin",)),
             VIEWER_ONLY: StaticToken("nobody", ("approver",)),
         }.get(token)
+
+
+def serve_cli() -> Any:
+    """``civicml serve`` alone on a Typer app, for CliRunner."""
+    import typer
+
+    from civicml.cli._serve import serve
+
+    app = typer.Typer()
+    app.command("serve")(serve)
+
+    @app.callback()
+    def _root() -> None:
+        pass
+
+    return app

@@ -348,13 +348,11 @@ def test_bandit_endpoints_mount_beside_the_model(app: Any, verifier: Any) -> Non
     store.close()
 
 
-def test_build_app_mounts_bandits_beside_a_model(bundle_dir: Path, tmp_path: Path) -> None:
-    """``civicml serve BUNDLE --bandits URL``: one server, one token table for both surfaces."""
-    from starlette.testclient import TestClient
-
+def _letters(tmp_path: Path, token_name: str) -> tuple[str, str, str]:
+    """A bandit store holding 'letters' and a registry with a predict token: (store, registry,
+    token)."""
     from civicml.bandits import BanditSpec, open_bandit_store
     from civicml.registry import open_registry
-    from civicml.serve._server import build_app
 
     db = f"sqlite:///{tmp_path / 'bandits.db'}"
     store = open_bandit_store(db)
@@ -362,7 +360,17 @@ def test_build_app_mounts_bandits_beside_a_model(bundle_dir: Path, tmp_path: Pat
     store.close()
     registry = f"sqlite:///{tmp_path / 'registry.db'}"
     with open_registry(registry) as reg:
-        token = reg.create_token("caseworker-app", ["predict"], actor="ops")
+        token = reg.create_token(token_name, ["predict"], actor="ops")
+    return db, registry, token
+
+
+def test_build_app_mounts_bandits_beside_a_model(bundle_dir: Path, tmp_path: Path) -> None:
+    """``civicml serve BUNDLE --bandits URL``: one server, one token table for both surfaces."""
+    from starlette.testclient import TestClient
+
+    from civicml.serve._server import build_app
+
+    db, registry, token = _letters(tmp_path, "caseworker-app")
     app = build_app(
         {
             "bundle": str(bundle_dir),
@@ -384,17 +392,9 @@ def test_build_app_mounts_bandits_beside_a_model(bundle_dir: Path, tmp_path: Pat
 def test_bandits_alone_need_no_model(tmp_path: Path) -> None:
     from starlette.testclient import TestClient
 
-    from civicml.bandits import BanditSpec, open_bandit_store
-    from civicml.registry import open_registry
     from civicml.serve._server import BanditsOnlyApp, build_app
 
-    db = f"sqlite:///{tmp_path / 'bandits.db'}"
-    store = open_bandit_store(db)
-    store.create_bandit(BanditSpec(name="letters", arms=["plain", "deadline"], policy="thompson"))
-    store.close()
-    registry = f"sqlite:///{tmp_path / 'registry.db'}"
-    with open_registry(registry) as reg:
-        token = reg.create_token("letters-app", ["predict"], actor="ops")
+    db, registry, token = _letters(tmp_path, "letters-app")
     app = build_app({"bandits": db, "registry": registry, "project_dir": str(tmp_path)})
     assert isinstance(app, BanditsOnlyApp)
     with TestClient(app) as c:

@@ -2,32 +2,20 @@
 
 from __future__ import annotations
 
-import typer
 from typer.testing import CliRunner
 
-
-def _app() -> typer.Typer:
-    from civicml.cli._serve import serve
-
-    app = typer.Typer()
-    app.command("serve")(serve)
-
-    @app.callback()
-    def _root() -> None:
-        pass
-
-    return app
+from serve._support import serve_cli
 
 
 def test_help_lists_options() -> None:
-    r = CliRunner().invoke(_app(), ["serve", "--help"])
+    r = CliRunner().invoke(serve_cli(), ["serve", "--help"])
     assert r.exit_code == 0
     for opt in ("--model", "--bundle", "--port", "--certfile", "--max-batch-size"):
         assert opt in r.output
 
 
 def test_bad_policy_is_one_line_error() -> None:
-    r = CliRunner().invoke(_app(), ["serve", "--bundle", ".", "--extra-columns", "maybe"])
+    r = CliRunner().invoke(serve_cli(), ["serve", "--bundle", ".", "--extra-columns", "maybe"])
     assert r.exit_code == 2
 
 
@@ -35,9 +23,9 @@ def test_bundle_as_argument_and_its_name(bundle_dir) -> None:
     from civicml.serve import bundle_name
 
     assert bundle_name(bundle_dir) == "claims"  # the model's name, not the folder's
-    r = CliRunner().invoke(_app(), ["serve", str(bundle_dir), "--model", "claims@production"])
+    r = CliRunner().invoke(serve_cli(), ["serve", str(bundle_dir), "--model", "claims@production"])
     assert r.exit_code == 2 and "both a bundle and --model" in r.output
-    r = CliRunner().invoke(_app(), ["serve", str(bundle_dir), "--bundle", "elsewhere"])
+    r = CliRunner().invoke(serve_cli(), ["serve", str(bundle_dir), "--bundle", "elsewhere"])
     assert r.exit_code == 2 and "two bundles" in r.output
-    r = CliRunner().invoke(_app(), ["serve", str(bundle_dir), "--runtime", "gpu"])
+    r = CliRunner().invoke(serve_cli(), ["serve", str(bundle_dir), "--runtime", "gpu"])
     assert r.exit_code == 2 and "--runtime" in r.output

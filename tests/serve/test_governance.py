@@ -13,10 +13,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import typer
 from typer.testing import CliRunner
 
-from serve._support import ROW, make_bundle
+from serve._support import ROW, make_bundle, serve_cli
 
 REGISTRANT, APPROVER = "Ada Analyst", "Grace Reviewer"
 REASON = "Pilot with two caseworkers, signed off by the SRO"
@@ -55,22 +54,9 @@ def project(tmp_path: Path, bundles: list[Path], monkeypatch: pytest.MonkeyPatch
     reg.close()
 
 
-def _cli() -> typer.Typer:
-    from civicml.cli._serve import serve
-
-    app = typer.Typer()
-    app.command("serve")(serve)
-
-    @app.callback()
-    def _root() -> None:
-        pass
-
-    return app
-
-
 def _serve(project: dict[str, Any], *args: str) -> Any:
     return CliRunner().invoke(
-        _cli(),
+        serve_cli(),
         [
             "serve",
             *args,
