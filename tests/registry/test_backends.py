@@ -81,7 +81,8 @@ def test_self_approval_is_refused_with_a_clear_message(registry, make_bundle):
         registry.approve("benefits", 1, by=" rosa parks ", reason="I checked it myself")
     assert str(err.value) == (
         "Rosa Parks registered benefits v1, so rosa parks cannot approve it (two-person rule). "
-        "Ask another approver to run 'civicml models approve benefits 1 --by NAME --reason TEXT'."
+        "Ask another person who holds the approver role to run 'civicml models approve "
+        "benefits 1 --reason TEXT' as themselves."
     )
     assert registry.get_version("benefits", 1).status == "pending_approval"
 
@@ -227,7 +228,12 @@ def test_aliases_move_atomically_and_rollback(registry, make_bundle):
     assert registry.resolve("benefits@challenger").version == 3
     events = registry.audit_events(subject="benefits@production")
     assert [e.action for e in events][-2:] == ["rollback", "rollback"]
-    assert events[-2].details == {"alias": "production", "previous": 3, "version": 2}
+    assert events[-2].details == {
+        "alias": "production",
+        "previous": 3,
+        "version": 2,
+        "identity": {"verified": False, "via": "api"},
+    }
 
 
 def test_rollback_skips_a_version_rejected_since(registry, make_bundle):

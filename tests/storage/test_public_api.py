@@ -31,6 +31,7 @@ def test_exported_names() -> None:
         "registry_audit",
         "registry_audit_head",
         "registry_decisions",
+        "registry_keys",
         "registry_models",
         "registry_tokens",
         "registry_versions",

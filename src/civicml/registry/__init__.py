@@ -10,6 +10,7 @@ from civicml.registry._governance import (
     lawful_basis_id,
     promotion_problems,
 )
+from civicml.registry._identity import ROLES, Actor, as_actor, os_login
 from civicml.registry._names import (
     check_alias,
     check_artifacts_uri,
@@ -38,8 +39,10 @@ __all__ = [
     "LAWFUL_BASES",
     "OVERSIGHT_MODES",
     "PRODUCTION",
+    "ROLES",
     "SCOPES",
     "STATUSES",
+    "Actor",
     "AliasMove",
     "ArtifactStore",
     "AuditEvent",
@@ -54,6 +57,7 @@ __all__ = [
     "TokenInfo",
     "TokenSecret",
     "VersionChange",
+    "as_actor",
     "canonical_json",
     "check_alias",
     "check_artifacts_uri",
@@ -63,6 +67,7 @@ __all__ = [
     "event_hash",
     "lawful_basis_id",
     "open_registry",
+    "os_login",
     "parse_ref",
     "promotion_problems",
     "verify_chain",

@@ -21,10 +21,10 @@ Examples
 >>> v = ModelVersion("benefits", 3, "a" * 64, "registered", "t", "Rosa Parks")
 >>> promotion_problems(v)[:2]
 ['no owner team', 'no senior responsible owner']
->>> check_two_person(v, "Rosa Parks")
+>>> check_two_person(v, Actor("Rosa Parks"))
 Traceback (most recent call last):
 ...
-civicml._errors.GovernanceError: Rosa Parks registered benefits v3, so Rosa Parks cannot approve it (two-person rule). Ask another approver to run 'civicml models approve benefits 3 --by NAME --reason TEXT'.
+civicml._errors.GovernanceError: Rosa Parks registered benefits v3, so Rosa Parks cannot approve it (two-person rule). Ask another person who holds the approver role to run 'civicml models approve benefits 3 --reason TEXT' as themselves.
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from civicml._errors import GovernanceError, RegistryError
+from civicml.registry._identity import Actor
 from civicml.registry._names import check_alias
 from civicml.registry._records import OVERSIGHT_MODES, ModelVersion
 
@@ -175,16 +176,48 @@ def check_lawful_basis(value: object) -> str:
     return basis
 
 
-def check_two_person(version: ModelVersion, approver: str, *, verb: str = "approve") -> None:
-    """Refuse an approval by the person who registered the version."""
-    if _same_person(version.created_by, approver):
+def check_two_person(
+    version: ModelVersion,
+    approver: Actor,
+    *,
+    requester: str | None = None,
+    server: bool = False,
+    verb: str = "approve",
+) -> None:
+    """Refuse a decision by the person who registered the version or asked for its approval,
+    and, in server mode, by anyone not verified or without the approver role.
+
+    >>> v = ModelVersion("m", 1, "a" * 64, "pending_approval", "t", "rosa")
+    >>> check_two_person(v, Actor("ada"), requester="bo")
+    >>> check_two_person(v, Actor("Bo"), requester="bo")
+    Traceback (most recent call last):
+    ...
+    civicml._errors.GovernanceError: bo asked for the approval of m v1, so Bo cannot approve it (the requester, the registrant and the approver are three people). ...
+    """
+    fix = (
+        f"Ask another person who holds the approver role to run 'civicml models {verb} "
+        f"{version.name} {version.version} --reason TEXT' as themselves"
+    )
+    if _same_person(version.created_by, approver.name):
         raise GovernanceError.build(
             f"{version.created_by} registered {version.name} v{version.version}, so "
-            f"{approver} cannot {verb} it (two-person rule)",
-            fix=(
-                f"Ask another approver to run 'civicml models {verb} {version.name} "
-                f"{version.version} --by NAME --reason TEXT'"
-            ),
+            f"{approver.name} cannot {verb} it (two-person rule)",
+            fix=fix,
+        )
+    if requester is not None and _same_person(requester, approver.name):
+        raise GovernanceError.build(
+            f"{requester} asked for the approval of {version.name} v{version.version}, so "
+            f"{approver.name} cannot {verb} it (the requester, the registrant and the approver "
+            "are three people)",
+            fix=fix,
+        )
+    if server and not (approver.verified and approver.holds("approver")):
+        raise GovernanceError.build(
+            f"{approver.name} does not hold the approver role, so cannot {verb} "
+            f"{version.name} v{version.version}",
+            expected="a signed-in person whose roles include 'approver' (or 'admin')",
+            got=f"roles {list(approver.roles)}",
+            fix="Ask an admin to map your group to the approver role, or ask an approver",
         )
 
 

@@ -64,6 +64,11 @@ class ModelVersion(_Record):
     checks : list of dict
         The assessment's checks (``name``, ``passed``, ``evidence``); ``checks_passed`` is
         ``None`` when the bundle had no ``checks.json``.
+    legal : dict
+        The legal record beyond the lawful basis: Art. 22A-22D safeguards for solely-automated
+        decisions and the Art. 9 condition for special-category inputs.
+    signer : str or None
+        Fingerprint of the Ed25519 key that signed the bundle's manifest (``None``: unsigned).
     """
 
     name: str
@@ -87,6 +92,8 @@ class ModelVersion(_Record):
     approved_by: str | None = None
     approved_at: str | None = None
     aliases: tuple[str, ...] = ()
+    legal: dict[str, Any] = field(default_factory=dict)
+    signer: str | None = None
 
     @property
     def ref(self) -> str:
@@ -168,6 +175,16 @@ class TokenInfo(_Record):
     rate_limit: str | None = None
     revoked_at: str | None = None
     revoked_by: str | None = None
+    owner: str | None = None
+
+    @property
+    def acts_as(self) -> str:
+        """The person or service this token acts as: its owner, else whoever created it.
+
+        >>> TokenInfo("i", "ci-bot", ("predict",), "t", "ada").acts_as
+        'ada'
+        """
+        return self.owner or self.created_by
 
     @property
     def active(self) -> bool:

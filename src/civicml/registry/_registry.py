@@ -22,7 +22,7 @@ Examples
 >>> reg.approve("benefits", 1, by="Rosa Parks", reason="mine")
 Traceback (most recent call last):
 ...
-civicml._errors.GovernanceError: Rosa Parks registered benefits v1, so Rosa Parks cannot approve it (two-person rule). Ask another approver to run 'civicml models approve benefits 1 --by NAME --reason TEXT'.
+civicml._errors.GovernanceError: Rosa Parks registered benefits v1, so Rosa Parks cannot approve it (two-person rule). Ask another person who holds the approver role to run 'civicml models approve benefits 1 --reason TEXT' as themselves.
 >>> _ = reg.approve("benefits", 1, by="Ada Lovelace", reason="Reviewed the report")
 >>> reg.promote("benefits", 1, actor="Ada Lovelace").aliases
 ('production',)
@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -42,6 +43,7 @@ from civicml._errors import ConflictError, GovernanceError, IntegrityError, NotF
 from civicml.registry import _governance as gov
 from civicml.registry._artifacts import ArtifactStore
 from civicml.registry._audit import verify_chain
+from civicml.registry._identity import Actor, as_actor
 from civicml.registry._names import (
     alias_skeleton,
     check_alias,
@@ -89,6 +91,7 @@ def open_registry(
     storage_options: Mapping[str, Any] | None = None,
     token_ttl: float = 30.0,
     non_serving_aliases: str | Iterable[str] | None = None,
+    server: bool = False,
 ) -> Registry:
     """Connect to a registry, migrating its database to the newest schema.
 
@@ -111,6 +114,9 @@ def open_registry(
         comma-separated). Defaults to ``$CIVICML_NON_SERVING_ALIASES`` or ``staging`` and
         ``challenger``. Every other alias is a serving alias and needs an approved version with
         the full governance record; ``production`` is always serving.
+    server : bool
+        True only inside ``civicml server``: every write then needs a verified
+        :class:`~civicml.registry.Actor` (embedded mode records names it cannot verify).
     """
     base = Path(project_dir).resolve() / ".civicml"
     uri = uri or os.environ.get("CIVICML_REGISTRY") or f"sqlite:///{base / 'registry.db'}"
@@ -124,17 +130,18 @@ def open_registry(
         cache_dir=base / "cache",
         token_ttl=token_ttl,
         non_serving_aliases=non_serving_aliases,
+        server=server,
     )
     store.connect()
     return registry
 
 
 def _event(
-    actor: str, action: str, subject: str, reason: str | None = None, **details: Any
+    actor: Actor, action: str, subject: str, reason: str | None = None, **details: Any
 ) -> EventDraft:
-    return EventDraft(
-        actor, action, subject, reason, {k: v for k, v in details.items() if v is not None}
-    )
+    kept = {k: v for k, v in details.items() if v is not None}
+    kept["identity"] = actor.identity()
+    return EventDraft(actor.name, action, subject, reason, kept)
 
 
 def _governance_changes(
@@ -184,13 +191,28 @@ class Registry:
         cache_dir: str | Path,
         token_ttl: float = 30.0,
         non_serving_aliases: str | Iterable[str] | None = None,
+        server: bool = False,
     ) -> None:
+        #: True when ``civicml server`` owns this registry: every write needs a verified actor
+        self.server = server
         self.store = store
         self.artifacts = artifacts
         self.cache_dir = Path(cache_dir)
         self._tokens = TokenCache(ttl=token_ttl)
         #: the normalised aliases that never serve (see :func:`open_registry`)
         self.non_serving_aliases = gov.non_serving_aliases(non_serving_aliases)
+
+    def _who(self, actor: str | Actor, what: str) -> Actor:
+        """The acting :class:`Actor`, its name checked; in server mode it must be verified."""
+        who = as_actor(actor)
+        name = check_text(who.name, what, limit=200)
+        if self.server and not who.verified:
+            raise GovernanceError.build(
+                f"This registry is run by 'civicml server', which records only people it "
+                f"verified, and {name!r} was not signed in",
+                fix="Sign in to the server (or use an API token issued to you) and act through it",
+            )
+        return who if name == who.name else replace(who, name=name)
 
     def is_serving(self, alias: str) -> bool:
         """Whether ``alias`` (any case) is a serving alias: every alias but the non-serving set.
@@ -215,7 +237,7 @@ class Registry:
         bundle_path: str | Path,
         name: str,
         *,
-        actor: str,
+        actor: str | Actor,
         reason: str | None = None,
         oversight: str | None = None,
         lawful_basis: str | None = None,
@@ -230,7 +252,7 @@ class Registry:
         promoted. Registering a bundle this model already holds raises ConflictError.
         """
         check_model_name(name)
-        actor = check_text(actor, "actor", limit=200)
+        actor = self._who(actor, "actor")
         reason = check_text(reason, "reason", required=False) or None
         from civicml.bundle import verify_bundle
 
@@ -260,7 +282,7 @@ class Registry:
             name,
             digest=bundle.digest,
             artifact_key=key,
-            created_by=actor,
+            created_by=actor.name,
             reason=reason,
             fields=fields,
             make_event=lambda v: _event(
@@ -357,7 +379,7 @@ class Registry:
         name: str,
         version: int,
         *,
-        actor: str,
+        actor: str | Actor,
         reason: str | None = None,
         oversight: str | None = None,
         lawful_basis: str | None = None,
@@ -373,7 +395,7 @@ class Registry:
         raises RegistryError. A value stored before this rule is read as it is, and blocks a
         serving alias (:func:`promotion_problems`) until replaced.
         """
-        actor = check_text(actor, "actor", limit=200)
+        actor = self._who(actor, "actor")
 
         def apply(v: ModelVersion) -> VersionChange:
             self._refuse_if_approved(v, "change its governance record")
@@ -399,7 +421,7 @@ class Registry:
         name: str,
         version: int,
         *,
-        actor: str,
+        actor: str | Actor,
         reason: str,
         oversight: str | None = None,
         lawful_basis: str | None = None,
@@ -408,7 +430,7 @@ class Registry:
         out_of_scope_uses: Sequence[str] | None = None,
     ) -> ModelVersion:
         """Ask for approval (optionally recording governance fields at the same time)."""
-        actor = check_text(actor, "actor", limit=200)
+        actor = self._who(actor, "actor")
         reason = check_text(reason, "reason")
 
         def apply(v: ModelVersion) -> VersionChange:
@@ -426,18 +448,21 @@ class Registry:
             return VersionChange(
                 _event(actor, "request_approval", v.ref, reason),
                 changes,
-                Decision("request", actor, reason, utc_now()),
+                Decision("request", actor.name, reason, utc_now()),
             )
 
         return self.store.update_version(check_model_name(name), int(version), apply)
 
-    def approve(self, name: str, version: int, *, by: str, reason: str) -> ModelVersion:
-        """Approve a version; ``by`` must not be the person who registered it."""
-        by = check_text(by, "approver name", limit=200)
+    def approve(self, name: str, version: int, *, by: str | Actor, reason: str) -> ModelVersion:
+        """Approve a version: ``by`` is neither its registrant nor whoever asked for the
+        approval, and in server mode is verified and holds the approver role."""
+        by = self._who(by, "approver name")
         reason = check_text(reason, "reason")
+        requests = [d for d in self.decisions(name, version) if d.kind == "request"]
+        requester = requests[-1].actor if requests else None
 
         def apply(v: ModelVersion) -> VersionChange:
-            gov.check_two_person(v, by)
+            gov.check_two_person(v, by, requester=requester, server=self.server)
             if v.status == "approved":
                 raise ConflictError.build(
                     f"{v.name} v{v.version} is already approved by {v.approved_by}"
@@ -459,15 +484,15 @@ class Registry:
             now = utc_now()
             return VersionChange(
                 _event(by, "approve", v.ref, reason),
-                {"status": "approved", "approved_by": by, "approved_at": now},
-                Decision("approve", by, reason, now),
+                {"status": "approved", "approved_by": by.name, "approved_at": now},
+                Decision("approve", by.name, reason, now),
             )
 
         return self.store.update_version(check_model_name(name), int(version), apply)
 
-    def reject(self, name: str, version: int, *, by: str, reason: str) -> ModelVersion:
+    def reject(self, name: str, version: int, *, by: str | Actor, reason: str) -> ModelVersion:
         """Reject a version (an approved one too, unless it is serving as production)."""
-        by = check_text(by, "reviewer name", limit=200)
+        by = self._who(by, "reviewer name")
         reason = check_text(reason, "reason")
 
         def apply(v: ModelVersion) -> VersionChange:
@@ -483,14 +508,16 @@ class Registry:
             return VersionChange(
                 _event(by, "reject", v.ref, reason),
                 {"status": "rejected", "approved_by": None, "approved_at": None},
-                Decision("reject", by, reason, utc_now()),
+                Decision("reject", by.name, reason, utc_now()),
             )
 
         return self.store.update_version(check_model_name(name), int(version), apply)
 
-    def override_checks(self, name: str, version: int, *, by: str, reason: str) -> ModelVersion:
+    def override_checks(
+        self, name: str, version: int, *, by: str | Actor, reason: str
+    ) -> ModelVersion:
         """Record an explicit, reasoned override of failing or missing assessment checks."""
-        by = check_text(by, "name", limit=200)
+        by = self._who(by, "name")
         reason = check_text(reason, "reason")
 
         def apply(v: ModelVersion) -> VersionChange:
@@ -502,15 +529,15 @@ class Registry:
             failed = [c["name"] for c in v.checks if not c.get("passed")]
             return VersionChange(
                 _event(by, "override", v.ref, reason, failed_checks=failed),
-                {"override_by": by, "override_reason": reason},
-                Decision("override", by, reason, utc_now()),
+                {"override_by": by.name, "override_reason": reason},
+                Decision("override", by.name, reason, utc_now()),
             )
 
         return self.store.update_version(check_model_name(name), int(version), apply)
 
     # -- aliases --------------------------------------------------------------------------
     def set_alias(
-        self, name: str, alias: str, version: int, *, actor: str, reason: str | None = None
+        self, name: str, alias: str, version: int, *, actor: str | Actor, reason: str | None = None
     ) -> ModelVersion:
         """Point ``alias`` at ``version`` atomically.
 
@@ -521,7 +548,7 @@ class Registry:
         check_model_name(name)
         alias = check_alias(alias)
         serving = self.is_serving(alias)
-        actor = check_text(actor, "actor", limit=200)
+        actor = self._who(actor, "actor")
         reason = check_text(reason, "reason", required=False) or None
         version = int(version)
 
@@ -559,7 +586,7 @@ class Registry:
         version: int,
         alias: str = gov.PRODUCTION,
         *,
-        actor: str,
+        actor: str | Actor,
         reason: str | None = None,
     ) -> ModelVersion:
         """Move ``alias`` (``production`` by default) to ``version``; see :meth:`set_alias`.
@@ -569,10 +596,10 @@ class Registry:
         """
         return self.set_alias(name, alias, version, actor=actor, reason=reason)
 
-    def remove_alias(self, name: str, alias: str, *, actor: str, reason: str) -> None:
+    def remove_alias(self, name: str, alias: str, *, actor: str | Actor, reason: str) -> None:
         """Remove an alias (its history stays in the audit log)."""
         alias = check_alias(alias)
-        actor = check_text(actor, "actor", limit=200)
+        actor = self._who(actor, "actor")
         reason = check_text(reason, "reason")
 
         def choose(state: AliasMove) -> tuple[int | None, EventDraft]:
@@ -585,12 +612,12 @@ class Registry:
         self.store.move_alias(check_model_name(name), check_alias(alias), choose)
 
     def rollback(
-        self, name: str, *, actor: str, reason: str, alias: str = gov.PRODUCTION
+        self, name: str, *, actor: str | Actor, reason: str, alias: str = gov.PRODUCTION
     ) -> ModelVersion:
         """Move ``production`` back to the approved version that held it before."""
         check_model_name(name)
         alias = check_alias(alias)
-        actor = check_text(actor, "actor", limit=200)
+        actor = self._who(actor, "actor")
         reason = check_text(reason, "reason")
         now = self.get_alias(name, alias).version
         below = self.store.list_versions(name, limit=1, before=now, status="approved")
@@ -651,21 +678,28 @@ class Registry:
         self,
         name: str,
         scopes: Sequence[str] | str,
-        actor: str,
+        actor: str | Actor,
         *,
         rate_limit: str | None = None,
         reason: str | None = None,
+        owner: str | None = None,
     ) -> str:
-        """Issue an API token and return its plaintext: it is shown this once only."""
+        """Issue an API token and return its plaintext: it is shown this once only.
+
+        The token acts as ``owner`` (a person or service; default: ``actor``). In server mode
+        only an authenticated admin may issue one (the server checks the role).
+        """
         check_token_name(name)
-        actor = check_text(actor, "actor", limit=200)
+        actor = self._who(actor, "actor")
         scopes = check_scopes(scopes)
         rate_limit = check_rate_limit(rate_limit)
         plaintext, token_id = new_token()
         secret = split_token(plaintext)
         assert secret is not None
         salt, digest = hash_secret(secret[1])
-        info = TokenInfo(token_id, name, scopes, utc_now(), actor, rate_limit)
+        info = TokenInfo(
+            token_id, name, scopes, utc_now(), actor.name, rate_limit, owner=owner or actor.name
+        )
         self.store.insert_token(
             TokenSecret(info, salt, digest),
             _event(
@@ -696,13 +730,13 @@ class Registry:
         self._tokens.put(token, stored.info)
         return stored.info
 
-    def revoke_token(self, name_or_id: str, actor: str, reason: str) -> TokenInfo:
+    def revoke_token(self, name_or_id: str, actor: str | Actor, reason: str) -> TokenInfo:
         """Revoke a token by name or id; this process stops accepting it at once."""
-        actor = check_text(actor, "actor", limit=200)
+        actor = self._who(actor, "actor")
         reason = check_text(reason, "reason")
         info = self.store.revoke_token(
             name_or_id,
-            actor,
+            actor.name,
             lambda t: _event(actor, "token.revoke", f"token:{t.name}", reason, id=t.id),
         )
         self._tokens.drop_id(info.id)

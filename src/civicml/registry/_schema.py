@@ -13,6 +13,7 @@ from civicml.storage import registry_aliases as aliases
 from civicml.storage import registry_audit as audit
 from civicml.storage import registry_audit_head as audit_head
 from civicml.storage import registry_decisions as decisions
+from civicml.storage import registry_keys as keys
 from civicml.storage import registry_models as models
 from civicml.storage import registry_tokens as tokens
 from civicml.storage import registry_versions as versions
@@ -23,6 +24,7 @@ __all__ = [
     "audit",
     "audit_head",
     "decisions",
+    "keys",
     "models",
     "tokens",
     "versions",

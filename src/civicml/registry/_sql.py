@@ -25,6 +25,7 @@ Examples
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager
@@ -53,7 +54,7 @@ __all__ = ["SQLStore", "utc_now"]
 T = TypeVar("T")
 _WHAT = "registry database"
 _SETTING = "--registry (or CIVICML_REGISTRY)"
-_JSON_COLUMNS = ("owner", "out_of_scope_uses", "checks")
+_JSON_COLUMNS = ("owner", "out_of_scope_uses", "checks", "legal")
 _VERSION_FIELDS = (
     "task",
     "owner",
@@ -68,6 +69,8 @@ _VERSION_FIELDS = (
     "override_reason",
     "approved_by",
     "approved_at",
+    "legal",
+    "signer",
 )
 # every registry writer locks the audit chain's head row first (PostgreSQL)
 _CHAIN_LOCK = sa.select(t.audit_head.c.seq).where(t.audit_head.c.id == 1).with_for_update()
@@ -101,6 +104,8 @@ def _version_from_row(row: Any, name: str, aliases: tuple[str, ...] = ()) -> Mod
         approved_by=m["approved_by"],
         approved_at=m["approved_at"],
         aliases=aliases,
+        legal=_loads(m["legal"], {}),
+        signer=m["signer"],
     )
 
 
@@ -124,6 +129,7 @@ def _token_from_row(row: Any) -> TokenInfo:
         rate_limit=m["rate_limit"],
         revoked_at=m["revoked_at"],
         revoked_by=m["revoked_by"],
+        owner=m["owner"],
     )
 
 
@@ -309,6 +315,7 @@ class SQLStore(RegistryStore):
                 "owner": "{}",
                 "out_of_scope_uses": "[]",
                 "checks": "[]",
+                "legal": "{}",
                 **values,
             }
             conn.execute(t.versions.insert().values(**row))
@@ -563,6 +570,7 @@ class SQLStore(RegistryStore):
                     rate_limit=info.rate_limit,
                     created_at=info.created_at,
                     created_by=info.created_by,
+                    owner=info.owner,
                 )
             )
             self._append(conn, event)
@@ -609,16 +617,7 @@ class SQLStore(RegistryStore):
                 .where(t.tokens.c.id == info.id)
                 .values(revoked_at=now, revoked_by=actor)
             )
-            revoked = TokenInfo(
-                info.id,
-                info.name,
-                info.scopes,
-                info.created_at,
-                info.created_by,
-                info.rate_limit,
-                now,
-                actor,
-            )
+            revoked = dataclasses.replace(info, revoked_at=now, revoked_by=actor)
             self._append(conn, make_event(revoked))
             return revoked
 

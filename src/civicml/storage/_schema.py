@@ -11,7 +11,7 @@ Examples
 >>> sorted(metadata.tables)[:3]
 ['bandit_bandits', 'bandit_decisions', 'bandit_policies']
 >>> HEAD_REVISION
-'0003'
+'0004'
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ __all__ = [
     "registry_audit",
     "registry_audit_head",
     "registry_decisions",
+    "registry_keys",
     "registry_models",
     "registry_tokens",
     "registry_versions",
@@ -40,7 +41,7 @@ __all__ = [
 ]
 
 #: the newest Alembic revision; opening any store migrates to it
-HEAD_REVISION = "0003"
+HEAD_REVISION = "0004"
 
 metadata = sa.MetaData()
 
@@ -93,6 +94,10 @@ registry_versions = sa.Table(
     sa.Column("override_reason", sa.Text),
     sa.Column("approved_by", _WHO),
     sa.Column("approved_at", _TIME),
+    # revision 0004: the legal record (Art. 22A-22D safeguards, Art. 9 conditions) and the
+    # fingerprint of the key that signed the bundle
+    sa.Column("legal", sa.Text, nullable=False, server_default="{}"),
+    sa.Column("signer", sa.String(200)),
     sa.UniqueConstraint("model_id", "version", name="uq_registry_versions_model_version"),
     sa.Index("ix_registry_versions_model_digest", "model_id", "digest"),
     sa.Index("ix_registry_versions_model_status", "model_id", "status", "version"),
@@ -145,6 +150,8 @@ registry_audit = sa.Table(
     sa.Column("details", sa.Text, nullable=False),
     sa.Column("prev_hash", sa.String(64), nullable=False),
     sa.Column("hash", sa.String(64), nullable=False),
+    # revision 0004: HMAC-SHA256 of ``hash`` under the audit key the database does not hold
+    sa.Column("mac", sa.String(64)),
     sa.Index("ix_registry_audit_subject", "subject", "seq"),
 )
 
@@ -165,6 +172,22 @@ registry_tokens = sa.Table(
     sa.Column("hash", sa.String(128), nullable=False),
     sa.Column("scopes", sa.String(200), nullable=False),
     sa.Column("rate_limit", sa.String(32)),
+    sa.Column("created_at", _TIME, nullable=False),
+    sa.Column("created_by", _WHO, nullable=False),
+    sa.Column("revoked_at", _TIME),
+    sa.Column("revoked_by", _WHO),
+    # revision 0004: the person or service the token acts as (older rows: its creator)
+    sa.Column("owner", _WHO),
+)
+
+# revision 0004: the Ed25519 public keys that may sign bundles, each registered to a person or
+# service (the private key never reaches the registry)
+registry_keys = sa.Table(
+    "registry_keys",
+    metadata,
+    sa.Column("fingerprint", sa.String(64), primary_key=True),
+    sa.Column("owner", _WHO, nullable=False),
+    sa.Column("public_key", sa.Text, nullable=False),
     sa.Column("created_at", _TIME, nullable=False),
     sa.Column("created_by", _WHO, nullable=False),
     sa.Column("revoked_at", _TIME),
