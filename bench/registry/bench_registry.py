@@ -7,6 +7,7 @@ replaces the ``## Registry`` section of the given Markdown file.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import secrets
@@ -22,6 +23,7 @@ from civicml.bundle import save_bundle
 from civicml.registry import GENESIS_HASH, open_registry
 from civicml.registry import _schema as t
 from civicml.registry._audit import canonical_json, chain_event
+from civicml.registry._replay import VERSION_STATE_FIELDS
 from civicml.registry._sql import utc_now
 
 SPEC = {
@@ -31,17 +33,30 @@ SPEC = {
 }
 
 
-def seed(reg, n_models: int, n_versions: int) -> None:
-    """Bulk-insert models, versions, aliases and a valid audit chain."""
+def _state(row: dict) -> dict:
+    """The full-state record a register event carries for a seeded version row."""
+    state = {k: row[k] for k in VERSION_STATE_FIELDS if k in row}
+    for key in ("owner", "out_of_scope_uses", "checks", "legal"):
+        state[key] = json.loads(row[key])
+    return {**state, "signer": None}
+
+
+def seed(reg, n_models: int, n_versions: int, extra_events: int = 0) -> None:
+    """Bulk-insert models, versions, aliases and a valid keyed audit chain whose events carry
+    the full state (as the registry writes them), so ``verify_audit`` replays and compares
+    every row. ``extra_events`` adds governance events (same state) cycling over the versions.
+    """
     now = utc_now()
     models, versions, events = [], [], []
     prev = GENESIS_HASH
     seq = 0
+    identity = {"verified": False, "via": "api"}
 
     def event(action: str, subject: str, details: dict) -> None:
         nonlocal prev, seq
         seq += 1
-        ev = chain_event(seq, now, "seed", action, subject, None, details, prev)
+        details = {**details, "identity": identity}
+        ev = chain_event(seq, now, "seed", action, subject, None, details, prev, reg.audit_key)
         prev = ev.hash
         events.append(
             {
@@ -54,6 +69,7 @@ def seed(reg, n_models: int, n_versions: int) -> None:
                 "details": canonical_json(details),
                 "prev_hash": ev.prev_hash,
                 "hash": ev.hash,
+                "mac": ev.mac,
             }
         )
 
@@ -80,6 +96,7 @@ def seed(reg, n_models: int, n_versions: int) -> None:
             "override_reason": None,
             "approved_by": "reviewer",
             "approved_at": now,
+            "legal": "{}",
         }
 
     for mid in range(1, n_models + 1):
@@ -93,7 +110,7 @@ def seed(reg, n_models: int, n_versions: int) -> None:
             }
         )
         versions.append(version_row(mid, 1))
-        event("register", f"model-{mid:04d}/1", {})
+        event("register", f"model-{mid:04d}/1", {"state": _state(versions[-1])})
     big = n_models + 1
     models.append(
         {
@@ -106,7 +123,7 @@ def seed(reg, n_models: int, n_versions: int) -> None:
     )
     for number in range(1, n_versions + 1):
         versions.append(version_row(big, number))
-        event("register", f"big/{number}", {})
+        event("register", f"big/{number}", {"state": _state(versions[-1])})
     aliases = [
         {
             "model_id": mid,
@@ -126,6 +143,13 @@ def seed(reg, n_models: int, n_versions: int) -> None:
             "updated_by": "seed",
         }
     )
+    for a in aliases:
+        name = models[a["model_id"] - 1]["name"]
+        event("alias", f"{name}@production", {"alias": "production", "version": a["version"]})
+    for i in range(extra_events):
+        row = versions[i % len(versions)]
+        name = models[row["model_id"] - 1]["name"]
+        event("governance", f"{name}/{row['version']}", {"fields": [], "state": _state(row)})
     with reg.store.engine.begin() as conn:
         conn.execute(t.models.insert(), models)
         for i in range(0, len(versions), 2000):

@@ -21,6 +21,7 @@ from __future__ import annotations
 from typing import Any, Self
 
 __all__ = [
+    "AuditBrokenError",
     "AuthError",
     "BundleError",
     "CivicMLError",
@@ -124,6 +125,12 @@ class IntegrityError(BundleError):
 
 class RegistryError(CivicMLError):
     """The model registry refused an operation."""
+
+
+class AuditBrokenError(IntegrityError):
+    """The registry's audit log does not verify, so it refuses writes until a recorded repair."""
+
+    http_status = 409
 
 
 class NotFoundError(RegistryError):

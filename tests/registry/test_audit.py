@@ -57,7 +57,7 @@ def test_reordering_is_detected(registry, make_bundle):
 
 
 def test_recomputed_chain_after_edit_is_still_caught_by_the_next_link(registry, make_bundle):
-    """A forger who rehashes the edited event still breaks the link to the one after it."""
+    """A forger who rehashes the edited event fails its MAC, and breaks the next link."""
     from civicml.registry import event_hash
 
     _seed(registry, make_bundle)
@@ -67,8 +67,10 @@ def test_recomputed_chain_after_edit_is_still_caught_by_the_next_link(registry, 
     )
     _sql(registry, audit.update().where(audit.c.seq == 2).values(actor="Mallory", hash=new_hash))
     result = registry.verify_audit()
-    assert (result.ok, result.first_bad_event_id) == (False, 3)
-    assert "does not link" in result.reason
+    assert (result.ok, result.first_bad_event_id) == (False, 2)
+    assert "MAC" in result.reason
+    assert [p["seq"] for p in result.problems] == [2, 3]
+    assert "does not link" in result.problems[1]["why"]
 
 
 def test_empty_log_verifies(registry):

@@ -145,7 +145,13 @@ def test_production_needs_every_governance_field(
     spec = good_spec if spec == "good" else spec
     registry.register(make_bundle(spec=spec, checks=checks).path, "benefits", actor=A)
     registry.request_approval(
-        "benefits", 1, actor=A, reason="ready", oversight=oversight, lawful_basis=lawful
+        "benefits",
+        1,
+        actor=A,
+        reason="ready",
+        oversight=oversight,
+        lawful_basis=lawful,
+        legal={"safeguards": {"information": "I", "contest": "C", "human_intervention": "H"}},
     )
     registry.approve("benefits", 1, by=B, reason="ok")
     with pytest.raises(GovernanceError, match=r"cannot take the 'production' alias") as err:
@@ -189,6 +195,7 @@ def test_solely_automated_with_lawful_basis_can_go_live(registry, make_bundle):
         reason="ready",
         oversight="solely-automated",
         lawful_basis="public-task",
+        legal={"safeguards": {"information": "I", "contest": "C", "human_intervention": "H"}},
     )
     registry.approve("benefits", 1, by=B, reason="ok")
     assert registry.promote("benefits", 1, actor=B).oversight == "solely-automated"

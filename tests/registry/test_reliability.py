@@ -95,7 +95,10 @@ def test_sigkill_at_random_points_leaves_registry_consistent(tmp_path):
 
 
 @pytest.mark.parametrize("kind", ["sqlite", "postgres"])
-def test_two_processes_register_without_losing_versions(kind, tmp_path, request):
+def test_two_processes_register_without_losing_versions(kind, tmp_path, request, monkeypatch):
+    # one registry, one audit key: every process MACs the chain with it (a SQLite file's key
+    # sits beside it; a shared PostgreSQL database needs it named)
+    monkeypatch.setenv("CIVICML_AUDIT_KEY_FILE", str(tmp_path / "shared-audit.key"))
     if kind == "postgres":
         url = request.getfixturevalue("pg_schema_url")
     else:

@@ -1,6 +1,7 @@
 """The model registry: versions, aliases, two-person approval, rollback and a tamper-evident
 audit log, on SQLite by default and PostgreSQL + S3 at scale."""
 
+from civicml.registry._approval import approval_record, approval_sentence
 from civicml.registry._artifacts import ArtifactStore
 from civicml.registry._audit import GENESIS_HASH, canonical_json, event_hash, verify_chain
 from civicml.registry._governance import (
@@ -11,6 +12,14 @@ from civicml.registry._governance import (
     promotion_problems,
 )
 from civicml.registry._identity import ROLES, Actor, as_actor, os_login
+from civicml.registry._law import (
+    ART9_CONDITIONS,
+    SAFEGUARDS,
+    SCHEDULE_1_PART_2,
+    SPECIAL_CATEGORIES,
+    check_legal,
+    legal_from_fields,
+)
 from civicml.registry._names import (
     check_alias,
     check_artifacts_uri,
@@ -26,21 +35,27 @@ from civicml.registry._records import (
     AuditVerification,
     Decision,
     EventDraft,
+    KeyInfo,
     ModelSummary,
     ModelVersion,
     TokenInfo,
 )
 from civicml.registry._registry import Registry, open_registry
+from civicml.registry._remote import RemoteRegistry
 from civicml.registry._sql import SQLStore
 from civicml.registry._store import AliasMove, RegistryStore, TokenSecret, VersionChange
 
 __all__ = [
+    "ART9_CONDITIONS",
     "GENESIS_HASH",
     "LAWFUL_BASES",
     "OVERSIGHT_MODES",
     "PRODUCTION",
     "ROLES",
+    "SAFEGUARDS",
+    "SCHEDULE_1_PART_2",
     "SCOPES",
+    "SPECIAL_CATEGORIES",
     "STATUSES",
     "Actor",
     "AliasMove",
@@ -49,23 +64,29 @@ __all__ = [
     "AuditVerification",
     "Decision",
     "EventDraft",
+    "KeyInfo",
     "ModelSummary",
     "ModelVersion",
     "Registry",
     "RegistryStore",
+    "RemoteRegistry",
     "SQLStore",
     "TokenInfo",
     "TokenSecret",
     "VersionChange",
+    "approval_record",
+    "approval_sentence",
     "as_actor",
     "canonical_json",
     "check_alias",
     "check_artifacts_uri",
     "check_key",
     "check_lawful_basis",
+    "check_legal",
     "check_model_name",
     "event_hash",
     "lawful_basis_id",
+    "legal_from_fields",
     "open_registry",
     "os_login",
     "parse_ref",

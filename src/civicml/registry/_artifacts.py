@@ -5,6 +5,11 @@ A bundle is stored under ``<root>/<digest[:2]>/<digest>/`` where ``digest`` is t
 only once its manifest is there and hashes to its digest; an interrupted upload is simply
 written again next time. Loading downloads into a local cache and verifies every hash.
 
+A signed bundle's ``signature.json`` (which the manifest cannot list) is kept beside the blob,
+one per signing key, as ``<root>/<digest[:2]>/<digest>.signatures/<fingerprint>.json``: two
+people may sign the same bytes, and each version fetches the signature of the key it records
+(:meth:`ArtifactStore.fetch` with ``signer=``), verified, into its cached copy.
+
 Examples
 --------
 >>> import tempfile, pathlib
@@ -16,6 +21,14 @@ Examples
 >>> key == f"{b.digest[:2]}/{b.digest}"
 True
 >>> store.fetch(b.digest, tmp / "cache").digest == b.digest
+True
+>>> from civicml.bundle import sign_bundle, verify_bundle, write_keypair
+>>> keys = write_keypair(tmp / "keys")
+>>> _ = sign_bundle(b.path, keys.private)
+>>> _ = store.put(verify_bundle(b.path))  # the blob is there: only the signature is added
+>>> store.fetch(b.digest, tmp / "cache", signer=keys.fingerprint).signer == keys.fingerprint
+True
+>>> store.fetch(b.digest, tmp / "cache").signer is None
 True
 """
 
@@ -37,10 +50,14 @@ from civicml.registry._names import check_artifacts_uri, check_key
 if TYPE_CHECKING:  # civicml.bundle is imported on use: `import civicml.registry` stays light
     from civicml.bundle import Bundle
 
-__all__ = ["ArtifactStore"]
+__all__ = ["ArtifactStore", "check_signed_by"]
 
 _HEX = frozenset("0123456789abcdef")
 MANIFEST = "manifest.json"
+#: the bundle's signature file (civicml.bundle.SIGNATURE), which the manifest does not list
+SIGNATURE = "signature.json"
+#: the folder beside a blob that holds its signatures, one per key fingerprint
+SIGNATURES = ".signatures"
 
 
 def sha256_bytes(data: bytes) -> str:
@@ -59,6 +76,45 @@ def _check_digest(digest: str) -> str:
             "A bundle digest must be 64 lower-case hex characters", got=digest
         )
     return digest
+
+
+def _check_fingerprint(signer: str) -> str:
+    if not isinstance(signer, str) or len(signer) != 64 or not set(signer) <= _HEX:
+        raise RegistryError.build(
+            "A signing-key fingerprint must be 64 lower-case hex characters", got=signer
+        )
+    return signer
+
+
+def check_signed_by(bundle: Bundle, signer: str | None, what: str) -> Bundle:
+    """``bundle`` when its verified signature is by ``signer`` (the key the registry recorded
+    for ``what``; ``None``: registered unsigned), else IntegrityError.
+
+    >>> import tempfile, pathlib
+    >>> from civicml.bundle import save_bundle
+    >>> b = save_bundle(pathlib.Path(tempfile.mkdtemp()) / "b", documents={"a.json": {}})
+    >>> check_signed_by(b, None, "claims/1") is b
+    True
+    >>> check_signed_by(b, "ab" * 32, "claims/1")
+    Traceback (most recent call last):
+    ...
+    civicml._errors.IntegrityError: claims/1 was registered signed by key abababababababab…, but the bundle fetched for it is not signed. Restore the artifact store from backup (the signature kept beside the bundle is missing or was replaced).
+    """
+    found = bundle.signer
+    if found == signer:
+        return bundle
+    if signer is None:
+        what_is = f"was registered unsigned, but the bundle fetched for it is signed by key {found}"
+    else:
+        got = "is not signed" if found is None else f"is signed by key {found[:16]}…"
+        what_is = (
+            f"was registered signed by key {signer[:16]}…, but the bundle fetched for it {got}"
+        )
+    raise IntegrityError.build(
+        f"{what} {what_is}",
+        fix="Restore the artifact store from backup (the signature kept beside the bundle is "
+        "missing or was replaced)",
+    )
 
 
 class ArtifactStore:
@@ -125,13 +181,32 @@ class ArtifactStore:
             return False
         return sha256_bytes(raw) == digest
 
+    def _signature_path(self, digest: str, signer: str) -> str:
+        """Where the signature of bundle ``digest`` by key ``signer`` is kept."""
+        rel = f"{self.key_for(digest)}{SIGNATURES}/{_check_fingerprint(signer)}.json"
+        return f"{self._base}/{check_key(rel)}"
+
+    def has_signature(self, digest: str, signer: str) -> bool:
+        """True when the store keeps a signature of bundle ``digest`` by key ``signer``."""
+        try:
+            return bool(self.fs.exists(self._signature_path(digest, signer)))
+        except OSError:
+            return False
+
     def put(self, bundle: Bundle) -> str:
-        """Copy a verified bundle into the store (a no-op when already there); return its key."""
+        """Copy a verified bundle into the store (a no-op when already there) with its
+        ``signature.json`` when it is signed (added when only the blob was there); return its
+        key."""
         key = self.key_for(bundle.digest)
+        signer = bundle.signer
         if self.has(bundle.digest):
+            if signer is not None and not self.has_signature(bundle.digest, signer):
+                self._put_file(bundle.path / SIGNATURE, self._signature_path(bundle.digest, signer))
             return key
         if self._local:
             self.fs.makedirs(self._path(key), exist_ok=True)
+        if signer is not None:  # before the manifest, which marks the copy complete
+            self._put_file(bundle.path / SIGNATURE, self._signature_path(bundle.digest, signer))
         for name in [*bundle.files, MANIFEST]:  # manifest last: it marks the copy complete
             self._put_file(bundle.path / name, self._path(key, name))
         if not self.has(bundle.digest):
@@ -193,20 +268,39 @@ class ArtifactStore:
                     fix="Restore the artifact store from backup",
                 )
 
-    def fetch(self, digest: str, cache_dir: str | Path) -> Bundle:
-        """Download a bundle into ``cache_dir/<digest>`` (once) and verify every hash."""
+    def _signature(self, digest: str, signer: str) -> bytes:
+        """The stored ``signature.json`` of bundle ``digest`` by key ``signer``."""
+        try:
+            raw: bytes = self.fs.cat_file(self._signature_path(digest, signer))
+        except (FileNotFoundError, OSError):
+            raise IntegrityError.build(
+                f"The signature of bundle {digest[:12]}… by key {signer[:16]}… is missing "
+                f"from the artifact store {self.root!r}",
+                fix="Restore the artifact store from backup",
+            ) from None
+        return raw
+
+    def fetch(self, digest: str, cache_dir: str | Path, *, signer: str | None = None) -> Bundle:
+        """Download a bundle into ``cache_dir`` (once) and verify every hash.
+
+        With ``signer`` (a key fingerprint) the stored ``signature.json`` by that key comes with
+        it, verified: a missing one, or one made by another key, raises IntegrityError. Without
+        it the copy is unsigned. The copy is ``cache_dir/<digest>`` (unsigned) or
+        ``cache_dir/<digest>.<fingerprint[:16]>``.
+        """
         key = self.key_for(digest)
         cache = Path(cache_dir)
-        dest = cache / digest
+        dest = cache / (digest if signer is None else f"{digest}.{_check_fingerprint(signer)[:16]}")
         if dest.is_dir():
             try:
                 bundle = _verify(dest)
-                if bundle.digest == digest:
+                if bundle.digest == digest and bundle.signer == signer:
                     return bundle
             except IntegrityError:
                 pass
             shutil.rmtree(dest, ignore_errors=True)
         doc = self.manifest(digest)
+        signature = None if signer is None else self._signature(digest, signer)
         cache.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{digest[:12]}.", dir=cache))
         try:
@@ -214,11 +308,19 @@ class ArtifactStore:
                 target = tmp / name
                 target.parent.mkdir(parents=True, exist_ok=True)
                 target.write_bytes(self.fs.cat_file(self._path(key, name)))
-            bundle = _verify(tmp)
+            if signature is not None:
+                (tmp / SIGNATURE).write_bytes(signature)
+            bundle = _verify(tmp)  # the signature, when there is one, must sign this manifest
             if bundle.digest != digest:
                 raise IntegrityError.build(
                     f"The bundle fetched for {digest[:12]}… has another digest",
                     got=bundle.digest,
+                    fix="Restore the artifact store from backup",
+                )
+            if bundle.signer != signer:
+                raise IntegrityError.build(
+                    f"The signature kept for bundle {digest[:12]}… under key "
+                    f"{str(signer)[:16]}… was made by key {str(bundle.signer)[:16]}…",
                     fix="Restore the artifact store from backup",
                 )
             try:

@@ -12,6 +12,9 @@ it has
 * a lawful basis, when one is recorded, from the fixed list of UK GDPR Art. 6(1)(a)-(f)
   (:data:`LAWFUL_BASES`; a free-text value stored before that rule blocks promotion until it
   is replaced);
+* for a solely-automated version, the Art. 22C safeguards recorded in its ``legal`` record,
+  and, when its bundle records special-category inputs (Art. 9), explicit consent or
+  substantial public interest with its Schedule 1 condition (see :mod:`._law`);
 * passing assessment checks (``checks.json`` in the bundle), or a recorded override with a reason;
 * an approval by a named person who did not register it (the two-person rule).
 
@@ -35,6 +38,12 @@ from typing import Any
 
 from civicml._errors import GovernanceError, RegistryError
 from civicml.registry._identity import Actor
+from civicml.registry._law import (
+    check_legal,
+    legal_problems,
+    merge_legal,
+    special_inputs_from_bundle,
+)
 from civicml.registry._names import check_alias
 from civicml.registry._records import OVERSIGHT_MODES, ModelVersion
 
@@ -44,11 +53,14 @@ __all__ = [
     "NON_SERVING_ENV",
     "PRODUCTION",
     "check_lawful_basis",
+    "check_legal",
     "check_oversight",
     "lawful_basis_id",
     "check_two_person",
     "checks_from_bundle",
     "governance_from_bundle",
+    "legal_from_bundle",
+    "merge_legal",
     "non_serving_aliases",
     "promotion_problems",
     "require_promotable",
@@ -113,14 +125,24 @@ def non_serving_aliases(value: str | Iterable[str] | None = None) -> frozenset[s
     return names
 
 
-def check_oversight(mode: str | None, lawful_basis: str | None) -> None:
-    """Refuse an unknown oversight mode.
+def check_oversight(
+    mode: str | None, lawful_basis: str | None, version: ModelVersion | None = None
+) -> None:
+    """Refuse an unknown oversight mode; given ``version`` (as it is being put forward for
+    approval), refuse a solely-automated one without the Art. 22C safeguards or, when it uses
+    special-category inputs, without an accepted Art. 9(2) condition
+    (:func:`~civicml.registry._law.legal_problems`).
 
     >>> check_oversight("advisory", None)
     >>> check_oversight("automatic", None)
     Traceback (most recent call last):
     ...
     civicml._errors.RegistryError: The human oversight mode 'automatic' is not known. ...
+    >>> v = ModelVersion("m", 1, "a" * 64, "registered", "t", "rosa", oversight="solely-automated")
+    >>> check_oversight(None, None, v)
+    Traceback (most recent call last):
+    ...
+    civicml._errors.GovernanceError: m v1 is solely-automated, so it cannot be put forward for approval: it has no record of the Art. 22C safeguards ...
     """
     if mode is not None and mode not in OVERSIGHT_MODES:
         raise RegistryError.build(
@@ -128,6 +150,16 @@ def check_oversight(mode: str | None, lawful_basis: str | None) -> None:
             expected=f"one of {list(OVERSIGHT_MODES)}",
             got=mode,
             fix="Pass --oversight with one of the expected modes",
+        )
+    if version is None:
+        return
+    problems = legal_problems(version.name, version.version, version.oversight, version.legal)
+    if problems:
+        raise GovernanceError.build(
+            f"{version.name} v{version.version} is solely-automated, so it cannot be put forward "
+            "for approval: it has " + "; ".join(problems),
+            fix="Record what is missing (the same options work on 'civicml models "
+            "request-approval'), or choose --oversight human-in-the-loop or advisory",
         )
 
 
@@ -226,19 +258,24 @@ def _text(value: Any) -> str | None:
 
 
 def governance_from_bundle(bundle: Any) -> dict[str, Any]:
-    """Owner, intended use, out-of-scope uses and oversight from the bundle's spec.
+    """Owner, intended use, out-of-scope uses and oversight from the bundle's spec, and
+    ``legal``: the special-category inputs its ``model_info.json`` records
+    (:func:`legal_from_bundle`).
 
     Reads ``spec.json`` (the ProjectSpec that ``civicml run`` writes) or else the ``spec`` entry
     of ``lineage.json``. Keys that are absent are left out.
     """
+    out: dict[str, Any] = {}
+    legal = legal_from_bundle(bundle)
+    if legal is not None:
+        out["legal"] = legal
     spec: Any = None
     if bundle.has("spec.json"):
         spec = bundle.read_json("spec.json")
     elif bundle.has("lineage.json"):
         spec = (bundle.read_json("lineage.json") or {}).get("spec")
     if not isinstance(spec, dict):
-        return {}
-    out: dict[str, Any] = {}
+        return out
     owner = spec.get("owner")
     if isinstance(owner, dict):
         out["owner"] = {k: _text(owner.get(k)) for k in _OWNER_KEYS if _text(owner.get(k))}
@@ -254,6 +291,13 @@ def governance_from_bundle(bundle: Any) -> dict[str, Any]:
     if _text(gov.get("lawful_basis")):
         out["lawful_basis"] = _text(gov["lawful_basis"])
     return out
+
+
+def legal_from_bundle(bundle: Any) -> dict[str, Any] | None:
+    """The registry-kept part of the legal record: the special-category inputs the bundle's
+    model uses (``model_info.json`` key ``special_category``), or ``None`` without a record."""
+    inputs = special_inputs_from_bundle(bundle)
+    return None if inputs is None else {"special_category_inputs": inputs}
 
 
 def checks_from_bundle(bundle: Any) -> tuple[list[dict[str, Any]], bool | None]:
@@ -303,6 +347,7 @@ def promotion_problems(version: ModelVersion) -> list[str]:
         problems.append(
             f"lawful basis {version.lawful_basis!r} is not one of UK GDPR Art. 6(1)(a)\u2013(f)"
         )
+    problems.extend(legal_problems(version.name, version.version, version.oversight, version.legal))
     if version.checks_passed is not True and not version.override_reason:
         if version.checks_passed is None:
             problems.append("no assessment checks (checks.json) and no recorded override")

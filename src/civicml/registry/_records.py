@@ -16,6 +16,7 @@ Examples
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,6 +28,7 @@ __all__ = [
     "AuditVerification",
     "Decision",
     "EventDraft",
+    "KeyInfo",
     "ModelSummary",
     "ModelVersion",
     "TokenInfo",
@@ -37,7 +39,7 @@ OVERSIGHT_MODES: tuple[str, ...] = ("advisory", "human-in-the-loop", "solely-aut
 #: the lifecycle of a version; there are no "stages", only this and aliases
 STATUSES: tuple[str, ...] = ("registered", "pending_approval", "approved", "rejected")
 #: what an API token may do
-SCOPES: tuple[str, ...] = ("predict", "admin", "approver", "viewer")
+SCOPES: tuple[str, ...] = ("predict", "admin", "approver", "viewer", "trainer")
 
 
 class _Record:
@@ -136,7 +138,8 @@ class EventDraft:
 
 @dataclass(frozen=True)
 class AuditEvent(_Record):
-    """One link of the hash chain: ``hash = sha256(canonical JSON of the rest)``."""
+    """One link of the hash chain: ``hash = sha256(canonical JSON of the rest)``; ``mac`` is
+    HMAC-SHA256 of ``hash`` under the audit key (``None`` for events before the key)."""
 
     seq: int
     time: str
@@ -147,20 +150,33 @@ class AuditEvent(_Record):
     details: dict[str, Any]
     prev_hash: str
     hash: str
+    mac: str | None = None
 
 
 @dataclass(frozen=True)
 class AuditVerification(_Record):
-    """The result of checking the audit chain.
+    """The result of checking the audit chain and replaying it against the tables.
 
-    ``ok`` is False when an event was edited, deleted or reordered; ``first_bad_event_id`` is
-    the sequence number of the first event that does not fit, and ``reason`` says why.
+    ``ok`` is False when an event was edited, deleted or reordered, lacks a valid MAC, or a
+    table row differs from the state the events record; ``first_bad_event_id`` is the sequence
+    number of the first event that does not fit, and ``reason`` says why. ``problems`` lists
+    every unaccepted problem, ``differences`` every table row that differs from the replayed
+    state. ``keyed`` is the audit key's id (``None``: verified without a key), ``unkeyed_events``
+    how many events predate the key, ``repairs`` how many recorded repairs were applied, and
+    ``not_replayed`` how many versions have no full-state event to compare with (written before
+    events carried state).
     """
 
     ok: bool
     events: int
     first_bad_event_id: int | None = None
     reason: str | None = None
+    problems: tuple[dict[str, Any], ...] = ()
+    differences: tuple[str, ...] = ()
+    keyed: str | None = None
+    unkeyed_events: int = 0
+    repairs: int = 0
+    not_replayed: int = 0
 
 
 @dataclass(frozen=True)
@@ -197,3 +213,37 @@ class TokenInfo(_Record):
         False
         """
         return self.active and (scope in self.scopes or "admin" in self.scopes)
+
+
+@dataclass(frozen=True)
+class KeyInfo(_Record):
+    """An Ed25519 public key registered to sign bundles for a person or service.
+
+    ``fingerprint`` is the sha256 hex of the raw 32-byte public key (what a bundle's
+    ``signature.json`` and :attr:`ModelVersion.signer` name). The private key never reaches the
+    registry.
+
+    >>> k = KeyInfo("ab" * 32, "ada", "-----BEGIN PUBLIC KEY-----...", "t", "ada")
+    >>> k.active, k.state()["revoked_at"] is None, "public_key" in k.state()
+    (True, True, False)
+    """
+
+    fingerprint: str
+    owner: str
+    public_key: str
+    created_at: str
+    created_by: str
+    revoked_at: str | None = None
+    revoked_by: str | None = None
+
+    @property
+    def active(self) -> bool:
+        return self.revoked_at is None
+
+    def state(self) -> dict[str, Any]:
+        """The full record as the audit events ``key.register``/``key.revoke`` carry it under
+        ``details["state"]``: every column, the public key as its ``public_key_sha256`` (the
+        ``key.register`` event carries the PEM itself as ``details["public_key"]``)."""
+        out = dataclasses.asdict(self)
+        out["public_key_sha256"] = hashlib.sha256(out.pop("public_key").encode()).hexdigest()
+        return out

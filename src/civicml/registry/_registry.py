@@ -34,15 +34,21 @@ civicml._errors.GovernanceError: Rosa Parks registered benefits v1, so Rosa Park
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from civicml._errors import ConflictError, GovernanceError, IntegrityError, NotFoundError
+from civicml._errors import (
+    AuditBrokenError,
+    ConflictError,
+    GovernanceError,
+    IntegrityError,
+    NotFoundError,
+)
 from civicml.registry import _governance as gov
-from civicml.registry._artifacts import ArtifactStore
-from civicml.registry._audit import verify_chain
+from civicml.registry._artifacts import ArtifactStore, check_signed_by
+from civicml.registry._audit import KEY_FILE_ENV, AuditKey, broken_chain, load_audit_key
 from civicml.registry._identity import Actor, as_actor
 from civicml.registry._names import (
     alias_skeleton,
@@ -57,6 +63,7 @@ from civicml.registry._records import (
     AuditVerification,
     Decision,
     EventDraft,
+    KeyInfo,
     ModelSummary,
     ModelVersion,
     TokenInfo,
@@ -72,6 +79,7 @@ from civicml.registry._tokens import (
     secret_matches,
     split_token,
 )
+from civicml.registry._verify import chain_head, record_repair, verify_registry
 from civicml.storage import utc_now
 
 if TYPE_CHECKING:
@@ -80,6 +88,10 @@ if TYPE_CHECKING:
 __all__ = ["Registry", "open_registry"]
 
 _UNSET: Any = object()
+_KEY_FIX = (
+    "Restore the audit key file (or set CIVICML_AUDIT_KEY_FILE / CIVICML_AUDIT_KEY to it); "
+    "the key is never stored in the database, so a backup of the database does not hold it"
+)
 _OWNER_KEYS = ("organisation", "team", "senior_responsible_owner", "contact")
 
 
@@ -117,6 +129,10 @@ def open_registry(
     server : bool
         True only inside ``civicml server``: every write then needs a verified
         :class:`~civicml.registry.Actor` (embedded mode records names it cannot verify).
+
+    The audit key comes from ``$CIVICML_AUDIT_KEY`` (hex), else ``$CIVICML_AUDIT_KEY_FILE``,
+    else :func:`default_key_file` (beside a SQLite file), created (mode 0600) for a log that
+    has none yet. An in-memory registry gets a key that lives as long as it does.
     """
     base = Path(project_dir).resolve() / ".civicml"
     uri = uri or os.environ.get("CIVICML_REGISTRY") or f"sqlite:///{base / 'registry.db'}"
@@ -133,7 +149,51 @@ def open_registry(
         server=server,
     )
     store.connect()
+    attach_audit_key(registry, os.environ.get(KEY_FILE_ENV) or default_key_file(store.url, base))
     return registry
+
+
+def default_key_file(url: str, civicml_dir: Path) -> Path | None:
+    """Where the audit key of the registry at ``url`` lives unless configured: beside a SQLite
+    file (``registry.db`` → ``registry.audit.key``), so every project that opens that file
+    shares it; ``None`` in memory (the key lives as long as the registry); for a server
+    database, ``<project>/.civicml/audit.key`` (set ``$CIVICML_AUDIT_KEY_FILE`` when several
+    projects or machines share one).
+
+    >>> default_key_file("sqlite:////srv/reg/registry.db", Path("/p/.civicml")).as_posix()
+    '/srv/reg/registry.audit.key'
+    >>> default_key_file("sqlite://", Path("/p/.civicml")) is None
+    True
+    >>> default_key_file("postgresql://db/civicml", Path("/p/.civicml")).as_posix()
+    '/p/.civicml/audit.key'
+    """
+    if url.rstrip("/") in ("sqlite:", "sqlite://"):
+        return None
+    if url.startswith("sqlite:///"):
+        db = Path(url[len("sqlite:///") :].split("?", 1)[0])
+        return db.with_name(f"{db.stem}.audit.key")
+    return civicml_dir / "audit.key"
+
+
+def attach_audit_key(registry: Registry, key_file: str | Path | None) -> None:
+    """Load the audit key into ``registry`` (creating one for a log that has none yet).
+
+    A log that already carries MACs but whose key cannot be found is left keyless with
+    :attr:`Registry.key_problem` set: it verifies as broken and refuses writes until the key is
+    restored. A log without MACs (new, or written before keys) gets a new key whose MACs start
+    at the next event.
+    """
+    key = load_audit_key(key_file)
+    if key is None and registry.store.has_keyed_events():
+        where = key_file or "$CIVICML_AUDIT_KEY"
+        registry.key_problem = (
+            f"The audit log was written under an audit key, but no key was found at {where}"
+        )
+    elif key is None:
+        head = registry.store.audit_head()
+        key = load_audit_key(key_file, create_since=(head[0] if head else 0) + 1)
+    registry.audit_key = key
+    registry.store.audit_key = key  # type: ignore[attr-defined]
 
 
 def _event(
@@ -151,6 +211,8 @@ def _governance_changes(
     oversight: str | None | Any,
     lawful_basis: str | None | Any,
     current_owner: Mapping[str, Any] | None = None,
+    legal: Mapping[str, Any] | None | Any = None,
+    current_legal: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     changes: dict[str, Any] = {}
     if owner not in (_UNSET, None):
@@ -174,6 +236,8 @@ def _governance_changes(
         changes["oversight"] = oversight
     if lawful_basis not in (_UNSET, None):
         changes["lawful_basis"] = gov.check_lawful_basis(lawful_basis)
+    if legal not in (_UNSET, None):
+        changes["legal"] = gov.merge_legal(current_legal, gov.check_legal(legal))
     return changes
 
 
@@ -195,6 +259,11 @@ class Registry:
     ) -> None:
         #: True when ``civicml server`` owns this registry: every write needs a verified actor
         self.server = server
+        #: the key that MACs every audit event (see :func:`open_registry`)
+        self.audit_key: AuditKey | None = None
+        #: why the audit key cannot be used (writes are refused while this is set)
+        self.key_problem: str | None = None
+        self._broken: AuditVerification | None = None
         self.store = store
         self.artifacts = artifacts
         self.cache_dir = Path(cache_dir)
@@ -204,6 +273,7 @@ class Registry:
 
     def _who(self, actor: str | Actor, what: str) -> Actor:
         """The acting :class:`Actor`, its name checked; in server mode it must be verified."""
+        self._refuse_while_broken()
         who = as_actor(actor)
         name = check_text(who.name, what, limit=200)
         if self.server and not who.verified:
@@ -212,6 +282,9 @@ class Registry:
                 f"verified, and {name!r} was not signed in",
                 fix="Sign in to the server (or use an API token issued to you) and act through it",
             )
+        if not self.server and who.verified:
+            # only a server verifies: an embedded registry never records a claim of it
+            who = replace(who, verified=False)
         return who if name == who.name else replace(who, name=name)
 
     def is_serving(self, alias: str) -> bool:
@@ -244,12 +317,18 @@ class Registry:
         owner: Mapping[str, str] | None = None,
         intended_use: str | None = None,
         out_of_scope_uses: Sequence[str] | None = None,
+        legal: Mapping[str, Any] | None = None,
     ) -> ModelVersion:
         """Copy a bundle into the artifact store and add it as the model's next version.
 
         Owner, intended use and out-of-scope uses come from the bundle's ``spec.json`` unless
         given here; the assessment checks come from its ``checks.json``. The new version is not
         promoted. Registering a bundle this model already holds raises ConflictError.
+
+        The bundle's signature (``signature.json``) is verified and its key's fingerprint
+        recorded as the version's ``signer``. A forged signature or a revoked key is refused;
+        in server mode so is an unsigned bundle and one whose key is not registered to the
+        actor (:meth:`register_key`).
         """
         check_model_name(name)
         actor = self._who(actor, "actor")
@@ -257,6 +336,7 @@ class Registry:
         from civicml.bundle import verify_bundle
 
         bundle = verify_bundle(bundle_path)
+        signer = self._check_signer(bundle, actor)
         found = gov.governance_from_bundle(bundle)
         fields = _governance_changes(
             found.get("owner"),
@@ -273,10 +353,14 @@ class Registry:
                 oversight,
                 lawful_basis,
                 current_owner=fields.get("owner"),
+                legal=legal or {},
+                current_legal=found.get("legal"),
             )
         )
         checks, passed = gov.checks_from_bundle(bundle)
-        fields.update(checks=checks, checks_passed=passed, task=bundle.info.get("task"))
+        fields.update(
+            checks=checks, checks_passed=passed, task=bundle.info.get("task"), signer=signer
+        )
         key = self.artifacts.put(bundle)  # before the row commits: a crash leaves an orphan blob
         return self.store.create_version(
             name,
@@ -293,6 +377,7 @@ class Registry:
                 digest=v.digest,
                 artifact_key=key,
                 checks_passed=passed,
+                signer=signer,
             ),
         )
 
@@ -366,12 +451,13 @@ class Registry:
         return self.store.decisions(name, int(version))
 
     def load_version(self, ref: str) -> Bundle:
-        """Fetch a version's bundle into the local cache and verify every hash."""
+        """Fetch a version's bundle into the local cache and verify every hash, and its
+        signature: it must be by the key the version records as ``signer`` (else refused)."""
         version = self.resolve(ref)
-        bundle = self.artifacts.fetch(version.digest, self.cache_dir)
+        bundle = self.artifacts.fetch(version.digest, self.cache_dir, signer=version.signer)
         if bundle.digest != version.digest:  # pragma: no cover - fetch checks it already
             raise IntegrityError.build(f"{version.ref} fetched the wrong bundle")
-        return bundle
+        return check_signed_by(bundle, version.signer, version.ref)
 
     # -- governance -----------------------------------------------------------------------
     def set_governance(
@@ -386,6 +472,7 @@ class Registry:
         owner: Mapping[str, str] | None = None,
         intended_use: str | None = None,
         out_of_scope_uses: Sequence[str] | None = None,
+        legal: Mapping[str, Any] | None = None,
     ) -> ModelVersion:
         """Record owner, uses, oversight mode and lawful basis on a version not yet approved.
 
@@ -394,14 +481,28 @@ class Registry:
         (any case, or ``6(1)(e)`` / ``art6-1-e``), stored as that canonical id; anything else
         raises RegistryError. A value stored before this rule is read as it is, and blocks a
         serving alias (:func:`promotion_problems`) until replaced.
+
+        ``legal`` records the Art. 22C safeguards (``{"safeguards": {"information": ...,
+        "contest": ..., "human_intervention": ...}}``) and the Art. 9(2) condition
+        (``{"special_category": {"condition": ..., "schedule1": ...}}``), merged into what is
+        recorded (see :func:`civicml.registry.check_legal`).
         """
         actor = self._who(actor, "actor")
 
         def apply(v: ModelVersion) -> VersionChange:
             self._refuse_if_approved(v, "change its governance record")
             changes = _governance_changes(
-                owner, intended_use, out_of_scope_uses, oversight, lawful_basis, v.owner
+                owner,
+                intended_use,
+                out_of_scope_uses,
+                oversight,
+                lawful_basis,
+                v.owner,
+                legal,
+                v.legal,
             )
+            if v.status == "pending_approval":  # what is put forward stays complete
+                gov.check_oversight(v.oversight, None, replace(v, **changes))
             return VersionChange(
                 _event(actor, "governance", v.ref, reason, fields=sorted(changes)), changes
             )
@@ -428,6 +529,7 @@ class Registry:
         owner: Mapping[str, str] | None = None,
         intended_use: str | None = None,
         out_of_scope_uses: Sequence[str] | None = None,
+        legal: Mapping[str, Any] | None = None,
     ) -> ModelVersion:
         """Ask for approval (optionally recording governance fields at the same time)."""
         actor = self._who(actor, "actor")
@@ -439,12 +541,20 @@ class Registry:
                 raise ConflictError.build(
                     f"{v.name} v{v.version} is already waiting for approval",
                     fix=f"Ask an approver to run 'civicml models approve {v.name} {v.version} "
-                    "--by NAME --reason TEXT'",
+                    "--reason TEXT' as themselves",
                 )
             changes = _governance_changes(
-                owner, intended_use, out_of_scope_uses, oversight, lawful_basis, v.owner
+                owner,
+                intended_use,
+                out_of_scope_uses,
+                oversight,
+                lawful_basis,
+                v.owner,
+                legal,
+                v.legal,
             )
             changes["status"] = "pending_approval"
+            gov.check_oversight(v.oversight, None, replace(v, **changes))
             return VersionChange(
                 _event(actor, "request_approval", v.ref, reason),
                 changes,
@@ -659,19 +769,53 @@ class Registry:
         """Audit events in order (``after`` a sequence number; ``subject`` e.g. 'benefits/3')."""
         return self.store.audit_events(after=after, limit=limit, subject=subject)
 
-    def _all_events(self, batch: int = 2000) -> Iterator[AuditEvent]:
-        after = 0
-        while True:
-            page = self.store.audit_events(after=after, limit=batch)
-            yield from page
-            if len(page) < batch:
-                return
-            after = page[-1].seq
+    def verify_audit(self, *, against: Mapping[str, Any] | None = None) -> AuditVerification:
+        """Check the whole chain (links, hashes, MACs under the audit key), replay the state
+        its events record and compare it with the tables; name every event and row that does
+        not fit. ``against`` is a head exported earlier (:meth:`audit_head`).
 
-    def verify_audit(self) -> AuditVerification:
-        """Check the whole hash chain; name the first edited, deleted or reordered event."""
-        head = self.store.audit_head()
-        return verify_chain(self._all_events(), head=head)
+        While the result is not ok this registry refuses writes (see :meth:`repair_audit`).
+        """
+        found = verify_registry(
+            self.store, self.audit_key, key_problem=self.key_problem, against=against
+        )
+        self._broken = None if found.ok else found
+        return found
+
+    def audit_head(self) -> dict[str, Any]:
+        """The newest event's ``seq``, ``hash``, ``mac`` and time, and the key's id: export it
+        (``civicml models audit --head``) and keep it where the database is not."""
+        return chain_head(self.store, self.audit_key)
+
+    def repair_audit(self, actor: str | Actor, reason: str) -> AuditEvent:
+        """Record an admin's repair of a broken audit log after investigating it.
+
+        Nothing is deleted or rewritten: the ``audit.repair`` event lists every problem event
+        and differing row as they stand now, and later verifications accept exactly those. In
+        server mode only an admin may do this. A missing audit key cannot be repaired this
+        way: restore the key.
+        """
+        who = as_actor(actor)
+        if self.server and not (who.verified and who.holds("admin")):
+            raise GovernanceError.build(
+                f"{who.name} is not an admin, so cannot record a repair of the audit log"
+            )
+        name = check_text(who.name, "actor", limit=200)
+        reason = check_text(reason, "reason")
+        if self.key_problem:
+            raise IntegrityError.build(self.key_problem, fix=_KEY_FIX)
+        found = self.verify_audit()
+        event = record_repair(self.store, found, actor=name, reason=reason, identity=who.identity())
+        self._broken = None
+        return event
+
+    def _refuse_while_broken(self) -> None:
+        if self.key_problem:
+            raise AuditBrokenError.build(
+                f"{self.key_problem}, so this registry refuses writes", fix=_KEY_FIX
+            )
+        if self._broken is not None:
+            raise broken_chain(self._broken.reason or "see 'civicml models audit --verify'")
 
     # -- tokens ---------------------------------------------------------------------------
     def create_token(
@@ -745,6 +889,135 @@ class Registry:
     def list_tokens(self) -> list[TokenInfo]:
         """Every token's public facts (never a secret)."""
         return self.store.list_tokens()
+
+    # -- signing keys ---------------------------------------------------------------------
+    def register_key(
+        self,
+        public_key_pem: str | bytes,
+        actor: str | Actor,
+        *,
+        owner: str | None = None,
+        reason: str | None = None,
+    ) -> KeyInfo:
+        """Register an Ed25519 public key (PEM) that signs bundles for ``owner`` (default: the
+        actor). In server mode only an admin registers a key for someone else.
+
+        The ``key.register`` audit event carries the whole key record under ``state``.
+        """
+        from civicml.bundle import fingerprint
+        from civicml.bundle import public_key_pem as canonical_pem
+
+        actor = self._who(actor, "actor")
+        reason = check_text(reason, "reason", required=False) or None
+        holder = check_text(owner, "key owner", limit=200) if owner else actor.name
+        if self.server and holder != actor.name and not actor.holds("admin"):
+            raise GovernanceError.build(
+                f"{actor.name} cannot register a signing key for {holder}: only an admin "
+                "registers a key for someone else",
+                fix=f"Ask {holder} to run 'civicml keys register PUBKEY' themselves",
+            )
+        pem = canonical_pem(public_key_pem)
+        info = KeyInfo(fingerprint(pem), holder, pem, utc_now(), actor.name)
+        event = _event(
+            actor,
+            "key.register",
+            f"key:{info.fingerprint}",
+            reason,
+            fingerprint=info.fingerprint,
+            owner=holder,
+            public_key=pem,
+            state=info.state(),
+        )
+        return self.store.insert_key(info, event)
+
+    def get_key(self, fingerprint: str) -> KeyInfo:
+        """The signing key with this fingerprint (or a unique prefix of 8+ characters)."""
+        return self._key(fingerprint)
+
+    def list_keys(self) -> list[KeyInfo]:
+        """Every signing key, revoked ones included, newest first."""
+        return self.store.list_keys()
+
+    def revoke_key(self, fingerprint: str, actor: str | Actor, reason: str) -> KeyInfo:
+        """Revoke a signing key: bundles it signs are refused from now on. In server mode only
+        its owner or an admin revokes it."""
+        actor = self._who(actor, "actor")
+        reason = check_text(reason, "reason")
+        found = self._key(fingerprint)
+
+        def make_event(k: KeyInfo) -> EventDraft:
+            if self.server and k.owner != actor.name and not actor.holds("admin"):
+                raise GovernanceError.build(
+                    f"The signing key {k.fingerprint[:16]}… belongs to {k.owner}, so "
+                    f"{actor.name} cannot revoke it",
+                    fix=f"Ask {k.owner} or an admin to revoke it",
+                )
+            return _event(
+                actor,
+                "key.revoke",
+                f"key:{k.fingerprint}",
+                reason,
+                fingerprint=k.fingerprint,
+                owner=k.owner,
+                state=k.state(),
+            )
+
+        return self.store.revoke_key(found.fingerprint, actor.name, make_event)
+
+    def _key(self, fingerprint: str) -> KeyInfo:
+        text = str(fingerprint).strip().lower()
+        if len(text) == 64:
+            found = self.store.get_key(text)
+            matches = [found] if found is not None else []
+        elif len(text) >= 8 and set(text) <= set("0123456789abcdef"):
+            matches = [k for k in self.store.list_keys() if k.fingerprint.startswith(text)]
+        else:
+            raise NotFoundError.build(
+                "A signing key is named by its fingerprint (64 hex characters, or the first 8+)",
+                got=fingerprint,
+                fix="Run 'civicml keys list' to see the fingerprints",
+            )
+        if len(matches) != 1:
+            raise NotFoundError.build(
+                f"{'No' if not matches else 'More than one'} signing key has the fingerprint "
+                f"{fingerprint!r}",
+                fix="Run 'civicml keys list' and give the whole fingerprint",
+            )
+        return matches[0]
+
+    def _check_signer(self, bundle: Bundle, actor: Actor) -> str | None:
+        """The fingerprint that signed ``bundle`` (``None``: unsigned), refusing a revoked key,
+        and in server mode an unsigned bundle or a key not registered to ``actor``."""
+        from civicml.bundle import read_signature
+
+        sig = read_signature(bundle)  # IntegrityError when forged or the manifest was rewritten
+        setup = (
+            "create a key with 'civicml keys create', register it with 'civicml keys register "
+            "PUBKEY', then train again or sign with 'civicml keys sign BUNDLE'"
+        )
+        if sig is None:
+            if self.server:
+                raise GovernanceError.build(
+                    f"The bundle {str(bundle.path)!r} is not signed, and this server registers "
+                    "only bundles signed by a key registered to the person registering them",
+                    fix=setup[0].upper() + setup[1:],
+                )
+            return None
+        key = self.store.get_key(sig.fingerprint)
+        if key is not None and key.revoked_at is not None:
+            raise GovernanceError.build(
+                f"The bundle {str(bundle.path)!r} was signed by key {sig.fingerprint[:16]}…, "
+                f"which {key.revoked_by} revoked at {key.revoked_at}",
+                fix=f"Use a key that is not revoked: {setup}",
+            )
+        if self.server and (key is None or key.owner != actor.name):
+            whose = "is not registered" if key is None else f"is registered to {key.owner}"
+            raise GovernanceError.build(
+                f"The bundle {str(bundle.path)!r} was signed by key {sig.fingerprint[:16]}…, "
+                f"which {whose}, not to {actor.name}",
+                fix=f"Sign with your own key: {setup}",
+            )
+        return sig.fingerprint
 
 
 def _refuse_look_alike(name: str, alias: str, existing: Iterable[str]) -> None:

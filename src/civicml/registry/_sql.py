@@ -26,25 +26,41 @@ Examples
 from __future__ import annotations
 
 import dataclasses
-import json
+import hashlib
 from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager
 from typing import Any, TypeVar
 
+import orjson
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 import civicml.registry._schema as t
 from civicml._errors import ConflictError, NotFoundError, RegistryError
-from civicml.registry._audit import canonical_json, chain_event
+from civicml.registry._audit import (
+    GENESIS_HASH,
+    REPAIR,
+    AuditKey,
+    broken_chain,
+    canonical_json,
+    chain_event,
+    event_hash_text,
+)
 from civicml.registry._names import fold_alias
 from civicml.registry._records import (
     AuditEvent,
     Decision,
     EventDraft,
+    KeyInfo,
     ModelSummary,
     ModelVersion,
     TokenInfo,
+)
+from civicml.registry._replay import (
+    VERSION_STATE_FIELDS,
+    TableState,
+    token_state,
+    version_state,
 )
 from civicml.registry._store import AliasMove, RegistryStore, TokenSecret, VersionChange
 from civicml.storage import Database, dialect_of, normalise_url, open_database, utc_now
@@ -55,29 +71,18 @@ T = TypeVar("T")
 _WHAT = "registry database"
 _SETTING = "--registry (or CIVICML_REGISTRY)"
 _JSON_COLUMNS = ("owner", "out_of_scope_uses", "checks", "legal")
-_VERSION_FIELDS = (
-    "task",
-    "owner",
-    "intended_use",
-    "out_of_scope_uses",
-    "oversight",
-    "lawful_basis",
-    "checks",
-    "checks_passed",
-    "status",
-    "override_by",
-    "override_reason",
-    "approved_by",
-    "approved_at",
-    "legal",
-    "signer",
+#: the version columns a change may set (the rest are fixed when the version is registered)
+_VERSION_FIELDS = tuple(
+    f
+    for f in VERSION_STATE_FIELDS
+    if f not in ("digest", "artifact_key", "created_at", "created_by", "reason")
 )
 # every registry writer locks the audit chain's head row first (PostgreSQL)
 _CHAIN_LOCK = sa.select(t.audit_head.c.seq).where(t.audit_head.c.id == 1).with_for_update()
 
 
 def _loads(text: str | None, default: Any) -> Any:
-    return json.loads(text) if text else default
+    return orjson.loads(text) if text else default
 
 
 def _version_from_row(row: Any, name: str, aliases: tuple[str, ...] = ()) -> ModelVersion:
@@ -118,6 +123,20 @@ def _encode(changes: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _with_state(draft: EventDraft, state: Mapping[str, Any]) -> EventDraft:
+    return dataclasses.replace(draft, details={**draft.details, "state": dict(state)})
+
+
+def _event_from_row(r: Any) -> AuditEvent:
+    # positional: the verifier reads 100,000s of rows and attribute lookup by name dominates
+    seq, time, actor, action, subject, reason, text, prev_hash, digest, mac = tuple(r)
+    try:
+        details = orjson.loads(text)
+    except orjson.JSONDecodeError:
+        details = {"_unreadable": text}  # verification will flag it
+    return AuditEvent(seq, time, actor, action, subject, reason, details, prev_hash, digest, mac)
+
+
 def _token_from_row(row: Any) -> TokenInfo:
     m = row._mapping
     return TokenInfo(
@@ -145,6 +164,8 @@ class SQLStore(RegistryStore):
     """
 
     def __init__(self, url: str) -> None:
+        #: the key that MACs every new audit event (set by the registry; ``None``: no MACs)
+        self.audit_key: AuditKey | None = None
         self.url = normalise_url(url, what=_WHAT, setting=_SETTING)
         self._db: Database | None = None
 
@@ -210,11 +231,12 @@ class SQLStore(RegistryStore):
                 out[mid][key] = ver
         return out
 
-    @staticmethod
-    def _append(conn: Connection, draft: EventDraft) -> AuditEvent:
+    def _append(self, conn: Connection, draft: EventDraft) -> AuditEvent:
         head = conn.execute(
             sa.select(t.audit_head.c.seq, t.audit_head.c.hash).where(t.audit_head.c.id == 1)
         ).one()
+        if draft.action != REPAIR:
+            self._check_tail(conn, head.seq, head.hash)
         ev = chain_event(
             head.seq + 1,
             utc_now(),
@@ -224,6 +246,7 @@ class SQLStore(RegistryStore):
             draft.reason,
             dict(draft.details),
             head.hash,
+            self.audit_key,
         )
         conn.execute(
             t.audit.insert().values(
@@ -236,12 +259,88 @@ class SQLStore(RegistryStore):
                 details=canonical_json(ev.details),
                 prev_hash=ev.prev_hash,
                 hash=ev.hash,
+                mac=ev.mac,
             )
         )
         conn.execute(
             t.audit_head.update().where(t.audit_head.c.id == 1).values(seq=ev.seq, hash=ev.hash)
         )
         return ev
+
+    def _check_tail(self, conn: Connection, seq: int, head_hash: str) -> None:
+        """Refuse to extend a chain whose newest event does not match its head (one lookup)."""
+        if seq == 0:
+            return
+        row = conn.execute(sa.select(t.audit).where(t.audit.c.seq == seq)).first()
+        ev = None if row is None else _event_from_row(row)
+        problem = None
+        if ev is None or ev.hash != head_hash:
+            problem = f"the chain head names event {seq}, which is missing or differs"
+        else:
+            assert row is not None
+            recomputed = event_hash_text(
+                ev.seq,
+                ev.time,
+                ev.actor,
+                ev.action,
+                ev.subject,
+                ev.reason,
+                row.details,
+                ev.prev_hash,
+            )
+            key = self.audit_key
+            if recomputed != ev.hash:
+                problem = f"event {seq} was edited after it was written"
+            elif key is not None and seq >= key.since and ev.mac != key.mac(ev.hash):
+                problem = f"event {seq} has no valid MAC under the audit key"
+        if problem is not None:
+            raise broken_chain(problem)
+
+    @staticmethod
+    def _logged_state(conn: Connection, ref: str) -> dict[str, Any] | None:
+        """The newest state of version ``ref`` the audit log records: its last full-state
+        event, or a later recorded repair that accepted the row as it stood."""
+        a = t.audit
+        rows = conn.execute(
+            sa.select(a.c.seq, a.c.details)
+            .where(a.c.subject == ref)
+            .order_by(a.c.seq.desc())
+            .limit(50)
+        ).all()
+        found: tuple[int, dict[str, Any]] | None = None
+        for seq, text in rows:
+            state = _loads(text, {}).get("state") if text else None
+            if isinstance(state, dict):
+                found = (seq, state)
+                break
+        since = found[0] if found else 0
+        repairs = conn.execute(
+            sa.select(a.c.details)
+            .where(a.c.subject == "audit", a.c.action == REPAIR, a.c.seq > since)
+            .order_by(a.c.seq.desc())
+        ).all()
+        for (text,) in repairs:
+            rows_of = (_loads(text, {}).get("rows") or {}).get("versions") or {}
+            if ref in rows_of:
+                return rows_of[ref]
+        return found[1] if found else None
+
+    def _checked_version(self, conn: Connection, name: str, version: int) -> ModelVersion | None:
+        """Read a version and refuse to build on it when its row differs from the state its
+        newest full-state audit event recorded (someone edited the table)."""
+        current = self._read_version(conn, name, version)
+        if current is None:
+            return None
+        ref = f"{name}/{version}"
+        state = self._logged_state(conn, ref)
+        if state is not None:
+            now = version_state(current)
+            changed = sorted(k for k in state if state.get(k) != now.get(k))
+            if changed:
+                raise broken_chain(
+                    f"the row of {ref} differs from its audit log ({', '.join(changed)})"
+                )
+        return current
 
     def _version_row(self, conn: Connection, mid: int, version: int) -> Any:
         return conn.execute(
@@ -320,7 +419,7 @@ class SQLStore(RegistryStore):
             }
             conn.execute(t.versions.insert().values(**row))
             record = _version_from_row(self._version_row(conn, mid, number), name)
-            self._append(conn, make_event(record))
+            self._append(conn, _with_state(make_event(record), version_state(record)))
             return record
 
         return self._write(tx)
@@ -373,7 +472,7 @@ class SQLStore(RegistryStore):
     ) -> ModelVersion:
         def tx(conn: Connection) -> ModelVersion:
             mid = self._require_model(conn, name)
-            current = self._read_version(conn, name, version)
+            current = self._checked_version(conn, name, version)
             if current is None:
                 raise NotFoundError.build(
                     f"Model {name!r} has no version {version}",
@@ -398,9 +497,9 @@ class SQLStore(RegistryStore):
                         version_id=vid, kind=d.kind, actor=d.actor, reason=d.reason, at=d.at
                     )
                 )
-            self._append(conn, change.event)
             updated = self._read_version(conn, name, version)
             assert updated is not None
+            self._append(conn, _with_state(change.event, version_state(updated)))
             return updated
 
         return self._write(tx)
@@ -471,7 +570,7 @@ class SQLStore(RegistryStore):
                 alias,
                 current,
                 history,
-                lambda n: self._read_version(conn, name, n),
+                lambda n: self._checked_version(conn, name, n),
                 every,
             )
             target, draft = choose(state)
@@ -517,26 +616,7 @@ class SQLStore(RegistryStore):
             query = query.limit(limit)
         with self._read() as conn:
             rows = conn.execute(query).all()
-        out = []
-        for r in rows:
-            try:
-                details = json.loads(r.details)
-            except ValueError:
-                details = {"_unreadable": r.details}  # verification will flag it
-            out.append(
-                AuditEvent(
-                    r.seq,
-                    r.time,
-                    r.actor,
-                    r.action,
-                    r.subject,
-                    r.reason,
-                    details,
-                    r.prev_hash,
-                    r.hash,
-                )
-            )
-        return out
+        return [_event_from_row(r) for r in rows]
 
     def audit_head(self) -> tuple[int, str] | None:
         with self._read() as conn:
@@ -546,6 +626,66 @@ class SQLStore(RegistryStore):
         if row is None:
             return (-1, "")  # the head row itself was deleted: never matches a real chain
         return None if row.seq == 0 else (row.seq, row.hash)
+
+    def audit_events_text(
+        self, *, after: int = 0, limit: int = 5000
+    ) -> list[tuple[AuditEvent, str]]:
+        """Events with their details text exactly as stored (what the verifier hashes)."""
+        query = sa.select(t.audit).where(t.audit.c.seq > after).order_by(t.audit.c.seq).limit(limit)
+        with self._read() as conn:
+            rows = conn.execute(query).all()
+        return [(_event_from_row(r), r[6]) for r in rows]
+
+    def has_keyed_events(self) -> bool:
+        """Whether any audit event carries a MAC (the log was written under a key)."""
+        with self._read() as conn:
+            return (
+                conn.execute(
+                    sa.select(t.audit.c.seq).where(t.audit.c.mac.is_not(None)).limit(1)
+                ).first()
+                is not None
+            )
+
+    def table_state(self) -> TableState:
+        """Every governed row as the replay keys it (see :class:`TableState`)."""
+        out = TableState()
+        with self._read() as conn:
+            names = dict(conn.execute(sa.select(t.models.c.id, t.models.c.name)).all())
+            vids: dict[int, str] = {}
+            for row in conn.execute(sa.select(t.versions)).all():
+                ref = f"{names[row.model_id]}/{row.version}"
+                vids[row.id] = ref
+                out.versions[ref] = version_state(_version_from_row(row, names[row.model_id]))
+            d = t.decisions
+            for vid, kind, actor, reason in conn.execute(
+                sa.select(d.c.version_id, d.c.kind, d.c.actor, d.c.reason).order_by(d.c.id)
+            ).all():
+                out.decisions.setdefault(vids.get(vid, f"?{vid}"), []).append([kind, actor, reason])
+            for mid, aliases in self._aliases_of(conn, list(names)).items():
+                for alias, version in aliases.items():
+                    out.aliases[f"{names[mid]}@{alias}"] = version
+            for row in conn.execute(sa.select(t.tokens)).all():
+                out.tokens[row.id] = token_state(_token_from_row(row), row.salt, row.hash)
+            for row in conn.execute(sa.select(t.keys)).all():
+                out.keys[row.fingerprint] = {
+                    k: v for k, v in row._mapping.items() if k != "public_key"
+                } | {"public_key_sha256": hashlib.sha256(row.public_key.encode()).hexdigest()}
+        return out
+
+    def append_repair(self, make_event: Callable[[int], EventDraft]) -> AuditEvent:
+        """Append a repair event after the newest event that exists, resetting a head row that
+        was deleted or points past it. ``make_event`` gets that event's sequence number."""
+
+        def tx(conn: Connection) -> AuditEvent:
+            last = conn.execute(
+                sa.select(t.audit.c.seq, t.audit.c.hash).order_by(t.audit.c.seq.desc()).limit(1)
+            ).first()
+            seq, digest = (last.seq, last.hash) if last is not None else (0, GENESIS_HASH)
+            conn.execute(t.audit_head.delete())
+            conn.execute(t.audit_head.insert().values(id=1, seq=seq, hash=digest))
+            return self._append(conn, make_event(seq))
+
+        return self._write(tx)
 
     # -- tokens ---------------------------------------------------------------------------
     def insert_token(self, secret: TokenSecret, event: EventDraft) -> TokenInfo:
@@ -573,7 +713,7 @@ class SQLStore(RegistryStore):
                     owner=info.owner,
                 )
             )
-            self._append(conn, event)
+            self._append(conn, _with_state(event, token_state(info, secret.salt, secret.hash)))
             return info
 
         return self._write(tx)
@@ -618,7 +758,76 @@ class SQLStore(RegistryStore):
                 .values(revoked_at=now, revoked_by=actor)
             )
             revoked = dataclasses.replace(info, revoked_at=now, revoked_by=actor)
-            self._append(conn, make_event(revoked))
+            state = token_state(revoked, row.salt, row.hash)
+            self._append(conn, _with_state(make_event(revoked), state))
+            return revoked
+
+        return self._write(tx)
+
+    # -- signing keys ---------------------------------------------------------------------
+    def insert_key(self, info: KeyInfo, event: EventDraft) -> KeyInfo:
+        def tx(conn: Connection) -> KeyInfo:
+            taken = conn.execute(
+                sa.select(t.keys.c.owner, t.keys.c.revoked_at).where(
+                    t.keys.c.fingerprint == info.fingerprint
+                )
+            ).first()
+            if taken is not None:
+                state = "was revoked" if taken.revoked_at else f"is registered to {taken.owner}"
+                raise ConflictError.build(
+                    f"The signing key {info.fingerprint[:16]}… {state} already",
+                    fix="Run 'civicml keys list' to see the keys; a revoked key cannot come "
+                    "back, so create a new one with 'civicml keys create --force'",
+                )
+            conn.execute(
+                t.keys.insert().values(
+                    fingerprint=info.fingerprint,
+                    owner=info.owner,
+                    public_key=info.public_key,
+                    created_at=info.created_at,
+                    created_by=info.created_by,
+                )
+            )
+            self._append(conn, event)
+            return info
+
+        return self._write(tx)
+
+    def get_key(self, fingerprint: str) -> KeyInfo | None:
+        with self._read() as conn:
+            row = conn.execute(sa.select(t.keys).where(t.keys.c.fingerprint == fingerprint)).first()
+        return None if row is None else KeyInfo(**row._mapping)
+
+    def list_keys(self) -> list[KeyInfo]:
+        with self._read() as conn:
+            rows = conn.execute(
+                sa.select(t.keys).order_by(t.keys.c.created_at.desc(), t.keys.c.fingerprint)
+            ).all()
+        return [KeyInfo(**r._mapping) for r in rows]
+
+    def revoke_key(
+        self, fingerprint: str, actor: str, make_event: Callable[[KeyInfo], EventDraft]
+    ) -> KeyInfo:
+        def tx(conn: Connection) -> KeyInfo:
+            row = conn.execute(sa.select(t.keys).where(t.keys.c.fingerprint == fingerprint)).first()
+            if row is None:
+                raise NotFoundError.build(
+                    f"There is no signing key with fingerprint {fingerprint!r}",
+                    fix="Run 'civicml keys list' to see the keys",
+                )
+            info = KeyInfo(**row._mapping)
+            if info.revoked_at is not None:
+                raise ConflictError.build(
+                    f"The signing key {fingerprint[:16]}… was already revoked at {info.revoked_at}"
+                )
+            revoked = dataclasses.replace(info, revoked_at=utc_now(), revoked_by=actor)
+            event = make_event(revoked)
+            conn.execute(
+                t.keys.update()
+                .where(t.keys.c.fingerprint == fingerprint)
+                .values(revoked_at=revoked.revoked_at, revoked_by=actor)
+            )
+            self._append(conn, event)
             return revoked
 
         return self._write(tx)

@@ -32,10 +32,12 @@ from civicml.registry._records import (
     AuditEvent,
     Decision,
     EventDraft,
+    KeyInfo,
     ModelSummary,
     ModelVersion,
     TokenInfo,
 )
+from civicml.registry._replay import TableState
 
 __all__ = ["AliasMove", "RegistryStore", "TokenSecret", "VersionChange"]
 
@@ -183,6 +185,24 @@ class RegistryStore(ABC):
     def audit_head(self) -> tuple[int, str] | None:
         """``(seq, hash)`` of the newest event as the store recorded it; ``None`` if empty."""
 
+    @abstractmethod
+    def audit_events_text(
+        self, *, after: int = 0, limit: int = 5000
+    ) -> list[tuple[AuditEvent, str]]:
+        """Events in order with their details text exactly as stored."""
+
+    @abstractmethod
+    def has_keyed_events(self) -> bool:
+        """Whether any audit event carries a MAC."""
+
+    @abstractmethod
+    def table_state(self) -> TableState:
+        """Every governed row as the audit replay keys it."""
+
+    @abstractmethod
+    def append_repair(self, make_event: Callable[[int], EventDraft]) -> AuditEvent:
+        """Append a repair event after the newest existing event (resetting the head row)."""
+
     # -- tokens ---------------------------------------------------------------------------
     @abstractmethod
     def insert_token(self, secret: TokenSecret, event: EventDraft) -> TokenInfo:
@@ -201,3 +221,24 @@ class RegistryStore(ABC):
         self, name_or_id: str, actor: str, make_event: Callable[[TokenInfo], EventDraft]
     ) -> TokenInfo:
         """Mark a token revoked, with its audit event."""
+
+    # -- signing keys ---------------------------------------------------------------------
+    @abstractmethod
+    def insert_key(self, info: KeyInfo, event: EventDraft) -> KeyInfo:
+        """Store a new signing key with its audit event; its fingerprint must be new (a
+        revoked key cannot come back)."""
+
+    @abstractmethod
+    def get_key(self, fingerprint: str) -> KeyInfo | None:
+        """The key with this fingerprint (revoked ones included), or ``None``."""
+
+    @abstractmethod
+    def list_keys(self) -> list[KeyInfo]:
+        """Every signing key, newest first."""
+
+    @abstractmethod
+    def revoke_key(
+        self, fingerprint: str, actor: str, make_event: Callable[[KeyInfo], EventDraft]
+    ) -> KeyInfo:
+        """Mark a key revoked, with its audit event; the callback sees the revoked record
+        inside the transaction and may raise to refuse."""

@@ -81,7 +81,7 @@ def check_scopes(scopes: object) -> tuple[str, ...]:
     >>> check_scopes(["root"])
     Traceback (most recent call last):
     ...
-    civicml._errors.RegistryError: A token scope is not known. Expected a non-empty subset of ['predict', 'admin', 'approver', 'viewer']; got ['root']. Pass --scope with known scopes.
+    civicml._errors.RegistryError: A token scope is not known. Expected a non-empty subset of ['predict', 'admin', 'approver', 'viewer', 'trainer']; got ['root']. Pass --scope with known scopes.
     """
     values = [scopes] if isinstance(scopes, str) else list(scopes or [])  # type: ignore[call-overload]
     if not values or any(s not in SCOPES for s in values):
