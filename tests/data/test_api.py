@@ -45,6 +45,12 @@ EXPECTED = {
     "run_etl",
     "scan_personal_data",
     "validate_data",
+    "SPECIAL_CATEGORIES",
+    "SpecialFinding",
+    "find_special_categories",
+    "special_category_by_name",
+    "special_category_by_values",
+    "special_category_record",
 }
 
 

@@ -52,8 +52,9 @@ def bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
         },
         base_dir=folder,
     )
-    os.environ.setdefault("CIVICML_REGISTRY", f"sqlite:///{folder / 'registry.db'}")
-    run_training(spec, folder / "bundle", track=False)
+    with pytest.MonkeyPatch.context() as env:  # never leak into later tests
+        env.setenv("CIVICML_REGISTRY", f"sqlite:///{folder / 'registry.db'}")
+        run_training(spec, folder / "bundle", track=False)
     return folder / "bundle"
 
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pytest
 
 
 def test_models_limits_the_search_to_the_listed_families(tmp_path: Path) -> None:
@@ -33,8 +33,9 @@ def test_models_limits_the_search_to_the_listed_families(tmp_path: Path) -> None
         },
         base_dir=tmp_path,
     )
-    os.environ.setdefault("CIVICML_REGISTRY", f"sqlite:///{tmp_path / 'registry.db'}")
-    outcome = run_training(spec, tmp_path / "bundle", track=False)
+    with pytest.MonkeyPatch.context() as env:  # never leak into later tests
+        env.setenv("CIVICML_REGISTRY", f"sqlite:///{tmp_path / 'registry.db'}")
+        outcome = run_training(spec, tmp_path / "bundle", track=False)
     board = outcome.result.leaderboard.to_frame()
     assert set(board["family"]) == {"baseline", "lightgbm"}
     assert (board["family"] == "lightgbm").sum() == 3

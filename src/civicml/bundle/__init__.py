@@ -1,4 +1,5 @@
-"""The deployable artifact: safe serialisation, a manifest of hashes, verified loading.
+"""The deployable artifact: safe serialisation, a manifest of hashes, an Ed25519 signature,
+verified loading.
 
 ``Predictor``, ``iter_batches`` and the ONNX export (``export_onnx``, ``parity``, ...) load
 lazily: they need pandas, which registry commands and bundle verification do not.
@@ -16,6 +17,21 @@ from civicml.bundle._bundle import (
 )
 from civicml.bundle._manifest import MANIFEST, Manifest, sha256_bytes, sha256_file
 from civicml.bundle._serialise import TRUSTED_TYPES, dump_model, load_model
+from civicml.bundle._signing import (
+    KEY_ENV,
+    SIGNATURE,
+    BundleSignature,
+    KeyFiles,
+    default_key_dir,
+    default_key_path,
+    fingerprint,
+    generate_keypair,
+    public_key_pem,
+    read_signature,
+    sign_bundle,
+    sign_with_available_key,
+    write_keypair,
+)
 
 if TYPE_CHECKING:  # loaded lazily at run time by __getattr__ below
     from civicml.bundle._onnx import (
@@ -31,27 +47,40 @@ if TYPE_CHECKING:  # loaded lazily at run time by __getattr__ below
 _ONNX = ("OnnxExport", "ParityResult", "export_onnx", "onnx_feed", "parity", "string_columns")
 
 __all__ = [
+    "KEY_ENV",
     "MANIFEST",
     "MODEL_FILE",
+    "SIGNATURE",
     "TRUSTED_TYPES",
     "Bundle",
+    "BundleSignature",
+    "KeyFiles",
     "Manifest",
     "OnnxExport",
     "ParityResult",
     "Predictor",
+    "default_key_dir",
+    "default_key_path",
     "dump_model",
     "dumps_json",
     "export_onnx",
+    "fingerprint",
+    "generate_keypair",
     "iter_batches",
     "load_bundle",
     "load_model",
     "onnx_feed",
     "parity",
+    "public_key_pem",
+    "read_signature",
     "save_bundle",
     "sha256_bytes",
     "sha256_file",
+    "sign_bundle",
+    "sign_with_available_key",
     "string_columns",
     "verify_bundle",
+    "write_keypair",
 ]
 
 

@@ -35,6 +35,7 @@ from civicml.bundle._manifest import (
     write_manifest,
 )
 from civicml.bundle._serialise import dump_model, load_model
+from civicml.bundle._signing import SIGNATURE, BundleSignature, check_signature
 
 __all__ = ["MODEL_FILE", "Bundle", "dumps_json", "load_bundle", "save_bundle", "verify_bundle"]
 
@@ -79,11 +80,19 @@ class Bundle:
         The bundle folder.
     manifest : Manifest
         Hashes of every file; ``manifest.digest`` identifies the bundle.
+    signature : BundleSignature or None
+        The verified Ed25519 signature of the manifest (``signature.json``); ``None``: unsigned.
     """
 
     path: Path
     manifest: Manifest
     _model: Any = field(default=None, repr=False)
+    signature: BundleSignature | None = None
+
+    @property
+    def signer(self) -> str | None:
+        """Fingerprint of the key that signed the manifest, or ``None`` when unsigned."""
+        return self.signature.fingerprint if self.signature is not None else None
 
     @property
     def digest(self) -> str:
@@ -185,6 +194,7 @@ def save_bundle(
         for name, frame in (tables or {}).items():
             frame.to_parquet(_put(tmp, name), index=False)
         for name, data in (files or {}).items():
+            _refuse_private_key(name, data)
             _put(tmp, name).write_bytes(data)
         from civicml import __version__
 
@@ -207,8 +217,8 @@ def save_bundle(
 
 def _put(root: Path, name: str) -> Path:
     check_relative_name(name)
-    if name == MANIFEST:
-        raise BundleError.build(f"{MANIFEST!r} is written by civicml itself", fix="Rename it")
+    if name in (MANIFEST, SIGNATURE):
+        raise BundleError.build(f"{name!r} is written by civicml itself", fix="Rename it")
     path = root / name
     if path.exists():
         raise BundleError.build(f"The bundle file {name!r} is given twice", fix="Give it once")
@@ -216,10 +226,27 @@ def _put(root: Path, name: str) -> Path:
     return path
 
 
+def _refuse_private_key(name: str, data: bytes) -> None:
+    if b"PRIVATE KEY-----" in data[:4096]:
+        raise BundleError.build(
+            f"The bundle file {name!r} holds a private key",
+            fix="Never put a private key in a bundle; bundles are copied and shared",
+        )
+
+
 def verify_bundle(path: str | Path) -> Bundle:
-    """Verify every file's hash and return the bundle without loading its model."""
+    """Verify every file's hash and the signature when there is one; return the bundle
+    without loading its model.
+
+    Raises
+    ------
+    IntegrityError
+        A file changed, went missing or was added, or ``signature.json`` does not sign this
+        manifest (see :func:`~civicml.bundle.read_signature`).
+    """
     root = Path(path)
-    return Bundle(path=root, manifest=verify_manifest(root))
+    manifest = verify_manifest(root)
+    return Bundle(path=root, manifest=manifest, signature=check_signature(root, manifest.digest))
 
 
 def load_bundle(path: str | Path) -> Bundle:

@@ -16,6 +16,7 @@ __all__ = [
     "FORMAT",
     "FORMAT_VERSION",
     "MANIFEST",
+    "SIGNATURE",
     "Manifest",
     "check_relative_name",
     "sha256_bytes",
@@ -27,6 +28,9 @@ __all__ = [
 FORMAT = "civicml.bundle"
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
+#: the Ed25519 signature of the manifest (civicml.bundle._signing); it signs the manifest, so
+#: the manifest cannot list it
+SIGNATURE = "signature.json"
 
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]*(/[A-Za-z0-9_][A-Za-z0-9_.\-]*)*$")
 
@@ -93,7 +97,7 @@ def write_manifest(folder: Path, *, created_at: str, civicml_version: str) -> Ma
     """Hash every file under ``folder`` and write ``manifest.json`` there."""
     files: dict[str, dict[str, Any]] = {}
     for rel, full in _walk(folder):
-        if rel == MANIFEST:
+        if rel in (MANIFEST, SIGNATURE):
             continue
         files[rel] = {"sha256": sha256_file(full), "bytes": full.stat().st_size}
     manifest = Manifest(files=files, created_at=created_at, civicml_version=civicml_version)
@@ -135,6 +139,9 @@ def verify_manifest(folder: str | Path) -> Manifest:
         files = doc["files"]
         if doc.get("format") != FORMAT or not isinstance(files, dict):
             raise ValueError("not a civicml bundle manifest")
+        bad = next((n for n, e in files.items() if not isinstance(e, dict)), None)
+        if bad is not None:
+            raise ValueError(f"the entry for {bad!r} is not an object with a sha256")
     except (ValueError, KeyError, TypeError) as exc:
         raise IntegrityError.build(
             f"The manifest of bundle {str(root)!r} is malformed ({exc})",
@@ -149,6 +156,7 @@ def verify_manifest(folder: str | Path) -> Manifest:
         )
     present = dict(_walk(root))
     present.pop(MANIFEST, None)
+    present.pop(SIGNATURE, None)  # checked against the manifest by verify_bundle
     extra = sorted(set(present) - set(files))
     if extra:
         raise IntegrityError.build(

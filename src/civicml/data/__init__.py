@@ -40,6 +40,14 @@ from civicml.data._pii import (
     scan_personal_data,
 )
 from civicml.data._sources import FORMATS, read_sql, read_table, sniff_csv
+from civicml.data._special import (
+    SPECIAL_CATEGORIES,
+    SpecialFinding,
+    find_special_categories,
+    special_category_by_name,
+    special_category_by_values,
+    special_category_record,
+)
 from civicml.data._validate import RULES, ValidationIssue, ValidationReport, validate_data
 
 __all__ = [
@@ -83,4 +91,10 @@ __all__ = [
     "run_etl",
     "scan_personal_data",
     "validate_data",
+    "SPECIAL_CATEGORIES",
+    "SpecialFinding",
+    "find_special_categories",
+    "special_category_by_name",
+    "special_category_by_values",
+    "special_category_record",
 ]

@@ -30,7 +30,7 @@ from civicml.report._atrs_schema import (
     missing_fields,
 )
 
-__all__ = ["build_atrs", "build_bandit_atrs"]
+__all__ = ["build_atrs", "build_bandit_atrs", "record_approval"]
 
 
 def _energy(doc: dict[str, Any] | None) -> Energy | None:
@@ -146,15 +146,87 @@ def _risks_section(equality_note: str, risks: list[Risk]) -> RisksMitigationsAnd
     )
 
 
-def _signed(record: ATRSRecord, digest: str) -> ATRSRecord:
-    """``record`` with civicml's notes: the bundle digest and the fields a person must fill."""
+def _approval_risk(approval: dict[str, Any] | None) -> Risk:
+    """2.5's entry for sign-off: the risk that the tool is used without accountable approval,
+    mitigated by the registry's record of who approved it and how far their identity was
+    checked (a person completes it while no approval is recorded).
+
+    Examples
+    --------
+    >>> _approval_risk(None).mitigation.startswith(NEEDS_HUMAN)
+    True
+    >>> r = _approval_risk({"status": "approved", "mode": "embedded", "ref": "m/1",
+    ...     "sentence": "Approved by ada on 6 December 2026. Not verified by a server.",
+    ...     "approved": {"by": "ada", "at": "2026-12-06T10:00:00Z", "via": "os-login"}})
+    >>> r.mitigation.split(" (")[0]
+    'Approved by ada on 6 December 2026. Not verified by a server.'
+    """
+    from civicml.report._model_card import approval_view
+
+    view = approval_view(approval)
+    risk = (
+        "The tool is used before accountable people have approved it, or is approved by someone "
+        "whose identity nobody checked."
+    )
+    if not view["approved"]:
+        return Risk(
+            risk=risk,
+            mitigation=_h(
+                f"{view['sentence']} Record who approved this version and how their identity "
+                "was checked"
+            ),
+        )
+    return Risk(
+        risk=risk,
+        mitigation=(
+            f"{view['sentence']} (civicml registry, version {view['ref']}.) civicml refuses an "
+            "approval by the person who registered the version or asked for its approval, and "
+            "records each step in a keyed, tamper-evident audit log."
+        ),
+    )
+
+
+def _signed(record: ATRSRecord, digest: str, approval: dict[str, Any] | None = None) -> ATRSRecord:
+    """``record`` with civicml's notes: the bundle digest, the fields a person must fill and the
+    registry's approval record (None when none was given)."""
     record.civicml = {
         "generated_by": "civicml",
         "bundle_digest": digest,
         "marker": NEEDS_HUMAN,
         "needs_human": missing_fields(record),
+        "approval": approval or None,
     }
     return record
+
+
+def record_approval(record: ATRSRecord, approval: dict[str, Any] | None) -> ATRSRecord:
+    """``record`` with the registry's approval record of its version.
+
+    ``approval`` is ``civicml.registry.approval_record``'s dict (the caller reads the
+    registry). It becomes the mitigation of 2.5's sign-off risk (the standard's place for the
+    assurance a tool has before use) and is kept whole under ``_civicml.approval``. A version
+    not approved leaves that mitigation for a person to complete. Nothing here says a name was
+    verified unless its audit event says a server verified it.
+
+    Examples
+    --------
+    >>> rec = build_bandit_atrs(report={"name": "t", "spec": {"arms": ["a"]}, "policy": {}},
+    ...                         checks=[], lineage={}, digest="ab" * 32)
+    >>> rec.tier2.risks_mitigations_and_impact_assessments.risks[-1].mitigation.split(". ")[0]
+    'TO BE COMPLETED BY A PERSON: Not yet approved in a registry'
+    >>> rec = record_approval(rec, {"ref": "t/1", "mode": "server", "status": "approved",
+    ...     "sentence": "Approved by bo@x.gov.uk on 6 December 2026, signed in and verified "
+    ...     "by civicml server.", "approved": {"by": "bo@x.gov.uk", "verified": True,
+    ...     "via": "oidc", "at": "2026-12-06T10:00:00Z"}})
+    >>> rec.tier2.risks_mitigations_and_impact_assessments.risks[-1].mitigation[:40]
+    'Approved by bo@x.gov.uk on 6 December 20'
+    >>> rec.civicml["approval"]["ref"]
+    't/1'
+    """
+    section = record.tier2.risks_mitigations_and_impact_assessments
+    risks = [r for r in section.risks if r.risk != _approval_risk(None).risk]
+    section.risks = [*risks, _approval_risk(approval)]
+    return _signed(record, str(record.civicml.get("bundle_digest") or ""), approval)
 
 
 # --- a supervised (or unsupervised) model ----------------------------------------------------------
@@ -355,7 +427,12 @@ def build_atrs(
     digest: str,
     registry_info: dict[str, Any] | None = None,
 ) -> ATRSRecord:
-    """Pre-fill an ATRS record from the spec, registry, data contract and assessment."""
+    """Pre-fill an ATRS record from the spec, registry, data contract and assessment.
+
+    Its last risk in 2.5 is the tool's use without accountable sign-off, mitigated by "Not yet
+    approved in a registry." (left for a person to complete) until :func:`record_approval`
+    adds the registry's approval record.
+    """
     version, phase = _version_and_phase(registry_info, digest)
     owner = spec.get("owner") or {}
     name = spec.get("name") or info.get("name")
@@ -399,9 +476,12 @@ def build_atrs(
             tool_specification=_model_tool_specification(inputs, digest, version, phase),
             risks_mitigations_and_impact_assessments=_risks_section(
                 "summary; civicml's fairness results are in the report",
-                _model_risks(
-                    info, assessment, checks, findings, spec.get("out_of_scope_uses") or []
-                ),
+                [
+                    *_model_risks(
+                        info, assessment, checks, findings, spec.get("out_of_scope_uses") or []
+                    ),
+                    _approval_risk(None),
+                ],
             ),
         ),
     )
@@ -603,7 +683,8 @@ def build_bandit_atrs(
     ``report`` is the bundle's ``report.json`` (see :func:`civicml.bandits.bandit_report`, with
     ``fairness`` and ``ope`` as ``civicml run`` writes them). The field names are those of
     :func:`build_atrs`; what they say describes the trial: the arms, the context, the
-    exploration floor, the decision log and the off-policy evaluation.
+    exploration floor, the decision log and the off-policy evaluation; the approval is added as
+    for :func:`build_atrs` (:func:`record_approval`).
 
     Examples
     --------
@@ -656,7 +737,8 @@ def build_bandit_atrs(
             ),
             tool_specification=_bandit_tool_specification(report, lineage, digest, version, phase),
             risks_mitigations_and_impact_assessments=_risks_section(
-                "summary; allocation by group is in the report", _bandit_risks(report, checks)
+                "summary; allocation by group is in the report",
+                [*_bandit_risks(report, checks), _approval_risk(None)],
             ),
         ),
     )

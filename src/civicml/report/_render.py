@@ -284,6 +284,7 @@ def write_report(
     *,
     pdf: bool = True,
     registry_info: dict[str, Any] | None = None,
+    approval: dict[str, Any] | None = None,
 ) -> ReportPaths:
     """Write report.html, report.pdf, model_card.md, atrs.json and atrs.html for a bundle.
 
@@ -299,19 +300,26 @@ def write_report(
         recorded in ``ReportPaths.pdf_note``, never an error.
     registry_info : dict, optional
         Registry facts (name, version, stage, approvals) shown in the report and the ATRS record.
+    approval : dict, optional
+        The version's approval record (``civicml.registry.approval_record``: who registered,
+        requested and approved it, and whether a server verified each of them), shown in the
+        report's, model card's and ATRS record's "Approval" part. Without it they say "Not yet
+        approved in a registry." (what ``civicml run`` writes, before any approval).
 
     Returns
     -------
     ReportPaths
     """
     from civicml.bundle import load_bundle
-    from civicml.report._atrs import build_atrs
-    from civicml.report._model_card import model_card
+    from civicml.report._atrs import build_atrs, record_approval
+    from civicml.report._model_card import approval_view, model_card
 
     bundle = load_bundle(bundle_dir)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     ctx = _context(bundle, registry_info)
+    ctx["approval"] = approval
+    ctx["approval_view"] = approval_view(approval)
     ctx["plots"] = _plots(ctx)
     env = report_env()
     common = page_context()
@@ -335,6 +343,7 @@ def write_report(
         digest=bundle.digest,
         registry_info=registry_info,
     )
+    record = record_approval(record, approval)
     atrs_json, atrs_html = write_atrs(out, record, {**common, "digest": bundle.digest})
     return ReportPaths(html_path, card, atrs_json, atrs_html, *print_pdf(html_path, pdf))
 
@@ -357,6 +366,7 @@ def write_atrs(out: Path, record: Any, common: dict[str, Any]) -> tuple[Path, Pa
     """Write an ATRS record as ``atrs.json`` and ``atrs.html`` under ``out``; return both paths."""
     from civicml.bundle import dumps_json
     from civicml.report._atrs_schema import NEEDS_HUMAN
+    from civicml.report._model_card import approval_view
 
     doc = record.to_json_dict()
     atrs_json = out / "atrs.json"
@@ -369,6 +379,7 @@ def write_atrs(out: Path, record: Any, common: dict[str, Any]) -> tuple[Path, Pa
             record=json.loads(json.dumps(doc)),
             needs_human=doc["_civicml"]["needs_human"],
             marker=NEEDS_HUMAN,
+            approval_view=approval_view(doc["_civicml"].get("approval")),
             **common,
         ),
         encoding="utf-8",

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 __all__ = [
     "EQUALITY_ACT_CHARACTERISTICS",
+    "SPECIAL_CATEGORIES",
     "ANOMALY_FAMILIES",
     "CLUSTER_FAMILIES",
     "TASKS",
@@ -42,6 +43,19 @@ EQUALITY_ACT_CHARACTERISTICS: tuple[str, ...] = (
     "religion_or_belief",
     "sex",
     "sexual_orientation",
+)
+
+#: UK GDPR Art. 9(1) special categories, the ids ``columns.special_category`` takes (the same as
+#: ``civicml.registry.SPECIAL_CATEGORIES``; a test keeps them equal, spec imports nothing else)
+SPECIAL_CATEGORIES: tuple[str, ...] = (
+    "racial-or-ethnic-origin",
+    "political-opinions",
+    "religious-or-philosophical-beliefs",
+    "trade-union-membership",
+    "genetic",
+    "biometric",
+    "health",
+    "sex-life-or-sexual-orientation",
 )
 
 TASKS: tuple[str, ...] = ("auto", "binary", "multiclass", "regression", "clustering", "anomaly")
@@ -200,7 +214,12 @@ class TransformStep(_Section):
 
 
 class Columns(_Section):
-    """Column roles the data cannot tell us by itself."""
+    """Column roles the data cannot tell us by itself.
+
+    ``special_category`` declares columns holding UK GDPR Art. 9(1) special-category data
+    (``{column: category}``, a category from :data:`SPECIAL_CATEGORIES`); ``none`` marks a
+    column that detection reports wrongly. A declaration wins over detection.
+    """
 
     id: list[str] = Field(default_factory=list)
     group: str | None = None
@@ -208,6 +227,22 @@ class Columns(_Section):
     date: list[str] = Field(default_factory=list)
     drop: list[str] = Field(default_factory=list)
     categorical: list[str] = Field(default_factory=list)
+    special_category: dict[str, str | None] = Field(default_factory=dict)
+
+    @field_validator("special_category")
+    @classmethod
+    def _special_categories(cls, value: dict[str, str | None]) -> dict[str, str | None]:
+        out: dict[str, str | None] = {}
+        for column, category in value.items():
+            key = re.sub(r"[\s_]+", "-", (category or "none").strip().casefold())
+            if key not in (*SPECIAL_CATEGORIES, "none"):
+                raise ValueError(
+                    f"columns.special_category gives {column!r} the category {category!r}, "
+                    "which is not a UK GDPR Art. 9(1) special category; use one of "
+                    f"{list(SPECIAL_CATEGORIES)}, or 'none' for a column that is not one"
+                )
+            out[column] = None if key == "none" else key
+        return out
 
 
 class PersonalData(_Section):

@@ -68,6 +68,9 @@ columns:
   date: []                       # date columns
   drop: []                       # columns to ignore
   categorical: []                # numeric codes that are really categories
+  # UK GDPR Art. 9 special-category columns (also detected by name and values); a
+  # solely-automated model using one needs explicit consent or substantial public interest.
+  # special_category: {eth_grp: racial-or-ethnic-origin, health_board: none}
 
 # Equality Act 2010 protected characteristics -> the column holding each (for fairness checks).
 # Names: age, disability, gender_reassignment, marriage_and_civil_partnership,

@@ -24,6 +24,7 @@ from civicml.bandits import (
     load_bandit_project,
     read_decision_log,
 )
+from civicml.workflow._recording import sign_new_bundle
 
 __all__ = ["BanditOutcome", "run_bandit", "write_bandit_report"]
 
@@ -208,6 +209,7 @@ def _run(
         )
     finally:
         store.close()
+    sign_new_bundle(bundle, on_event)
 
     emit("stage", name="report")
     paths = write_bandit_report(bundle.path, out / "report", pdf=pdf)

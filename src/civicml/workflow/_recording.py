@@ -30,6 +30,7 @@ __all__ = [
     "package_versions",
     "record_outcome",
     "run_tracked",
+    "sign_new_bundle",
     "spec_params",
     "start_tracking",
 ]
@@ -124,9 +125,31 @@ def run_tracked(
                 etl=etl,
             )
     outcome = fit(spec, bundle_dir, overwrite, on_event, tracker, etl)
+    sign_new_bundle(outcome.bundle, on_event, outcome.warnings)
     if tracker is not None:
         record_outcome(tracker, outcome)
     return outcome
+
+
+def sign_new_bundle(
+    bundle: Any, on_event: EventHandler | None, warnings: list[str] | None = None
+) -> None:
+    """Sign a bundle training just wrote with the person's key ($CIVICML_SIGNING_KEY or
+    ``~/.config/civicml/keys/civicml-signing.key``); without a key it stays unsigned and one
+    warning says so (a ``civicml server`` registers signed bundles only)."""
+    from civicml.bundle import default_key_path, sign_with_available_key
+
+    bundle.signature = sign_with_available_key(bundle.path)
+    if bundle.signature is None:
+        message = (
+            f"The bundle is unsigned: there is no signing key at {default_key_path()} "
+            "(create one with 'civicml keys create'; a civicml server registers only signed "
+            "bundles)"
+        )
+        if warnings is not None:
+            warnings.append(message)
+        if on_event is not None:
+            on_event("warning", message=message)
 
 
 def start_tracking(

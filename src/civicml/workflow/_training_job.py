@@ -260,6 +260,7 @@ class BundleParts:
 def _save(spec: ProjectSpec, bundle_dir: str | Path, parts: BundleParts, *, overwrite: bool) -> Any:
     from civicml.assess import checks_to_dict
     from civicml.bundle import save_bundle
+    from civicml.data import special_category_record
 
     result, roles, contract = parts.result, parts.roles, parts.contract
     info = {
@@ -276,6 +277,10 @@ def _save(spec: ProjectSpec, bundle_dir: str | Path, parts: BundleParts, *, over
         "id_columns": list(spec.columns.id),
         "n_train": result.n_train,
         "n_test": result.n_test,
+        # the UK GDPR Art. 9 inputs; the registry reads them for the solely-automated rule
+        "special_category": special_category_record(
+            parts.frame, roles.features, spec.columns.special_category, spec.protected
+        ),
     }
     metrics = {
         "test": result.test_metrics,

@@ -212,6 +212,8 @@ def _assess(spec: ProjectSpec, result: Any, X: pd.DataFrame, prep: Prepared) -> 
 
 def _model_info(spec: ProjectSpec, result: Any, prep: Prepared) -> dict[str, Any]:
     """``model_info.json``: the fields every bundle has, plus the clusters or the threshold."""
+    from civicml.data import special_category_record
+
     info: dict[str, Any] = {
         "name": spec.name,
         "task": result.task,
@@ -226,6 +228,10 @@ def _model_info(spec: ProjectSpec, result: Any, prep: Prepared) -> dict[str, Any
         "id_columns": list(spec.columns.id),
         "n_train": result.n_train,
         "n_test": 0,
+        # the UK GDPR Art. 9 inputs; the registry reads them for the solely-automated rule
+        "special_category": special_category_record(
+            prep.frame, prep.roles.features, spec.columns.special_category, spec.protected
+        ),
     }
     if result.task == "clustering":
         info["clusters"] = [
