@@ -50,3 +50,15 @@ def engine_spec(request: pytest.FixtureRequest) -> str:
         return "local"
     address = request.getfixturevalue("dask_address")
     return "dask://" + address.split("://", 1)[-1]
+
+
+@pytest.fixture
+def login(monkeypatch: pytest.MonkeyPatch) -> object:
+    """Set the OS login the CLI acts as in embedded mode: ``login("alice")``; call it again to
+    act as another person (the CLI's one source of it is ``civicml.cli._common.login_name``)."""
+
+    def act_as(name: str) -> str:
+        monkeypatch.setattr("civicml.cli._common.login_name", lambda: name)
+        return name
+
+    return act_as

@@ -66,6 +66,7 @@ MAY_IMPORT: dict[str, set[str]] = {
         "tracking",
     },
     "web": {"_errors", "asgi", "monitor", "registry", "report", "serve", "tracking"},
+    "server": {"_errors", "asgi", "bundle", "registry", "storage", "tracking", "web"},
     "cli": {
         "_errors",
         "asgi",
@@ -77,6 +78,7 @@ MAY_IMPORT: dict[str, set[str]] = {
         "registry",
         "report",
         "serve",
+        "server",
         "spec",
         "tracking",
         "web",

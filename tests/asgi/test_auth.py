@@ -164,14 +164,20 @@ def test_registry_tokens_bearer_and_session(tmp_path: Path) -> None:
         ana = auth.sign_in(viewer, scopes)
         assert ana is not None and ana.kind == "session" and ana.role == "viewer"
         session = WebSession()
-        session.start(ana.token_id)
-        again = auth.session(session.token_id, scopes)
+        session.start(auth.open_session(ana))
+        again = auth.session(session, scopes)
         assert again is not None and again.name == "ana"
+        assert auth.session(ana.token_id, scopes) is not None  # a bare token id, as before
         assert auth.session(None, scopes) is None
         assert auth.session("no-such-id", scopes) is None
+        assert auth.session(WebSession(sid="made-up"), scopes) is None
+        copied = WebSession(csrf=session.csrf, sid=session.sid)
+        auth.close_session(session)  # signed out: the copied cookie signs nobody in
+        assert session.sid is None and auth.session(copied, scopes) is None
+        session.start(auth.open_session(ana))
 
         reg.revoke_token("ana", actor="ops", reason="left")  # signed out at once
-        assert auth.session(session.token_id, scopes) is None
+        assert auth.session(session, scopes) is None
         reg.revoke_token("svc", actor="ops", reason="rotated")
         with pytest.raises(Unauthorized):
             auth.bearer(f"Bearer {caller}", "predict")
@@ -180,18 +186,47 @@ def test_registry_tokens_bearer_and_session(tmp_path: Path) -> None:
 def test_session_cookie_is_signed_and_expires() -> None:
     codec = SessionCodec("k" * 32, max_age=60)
     session = WebSession()
-    session.start("tid-1")
+    session.start("sid-1")
     raw = codec.dumps(session)
-    assert "tid-1" not in raw or "." in raw  # signed, not a bare id
+    assert "sid-1" not in raw or "." in raw  # signed, not a bare id
     back = codec.loads(raw)
-    assert back.token_id == "tid-1" and back.csrf == session.csrf and not back.changed
+    assert back.sid == "sid-1" and back.csrf == session.csrf and not back.changed
     assert back.csrf_ok(session.csrf) and not back.csrf_ok("forged") and not back.csrf_ok(None)
-    assert codec.loads(raw[:-2] + "xx").token_id is None  # forged
-    assert SessionCodec("other-key").loads(raw).token_id is None  # another key
+    assert codec.loads(raw[:-2] + "xx").sid is None  # forged
+    assert SessionCodec("other-key").loads(raw).sid is None  # another key
     expired = SessionCodec("k" * 32, max_age=-1).loads(raw)
-    assert expired.token_id is None and expired.changed  # stale: a fresh session
+    assert expired.sid is None and expired.changed  # stale: a fresh session
+    old_csrf = back.csrf
     back.end()
-    assert back.token_id is None and back.changed
+    assert back.sid is None and back.changed and back.csrf != old_csrf
+
+
+def test_session_store_forgets_closed_and_expired_sessions() -> None:
+    from civicml.asgi import Principal, SessionStore
+
+    store = SessionStore(max_age=60, limit=10)
+    person = Principal("ann@example.gov.uk", ("approver",), verified=True, via="oidc")
+    sid = store.open(person)
+    assert store.get(sid) is person and store.get(None) is None and store.get("x") is None
+    store.close(sid)
+    assert store.get(sid) is None
+    stale = SessionStore(max_age=-1).open({"token_id": "t"})
+    assert SessionStore(max_age=-1).get(stale) is None
+    expired = SessionStore(max_age=-1)
+    assert expired.get(expired.open({"token_id": "t"})) is None
+    many = [store.open({"n": i}) for i in range(25)]  # over the limit: the oldest go first
+    assert store.get(many[-1]) == {"n": 24} and store.get(many[0]) is None
+
+
+def test_an_openid_session_needs_one_of_the_scopes() -> None:
+    from civicml.asgi import Authenticator, Principal
+
+    auth = Authenticator(None)
+    person = Principal("ann@example.gov.uk", ("trainer",), verified=True, via="oidc")
+    session = WebSession()
+    session.start(auth.open_session(person))
+    assert auth.session(session, ("viewer", "trainer")) is person
+    assert auth.session(session, ("approver",)) is None
 
 
 def test_http_error_carries_status_and_code() -> None:

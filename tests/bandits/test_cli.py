@@ -49,7 +49,7 @@ def test_create_status_evaluate(db_uri):
     assert missing.exit_code == 2 and "no bandit" in missing.output
 
 
-def test_register_like_any_model(db_uri, tmp_path):
+def test_register_like_any_model(db_uri, tmp_path, login):
     from civicml.registry import open_registry
 
     assert (
@@ -66,11 +66,20 @@ def test_register_like_any_model(db_uri, tmp_path):
         service.reward("letters", o["decision_id"], float(env.rewards(x[None], arm, rng)[0]))
     store.close()
     uri = f"sqlite:///{tmp_path / 'registry.db'}"
-    res = runner.invoke(
-        bandits_app,
-        ["register", "letters", "--by", "Ada", "--db", db_uri, "--registry", uri,
-         "--project-dir", str(tmp_path), "--json"],
-    )  # fmt: skip
+    args = [
+        "register",
+        "letters",
+        "--db",
+        db_uri,
+        "--registry",
+        uri,
+        "--project-dir",
+        str(tmp_path),
+    ]
+    refused = runner.invoke(bandits_app, [*args, "--by", "Ada"])
+    assert refused.exit_code == 2 and "--by is no longer accepted" in refused.output
+    login("Ada")
+    res = runner.invoke(bandits_app, [*args, "--json"])
     assert res.exit_code == 0, res.output
     assert json.loads(res.stdout)["version"] == 1
     with open_registry(uri, project_dir=tmp_path) as reg:

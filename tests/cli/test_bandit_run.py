@@ -32,10 +32,14 @@ def _no_env_stores(monkeypatch):
     monkeypatch.delenv("CIVICML_REGISTRY", raising=False)
 
 
-def test_run_prints_outputs_and_registers(tmp_path: Path) -> None:
+def test_run_prints_outputs_and_registers(tmp_path: Path, login) -> None:
     spec = letters(tmp_path / "p", rows=600)
     out = tmp_path / "out"
-    result = runner.invoke(app, ["run", str(spec), "--out", str(out), "--no-pdf", "--by", "Ada"])
+    refused = runner.invoke(app, ["run", str(spec), "--out", str(out), "--by", "Ada"])
+    assert refused.exit_code == 2 and "--by is no longer accepted" in refused.output
+    assert not out.exists()
+    login("Ada")
+    result = runner.invoke(app, ["run", str(spec), "--out", str(out), "--no-pdf"])
     assert result.exit_code == 0, result.output
     assert "Outputs:" in result.stdout and "letters version 1 (not promoted)" in result.stdout
     assert "Candidate linucb" in result.stdout and "PASS every_arm_explored" in result.stdout
@@ -53,6 +57,12 @@ def test_run_prints_outputs_and_registers(tmp_path: Path) -> None:
     assert doc["task"] == "bandit" and doc["decisions"] == 600 and doc["imported"] == 0
     assert "registered" not in doc["outputs"] and doc["outputs"]["report"].endswith("report.html")
     assert doc["run_id"] and len(doc["ope"]) == 2
+    from civicml.registry import open_registry
+
+    with open_registry(project_dir=spec.parent) as reg:
+        assert reg.get_version("letters", 1).created_by == "Ada"
+        (event,) = reg.audit_events(subject="letters/1")
+        assert event.details["identity"]["verified"] is False
 
 
 def test_bad_log_exits_2_with_one_line(tmp_path: Path) -> None:

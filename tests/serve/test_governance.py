@@ -234,3 +234,25 @@ def test_workers_reuse_the_audited_override(
     assert len(_overrides(reg)) == 1  # the parent recorded it; a worker does not
     with pytest.raises(Exception, match="covers another one"):
         build_app({**config, "override_digest": v3.digest})
+
+
+def test_the_override_names_the_os_login_whatever_user_says(
+    project: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The person behind --allow-unapproved is the process's OS account: $USER, $LOGNAME and
+    friends (which getpass.getuser() reads first) do not change who the audit log names."""
+    import getpass
+
+    from civicml.registry import os_login
+
+    for var in ("LOGNAME", "USER", "LNAME", "USERNAME"):
+        monkeypatch.setenv(var, "someone-else")
+    assert getpass.getuser() == "someone-else"  # what the gate must not believe
+    assert os_login() != "someone-else"
+    result = _serve(project, "--model", "claims/1", "--allow-unapproved", REASON)
+    assert result.exit_code == 0, result.output
+    (event,) = _overrides(project["registry"])
+    assert event.actor == os_login()
+    assert event.details["identity"] == {"verified": False, "via": "os-login"}
+    assert event.details["identity_verified"] is False
+    assert project["registry"].verify_audit().ok

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
@@ -35,8 +34,9 @@ def text_bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
         },
         base_dir=folder,
     )
-    os.environ.setdefault("CIVICML_REGISTRY", f"sqlite:///{folder / 'registry.db'}")
-    run_training(spec, folder / "bundle", track=False)
+    with pytest.MonkeyPatch.context() as env:  # never leak into later tests
+        env.setenv("CIVICML_REGISTRY", f"sqlite:///{folder / 'registry.db'}")
+        run_training(spec, folder / "bundle", track=False)
     return folder / "bundle"
 
 

@@ -144,10 +144,10 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Site:
         reg.approve("outreach", 1, by="carol", reason="Report reviewed")
         reg.promote("outreach", 1, actor="carol", reason="First release")
         tokens = {
-            "alice": reg.create_token("alice", "approver", "admin"),
-            "bob": reg.create_token("bob", "approver", "admin"),
-            "vera": reg.create_token("vera", "viewer", "admin"),
-            "svc": reg.create_token("svc", "predict", "admin"),
+            "alice": reg.create_token("alice", "approver", "admin", owner="alice"),
+            "bob": reg.create_token("bob", "approver", "admin", owner="bob"),
+            "vera": reg.create_token("vera", "viewer", "admin", owner="vera"),
+            "svc": reg.create_token("svc", "predict", "admin", owner="svc"),
         }
         v1 = reg.get_version("outreach", 1)
         ref = reg.load_version("outreach/1").read_table("reference.parquet")
@@ -189,3 +189,7 @@ def fresh_site(site: Site, tmp_path: Path) -> Site:
         site.finished_run,
         site.failed_run,
     )
+
+
+# The real OpenID Provider (node, oidc-provider) and the dashboard signing people in through it.
+from .oidc_fixture import oidc_dashboard  # noqa: E402, F401

@@ -338,3 +338,53 @@ def test_compare_renders_both_runs_and_the_data_diff(site: Site, client) -> None
     missing = client.get(f"/runs/{site.finished_run}?compare=ffffffffffff")
     assert missing.status_code == 404
     assert client.get("/runs/0000000000000000").status_code == 404
+
+
+def test_the_version_page_says_whether_the_approval_was_verified(site: Site, client) -> None:
+    """Embedded mode: the page says plainly the approver's name was not verified by a server."""
+    sign_in(client, site.tokens["vera"])
+    page = client.get("/models/outreach/1").text
+    found = re.search(r'id="version-approval">([^<]*)<', page)
+    assert found, page
+    sentence = found.group(1)
+    assert "Approved by" in sentence and "not verified by a server" in sentence
+    assert "Not approved yet." in client.get("/models/outreach/2").text
+
+
+def test_the_request_form_records_the_art22c_safeguards(fresh_site: Site) -> None:
+    """A solely automated request from the dashboard needs the three safeguards, taken from the
+    form; the lawful basis is chosen from the fixed list."""
+    from starlette.testclient import TestClient
+
+    from civicml.registry import open_registry
+    from civicml.web import create_app
+
+    from .conftest import _copy_bundle
+
+    with open_registry(fresh_site.uri, project_dir=fresh_site.root) as reg:
+        bundle = reg.load_version("outreach/1")
+        copy = _copy_bundle(bundle.path, fresh_site.root / "b3")
+        reg.register(copy, "outreach", actor="alice")
+    with TestClient(create_app(fresh_site.config())) as c:
+        sign_in(c, fresh_site.tokens["bob"])
+        page = c.get("/models/outreach/3").text
+        assert 'name="safeguard_contest"' in page and '<option value="public-task"' in page
+        form = {
+            "csrf_token": _csrf(page),
+            "reason": "Ready",
+            "oversight": "solely-automated",
+            "lawful_basis": "public-task",
+        }
+        refused = c.post("/models/outreach/3/request-approval", data=form)
+        assert "Art. 22C safeguards" in refused.text
+        form |= {
+            "safeguard_information": "A letter explains the decision",
+            "safeguard_contest": "Reply to the letter or call the helpline",
+            "safeguard_human": "A caseworker reviews it within 10 days",
+        }
+        done = c.post("/models/outreach/3/request-approval", data=form)
+        assert done.status_code == 200, done.text[:500]
+    with open_registry(fresh_site.uri, project_dir=fresh_site.root) as reg:
+        v = reg.get_version("outreach", 3)
+    assert v.status == "pending_approval" and v.lawful_basis == "public-task"
+    assert v.legal["safeguards"]["human_intervention"].startswith("A caseworker")

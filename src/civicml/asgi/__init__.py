@@ -1,6 +1,7 @@
 """The one ASGI foundation under every civicml HTTP surface (prediction, bandits, dashboard).
 
-One authentication (bearer tokens and dashboard sessions, scopes and roles), one error type and
+One authentication (bearer tokens, dashboard sessions, OpenID Connect sign-in, scopes and
+roles), one error type and
 JSON error body, one request-id and logging middleware, one metrics registry, one lifespan.
 Each surface is a mountable app built on it; raw hot paths call the same pieces inline.
 """
@@ -48,7 +49,21 @@ from civicml.asgi._middleware import (
     request_id_of,
     send_response,
 )
-from civicml.asgi._sessions import COOKIE, SessionCodec, WebSession
+from civicml.asgi._oidc import (
+    OIDC_ROLES,
+    OIDCClient,
+    OIDCIdentity,
+    OIDCSettings,
+    SignInRefused,
+    parse_role_map,
+)
+from civicml.asgi._sessions import (
+    COOKIE,
+    PENDING_COOKIE,
+    SessionCodec,
+    SessionStore,
+    WebSession,
+)
 
 __all__ = [
     "BUCKETS",
@@ -64,12 +79,19 @@ __all__ = [
     "JsonFormatter",
     "MetricsRegistry",
     "Mounts",
+    "OIDC_ROLES",
+    "OIDCClient",
+    "OIDCIdentity",
+    "OIDCSettings",
+    "PENDING_COOKIE",
     "Principal",
     "RateLimited",
     "RateLimiter",
     "RequestContext",
     "RequestIds",
     "SessionCodec",
+    "SessionStore",
+    "SignInRefused",
     "StaticToken",
     "TokenInfoLike",
     "TokenLookup",
@@ -88,6 +110,7 @@ __all__ = [
     "lifespan_context",
     "log_request",
     "parse_rate",
+    "parse_role_map",
     "read_body",
     "relative_path",
     "request_id_of",

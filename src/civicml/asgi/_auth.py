@@ -6,10 +6,12 @@ Every surface asks one :class:`Authenticator` "who is this, and may they do this
 :class:`Principal` (or the verifier's own token record, which has the same ``id``, ``name``,
 ``scopes`` and ``allows``), and both look tokens up in the same place: the registry's tokens
 (``registry.verify_token``) or :class:`HashedTokenVerifier` for local use. Tokens themselves are
-never stored or logged.
+never stored or logged. A session is either a token sign-in (the server-side session holds the
+token's id, looked up again on every request) or a person signed in through an OpenID Provider
+(the session holds that person: ``verified``, ``via="oidc"``, their roles).
 
 Scopes: ``predict`` calls models and bandits, ``viewer`` reads the dashboard and metrics,
-``approver`` decides, ``admin`` holds every scope.
+``trainer`` registers and asks for approval, ``approver`` decides, ``admin`` holds every scope.
 
 Examples
 --------
@@ -40,6 +42,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
 from civicml.asgi._errors import Forbidden, RateLimited, Unauthorized
+from civicml.asgi._sessions import SessionStore, WebSession
 
 __all__ = [
     "Authenticator",
@@ -56,7 +59,9 @@ __all__ = [
     "parse_rate",
 ]
 
-_ROLES = ("admin", "approver", "viewer")
+_ROLES = ("admin", "approver", "trainer", "viewer")
+#: civicml's roles (the registry's ``ROLES``), weakest first
+ROLES = ("viewer", "trainer", "approver", "admin")
 NO_TOKEN = (
     "This endpoint needs a bearer token: send 'Authorization: Bearer <token>'. "
     "Create one with 'civicml tokens create'."
@@ -101,15 +106,24 @@ class Principal:
     rate_limit : str, optional
         Requests allowed per period, e.g. ``"50/s"`` (``None``: no limit).
     id : str
-        The token id (``static:NAME`` when not given).
+        The token id (``static:NAME`` when not given; ``oidc:SUBJECT`` for a person).
     kind : str
         ``"token"`` (bearer) or ``"session"`` (dashboard cookie).
+    verified : bool
+        True for a person an OpenID Provider signed in (the server checked who they are).
+    via : str
+        How they were identified: ``oidc``, or ``token:NAME`` (the default for tokens).
+    acts_as : str
+        The identity a token acts as (its owner or creator); the name when not given.
 
     Examples
     --------
     >>> p = Principal("ana", ("approver",), kind="session")
-    >>> p.id, p.role, p.can_decide, p.allows("viewer"), p.allows("approver")
-    ('static:ana', 'approver', True, False, True)
+    >>> p.id, p.role, p.can_decide, p.allows("viewer"), p.allows("approver"), p.via
+    ('static:ana', 'approver', True, False, True, 'token:ana')
+    >>> t = Principal("ann@example.gov.uk", ("trainer",), verified=True, via="oidc")
+    >>> t.roles, t.can_request, t.can_decide
+    (('trainer',), True, False)
     """
 
     name: str
@@ -117,10 +131,17 @@ class Principal:
     rate_limit: str | None = None
     id: str = ""
     kind: str = "token"
+    verified: bool = False
+    via: str = ""
+    acts_as: str = ""
 
     def __post_init__(self) -> None:
         if not self.id:
             object.__setattr__(self, "id", f"static:{self.name}")
+        if not self.via:
+            object.__setattr__(self, "via", f"token:{self.name}")
+        if not self.acts_as:
+            object.__setattr__(self, "acts_as", self.name)
 
     def allows(self, scope: str) -> bool:
         """True when the principal holds ``scope`` (``admin`` holds every scope)."""
@@ -137,6 +158,16 @@ class Principal:
         return "approver" in self.scopes or "admin" in self.scopes
 
     @property
+    def can_request(self) -> bool:
+        """True for ``trainer``, ``approver`` and ``admin``: ask for approval."""
+        return any(s in self.scopes for s in ("trainer", "approver", "admin"))
+
+    @property
+    def roles(self) -> tuple[str, ...]:
+        """The civicml roles among the scopes, weakest first."""
+        return tuple(r for r in ROLES if r in self.scopes)
+
+    @property
     def role(self) -> str:
         """The strongest dashboard role, for display."""
         for scope in _ROLES:
@@ -149,12 +180,14 @@ class Principal:
         """A principal from a verifier's token record (returned as is when it is one)."""
         if isinstance(info, Principal) and info.kind == kind:
             return info
+        name = str(info.name)
         return cls(
-            str(info.name),
+            name,
             tuple(info.scopes),
             getattr(info, "rate_limit", None),
             str(info.id),
             kind,
+            acts_as=str(getattr(info, "acts_as", None) or name),
         )
 
 
@@ -291,6 +324,9 @@ class Authenticator:
         Facts with ``active`` false count as revoked.
     limiter : RateLimiter, optional
         Per-token rate limits (a token's ``rate_limit``); one is made when not given.
+    sessions : SessionStore, optional
+        The live dashboard sessions (what each session id stands for); one is made when not
+        given.
     """
 
     def __init__(
@@ -299,10 +335,12 @@ class Authenticator:
         *,
         lookup: TokenLookup | None = None,
         limiter: RateLimiter | None = None,
+        sessions: SessionStore | None = None,
     ) -> None:
         self.verify = verify
         self.lookup = lookup
         self.limiter = limiter or RateLimiter()
+        self.sessions = sessions or SessionStore()
 
     def bearer(self, authorization: str | None, scope: str, also: str | None = None) -> Any:
         """The caller behind an ``Authorization`` header value, if it holds ``scope`` (or
@@ -330,9 +368,22 @@ class Authenticator:
         """:meth:`bearer`, answered as a :class:`Principal`."""
         return Principal.of(self.bearer(authorization, scope))
 
-    def session(self, token_id: str | None, scopes: Iterable[str]) -> Principal | None:
-        """The signed-in person for a session's token id, if that token is still active and
-        holds one of ``scopes``; ``None`` when signed out, revoked or without the scope."""
+    def session(self, session: WebSession | str | None, scopes: Iterable[str]) -> Principal | None:
+        """The signed-in person of a dashboard session, if they still hold one of ``scopes``.
+
+        ``session`` is the cookie's :class:`WebSession` (its id is looked up in
+        :attr:`sessions`: a token sign-in, whose token must still be active, or a person an
+        OpenID Provider signed in) or, as before, a token id. ``None`` when signed out,
+        expired, revoked or without the scope.
+        """
+        scopes = tuple(scopes)
+        if isinstance(session, WebSession):
+            entry = self.sessions.get(session.sid)
+            if isinstance(entry, Principal):  # an OpenID sign-in: the person, as verified then
+                return entry if any(entry.allows(s) for s in scopes) else None
+            token_id = entry.get("token_id") if isinstance(entry, dict) else None
+        else:
+            token_id = session
         if not token_id or self.lookup is None:
             return None
         info = self.lookup(token_id)
@@ -341,6 +392,19 @@ class Authenticator:
         if not any(has_scope(info, s) for s in scopes):
             return None
         return Principal.of(info, kind="session")
+
+    def open_session(self, principal: Principal) -> str:
+        """Start a server-side session for a signed-in principal; the id its cookie holds.
+        A token sign-in keeps only the token's id (looked up again on every request); a
+        verified person is kept as they were verified."""
+        if principal.verified:
+            return self.sessions.open(principal)
+        return self.sessions.open({"token_id": principal.token_id})
+
+    def close_session(self, session: WebSession) -> None:
+        """Sign out: forget the session id, so the cookie cannot be replayed."""
+        self.sessions.close(session.sid)
+        session.end()
 
     def sign_in(self, token: str, scopes: Iterable[str]) -> Principal | None:
         """Check a token typed into a sign-in form; the session principal, or ``None``."""

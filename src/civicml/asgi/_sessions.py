@@ -1,18 +1,31 @@
-"""Signed session cookies and CSRF tokens, for surfaces people sign in to (the dashboard).
+"""Signed session cookies, server-side session ids and CSRF tokens, for surfaces people sign in
+to (the dashboard).
 
-The cookie holds only the token's id and a CSRF token, signed with ``itsdangerous`` (the
-plaintext token is never stored). Every request looks the token up again through the
-:class:`~civicml.asgi.Authenticator`, so a revoked token signs its holder out at once.
+The cookie holds a random session id and a CSRF token, signed with ``itsdangerous`` (never a
+plaintext token, never a person's claims). The server keeps what each live session id stands for
+in a :class:`SessionStore`: the API token's id (looked up again on every request, so a revoked
+token signs its holder out at once) or the person an OpenID Provider signed in. Signing out
+forgets the id, so a copied cookie cannot be replayed afterwards. While an OpenID sign-in is under
+way a second, short-lived cookie (``SameSite=Lax``, so it survives the provider's redirect back)
+carries its ``state``, ``nonce`` and PKCE verifier, signed.
 
 Examples
 --------
 >>> codec = SessionCodec("a-test-key")
->>> s = WebSession(token_id="t1")
+>>> s = WebSession(sid="s1")
 >>> back = codec.loads(codec.dumps(s))
->>> back.token_id == "t1" and back.csrf == s.csrf
+>>> back.sid == "s1" and back.csrf == s.csrf
 True
->>> codec.loads("forged").token_id is None
+>>> codec.loads("forged").sid is None
 True
+>>> store = SessionStore()
+>>> sid = store.open({"token_id": "t1"})
+>>> store.get(sid)
+{'token_id': 't1'}
+>>> store.close(sid); store.get(sid) is None
+True
+>>> codec.loads_pending(codec.dumps_pending({"state": "x"}))
+{'state': 'x'}
 """
 
 from __future__ import annotations
@@ -20,39 +33,105 @@ from __future__ import annotations
 import hmac
 import os
 import secrets
+import threading
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["COOKIE", "SESSION_SECONDS", "SessionCodec", "WebSession"]
+__all__ = [
+    "COOKIE",
+    "PENDING_COOKIE",
+    "PENDING_SECONDS",
+    "SESSION_SECONDS",
+    "SessionCodec",
+    "SessionStore",
+    "WebSession",
+]
 
 COOKIE = "civicml_session"
+#: the short-lived cookie of an OpenID sign-in under way (state, nonce, PKCE verifier)
+PENDING_COOKIE = "civicml_oidc"
 SESSION_SECONDS = 8 * 3600
+PENDING_SECONDS = 600
+
+
+class SessionStore:
+    """The live sessions, held by the server (in this process's memory): ``sid -> entry``.
+
+    An entry is what the session stands for: ``{"token_id": ...}`` for a token sign-in, or the
+    signed-in person's facts for an OpenID sign-in. Entries expire after ``max_age`` seconds;
+    :meth:`close` (sign-out) forgets one at once. Restarting the process signs everyone out.
+
+    Parameters
+    ----------
+    max_age : int
+        Seconds a session lasts.
+    limit : int
+        The most live sessions kept; the oldest are dropped first.
+    """
+
+    def __init__(self, max_age: int = SESSION_SECONDS, *, limit: int = 100_000) -> None:
+        self.max_age, self.limit = max_age, limit
+        self._items: dict[str, tuple[float, Any]] = {}
+        self._lock = threading.Lock()
+
+    def open(self, entry: Any) -> str:
+        """Start a session standing for ``entry``; its new random id."""
+        sid = secrets.token_urlsafe(32)
+        now = time.monotonic()
+        with self._lock:
+            if len(self._items) >= self.limit:
+                for old in sorted(self._items, key=lambda k: self._items[k][0])[: self.limit // 10]:
+                    del self._items[old]
+            self._items[sid] = (now + self.max_age, entry)
+        return sid
+
+    def get(self, sid: str | None) -> Any:
+        """The entry of a live session, or ``None`` (unknown, expired or signed out)."""
+        if not sid:
+            return None
+        with self._lock:
+            item = self._items.get(sid)
+            if item is None:
+                return None
+            if item[0] < time.monotonic():
+                del self._items[sid]
+                return None
+            return item[1]
+
+    def close(self, sid: str | None) -> None:
+        """Forget a session (sign-out): its cookie no longer signs anyone in."""
+        if sid:
+            with self._lock:
+                self._items.pop(sid, None)
 
 
 @dataclass
 class WebSession:
-    """What the cookie carries: the token id (when signed in) and the CSRF token."""
+    """What the cookie carries: the server-side session id (when signed in) and the CSRF
+    token."""
 
     csrf: str = field(default_factory=lambda: secrets.token_urlsafe(32))
-    token_id: str | None = None
+    sid: str | None = None
     changed: bool = False
 
     def to_dict(self) -> dict[str, Any]:
-        return {"csrf": self.csrf, "tid": self.token_id}
+        return {"csrf": self.csrf, "sid": self.sid}
 
     def csrf_ok(self, submitted: str | None) -> bool:
         """Constant-time check of a form's ``csrf_token`` against this session's."""
         return bool(submitted) and hmac.compare_digest(str(submitted), self.csrf)
 
-    def start(self, token_id: str) -> None:
-        """Sign in: hold ``token_id`` with a new CSRF token."""
-        self.token_id = token_id
+    def start(self, sid: str) -> None:
+        """Sign in: hold the new session id ``sid`` with a new CSRF token."""
+        self.sid = sid
         self.csrf = secrets.token_urlsafe(32)
         self.changed = True
 
     def end(self) -> None:
-        """Sign out (the CSRF token stays until the cookie is rewritten)."""
-        self.token_id = None
+        """Sign out: drop the session id and the CSRF token."""
+        self.sid = None
+        self.csrf = secrets.token_urlsafe(32)
         self.changed = True
 
 
@@ -74,6 +153,7 @@ class SessionCodec:
         key = secret or os.environ.get("CIVICML_UI_SECRET") or secrets.token_urlsafe(48)
         self.max_age = max_age
         self._s = URLSafeTimedSerializer(key, salt="civicml-ui-session")
+        self._pending = URLSafeTimedSerializer(key, salt="civicml-oidc-pending")
 
     def dumps(self, session: WebSession) -> str:
         """The signed cookie value."""
@@ -89,9 +169,46 @@ class SessionCodec:
             except BadSignature:
                 data = None
             if isinstance(data, dict) and isinstance(data.get("csrf"), str):
-                tid = data.get("tid")
-                return WebSession(csrf=data["csrf"], token_id=tid if isinstance(tid, str) else None)
+                sid = data.get("sid")
+                return WebSession(csrf=data["csrf"], sid=sid if isinstance(sid, str) else None)
         return WebSession(changed=True)
+
+    def dumps_pending(self, pending: dict[str, str]) -> str:
+        """The signed value of the sign-in-under-way cookie."""
+        return str(self._pending.dumps(pending))
+
+    def loads_pending(self, raw: str | None) -> dict[str, str] | None:
+        """The sign-in under way in a cookie value; ``None`` when absent, forged or stale."""
+        from itsdangerous import BadSignature
+
+        if not raw:
+            return None
+        try:
+            data = self._pending.loads(raw, max_age=PENDING_SECONDS)
+        except BadSignature:
+            return None
+        if not isinstance(data, dict) or not all(isinstance(v, str) for v in data.values()):
+            return None
+        return {str(k): v for k, v in data.items()}
+
+    def save_pending(
+        self, response: Any, pending: dict[str, str] | None, *, secure: bool, path: str
+    ) -> None:
+        """Set (or, with ``None``, delete) the sign-in-under-way cookie: ``HttpOnly``,
+        ``SameSite=Lax`` (the provider's redirect back is a cross-site navigation), only sent
+        to the callback ``path``."""
+        if pending is None:
+            response.delete_cookie(PENDING_COOKIE, path=path, httponly=True, samesite="lax")
+            return
+        response.set_cookie(
+            PENDING_COOKIE,
+            self.dumps_pending(pending),
+            max_age=PENDING_SECONDS,
+            path=path,
+            httponly=True,
+            samesite="lax",
+            secure=secure,
+        )
 
     def load(self, request: Any) -> WebSession:
         """The session of a request (anything with ``cookies``, e.g. Starlette's ``Request``)."""

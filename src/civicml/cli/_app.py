@@ -21,6 +21,7 @@ from civicml.cli._common import (
     console,
     emit_json,
     err_console,
+    fail,
     handle_errors,
     progress_bar,
     set_debug,
@@ -212,12 +213,16 @@ def train(
 ) -> None:
     """Train and compare candidates with cross-validation; save the winner as a bundle.
 
-    The run is recorded (see 'civicml runs list'), as failed if it fails."""
+    The run is recorded (see 'civicml runs list'), as failed if it fails: in the registry, or
+    with --registry https://... (a civicml server, whose runs are read only) in the project's
+    own database."""
+    from civicml.cli._common import is_remote, local_registry
     from civicml.spec import load_spec
 
     loaded = _with_engine(load_spec(spec), engine)
+    runs_uri = local_registry(loaded.base_dir) if is_remote(registry) else registry
     outcome = _with_progress(
-        "run_training", loaded, out, overwrite=overwrite, runs_uri=registry, quiet=json_out
+        "run_training", loaded, out, overwrite=overwrite, runs_uri=runs_uri, quiet=json_out
     )
     if json_out:
         emit_json({**_summary(outcome), "run_id": outcome.run_id})
@@ -242,16 +247,24 @@ def run(
     json_out: JsonOpt = False,
 ) -> None:
     """The main job: validate the spec and data, train, save a verified bundle, write the
-    report, model card and ATRS record, and register the bundle as a new (unpromoted) version."""
+    report, model card and ATRS record, and register the bundle as a new (unpromoted) version.
+
+    The registrant is your OS login (not verified); with --registry https://... the bundle is
+    registered on that civicml server as whoever $CIVICML_TOKEN belongs to (the run itself is
+    recorded in the project's own database)."""
     from civicml.bandits import is_bandit_spec
-    from civicml.cli._models import default_actor
+    from civicml.cli._common import current_actor, is_remote, local_registry
+    from civicml.cli._models import register_remote
     from civicml.spec import load_spec
 
+    remote = is_remote(registry)
+    local_as = current_actor().name if register and not remote else None
     if is_bandit_spec(spec):  # a 'bandit:' section: the adaptive-trial job
         from civicml.cli._bandits import run_bandit_spec
 
-        actor = default_actor(by) if register else None
-        run_bandit_spec(spec, out, overwrite, pdf, actor, registry, json_out)
+        run_bandit_spec(
+            spec, out, overwrite, pdf, local_as, registry, json_out, remote=register and remote
+        )
         return
     loaded = _with_engine(load_spec(spec), engine)
 
@@ -261,10 +274,14 @@ def run(
         out,
         overwrite=overwrite,
         pdf=pdf,
-        register_as=default_actor(by) if register else None,
-        registry_uri=registry,
+        register_as=local_as,
+        registry_uri=local_registry(loaded.base_dir) if remote else registry,
         quiet=json_out,
     )
+    if register and remote:
+        project.registered = register_remote(
+            registry, project.training.bundle.path, loaded.name, "civicml run"
+        )
     outputs = project.outputs()
     run_id = project.training.run_id
     if json_out:
@@ -283,12 +300,22 @@ def run(
 
 @app.command()
 @handle_errors
-def verify(bundle: Annotated[Path, typer.Argument(help="A bundle folder.")]) -> None:
-    """Check every file of a bundle against its manifest and load its model safely."""
+def verify(
+    bundle: Annotated[Path, typer.Argument(help="A bundle folder.")],
+    signer: Annotated[
+        str | None,
+        typer.Option("--signer", help="Also require this key fingerprint to have signed it."),
+    ] = None,
+) -> None:
+    """Check every file of a bundle against its manifest and its signature, and load its
+    model safely. Exit 2 when anything does not match (e.g. a rewritten manifest)."""
     from civicml.bundle import load_bundle
 
     b = load_bundle(bundle)
-    console.print(f"OK: {len(b.files)} files verified; bundle sha256 {b.digest}")
+    signed = f"signed by {b.signer}" if b.signer else "unsigned (no signature.json)"
+    if signer and not (b.signer or "").startswith(signer.strip().lower()):
+        raise fail(f"{bundle} is {signed}, not by the key {signer} that --signer requires")
+    console.print(f"OK: {len(b.files)} files verified; bundle sha256 {b.digest}; {signed}")
 
 
 def _with_engine(spec: Any, engine: str | None) -> Any:
@@ -390,13 +417,14 @@ def main() -> None:
 
 def _mount() -> None:
     """Attach the commands that live in their own modules."""
-    from civicml.cli import _data, _models, _pipeline, _runs, _tokens
+    from civicml.cli import _data, _keys, _models, _pipeline, _runs, _tokens
     from civicml.cli._bandits import bandits_app
     from civicml.cli._deploy import deploy_app
     from civicml.cli._monitor import monitor_app
     from civicml.cli._predict import predict
     from civicml.cli._report import report
     from civicml.cli._serve import serve
+    from civicml.cli._server import server_app
     from civicml.cli._ui import ui
 
     app.command("predict")(predict)
@@ -405,12 +433,14 @@ def _mount() -> None:
     app.command("ui")(ui)
     app.add_typer(_models.app, name="models")
     app.add_typer(_tokens.app, name="tokens")
+    app.add_typer(_keys.app, name="keys")
     app.add_typer(bandits_app, name="bandits")
     app.add_typer(monitor_app, name="monitor")
     app.add_typer(_runs.app, name="runs")
     app.add_typer(_data.app, name="data")
     app.add_typer(_pipeline.app, name="pipeline")
     app.add_typer(deploy_app, name="deploy")
+    app.add_typer(server_app, name="server")
 
 
 _mount()

@@ -207,8 +207,8 @@ def register(
     """Register the bandit's current policy as a new model version (spec, policy, report, checks),
     so approval, promotion and the audit log work as for any model."""
     from civicml.bandits import open_bandit_store, save_bandit_bundle
-    from civicml.cli._models import default_actor
-    from civicml.registry import open_registry
+    from civicml.cli._common import current_actor
+    from civicml.cli._models import acted, open_from_cli
 
     store = open_bandit_store(db)
     try:
@@ -216,12 +216,16 @@ def register(
         bundle = save_bandit_bundle(store, name, dest, overwrite=True)
     finally:
         store.close()
-    with open_registry(registry, project_dir=project_dir) as reg:
-        version = reg.register(bundle.path, name, actor=default_actor(by), reason=reason)
+    with open_from_cli(registry, None, project_dir) as reg:
+        version = reg.register(bundle.path, name, actor=current_actor(), reason=reason)
+        who = acted(reg)
     if as_json:
         emit_json({"name": name, "version": version.version, "bundle": str(bundle.path)})
         return
-    console.print(f"Registered bandit {name} as version {version.version} (not promoted).")
+    console.print(
+        f"Registered bandit {name} as version {version.version} (not promoted) as {who}.",
+        markup=False,
+    )
 
 
 def _num(v: float | None) -> str:
@@ -236,8 +240,13 @@ def run_bandit_spec(
     register_as: str | None,
     registry: str | None,
     as_json: bool,
+    *,
+    remote: bool = False,
 ) -> None:
-    """``civicml run`` on a spec with a ``bandit:`` section: run the job, print its outputs."""
+    """``civicml run`` on a spec with a ``bandit:`` section: run the job, print its outputs.
+
+    ``remote``: register the bundle on the ``civicml server`` that ``registry`` names."""
+    from civicml.cli._common import local_registry
     from civicml.workflow import run_bandit
 
     def on_event(kind: str, **kw: Any) -> None:
@@ -250,9 +259,15 @@ def run_bandit_spec(
         overwrite=overwrite,
         pdf=pdf,
         register_as=register_as,
-        registry_uri=registry,
+        registry_uri=local_registry(spec if spec.is_dir() else spec.parent) if remote else registry,
         on_event=on_event,
     )
+    if remote:
+        from civicml.cli._models import register_remote
+
+        outcome.registered = register_remote(
+            registry, outcome.bundle.path, outcome.project.bandit.name, "civicml run"
+        )
     outputs = outcome.outputs()
     if as_json:
         emit_json({**outcome.summary(), "outputs": outputs, "run_id": outcome.run_id})

@@ -10,12 +10,15 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
 
 from civicml._errors import CivicMLError
+
+if TYPE_CHECKING:
+    from civicml.registry import Actor
 
 __all__ = [
     "ArtifactsOpt",
@@ -25,12 +28,18 @@ __all__ = [
     "RegisterOpt",
     "RegistryOpt",
     "SpecArg",
+    "BY_REFUSED",
     "console",
+    "current_actor",
     "emit_json",
     "err_console",
     "fail",
     "handle_errors",
+    "identity_note",
     "is_debug",
+    "is_remote",
+    "local_registry",
+    "login_name",
     "progress_bar",
     "set_debug",
 ]
@@ -62,10 +71,24 @@ ArtifactsOpt = Annotated[
 ]
 #: ``--json``: machine-readable output for scripts.
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON on stdout.")]
-#: ``--by``: who is acting, for the audit log.
+#: the one line a command given ``--by`` exits 2 with
+BY_REFUSED = (
+    "--by is no longer accepted: civicml records who acts from your OS login in embedded mode "
+    "(not verified) or from your sign-in in server mode (civicml server)"
+)
+
+
+def _refuse_by(value: str | None) -> str | None:
+    """``--by NAME`` named whoever the caller liked; it is refused, before anything runs."""
+    if value is not None:
+        raise fail(BY_REFUSED)
+    return value
+
+
+#: ``--by``: hidden and refused (exit 2 with :data:`BY_REFUSED`); who acts is never a flag.
 ByOpt = Annotated[
     str | None,
-    typer.Option("--by", help="Who is acting (default: $CIVICML_ACTOR or your login name)."),
+    typer.Option("--by", hidden=True, is_eager=True, callback=_refuse_by),
 ]
 #: ``--register/--no-register``: whether a job registers its bundle.
 RegisterOpt = Annotated[
@@ -77,6 +100,65 @@ SpecArg = Annotated[Path, typer.Argument(help="civicml.yaml (or its folder).")]
 
 
 _debug_flag = False
+
+
+def login_name() -> str:
+    """The OS login the CLI acts as in embedded mode: the one place the CLI learns it (from the
+    process's user id, so no flag or environment variable changes it; tests replace this)."""
+    from civicml.registry import os_login
+
+    return os_login()
+
+
+def is_remote(registry: str | None) -> bool:
+    """True when the registry option (or ``$CIVICML_REGISTRY``) names a ``civicml server``.
+
+    >>> is_remote("https://models.example.gov.uk"), is_remote("sqlite:///r.db"), is_remote(None)
+    (True, False, False)
+    """
+    uri = registry if registry is not None else os.environ.get("CIVICML_REGISTRY", "")
+    return uri.lower().startswith(("http://", "https://"))
+
+
+def local_registry(project_dir: str | Path) -> str:
+    """The project's own embedded database, where a job records its run when the registry is
+    a ``civicml server`` (whose runs are read only over HTTP).
+
+    >>> local_registry("/srv/p")
+    'sqlite:////srv/p/.civicml/registry.db'
+    """
+    return f"sqlite:///{Path(project_dir).resolve() / '.civicml' / 'registry.db'}"
+
+
+def current_actor(registry: object | None = None) -> Actor:
+    """Who this command acts as.
+
+    Embedded mode: the OS login, unverified (``via="os-login"``). Against a ``civicml server``
+    (a registry object with ``me()``) the server says who the token or sign-in belongs to.
+    """
+    me = getattr(registry, "me", None)
+    if callable(me):
+        found: Actor = me()
+        return found
+    from civicml.registry import Actor
+
+    return Actor(login_name(), verified=False, via="os-login")
+
+
+def identity_note(actor: Actor) -> str:
+    """How far the acting identity was checked, for the one line a write command prints.
+
+    >>> from civicml.registry import Actor
+    >>> identity_note(Actor("alice", via="os-login"))
+    'OS login, not verified by a server'
+    >>> identity_note(Actor("ada@dept.gov.uk", verified=True, via="oidc"))
+    'verified by civicml server, via oidc'
+    """
+    if actor.verified:
+        return f"verified by civicml server, via {actor.via}"
+    if actor.via == "os-login":
+        return "OS login, not verified by a server"
+    return f"{actor.via}, not verified by a server"
 
 
 def progress_bar() -> Any:

@@ -7,8 +7,7 @@ inside each command so ``civicml --help`` stays fast.
 
 from __future__ import annotations
 
-import getpass
-import os
+import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -21,15 +20,18 @@ from civicml.cli._common import (
     ProjectOpt,
     RegistryOpt,
     console,
+    current_actor,
     emit_json,
     fail,
     handle_errors,
+    identity_note,
+    is_remote,
 )
 
 if TYPE_CHECKING:
-    from civicml.registry import ModelVersion, Registry
+    from civicml.registry import Actor, ModelVersion, Registry, RemoteRegistry
 
-__all__ = ["app", "default_actor", "open_from_cli"]
+__all__ = ["acted", "app", "default_actor", "open_from_cli", "register_remote"]
 
 app = typer.Typer(
     help="The model registry: versions, aliases, two-person approval, rollback and audit.",
@@ -60,24 +62,42 @@ LawfulOpt = Annotated[
 ]
 
 
-def default_actor(by: str | None = None) -> str:
-    """``by``, else ``$CIVICML_ACTOR``, else the login name."""
-    if by:
-        return by
-    env = os.environ.get("CIVICML_ACTOR")
-    if env:
-        return env
-    try:
-        return getpass.getuser()
-    except Exception:  # no login name (e.g. some containers)
-        return "unknown"
+def default_actor(by: str | None = None) -> Actor:
+    """The acting :class:`~civicml.registry.Actor`: the OS login, unverified.
+
+    ``by`` is never used: the hidden ``--by`` option refuses any value before a command runs
+    (a ``civicml server`` takes identity from the token and ignores the actor a client sends).
+    """
+    return current_actor()
 
 
-def open_from_cli(registry: str | None, artifacts: str | None, project_dir: Path) -> Registry:
-    """Open the registry the CLI options name."""
-    from civicml.registry import open_registry
+def open_from_cli(
+    registry: str | None, artifacts: str | None, project_dir: Path
+) -> Registry | RemoteRegistry:
+    """Open the registry the CLI options name: a ``civicml server`` for an ``http(s)://`` URL
+    (authenticated with ``$CIVICML_TOKEN``), else the embedded database."""
+    from civicml.registry import RemoteRegistry, open_registry
 
+    if is_remote(registry):
+        import os
+
+        return RemoteRegistry(
+            registry or os.environ["CIVICML_REGISTRY"], cache_dir=project_dir / ".civicml" / "cache"
+        )
     return open_registry(registry, artifacts=artifacts, project_dir=project_dir)
+
+
+def register_remote(registry: str | None, bundle: Path, name: str, reason: str) -> ModelVersion:
+    """Register a job's bundle on the ``civicml server`` that ``registry`` names, as whoever
+    ``$CIVICML_TOKEN`` belongs to (``civicml run``, ``pipeline run`` and bandit runs)."""
+    with open_from_cli(registry, None, Path(".")) as reg:
+        return reg.register(bundle, name, actor=current_actor(), reason=reason)
+
+
+def acted(reg: Registry | RemoteRegistry) -> str:
+    """``alice (OS login, not verified by a server)``: who acted and how far that was checked."""
+    actor = current_actor(reg)
+    return f"{actor.name} ({identity_note(actor)})"
 
 
 def _version_row(v: ModelVersion) -> list[str]:
@@ -92,7 +112,7 @@ def _version_row(v: ModelVersion) -> list[str]:
     ]
 
 
-def _print_version(reg: Registry, v: ModelVersion) -> None:
+def _print_version(reg: Registry | RemoteRegistry, v: ModelVersion) -> None:
     from rich.table import Table
 
     owner = v.owner or {}
@@ -237,21 +257,112 @@ def register(
     project_dir: ProjectOpt = Path("."),
     as_json: JsonOpt = False,
 ) -> None:
-    """Register a bundle as the model's next version (it is not promoted)."""
+    """Register a bundle as the model's next version (it is not promoted).
+
+    The registrant is your OS login (embedded mode, not verified) or whoever ``$CIVICML_TOKEN``
+    belongs to (server mode)."""
     with open_from_cli(registry, artifacts, project_dir) as reg:
         v = reg.register(
             bundle,
             name,
-            actor=default_actor(by),
+            actor=current_actor(),
             reason=reason,
             oversight=oversight,
             lawful_basis=lawful_basis,
         )
+        who = acted(reg)
     if as_json:
         emit_json(v.to_dict())
         return
-    console.print(f"Registered {v.name} v{v.version} (sha256 {v.digest[:12]}…).")
+    console.print(
+        f"Registered {v.name} v{v.version} (sha256 {v.digest[:12]}…) as {who}.", markup=False
+    )
     console.print(f"Next: civicml models request-approval {v.name} {v.version} --reason TEXT")
+
+
+SafeguardInfoOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--safeguard-information",
+        help="Art. 22C safeguard (needed for solely-automated): how the person is told about "
+        "the decision, e.g. 'Decision letter giving the main reasons'.",
+    ),
+]
+SafeguardContestOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--safeguard-contest",
+        help="Art. 22C safeguard: how the person makes representations about and contests "
+        "the decision, e.g. 'Mandatory reconsideration form, 30 days'.",
+    ),
+]
+SafeguardHumanOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--safeguard-human",
+        help="Art. 22C safeguard: how the person gets a human to reconsider the decision on "
+        "request, e.g. 'A caseworker reviews it within 10 working days'.",
+    ),
+]
+Art9Opt = Annotated[
+    str | None,
+    typer.Option(
+        "--art9-condition",
+        help="UK GDPR Art. 9(2) condition for special-category inputs in a solely-automated "
+        "decision: explicit-consent (9(2)(a)) or substantial-public-interest (9(2)(g), with "
+        "--schedule1).",
+    ),
+]
+Schedule1Opt = Annotated[
+    str | None,
+    typer.Option(
+        "--schedule1",
+        metavar="PARA",
+        help="Data Protection Act 2018 Schedule 1 Part 2 condition for "
+        "substantial-public-interest: the paragraph, 6 to 28 (e.g. 6: statutory and government "
+        "purposes; 8: equality of opportunity or treatment; 10: preventing or detecting "
+        "unlawful acts).",
+    ),
+]
+
+
+def _governance_fields(options: dict[str, Any]) -> dict[str, Any]:
+    """The registry's governance keywords from ``request-approval``'s or ``governance``'s
+    options (their ``locals()``): owner, uses, oversight, lawful basis and the legal record."""
+    from civicml.registry import legal_from_fields
+
+    o = options
+    return {
+        "oversight": o["oversight"],
+        "lawful_basis": o["lawful_basis"],
+        "owner": _owner(o["team"], o["sro"], o["contact"], o["organisation"]),
+        "intended_use": o["intended_use"],
+        "out_of_scope_uses": o["out_of_scope"] or None,
+        "legal": legal_from_fields(
+            o["safeguard_information"],
+            o["safeguard_contest"],
+            o["safeguard_human"],
+            o["art9_condition"],
+            o["schedule1"],
+        ),
+    }
+
+
+def _owner(team: str | None, sro: str | None, contact: str | None, org: str | None) -> Any:
+    given = {"team": team, "senior_responsible_owner": sro, "contact": contact}
+    return {k: v for k, v in {**given, "organisation": org}.items() if v} or None
+
+
+TeamOpt = Annotated[str | None, typer.Option("--team", help="Owning team.")]
+SroOpt = Annotated[
+    str | None, typer.Option("--senior-responsible-owner", help="Senior responsible owner.")
+]
+ContactOpt = Annotated[str | None, typer.Option("--contact", help="Contact email.")]
+OrganisationOpt = Annotated[str | None, typer.Option("--organisation")]
+IntendedUseOpt = Annotated[str | None, typer.Option("--intended-use")]
+OutOfScopeOpt = Annotated[
+    list[str] | None, typer.Option("--out-of-scope", help="An out-of-scope use (repeat).")
+]
 
 
 @app.command("request-approval")
@@ -263,44 +374,31 @@ def request_approval(
     by: ByOpt = None,
     oversight: OversightOpt = None,
     lawful_basis: LawfulOpt = None,
-    team: Annotated[str | None, typer.Option("--team", help="Owning team.")] = None,
-    sro: Annotated[
-        str | None, typer.Option("--senior-responsible-owner", help="Senior responsible owner.")
-    ] = None,
-    contact: Annotated[str | None, typer.Option("--contact", help="Contact email.")] = None,
-    organisation: Annotated[str | None, typer.Option("--organisation")] = None,
-    intended_use: Annotated[str | None, typer.Option("--intended-use")] = None,
-    out_of_scope: Annotated[
-        list[str] | None, typer.Option("--out-of-scope", help="An out-of-scope use (repeat).")
-    ] = None,
+    team: TeamOpt = None,
+    sro: SroOpt = None,
+    contact: ContactOpt = None,
+    organisation: OrganisationOpt = None,
+    intended_use: IntendedUseOpt = None,
+    out_of_scope: OutOfScopeOpt = None,
+    safeguard_information: SafeguardInfoOpt = None,
+    safeguard_contest: SafeguardContestOpt = None,
+    safeguard_human: SafeguardHumanOpt = None,
+    art9_condition: Art9Opt = None,
+    schedule1: Schedule1Opt = None,
     registry: RegistryOpt = None,
     artifacts: ArtifactsOpt = None,
     project_dir: ProjectOpt = Path("."),
     as_json: JsonOpt = False,
 ) -> None:
-    """Ask for approval, recording any governance details given here."""
-    owner = {
-        k: v
-        for k, v in {
-            "team": team,
-            "senior_responsible_owner": sro,
-            "contact": contact,
-            "organisation": organisation,
-        }.items()
-        if v
-    }
+    """Ask for approval, recording any governance details given here.
+
+    A solely-automated version needs the three Art. 22C safeguards (--safeguard-information,
+    --safeguard-contest, --safeguard-human) and, when its model uses special-category inputs,
+    --art9-condition (with --schedule1 for substantial-public-interest).
+    """
+    fields = _governance_fields(locals())
     with open_from_cli(registry, artifacts, project_dir) as reg:
-        v = reg.request_approval(
-            name,
-            version,
-            actor=default_actor(by),
-            reason=reason,
-            oversight=oversight,
-            lawful_basis=lawful_basis,
-            owner=owner or None,
-            intended_use=intended_use,
-            out_of_scope_uses=out_of_scope or None,
-        )
+        v = reg.request_approval(name, version, actor=default_actor(by), reason=reason, **fields)
     _done(
         v,
         as_json,
@@ -308,30 +406,60 @@ def request_approval(
     )
 
 
+@app.command()
+@handle_errors
+def governance(
+    name: Annotated[str, typer.Argument(help="Model name.")],
+    version: Annotated[int, typer.Argument(help="Version number.")],
+    reason: OptReasonOpt = None,
+    by: ByOpt = None,
+    oversight: OversightOpt = None,
+    lawful_basis: LawfulOpt = None,
+    team: TeamOpt = None,
+    sro: SroOpt = None,
+    contact: ContactOpt = None,
+    organisation: OrganisationOpt = None,
+    intended_use: IntendedUseOpt = None,
+    out_of_scope: OutOfScopeOpt = None,
+    safeguard_information: SafeguardInfoOpt = None,
+    safeguard_contest: SafeguardContestOpt = None,
+    safeguard_human: SafeguardHumanOpt = None,
+    art9_condition: Art9Opt = None,
+    schedule1: Schedule1Opt = None,
+    registry: RegistryOpt = None,
+    artifacts: ArtifactsOpt = None,
+    project_dir: ProjectOpt = Path("."),
+    as_json: JsonOpt = False,
+) -> None:
+    """Record governance details (owner, uses, oversight, lawful basis, Art. 22C safeguards,
+    Art. 9 condition) on a version not yet approved; what is recorded is merged."""
+    fields = _governance_fields(locals())
+    with open_from_cli(registry, artifacts, project_dir) as reg:
+        v = reg.set_governance(name, version, actor=default_actor(by), reason=reason, **fields)
+    _done(v, as_json, f"Recorded the governance details of {v.name} v{v.version}.")
+
+
 def _decide(
     kind: str,
     name: str,
     version: int,
-    by: str,
     reason: str,
     reg_args: tuple[Any, ...],
     as_json: bool,
 ) -> None:
     with open_from_cli(*reg_args) as reg:
         fn = {"approve": reg.approve, "reject": reg.reject, "override": reg.override_checks}[kind]
-        v = fn(name, version, by=by, reason=reason)
+        v = fn(name, version, by=current_actor(), reason=reason)
+        who = acted(reg)
     words = {"approve": "approved", "reject": "rejected", "override": "checks overridden"}
-    _done(v, as_json, f"{v.name} v{v.version} {words[kind]} by {by}.")
+    _done(v, as_json, f"{v.name} v{v.version} {words[kind]} by {who}.")
 
 
 def _done(v: ModelVersion, as_json: bool, message: str) -> None:
     if as_json:
         emit_json(v.to_dict())
     else:
-        console.print(message)
-
-
-WhoOpt = Annotated[str, typer.Option("--by", help="The named person deciding.")]
+        console.print(message, markup=False)
 
 
 @app.command()
@@ -339,15 +467,18 @@ WhoOpt = Annotated[str, typer.Option("--by", help="The named person deciding.")]
 def approve(
     name: Annotated[str, typer.Argument(help="Model name.")],
     version: Annotated[int, typer.Argument(help="Version number.")],
-    by: WhoOpt,
     reason: ReasonOpt,
+    by: ByOpt = None,
     registry: RegistryOpt = None,
     artifacts: ArtifactsOpt = None,
     project_dir: ProjectOpt = Path("."),
     as_json: JsonOpt = False,
 ) -> None:
-    """Approve a version (two-person rule: not by the person who registered it)."""
-    _decide("approve", name, version, by, reason, (registry, artifacts, project_dir), as_json)
+    """Approve a version as yourself: not its registrant nor whoever asked for the approval.
+
+    You are your OS login (embedded mode, not verified) or whoever ``$CIVICML_TOKEN`` belongs to
+    (server mode, where you also need the approver role)."""
+    _decide("approve", name, version, reason, (registry, artifacts, project_dir), as_json)
 
 
 @app.command()
@@ -355,15 +486,15 @@ def approve(
 def reject(
     name: Annotated[str, typer.Argument(help="Model name.")],
     version: Annotated[int, typer.Argument(help="Version number.")],
-    by: WhoOpt,
     reason: ReasonOpt,
+    by: ByOpt = None,
     registry: RegistryOpt = None,
     artifacts: ArtifactsOpt = None,
     project_dir: ProjectOpt = Path("."),
     as_json: JsonOpt = False,
 ) -> None:
     """Reject a version, with the reason."""
-    _decide("reject", name, version, by, reason, (registry, artifacts, project_dir), as_json)
+    _decide("reject", name, version, reason, (registry, artifacts, project_dir), as_json)
 
 
 @app.command()
@@ -371,15 +502,15 @@ def reject(
 def override(
     name: Annotated[str, typer.Argument(help="Model name.")],
     version: Annotated[int, typer.Argument(help="Version number.")],
-    by: WhoOpt,
     reason: ReasonOpt,
+    by: ByOpt = None,
     registry: RegistryOpt = None,
     artifacts: ArtifactsOpt = None,
     project_dir: ProjectOpt = Path("."),
     as_json: JsonOpt = False,
 ) -> None:
     """Record an explicit override of failing or missing assessment checks."""
-    _decide("override", name, version, by, reason, (registry, artifacts, project_dir), as_json)
+    _decide("override", name, version, reason, (registry, artifacts, project_dir), as_json)
 
 
 @app.command()
@@ -411,8 +542,9 @@ def promote(
     from civicml.registry import check_alias
 
     with open_from_cli(registry, artifacts, project_dir) as reg:
-        v = reg.promote(name, version, alias, actor=default_actor(by), reason=reason)
-    _done(v, as_json, f"{name}@{check_alias(alias)} now points at v{v.version}.")
+        v = reg.promote(name, version, alias, actor=current_actor(), reason=reason)
+        who = acted(reg)
+    _done(v, as_json, f"{name}@{check_alias(alias)} now points at v{v.version} (by {who}).")
 
 
 @app.command()
@@ -429,16 +561,41 @@ def rollback(
 ) -> None:
     """Move production back to the approved version that held it before."""
     with open_from_cli(registry, artifacts, project_dir) as reg:
-        v = reg.rollback(name, actor=default_actor(by), reason=reason, alias=alias)
-    _done(v, as_json, f"{name}@{alias} rolled back to v{v.version}.")
+        v = reg.rollback(name, actor=current_actor(), reason=reason, alias=alias)
+        who = acted(reg)
+    _done(v, as_json, f"{name}@{alias} rolled back to v{v.version} (by {who}).")
 
 
 @app.command()
 @handle_errors
 def audit(
     verify: Annotated[
-        bool, typer.Option("--verify", help="Check the hash chain; exit 1 if it is broken.")
+        bool,
+        typer.Option(
+            "--verify",
+            help="Check the keyed hash chain and replay it against the tables; exit 1 if "
+            "anything differs.",
+        ),
     ] = False,
+    against: Annotated[
+        Path | None,
+        typer.Option(
+            "--against",
+            help="With --verify: a head saved earlier with --head; the log must still hold it.",
+        ),
+    ] = None,
+    head: Annotated[
+        bool,
+        typer.Option("--head", help="Print the chain head as JSON, to keep a copy elsewhere."),
+    ] = False,
+    repair: Annotated[
+        bool,
+        typer.Option(
+            "--repair",
+            help="Admin: record that the listed problems were investigated (needs --reason).",
+        ),
+    ] = False,
+    reason: Annotated[str | None, typer.Option("--reason", help="Why (with --repair).")] = None,
     subject: Annotated[
         str | None, typer.Option("--subject", help="Only events about e.g. 'benefits/3'.")
     ] = None,
@@ -448,27 +605,90 @@ def audit(
     project_dir: ProjectOpt = Path("."),
     as_json: JsonOpt = False,
 ) -> None:
-    """Show the audit log, or verify its hash chain with --verify."""
+    """Show the audit log; verify it (--verify), export its head (--head) or record a repair."""
     with open_from_cli(registry, artifacts, project_dir) as reg:
-        if verify:
-            result = reg.verify_audit()
-            if as_json:
-                emit_json(result.to_dict())
-            elif result.ok:
-                console.print(f"Audit chain verified: {result.events} events, none altered.")
-            if not result.ok:
-                if as_json:
-                    raise typer.Exit(1)
-                raise fail(
-                    f"The audit chain is broken at event {result.first_bad_event_id}: "
-                    f"{result.reason}. Restore the registry database from backup and investigate.",
-                    1,
-                )
-            return
-        head = reg.store.audit_head()
-        last = head[0] if head else 0
-        after = 0 if subject else max(0, last - limit)
-        events = reg.audit_events(after=after, subject=subject)[-limit:]
+        if head:
+            emit_json(reg.audit_head())
+        elif repair:
+            _audit_repair(reg, reason)
+        elif verify:
+            _audit_verify(reg, _read_head(against), as_json)
+        else:
+            _audit_show(reg, subject, limit, as_json)
+
+
+def _read_head(path: Path | None) -> dict[str, Any] | None:
+    if path is None:
+        return None
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+        return {"seq": int(doc["seq"]), "hash": str(doc["hash"])}
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise fail(
+            f"--against {path} is not a chain head saved with 'civicml models audit --head' "
+            f"({type(exc).__name__}). Expected JSON with 'seq' and 'hash'."
+        ) from None
+
+
+def _audit_verify(reg: Any, against: dict[str, Any] | None, as_json: bool) -> None:
+    result = reg.verify_audit(against=against)
+    if as_json:
+        emit_json(result.to_dict())
+        if not result.ok:
+            raise typer.Exit(1)
+        return
+    keyed = (
+        f"keyed ({result.keyed}"
+        + (
+            f"; {result.unkeyed_events} earlier events predate the key"
+            if result.unkeyed_events
+            else ""
+        )
+        + ")"
+        if result.keyed
+        else "NOT keyed (hashes only)"
+    )
+    if result.ok:
+        extra = f", {result.repairs} recorded repair(s) applied" if result.repairs else ""
+        partial = (
+            f"; {result.not_replayed} version(s) predate full-state events and were not compared"
+            if result.not_replayed
+            else ""
+        )
+        console.print(
+            f"Audit log verified: {result.events} events, {keyed}, every table row matches "
+            f"the state the events record{extra}{partial}."
+        )
+        return
+    for problem in result.problems:
+        console.print(f"  event {problem['seq']}: {problem['why']}", markup=False)
+    for difference in result.differences:
+        console.print(f"  {difference}", markup=False)
+    raise fail(
+        f"The audit log does not verify: {result.reason}. This registry refuses writes until "
+        "an admin investigates (compare with an exported head and your backups) and records "
+        "the repair with 'civicml models audit --repair --reason TEXT'.",
+        1,
+    )
+
+
+def _audit_repair(reg: Any, reason: str | None) -> None:
+    if not reason or not reason.strip():
+        raise fail("--repair needs --reason: say what was investigated and what was found.")
+    event = reg.repair_audit(current_actor(), reason)
+    console.print(
+        f"Recorded the repair as audit event {event.seq}: "
+        f"{len(event.details.get('accepted', []))} event(s) and "
+        f"{sum(len(v) for v in (event.details.get('rows') or {}).values())} row(s) accepted "
+        "as they stand. Writes are allowed again.",
+        markup=False,
+    )
+
+
+def _audit_show(reg: Any, subject: str | None, limit: int, as_json: bool) -> None:
+    last = int(reg.audit_head()["seq"])
+    after = 0 if subject else max(0, last - limit)
+    events = reg.audit_events(after=after, subject=subject)[-limit:]
     if as_json:
         emit_json({"events": [e.to_dict() for e in events]})
         return

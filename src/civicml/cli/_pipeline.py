@@ -40,8 +40,11 @@ def run(
     json_out: JsonOpt = False,
 ) -> None:
     """Run the pipeline. Exit 0 when done (or nothing to do), 2 when another run holds the
-    project's lock or the input is unusable."""
-    from civicml.cli._models import default_actor
+    project's lock or the input is unusable. The registrant is your OS login (not verified);
+    with --registry https://... the bundle is registered on that civicml server as whoever
+    $CIVICML_TOKEN belongs to, once the other steps have finished."""
+    from civicml.cli._common import current_actor, is_remote, local_registry
+    from civicml.cli._models import register_remote
     from civicml.spec import load_spec
     from civicml.workflow import run_pipeline
 
@@ -53,14 +56,19 @@ def run(
         elif kind == "warning":
             err_console.print(f"[yellow]warning:[/] {kw['message']}", soft_wrap=True)
 
+    loaded = load_spec(spec)
+    remote = is_remote(registry)
     outcome = run_pipeline(
-        load_spec(spec),
+        loaded,
         out,
-        register_as=default_actor(by) if register else None,
-        registry_uri=registry,
+        register_as=current_actor().name if register and not remote else None,
+        registry_uri=local_registry(loaded.base_dir) if remote else registry,
         pdf=pdf,
         on_event=on_event,
     )
+    if register and remote and not outcome.nothing_to_do:
+        v = register_remote(registry, out / "bundle", loaded.name, "civicml pipeline run")
+        on_event("step_done", step=f"register ({v.name} version {v.version} on the server)")
     if json_out:
         emit_json(outcome.to_dict())
         return

@@ -22,7 +22,8 @@ def predict(
         typer.Argument(
             metavar="BUNDLE|NAME@ALIAS",
             help="A bundle folder, or a registered model: NAME@ALIAS (e.g. claims@production) "
-            "or NAME/VERSION, fetched from the registry and verified.",
+            "or NAME/VERSION, fetched from the registry (or a civicml server: --registry "
+            "https://..., $CIVICML_TOKEN) and verified.",
         ),
     ],
     data: Annotated[
@@ -99,9 +100,11 @@ def _bundle_for(model: str, registry: str | None, project_dir: Path) -> Path:
     folder = Path(model)
     if folder.exists() or not re.fullmatch(r"[A-Za-z0-9][\w.\-]*(@[\w.\-]+|/[0-9]+)", model):
         return folder  # a folder (a missing one gets the bundle loader's clear error)
-    from civicml.registry import open_registry
+    from civicml.cli._models import open_from_cli
 
-    with open_registry(registry, project_dir=project_dir) as reg:
+    # the embedded registry, or a civicml server (https://..., $CIVICML_TOKEN) whose verified
+    # bundle is downloaded into the project's .civicml/cache
+    with open_from_cli(registry, None, project_dir) as reg:
         bundle = reg.load_version(model)
     console.print(f"Scoring with {model} (sha256 {bundle.digest[:12]})")
     return Path(bundle.path)

@@ -1,15 +1,119 @@
-"""``civicml report BUNDLE -o DIR``: the HTML report, PDF, model card and ATRS record."""
+"""``civicml report BUNDLE -o DIR``: the HTML report, PDF, model card and ATRS record.
+
+With ``--model NAME/VERSION`` (or when the project's registry holds the bundle) the report,
+model card and ATRS record include the version's approval record: who registered it, asked for
+its approval and approved it, and whether a server verified each of them.
+"""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from civicml.cli._common import console, handle_errors
+from civicml.cli._common import (
+    ArtifactsOpt,
+    ProjectOpt,
+    RegistryOpt,
+    console,
+    handle_errors,
+)
 
-__all__ = ["report"]
+if TYPE_CHECKING:
+    from civicml.registry import ModelVersion, Registry, RemoteRegistry
+
+__all__ = ["find_registered", "report"]
+
+_PAGE = 100
+
+
+def _versions(reg: Registry | RemoteRegistry, name: str) -> list[ModelVersion]:
+    """Every version of ``name``, newest first, a page at a time."""
+    out: list[ModelVersion] = []
+    before: int | None = None
+    while True:
+        page = reg.list_versions(name, limit=_PAGE, before=before)
+        out += page
+        if len(page) < _PAGE:
+            return out
+        before = page[-1].version
+
+
+def find_registered(
+    reg: Registry | RemoteRegistry, digest: str, names: list[str]
+) -> ModelVersion | None:
+    """The registered version whose bundle has ``digest``: the models in ``names`` first (the
+    bundle's own name), then every model in the registry; None when it is not registered."""
+    from civicml._errors import NotFoundError
+
+    seen: set[str] = set()
+    for name in names:
+        if name and name not in seen:
+            seen.add(name)
+            try:
+                found = [v for v in _versions(reg, name) if v.digest == digest]
+            except NotFoundError:
+                continue
+            if found:
+                return found[0]
+    offset = 0
+    while True:
+        models = reg.list_models(limit=_PAGE, offset=offset)
+        for m in models:
+            if m.name not in seen:
+                seen.add(m.name)
+                found = [v for v in _versions(reg, m.name) if v.digest == digest]
+                if found:
+                    return found[0]
+        if len(models) < _PAGE:
+            return None
+        offset += _PAGE
+
+
+def _has_registry(registry: str | None, project_dir: Path) -> bool:
+    """Whether a registry is named or the project already has one (a report never creates one)."""
+    if registry or os.environ.get("CIVICML_REGISTRY"):
+        return True
+    return (project_dir.resolve() / ".civicml" / "registry.db").is_file()
+
+
+def _approval(
+    bundle: Path, model: str | None, registry: str | None, artifacts: str | None, project: Path
+) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+    """The approval record and registry facts of the bundle's registered version (or Nones)."""
+    from civicml._errors import RegistryError
+    from civicml.bundle import load_bundle
+    from civicml.cli._models import open_from_cli
+    from civicml.registry import approval_record
+
+    if model is None and not _has_registry(registry, project):
+        return None, None
+    b = load_bundle(bundle)
+    with open_from_cli(registry, artifacts, project) as reg:
+        if model is not None:
+            v = reg.resolve(model)
+            if v.digest != b.digest:
+                raise RegistryError.build(
+                    f"The bundle {str(bundle)!r} is not {v.ref}",
+                    expected=f"sha256 {v.digest[:16]}…",
+                    got=f"sha256 {b.digest[:16]}…",
+                    fix=f"Pass the bundle of {v.ref} (civicml models download), or the --model "
+                    "that registered this bundle",
+                )
+        else:
+            spec = b.read_json("spec.json") if b.has("spec.json") else {}
+            names = [str(b.info.get("name") or ""), str(spec.get("name") or "")]
+            found = find_registered(reg, b.digest, names)
+            if found is None:
+                return None, None
+            v = found
+        approval = approval_record(reg, v.name, v.version)
+    info = {"name": v.name, "version": v.version, "status": v.status}
+    if v.aliases:
+        info["aliases"] = ", ".join(v.aliases)
+    return approval, info
 
 
 @handle_errors
@@ -19,11 +123,24 @@ def report(
         Path, typer.Option("--out", "-o", help="Folder for report.html, report.pdf and the rest.")
     ] = Path("out/report"),
     pdf: Annotated[bool, typer.Option("--pdf/--no-pdf", help="Also print a PDF.")] = True,
+    model: Annotated[
+        str | None,
+        typer.Option(
+            "--model",
+            help="The registered version this bundle is (NAME/VERSION or NAME@ALIAS), whose "
+            "approval record the report shows. Default: the version of the project's registry "
+            "that holds this bundle, if any.",
+        ),
+    ] = None,
+    registry: RegistryOpt = None,
+    artifacts: ArtifactsOpt = None,
+    project_dir: ProjectOpt = Path("."),
 ) -> None:
     """Write the plain-English report, its PDF, the model card and the ATRS record."""
     from civicml.report import write_report
 
-    paths = write_report(bundle, out, pdf=pdf)
+    approval, info = _approval(bundle, model, registry, artifacts, project_dir)
+    paths = write_report(bundle, out, pdf=pdf, registry_info=info, approval=approval)
     console.print(f"report       {paths.html}")
     if paths.pdf is not None:
         console.print(f"pdf          {paths.pdf}")
@@ -31,3 +148,7 @@ def report(
         console.print(f"pdf          not written ({paths.pdf_note})")
     console.print(f"model card   {paths.model_card}")
     console.print(f"ATRS record  {paths.atrs_json}  and  {paths.atrs_html}")
+    if approval is None:
+        console.print("approval     Not yet approved in a registry.")
+    else:
+        console.print(f"approval     {approval['ref']}: {approval['sentence']}", soft_wrap=True)

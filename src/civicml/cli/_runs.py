@@ -1,8 +1,9 @@
 """``civicml runs``: list, show, compare and export the recorded training runs.
 
 Runs live in the registry's database (``--registry`` / ``$CIVICML_REGISTRY``; default
-``sqlite:///.civicml/registry.db`` under ``--project-dir``). The lead mounts this app as
-``civicml runs``.
+``sqlite:///.civicml/registry.db`` under ``--project-dir``). When that is the ``http(s)://``
+URL of a ``civicml server``, the runs are read from its API (``GET /api/v1/runs``, with
+``$CIVICML_TOKEN``): read only. The lead mounts this app as ``civicml runs``.
 """
 
 from __future__ import annotations
@@ -12,9 +13,18 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from civicml.cli._common import JsonOpt, ProjectOpt, RegistryOpt, console, emit_json, handle_errors
+from civicml.cli._common import (
+    JsonOpt,
+    ProjectOpt,
+    RegistryOpt,
+    console,
+    emit_json,
+    handle_errors,
+    is_remote,
+)
 
 if TYPE_CHECKING:
+    from civicml.registry import RemoteRegistry
     from civicml.tracking import Run, RunStore
 
 __all__ = ["app", "open_store"]
@@ -27,11 +37,78 @@ app = typer.Typer(
 _STATUS_STYLE = {"finished": "green", "failed": "red", "running": "yellow"}
 
 
-def open_store(registry: str | None, project_dir: Path) -> RunStore:
-    """Open the runs store the CLI options name."""
+def open_store(registry: str | None, project_dir: Path) -> RunStore | RemoteRuns:
+    """Open the runs store the CLI options name (a server's runs for an ``http(s)://`` URL)."""
+    if is_remote(registry):
+        from civicml.cli._models import open_from_cli
+        from civicml.registry import RemoteRegistry
+
+        remote = open_from_cli(registry, None, project_dir)
+        assert isinstance(remote, RemoteRegistry)
+        return RemoteRuns(remote)
     from civicml.tracking import open_runs
 
     return open_runs(registry, project_dir=project_dir)
+
+
+class RemoteRuns:
+    """The read-only runs of a ``civicml server``, shaped like the part of
+    :class:`~civicml.tracking.RunStore` these commands use."""
+
+    #: how many recent runs ``get_run`` searches for an id prefix
+    SEARCH = 1000
+
+    def __init__(self, registry: RemoteRegistry) -> None:
+        self.registry = registry
+
+    def __enter__(self) -> RemoteRuns:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.registry.close()
+
+    def list_runs(
+        self, *, project: str | None = None, status: str | None = None, limit: int = 20
+    ) -> list[Run]:
+        """Runs newest first, filtered by project and status."""
+        wanted = limit if project is None and status is None else self.SEARCH
+        runs = [_run(d) for d in self.registry.list_runs(limit=wanted)]
+        kept = [
+            r
+            for r in runs
+            if (project is None or r.project == project) and (status is None or r.status == status)
+        ]
+        return kept[:limit]
+
+    def get_run(self, run_id: str) -> Run:
+        """One run by id or unique prefix, among the server's recent runs."""
+        from civicml._errors import NotFoundError
+
+        key = run_id.strip().lower()
+        found = (
+            [r for r in self.list_runs(limit=self.SEARCH) if r.id.startswith(key)] if key else []
+        )
+        if len(found) != 1:
+            raise NotFoundError.build(
+                f"The civicml server at {self.registry.url} has "
+                + ("several runs" if found else "no recent run")
+                + f" with the id {run_id!r}",
+                fix="Run 'civicml runs list' and give more of the id",
+            )
+        return found[0]
+
+
+def _run(doc: dict[str, Any]) -> Run:
+    """A :class:`~civicml.tracking.Run` from its ``to_dict()`` JSON."""
+    from dataclasses import fields
+
+    from civicml.data import DataVersion
+    from civicml.tracking import Run
+
+    keys = {f.name for f in fields(Run)}
+    kwargs = {k: v for k, v in doc.items() if k in keys and k != "data_versions"}
+    versions = [DataVersion.from_dict(d) for d in doc.get("data_versions") or []]
+    return Run(**kwargs, data_versions=versions)
 
 
 def _headline(run: Run) -> str | None:

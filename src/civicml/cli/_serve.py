@@ -31,7 +31,8 @@ def serve(
             "--model",
             "-m",
             help="NAME@ALIAS or NAME/VERSION from the registry (alias: production); it must "
-            "be approved.",
+            "be approved. With --registry https://... (a civicml server, $CIVICML_TOKEN) the "
+            "verified bundle is downloaded from that server.",
         ),
     ] = None,
     bundle: Annotated[
@@ -77,7 +78,8 @@ def serve(
             "--allow-unapproved",
             metavar="REASON",
             help="Serve a registry version that is not approved: the reason is recorded in "
-            "the audit log, the model metadata and every decision-log record.",
+            "the audit log, the model metadata and every decision-log record. Refused against "
+            "a civicml server (the override is recorded only on the registry host).",
         ),
     ] = None,
     runtime: Annotated[
@@ -99,7 +101,11 @@ def serve(
         ),
     ] = None,
 ) -> None:
-    """Serve a model over HTTP: Open Inference Protocol v2, /predict and /invocations."""
+    """Serve a model over HTTP: Open Inference Protocol v2, /predict and /invocations.
+
+    Against a civicml server (--registry https://..., $CIVICML_TOKEN) the version, its approval
+    and oversight come from that server, and callers' tokens are checked against
+    $CIVICML_SERVE_TOKEN_HASH; --allow-unapproved is refused there."""
     from civicml.serve import ServeOptions, ServerOptions, serve_forever
 
     _check_policies(extra_columns, unknown_category, out_of_range, runtime)

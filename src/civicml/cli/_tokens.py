@@ -1,6 +1,8 @@
 """``civicml tokens …``: issue, list and revoke API tokens for the serving process.
 
 A token's plaintext is printed once, at creation; the registry stores only a salted hash.
+Against a ``civicml server`` (``--registry https://...``) these go over HTTP and only an
+authenticated admin (``$CIVICML_TOKEN``) may use them.
 """
 
 from __future__ import annotations
@@ -17,10 +19,11 @@ from civicml.cli._common import (
     ProjectOpt,
     RegistryOpt,
     console,
+    current_actor,
     emit_json,
     handle_errors,
 )
-from civicml.cli._models import default_actor, open_from_cli
+from civicml.cli._models import acted, open_from_cli
 
 __all__ = ["app"]
 
@@ -38,6 +41,10 @@ def create(
     rate_limit: Annotated[
         str | None, typer.Option("--rate-limit", help="Requests allowed, e.g. 50/s.")
     ] = None,
+    owner: Annotated[
+        str | None,
+        typer.Option("--owner", help="The person or service the token acts as (default: you)."),
+    ] = None,
     by: ByOpt = None,
     reason: Annotated[str | None, typer.Option("--reason")] = None,
     registry: RegistryOpt = None,
@@ -48,12 +55,16 @@ def create(
     """Issue a token and print it once; store it in your secrets manager now."""
     with open_from_cli(registry, artifacts, project_dir) as reg:
         token = reg.create_token(
-            name, scope, default_actor(by), rate_limit=rate_limit, reason=reason
+            name, scope, current_actor(), rate_limit=rate_limit, reason=reason, owner=owner
         )
+        who = acted(reg)
     if as_json:
         emit_json({"name": name, "scopes": scope, "rate_limit": rate_limit, "token": token})
         return
-    console.print(f"Token {name!r} ({', '.join(scope)}). It is shown this once only:")
+    console.print(
+        f"Token {name!r} ({', '.join(scope)}) issued by {who}. It is shown this once only:",
+        markup=False,
+    )
     console.print(token, soft_wrap=True, markup=False)
 
 
@@ -73,12 +84,13 @@ def list_(
         return
     from rich.table import Table
 
-    table = Table("name", "id", "scopes", "rate limit", "created", "by", "revoked")
+    table = Table("name", "id", "scopes", "acts as", "rate limit", "created", "by", "revoked")
     for t in tokens:
         table.add_row(
             t.name,
             t.id,
             ", ".join(t.scopes),
+            t.acts_as,
             t.rate_limit or "-",
             t.created_at[:19],
             t.created_by,
@@ -100,8 +112,9 @@ def revoke(
 ) -> None:
     """Revoke a token; services stop accepting it within their cache time (30 s)."""
     with open_from_cli(registry, artifacts, project_dir) as reg:
-        info = reg.revoke_token(name, default_actor(by), reason)
+        info = reg.revoke_token(name, current_actor(), reason)
+        who = acted(reg)
     if as_json:
         emit_json(info.to_dict())
         return
-    console.print(f"Revoked token {info.name!r} ({info.id}).")
+    console.print(f"Revoked token {info.name!r} ({info.id}) as {who}.", markup=False)

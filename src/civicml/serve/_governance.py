@@ -9,6 +9,11 @@ operator's ``--oversight``, and its metadata and decision log say it was not app
 registry. The result is a :class:`Governance`, whose fields are computed here so the hot path
 only merges :attr:`Governance.log_fields` into each decision-log record.
 
+:func:`open_serving_registry` is the one place serve opens the registry it gates against: the
+embedded database, or a ``civicml server`` (an ``http(s)://`` URL) whose record of status and
+oversight is gated the same way, and where ``--allow-unapproved`` is refused because an
+audited override cannot be written through its API.
+
 Examples
 --------
 >>> gate(None, oversight="advisory").log_fields
@@ -28,19 +33,39 @@ civicml._errors.GovernanceError: claims/1 is not approved in the registry, so ci
 from __future__ import annotations
 
 import dataclasses
-import getpass
+import os
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from civicml._errors import CivicMLError, GovernanceError, SpecError
 
 if TYPE_CHECKING:
-    from civicml.registry import ModelVersion
+    from civicml.registry import ModelVersion, Registry, RemoteRegistry
 
-__all__ = ["OVERRIDE_ACTION", "Governance", "find_version", "gate", "record_override"]
+__all__ = [
+    "OVERRIDE_ACTION",
+    "REMOTE_OVERRIDE_REFUSED",
+    "Governance",
+    "find_version",
+    "gate",
+    "is_server_url",
+    "open_serving_registry",
+    "record_override",
+]
 
 #: the audit action recorded when a server starts on an unapproved version
 OVERRIDE_ACTION = "serve.unapproved_override"
+#: the salted hashes of the tokens a serving process accepts when its registry is a server
+TOKEN_HASH_ENV = "CIVICML_SERVE_TOKEN_HASH"
+#: the one line ``--allow-unapproved`` against a ``civicml server`` is refused with
+REMOTE_OVERRIDE_REFUSED = (
+    "civicml serve --allow-unapproved is refused against a civicml server: an unapproved "
+    "version can only be served with an override recorded on the registry host, because the "
+    "CLI cannot write an audited override through the API. Have the version approved on the "
+    "server (request-approval, then a second person approves), or run civicml serve on the "
+    "registry host against the server's database with --allow-unapproved REASON"
+)
 
 
 @dataclass(frozen=True)
@@ -150,6 +175,58 @@ def gate(
     return dataclasses.replace(base, unapproved_override=reason)
 
 
+def is_server_url(uri: str | None) -> bool:
+    """True when a registry location names a ``civicml server`` (``http(s)://``).
+
+    >>> is_server_url("https://models.example.gov.uk"), is_server_url("sqlite:///r.db")
+    (True, False)
+    """
+    return (uri or "").strip().lower().startswith(("http://", "https://"))
+
+
+def open_serving_registry(
+    uri: str | None, project_dir: str | Path = ".", *, allow_unapproved: str | None = None
+) -> Registry | RemoteRegistry:
+    """The registry ``civicml serve`` reads versions, their status and oversight from (the one
+    place it is opened, in the parent process and in every worker).
+
+    ``uri`` (default ``$CIVICML_REGISTRY``) that is an ``http(s)://`` URL is a ``civicml
+    server``: a :class:`~civicml.registry.RemoteRegistry` authenticated by ``$CIVICML_TOKEN``,
+    whose bundles download into ``PROJECT/.civicml/cache`` and are verified. There
+    ``allow_unapproved`` is refused (:data:`REMOTE_OVERRIDE_REFUSED`): the override must be
+    audited, and the API has no way to write it; and the callers' tokens are checked against
+    ``$CIVICML_SERVE_TOKEN_HASH`` (the server does not lend its token table), so serving
+    without it is refused. Anything else opens the embedded registry.
+
+    Examples
+    --------
+    >>> try:
+    ...     open_serving_registry("http://127.0.0.1:9", allow_unapproved="pilot")
+    ... except GovernanceError as exc:
+    ...     print(str(exc).split(":")[0])
+    civicml serve --allow-unapproved is refused against a civicml server
+    """
+    if uri is None:
+        uri = os.environ.get("CIVICML_REGISTRY") or None
+    if is_server_url(uri):
+        assert uri is not None
+        if allow_unapproved is not None:
+            raise GovernanceError(REMOTE_OVERRIDE_REFUSED + ".")
+        if not os.environ.get(TOKEN_HASH_ENV, "").strip():
+            raise SpecError.build(
+                "civicml serve against a civicml server checks the tokens its callers present "
+                f"against ${TOKEN_HASH_ENV}, which is not set, so it would refuse every request",
+                fix=f"Set {TOKEN_HASH_ENV} to the salted hashes (comma-separated) of the "
+                "callers' tokens, made with civicml.serve.hash_token(TOKEN, salt=RANDOM_HEX)",
+            )
+        from civicml.registry import RemoteRegistry
+
+        return RemoteRegistry(uri, cache_dir=Path(project_dir) / ".civicml" / "cache")
+    from civicml.registry import open_registry
+
+    return open_registry(uri, project_dir=project_dir)
+
+
 def find_version(registry: Any, digest: str, hint: str | None = None) -> ModelVersion | None:
     """The registered version whose bundle has ``digest`` (``hint``: the model to look in
     first), or ``None``. Runs at load time only."""
@@ -182,17 +259,20 @@ def find_version(registry: Any, digest: str, hint: str | None = None) -> ModelVe
 def record_override(registry: Any, version: ModelVersion, reason: str) -> None:
     """Append the audit event saying a server started on an unapproved version, and why.
 
-    Embedded mode: the actor is the OS login, and the event says it was not verified.
+    Embedded mode only: the actor is the OS login (:func:`civicml.registry.os_login`, from the
+    process's user id, so ``$USER`` or ``$LOGNAME`` cannot change it), and the event says the
+    identity was not verified. A ``civicml server``'s registry has no audited override over its
+    API, so it is refused (:func:`open_serving_registry` refuses it first).
     """
-    from civicml.registry import EventDraft
+    from civicml.registry import Actor, EventDraft, os_login
 
-    try:
-        actor = getpass.getuser()
-    except Exception:  # no login name (some containers)
-        actor = "unknown"
-    registry.store.append_event(
+    store = getattr(registry, "store", None)
+    if store is None:
+        raise GovernanceError(REMOTE_OVERRIDE_REFUSED + ".")
+    actor = Actor(os_login(), verified=False, via="os-login")
+    store.append_event(
         EventDraft(
-            actor,
+            actor.name,
             OVERRIDE_ACTION,
             version.ref,
             reason,
@@ -200,6 +280,7 @@ def record_override(registry: Any, version: ModelVersion, reason: str) -> None:
                 "digest": version.digest,
                 "status": version.status,
                 "oversight": version.oversight,
+                "identity": actor.identity(),
                 "identity_verified": False,
             },
         )

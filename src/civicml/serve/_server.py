@@ -20,6 +20,7 @@ from civicml.asgi import (
 )
 from civicml.serve._app import ServingApp
 from civicml.serve._decision_log import DecisionLog
+from civicml.serve._governance import open_serving_registry
 from civicml.serve._reload import BundleSource, ModelHolder, ModelSource
 from civicml.serve._runtime import ServeOptions
 
@@ -97,24 +98,29 @@ def build_app(config: Mapping[str, Any]) -> ServingApp | BanditsOnlyApp:
     ``project_dir``; ``options`` (:class:`ServeOptions` fields); ``decision_log`` (folder);
     ``poll_seconds``; ``access_log``; ``bandits`` (a bandit store URI: the bandit endpoints are
     served under ``/bandits/`` with the same tokens). With a registry, tokens are checked against it; else
-    against ``$CIVICML_SERVE_TOKEN_HASH``.
+    against ``$CIVICML_SERVE_TOKEN_HASH``. A ``registry`` that is an ``http(s)://`` URL is a
+    ``civicml server`` (see ``open_serving_registry``), and tokens are then checked against
+    ``$CIVICML_SERVE_TOKEN_HASH``.
     """
     from civicml.serve._reload import RegistrySource
 
     options = ServeOptions(**dict(config.get("options") or {}))
+    unapproved = options.allow_unapproved
     verifier: TokenVerifier | None = None
     source: ModelSource | str
     reg = None
     project_dir = Path(config.get("project_dir", "."))
     if config.get("model") or not os.environ.get(TOKEN_HASH_ENV):
-        from civicml.registry import open_registry
-
-        reg = open_registry(config.get("registry"), project_dir=project_dir)
-        verifier = reg.verify_token
+        reg = open_serving_registry(
+            config.get("registry"), project_dir, allow_unapproved=unapproved
+        )
+        # a civicml server does not lend its token table: callers' tokens are then checked
+        # against $CIVICML_SERVE_TOKEN_HASH
+        verifier = getattr(reg, "verify_token", None)
     elif config.get("bundle") and _has_registry(config.get("registry"), project_dir):
-        from civicml.registry import open_registry  # a registered bundle is gated too
-
-        reg = open_registry(config.get("registry"), project_dir=project_dir)
+        reg = open_serving_registry(  # a registered bundle is gated too
+            config.get("registry"), project_dir, allow_unapproved=unapproved
+        )
     if not config.get("bundle") and not config.get("model"):
         if not config.get("bandits"):
             raise ValueError("a serving config needs 'bundle', 'model' or 'bandits'")

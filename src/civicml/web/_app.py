@@ -3,7 +3,8 @@
 It sits on the ASGI foundation (:mod:`civicml.asgi`): the one authenticator (registry tokens,
 signed session cookies, scopes), the one request-id and logging middleware, and the one
 lifespan helper. Every page goes through :func:`~civicml.web._context.endpoint`; the handlers
-live in ``_pages.py`` (what people read) and ``_forms.py`` (what they change).
+live in ``_pages.py`` (what people read), ``_forms.py`` (what they change) and ``_oidc.py``
+(sign-in through the organisation's OpenID Provider, when one is configured).
 """
 
 from __future__ import annotations
@@ -14,11 +15,12 @@ import secrets
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from civicml.asgi import RequestContext, SessionCodec, lifespan_context
+from civicml.asgi import OIDCClient, OIDCSettings, RequestContext, SessionCodec, lifespan_context
 from civicml.web._assets import govuk_dist
 from civicml.web._auth import registry_authenticator
 from civicml.web._context import Ctx, Web, WebConfig, finish
 from civicml.web._forms import routes as form_routes
+from civicml.web._oidc import routes as oidc_routes
 from civicml.web._pages import routes as page_routes
 
 if TYPE_CHECKING:
@@ -32,7 +34,7 @@ if TYPE_CHECKING:
 __all__ = ["create_app"]
 
 _log = logging.getLogger("civicml.web")
-PUBLIC_PATHS = ("/sign-in", "/accessibility")
+PUBLIC_PATHS = ("/sign-in", "/accessibility", "/auth/login", "/auth/callback")
 CSP = (
     "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
     "script-src 'none'; object-src 'none'; base-uri 'none'; form-action 'self'; "
@@ -85,7 +87,7 @@ def _seconds(value: float | None) -> str:
     return f"{minutes // 60} h {minutes % 60} min"
 
 
-def _templates() -> Any:
+def _templates(oidc: OIDCSettings | None = None, token_sign_in: bool = True) -> Any:
     from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
     env = Environment(
@@ -100,6 +102,8 @@ def _templates() -> Any:
     env.filters["when"] = lambda v: str(v or "")[:16].replace("T", " ")
     env.filters["secs"] = _seconds
     env.filters["short"] = lambda v: "–" if v is None else str(v)[:12]
+    env.globals["oidc_label"] = oidc.label if oidc is not None else None
+    env.globals["token_sign_in"] = token_sign_in
     return env
 
 
@@ -108,6 +112,8 @@ def create_app(
     *,
     registry: Registry | None = None,
     runs: RunStore | None = None,
+    oidc: OIDCSettings | None = None,
+    token_sign_in: bool | None = None,
 ) -> Starlette:
     """Build the dashboard application.
 
@@ -119,6 +125,12 @@ def create_app(
         An open registry to use instead of opening ``config.registry_uri`` (tests).
     runs : RunStore, optional
         An open runs store to use instead of the one in ``config.registry_uri``'s database.
+    oidc : OIDCSettings, optional
+        Sign people in through this OpenID Provider (the sign-in page then offers "Sign in
+        with ..."); each change is then made by the verified person with their mapped roles.
+    token_sign_in : bool, optional
+        Whether an API token may also sign in to the dashboard (service accounts). Default:
+        yes without ``oidc``, no with it.
 
     Returns
     -------
@@ -135,6 +147,8 @@ def create_app(
     from civicml.web._reports import ReportCache
 
     config = config or WebConfig()
+    if token_sign_in is None:
+        token_sign_in = oidc is None
     if config.decision_log is None:  # where 'civicml serve' logs by default, one folder a model
         decisions = Path(config.project_dir).resolve() / ".civicml" / "decisions"
         config = dataclasses.replace(config, decision_log=decisions)
@@ -150,11 +164,11 @@ def create_app(
         reports=ReportCache(cache / "reports"),
         codec=SessionCodec(config.secret or None),
         auth=registry_authenticator(reg),
-        templates=_templates(),
+        templates=_templates(oidc, token_sign_in),
         govuk=govuk_dist(config.assets),
     )
     static = Path(__file__).parent / "static"
-    routes: list[Any] = [*page_routes(), *form_routes()]
+    routes: list[Any] = [*page_routes(), *form_routes(), *oidc_routes()]
     routes.append(Mount("/static", app=StaticFiles(directory=static), name="static"))
     if web.govuk is not None:
         css = web.govuk / "govuk-frontend.min.css"
@@ -183,5 +197,7 @@ def create_app(
         lifespan=lifespan_context(shutdown=close),
     )
     app.state.web = web
+    app.state.oidc = OIDCClient(oidc) if oidc is not None else None
+    app.state.token_sign_in = token_sign_in
     app.state.instance = secrets.token_hex(4)
     return app

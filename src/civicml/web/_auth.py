@@ -1,9 +1,25 @@
-"""Dashboard sign-in on the foundation's one authenticator: registry API tokens, signed session
-cookies (:class:`~civicml.asgi.SessionCodec`) and CSRF tokens.
+"""Dashboard sign-in on the foundation's one authenticator: people through the organisation's
+OpenID Provider, registry API tokens, signed session cookies (:class:`~civicml.asgi.SessionCodec`)
+with server-side session ids, and CSRF tokens.
 
-The cookie holds only the token's id and a CSRF token (the plaintext token is never stored).
-Every request looks the token up again, so a revoked token signs its holder out at once.
-Scopes: ``viewer`` reads, ``approver`` and ``admin`` decide (``predict`` alone may not sign in).
+The cookie holds only a session id and a CSRF token (never a token, never a person's claims).
+A token session looks the token up again on every request, so a revoked token signs its holder
+out at once; signing out forgets the session id, so the cookie cannot be replayed. Scopes and
+roles: ``viewer`` reads, ``trainer`` asks for approval, ``approver`` and ``admin`` decide
+(``predict`` alone may not sign in).
+
+Every change is made as a :class:`civicml.registry.Actor` built from the signed-in principal
+(:func:`actor_of`): a person signed in through OpenID Connect is verified and carries their
+roles; a token acts as its owner (``via="token:NAME"``), verified only when the registry is a
+server's.
+
+Examples
+--------
+>>> from civicml.asgi import Principal
+>>> actor_of(Principal("ann@x.gov.uk", ("approver",), verified=True, via="oidc"), server=True)
+Actor(name='ann@x.gov.uk', verified=True, via='oidc', roles=('approver',))
+>>> actor_of(Principal("ci", ("approver",), acts_as="bob"), server=False)
+Actor(name='bob', verified=False, via='token:ci', roles=())
 """
 
 from __future__ import annotations
@@ -11,6 +27,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from civicml.asgi import COOKIE, Authenticator, Principal, SessionCodec, WebSession
+from civicml.registry import Actor
 
 if TYPE_CHECKING:
     from civicml.registry import Registry
@@ -21,11 +38,12 @@ __all__ = [
     "SessionCodec",
     "User",
     "WebSession",
+    "actor_of",
     "registry_authenticator",
 ]
 
 #: scopes that may open the dashboard (``predict`` alone may not)
-READ_SCOPES = ("viewer", "approver", "admin")
+READ_SCOPES = ("viewer", "trainer", "approver", "admin")
 
 #: The signed-in person: a session :class:`~civicml.asgi.Principal` (``name``, ``scopes``,
 #: ``token_id``, ``role``, ``can_decide``); the token's name is the actor of every change.
@@ -41,3 +59,18 @@ def registry_authenticator(registry: Registry) -> Authenticator:
         return None if stored is None else stored.info
 
     return Authenticator(registry.verify_token, lookup=lookup)
+
+
+def actor_of(user: Principal, *, server: bool) -> Actor:
+    """The registry :class:`~civicml.registry.Actor` a signed-in principal acts as.
+
+    A person an OpenID Provider signed in is verified, ``via="oidc"``, with their roles. A
+    token acts as its owner (``acts_as``), ``via="token:NAME"``: verified, with its scopes as
+    roles, only when ``server`` (the registry belongs to ``civicml server``, which checked the
+    token); otherwise unverified (embedded mode).
+    """
+    if user.verified:
+        return Actor(user.name, verified=True, via=user.via, roles=user.roles)
+    if server:
+        return Actor(user.acts_as, verified=True, via=user.via, roles=user.roles)
+    return Actor(user.acts_as, verified=False, via=user.via)

@@ -177,10 +177,10 @@ def endpoint(*, public: bool = False) -> Callable[[Callable[[Ctx], Response]], A
             session = web.codec.load(request)
             form: dict[str, str] = {}
             user = None
-            if session.token_id:
-                user = await run_in_threadpool(web.auth.session, session.token_id, READ_SCOPES)
+            if session.sid:
+                user = await run_in_threadpool(web.auth.session, session, READ_SCOPES)
                 if user is None:
-                    session.token_id, session.changed = None, True
+                    session.sid, session.changed = None, True
             ctx = Ctx(request, web, session, user)
             if request.method == "POST":
                 parsed = await _read_form(request)

@@ -1,17 +1,22 @@
 """What people change: sign in and out, approve / reject / request changes, request approval,
 promote and roll back. Every form is a plain POST with a CSRF token (checked in ``_context``);
-every change acts as the signed-in token's name, so the library's two-person rule applies."""
+every change acts as the :class:`~civicml.registry.Actor` of the signed-in principal
+(:func:`~civicml.web._auth.actor_of`: a verified person with their roles, or a token acting as
+its owner), so the library's three-person rule applies. Asking for approval needs the trainer,
+approver or admin role; deciding, promoting and rolling back need approver or admin."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from civicml.web._auth import READ_SCOPES
+from civicml.web._auth import READ_SCOPES, actor_of
 from civicml.web._context import Ctx, endpoint, local_next
 
 if TYPE_CHECKING:
     from starlette.responses import Response
+
+    from civicml.registry import Actor
 
 __all__ = ["DECISIONS", "routes"]
 
@@ -20,13 +25,20 @@ DECISIONS = {"approve": "approved", "reject": "rejected", "request-changes": "ch
 CHANGES_PREFIX = "Changes requested: "
 
 
-def _forbidden(ctx: Ctx) -> Response:
+def _forbidden(ctx: Ctx, needs: str = "the approver or admin role") -> Response:
+    who = ctx.user.name if ctx.user is not None else "nobody"
+    role = ctx.user.role if ctx.user is not None else "none"
     return ctx.error(
         403,
         "You cannot do that",
-        "Your token can read the dashboard but not make decisions. "
-        "Sign in with a token that has the approver or admin scope.",
+        f"You are signed in as {who} with the {role} role. This needs {needs}.",
     )
+
+
+def _actor(ctx: Ctx) -> Actor:
+    """Who the change is made by: the signed-in principal as a registry Actor."""
+    assert ctx.user is not None
+    return actor_of(ctx.user, server=bool(getattr(ctx.registry, "server", False)))
 
 
 def _version_url(name: str, version: int, done: str) -> str:
@@ -38,9 +50,19 @@ def sign_in(ctx: Ctx) -> Response:
     """Check the token; on success start a fresh session and go where the visitor was going."""
     token = ctx.form.get("token", "")
     nxt = local_next(ctx.form.get("next"))
+    if not getattr(ctx.request.app.state, "token_sign_in", True):
+        return ctx.render(
+            "sign_in.html",
+            status=403,
+            next=nxt,
+            error=None,
+            refusal="Signing in with an API token is turned off here. Sign in with your "
+            "organisation account.",
+        )
     user = ctx.web.auth.sign_in(token, READ_SCOPES) if token.strip() else None
     if user is not None:
-        ctx.session.start(user.token_id)  # a new session: new CSRF token
+        ctx.web.auth.close_session(ctx.session)
+        ctx.session.start(ctx.web.auth.open_session(user))  # a new session id and CSRF token
     if user is None:
         message = (
             "Enter your API token"
@@ -54,12 +76,10 @@ def sign_in(ctx: Ctx) -> Response:
 
 @endpoint(public=True)
 def sign_out(ctx: Ctx) -> Response:
-    """End the session (a new CSRF token too)."""
-    import secrets
-
-    ctx.session.token_id = None
-    ctx.session.csrf = secrets.token_urlsafe(32)
-    ctx.session.changed = True
+    """End the session: the server forgets its id (the old cookie signs nobody in again) and
+    the CSRF token changes."""
+    ctx.web.auth.close_session(ctx.session)
+    ctx.user = None
     return ctx.redirect("/sign-in")
 
 
@@ -101,7 +121,7 @@ def decide(ctx: Ctx) -> Response:
         errors.append({"field": "reason", "text": "Enter the reason for your decision"})
     if errors:
         return _version_errors(ctx, name, version, errors)
-    actor = ctx.user.name
+    actor = _actor(ctx)
     try:
         if choice == "approve":
             ctx.registry.approve(name, version, by=actor, reason=reason)
@@ -114,17 +134,30 @@ def decide(ctx: Ctx) -> Response:
     return ctx.redirect(_version_url(name, version, DECISIONS[choice]))
 
 
+#: the request form's fields for the legal record, in legal_from_fields' order
+_LEGAL_FIELDS = (
+    "safeguard_information",
+    "safeguard_contest",
+    "safeguard_human",
+    "art9_condition",
+    "schedule1",
+)
+
+
 @endpoint()
 def request_approval(ctx: Ctx) -> Response:
     """Put a version in the approval queue, recording its oversight mode and lawful basis."""
     from civicml._errors import CivicMLError
 
-    if ctx.user is None or not ctx.user.can_decide:
-        return _forbidden(ctx)
+    if ctx.user is None or not ctx.user.can_request:
+        return _forbidden(ctx, "the trainer, approver or admin role")
     name, version = ctx.param("name"), int(ctx.param("version"))
     reason = _reason(ctx)
+    from civicml.registry import legal_from_fields
+
     oversight = ctx.form.get("oversight") or None
     lawful_basis = ctx.form.get("lawful_basis", "").strip() or None
+    legal = legal_from_fields(*(ctx.form.get(k) for k in _LEGAL_FIELDS))
     if not reason:
         return _version_errors(
             ctx, name, version, [{"field": "ra-reason", "text": "Enter why it is ready"}]
@@ -133,10 +166,11 @@ def request_approval(ctx: Ctx) -> Response:
         ctx.registry.request_approval(
             name,
             version,
-            actor=ctx.user.name,
+            actor=_actor(ctx),
             reason=reason,
             oversight=oversight,
             lawful_basis=lawful_basis,
+            legal=legal,
         )
     except CivicMLError as exc:
         return _version_errors(ctx, name, version, _governance(exc, "oversight"))
@@ -158,7 +192,7 @@ def promote(ctx: Ctx) -> Response:
             ctx, name, version, [{"field": "promote-reason", "text": "Enter why you are moving it"}]
         )
     try:
-        ctx.registry.promote(name, version, alias, actor=ctx.user.name, reason=reason)
+        ctx.registry.promote(name, version, alias, actor=_actor(ctx), reason=reason)
     except CivicMLError as exc:
         return _version_errors(ctx, name, version, _governance(exc, "promote-reason"))
     return ctx.redirect(_version_url(name, version, "promoted"))
@@ -173,7 +207,7 @@ def rollback(ctx: Ctx) -> Response:
     reason = _reason(ctx)
     if not reason:
         return ctx.error(400, "There is a problem", "Enter the reason for the rollback.")
-    ctx.registry.rollback(name, actor=ctx.user.name, reason=reason)
+    ctx.registry.rollback(name, actor=_actor(ctx), reason=reason)
     return ctx.redirect(f"/models/{quote(name)}?done=rolled-back")
 
 

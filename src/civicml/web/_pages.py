@@ -119,11 +119,22 @@ def model_page(ctx: Ctx) -> Response:
 
 def version_context(ctx: Ctx, v: ModelVersion) -> dict[str, Any]:
     """What the version page shows besides the version itself (also used to re-render forms)."""
-    from civicml.registry import OVERSIGHT_MODES, promotion_problems
+    from civicml.registry import (
+        ART9_CONDITIONS,
+        LAWFUL_BASES,
+        OVERSIGHT_MODES,
+        SCHEDULE_1_PART_2,
+        approval_record,
+        promotion_problems,
+    )
     from civicml.web._runs import run_for_version
 
     return {
         "v": v,
+        "lawful_bases": LAWFUL_BASES,
+        "art9_conditions": ART9_CONDITIONS,
+        "schedule1_paragraphs": SCHEDULE_1_PART_2,
+        "approval": approval_record(ctx.registry, v.name, v.version),
         "run": run_for_version(ctx.runs, v),
         "decisions": ctx.registry.decisions(v.name, v.version),
         "problems": promotion_problems(v),

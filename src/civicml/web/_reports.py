@@ -6,6 +6,7 @@ atrs.json, atrs.html) for the bundle the registry holds, keyed by its sha256 and
 
 from __future__ import annotations
 
+import hashlib
 import json
 import threading
 from dataclasses import dataclass
@@ -48,7 +49,9 @@ class AtrsGap:
 
 
 class ReportCache:
-    """Write reports on first use and keep them under ``root/<sha256>-<stage>/``."""
+    """Write reports on first use and keep them under ``root/<sha256>-<stage>-<state>/``, where
+    ``state`` changes whenever the version's status or approval does (so a report never shows
+    an approval record older than the registry's)."""
 
     def __init__(self, root: str | Path) -> None:
         self.root = Path(root)
@@ -56,10 +59,14 @@ class ReportCache:
 
     def files(self, registry: Registry, version: ModelVersion) -> ReportFiles:
         """The version's report files, writing them first if needed."""
+        from civicml.registry import approval_record
         from civicml.report import write_report
 
         stage = "production" if "production" in version.aliases else "none"
-        out = self.root / f"{version.digest}-{stage}"
+        state = hashlib.sha256(
+            f"{version.status}|{version.approved_by}|{version.approved_at}".encode()
+        ).hexdigest()[:12]
+        out = self.root / f"{version.digest}-{stage}-{state}"
         files = ReportFiles(
             out / "report.html", out / "model_card.md", out / "atrs.json", out / "atrs.html"
         )
@@ -73,7 +80,8 @@ class ReportCache:
                     "status": version.status,
                     "approved_by": version.approved_by,
                 }
-                write_report(bundle.path, out, pdf=False, registry_info=info)
+                approval = approval_record(registry, version.name, version.version)
+                write_report(bundle.path, out, pdf=False, registry_info=info, approval=approval)
         return files
 
     def gaps(self, registry: Registry, versions: list[ModelVersion]) -> list[AtrsGap]:

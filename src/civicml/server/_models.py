@@ -1,0 +1,210 @@
+"""Handlers for models, versions, bundles, governance decisions and aliases.
+
+Each takes one :class:`~civicml.server._table.Call` and calls the registry; the actor of
+every write is ``call.who``, the authenticated caller, never a name from the request.
+"""
+
+from __future__ import annotations
+
+import inspect
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from civicml._errors import CivicMLError
+from civicml.bundle import MANIFEST
+from civicml.registry import check_model_name
+from civicml.server._problems import invalid
+from civicml.server._table import Call, Download
+from civicml.server._tar import bundle_root, pack_folder, unpack_tar
+
+__all__ = [
+    "approve",
+    "decisions",
+    "delete_alias",
+    "download_bundle",
+    "get_alias",
+    "get_model",
+    "get_version",
+    "governance",
+    "list_models",
+    "list_versions",
+    "override",
+    "put_alias",
+    "register_version",
+    "reject",
+    "request_approval",
+    "resolve",
+    "rollback",
+]
+
+#: the governance fields a version's record takes (besides ``reason``)
+GOVERNANCE_FIELDS = (
+    "oversight",
+    "lawful_basis",
+    "owner",
+    "intended_use",
+    "out_of_scope_uses",
+    "legal",
+)
+
+
+def _doc(record: Any) -> dict[str, Any]:
+    out: dict[str, Any] = record.to_dict()
+    return out
+
+
+def list_models(call: Call) -> list[dict[str, Any]]:
+    q = call.query
+    found = call.registry.list_models(
+        search=q.get("search") or None, limit=q.get("limit", 100), offset=q.get("offset", 0)
+    )
+    return [_doc(m) for m in found]
+
+
+def get_model(call: Call) -> dict[str, Any]:
+    return _doc(call.registry.get_model(call.path["name"]))
+
+
+def list_versions(call: Call) -> list[dict[str, Any]]:
+    q = call.query
+    found = call.registry.list_versions(
+        call.path["name"],
+        limit=q.get("limit", 50),
+        offset=q.get("offset", 0),
+        before=q.get("before"),
+        status=q.get("status") or None,
+    )
+    return [_doc(v) for v in found]
+
+
+def get_version(call: Call) -> dict[str, Any]:
+    return _doc(call.registry.get_version(call.path["name"], call.version()))
+
+
+def decisions(call: Call) -> list[dict[str, Any]]:
+    return [_doc(d) for d in call.registry.decisions(call.path["name"], call.version())]
+
+
+def register_version(call: Call) -> dict[str, Any]:
+    """Unpack the uploaded tar (unsafe members refused) and register it as the next version."""
+    name = check_model_name(call.path["name"])
+    assert call.upload is not None
+    dest = call.upload.parent / "bundle"
+    dest.mkdir()
+    with call.upload.open("rb") as fh:
+        unpack_tar(fh, dest)
+    call.upload.unlink()  # the unpacked copy is enough: halve the disk held
+    root = bundle_root(dest, MANIFEST)
+    kwargs = {k: v for k, v in call.query.items() if k in ("reason", "oversight", "lawful_basis")}
+    try:
+        version = call.registry.register(root, name, actor=call.who, **kwargs)
+    except CivicMLError as exc:  # never show the server's temporary paths to the caller
+        for where in (str(root), str(dest)):
+            for text in (repr(where), where):
+                exc.args = tuple(
+                    a.replace(text, "the uploaded bundle") if isinstance(a, str) else a
+                    for a in exc.args
+                )
+        raise
+    return _doc(version)
+
+
+def download_bundle(call: Call) -> Download:
+    """The verified bundle as an uncompressed tar, its files at the top of the archive."""
+    version = call.registry.get_version(call.path["name"], call.version())
+    bundle = call.registry.load_version(version.ref)
+    work = Path(tempfile.mkdtemp(prefix="civicml-download-"))
+    out = work / "bundle.tar"
+    try:
+        with out.open("wb") as fh:
+            pack_folder(bundle.path, fh)
+    except BaseException:
+        import shutil
+
+        shutil.rmtree(work, ignore_errors=True)
+        raise
+    return Download(out, work, f"{version.name}-v{version.version}.tar")
+
+
+def _governance_kwargs(call: Call, method: Any) -> dict[str, Any]:
+    """The governance fields sent, refusing ``legal`` where this registry cannot take it."""
+    kwargs = call.fields(*GOVERNANCE_FIELDS)
+    if "legal" in kwargs and "legal" not in inspect.signature(method).parameters:
+        raise invalid("This server's registry does not record a 'legal' field yet; leave it out.")
+    return kwargs
+
+
+def governance(call: Call) -> dict[str, Any]:
+    reg = call.registry
+    kwargs = _governance_kwargs(call, reg.set_governance)
+    version = reg.set_governance(
+        call.path["name"],
+        call.version(),
+        actor=call.who,
+        reason=call.body.get("reason"),
+        **kwargs,
+    )
+    return _doc(version)
+
+
+def request_approval(call: Call) -> dict[str, Any]:
+    reg = call.registry
+    kwargs = _governance_kwargs(call, reg.request_approval)
+    version = reg.request_approval(
+        call.path["name"], call.version(), actor=call.who, reason=call.body["reason"], **kwargs
+    )
+    return _doc(version)
+
+
+def approve(call: Call) -> dict[str, Any]:
+    version = call.registry.approve(
+        call.path["name"], call.version(), by=call.who, reason=call.body["reason"]
+    )
+    return _doc(version)
+
+
+def reject(call: Call) -> dict[str, Any]:
+    version = call.registry.reject(
+        call.path["name"], call.version(), by=call.who, reason=call.body["reason"]
+    )
+    return _doc(version)
+
+
+def override(call: Call) -> dict[str, Any]:
+    version = call.registry.override_checks(
+        call.path["name"], call.version(), by=call.who, reason=call.body["reason"]
+    )
+    return _doc(version)
+
+
+def resolve(call: Call) -> dict[str, Any]:
+    return _doc(call.registry.resolve(call.query["ref"]))
+
+
+def get_alias(call: Call) -> dict[str, Any]:
+    return _doc(call.registry.get_alias(call.path["name"], call.path["alias"]))
+
+
+def put_alias(call: Call) -> dict[str, Any]:
+    version = call.registry.set_alias(
+        call.path["name"],
+        call.path["alias"],
+        call.body["version"],
+        actor=call.who,
+        reason=call.body.get("reason"),
+    )
+    return _doc(version)
+
+
+def delete_alias(call: Call) -> dict[str, Any]:
+    name, alias = call.path["name"], call.path["alias"]
+    call.registry.remove_alias(name, alias, actor=call.who, reason=call.body["reason"])
+    return {"name": name, "alias": alias, "removed": True}
+
+
+def rollback(call: Call) -> dict[str, Any]:
+    version = call.registry.rollback(
+        call.path["name"], actor=call.who, reason=call.body["reason"], alias=call.path["alias"]
+    )
+    return _doc(version)
