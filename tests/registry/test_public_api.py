@@ -20,6 +20,7 @@ def test_exported_names():
         "SCOPES",
         "SPECIAL_CATEGORIES",
         "STATUSES",
+        "VERSION_TIED",
         "Actor",
         "AliasMove",
         "ArtifactStore",
@@ -40,6 +41,7 @@ def test_exported_names():
         "approval_record",
         "approval_sentence",
         "as_actor",
+        "atrs_answers",
         "canonical_json",
         "check_alias",
         "check_artifacts_uri",
@@ -54,7 +56,9 @@ def test_exported_names():
         "os_login",
         "parse_ref",
         "promotion_problems",
+        "set_atrs_answers",
         "verify_chain",
+        "version_tied",
     ]
     for name in registry.__all__:
         assert hasattr(registry, name)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import threading
 import time
 from pathlib import Path
@@ -11,6 +10,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from live_server import free_port
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
@@ -213,12 +214,6 @@ def auth(token: str = PREDICT_TOKEN) -> dict[str, str]:
 
 
 ROW = {"age": 60, "income": 31000.5, "region": "N", "postcode": "AB1 2CD", "member": True}
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class LiveServer:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import socket
 import threading
 import time
 from pathlib import Path
@@ -12,14 +11,9 @@ import httpx
 from typer.testing import CliRunner
 
 from civicml.cli import app
+from live_server import free_port
 
 runner = CliRunner()
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def test_admin_token_prints_the_token_once_and_audits_the_os_login(tmp_path: Path) -> None:
@@ -58,7 +52,7 @@ def test_the_server_answers_on_loopback(tmp_path: Path) -> None:
         registry=f"sqlite:///{tmp_path / 'r.db'}",
         artifacts=str(tmp_path / "a"),
         project_dir=tmp_path,
-        port=_free_port(),
+        port=free_port(),
     )
     token, _ = issue_admin_token(opts, "root", "root@example.gov.uk")
     server = uvicorn.Server(

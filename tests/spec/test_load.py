@@ -141,3 +141,25 @@ def test_docstring_examples_run(module: str) -> None:
 
     result = doctest.testmod(importlib.import_module(module), optionflags=doctest.ELLIPSIS)
     assert result.failed == 0 and result.attempted > 0
+
+
+def test_checks_section_sets_limits_and_defaults() -> None:
+    spec = spec_from_dict({**BASE, "checks": {"min_roc_auc": 0.7, "max_fairness_gap": 0.1}})
+    assert spec.checks.limits() == {
+        "max_fairness_gap": 0.1,
+        "max_calibration_error": 0.1,
+        "min_roc_auc": 0.7,
+    }
+    default = spec_from_dict(BASE).checks.limits()
+    assert default == {"max_fairness_gap": 0.2, "max_calibration_error": 0.1}
+    off = spec_from_dict({**BASE, "checks": {"max_calibration_error": None}}).checks.limits()
+    assert off["max_calibration_error"] is None  # "not checked"
+    template = yaml.safe_load(TEMPLATE)["checks"]
+    assert template["min_roc_auc"] is None and template["max_fairness_gap"] == 0.2
+
+
+def test_checks_section_refuses_unknown_names_and_text() -> None:
+    with pytest.raises(SpecError, match=r"unknown check limit 'roc'.*min_<metric>"):
+        spec_from_dict({**BASE, "checks": {"roc": 0.7}})
+    with pytest.raises(SpecError, match=r"'min_roc_auc' must be a number or null"):
+        spec_from_dict({**BASE, "checks": {"min_roc_auc": "high"}})

@@ -28,6 +28,7 @@ def test_exported_names() -> None:
         "open_engine",
         "registry_alias_history",
         "registry_aliases",
+        "registry_atrs_answers",
         "registry_audit",
         "registry_audit_head",
         "registry_decisions",

@@ -6,7 +6,15 @@ from civicml.assess._assessment import (
     assess_model,
     bootstrap_metrics,
 )
-from civicml.assess._checks import Check, checks_from_dict, checks_to_dict, evaluate_checks
+from civicml.assess._baselines import LOWER_IS_BETTER, baseline_comparison
+from civicml.assess._checks import (
+    NAMED_LIMITS,
+    Check,
+    checks_from_dict,
+    checks_to_dict,
+    evaluate_checks,
+    policy_words,
+)
 from civicml.assess._explain import Reason, explain_rows, global_importance, partial_dependence
 from civicml.assess._fairness import (
     AGE_BANDS,
@@ -24,6 +32,8 @@ from civicml.assess._unsupervised import (
 
 __all__ = [
     "AGE_BANDS",
+    "LOWER_IS_BETTER",
+    "NAMED_LIMITS",
     "AssessOptions",
     "Assessment",
     "Check",
@@ -32,6 +42,7 @@ __all__ = [
     "assess_model",
     "assess_unsupervised",
     "band_age",
+    "baseline_comparison",
     "bootstrap_metrics",
     "checks_from_dict",
     "checks_to_dict",
@@ -41,6 +52,7 @@ __all__ = [
     "global_importance",
     "mitigation_tradeoff",
     "partial_dependence",
+    "policy_words",
     "proxy_check",
     "unsupervised_checks",
     "unsupervised_html",

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from civicml._errors import SpecError
+from civicml.assess._baselines import baseline_comparison
 from civicml.assess._explain import (
     explain_rows,
     global_importance,
@@ -23,6 +24,11 @@ from civicml.assess._explain import (
     score_function,
 )
 from civicml.assess._fairness import FairnessThresholds, fairness_table, group_labels, proxy_check
+from civicml.assess._metrics import (
+    _binary_metrics,
+    _multiclass_metrics,
+    _regression_metrics,
+)
 
 __all__ = ["AssessOptions", "Assessment", "assess_model", "bootstrap_metrics"]
 
@@ -49,6 +55,10 @@ class Assessment:
     importance, partial_dependence, examples : dict / list
         Explanations: global importance, partial dependence for the top features and reasons for
         a few example rows.
+    baselines : dict
+        The model against what a department could do without it (flag everyone, flag no one,
+        the base rate; the mean or median for regression) on the same rows, with bootstrap
+        intervals of the differences (:func:`~civicml.assess.baseline_comparison`).
     """
 
     task: str
@@ -65,6 +75,7 @@ class Assessment:
     importance: dict[str, Any] = field(default_factory=dict)
     partial_dependence: list[dict[str, Any]] = field(default_factory=list)
     examples: list[dict[str, Any]] = field(default_factory=list)
+    baselines: dict[str, Any] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     seconds: dict[str, float] = field(default_factory=dict)
 
@@ -97,71 +108,6 @@ def _downsample(*arrays: np.ndarray, n: int = MAX_CURVE_POINTS) -> list[list[flo
         np.unique(np.linspace(0, size - 1, min(n, size)).round().astype(int)) if size else []
     )
     return [[float(a[i]) for i in idx] for a in arrays]
-
-
-def _roc_auc(y: np.ndarray, s: np.ndarray) -> float:
-    """ROC AUC by ranks (Mann-Whitney), ties counted half; same as scikit-learn's."""
-    from scipy.stats import rankdata
-
-    n1 = int(y.sum())
-    n0 = len(y) - n1
-    ranks = rankdata(s)
-    return float((ranks[y].sum() - n1 * (n1 + 1) / 2) / (n1 * n0))
-
-
-def _average_precision(y: np.ndarray, s: np.ndarray) -> float:
-    """Average precision with tied scores grouped; same as scikit-learn's."""
-    order = np.argsort(-s, kind="mergesort")
-    ss, yy = s[order], y[order]
-    ends = np.r_[np.flatnonzero(np.diff(ss)), len(ss) - 1]
-    tp = np.cumsum(yy)[ends]
-    prec = tp / (ends + 1)
-    rec = tp / max(int(y.sum()), 1)
-    return float(np.sum(np.diff(np.r_[0.0, rec]) * prec))
-
-
-def _binary_metrics(y: np.ndarray, s: np.ndarray, t: float) -> dict[str, float]:
-    p = s >= t
-    tp = float((y & p).sum())
-    fp = float((~y & p).sum())
-    fn = float((y & ~p).sum())
-    tn = float((~y & ~p).sum())
-    n = len(y)
-    nan = float("nan")
-    prec = tp / (tp + fp) if tp + fp else nan
-    rec = tp / (tp + fn) if tp + fn else nan
-    spec = tn / (tn + fp) if tn + fp else nan
-    both = len(np.unique(y)) == 2
-    return {
-        "accuracy": (tp + tn) / n if n else nan,
-        "balanced_accuracy": (rec + spec) / 2,
-        "precision": prec,
-        "recall": rec,
-        "f1": 2 * prec * rec / (prec + rec) if prec + rec else nan,
-        "roc_auc": _roc_auc(y, s) if both else nan,
-        "pr_auc": _average_precision(y, s) if both else nan,
-        "brier": float(np.mean((s - y) ** 2)),
-    }
-
-
-def _regression_metrics(y: np.ndarray, v: np.ndarray) -> dict[str, float]:
-    err = v - y
-    ss = float(((y - y.mean()) ** 2).sum())
-    return {
-        "mae": float(np.abs(err).mean()),
-        "rmse": float(np.sqrt((err**2).mean())),
-        "r2": 1 - float((err**2).sum()) / ss if ss else float("nan"),
-    }
-
-
-def _multiclass_metrics(y: np.ndarray, pred: np.ndarray) -> dict[str, float]:
-    from sklearn.metrics import balanced_accuracy_score, f1_score
-
-    return {
-        "accuracy": float((y == pred).mean()),
-        "balanced_accuracy": float(balanced_accuracy_score(y, pred)),
-        "f1_macro": float(f1_score(y, pred, average="macro")),
-    }
 
 
 def bootstrap_metrics(
@@ -202,6 +148,9 @@ class AssessOptions(TypedDict, total=False):
     budget_seconds: float
     fairness_thresholds: FairnessThresholds | None
     n_boot: int
+    metric: str | None
+    costs: tuple[float, float]
+    n_boot_baseline: int
 
 
 def assess_model(
@@ -239,8 +188,10 @@ def assess_model(
     **options
         :class:`AssessOptions`: ``seed`` (0), ``budget_seconds`` (30; a soft limit: later,
         optional parts such as intervals and partial dependence are cut short),
-        ``fairness_thresholds`` (:class:`FairnessThresholds` defaults) and ``n_boot`` (200
-        bootstrap draws).
+        ``fairness_thresholds`` (:class:`FairnessThresholds` defaults), ``n_boot`` (200
+        bootstrap draws), ``metric`` (the primary metric, for the comparison with trivial
+        policies), ``costs`` (false positive, false negative; ``(1, 1)``) and
+        ``n_boot_baseline`` (1,000 resamples for that comparison).
 
     Returns
     -------
@@ -281,6 +232,9 @@ def assess_model(
         n_boot=options.get("n_boot", 200),
         started=started,
         budget_seconds=options.get("budget_seconds", 30),
+        metric=options.get("metric"),
+        costs=options.get("costs", (1.0, 1.0)),
+        n_boot_baseline=options.get("n_boot_baseline", 1000),
     )
     a = Assessment(task=task, n_test=len(X), classes=list(classes))
     if task == "binary":
@@ -315,7 +269,24 @@ class _Run:
     n_boot: int
     started: float
     budget_seconds: float
+    metric: str | None = None
+    costs: tuple[float, float] = (1.0, 1.0)
+    n_boot_baseline: int = 1000
     timings: dict[str, float] = field(default_factory=dict)
+
+    def baselines(self, y: np.ndarray, prediction: np.ndarray, threshold: float | None) -> Any:
+        """The comparison with trivial policies on these rows (timed as ``baselines``)."""
+        with self.lap("baselines"):
+            return baseline_comparison(
+                self.task,
+                y,
+                prediction,
+                metric=self.metric,
+                threshold=threshold,
+                costs=self.costs,
+                n_boot=self.n_boot_baseline,
+                seed=self.seed,
+            )
 
     @property
     def deadline(self) -> float:
@@ -347,6 +318,7 @@ def _assess_binary(a: Assessment, run: _Run, threshold: float | None) -> None:
             seed=run.seed,
             deadline=run.started + run.budget_seconds * 0.3,
         )
+    a.baselines = run.baselines(y, s, t)
     with run.lap("fairness"):
         a.fairness = fairness_table(
             run.frame,
@@ -382,6 +354,8 @@ def _assess_predictions(a: Assessment, run: _Run) -> None:
                 "labels": labels,
                 "matrix": confusion_matrix(yv, pv, labels=labels).tolist(),
             }
+    keep = yv == yv if run.task == "regression" else np.ones(len(yv), bool)
+    a.baselines = run.baselines(yv[keep], pv[keep], None)
     with run.lap("fairness"):
         a.fairness = _group_errors(run.frame, yv, pv, run.task, run.protected, run.thresholds)
 

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from civicml.assess._checks import Check, _finding_text
+from civicml.assess._checks import Check, _data_quality_check
 from civicml.assess._unsupervised_fairness import (
     UnsupervisedFairnessRules,
     anomaly_fairness,
@@ -272,14 +272,8 @@ def unsupervised_checks(
             )
         )
     out.extend(fairness_checks(doc))
-    findings = [_finding_text(f) for f in (data_findings or [])]
-    out.append(
-        Check(
-            "data_quality",
-            not findings,
-            "; ".join(findings)[:500] if findings else "no data-quality or personal-data findings",
-        )
-    )
+    # the same rule as supervised bundles: problems fail it, notes (missing values) do not
+    out.append(_data_quality_check(list(data_findings or [])))
     return out
 
 

@@ -417,7 +417,7 @@ def main() -> None:
 
 def _mount() -> None:
     """Attach the commands that live in their own modules."""
-    from civicml.cli import _data, _keys, _models, _pipeline, _runs, _tokens
+    from civicml.cli import _atrs, _data, _keys, _models, _pipeline, _runs, _tokens
     from civicml.cli._bandits import bandits_app
     from civicml.cli._deploy import deploy_app
     from civicml.cli._monitor import monitor_app
@@ -441,6 +441,7 @@ def _mount() -> None:
     app.add_typer(_pipeline.app, name="pipeline")
     app.add_typer(deploy_app, name="deploy")
     app.add_typer(server_app, name="server")
+    app.add_typer(_atrs.app, name="atrs")
 
 
 _mount()

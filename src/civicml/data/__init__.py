@@ -1,7 +1,12 @@
 """Data in: reading sources, data contracts and validation, the UK personal-data scan, and the
 checks a training table must pass."""
 
-from civicml.data._checks import check_training_table, detect_task
+from civicml.data._checks import (
+    check_training_table,
+    detect_task,
+    drop_constant_columns,
+    quality_findings,
+)
 from civicml.data._contract import (
     CONTRACT_VERSION,
     ColumnContract,
@@ -71,6 +76,7 @@ __all__ = [
     "ValidationReport",
     "check_personal_data",
     "check_training_table",
+    "drop_constant_columns",
     "detect_task",
     "file_sha256",
     "fingerprint",
@@ -86,6 +92,7 @@ __all__ = [
     "is_utr",
     "load_data",
     "load_sources",
+    "quality_findings",
     "read_sql",
     "read_table",
     "run_etl",

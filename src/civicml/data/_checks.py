@@ -10,15 +10,23 @@ almost perfectly: a leak).
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 from typing import Literal
 
 import numpy as np
 import pandas as pd
 
 from civicml._errors import DataError
-from civicml.data._contract import closest, has_nested, is_text_dtype, show_columns, value_key
+from civicml.data._contract import (
+    DataContract,
+    closest,
+    has_nested,
+    is_text_dtype,
+    show_columns,
+    value_key,
+)
 
-__all__ = ["check_training_table", "detect_task"]
+__all__ = ["check_training_table", "detect_task", "drop_constant_columns", "quality_findings"]
 
 TaskName = Literal["binary", "multiclass", "regression"]
 
@@ -386,3 +394,68 @@ def _leak_by_groups(keys: pd.Series, y: pd.Series, task: str) -> str | None:
     if acc >= _LEAK_LEVEL and (1 - acc) <= 0.2 * (1 - base) and base < _LEAK_LEVEL:
         return f"held-out accuracy {acc:.3f} from its values, against {base:.3f} by chance"
     return None
+
+
+_FEATURE_ROLES = ("numeric", "categorical", "text", "date")
+
+
+def quality_findings(contract: DataContract) -> list[dict[str, object]]:
+    """The data-quality findings of a training table, from its contract: one source for the
+    promotion check, the report and the contract.
+
+    A feature column with a single value is a problem (``"problem": True``): it cannot help the
+    model, is dropped from its features (:func:`drop_constant_columns`) and may mean the export
+    is wrong. A column with missing values is a note (``"problem": False``): the model imputes.
+
+    Examples
+    --------
+    >>> from civicml.data import infer_contract
+    >>> df = pd.DataFrame({"a": [1, 2, None, 4], "b": ["x"] * 4, "y": [0, 1, 0, 1]})
+    >>> [f["message"] for f in quality_findings(infer_contract(df, target="y"))]
+    ["'b' has a single value; it cannot help the model and is not used as an input", "'a' is 25% missing"]
+    """
+    constant = [
+        {
+            "column": c.name,
+            "kind": "constant",
+            "message": f"'{c.name}' has a single value; it cannot help the model and is not "
+            "used as an input",
+            "problem": True,
+        }
+        for c in contract.columns
+        if c.role in _FEATURE_ROLES and c.n_unique <= 1
+    ]
+    missing = [
+        {
+            "column": c.name,
+            "kind": "missing",
+            "message": f"'{c.name}' is {c.null_share:.0%} missing",
+            "problem": False,
+        }
+        for c in contract.columns
+        if c.null_share
+    ]
+    return [*constant, *missing]
+
+
+def drop_constant_columns(contract: DataContract) -> DataContract:
+    """The contract without its single-valued feature columns: they are listed under
+    ``dropped``, so they are neither model inputs nor required at serving. Take
+    :func:`quality_findings` from the contract first: they say why.
+
+    Examples
+    --------
+    >>> from civicml.data import infer_contract
+    >>> df = pd.DataFrame({"a": [1, 2, 3, 4], "b": ["x"] * 4, "y": [0, 1, 0, 1]})
+    >>> c = drop_constant_columns(infer_contract(df, target="y"))
+    >>> c.names, c.dropped
+    (['a', 'y'], ('b',))
+    """
+    gone = [c.name for c in contract.columns if c.role in _FEATURE_ROLES and c.n_unique <= 1]
+    if not gone:
+        return contract
+    return replace(
+        contract,
+        columns=tuple(c for c in contract.columns if c.name not in gone),
+        dropped=(*contract.dropped, *gone),
+    )

@@ -3,6 +3,12 @@ audit log, on SQLite by default and PostgreSQL + S3 at scale."""
 
 from civicml.registry._approval import approval_record, approval_sentence
 from civicml.registry._artifacts import ArtifactStore
+from civicml.registry._atrs_answers import (
+    VERSION_TIED,
+    atrs_answers,
+    set_atrs_answers,
+    version_tied,
+)
 from civicml.registry._audit import GENESIS_HASH, canonical_json, event_hash, verify_chain
 from civicml.registry._governance import (
     LAWFUL_BASES,
@@ -57,6 +63,7 @@ __all__ = [
     "SCOPES",
     "SPECIAL_CATEGORIES",
     "STATUSES",
+    "VERSION_TIED",
     "Actor",
     "AliasMove",
     "ArtifactStore",
@@ -77,6 +84,7 @@ __all__ = [
     "approval_record",
     "approval_sentence",
     "as_actor",
+    "atrs_answers",
     "canonical_json",
     "check_alias",
     "check_artifacts_uri",
@@ -91,5 +99,7 @@ __all__ = [
     "os_login",
     "parse_ref",
     "promotion_problems",
+    "set_atrs_answers",
     "verify_chain",
+    "version_tied",
 ]

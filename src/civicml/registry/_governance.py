@@ -320,7 +320,7 @@ def checks_from_bundle(bundle: Any) -> tuple[list[dict[str, Any]], bool | None]:
             "evidence": str(c.get("evidence", "")),
         }
         for c in items
-        if isinstance(c, dict)
+        if isinstance(c, dict) and c.get("status") != "not_checked"  # counts neither way
     ]
     return checks, bool(checks) and all(c["passed"] for c in checks)
 

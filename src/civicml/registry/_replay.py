@@ -34,6 +34,7 @@ from civicml.registry._records import AuditEvent, ModelVersion, TokenInfo
 
 __all__ = [
     "DECISION_ACTIONS",
+    "answer_key",
     "VERSION_STATE_FIELDS",
     "Replay",
     "TableState",
@@ -48,6 +49,8 @@ DECISION_ACTIONS: dict[str, str] = {
     "reject": "reject",
     "override": "override",
 }
+#: the kinds of row the replay rebuilds (the attributes of :class:`TableState`)
+_KINDS = ("versions", "decisions", "aliases", "tokens", "keys", "atrs_answers")
 #: every governed column of a version, as a full-state audit event records it
 VERSION_STATE_FIELDS = (
     "digest",
@@ -95,12 +98,22 @@ def token_state(info: TokenInfo, salt: str, digest: str) -> dict[str, Any]:
     }
 
 
+def answer_key(state: Mapping[str, Any]) -> str:
+    """``name/N:field``: how an ATRS answer row is keyed (``N`` 0: shared by every version).
+
+    >>> answer_key({"model": "m", "version": 0, "field": "tier1.contact_email"})
+    'm/0:tier1.contact_email'
+    """
+    return f"{state['model']}/{state['version']}:{state['field']}"
+
+
 @dataclass
 class TableState:
     """What the tables hold now, keyed as the replay keys it.
 
     ``versions`` by ``name/N``; ``decisions`` by ``name/N`` as ``[kind, actor, reason]``
-    lists; ``aliases`` by ``name@alias``; ``tokens`` by id and ``keys`` by fingerprint.
+    lists; ``aliases`` by ``name@alias``; ``tokens`` by id, ``keys`` by fingerprint and
+    ``atrs_answers`` by ``name/N:field`` (``N`` 0 for answers every version shares).
     """
 
     versions: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -108,6 +121,7 @@ class TableState:
     aliases: dict[str, int] = field(default_factory=dict)
     tokens: dict[str, dict[str, Any]] = field(default_factory=dict)
     keys: dict[str, dict[str, Any]] = field(default_factory=dict)
+    atrs_answers: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 class Replay:
@@ -118,7 +132,12 @@ class Replay:
         #: versions whose events carry no full state (written before events did)
         self.partial: set[str] = set()
         #: subjects each kind of row was ever mentioned under
-        self.seen: dict[str, set[str]] = {"versions": set(), "tokens": set(), "keys": set()}
+        self.seen: dict[str, set[str]] = {
+            "versions": set(),
+            "tokens": set(),
+            "keys": set(),
+            "atrs_answers": set(),
+        }
 
     def add(self, ev: AuditEvent) -> None:
         """Apply one event."""
@@ -142,6 +161,10 @@ class Replay:
         if ev.action.startswith("key."):
             self._row("keys", str(details.get("fingerprint", ev.subject)), state)
             return
+        if ev.action == "atrs.answers" and isinstance(state, Mapping):
+            for key, row in state.items():  # every answer row the event changed, in full
+                self._row("atrs_answers", str(key), row)
+            return
         if "/" in ev.subject and ev.action in (*DECISION_ACTIONS, "register", "governance"):
             self._version(ev, state)
 
@@ -164,7 +187,7 @@ class Replay:
 
     def _accept(self, rows: Mapping[str, Any]) -> None:
         """A recorded repair: the rows it lists are accepted as the tables held them."""
-        for kind in ("versions", "decisions", "aliases", "tokens", "keys"):
+        for kind in _KINDS:
             target = getattr(self.state, kind)
             for key, value in (rows.get(kind) or {}).items():
                 if value is None:
@@ -204,12 +227,18 @@ class Replay:
             "registry_tokens", self.state.tokens, tables.tokens, seen=self.seen["tokens"]
         )
         out += _compare_rows("registry_keys", self.state.keys, tables.keys, seen=self.seen["keys"])
+        out += _compare_rows(
+            "registry_atrs_answers",
+            self.state.atrs_answers,
+            tables.atrs_answers,
+            seen=self.seen["atrs_answers"],
+        )
         return out
 
     def rows_of(self, tables: TableState, differences_only: bool = True) -> dict[str, Any]:
         """The table rows that differ from the replay (what a repair accepts), by kind."""
         rows: dict[str, dict[str, Any]] = {}
-        for kind in ("versions", "decisions", "aliases", "tokens", "keys"):
+        for kind in _KINDS:
             log, table = getattr(self.state, kind), getattr(tables, kind)
             changed = {
                 k: table.get(k)

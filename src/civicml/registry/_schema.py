@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from civicml.storage import registry_alias_history as alias_history
 from civicml.storage import registry_aliases as aliases
+from civicml.storage import registry_atrs_answers as atrs_answers
 from civicml.storage import registry_audit as audit
 from civicml.storage import registry_audit_head as audit_head
 from civicml.storage import registry_decisions as decisions
@@ -21,6 +22,7 @@ from civicml.storage import registry_versions as versions
 __all__ = [
     "alias_history",
     "aliases",
+    "atrs_answers",
     "audit",
     "audit_head",
     "decisions",

@@ -59,6 +59,7 @@ from civicml.registry._records import (
 from civicml.registry._replay import (
     VERSION_STATE_FIELDS,
     TableState,
+    answer_key,
     token_state,
     version_state,
 )
@@ -135,6 +136,13 @@ def _event_from_row(r: Any) -> AuditEvent:
     except orjson.JSONDecodeError:
         details = {"_unreadable": text}  # verification will flag it
     return AuditEvent(seq, time, actor, action, subject, reason, details, prev_hash, digest, mac)
+
+
+def _answer_state(row: Any) -> dict[str, Any]:
+    """An ATRS answer row as its audit event records it (the answer decoded from JSON)."""
+    state = dict(row._mapping)
+    state["answer"] = orjson.loads(state["answer"])
+    return state
 
 
 def _token_from_row(row: Any) -> TokenInfo:
@@ -670,6 +678,9 @@ class SQLStore(RegistryStore):
                 out.keys[row.fingerprint] = {
                     k: v for k, v in row._mapping.items() if k != "public_key"
                 } | {"public_key_sha256": hashlib.sha256(row.public_key.encode()).hexdigest()}
+            for row in conn.execute(sa.select(t.atrs_answers)).all():
+                state = _answer_state(row)
+                out.atrs_answers[answer_key(state)] = state
         return out
 
     def append_repair(self, make_event: Callable[[int], EventDraft]) -> AuditEvent:
@@ -829,5 +840,55 @@ class SQLStore(RegistryStore):
             )
             self._append(conn, event)
             return revoked
+
+        return self._write(tx)
+
+    # -- ATRS answers ---------------------------------------------------------------------
+    def atrs_answer_rows(self, name: str, versions: tuple[int, ...]) -> list[dict[str, Any]]:
+        a = t.atrs_answers
+        with self._read() as conn:
+            rows = conn.execute(
+                sa.select(a)
+                .where(a.c.model == name, a.c.version.in_(versions))
+                .order_by(a.c.version, a.c.field)
+            ).all()
+        return [_answer_state(r) for r in rows]
+
+    def set_atrs_answer_rows(
+        self,
+        name: str,
+        make_rows: Callable[[dict[str, dict[str, Any]]], dict[str, dict[str, Any]]],
+        make_event: Callable[[dict[str, dict[str, Any]]], EventDraft | None],
+    ) -> dict[str, dict[str, Any]]:
+        a = t.atrs_answers
+
+        def tx(conn: Connection) -> dict[str, dict[str, Any]]:
+            current = {
+                answer_key(s): s
+                for s in (
+                    _answer_state(r)
+                    for r in conn.execute(sa.select(a).where(a.c.model == name)).all()
+                )
+            }
+            rows = make_rows(current)
+            event = make_event(rows)
+            if event is None:
+                return {}
+            for key, row in rows.items():
+                values = {**row, "answer": canonical_json(row["answer"])}
+                if key in current:
+                    conn.execute(
+                        a.update()
+                        .where(
+                            a.c.model == row["model"],
+                            a.c.version == row["version"],
+                            a.c.field == row["field"],
+                        )
+                        .values(**values)
+                    )
+                else:
+                    conn.execute(a.insert().values(**values))
+            self._append(conn, event)
+            return rows
 
         return self._write(tx)

@@ -242,3 +242,20 @@ class RegistryStore(ABC):
     ) -> KeyInfo:
         """Mark a key revoked, with its audit event; the callback sees the revoked record
         inside the transaction and may raise to refuse."""
+
+    # -- ATRS answers ---------------------------------------------------------------------
+    def atrs_answer_rows(self, name: str, versions: tuple[int, ...]) -> list[dict[str, Any]]:
+        """The stored ATRS answer rows of ``name`` for these versions (0: every version's),
+        as :func:`civicml.registry._replay.atrs_answer_state` records them."""
+        raise NotImplementedError
+
+    def set_atrs_answer_rows(
+        self,
+        name: str,
+        make_rows: Callable[[dict[str, dict[str, Any]]], dict[str, dict[str, Any]]],
+        make_event: Callable[[dict[str, dict[str, Any]]], EventDraft | None],
+    ) -> dict[str, dict[str, Any]]:
+        """Write ATRS answer rows with their audit event in one transaction. ``make_rows`` gets
+        the model's current rows (keyed ``name/N:field``) and returns the rows to write;
+        ``make_event`` gets those and returns the event (``None``: nothing changed)."""
+        raise NotImplementedError

@@ -1,41 +1,72 @@
 """Stakeholder reports: the HTML report (and PDF), the model card and the ATRS record."""
 
-from civicml.report._atrs import build_atrs, build_bandit_atrs
+from civicml.report._atrs import apply_answers, build_atrs, build_bandit_atrs, normalise_answers
+from civicml.report._atrs_publish import (
+    PublishedATRS,
+    bundle_atrs,
+    publish_atrs,
+    read_atrs_spreadsheet,
+)
 from civicml.report._atrs_schema import (
     NEEDS_HUMAN,
+    ATRSField,
     ATRSRecord,
+    Gap,
+    answer_ids,
     atrs_json_schema,
+    find_gaps,
     mark_complete,
     missing_fields,
+    record_fields,
 )
-from civicml.report._model_card import bandit_model_card, model_card
+from civicml.report._model_card import (
+    CARD_SECTIONS,
+    bandit_model_card,
+    model_card,
+    split_front_matter,
+)
 from civicml.report._render import (
     ReportPaths,
     page_context,
     print_pdf,
     render_pdf,
     report_env,
+    wrap_tables,
     write_atrs,
     write_report,
 )
 from civicml.report._summary import plain_summary
 
 __all__ = [
+    "CARD_SECTIONS",
     "NEEDS_HUMAN",
+    "ATRSField",
     "ATRSRecord",
+    "Gap",
+    "PublishedATRS",
     "ReportPaths",
+    "answer_ids",
+    "apply_answers",
     "atrs_json_schema",
     "bandit_model_card",
     "build_atrs",
     "build_bandit_atrs",
+    "bundle_atrs",
+    "find_gaps",
     "mark_complete",
     "missing_fields",
     "model_card",
+    "normalise_answers",
     "page_context",
     "plain_summary",
     "print_pdf",
+    "publish_atrs",
+    "read_atrs_spreadsheet",
+    "record_fields",
     "render_pdf",
     "report_env",
+    "split_front_matter",
+    "wrap_tables",
     "write_atrs",
     "write_report",
 ]

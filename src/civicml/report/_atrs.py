@@ -8,6 +8,7 @@ the sections say. The schema is :mod:`civicml.report._atrs_schema`.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from civicml.report._atrs_schema import (
@@ -27,10 +28,19 @@ from civicml.report._atrs_schema import (
     Tier1,
     Tier2,
     ToolSpecification,
+    answer_ids,
+    find_gaps,
     missing_fields,
+    record_fields,
 )
 
-__all__ = ["build_atrs", "build_bandit_atrs", "record_approval"]
+__all__ = [
+    "apply_answers",
+    "build_atrs",
+    "build_bandit_atrs",
+    "normalise_answers",
+    "record_approval",
+]
 
 
 def _energy(doc: dict[str, Any] | None) -> Energy | None:
@@ -187,16 +197,106 @@ def _approval_risk(approval: dict[str, Any] | None) -> Risk:
 
 
 def _signed(record: ATRSRecord, digest: str, approval: dict[str, Any] | None = None) -> ATRSRecord:
-    """``record`` with civicml's notes: the bundle digest, the fields a person must fill and the
-    registry's approval record (None when none was given)."""
+    """``record`` with civicml's notes: the bundle digest, the fields a person must fill (as JSON
+    paths, and as gaps with a label for people) and the registry's approval record (None when
+    none was given). The answers a person gave (see :func:`apply_answers`) are kept."""
+    answers = record.civicml.get("answers")
     record.civicml = {
         "generated_by": "civicml",
         "bundle_digest": digest,
         "marker": NEEDS_HUMAN,
         "needs_human": missing_fields(record),
+        "gaps": [{"id": g.id, "label": g.label, "problem": g.problem} for g in find_gaps(record)],
         "approval": approval or None,
+        **({"answers": answers} if answers else {}),
     }
     return record
+
+
+def _answer_value(value: Any, current: Any) -> Any:
+    """A person's answer as the field holds it: dates from YAML as ISO text, numbers as text
+    (a Companies House number keeps its digits), a list for a list field."""
+    import datetime as _dt
+
+    if isinstance(value, _dt.date):
+        value = value.isoformat()
+    if isinstance(current, list) or isinstance(value, list):
+        items = value if isinstance(value, list) else [value]
+        return [x.isoformat() if isinstance(x, _dt.date) else str(x) for x in items]
+    if isinstance(value, bool) or value is None:
+        return value
+    if isinstance(current, float) and isinstance(value, int | float):
+        return float(value)
+    return str(value)
+
+
+def normalise_answers(record: ATRSRecord, answers: Mapping[str, Any]) -> dict[str, Any]:
+    """A person's answers checked against ``record``'s answer ids and put in the form their
+    fields hold (dates from YAML as ISO text, numbers as text, lists for list fields).
+
+    Raises
+    ------
+    GovernanceError
+        When an id is not a field of this record (the message lists the valid ids).
+
+    Examples
+    --------
+    >>> import datetime
+    >>> rec = ATRSRecord()
+    >>> normalise_answers(rec, {"owner.companies_house_number": 1234567,
+    ...                         "metadata.date_update": datetime.date(2026, 1, 2)})
+    {'owner.companies_house_number': '1234567', 'metadata.date_update': ['2026-01-02']}
+    >>> normalise_answers(rec, {"owner.tea": "x"})  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    civicml._errors.GovernanceError: 1 answer id(s) are not fields of this ATRS record. Expected one of metadata.date_completion, ...
+    """
+    from civicml._errors import GovernanceError
+
+    fields = {f.id: f for f in record_fields(record)}
+    valid = answer_ids(record)
+    unknown = sorted(str(k) for k in set(answers) - set(valid))
+    if unknown:
+        raise GovernanceError.build(
+            f"{len(unknown)} answer id(s) are not fields of this ATRS record",
+            expected="one of " + ", ".join(valid),
+            got=unknown,
+            fix="Use the ids 'civicml atrs check NAME VERSION' lists",
+        )
+    return {k: _answer_value(v, fields[k].value) for k, v in answers.items()}
+
+
+def apply_answers(
+    record: ATRSRecord,
+    answers: Mapping[str, Any],
+    provenance: Mapping[str, Mapping[str, Any]] | None = None,
+) -> ATRSRecord:
+    """The record with a person's answers put in their fields (keyed by answer id, see
+    :func:`civicml.report.answer_ids`, checked by :func:`normalise_answers`); ``provenance``
+    (who answered each, when, which revision) is kept under ``_civicml.answers``.
+
+    Examples
+    --------
+    >>> rec = build_bandit_atrs(report={"name": "t", "spec": {"arms": ["a"]}, "policy": {}},
+    ...                         checks=[], lineage={}, digest="ab" * 32)
+    >>> rec = apply_answers(rec, {"metadata.region": "England"})
+    >>> rec.metadata.region, "metadata.region" in rec.civicml["needs_human"]
+    ('England', False)
+    """
+    fields = {f.id: f for f in record_fields(record)}
+    answers = normalise_answers(record, answers)
+    doc = record.to_json_dict()
+    for answer_id, value in answers.items():
+        f = fields[answer_id]
+        node: Any = doc
+        for key in f.keys[:-1]:
+            node = node[key]
+        node[f.keys[-1]] = value
+    out = ATRSRecord.model_validate(doc)
+    out.civicml = {**doc["_civicml"], "answers": dict(provenance or {}) or None}
+    return _signed(
+        out, str(doc["_civicml"].get("bundle_digest") or ""), out.civicml.get("approval")
+    )
 
 
 def record_approval(record: ATRSRecord, approval: dict[str, Any] | None) -> ATRSRecord:

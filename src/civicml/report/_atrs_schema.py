@@ -10,6 +10,9 @@ pre-fills are built in :mod:`civicml.report._atrs`.
 from __future__ import annotations
 
 import datetime as _dt
+import re
+import urllib.parse
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -18,10 +21,15 @@ from civicml._errors import GovernanceError
 
 __all__ = [
     "NEEDS_HUMAN",
+    "ATRSField",
     "ATRSRecord",
+    "Gap",
+    "answer_ids",
     "atrs_json_schema",
+    "find_gaps",
     "mark_complete",
     "missing_fields",
+    "record_fields",
 ]
 
 #: The marker held by every field a person must complete.
@@ -232,35 +240,257 @@ def _empty(v: Any) -> bool:
     if v is None:
         return True
     if isinstance(v, str):
-        return not v.strip() or v.strip().startswith(NEEDS_HUMAN)
+        return not v.strip()
     if isinstance(v, list):
         return len(v) == 0
     return False
 
 
-def missing_fields(record: ATRSRecord) -> list[str]:
-    """Dotted paths of mandatory fields that are empty or still hold :data:`NEEDS_HUMAN`."""
-    doc = record.model_dump(mode="json", exclude={"civicml", "complete"})
-    supplier = doc["tier2"]["owner_and_responsibility"].get("external_supplier")
-    skip = set(OPTIONAL)
-    if supplier is False or (isinstance(supplier, str) and supplier.lower() in ("no", "false")):
-        skip |= {f"tier2.owner_and_responsibility.{f}" for f in _SUPPLIER}
-    out: list[str] = []
+@dataclass(frozen=True)
+class ATRSField:
+    """One field of a record: its answer id (``owner.team``, ``risk.2.mitigation``), its label
+    for people, its JSON path (``tier2.owner_and_responsibility.team``) and its value."""
 
-    def walk(node: Any, path: str) -> None:
-        if path in skip:
-            return
+    id: str
+    label: str
+    path: str
+    keys: tuple[str | int, ...]
+    value: Any
+
+
+@dataclass(frozen=True)
+class Gap:
+    """A field a person still has to complete or correct, with what is wrong with it."""
+
+    id: str
+    label: str
+    path: str
+    problem: str
+
+
+#: how each part of the record is named for people, by the start of its answer id
+_SECTIONS = {
+    "metadata": "Metadata",
+    "tier1": "Tier 1",
+    "owner": "2.1 Owner and responsibility",
+    "rationale": "2.2 Description and rationale",
+    "decisions": "2.3 Decision-making process",
+    "tool": "2.4 Tool specification",
+    "data": "2.4 Data specification",
+    "energy": "2.4 Energy and carbon",
+}
+_LABELS = {
+    "id": "Record id",
+    "date_update": "Dates updated",
+    "function": "Function (e.g. benefits, policing)",
+    "contact_email": "Contact email",
+    "website": "Website",
+    "senior_responsible_owner": "Senior responsible owner",
+    "senior_responsible_owner_role": "Senior responsible owner's role",
+    "external_supplier": "External supplier (yes or no)",
+    "companies_house_number": "Supplier's Companies House number",
+    "supplier_role": "Supplier's role",
+    "frequency_and_scale_of_usage": "Frequency and scale of use",
+    "data_completeness_and_representativeness": "Data completeness and representativeness",
+    "source_url": "Source data URL",
+    "link": "Link",
+    "training_energy_kwh": "Training energy (kWh)",
+    "training_emissions_g_co2e": "Training emissions (g CO2e)",
+    "energy_per_1000_predictions_wh": "Energy per 1,000 predictions (Wh)",
+    "carbon_intensity_g_co2e_per_kwh": "Carbon intensity (g CO2e per kWh)",
+}
+# answer ids from JSON paths: the 2.x sections by short names, list items numbered from 1
+_ID_RULES: list[tuple[re.Pattern[str], str]] = [
+    (re.compile(r"^tier2\.owner_and_responsibility\."), "owner."),
+    (re.compile(r"^tier2\.description_and_rationale\."), "rationale."),
+    (re.compile(r"^tier2\.decision_making_process\."), "decisions."),
+    (re.compile(r"^tier2\.tool_specification\.data_specification\."), "data."),
+    (re.compile(r"^tier2\.tool_specification\.energy\."), "energy."),
+    (re.compile(r"^tier2\.tool_specification\.models\["), "model["),
+    (re.compile(r"^tier2\.tool_specification\."), "tool."),
+    (
+        re.compile(r"^tier2\.risks_mitigations_and_impact_assessments\.impact_assessments\["),
+        "impact_assessment[",
+    ),
+    (re.compile(r"^tier2\.risks_mitigations_and_impact_assessments\.risks\["), "risk["),
+]
+_INDEX = re.compile(r"(\w+)\[(\d+)\]")
+#: fields civicml sets that a person's answer may not replace
+_FIXED = {"metadata.id", "metadata.standard_version"}
+#: parts of the record that hold items, not text (an empty one is a field of its own)
+_CONTAINERS = {"energy", "models", "datasets", "impact_assessments", "risks"}
+
+
+def _answer_id(path: str) -> str:
+    """``risk.2.mitigation`` from ``tier2.risks_mitigations_and_impact_assessments.risks[1]
+    .mitigation``.
+
+    >>> _answer_id("tier2.tool_specification.models[0].datasets[1].purpose")
+    'model.1.datasets.2.purpose'
+    """
+    for pattern, short in _ID_RULES:
+        if pattern.match(path):
+            path = pattern.sub(short, path, count=1)
+            break
+    return _INDEX.sub(lambda m: f"{m.group(1)}.{int(m.group(2)) + 1}", path)
+
+
+def _label(answer_id: str, doc: dict[str, Any]) -> str:
+    parts = answer_id.split(".")
+    field_name = _LABELS.get(parts[-1], parts[-1].replace("_", " ").capitalize())
+    head = parts[0]
+    if head == "model":
+        section = f"2.4 Model {parts[1]}" + (
+            f", dataset {parts[3]}" if len(parts) > 3 and parts[2] == "datasets" else ""
+        )
+    elif head == "risk":
+        section = f"2.5 Risk {parts[1]}"
+    elif head == "impact_assessment":
+        items = doc["tier2"]["risks_mitigations_and_impact_assessments"]["impact_assessments"]
+        name = items[int(parts[1]) - 1].get("name") if len(items) >= int(parts[1]) else None
+        named = name and NEEDS_HUMAN not in str(name) and parts[-1] != "name"
+        section = f"2.5 {name}" if named else f"2.5 Impact assessment {parts[1]}"
+    else:
+        section = _SECTIONS.get(head, head)
+    return f"{section}: {field_name}"
+
+
+def record_fields(record: ATRSRecord) -> list[ATRSField]:
+    """Every field of ``record`` in the template's order, with its answer id and label.
+
+    Examples
+    --------
+    >>> f = {x.id: x for x in record_fields(ATRSRecord())}
+    >>> f["owner.companies_house_number"].label
+    "2.1 Owner and responsibility: Supplier's Companies House number"
+    >>> f["owner.companies_house_number"].path
+    'tier2.owner_and_responsibility.companies_house_number'
+    """
+    doc = record.model_dump(mode="json", exclude={"civicml", "complete"})
+    out: list[ATRSField] = []
+
+    def walk(node: Any, path: str, keys: tuple[str | int, ...]) -> None:
         if isinstance(node, dict):
             for k, v in node.items():
-                walk(v, f"{path}.{k}" if path else k)
+                walk(v, f"{path}.{k}" if path else k, (*keys, k))
         elif isinstance(node, list) and node and all(isinstance(x, dict) for x in node):
             for i, v in enumerate(node):
-                walk(v, f"{path}[{i}]")
-        elif _empty(node):
-            out.append(path)
+                walk(v, f"{path}[{i}]", (*keys, i))
+        else:
+            answer_id = _answer_id(path)
+            out.append(ATRSField(answer_id, _label(answer_id, doc), path, keys, node))
 
-    walk(doc, "")
+    walk(doc, "", ())
     return out
+
+
+def answer_ids(record: ATRSRecord) -> list[str]:
+    """The ids a person may answer for ``record`` (every field but the record's id and
+    standard version), in the template's order."""
+    return [
+        f.id
+        for f in record_fields(record)
+        if f.path not in _FIXED and f.keys[-1] not in _CONTAINERS
+    ]
+
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
+_COMPANY = re.compile(r"^(\d{8}|[A-Z]{2}\d{6})$")
+
+
+def _is_date(text: str) -> bool:
+    try:
+        if len(text) == 10:
+            _dt.date.fromisoformat(text)
+        else:
+            _dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return False
+    return True
+
+
+def _is_https(text: str) -> bool:
+    u = urllib.parse.urlsplit(text)
+    return u.scheme == "https" and "." in u.netloc and " " not in text
+
+
+def _invalid(name: str, value: Any) -> str | None:
+    """Why ``value`` is not a valid ``name`` field (``None`` when it is, or is not checked).
+
+    >>> _invalid("contact_email", "ada@example.gov.uk") is None
+    True
+    >>> _invalid("companies_house_number", "SC12345")
+    'is not a Companies House number (8 digits, or 2 letters and 6 digits, e.g. SC123456)'
+    """
+    items = value if isinstance(value, list) else [value]
+    for item in (str(x).strip() for x in items):
+        if name == "contact_email" and not _EMAIL.match(item):
+            return "is not an email address (e.g. team@department.gov.uk)"
+        if name in ("website", "source_url", "link") and not _is_https(item):
+            return "is not a web address starting https://"
+        if name in ("date_completion", "date_update", "date_archive", "date") and not _is_date(
+            item
+        ):
+            return "is not a date in ISO 8601 form (YYYY-MM-DD)"
+        if name == "companies_house_number" and not _COMPANY.match(item.upper()):
+            return (
+                "is not a Companies House number (8 digits, or 2 letters and 6 digits, "
+                "e.g. SC123456)"
+            )
+    return None
+
+
+def _skipped(record: ATRSRecord) -> set[str]:
+    """Paths not required: the optional ones, and a supplier's details when there is none."""
+    supplier = record.tier2.owner_and_responsibility.external_supplier
+    skip = set(OPTIONAL)
+    if supplier is False or (
+        isinstance(supplier, str) and supplier.strip().lower() in ("no", "false")
+    ):
+        skip |= {f"tier2.owner_and_responsibility.{f}" for f in _SUPPLIER}
+    return skip
+
+
+def find_gaps(record: ATRSRecord) -> list[Gap]:
+    """Every field a person must still complete or correct, in the template's order: any field
+    whose text holds :data:`NEEDS_HUMAN` (anywhere in it), every empty mandatory field, and
+    emails, dates (ISO 8601), web addresses (https) and Companies House numbers that are not
+    valid.
+
+    Examples
+    --------
+    >>> r = ATRSRecord(tier1={"name": "t", "description": f"Sorts letters. {NEEDS_HUMAN}: why",
+    ...                       "contact_email": "not-an-email"})
+    >>> [(g.id, g.problem) for g in find_gaps(r) if g.id.startswith("tier1")]
+    ... # doctest: +NORMALIZE_WHITESPACE
+    [('tier1.description', "still says 'TO BE COMPLETED BY A PERSON'"),
+     ('tier1.contact_email', 'is not an email address (e.g. team@department.gov.uk)')]
+    """
+    skip = _skipped(record)
+    out: list[Gap] = []
+    for f in record_fields(record):
+        optional = any(f.path == s or f.path.startswith(s + ".") for s in skip)
+        texts = f.value if isinstance(f.value, list) else [f.value]
+        if any(isinstance(t, str) and NEEDS_HUMAN in t for t in texts):
+            if not (optional and f.path.startswith("tier2.owner_and_responsibility.")):
+                out.append(Gap(f.id, f.label, f.path, f"still says {NEEDS_HUMAN!r}"))
+            continue
+        if _empty(f.value):
+            if not optional:
+                out.append(Gap(f.id, f.label, f.path, "is empty"))
+            continue
+        if not (optional and f.path.startswith("tier2.owner_and_responsibility.")):
+            problem = _invalid(str(f.keys[-1]), f.value)
+            if problem:
+                out.append(Gap(f.id, f.label, f.path, problem))
+    return out
+
+
+def missing_fields(record: ATRSRecord) -> list[str]:
+    """JSON paths of the fields :func:`find_gaps` lists: empty mandatory fields, fields holding
+    :data:`NEEDS_HUMAN` anywhere in their text, and invalid emails, dates, URLs and Companies
+    House numbers."""
+    return list(dict.fromkeys(g.path for g in find_gaps(record)))
 
 
 def mark_complete(record: ATRSRecord, *, date: str | None = None) -> ATRSRecord:
@@ -269,15 +499,17 @@ def mark_complete(record: ATRSRecord, *, date: str | None = None) -> ATRSRecord:
     Raises
     ------
     GovernanceError
-        When any mandatory field is still empty or holds the "to be completed" marker.
+        While :func:`find_gaps` lists anything: a mandatory field is empty, any field holds
+        the "to be completed" marker (anywhere in its text), or a value is not valid.
     """
-    missing = missing_fields(record)
-    if missing:
+    gaps = find_gaps(record)
+    if gaps:
         raise GovernanceError.build(
-            "The ATRS record cannot be marked complete while mandatory fields are empty",
-            expected="every mandatory field filled in",
-            got=missing[:10],
-            fix="Fill in the fields listed under _civicml.needs_human in atrs.json",
+            f"The ATRS record cannot be marked complete while {len(gaps)} field(s) need a person",
+            expected="every mandatory field filled in, no 'TO BE COMPLETED BY A PERSON' left "
+            "and valid emails, dates, web addresses and Companies House numbers",
+            got=[f"{g.label} {g.problem}" for g in gaps[:5]],
+            fix="Run 'civicml atrs check NAME VERSION' for the list, then 'civicml atrs fill'",
         )
     meta = record.metadata.model_copy(
         update={"date_completion": date or _dt.date.today().isoformat()}

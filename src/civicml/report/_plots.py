@@ -20,6 +20,7 @@ __all__ = [
     "line_svg",
     "pr_svg",
     "roc_svg",
+    "shared_range",
     "svg_with_alt",
 ]
 
@@ -55,13 +56,57 @@ def _figure(width: float = 6.0, height: float = 3.6) -> Any:
     return fig, ax
 
 
-def svg_with_alt(fig: Any, key: str, title: str, desc: str) -> str:
-    """Serialise ``fig`` to SVG and give it ``role="img"``, a ``<title>`` and a ``<desc>``."""
+#: charts of one kind share one size and one plotting area (inches), so they share one scale:
+#: curves (ROC, precision-recall, calibration) are square-ish with both axes from 0 to 1
+CURVE_SIZE = (4.6, 4.0)
+#: partial-dependence charts: one size, and one y-axis range across the report
+PD_SIZE = (4.6, 3.4)
+#: charts with one row per label (fairness, importance, candidates): one width, one label margin,
+#: and a height that grows by the same step per row
+ROW_WIDTH, ROW_LABEL_IN, ROW_STEP_IN, ROW_PAD_IN = 6.5, 2.4, 0.42, 0.95
+#: the longest row label drawn in full; longer ones are cut with an ellipsis (the text
+#: alternative keeps them whole)
+LABEL_CHARS = 30
+#: a 95% normal interval is the mean ± this many standard deviations
+Z95 = 1.96
+
+
+def _margins(fig: Any, left: float, bottom: float, right: float = 0.2, top: float = 0.15) -> None:
+    """Fix the plotting area in inches, so charts of one size draw their axes identically."""
+    w, h = fig.get_size_inches()
+    fig.subplots_adjust(left=left / w, right=1 - right / w, bottom=bottom / h, top=1 - top / h)
+
+
+def _short(label: Any, n: int = LABEL_CHARS) -> str:
+    """``label`` as text, cut to ``n`` characters with an ellipsis.
+
+    >>> _short("a" * 40, 10)
+    'aaaaaaaaa…'
+    """
+    text = str(label)
+    return text if len(text) <= n else text[: n - 1] + "…"
+
+
+def _rows_figure(n: int) -> Any:
+    """A one-row-per-label chart: fixed width and label margin, the same height per row."""
+    fig, ax = _figure(ROW_WIDTH, ROW_PAD_IN + ROW_STEP_IN * max(n, 2))
+    _margins(fig, ROW_LABEL_IN, 0.7, right=0.3, top=0.1)
+    ax.set_ylim(-0.6, max(n, 2) - 0.4)
+    return fig, ax
+
+
+def svg_with_alt(fig: Any, key: str, title: str, desc: str, kind: str = "curve") -> str:
+    """Serialise ``fig`` to SVG and give it ``role="img"``, a ``<title>`` and a ``<desc>``.
+
+    The figure is written at its own size (no cropping), so charts of one kind, built at one
+    size with one plotting area, are drawn at one scale. ``kind`` ("curve", "pd" or "rows")
+    becomes the class ``app-plot--KIND``, which the stylesheet gives one display width per kind.
+    """
     from matplotlib import rcParams
 
     rcParams["svg.hashsalt"] = key
     buf = io.StringIO()
-    fig.savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None})
+    fig.savefig(buf, format="svg", metadata={"Date": None})
     text = buf.getvalue()
     text = text[text.index("<svg") :]
     text = re.sub(r"<metadata>.*?</metadata>", "", text, flags=re.S)
@@ -77,14 +122,22 @@ def svg_with_alt(fig: Any, key: str, title: str, desc: str) -> str:
     opening = text[: head_end - 1]
     opening += (
         f' role="img" aria-labelledby="{key}-title {key}-desc" focusable="false"'
-        ' class="app-plot" preserveAspectRatio="xMinYMin meet">'
+        f' class="app-plot app-plot--{kind}" preserveAspectRatio="xMinYMin meet">'
     )
     alt = f'<title id="{key}-title">{escape(title)}</title><desc id="{key}-desc">{escape(desc)}</desc>'
     return opening + alt + text[head_end:]
 
 
+def _curve_figure() -> Any:
+    fig, ax = _figure(*CURVE_SIZE)
+    _margins(fig, 0.75, 0.6)
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1.02)
+    return fig, ax
+
+
 def roc_svg(roc: dict[str, Any], auc: float | None) -> str:
-    fig, ax = _figure(4.6, 4.0)
+    fig, ax = _curve_figure()
     ax.plot([0, 1], [0, 1], linestyle="--", color=GOVUK["secondary"], label="Chance")
     ax.plot(roc["fpr"], roc["tpr"], color=GOVUK["blue"], linewidth=2.5, label="Model")
     ax.set_xlabel("False positive rate")
@@ -99,14 +152,13 @@ def roc_svg(roc: dict[str, Any], auc: float | None) -> str:
 
 
 def pr_svg(pr: dict[str, Any], ap: float | None) -> str:
-    fig, ax = _figure(4.6, 4.0)
+    fig, ax = _curve_figure()
     base = pr.get("base_rate")
     if base is not None:
         ax.axhline(base, linestyle="--", color=GOVUK["secondary"], label="Base rate")
     ax.plot(pr["recall"], pr["precision"], color=GOVUK["purple"], linewidth=2.5, label="Model")
     ax.set_xlabel("Recall")
     ax.set_ylabel("Precision")
-    ax.set_ylim(0, 1.02)
     ax.legend(frameon=False, loc="lower left")
     ap_txt = f"{ap:.2f}" if ap is not None else "unknown"
     base_txt = f"{base:.0%}" if base is not None else "unknown"
@@ -118,7 +170,7 @@ def pr_svg(pr: dict[str, Any], ap: float | None) -> str:
 
 
 def calibration_svg(bins: list[dict[str, Any]], ece: float | None) -> str:
-    fig, ax = _figure(4.6, 4.0)
+    fig, ax = _curve_figure()
     ax.plot([0, 1], [0, 1], linestyle="--", color=GOVUK["secondary"], label="Perfect")
     xs = [b["mean_predicted"] for b in bins]
     ys = [b["observed"] for b in bins]
@@ -148,20 +200,20 @@ def bar_svg(
     xlabel: str,
     desc: str,
 ) -> str:
-    """A horizontal bar chart, largest at the top."""
-    fig, ax = _figure(6.0, max(1.6, 0.32 * len(labels) + 0.8))
+    """A horizontal bar chart, largest at the top; ``errors`` are drawn as given."""
+    fig, ax = _rows_figure(len(labels))
     pos = list(range(len(labels)))[::-1]
     ax.barh(pos, values, xerr=errors, color=GOVUK["blue"], ecolor=GOVUK["text"], capsize=2)
-    ax.set_yticks(pos, labels)
+    ax.set_yticks(pos, [_short(x) for x in labels])
     ax.set_xlabel(xlabel)
     ax.axvline(0, color=GOVUK["secondary"], linewidth=0.8)
-    return svg_with_alt(fig, key, title, desc)
+    return svg_with_alt(fig, key, title, desc, kind="rows")
 
 
 def fairness_svg(key: str, table: dict[str, Any], metric: str = "selection_rate") -> str:
     """Per-group rate with its 95% interval; small groups drawn hollow."""
     groups = table["groups"]
-    fig, ax = _figure(6.0, max(1.6, 0.42 * len(groups) + 0.9))
+    fig, ax = _rows_figure(len(groups))
     pos = list(range(len(groups)))[::-1]
     for p, g in zip(pos, groups, strict=True):
         v = g.get(metric)
@@ -182,7 +234,7 @@ def fairness_svg(key: str, table: dict[str, Any], metric: str = "selection_rate"
             markerfacecolor="white" if g["small"] else color,
             markersize=7,
         )
-    ax.set_yticks(pos, [f"{g['group']} (n={g['n']})" for g in groups])
+    ax.set_yticks(pos, [f"{_short(g['group'], LABEL_CHARS - 8)} (n={g['n']})" for g in groups])
     ax.set_xlim(0, 1.02)
     nice = metric.replace("_", " ")
     ax.set_xlabel(f"{nice.capitalize()} with 95% interval")
@@ -190,19 +242,31 @@ def fairness_svg(key: str, table: dict[str, Any], metric: str = "selection_rate"
     desc = f"{nice.capitalize()} by {table['name']}: " + "; ".join(parts) + "."
     if any(g["small"] for g in groups):
         desc += " Hollow orange points are groups too small to judge."
-    return svg_with_alt(fig, key, f"{nice.capitalize()} by {table['name']}", desc)
+    return svg_with_alt(fig, key, f"{nice.capitalize()} by {table['name']}", desc, kind="rows")
 
 
-def line_svg(key: str, pd_item: dict[str, Any], *, ylabel: str) -> str:
-    """Partial dependence of the score on one feature."""
-    fig, ax = _figure(4.6, 3.2)
+def line_svg(
+    key: str,
+    pd_item: dict[str, Any],
+    *,
+    ylabel: str,
+    ylim: tuple[float, float] | None = None,
+) -> str:
+    """Partial dependence of the score on one feature, on the y-axis range ``ylim`` if given.
+
+    Pass every chart of a report the same ``ylim`` (:func:`shared_range`) so they compare.
+    """
+    fig, ax = _figure(*PD_SIZE)
+    _margins(fig, 0.8, 0.95)
+    if ylim is not None:
+        ax.set_ylim(*ylim)
     grid, avg = pd_item["grid"], pd_item["average"]
     if pd_item["kind"] == "numeric":
         ax.plot(grid, avg, color=GOVUK["blue"], linewidth=2.5, marker="o", markersize=3)
     else:
-        ax.bar([str(g) for g in grid], avg, color=GOVUK["blue"])
+        ax.bar([_short(g, 14) for g in grid], avg, color=GOVUK["blue"])
         ax.tick_params(axis="x", labelrotation=30)
-    ax.set_xlabel(pd_item["feature"])
+    ax.set_xlabel(_short(pd_item["feature"], 40))
     ax.set_ylabel(ylabel)
     lo, hi = min(avg), max(avg)
     at_lo, at_hi = grid[avg.index(lo)], grid[avg.index(hi)]
@@ -210,16 +274,19 @@ def line_svg(key: str, pd_item: dict[str, Any], *, ylabel: str) -> str:
         f"As {pd_item['feature']} changes, the average score ranges from {lo:.2f} "
         f"(at {at_lo}) to {hi:.2f} (at {at_hi})."
     )
-    return svg_with_alt(fig, key, f"Partial dependence on {pd_item['feature']}", desc)
+    return svg_with_alt(fig, key, f"Partial dependence on {pd_item['feature']}", desc, kind="pd")
 
 
 def leaderboard_svg(entries: list[dict[str, Any]], metric: str) -> str:
-    """Each candidate's cross-validated score with ± one standard deviation."""
+    """Each candidate's cross-validated score with its 95% interval (mean ± 1.96 sd over folds).
+
+    The same interval as the leaderboard table beside it.
+    """
     ok = [e for e in entries if e.get("cv_mean", {}).get(metric) is not None]
     labels = [e["name"] for e in ok]
     vals = [e["cv_mean"][metric] for e in ok]
-    errs = [e.get("cv_std", {}).get(metric) or 0.0 for e in ok]
-    fig, ax = _figure(6.0, max(1.6, 0.4 * len(ok) + 0.8))
+    errs = [Z95 * (e.get("cv_std", {}).get(metric) or 0.0) for e in ok]
+    fig, ax = _rows_figure(len(ok))
     pos = list(range(len(ok)))[::-1]
     ax.errorbar(
         vals,
@@ -231,7 +298,28 @@ def leaderboard_svg(entries: list[dict[str, Any]], metric: str) -> str:
         capsize=3,
         markersize=7,
     )
-    ax.set_yticks(pos, labels)
-    ax.set_xlabel(f"{metric} (cross-validated, ± 1 sd)")
-    desc = "; ".join(f"{n} {v:.3f} ± {e:.3f}" for n, v, e in zip(labels, vals, errs, strict=True))
-    return svg_with_alt(fig, "leaderboard", f"Candidates compared by {metric}", desc + ".")
+    ax.set_yticks(pos, [_short(x) for x in labels])
+    ax.set_xlabel(f"{metric} (cross-validated, 95% interval)")
+    desc = "; ".join(
+        f"{n} {v:.3f} (95% interval {v - e:.3f} to {v + e:.3f})"
+        for n, v, e in zip(labels, vals, errs, strict=True)
+    )
+    return svg_with_alt(
+        fig, "leaderboard", f"Candidates compared by {metric}", desc + ".", kind="rows"
+    )
+
+
+def shared_range(series: list[list[float]], pad: float = 0.05) -> tuple[float, float] | None:
+    """One axis range that holds every series, padded, for charts that must share a scale.
+
+    >>> shared_range([[0.2, 0.4], [0.1, 0.3]])
+    (0.085, 0.415)
+    >>> shared_range([]) is None
+    True
+    """
+    values = [float(v) for s in series for v in s if v is not None]
+    if not values:
+        return None
+    lo, hi = min(values), max(values)
+    span = (hi - lo) or max(abs(hi), 1.0) * 0.1
+    return round(lo - pad * span, 6), round(hi + pad * span, 6)

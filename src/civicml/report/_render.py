@@ -5,16 +5,18 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import os
+import re
 import shutil
 import subprocess
 import tempfile
 from dataclasses import dataclass
+from html import escape, unescape
 from pathlib import Path
 from typing import Any
 
 from civicml._errors import BundleError
 
-__all__ = ["CHROMIUM_PATHS", "ReportPaths", "render_pdf", "write_report"]
+__all__ = ["CHROMIUM_PATHS", "ReportPaths", "render_pdf", "wrap_tables", "write_report"]
 
 CHROMIUM_PATHS = ("/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome")
 CHROMIUM_ARGS = (
@@ -42,8 +44,57 @@ class ReportPaths:
     pdf_note: str = ""
 
 
+#: a table, its caption and the headings above it, in rendered HTML
+_TABLE = re.compile(r"<table\b[^>]*>.*?</table>", re.S)
+_CAPTION = re.compile(r"<caption[^>]*>(.*?)</caption>", re.S)
+_HEADING = re.compile(r"<h[1-4][^>]*>(.*?)</h[1-4]>", re.S)
+#: tables with at most this many rows are kept on one printed page
+_KEEP_ROWS = 16
+
+
+def wrap_tables(html: str) -> str:
+    """Put every data table in a focusable, labelled region that scrolls on its own.
+
+    At 320 CSS px a wide table then scrolls inside its region instead of the whole page
+    (WCAG 2.2, 1.4.10 Reflow); keyboard users reach the region with Tab and scroll it with the
+    arrow keys. Short tables are also kept on one printed page.
+
+    The region is labelled by the table's caption, else by the heading above it (a model card
+    rendered from markdown has no captions).
+
+    Examples
+    --------
+    >>> out = wrap_tables('<table class="govuk-table"><caption>Rates <b>by</b> sex</caption>'
+    ...                   '<tr><td>1</td></tr></table>')
+    >>> out.split(">")[0]
+    '<div class="app-table-wrap app-keep" role="region" aria-label="Rates by sex" tabindex="0"'
+    >>> wrap_tables("<h2>Metrics</h2><table><tr><td>1</td></tr></table>").split('"')[5]
+    'Table: Metrics'
+    """
+
+    def one(m: re.Match[str]) -> str:
+        cap = _CAPTION.search(m.group(0))
+        above = _HEADING.findall(m.string, 0, m.start())
+        text = cap.group(1) if cap else (f"Table: {above[-1]}" if above else "")
+        label = unescape(re.sub(r"<[^>]+>", "", text)).strip()
+        label = " ".join(label.split()) or "Table"
+        keep = " app-keep" if m.group(0).count("<tr") <= _KEEP_ROWS else ""
+        return (
+            f'<div class="app-table-wrap{keep}" role="region" aria-label="{escape(label)}"'
+            f' tabindex="0">{m.group(0)}</div>'
+        )
+
+    return _TABLE.sub(one, html)
+
+
 def _env() -> Any:
-    from jinja2 import Environment, PackageLoader, select_autoescape
+    from jinja2 import Environment, PackageLoader, Template, select_autoescape
+
+    class _Page(Template):
+        """A template whose output has its tables wrapped (see :func:`wrap_tables`)."""
+
+        def render(self, *args: Any, **kwargs: Any) -> str:
+            return wrap_tables(super().render(*args, **kwargs))
 
     env = Environment(
         loader=PackageLoader("civicml.report", "templates"),
@@ -51,6 +102,7 @@ def _env() -> Any:
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    env.template_class = _Page
     env.filters["pct"] = lambda v: "–" if v is None else f"{v:.0%}"
     env.filters["f3"] = lambda v: "–" if v is None else f"{v:.3f}"
     env.filters["finding"] = _finding
@@ -69,7 +121,7 @@ def _read(bundle: Any, name: str, default: Any) -> Any:
 
 
 def _context(bundle: Any, registry_info: dict[str, Any] | None) -> dict[str, Any]:
-    from civicml.report._summary import plain_summary, risks
+    from civicml.report._summary import plain_summary, quality_lines, risks
 
     if not bundle.has("assessment.json"):
         raise BundleError.build(
@@ -127,7 +179,7 @@ def _context(bundle: Any, registry_info: dict[str, Any] | None) -> dict[str, Any
         "spec": spec,
         "findings": findings,
         "columns": columns,
-        "quality": quality,
+        "quality": quality_lines(checks, quality),
         "lineage": lineage,
         "leaderboard": entries,
         "threshold": metrics.get("threshold"),
@@ -213,9 +265,9 @@ def _plots(ctx: dict[str, Any]) -> dict[str, Any]:
             "importance",
             [r["feature"] for r in imp],
             [r["importance"] for r in imp],
-            [r["std"] for r in imp],
+            [P.Z95 * (r.get("std") or 0.0) for r in imp],
             title="Feature importance",
-            xlabel=f"Drop in {a['importance'].get('scoring')} when shuffled",
+            xlabel=f"Drop in {a['importance'].get('scoring')} when shuffled (95% interval)",
             desc=f"The most important features are {top}.",
         )
     ylabel = (
@@ -223,11 +275,9 @@ def _plots(ctx: dict[str, Any]) -> dict[str, Any]:
         if (ctx["info"].get("task") == "binary")
         else "Average prediction"
     )
-    out["pd"] = [
-        P.line_svg(f"pd{i}", item, ylabel=ylabel)
-        for i, item in enumerate(a.get("partial_dependence", []))
-        if item.get("grid")
-    ]
+    pds = [item for item in a.get("partial_dependence", []) if item.get("grid")]
+    ylim = P.shared_range([item["average"] for item in pds])  # one scale for all of them
+    out["pd"] = [P.line_svg(f"pd{i}", item, ylabel=ylabel, ylim=ylim) for i, item in enumerate(pds)]
     for i, t in enumerate(ctx["fairness_tables"]):
         if t["groups"] and "selection_rate" in t["groups"][0]:
             t["svg"] = P.fairness_svg(f"fair{i}", t)

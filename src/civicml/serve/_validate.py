@@ -259,6 +259,8 @@ class InputSchema:
         target = (contract or {}).get("target")
         extras = set(passthrough) | ({target} if target else set())
         extras |= {c["name"] for c in by_name.values() if c.get("role") in ("id", "target")}
+        # columns the contract dropped (declared, or with a single value) are not inputs
+        extras |= {str(d) for d in (contract or {}).get("dropped") or []}
         return cls(checks, extra_columns=extra_columns, passthrough=frozenset(extras))
 
     def validate_columns(

@@ -259,6 +259,50 @@ class Costs(_Section):
     false_negative: float = Field(default=1.0, ge=0)
 
 
+class Checks(BaseModel):
+    """Limits for the promotion checks (``checks:`` in civicml.yaml).
+
+    ``max_fairness_gap`` (default 0.2) and ``max_calibration_error`` (default 0.1), and any
+    ``min_<metric>`` / ``max_<metric>`` for a measured metric (``min_roc_auc: 0.7``,
+    ``max_mae: 3``). A check without a limit (or with ``null``) reads "not checked": it neither
+    passes nor fails. ``beats_baseline`` always runs.
+    """
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    max_fairness_gap: float | None = Field(default=0.2, ge=0)
+    max_calibration_error: float | None = Field(default=0.1, ge=0)
+
+    @model_validator(mode="after")
+    def _limits_are_named_and_numeric(self) -> Checks:
+        for key, value in (self.model_extra or {}).items():
+            if not re.fullmatch(r"(min|max)_[a-z][a-z0-9_]*", key):
+                raise ValueError(
+                    f"unknown check limit {key!r}: use max_fairness_gap, max_calibration_error, "
+                    "or min_<metric> / max_<metric> (e.g. min_roc_auc, max_mae)"
+                )
+            if value is not None and (
+                isinstance(value, bool) or not isinstance(value, (int, float))
+            ):
+                raise ValueError(f"check limit {key!r} must be a number or null; got {value!r}")
+        return self
+
+    def limits(self) -> dict[str, float | None]:
+        """Every limit by check name, for :func:`civicml.assess.evaluate_checks`.
+
+        Examples
+        --------
+        >>> Checks.model_validate({"min_roc_auc": 0.7}).limits()["min_roc_auc"]
+        0.7
+        """
+        extra = {k: None if v is None else float(v) for k, v in (self.model_extra or {}).items()}
+        return {
+            "max_fairness_gap": self.max_fairness_gap,
+            "max_calibration_error": self.max_calibration_error,
+            **extra,
+        }
+
+
 class Owner(_Section):
     """Who answers for the model (ATRS 2.1)."""
 
@@ -371,6 +415,7 @@ class ProjectSpec(_Section):
     protected: dict[str, str] = Field(default_factory=dict)
     personal_data: PersonalData = Field(default_factory=PersonalData)
     costs: Costs = Field(default_factory=Costs)
+    checks: Checks = Field(default_factory=Checks)
     owner: Owner = Field(default_factory=Owner)
     selection: Selection = Field(default_factory=Selection)
     clustering: ClusteringSettings = Field(default_factory=ClusteringSettings)

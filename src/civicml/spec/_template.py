@@ -87,6 +87,12 @@ costs:                           # relative cost of each mistake; sets the decis
   false_positive: 1
   false_negative: 1
 
+checks:                          # limits for the promotion checks; a check without one reads
+  min_roc_auc: null              #   "not checked", e.g. min_roc_auc: 0.7 (or max_mae: 3)
+  max_fairness_gap: 0.2          # largest gap in selection rate / equalised odds between groups
+  max_calibration_error: 0.1     # binary tasks; beats_baseline (better than trivial policies)
+                                 #   always runs
+
 # clustering:                    # task: clustering (see docs/unsupervised.md)
 #   min_clusters: 2              # the range of k tried (HDBSCAN finds its own number)
 #   max_clusters: 8

@@ -11,7 +11,7 @@ Examples
 >>> sorted(metadata.tables)[:3]
 ['bandit_bandits', 'bandit_decisions', 'bandit_policies']
 >>> HEAD_REVISION
-'0004'
+'0005'
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ __all__ = [
     "metadata",
     "registry_alias_history",
     "registry_aliases",
+    "registry_atrs_answers",
     "registry_audit",
     "registry_audit_head",
     "registry_decisions",
@@ -41,7 +42,7 @@ __all__ = [
 ]
 
 #: the newest Alembic revision; opening any store migrates to it
-HEAD_REVISION = "0004"
+HEAD_REVISION = "0005"
 
 metadata = sa.MetaData()
 
@@ -192,6 +193,22 @@ registry_keys = sa.Table(
     sa.Column("created_by", _WHO, nullable=False),
     sa.Column("revoked_at", _TIME),
     sa.Column("revoked_by", _WHO),
+)
+
+# revision 0005: a person's answers to a model's ATRS record, one row per field; ``version`` 0
+# holds the answers every version of the model shares (owner, contact, purpose), a version number
+# those tied to that version (its performance, data, risks). ``answer`` is canonical JSON text.
+registry_atrs_answers = sa.Table(
+    "registry_atrs_answers",
+    metadata,
+    sa.Column("model", sa.String(100), primary_key=True),
+    sa.Column("version", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("field", sa.String(100), primary_key=True),
+    sa.Column("answer", sa.Text, nullable=False),
+    sa.Column("revision", sa.Integer, nullable=False),
+    sa.Column("answered_by", _WHO, nullable=False),
+    sa.Column("answered_at", _TIME, nullable=False),
+    sa.Column("reason", sa.Text),
 )
 
 # -- experiment tracking (revision 0002): civicml.tracking reads and writes these -------------

@@ -176,10 +176,14 @@ def model_card_page(ctx: Ctx) -> Response:
     """The version's model card (Markdown, rendered without raw HTML)."""
     from markdown_it import MarkdownIt
 
+    from civicml.report import split_front_matter, wrap_tables
+
     v = ctx.registry.get_version(ctx.param("name"), int(ctx.param("version")))
     text = ctx.web.reports.files(ctx.registry, v).model_card.read_text(encoding="utf-8")
+    _, text = split_front_matter(text)  # the YAML header is for model hubs, not people
     md = MarkdownIt("commonmark", {"html": False}).enable("table")
-    return ctx.render("model_card.html", v=v, card=md.render(text))
+    # wide tables scroll in a labelled region, so the page reflows at 320 px (WCAG 1.4.10)
+    return ctx.render("model_card.html", v=v, card=wrap_tables(md.render(text)))
 
 
 @endpoint()

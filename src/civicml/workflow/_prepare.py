@@ -7,7 +7,7 @@ reference rows a bundle stores for monitoring. Shared by the supervised and unsu
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, cast
 
 import pandas as pd
@@ -38,6 +38,9 @@ class Prepared:
     findings: list[Any]
     contract: Any
     roles: Any
+    #: data-quality findings (constant columns, missing values) before constant columns were
+    #: dropped from the contract: the one source for the check, the report and the contract
+    quality: list[Any] = field(default_factory=list)
 
 
 def prepare_table(
@@ -62,8 +65,8 @@ def prepare_table(
         validate(df)
     warnings = _check(spec, df, emit, check_target, check_task, not_features or [])
     findings = _scan(spec, df, emit)
-    contract, roles = _contract(spec, df, emit)
-    return Prepared(etl, df, warnings, findings, contract, roles)
+    contract, roles, quality = _contract(spec, df, emit)
+    return Prepared(etl, df, warnings, findings, contract, roles, quality)
 
 
 def _load(spec: ProjectSpec, etl: Any, tracker: Any, emit: EventHandler) -> Any:
@@ -131,9 +134,11 @@ def _scan(spec: ProjectSpec, df: pd.DataFrame, emit: EventHandler) -> list[Any]:
     return findings
 
 
-def _contract(spec: ProjectSpec, df: pd.DataFrame, emit: EventHandler) -> tuple[Any, Any]:
+def _contract(
+    spec: ProjectSpec, df: pd.DataFrame, emit: EventHandler
+) -> tuple[Any, Any, list[Any]]:
     from civicml._errors import DataError
-    from civicml.data import infer_contract
+    from civicml.data import drop_constant_columns, infer_contract, quality_findings
     from civicml.learn import FeatureRoles
 
     cols = spec.columns
@@ -147,13 +152,15 @@ def _contract(spec: ProjectSpec, df: pd.DataFrame, emit: EventHandler) -> tuple[
         categorical_columns=cols.categorical,
         drop_columns=[*cols.drop, *([cols.group] if cols.group else [])],
     )
+    quality = quality_findings(contract)
+    contract = drop_constant_columns(contract)  # a single value cannot help; not an input
     roles = FeatureRoles.from_mapping({c.name: c.role for c in contract.columns})
     if not roles.features:
         raise DataError.build(
             "No usable feature columns are left after removing the target, ids and dropped columns",
             fix="Check columns.id and columns.drop in civicml.yaml",
         )
-    return contract, roles
+    return contract, roles, quality
 
 
 def reference_rows(X: pd.DataFrame, features: list[str], seed: int) -> pd.DataFrame:

@@ -133,7 +133,8 @@ def _train(
     checks = evaluate_checks(
         assessment,
         metric=result.metric,
-        data_findings=[*warnings, *(to_plain(f) for f in findings)],
+        data_findings=[*warnings, *prep.quality, *(to_plain(f) for f in findings)],
+        limits=spec.checks.limits(),
     )
 
     emit("stage", name="energy")
@@ -219,6 +220,8 @@ def _train_and_assess(
         frame_test=frame_test,
         features=roles.features,
         seed=spec.seed,
+        metric=result.metric,
+        costs=(spec.costs.false_positive, spec.costs.false_negative),
     )
     return result, assessment, frame_test
 

@@ -205,7 +205,7 @@ def _assess(spec: ProjectSpec, result: Any, X: pd.DataFrame, prep: Prepared) -> 
         min_cluster_share=spec.clustering.min_cluster_share,
         rate_tolerance=spec.anomaly.rate_tolerance,
         min_roc_auc=spec.anomaly.min_roc_auc,
-        data_findings=[*prep.warnings, *(to_plain(f) for f in prep.findings)],
+        data_findings=[*prep.warnings, *prep.quality, *(to_plain(f) for f in prep.findings)],
     )
     return assessment, checks
 

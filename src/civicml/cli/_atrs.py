@@ -1,0 +1,234 @@
+"""``civicml atrs …``: finish and publish a registered version's ATRS record.
+
+The record is what civicml generates from the version's bundle plus the answers a person stored
+in the registry (versioned and audited): ``fill`` stores answers from a YAML file keyed by field
+id, ``check`` lists every gap still open (exit 1 while any remain), and ``publish`` writes the
+final JSON, the GOV.UK-styled HTML page and a spreadsheet once there are none.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from civicml.cli._common import (
+    ArtifactsOpt,
+    JsonOpt,
+    ProjectOpt,
+    RegistryOpt,
+    console,
+    current_actor,
+    emit_json,
+    handle_errors,
+    identity_note,
+)
+
+if TYPE_CHECKING:
+    from civicml.registry import Registry, RemoteRegistry
+    from civicml.report import ATRSRecord
+
+__all__ = ["app"]
+
+app = typer.Typer(
+    help="The Algorithmic Transparency Recording Standard record: fill, check and publish.",
+    no_args_is_help=True,
+)
+
+NameArg = Annotated[str, typer.Argument(help="The model's name.")]
+VersionArg = Annotated[int, typer.Argument(help="The version number.")]
+
+
+def _embedded(reg: Registry | RemoteRegistry) -> Registry:
+    """The registry, refusing a ``civicml server`` (its API has no ATRS answers yet)."""
+    from civicml._errors import RegistryError
+    from civicml.registry import Registry
+
+    if not isinstance(reg, Registry):
+        raise RegistryError.build(
+            "ATRS answers are kept in the registry database, and a civicml server's API does "
+            "not offer them yet",
+            fix="Run 'civicml atrs' on the server's machine with --registry set to its database",
+        )
+    return reg
+
+
+def _record(reg: Registry, name: str, version: int) -> tuple[ATRSRecord, ATRSRecord]:
+    """The generated record of the version, and it with the stored answers put in."""
+    from civicml.registry import approval_record, atrs_answers
+    from civicml.report import answer_ids, apply_answers, bundle_atrs
+
+    v = reg.get_version(name, version)
+    bundle = reg.load_version(v.ref)
+    info: dict[str, Any] = {
+        "name": v.name,
+        "version": v.version,
+        "stage": "production" if "production" in v.aliases else "none",
+        "status": v.status,
+        "approved_by": v.approved_by,
+    }
+    generated = bundle_atrs(
+        bundle.path, registry_info=info, approval=approval_record(reg, name, version)
+    )
+    valid = set(answer_ids(generated))
+    rows = {k: r for k, r in atrs_answers(reg, name, version).items() if k in valid}
+    provenance = {
+        k: {key: r[key] for key in ("revision", "answered_by", "answered_at")}
+        for k, r in rows.items()
+    }
+    answered = {k: r["answer"] for k, r in rows.items()}
+    return generated, apply_answers(generated, answered, provenance)
+
+
+def _read_answers(path: Path) -> dict[str, Any]:
+    import yaml
+
+    from civicml._errors import SpecError
+
+    try:
+        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise SpecError.build(
+            f"The answers file {str(path)!r} cannot be read",
+            got=str(exc).splitlines()[0],
+            fix="Give a YAML file of 'field id: answer' lines",
+        ) from None
+    if not isinstance(doc, dict) or not doc:
+        raise SpecError.build(
+            f"The answers file {str(path)!r} holds no answers",
+            expected="a YAML mapping of field id to answer, e.g. 'owner.team: Analytics'",
+            got=type(doc).__name__,
+        )
+    return {str(k): v for k, v in doc.items()}
+
+
+def _write_template(record: ATRSRecord, path: Path) -> None:
+    """The gaps as a YAML answers file: each id with the field's current text to edit."""
+    import yaml
+
+    from civicml.report import find_gaps, record_fields
+
+    values = {f.id: f.value for f in record_fields(record)}
+    parts = [
+        f"# {g.label} {g.problem}\n"
+        + yaml.safe_dump({g.id: values[g.id]}, sort_keys=False, allow_unicode=True, width=100)
+        for g in find_gaps(record)
+    ]
+    path.write_text("\n".join(parts), encoding="utf-8")
+
+
+@app.command()
+@handle_errors
+def fill(
+    name: NameArg,
+    version: VersionArg,
+    answers_file: Annotated[
+        Path,
+        typer.Option(
+            "--from", help="A YAML file of 'field id: answer' (ids as 'civicml atrs check' shows)."
+        ),
+    ],
+    reason: Annotated[
+        str | None, typer.Option("--reason", help="Why (recorded in the audit log).")
+    ] = None,
+    registry: RegistryOpt = None,
+    artifacts: ArtifactsOpt = None,
+    project_dir: ProjectOpt = Path("."),
+) -> None:
+    """Store a person's answers to the version's ATRS record (versioned and audited)."""
+    from civicml.cli._models import open_from_cli
+    from civicml.registry import set_atrs_answers
+    from civicml.report import find_gaps, normalise_answers
+
+    raw = _read_answers(answers_file)
+    with open_from_cli(registry, artifacts, project_dir) as opened:
+        reg = _embedded(opened)
+        generated, _ = _record(reg, name, version)
+        answers = normalise_answers(generated, raw)  # refuses unknown ids, listing the valid ones
+        actor = current_actor(reg)
+        rows = set_atrs_answers(reg, name, version, answers, actor=actor, reason=reason)
+        _, record = _record(reg, name, version)
+    gaps = find_gaps(record)
+    console.print(
+        f"{len(rows)} answer(s) stored for {name} v{version} by {actor.name} "
+        f"({identity_note(actor)}); {len(answers) - len(rows)} unchanged."
+    )
+    console.print(
+        f"{len(gaps)} gap(s) remain: run 'civicml atrs check {name} {version}'."
+        if gaps
+        else f"No gaps remain: run 'civicml atrs publish {name} {version} -o DIR'."
+    )
+
+
+@app.command()
+@handle_errors
+def check(
+    name: NameArg,
+    version: VersionArg,
+    template: Annotated[
+        Path | None,
+        typer.Option(
+            "--template",
+            help="Also write the gaps as a YAML answers file to edit and pass to 'atrs fill' "
+            "(each field's current text, its label as a comment).",
+        ),
+    ] = None,
+    registry: RegistryOpt = None,
+    artifacts: ArtifactsOpt = None,
+    project_dir: ProjectOpt = Path("."),
+    as_json: JsonOpt = False,
+) -> None:
+    """List every gap in the version's ATRS record; exit 1 while any remain."""
+    from civicml.cli._models import open_from_cli
+    from civicml.report import find_gaps
+
+    with open_from_cli(registry, artifacts, project_dir) as opened:
+        _, record = _record(_embedded(opened), name, version)
+    gaps = find_gaps(record)
+    if template is not None:
+        _write_template(record, template)
+    if as_json:
+        emit_json(
+            {
+                "name": name,
+                "version": version,
+                "complete": not gaps,
+                "gaps": [{"id": g.id, "label": g.label, "problem": g.problem} for g in gaps],
+            }
+        )
+    else:
+        for g in gaps:
+            console.print(f"- {g.label} {g.problem}  [dim](id {g.id})[/dim]", soft_wrap=True)
+        console.print(
+            f"{len(gaps)} gap(s) in the ATRS record of {name} v{version}; fill them with "
+            f"'civicml atrs fill {name} {version} --from answers.yaml'."
+            if gaps
+            else f"The ATRS record of {name} v{version} has no gaps: it can be published."
+        )
+    if gaps:
+        raise typer.Exit(1)
+
+
+@app.command()
+@handle_errors
+def publish(
+    name: NameArg,
+    version: VersionArg,
+    out: Annotated[
+        Path, typer.Option("--out", "-o", help="Folder for atrs.json, atrs.html and atrs.xlsx.")
+    ],
+    registry: RegistryOpt = None,
+    artifacts: ArtifactsOpt = None,
+    project_dir: ProjectOpt = Path("."),
+) -> None:
+    """Write the finished record (JSON, HTML and spreadsheet); refused while gaps remain."""
+    from civicml.cli._models import open_from_cli
+    from civicml.report import publish_atrs
+
+    with open_from_cli(registry, artifacts, project_dir) as opened:
+        _, record = _record(_embedded(opened), name, version)
+    paths = publish_atrs(record, out)
+    console.print(f"ATRS record  {paths.json}")
+    console.print(f"web page     {paths.html}")
+    console.print(f"spreadsheet  {paths.xlsx}")
