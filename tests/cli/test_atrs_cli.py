@@ -293,9 +293,10 @@ def test_audit_verify_detects_an_answer_edited_in_the_table(cli, tmp_path) -> No
     assert "registry_atrs_answers benefits/0:decisions.human_decisions_and_review" in out
 
 
-def test_a_server_registry_is_refused_with_a_clear_line(cli, monkeypatch) -> None:
+def test_an_unreachable_server_registry_is_one_clear_line(cli, monkeypatch) -> None:
+    # a civicml server's registry works (tests/cli/test_atrs_remote.py); one not there is one line
     monkeypatch.setenv("CIVICML_TOKEN", "cml_" + "0" * 16 + "_" + "a" * 43)
     out = cli(
         "atrs", "check", "benefits", 1, "--registry", "https://civicml.example.gov.uk", code=2
     ).output
-    assert "a civicml server's API does not offer them yet" in out
+    assert "Cannot reach the civicml server at https://civicml.example.gov.uk" in out

@@ -1,7 +1,8 @@
 """Load on loopback at concurrency 64: zero errors and bounded memory.
 
-The suite runs 10 seconds; the issue's 60-second version is marked ``slow`` (run it with
-``pytest -m slow tests/serve/test_load.py``).
+The suite runs 10 seconds. The 60-second version is a stress run for a quiet machine, not part
+of ``make test`` (on 2 shared cores it measures the neighbours): run it with
+``CIVICML_LOAD_TEST=1 pytest -m slow tests/serve/test_load.py``.
 """
 
 from __future__ import annotations
@@ -63,5 +64,9 @@ def test_load_concurrency_64_short(live: Any) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.skipif(
+    os.environ.get("CIVICML_LOAD_TEST") != "1",
+    reason="the 60-second stress run is opt-in: CIVICML_LOAD_TEST=1",
+)
 def test_load_concurrency_64_one_minute(live: Any) -> None:
     _run(live, 60)

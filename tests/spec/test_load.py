@@ -163,3 +163,25 @@ def test_checks_section_refuses_unknown_names_and_text() -> None:
         spec_from_dict({**BASE, "checks": {"roc": 0.7}})
     with pytest.raises(SpecError, match=r"'min_roc_auc' must be a number or null"):
         spec_from_dict({**BASE, "checks": {"min_roc_auc": "high"}})
+
+
+def test_columns_describe_and_justification() -> None:
+    spec = spec_from_dict(
+        {
+            **BASE,
+            "columns": {
+                "describe": {"nwhite": " Not white ", "bluecol": "Blue-collar job"},
+                "justification": {"married": "Household size changes eligibility."},
+            },
+        }
+    )
+    assert spec.columns.describe == {"nwhite": "Not white", "bluecol": "Blue-collar job"}
+    assert spec.columns.justification == {"married": "Household size changes eligibility."}
+    assert spec_from_dict(BASE).columns.describe == {}
+    assert "# describe: {nwhite: Not white" in TEMPLATE
+    assert "# justification: {married:" in TEMPLATE
+
+
+def test_columns_describe_refuses_empty_text() -> None:
+    with pytest.raises(SpecError, match=r"the entry for 'married' is empty"):
+        spec_from_dict({**BASE, "columns": {"justification": {"married": "  "}}})

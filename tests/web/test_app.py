@@ -154,7 +154,7 @@ def test_pages_show_runs_aliases_and_atrs_gaps(site: Site, client) -> None:
     models = client.get("/models/outreach").text
     assert "production" in models
     gaps = client.get("/atrs").text
-    assert "tier2." in gaps or "tier1." in gaps
+    assert "Appeals and review" in gaps and "tier2." not in gaps  # labels, not JSON paths
     mon = client.get("/monitoring/outreach").text
     assert "tenure" in mon
     assert "/sign-out" in client.get("/").text

@@ -4,6 +4,10 @@ The record is what civicml generates from the version's bundle plus the answers 
 in the registry (versioned and audited): ``fill`` stores answers from a YAML file keyed by field
 id, ``check`` lists every gap still open (exit 1 while any remain), and ``publish`` writes the
 final JSON, the GOV.UK-styled HTML page and a spreadsheet once there are none.
+
+Against a ``civicml server`` (``--registry https://…``) the server builds the record and stores
+the answers as the holder of ``$CIVICML_TOKEN`` (a trainer or approver); ``publish`` writes the
+files here from the record the server sends.
 """
 
 from __future__ import annotations
@@ -40,45 +44,43 @@ NameArg = Annotated[str, typer.Argument(help="The model's name.")]
 VersionArg = Annotated[int, typer.Argument(help="The version number.")]
 
 
-def _embedded(reg: Registry | RemoteRegistry) -> Registry:
-    """The registry, refusing a ``civicml server`` (its API has no ATRS answers yet)."""
-    from civicml._errors import RegistryError
+def _record(reg: Registry | RemoteRegistry, name: str, version: int) -> ATRSRecord:
+    """The version's record: what civicml generates from its bundle plus the stored answers
+    (built here for a registry database, by the server for a ``civicml server``)."""
+    from civicml.registry import Registry
+    from civicml.report import ATRSRecord
+
+    if isinstance(reg, Registry):
+        from civicml.web import version_atrs
+
+        return version_atrs(reg, name, version)[1]
+    return ATRSRecord.model_validate(reg.atrs_record(name, version)["record"])
+
+
+def _jsonable(value: Any) -> Any:
+    """A YAML answer as JSON can carry it (dates as ISO text)."""
+    import datetime as _dt
+
+    if isinstance(value, _dt.date):
+        return value.isoformat()
+    if isinstance(value, list):
+        return [_jsonable(x) for x in value]
+    return value
+
+
+def _store(
+    reg: Registry | RemoteRegistry, name: str, version: int, raw: dict[str, Any], reason: str | None
+) -> list[dict[str, Any]]:
+    """Store the answers (checked against the record's field ids) as the current actor."""
     from civicml.registry import Registry
 
-    if not isinstance(reg, Registry):
-        raise RegistryError.build(
-            "ATRS answers are kept in the registry database, and a civicml server's API does "
-            "not offer them yet",
-            fix="Run 'civicml atrs' on the server's machine with --registry set to its database",
-        )
-    return reg
+    if isinstance(reg, Registry):
+        from civicml.web import store_atrs_answers
 
-
-def _record(reg: Registry, name: str, version: int) -> tuple[ATRSRecord, ATRSRecord]:
-    """The generated record of the version, and it with the stored answers put in."""
-    from civicml.registry import approval_record, atrs_answers
-    from civicml.report import answer_ids, apply_answers, bundle_atrs
-
-    v = reg.get_version(name, version)
-    bundle = reg.load_version(v.ref)
-    info: dict[str, Any] = {
-        "name": v.name,
-        "version": v.version,
-        "stage": "production" if "production" in v.aliases else "none",
-        "status": v.status,
-        "approved_by": v.approved_by,
-    }
-    generated = bundle_atrs(
-        bundle.path, registry_info=info, approval=approval_record(reg, name, version)
-    )
-    valid = set(answer_ids(generated))
-    rows = {k: r for k, r in atrs_answers(reg, name, version).items() if k in valid}
-    provenance = {
-        k: {key: r[key] for key in ("revision", "answered_by", "answered_at")}
-        for k, r in rows.items()
-    }
-    answered = {k: r["answer"] for k, r in rows.items()}
-    return generated, apply_answers(generated, answered, provenance)
+        actor = current_actor(reg)
+        return store_atrs_answers(reg, name, version, raw, actor=actor, reason=reason)
+    answers = {k: _jsonable(v) for k, v in raw.items()}
+    return reg.set_atrs_answers(name, version, answers, reason=reason)
 
 
 def _read_answers(path: Path) -> dict[str, Any]:
@@ -138,21 +140,17 @@ def fill(
 ) -> None:
     """Store a person's answers to the version's ATRS record (versioned and audited)."""
     from civicml.cli._models import open_from_cli
-    from civicml.registry import set_atrs_answers
-    from civicml.report import find_gaps, normalise_answers
+    from civicml.report import find_gaps
 
     raw = _read_answers(answers_file)
     with open_from_cli(registry, artifacts, project_dir) as opened:
-        reg = _embedded(opened)
-        generated, _ = _record(reg, name, version)
-        answers = normalise_answers(generated, raw)  # refuses unknown ids, listing the valid ones
-        actor = current_actor(reg)
-        rows = set_atrs_answers(reg, name, version, answers, actor=actor, reason=reason)
-        _, record = _record(reg, name, version)
+        actor = current_actor(opened)
+        rows = _store(opened, name, version, raw, reason)
+        record = _record(opened, name, version)
     gaps = find_gaps(record)
     console.print(
         f"{len(rows)} answer(s) stored for {name} v{version} by {actor.name} "
-        f"({identity_note(actor)}); {len(answers) - len(rows)} unchanged."
+        f"({identity_note(actor)}); {len(raw) - len(rows)} unchanged."
     )
     console.print(
         f"{len(gaps)} gap(s) remain: run 'civicml atrs check {name} {version}'."
@@ -184,7 +182,7 @@ def check(
     from civicml.report import find_gaps
 
     with open_from_cli(registry, artifacts, project_dir) as opened:
-        _, record = _record(_embedded(opened), name, version)
+        record = _record(opened, name, version)
     gaps = find_gaps(record)
     if template is not None:
         _write_template(record, template)
@@ -227,7 +225,7 @@ def publish(
     from civicml.report import publish_atrs
 
     with open_from_cli(registry, artifacts, project_dir) as opened:
-        _, record = _record(_embedded(opened), name, version)
+        record = _record(opened, name, version)
     paths = publish_atrs(record, out)
     console.print(f"ATRS record  {paths.json}")
     console.print(f"web page     {paths.html}")

@@ -23,6 +23,7 @@ from civicml.cli._common import (
 
 if TYPE_CHECKING:
     from civicml.registry import ModelVersion, Registry, RemoteRegistry
+    from civicml.report import ATRSRecord
 
 __all__ = ["find_registered", "report"]
 
@@ -79,17 +80,30 @@ def _has_registry(registry: str | None, project_dir: Path) -> bool:
     return (project_dir.resolve() / ".civicml" / "registry.db").is_file()
 
 
+def _atrs_record(reg: Registry | RemoteRegistry, v: ModelVersion) -> ATRSRecord:
+    """The version's ATRS record with the answers a person stored in the registry."""
+    from civicml.registry import Registry
+    from civicml.report import ATRSRecord
+
+    if isinstance(reg, Registry):
+        from civicml.web import version_atrs
+
+        return version_atrs(reg, v.name, v.version)[1]
+    return ATRSRecord.model_validate(reg.atrs_record(v.name, v.version)["record"])
+
+
 def _approval(
     bundle: Path, model: str | None, registry: str | None, artifacts: str | None, project: Path
-) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
-    """The approval record and registry facts of the bundle's registered version (or Nones)."""
+) -> tuple[dict[str, Any] | None, dict[str, Any] | None, ATRSRecord | None]:
+    """The approval record, registry facts and ATRS record (with the stored answers) of the
+    bundle's registered version (or Nones)."""
     from civicml._errors import RegistryError
     from civicml.bundle import load_bundle
     from civicml.cli._models import open_from_cli
     from civicml.registry import approval_record
 
     if model is None and not _has_registry(registry, project):
-        return None, None
+        return None, None, None
     b = load_bundle(bundle)
     with open_from_cli(registry, artifacts, project) as reg:
         if model is not None:
@@ -107,13 +121,14 @@ def _approval(
             names = [str(b.info.get("name") or ""), str(spec.get("name") or "")]
             found = find_registered(reg, b.digest, names)
             if found is None:
-                return None, None
+                return None, None, None
             v = found
         approval = approval_record(reg, v.name, v.version)
+        record = _atrs_record(reg, v)
     info = {"name": v.name, "version": v.version, "status": v.status}
     if v.aliases:
         info["aliases"] = ", ".join(v.aliases)
-    return approval, info
+    return approval, info, record
 
 
 @handle_errors
@@ -139,8 +154,14 @@ def report(
     """Write the plain-English report, its PDF, the model card and the ATRS record."""
     from civicml.report import write_report
 
-    approval, info = _approval(bundle, model, registry, artifacts, project_dir)
+    approval, info, record = _approval(bundle, model, registry, artifacts, project_dir)
     paths = write_report(bundle, out, pdf=pdf, registry_info=info, approval=approval)
+    if record is not None:  # the registered version's record holds the answers people stored
+        from civicml.bundle import load_bundle
+        from civicml.report import page_context, write_atrs
+
+        common = {**page_context(), "digest": load_bundle(bundle).digest}
+        write_atrs(Path(out), record, common)
     console.print(f"report       {paths.html}")
     if paths.pdf is not None:
         console.print(f"pdf          {paths.pdf}")

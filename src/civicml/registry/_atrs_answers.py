@@ -170,4 +170,8 @@ def atrs_answers(registry: Registry, name: str, version: int) -> dict[str, dict[
     ``answered_at`` and ``reason``."""
     registry.get_version(name, version)  # NotFoundError for a version that does not exist
     rows = registry.store.atrs_answer_rows(name, (0, version))
-    return {r["field"]: r for r in rows if (r["version"] == version) == version_tied(r["field"])}
+    return {  # plain str keys (a database row's are its column names' own str type)
+        str(r["field"]): {str(k): v for k, v in r.items()}
+        for r in rows
+        if (r["version"] == version) == version_tied(r["field"])
+    }

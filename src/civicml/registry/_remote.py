@@ -728,6 +728,40 @@ class RemoteRegistry:
         doc = self._json("DELETE", f"/keys/{_seg(fingerprint)}", json={"reason": reason})
         return _record(KeyInfo, doc)
 
+    # -- ATRS answers ---------------------------------------------------------------------
+    def atrs_record(self, name: str, version: int) -> dict[str, Any]:
+        """The version's ATRS record (generated part plus stored answers) as the server builds
+        it: ``{"name", "version", "complete", "gaps", "record"}`` (``GET …/atrs``)."""
+        doc = self._json("GET", self._version_path(name, version) + "/atrs")
+        if not isinstance(doc, dict) or not isinstance(doc.get("record"), dict):
+            raise RegistryError.build(
+                "The civicml server's answer holds no ATRS record",
+                fix="Upgrade the server to a civicml release with ATRS answers",
+            )
+        return doc
+
+    def atrs_answers(self, name: str, version: int) -> dict[str, dict[str, Any]]:
+        """The answers stored for the version, by field id (``GET …/atrs/answers``)."""
+        doc = self._json("GET", self._version_path(name, version) + "/atrs/answers")
+        answers = doc.get("answers") if isinstance(doc, dict) else None
+        return dict(answers) if isinstance(answers, dict) else {}
+
+    def set_atrs_answers(
+        self,
+        name: str,
+        version: int,
+        answers: Mapping[str, Any],
+        *,
+        actor: str | Actor | None = None,
+        reason: str | None = None,
+    ) -> list[dict[str, Any]]:
+        """Store answers as the token's holder (the server checks the ids against the record
+        and the role); the rows written (``PUT …/atrs/answers``)."""
+        body = _fields(answers=dict(answers), reason=reason)
+        doc = self._json("PUT", self._version_path(name, version) + "/atrs/answers", json=body)
+        written = doc.get("written") if isinstance(doc, dict) else None
+        return [r for r in written if isinstance(r, dict)] if isinstance(written, list) else []
+
     # -- runs (read only) -----------------------------------------------------------------
     def list_runs(self, *, limit: int = 20, **filters: str | None) -> list[dict[str, Any]]:
         """Recorded training runs as JSON documents, newest first (``GET /runs``)."""

@@ -342,12 +342,22 @@ def _performance_text(metrics: dict[str, Any]) -> str:
 
 
 def _alternatives(info: dict[str, Any], leaderboard: dict[str, Any]) -> str:
+    from civicml.report._glossary import plain_candidate, plain_metric
+
     metric = info.get("metric")
     return "; ".join(
-        f"{e['name']} ({metric} {e['cv_mean'].get(metric, float('nan')):.3f})"
+        f"{plain_candidate(e['name'])} ({plain_metric(metric)} "
+        f"{e['cv_mean'].get(metric, float('nan')):.3f})"
         for e in leaderboard.get("entries", [])
         if e.get("cv_mean")
     )
+
+
+def _selection_text(info: dict[str, Any], leaderboard: dict[str, Any]) -> str:
+    """Why the chosen model (the test against the runner-up) and an ensemble's members."""
+    from civicml.report._summary import selection_lines
+
+    return " ".join(selection_lines(info, leaderboard, leaderboard.get("selection_json")))
 
 
 def _model_risks(
@@ -355,13 +365,25 @@ def _model_risks(
     assessment: dict[str, Any],
     checks: list[dict[str, Any]],
     findings: list[dict[str, Any]],
-    out_of_scope: list[str],
+    spec: dict[str, Any],
 ) -> list[Risk]:
-    from civicml.report._summary import risks
+    """2.5's risks: the report's, then each protected or special-category input (and each input
+    likely to stand for one), mitigated by its recorded justification, then out-of-scope uses."""
+    from civicml.report._summary import input_risks, risks
 
+    out_of_scope = spec.get("out_of_scope_uses") or []
     items = [
         Risk(risk=r, mitigation=_h("say how this risk is mitigated"))
         for r in risks(info, assessment, checks, findings)
+    ]
+    items += [
+        Risk(
+            risk=r["risk"],
+            mitigation=f"Justification recorded: {r['justification']}"
+            if r["justification"]
+            else _h("record why this input is justified (columns.justification in civicml.yaml)"),
+        )
+        for r in input_risks(info, spec)
     ]
     items += [
         Risk(
@@ -385,6 +407,7 @@ def _model_rationale(
 
     out_of_scope = spec.get("out_of_scope_uses") or []
     alts = _alternatives(info, leaderboard)
+    why = _selection_text(info, leaderboard)
     return DescriptionAndRationale(
         detailed_description=" ".join(plain_summary(info, assessment, spec))
         or _h("detailed description"),
@@ -395,6 +418,7 @@ def _model_rationale(
         alternatives_considered=(
             f"Model candidates compared by cross-validation: {alts}. " if alts else ""
         )
+        + (f"Selection: {why} " if why else "")
         + _h("non-algorithmic alternatives considered"),
     )
 
@@ -409,21 +433,34 @@ def _model_information(threshold: float | None) -> str:
 
 
 def _model_specification(
-    info: dict[str, Any], assessment: dict[str, Any], lineage: dict[str, Any], version: str
+    info: dict[str, Any],
+    assessment: dict[str, Any],
+    lineage: dict[str, Any],
+    version: str,
+    leaderboard: dict[str, Any] | None = None,
+    describe: dict[str, str] | None = None,
 ) -> ModelSpecification:
+    from civicml.report._glossary import plain_candidate, plain_column
+
     data = lineage.get("data", {})
+    why = _selection_text(info, leaderboard or {})
+    plain, raw = plain_candidate(info.get("candidate")), str(info.get("candidate"))
+    kind = plain if plain == raw else f"{plain} ({raw})"
     perf = _performance_text(assessment.get("metrics", {}))
     return ModelSpecification(
         name=str(info.get("candidate")),
         version=version,
         task=str(info.get("task")),
-        input=", ".join(info.get("features", [])),
+        input=", ".join(
+            f if plain_column(f, describe) == f else f"{plain_column(f, describe)} ({f})"
+            for f in info.get("features", [])
+        ),
         output=(
             f"Probability of '{info.get('target')}' being '{info.get('positive_label')}'"
             if info.get("task") == "binary"
             else f"Prediction of '{info.get('target')}'"
         ),
-        architecture=str(info.get("candidate")),
+        architecture=kind + (f". {why}" if why else ""),
         performance=f"On {assessment.get('n_test')} held-out rows: {perf}."
         if perf
         else _h("performance"),
@@ -492,7 +529,16 @@ def _model_tool_specification(
         phase=phase,
         maintenance=_h("who retrains and reviews the model, and how often"),
         energy=_energy(lineage.get("energy")),
-        models=[_model_specification(info, inputs["assessment"], lineage, version)],
+        models=[
+            _model_specification(
+                info,
+                inputs["assessment"],
+                lineage,
+                version,
+                inputs.get("leaderboard"),
+                (spec.get("columns") or {}).get("describe"),
+            )
+        ],
         data_specification=_data_specification(
             source_data_name=str(data.get("source") or _h("source data name")),
             data_modality="Tabular",
@@ -544,6 +590,7 @@ def build_atrs(
         "contract": contract,
         "lineage": lineage,
         "findings": findings,
+        "leaderboard": leaderboard,
     }
     record = ATRSRecord(
         metadata=_metadata(
@@ -577,9 +624,7 @@ def build_atrs(
             risks_mitigations_and_impact_assessments=_risks_section(
                 "summary; civicml's fairness results are in the report",
                 [
-                    *_model_risks(
-                        info, assessment, checks, findings, spec.get("out_of_scope_uses") or []
-                    ),
+                    *_model_risks(info, assessment, checks, findings, spec),
                     _approval_risk(None),
                 ],
             ),

@@ -246,29 +246,26 @@ def _selection_lines(ctx: dict[str, Any]) -> list[str]:
     """Why this candidate: the test against the runner-up, and an ensemble's members.
 
     >>> ctx = {"info": {"candidate": "ensemble"}, "board_raw": {
-    ...     "comparison": {"text": "ensemble is not reliably better than lightgbm."},
+    ...     "comparison": {"better": "ensemble", "other": "lightgbm", "p_value": 0.091},
     ...     "entries": [{"name": "ensemble", "params": {"members": {"lightgbm": 0.6,
     ...     "linear": 0.4}}}]}}
     >>> for line in _selection_lines(ctx):
     ...     print(line)
-    - How it was chosen: ensemble is not reliably better than lightgbm.
-    - Ensemble of: lightgbm (weight 0.60), linear (weight 0.40)
+    - How it was chosen: The chosen model, ensemble, is not reliably better than the runner-up, LightGBM (corrected t-test over the cross-validation folds, p = 0.091): prefer the simpler of the two if that matters.
+    - The ensemble averages LightGBM (weight 0.60) and linear model (weight 0.40).
     """
+    from civicml.report._summary import selection_lines
+
     board = ctx.get("board_raw") or {}
+    selection = dict(board.get("selection_json") or {})
+    if ctx.get("traded") and not selection.get("selection"):
+        selection["selection"] = {"given_up": {"text": ctx["traded"]}}
     out = []
-    text = (board.get("comparison") or {}).get("text")
-    if text:
-        out.append(f"- How it was chosen: {text}")
-    if ctx.get("traded"):
-        out.append(f"- What selection traded: {ctx['traded']}")
-    chosen = ctx["info"].get("candidate")
-    for e in board.get("entries", []):
-        members = (e.get("params") or {}).get("members") if e.get("name") == chosen else None
-        if isinstance(members, dict) and members:
-            out.append(
-                "- Ensemble of: "
-                + ", ".join(f"{k} (weight {float(w):.2f})" for k, w in members.items())
-            )
+    for line in selection_lines(ctx["info"], board, selection):
+        if line.startswith("What selection traded: ") or " averages " in line:
+            out.append(f"- {line}")
+        else:
+            out.append(f"- How it was chosen: {line}")
     return out
 
 

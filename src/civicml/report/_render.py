@@ -107,7 +107,15 @@ def _env() -> Any:
     env.filters["f3"] = lambda v: "–" if v is None else f"{v:.3f}"
     env.filters["finding"] = _finding
     env.filters["sig"] = lambda v: "–" if v is None else f"{v:.3g}"
+    env.filters["sig2"] = _sig2
     return env
+
+
+def _sig2(v: float | None) -> str:
+    """A number for people: 2 significant figures, never scientific notation."""
+    from civicml.report._glossary import round_sig
+
+    return "–" if v is None else round_sig(v)
 
 
 def _finding(f: dict[str, Any]) -> str:
@@ -121,7 +129,13 @@ def _read(bundle: Any, name: str, default: Any) -> Any:
 
 
 def _context(bundle: Any, registry_info: dict[str, Any] | None) -> dict[str, Any]:
-    from civicml.report._summary import plain_summary, quality_lines, risks
+    from civicml.report._summary import (
+        not_assessed_rows,
+        plain_summary,
+        quality_lines,
+        risks,
+        selection_lines,
+    )
 
     if not bundle.has("assessment.json"):
         raise BundleError.build(
@@ -160,7 +174,8 @@ def _context(bundle: Any, registry_info: dict[str, Any] | None) -> dict[str, Any
         )
     owner = spec.get("owner") or {}
     fair = a.get("fairness", {})
-    selection = _read(bundle, "selection.json", {}).get("selection") or {}
+    selection_doc = _read(bundle, "selection.json", {})
+    selection = selection_doc.get("selection") or {}
     unsupervised = ""
     is_unsupervised = info.get("task") in ("clustering", "anomaly")
     if is_unsupervised:
@@ -185,20 +200,50 @@ def _context(bundle: Any, registry_info: dict[str, Any] | None) -> dict[str, Any
         "threshold": metrics.get("threshold"),
         "confusion": a.get("confusion", {}),
         "summary": plain_summary(info, a, spec),
-        "risks": risks(info, a, checks, findings),
+        "risks": risks(info, a, checks, findings, spec),
         "fairness_tables": [t for t in singles if t["kind"] == "single"],
         "intersections": [t for t in singles if t["kind"] == "intersection"],
-        "not_assessed": fair.get("not_assessed", []),
+        "not_assessed": not_assessed_rows(info, a),
+        "selection_lines": selection_lines(info, board, selection_doc),
+        "selection_doc": selection_doc,
+        **_words(info, a, spec),
         "fth": fair.get("thresholds", {"min_group_size": 30, "max_difference": 0.1}),
         "proxies": [p for p in a.get("proxies", []) if p["strength"] >= 0.05][:15],
         "cv_folds": spec.get("cv_folds", 5),
         "owner_text": ", ".join(str(v) for v in owner.values() if v) or "not stated",
         "digest": bundle.digest,
         "registry_info": registry_info or {},
-        "board_raw": board,
+        # selection.json travels with the leaderboard so every ATRS builder sees the rationale
+        "board_raw": {**board, "selection_json": selection_doc},
         "contract": contract,
         "energy": energy_context(lineage.get("energy"), board),
         "traded": (selection.get("given_up") or {}).get("text"),
+    }
+
+
+def _words(
+    info: dict[str, Any], assessment: dict[str, Any], spec: dict[str, Any]
+) -> dict[str, Any]:
+    """Plain names for the templates: columns (``columns.describe``), candidates, metrics,
+    fairness groups, and the glossary of the metrics the report shows."""
+    from civicml.report._glossary import (
+        glossary_rows,
+        plain_candidate,
+        plain_column,
+        plain_group,
+        plain_metric,
+    )
+
+    describe = dict((spec.get("columns") or {}).get("describe") or {})
+    cols = [*(info.get("features") or []), *((spec.get("protected") or {}).values())]
+    used = [*assessment.get("metrics", {}), str(info.get("metric")), "selection_rate", "fpr", "fnr"]
+    return {
+        "describe": describe,
+        "glossary": glossary_rows(used),
+        "col_name": lambda c: plain_column(c, describe),
+        "cand_name": plain_candidate,
+        "metric_name": plain_metric,
+        "group_name": lambda g: plain_group(g, cols, describe),
     }
 
 

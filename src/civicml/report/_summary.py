@@ -2,11 +2,28 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from civicml.assess import policy_words
+from civicml.report._glossary import (
+    plain_candidate,
+    plain_column,
+    plain_group,
+    plain_ids,
+    plain_metric,
+)
 
-__all__ = ["baseline_summary", "biggest_gap", "plain_summary", "quality_lines", "risks"]
+__all__ = [
+    "baseline_summary",
+    "biggest_gap",
+    "input_risks",
+    "not_assessed_rows",
+    "plain_summary",
+    "quality_lines",
+    "risks",
+    "selection_lines",
+]
 
 
 def _val(assessment: dict[str, Any], metric: str) -> float | None:
@@ -14,8 +31,13 @@ def _val(assessment: dict[str, Any], metric: str) -> float | None:
     return None if m is None else m.get("value")
 
 
-def _outcome(info: dict[str, Any]) -> str:
-    return f"‘{info.get('target', 'the outcome')}: {info.get('positive_label', 'positive')}’"
+def _outcome(info: dict[str, Any], describe: dict[str, str] | None = None) -> str:
+    target = plain_column(info.get("target", "the outcome"), describe)
+    return f"‘{target}: {info.get('positive_label', 'positive')}’"
+
+
+def _describe(spec: dict[str, Any] | None) -> dict[str, str]:
+    return dict(((spec or {}).get("columns") or {}).get("describe") or {})
 
 
 def biggest_gap(assessment: dict[str, Any]) -> dict[str, Any] | None:
@@ -85,7 +107,9 @@ def _verdict(c: dict[str, Any], what: str) -> str:
     return f"On {what} the model is NOT reliably better than {best}: {span}."
 
 
-def baseline_summary(info: dict[str, Any], assessment: dict[str, Any]) -> list[str]:
+def baseline_summary(
+    info: dict[str, Any], assessment: dict[str, Any], describe: dict[str, str] | None = None
+) -> list[str]:
     """The opening paragraphs: the model against what a department could do without it.
 
     Examples
@@ -109,13 +133,13 @@ def baseline_summary(info: dict[str, Any], assessment: dict[str, Any]) -> list[s
         out.append(
             f"The model flags {_per100(m['selection_rate'])} of every 100 people "
             f"({round(m['selection_rate'] * n):,} of the {n:,} held-out people); of the "
-            f"{neg:,} who really are not {_outcome(info)} it flags "
+            f"{neg:,} who really are not {_outcome(info, describe)} it flags "
             f"{round((m['false_positive_rate'] or 0) * neg):,} "
             f"({_per100(m['false_positive_rate'])} of every 100)."
         )
         every = pol.get("flag_everyone", {})
         out.append(
-            f"Out of every 100 people the model flags as {_outcome(info)}, about "
+            f"Out of every 100 people the model flags as {_outcome(info, describe)}, about "
             f"{_per100(m['precision'])} really are; "
             f"{_per100(base)} of every 100 people are (the base rate), so flagging everyone "
             f"would be right about {_per100(every.get('precision'))} times in 100 and find "
@@ -151,7 +175,10 @@ def baseline_summary(info: dict[str, Any], assessment: dict[str, Any]) -> list[s
     sc = b.get("score") or {}
     if sc.get("best_policy"):
         out.append(
-            _verdict(sc, f"{sc['measure']} ({sc['model']:.3f} against {sc['best_value']:.3f})")
+            _verdict(
+                sc,
+                f"{plain_metric(sc['measure'])} ({sc['model']:.3f} against {sc['best_value']:.3f})",
+            )
         )
     return out
 
@@ -183,17 +210,18 @@ def plain_summary(
     >>> plain_summary(info, a, {})[0]
     'Out of every 100 people the model flags as ‘ui: yes’, about 82 really are.'
     """
-    out: list[str] = baseline_summary(info, assessment)
+    describe = _describe(spec)
+    out: list[str] = baseline_summary(info, assessment, describe)
     if info.get("task") == "binary":
         prec, rec = _val(assessment, "precision"), _val(assessment, "recall")
         if prec is not None and not out:  # the comparison above already gave the precision
             out.append(
-                f"Out of every 100 people the model flags as {_outcome(info)}, "
+                f"Out of every 100 people the model flags as {_outcome(info, describe)}, "
                 f"about {round(prec * 100)} really are."
             )
         if rec is not None:
             out.append(
-                f"Of every 100 people who really are {_outcome(info)}, it finds about "
+                f"Of every 100 people who really are {_outcome(info, describe)}, it finds about "
                 f"{round(rec * 100)}; it misses the other {100 - round(rec * 100)}."
             )
         auc = _val(assessment, "roc_auc")
@@ -215,7 +243,8 @@ def plain_summary(
         mae = _val(assessment, "mae")
         if mae is not None:
             out.append(
-                f"On average its estimate of {info.get('target')} is off by about {mae:.3g}."
+                f"On average its estimate of {plain_column(info.get('target'), describe)} is "
+                f"off by about {mae:.3g}."
             )
     else:
         acc = _val(assessment, "accuracy")
@@ -223,14 +252,195 @@ def plain_summary(
             out.append(f"It picks the right category for about {round(acc * 100)} in every 100.")
     gap = biggest_gap(assessment)
     if gap is not None:
+        cols = [*(info.get("features") or []), *((spec.get("protected") or {}).values())]
+        high = plain_group(gap["high"]["group"], cols, describe)
+        low = plain_group(gap["low"]["group"], cols, describe)
         out.append(
             f"The biggest difference between groups is by {gap['name']}: the model flags "
-            f"{gap['high']['selection_rate']:.0%} of {gap['high']['group']} and "
-            f"{gap['low']['selection_rate']:.0%} of {gap['low']['group']} "
+            f"{gap['high']['selection_rate']:.0%} of {high} and "
+            f"{gap['low']['selection_rate']:.0%} of {low} "
             f"(a gap of {gap['gap'] * 100:.0f} percentage points)."
         )
     if spec.get("intended_use"):
         out.append(f"Intended use: {spec['intended_use']}")
+    return out
+
+
+#: column-name tokens that likely stand for a protected characteristic (Equality Act 2010) or
+#: special-category data, and what they stand for
+_STAND_INS: tuple[tuple[str, str], ...] = (
+    (
+        r"married|marital|marriage|spouse|civil_?partner\w*|widow\w*",
+        "marriage and civil partnership",
+    ),
+    (r"relig\w*|faith|belief", "religion or belief"),
+    (r"ethnic\w*|race|racial|n?white|black|asian", "race"),
+    (r"nationality|citizenship|country_?of_?birth|birth_?country", "race (nationality)"),
+    (
+        r"post_?codes?|postal_?code|zip_?code|outcode",
+        "race and other characteristics (where people live)",
+    ),
+    (r"sex|gender", "sex"),
+    (r"age|dob|date_?of_?birth|birth_?date|birth_?year|age_?band|age_?group", "age"),
+    (r"disab\w*|disabled|impairment", "disability"),
+    (r"pregnan\w*|maternity", "pregnancy and maternity"),
+    (r"sexual_?orientation|orientation", "sexual orientation"),
+)
+_NEEDS = "its use needs a recorded justification (columns.justification in civicml.yaml)"
+
+
+def _stands_for(column: str) -> str | None:
+    """What a column's name suggests it holds, or None.
+
+    >>> _stands_for("married"), _stands_for("wage"), _stands_for("home_post_code")
+    ('marriage and civil partnership', None, 'race and other characteristics (where people live)')
+    """
+    name = column.casefold()
+    words = [t for t in re.split(r"[^a-z0-9]+|_", name) if t]
+    tokens = [*words, *(f"{a}_{b}" for a, b in zip(words, words[1:], strict=False))]
+    tokens += [f"{a}_{b}_{c}" for a, b, c in zip(words, words[1:], words[2:], strict=False)]
+    for pattern, what in _STAND_INS:
+        if re.fullmatch(pattern, name) or any(re.fullmatch(pattern, t) for t in tokens):
+            return what
+    return None
+
+
+def input_risks(info: dict[str, Any], spec: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """Protected and special-category characteristics the model uses as direct inputs, and
+    inputs whose names suggest they stand for one; each with its recorded justification.
+
+    Returns dicts with ``column``, ``risk`` (the sentence) and ``justification`` (the spec's
+    ``columns.justification`` entry, or None while none is recorded).
+
+    Examples
+    --------
+    >>> info = {"features": ["married", "nwhite", "tenure"],
+    ...         "special_category": {"nwhite": {"category": "racial-or-ethnic-origin"}}}
+    >>> spec = {"protected": {"race": "nwhite"},
+    ...         "columns": {"describe": {"nwhite": "Not white"},
+    ...                     "justification": {"married": "Eligibility depends on household."}}}
+    >>> [(r["column"], r["justification"]) for r in input_risks(info, spec)]
+    [('nwhite', None), ('married', 'Eligibility depends on household.')]
+    >>> input_risks(info, spec)[0]["risk"][:60]
+    "'Not white' (column nwhite) holds race, a protected characte"
+    """
+    spec = spec or {}
+    features = [str(f) for f in info.get("features") or []]
+    protected = {str(v): str(k) for k, v in (spec.get("protected") or {}).items() if v}
+    special = info.get("special_category") or {}
+    cols = spec.get("columns") or {}
+    describe, why = cols.get("describe") or {}, cols.get("justification") or {}
+    out: list[dict[str, Any]] = []
+    for col in [*[f for f in features if f in protected or f in special], *features]:
+        if any(r["column"] == col for r in out):
+            continue
+        reasons = []
+        if col in protected:
+            reasons.append(
+                f"{protected[col].replace('_', ' ')}, a protected characteristic (Equality Act 2010)"
+            )
+        if col in special:
+            cat = str((special[col] or {}).get("category", "special category")).replace("-", " ")
+            reasons.append(f"special-category data ({cat}, UK GDPR Art. 9)")
+        what = None if reasons else _stands_for(col)
+        if not reasons and what is None:
+            continue
+        name = plain_column(col, describe)
+        label = f"'{name}' (column {col})" if name != col else f"'{col}'"
+        text = (
+            f"{label} holds {' and '.join(reasons)} and is a direct input of the model"
+            if reasons
+            else f"{label} is a direct input of the model and likely stands for {what}, "
+            "a protected characteristic"
+        )
+        out.append({"column": col, "risk": f"{text}: {_NEEDS}.", "justification": why.get(col)})
+    return out
+
+
+def not_assessed_rows(info: dict[str, Any], assessment: dict[str, Any]) -> list[dict[str, Any]]:
+    """The characteristics fairness was not assessed for, each with its reason; a reason of
+    "no data" is corrected when a direct input likely holds the characteristic.
+
+    >>> a = {"fairness": {"not_assessed": [{"characteristic": "marriage_and_civil_partnership",
+    ...      "reason": "not named under 'protected' in civicml.yaml"}]}}
+    >>> not_assessed_rows({"features": ["married"]}, a)[0]["input"]
+    'married'
+    """
+    rows = []
+    for n in assessment.get("fairness", {}).get("not_assessed", []):
+        what = str(n.get("characteristic", ""))
+        words = what.replace("_", " ")
+        col = next(
+            (f for f in info.get("features") or [] if (_stands_for(str(f)) or "") == words),
+            None,
+        )
+        reason = str(n.get("reason", ""))
+        if col:
+            reason = (
+                f"not assessed for fairness ({reason}), although the model uses '{col}', which "
+                f"likely holds it; name it under 'protected' to assess it"
+            )
+        rows.append({"characteristic": what, "reason": reason, "input": col})
+    return rows
+
+
+def _selection_members(
+    board: dict[str, Any], selection: dict[str, Any], chosen: str | None
+) -> dict[str, float]:
+    weights = (selection.get("ensemble") or {}).get("weights") or {}
+    for e in board.get("entries", []):
+        members = (e.get("params") or {}).get("members") if e.get("name") == chosen else None
+        if isinstance(members, dict) and members:
+            weights = members
+    return {str(k): float(w) for k, w in weights.items()}
+
+
+def selection_lines(
+    info: dict[str, Any], board: dict[str, Any], selection: dict[str, Any] | None = None
+) -> list[str]:
+    """Why the chosen model: the test against the runner-up, "prefer the simpler" when it
+    applies, what selection traded, and an ensemble's members with their weights.
+
+    ``selection`` is the bundle's ``selection.json``; ``board`` its ``leaderboard.json``.
+
+    Examples
+    --------
+    >>> sel = {"comparison": {"better": "ensemble", "other": "lightgbm", "p_value": 0.091,
+    ...        "reliable": False, "text": "ensemble is not reliably better than lightgbm"},
+    ...        "ensemble": {"weights": {"lightgbm": 0.6, "random_forest_2": 0.4}}}
+    >>> for line in selection_lines({"candidate": "ensemble"}, {}, sel):
+    ...     print(line)
+    The chosen model, ensemble, is not reliably better than the runner-up, LightGBM (corrected t-test over the cross-validation folds, p = 0.091): prefer the simpler of the two if that matters.
+    The ensemble averages LightGBM (weight 0.60) and random forest (candidate 2) (weight 0.40).
+    """
+    selection = selection or {}
+    chosen = info.get("candidate")
+    comp = selection.get("comparison") or board.get("comparison") or {}
+    out = []
+    if comp.get("other"):
+        p = comp.get("p_value")
+        ptxt = f", p = {p:.3f}" if isinstance(p, (int, float)) else ""
+        test = f"corrected t-test over the cross-validation folds{ptxt}"
+        best, other = plain_candidate(comp.get("better")), plain_candidate(comp["other"])
+        if comp.get("reliable"):
+            out.append(
+                f"The chosen model, {best}, is reliably better than the runner-up, {other} ({test})."
+            )
+        else:
+            out.append(
+                f"The chosen model, {best}, is not reliably better than the runner-up, {other} "
+                f"({test}): prefer the simpler of the two if that matters."
+            )
+    elif comp.get("text"):
+        out.append(str(comp["text"]))
+    traded = ((selection.get("selection") or {}).get("given_up") or {}).get("text")
+    if traded:
+        out.append(f"What selection traded: {traded}")
+    members = _selection_members(board, selection, chosen)
+    if members:
+        parts = [f"{plain_candidate(k)} (weight {w:.2f})" for k, w in members.items()]
+        listed = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+        out.append(f"The {plain_candidate(chosen)} averages {listed}.")
     return out
 
 
@@ -239,32 +449,46 @@ def risks(
     assessment: dict[str, Any],
     checks: list[dict[str, Any]],
     findings: list[dict[str, Any]],
+    spec: dict[str, Any] | None = None,
 ) -> list[str]:
-    """The main risks, most serious first, in plain words."""
+    """The main risks, most serious first, in plain words.
+
+    With ``spec``, protected and special-category inputs and inputs that likely stand for a
+    protected characteristic are risks too (:func:`input_risks`), with the recorded
+    justification quoted when there is one.
+    """
     out: list[str] = []
     for c in sorted(checks, key=lambda c: c.get("name") != "beats_baseline"):
         if c.get("passed") is False or (c.get("passed") is None and "status" not in c):
-            out.append(f"Check '{c['name']}' failed: {c['evidence']}")
+            out.append(f"Check '{c['name']}' failed: {plain_ids(str(c['evidence']))}")
     for t in assessment.get("fairness", {}).get("characteristics", []):
         if t.get("kind") == "single":
             out.extend(t.get("warnings", []))
+    describe = _describe(spec)
     for p in assessment.get("proxies", []):
         if p.get("flagged"):
+            name = plain_column(p["feature"], describe)
+            label = f"'{name}' (column {p['feature']})" if name != p["feature"] else f"'{name}'"
             out.append(
-                f"'{p['feature']}' predicts {p['characteristic']} (strength {p['strength']:.2f}); "
+                f"{label} predicts {p['characteristic']} (strength {p['strength']:.2f}); "
                 "the model can treat groups differently through it even if the characteristic "
                 "is not used."
             )
     if findings:
         cols = sorted({str(f.get("column")) for f in findings})
         out.append(f"Personal data was found in: {', '.join(cols)}.")
+    for r in input_risks(info, spec) if spec is not None else []:
+        why = r["justification"]
+        out.append(
+            r["risk"] + (f" Justification recorded: “{why}”" if why else " None is recorded.")
+        )
     prec = _val(assessment, "precision")
     if info.get("task") == "binary" and prec is not None and prec < 0.9:
         out.append(
             f"About {100 - round(prec * 100)} in every 100 people flagged are flagged wrongly: "
             "a person must review each case before anything is decided."
         )
-    na = [n["characteristic"] for n in assessment.get("fairness", {}).get("not_assessed", [])]
+    na = [n["characteristic"] for n in not_assessed_rows(info, assessment) if not n["input"]]
     if na:
         out.append(
             "Not assessed for fairness (no data): "

@@ -20,6 +20,8 @@ from civicml.server._tar import bundle_root, pack_folder, unpack_tar
 
 __all__ = [
     "approve",
+    "atrs_answers",
+    "atrs_record",
     "decisions",
     "delete_alias",
     "download_bundle",
@@ -31,6 +33,7 @@ __all__ = [
     "list_versions",
     "override",
     "put_alias",
+    "put_atrs_answers",
     "register_version",
     "reject",
     "request_approval",
@@ -208,3 +211,66 @@ def rollback(call: Call) -> dict[str, Any]:
         call.path["name"], actor=call.who, reason=call.body["reason"], alias=call.path["alias"]
     )
     return _doc(version)
+
+
+def _atrs_doc(call: Call) -> dict[str, Any]:
+    """The version's ATRS record (generated part plus stored answers) and its gaps."""
+    from civicml.web import version_atrs
+
+    name, version = call.path["name"], call.version()
+    _, record = version_atrs(call.registry, name, version)
+    gaps = record.civicml.get("gaps") or []
+    return {
+        "name": name,
+        "version": version,
+        "complete": not gaps,
+        "gaps": gaps,
+        "record": record.to_json_dict(),
+    }
+
+
+def atrs_record(call: Call) -> dict[str, Any]:
+    return _atrs_doc(call)
+
+
+def _answers_doc(call: Call) -> dict[str, Any]:
+    from civicml.registry import atrs_answers as stored
+
+    name, version = call.path["name"], call.version()
+    return {"name": name, "version": version, "answers": stored(call.registry, name, version)}
+
+
+def atrs_answers(call: Call) -> dict[str, Any]:
+    return _answers_doc(call)
+
+
+def _answer_ok(value: Any) -> bool:
+    if value is None or isinstance(value, str | bool | int | float):
+        return True
+    return isinstance(value, list) and all(isinstance(x, str) for x in value)
+
+
+def put_atrs_answers(call: Call) -> dict[str, Any]:
+    """Store a person's answers (checked against the record's field ids) as the caller."""
+    from civicml.web import store_atrs_answers
+
+    answers = call.body["answers"]
+    if not isinstance(answers, dict) or not answers:
+        raise invalid(
+            "'answers' must be an object of field id to answer, e.g. {'owner.team': 'x'}."
+        )
+    bad = sorted(str(k) for k, v in answers.items() if not _answer_ok(v))[:10]
+    if bad:
+        raise invalid(f"These answers are not text, yes/no, a number or a list of text: {bad}.")
+    name, version = call.path["name"], call.version()
+    try:
+        rows = store_atrs_answers(
+            call.registry, name, version, answers, actor=call.who, reason=call.body.get("reason")
+        )
+    except CivicMLError as exc:
+        from civicml._errors import GovernanceError
+
+        if isinstance(exc, GovernanceError) and "not fields of this ATRS record" in str(exc):
+            raise invalid(str(exc)) from None
+        raise
+    return {**_answers_doc(call), "written": rows}

@@ -24,6 +24,7 @@ TRAIN = ("trainer",)
 DECIDE = ("approver",)
 ADMIN = ("admin",)
 ALIAS = ("trainer", "approver")
+ANSWER = ("trainer", "approver")
 
 LIMIT = Param("limit", "integer", description="How many to return.")
 OFFSET = Param("offset", "integer", description="How many to skip.")
@@ -131,6 +132,34 @@ ROUTES: tuple[Route, ...] = (
         "Override failing or missing checks",
         DECIDE,
         body=(NEEDS_REASON,),
+    ),
+    Route(
+        "GET",
+        VERSION + "/atrs",
+        m.atrs_record,
+        "The ATRS record (generated part plus stored answers) and its gaps",
+        VIEW,
+        response=None,
+    ),
+    Route(
+        "GET",
+        VERSION + "/atrs/answers",
+        m.atrs_answers,
+        "The ATRS answers a person stored for the version",
+        VIEW,
+        response=None,
+    ),
+    Route(
+        "PUT",
+        VERSION + "/atrs/answers",
+        m.put_atrs_answers,
+        "Store ATRS answers (field id to text), versioned and audited",
+        ANSWER,
+        body=(
+            Param("answers", "object", required=True, description="Field id to answer."),
+            REASON,
+        ),
+        response=None,
     ),
     Route(
         "GET",

@@ -219,6 +219,8 @@ class Columns(_Section):
     ``special_category`` declares columns holding UK GDPR Art. 9(1) special-category data
     (``{column: category}``, a category from :data:`SPECIAL_CATEGORIES`); ``none`` marks a
     column that detection reports wrongly. A declaration wins over detection.
+    ``describe`` gives columns plain names for the report (``{nwhite: Not white}``);
+    ``justification`` records why a protected or special-category input is used.
     """
 
     id: list[str] = Field(default_factory=list)
@@ -228,6 +230,21 @@ class Columns(_Section):
     drop: list[str] = Field(default_factory=list)
     categorical: list[str] = Field(default_factory=list)
     special_category: dict[str, str | None] = Field(default_factory=dict)
+    #: a plain name for each column, used in the report's prose and headings
+    describe: dict[str, str] = Field(default_factory=dict)
+    #: why a protected, special-category or stand-in column is a direct input (quoted as the
+    #: mitigation of its risk in the report and the ATRS record)
+    justification: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("describe", "justification")
+    @classmethod
+    def _non_empty_text(cls, value: dict[str, str]) -> dict[str, str]:
+        for column, text in value.items():
+            if not str(text).strip():
+                raise ValueError(
+                    f"columns: the entry for {column!r} is empty; write the text or remove it"
+                )
+        return {k: str(v).strip() for k, v in value.items()}
 
     @field_validator("special_category")
     @classmethod

@@ -71,6 +71,10 @@ columns:
   # UK GDPR Art. 9 special-category columns (also detected by name and values); a
   # solely-automated model using one needs explicit consent or substantial public interest.
   # special_category: {eth_grp: racial-or-ethnic-origin, health_board: none}
+  # plain names for the report, shown with the raw name beside them in tables
+  # describe: {nwhite: Not white, bluecol: Blue-collar job}
+  # why a protected or special-category column (or one standing for it) is a direct input
+  # justification: {married: "Household circumstances affect eligibility; reviewed by the DPO"}
 
 # Equality Act 2010 protected characteristics -> the column holding each (for fairness checks).
 # Names: age, disability, gender_reassignment, marriage_and_civil_partnership,

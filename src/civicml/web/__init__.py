@@ -6,6 +6,7 @@ from civicml.web._assets import GOVUK_FRONTEND_VERSION, assets_dir, govuk_dist, 
 from civicml.web._auth import User
 from civicml.web._context import WebConfig
 from civicml.web._monitoring import MonitoringStatus, monitoring_status
+from civicml.web._reports import answers_state, store_atrs_answers, version_atrs
 from civicml.web._runs import RunView, run_view
 
 __all__ = [
@@ -14,10 +15,13 @@ __all__ = [
     "RunView",
     "User",
     "WebConfig",
+    "answers_state",
     "assets_dir",
     "create_app",
     "govuk_dist",
     "install_assets",
     "monitoring_status",
     "run_view",
+    "store_atrs_answers",
+    "version_atrs",
 ]

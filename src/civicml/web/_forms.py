@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
     from civicml.registry import Actor
 
-__all__ = ["DECISIONS", "routes"]
+__all__ = ["ANSWER_PREFIX", "DECISIONS", "routes"]
 
 #: the approval form's choices and the page message key each leads to
 DECISIONS = {"approve": "approved", "reject": "rejected", "request-changes": "changes"}
@@ -211,6 +211,77 @@ def rollback(ctx: Ctx) -> Response:
     return ctx.redirect(f"/models/{quote(name)}?done=rolled-back")
 
 
+#: the prefix of an ATRS answer's form field (``answer:owner.team``)
+ANSWER_PREFIX = "answer:"
+
+
+def _entered_answers(ctx: Ctx, current: dict[str, Any]) -> tuple[dict[str, str], dict[str, Any]]:
+    """What was typed in each ATRS textarea, and the answers among them: changed from the
+    field's current text and not blank (a list field takes one item a line)."""
+    from civicml.web._pages import field_text
+
+    entered = {
+        k.removeprefix(ANSWER_PREFIX): v.replace("\r\n", "\n")
+        for k, v in ctx.form.items()
+        if k.startswith(ANSWER_PREFIX)
+    }
+    answers: dict[str, Any] = {}
+    for field_id, text in entered.items():
+        if field_id not in current or not text.strip():
+            continue
+        if text.strip() == field_text(current[field_id]).strip():
+            continue
+        if isinstance(current[field_id], list):
+            answers[field_id] = [line.strip() for line in text.splitlines() if line.strip()]
+        else:
+            answers[field_id] = text.strip()
+    return entered, answers
+
+
+@endpoint()
+def atrs_answers(ctx: Ctx) -> Response:
+    """Store a trainer's or approver's answers to the version's ATRS gaps, each checked (a
+    valid email, date, web address …) before anything is stored; audited with their name."""
+    from civicml._errors import CivicMLError
+    from civicml.report import apply_answers, find_gaps, record_fields
+    from civicml.web._pages import atrs_answers_view
+    from civicml.web._reports import store_atrs_answers, version_atrs
+
+    if ctx.user is None or not ctx.user.can_request:
+        return _forbidden(ctx, "the trainer, approver or admin role")
+    name, version = ctx.param("name"), int(ctx.param("version"))
+    _, record = version_atrs(ctx.registry, name, version)
+    gaps = find_gaps(record)
+    current = {f.id: f.value for f in record_fields(record)}
+    entered, answers = _entered_answers(ctx, current)
+    form_id = {g.id: f"answer-{i}" for i, g in enumerate(gaps, start=1)}
+    if not answers:
+        first = next(iter(form_id.values()), "atrs-reason")
+        errors = [{"field": first, "text": "Enter at least one answer"}]
+        return atrs_answers_view(ctx, name, version, errors=errors, entered=entered, status=400)
+    try:
+        checked = find_gaps(apply_answers(record, answers))
+    except CivicMLError as exc:
+        errors = [{"field": "atrs-reason", "text": str(exc)}]
+        return atrs_answers_view(ctx, name, version, errors=errors, entered=entered, status=400)
+    errors = [
+        {"field": form_id.get(g.id, "atrs-reason"), "text": f"{g.label} {g.problem}"}
+        for g in checked
+        if g.id in answers
+    ]
+    if errors:
+        return atrs_answers_view(ctx, name, version, errors=errors, entered=entered, status=400)
+    try:
+        store_atrs_answers(
+            ctx.registry, name, version, answers, actor=_actor(ctx), reason=_reason(ctx) or None
+        )
+    except CivicMLError as exc:
+        errors = _governance(exc, "atrs-reason")
+        status = 403 if errors[0]["kind"] == "governance" else 400
+        return atrs_answers_view(ctx, name, version, errors=errors, entered=entered, status=status)
+    return ctx.redirect(f"/models/{quote(name)}/{version}/atrs/answers?done=atrs-saved")
+
+
 def routes() -> list[Any]:
     """The Starlette routes of these handlers (Starlette is imported only here)."""
     from starlette.routing import Route
@@ -223,4 +294,5 @@ def routes() -> list[Any]:
         Route("/models/{name}/{version:int}/request-approval", request_approval, methods=post),
         Route("/models/{name}/{version:int}/promote", promote, methods=post),
         Route("/models/{name}/rollback", rollback, methods=post),
+        Route("/models/{name}/{version:int}/atrs/answers", atrs_answers, methods=post),
     ]

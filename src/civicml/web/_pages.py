@@ -12,7 +12,7 @@ if TYPE_CHECKING:
 
     from civicml.registry import ModelSummary, ModelVersion
 
-__all__ = ["DONE_MESSAGES", "routes"]
+__all__ = ["DONE_MESSAGES", "atrs_answers_view", "field_text", "routes"]
 
 #: the only texts a redirect may ask a page to show (``?done=KEY``); nothing is reflected
 DONE_MESSAGES = {
@@ -23,6 +23,7 @@ DONE_MESSAGES = {
     "promoted": "Alias moved.",
     "rolled-back": "Rolled back to the previous approved version.",
     "signed-in": "You are signed in.",
+    "atrs-saved": "ATRS answers saved.",
 }
 AUDIT_PAGE = 100
 
@@ -171,6 +172,66 @@ def atrs_record_page(ctx: Ctx) -> Response:
     return _report_file(ctx, "atrs")
 
 
+def field_text(value: Any) -> str:
+    """A record field's value as a textarea holds it (a list one item a line)."""
+    if value is None:
+        return ""
+    if isinstance(value, list):
+        return "\n".join(str(x) for x in value)
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value)
+
+
+def atrs_answers_view(
+    ctx: Ctx,
+    name: str,
+    version: int,
+    *,
+    errors: list[dict[str, str]] | None = None,
+    entered: dict[str, str] | None = None,
+    status: int = 200,
+) -> Response:
+    """The form of the version's ATRS gaps (one textarea each, holding the field's current
+    text or what was entered), and the answers stored so far."""
+    from civicml.registry import atrs_answers
+    from civicml.report import find_gaps, record_fields
+    from civicml.web._reports import version_atrs
+
+    v = ctx.registry.get_version(name, version)
+    _, record = version_atrs(ctx.registry, name, version)
+    fields = {f.id: f for f in record_fields(record)}
+    values = {k: field_text(f.value) for k, f in fields.items()}
+    rows = atrs_answers(ctx.registry, name, version)
+    answered = [
+        {
+            "label": fields[k].label if k in fields else k,
+            "by": r["answered_by"],
+            "at": str(r["answered_at"])[:16].replace("T", " "),
+            "revision": r["revision"],
+        }
+        for k, r in sorted(rows.items())
+    ]
+    return ctx.render(
+        "atrs_answers.html",
+        status=status,
+        v=v,
+        gaps=find_gaps(record),
+        values={**values, **(entered or {})},
+        answered=answered,
+        errors=errors or [],
+        reason=ctx.form.get("reason", ""),
+        can_answer=ctx.user is not None and ctx.user.can_request,
+        done=_done(ctx),
+    )
+
+
+@endpoint()
+def atrs_answers_page(ctx: Ctx) -> Response:
+    """The form where a trainer or approver completes the version's ATRS record."""
+    return atrs_answers_view(ctx, ctx.param("name"), int(ctx.param("version")))
+
+
 @endpoint()
 def model_card_page(ctx: Ctx) -> Response:
     """The version's model card (Markdown, rendered without raw HTML)."""
@@ -284,6 +345,7 @@ def routes() -> list[Any]:
         Route("/models/{name}/{version:int}", version_page),
         Route("/models/{name}/{version:int}/report", report_page),
         Route("/models/{name}/{version:int}/atrs", atrs_record_page),
+        Route("/models/{name}/{version:int}/atrs/answers", atrs_answers_page, methods=["GET"]),
         Route("/models/{name}/{version:int}/model-card", model_card_page),
         Route("/approvals", approvals),
         Route("/audit", audit),

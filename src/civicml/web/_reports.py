@@ -1,7 +1,12 @@
-"""A version's stakeholder reports, written once per bundle into a cache folder.
+"""A version's stakeholder reports, written once per bundle into a cache folder, and its ATRS
+record with the answers a person stored in the registry.
 
 The dashboard shows what :func:`civicml.report.write_report` writes (report.html, model_card.md,
-atrs.json, atrs.html) for the bundle the registry holds, keyed by its sha256 and its stage.
+atrs.json, atrs.html) for the bundle the registry holds, keyed by its sha256, its stage, its
+approval and the revisions of its stored ATRS answers; the ATRS files hold the record with those
+answers put in (:func:`version_atrs`). :func:`store_atrs_answers` checks a person's answers
+against the record and stores them (what ``civicml atrs fill``, the API and the dashboard's form
+call).
 """
 
 from __future__ import annotations
@@ -9,14 +14,86 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from civicml.registry import ModelVersion, Registry
+    from civicml.registry import Actor, ModelVersion, Registry
+    from civicml.report import ATRSRecord, Gap
 
-__all__ = ["AtrsGap", "ReportCache", "ReportFiles"]
+__all__ = [
+    "AtrsGap",
+    "ReportCache",
+    "ReportFiles",
+    "answers_state",
+    "store_atrs_answers",
+    "version_atrs",
+]
+
+
+def _registry_info(version: ModelVersion) -> dict[str, Any]:
+    return {
+        "name": version.name,
+        "version": version.version,
+        "stage": "production" if "production" in version.aliases else "none",
+        "status": version.status,
+        "approved_by": version.approved_by,
+    }
+
+
+def version_atrs(registry: Registry, name: str, version: int) -> tuple[ATRSRecord, ATRSRecord]:
+    """The ATRS record civicml generates for a registered version (from its bundle and approval
+    record), and that record with the answers stored in the registry put in (who answered each,
+    when and which revision kept under ``_civicml.answers``)."""
+    from civicml.registry import approval_record, atrs_answers
+    from civicml.report import answer_ids, apply_answers, bundle_atrs
+
+    v = registry.get_version(name, version)
+    bundle = registry.load_version(v.ref)
+    generated = bundle_atrs(
+        bundle.path,
+        registry_info=_registry_info(v),
+        approval=approval_record(registry, name, version),
+    )
+    valid = set(answer_ids(generated))
+    rows = {k: r for k, r in atrs_answers(registry, name, version).items() if k in valid}
+    provenance = {
+        k: {key: r[key] for key in ("revision", "answered_by", "answered_at")}
+        for k, r in rows.items()
+    }
+    answered = {k: r["answer"] for k, r in rows.items()}
+    return generated, apply_answers(generated, answered, provenance)
+
+
+def store_atrs_answers(
+    registry: Registry,
+    name: str,
+    version: int,
+    answers: Mapping[str, Any],
+    *,
+    actor: str | Actor,
+    reason: str | None = None,
+) -> list[dict[str, Any]]:
+    """Check ``answers`` (answer id to text) against the version's record, refusing ids that
+    are not its fields, and store them (versioned and audited); the rows written."""
+    from civicml.registry import set_atrs_answers
+    from civicml.report import normalise_answers
+
+    generated, _ = version_atrs(registry, name, version)
+    checked = normalise_answers(generated, answers)  # GovernanceError listing the valid ids
+    return set_atrs_answers(registry, name, version, checked, actor=actor, reason=reason)
+
+
+def answers_state(registry: Registry, name: str, version: int) -> str:
+    """A short fingerprint of the stored answers that apply to a version (changes with every
+    new revision)."""
+    from civicml.registry import atrs_answers
+
+    rows = atrs_answers(registry, name, version)
+    text = "|".join(f"{k}:{rows[k]['revision']}" for k in sorted(rows))
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
 @dataclass(frozen=True)
@@ -32,26 +109,31 @@ class ReportFiles:
         """The ATRS record as JSON."""
         return json.loads(self.atrs_json.read_text(encoding="utf-8"))
 
+    def gaps(self) -> list[Gap]:
+        """The ATRS fields a person still has to complete or correct, with their labels."""
+        from civicml.report import ATRSRecord, find_gaps
+
+        return find_gaps(ATRSRecord.model_validate(self.atrs()))
+
     def needs_human(self) -> list[str]:
         """Dotted paths of the ATRS fields a person still has to fill in."""
-        from civicml.report import ATRSRecord, missing_fields
-
-        return missing_fields(ATRSRecord.model_validate(self.atrs()))
+        return list(dict.fromkeys(g.path for g in self.gaps()))
 
 
 @dataclass(frozen=True)
 class AtrsGap:
-    """The ATRS fields still waiting for a person, for one version."""
+    """The ATRS fields still waiting for a person, for one version (``gaps`` with labels)."""
 
     version: ModelVersion
     fields: list[str]
     error: str | None = None
+    gaps: list[Gap] = field(default_factory=list)
 
 
 class ReportCache:
     """Write reports on first use and keep them under ``root/<sha256>-<stage>-<state>/``, where
-    ``state`` changes whenever the version's status or approval does (so a report never shows
-    an approval record older than the registry's)."""
+    ``state`` changes whenever the version's status or approval does, or a stored ATRS answer
+    (so a page never shows an approval record or answers older than the registry's)."""
 
     def __init__(self, root: str | Path) -> None:
         self.root = Path(root)
@@ -60,28 +142,24 @@ class ReportCache:
     def files(self, registry: Registry, version: ModelVersion) -> ReportFiles:
         """The version's report files, writing them first if needed."""
         from civicml.registry import approval_record
-        from civicml.report import write_report
+        from civicml.report import page_context, write_atrs, write_report
 
-        stage = "production" if "production" in version.aliases else "none"
+        info = _registry_info(version)
+        answers = answers_state(registry, version.name, version.version)
         state = hashlib.sha256(
-            f"{version.status}|{version.approved_by}|{version.approved_at}".encode()
+            f"{version.status}|{version.approved_by}|{version.approved_at}|{answers}".encode()
         ).hexdigest()[:12]
-        out = self.root / f"{version.digest}-{stage}-{state}"
+        out = self.root / f"{version.digest}-{info['stage']}-{state}"
         files = ReportFiles(
             out / "report.html", out / "model_card.md", out / "atrs.json", out / "atrs.html"
         )
         with self._lock:
             if not files.atrs_html.is_file():
                 bundle = registry.load_version(version.ref)
-                info = {
-                    "name": version.name,
-                    "version": version.version,
-                    "stage": stage,
-                    "status": version.status,
-                    "approved_by": version.approved_by,
-                }
                 approval = approval_record(registry, version.name, version.version)
                 write_report(bundle.path, out, pdf=False, registry_info=info, approval=approval)
+                _, record = version_atrs(registry, version.name, version.version)
+                write_atrs(out, record, {**page_context(), "digest": bundle.digest})
         return files
 
     def gaps(self, registry: Registry, versions: list[ModelVersion]) -> list[AtrsGap]:
@@ -91,7 +169,8 @@ class ReportCache:
         out = []
         for v in versions:
             try:
-                out.append(AtrsGap(v, self.files(registry, v).needs_human()))
+                gaps = self.files(registry, v).gaps()
+                out.append(AtrsGap(v, list(dict.fromkeys(g.path for g in gaps)), gaps=gaps))
             except (CivicMLError, OSError, ValueError) as exc:
                 out.append(AtrsGap(v, [], str(exc).splitlines()[0]))
         return out
