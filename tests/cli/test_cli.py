@@ -74,6 +74,18 @@ def test_run_trains_and_saves_a_verified_bundle(tmp_path: Path) -> None:
     result = runner.invoke(app, ["run", str(spec), "--out", str(out), "--registry", registry])
     assert result.exit_code == 0, result.output
     assert "Leaderboard" in result.stdout and "Chosen:" in result.stdout
+    # the terminal shows the checks that failed or were not made, not only the good numbers
+    import json
+    import re
+
+    checks = json.loads((out / "bundle" / "checks.json").read_text())["checks"]
+    failed = sum(1 for c in checks if c.get("passed") is False)
+    unchecked = sum(1 for c in checks if c.get("passed") is None)
+    line = re.search(r"Checks before promotion: (\d+) failed, (\d+) not checked", result.stdout)
+    assert line and (int(line.group(1)), int(line.group(2))) == (failed, unchecked), result.stdout
+    for c in checks:
+        if c.get("passed") is not True:
+            assert c["name"] in result.stdout
     assert (out / "bundle" / "manifest.json").is_file()
     assert (out / "leaderboard.csv").is_file() and (out / "contract.json").is_file()
     verify = runner.invoke(app, ["verify", str(out / "bundle")])

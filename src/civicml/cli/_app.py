@@ -399,7 +399,26 @@ def _print_outcome(outcome: Any) -> None:
             f"FN cost {t.cost_false_negative:g}): expected cost {t.expected_cost_per_1000:.0f} "
             "per 1,000 cases out of fold."
         )
+    _print_checks(getattr(outcome, "checks", None) or [])
     console.print(f"Bundle: {outcome.bundle.path} (sha256 {outcome.bundle.digest[:16]}…)")
+
+
+def _print_checks(checks: list[Any]) -> None:
+    """One line per check that failed or was not made, failures first, so the terminal never
+    shows only the flattering numbers (the report has them all)."""
+    failed = [c for c in checks if getattr(c, "passed", True) is False]
+    unchecked = [c for c in checks if getattr(c, "passed", True) is None]
+    passed = len(checks) - len(failed) - len(unchecked)
+    if not checks:
+        return
+    console.print(
+        f"Checks before promotion: {len(failed)} failed, {len(unchecked)} not checked, "
+        f"{passed} passed."
+    )
+    for c in failed:
+        console.print(f"  FAILED {c.name}: {c.evidence}", markup=False)
+    for c in unchecked:
+        console.print(f"  not checked {c.name}: {c.evidence}", markup=False)
 
 
 def _fmt(v: float | None) -> str:
