@@ -33,6 +33,7 @@ from civicml.registry._names import (
     check_model_name,
     parse_ref,
 )
+from civicml.registry._open import open_registry
 from civicml.registry._records import (
     OVERSIGHT_MODES,
     SCOPES,
@@ -46,7 +47,7 @@ from civicml.registry._records import (
     ModelVersion,
     TokenInfo,
 )
-from civicml.registry._registry import Registry, open_registry
+from civicml.registry._registry import Registry
 from civicml.registry._remote import RemoteRegistry
 from civicml.registry._sql import SQLStore
 from civicml.registry._store import AliasMove, RegistryStore, TokenSecret, VersionChange

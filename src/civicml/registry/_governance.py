@@ -33,10 +33,10 @@ civicml._errors.GovernanceError: Rosa Parks registered benefits v3, so Rosa Park
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from civicml._errors import GovernanceError, RegistryError
+from civicml._errors import ConflictError, GovernanceError, RegistryError
 from civicml.registry._identity import Actor
 from civicml.registry._law import (
     check_legal,
@@ -44,7 +44,7 @@ from civicml.registry._law import (
     merge_legal,
     special_inputs_from_bundle,
 )
-from civicml.registry._names import check_alias
+from civicml.registry._names import check_alias, check_text
 from civicml.registry._records import OVERSIGHT_MODES, ModelVersion
 
 __all__ = [
@@ -54,6 +54,7 @@ __all__ = [
     "PRODUCTION",
     "check_lawful_basis",
     "check_legal",
+    "governance_changes",
     "check_oversight",
     "lawful_basis_id",
     "check_two_person",
@@ -375,3 +376,47 @@ def require_promotable(version: ModelVersion, alias: str) -> None:
                 "use a non-serving alias such as 'staging'"
             ),
         )
+
+
+def governance_changes(
+    owner: Mapping[str, Any] | None,
+    intended_use: str | None,
+    out_of_scope_uses: Sequence[str] | None,
+    oversight: str | None,
+    lawful_basis: str | None,
+    current_owner: Mapping[str, Any] | None = None,
+    legal: Mapping[str, Any] | None = None,
+    current_legal: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The version fields a governance write changes, each checked (``None``: left alone);
+    the owner and the legal record merge into what is recorded.
+
+    >>> governance_changes({"team": "Benefits"}, None, None, "advisory", "6(1)(e)",
+    ...                    current_owner={"contact": "b@example.gov.uk"})
+    {'owner': {'contact': 'b@example.gov.uk', 'team': 'Benefits'}, 'oversight': 'advisory', 'lawful_basis': 'public-task'}
+    """
+    changes: dict[str, Any] = {}
+    if owner is not None:
+        merged = dict(current_owner or {})
+        for key, value in dict(owner).items():
+            if key not in _OWNER_KEYS:
+                raise ConflictError.build(
+                    f"{key!r} is not an owner field", expected=f"one of {list(_OWNER_KEYS)}"
+                )
+            if value is not None:
+                merged[key] = check_text(value, f"owner {key}", limit=300)
+        changes["owner"] = merged
+    if intended_use is not None:
+        changes["intended_use"] = check_text(intended_use, "intended use")
+    if out_of_scope_uses is not None:
+        changes["out_of_scope_uses"] = [
+            check_text(u, "out-of-scope use") for u in out_of_scope_uses if str(u).strip()
+        ]
+    if oversight is not None:
+        check_oversight(oversight, None)
+        changes["oversight"] = oversight
+    if lawful_basis is not None:
+        changes["lawful_basis"] = check_lawful_basis(lawful_basis)
+    if legal is not None:
+        changes["legal"] = merge_legal(current_legal, check_legal(legal))
+    return changes

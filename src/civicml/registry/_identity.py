@@ -23,8 +23,11 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from typing import Any
 
-__all__ = ["ROLES", "Actor", "as_actor", "os_login"]
+from civicml.registry._records import EventDraft
+
+__all__ = ["ROLES", "Actor", "as_actor", "event_draft", "os_login"]
 
 #: the roles a verified person or service may hold; ``admin`` holds all of them
 ROLES: tuple[str, ...] = ("viewer", "trainer", "approver", "admin")
@@ -85,3 +88,17 @@ def os_login() -> str:
             return getpass.getuser()
         except Exception:
             return f"uid-{os.getuid()}" if hasattr(os, "getuid") else "unknown"
+
+
+def event_draft(
+    actor: Actor, action: str, subject: str, reason: str | None = None, **details: Any
+) -> EventDraft:
+    """An audit event by ``actor``: ``None`` details are left out, and ``identity`` records how
+    the actor was identified.
+
+    >>> event_draft(Actor("ada"), "approve", "m/1", "ok", note=None).details
+    {'identity': {'verified': False, 'via': 'api'}}
+    """
+    kept = {k: v for k, v in details.items() if v is not None}
+    kept["identity"] = actor.identity()
+    return EventDraft(actor.name, action, subject, reason, kept)

@@ -7,6 +7,7 @@ Examples
 --------
 >>> import tempfile, pathlib
 >>> from civicml.bundle import save_bundle
+>>> from civicml.registry import open_registry
 >>> tmp = pathlib.Path(tempfile.mkdtemp())
 >>> reg = open_registry("sqlite://", project_dir=tmp)
 >>> b = save_bundle(tmp / "b1", documents={
@@ -33,12 +34,13 @@ civicml._errors.GovernanceError: Rosa Parks registered benefits v1, so Rosa Park
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import civicml.registry._governance as gov
+import civicml.registry._signing_keys as keys
 from civicml._errors import (
     AuditBrokenError,
     ConflictError,
@@ -46,10 +48,10 @@ from civicml._errors import (
     IntegrityError,
     NotFoundError,
 )
-from civicml.registry import _governance as gov
 from civicml.registry._artifacts import ArtifactStore, check_signed_by
-from civicml.registry._audit import KEY_FILE_ENV, AuditKey, broken_chain, load_audit_key
+from civicml.registry._audit import AuditKey, broken_chain
 from civicml.registry._identity import Actor, as_actor
+from civicml.registry._identity import event_draft as _event
 from civicml.registry._names import (
     alias_skeleton,
     check_alias,
@@ -68,7 +70,6 @@ from civicml.registry._records import (
     ModelVersion,
     TokenInfo,
 )
-from civicml.registry._sql import SQLStore
 from civicml.registry._store import AliasMove, RegistryStore, TokenSecret, VersionChange
 from civicml.registry._tokens import (
     TokenCache,
@@ -85,160 +86,12 @@ from civicml.storage import utc_now
 if TYPE_CHECKING:
     from civicml.bundle import Bundle
 
-__all__ = ["Registry", "open_registry"]
+__all__ = ["Registry"]
 
-_UNSET: Any = object()
 _KEY_FIX = (
     "Restore the audit key file (or set CIVICML_AUDIT_KEY_FILE / CIVICML_AUDIT_KEY to it); "
     "the key is never stored in the database, so a backup of the database does not hold it"
 )
-_OWNER_KEYS = ("organisation", "team", "senior_responsible_owner", "contact")
-
-
-def open_registry(
-    uri: str | None = None,
-    *,
-    artifacts: str | None = None,
-    project_dir: str | Path = ".",
-    storage_options: Mapping[str, Any] | None = None,
-    token_ttl: float = 30.0,
-    non_serving_aliases: str | Iterable[str] | None = None,
-    server: bool = False,
-) -> Registry:
-    """Connect to a registry, migrating its database to the newest schema.
-
-    Parameters
-    ----------
-    uri : str, optional
-        ``sqlite:///PATH``, ``sqlite://`` (in memory) or ``postgresql://USER@HOST:PORT/DB``.
-        Defaults to ``$CIVICML_REGISTRY`` or ``sqlite:///<project_dir>/.civicml/registry.db``.
-    artifacts : str, optional
-        Where bundles are stored: a folder, ``file://``, ``s3://BUCKET/PREFIX`` or
-        ``memory://``. Defaults to ``$CIVICML_ARTIFACTS`` or ``<project_dir>/.civicml/artifacts``.
-    project_dir : path
-        The project folder whose ``.civicml/`` holds the defaults and the download cache.
-    storage_options : mapping, optional
-        fsspec options for the artifact store (e.g. an S3 endpoint and keys).
-    token_ttl : float
-        Seconds a verified API token stays cached in memory.
-    non_serving_aliases : str or iterable of str, optional
-        The aliases that never serve, so any version not rejected may take them (a string is
-        comma-separated). Defaults to ``$CIVICML_NON_SERVING_ALIASES`` or ``staging`` and
-        ``challenger``. Every other alias is a serving alias and needs an approved version with
-        the full governance record; ``production`` is always serving.
-    server : bool
-        True only inside ``civicml server``: every write then needs a verified
-        :class:`~civicml.registry.Actor` (embedded mode records names it cannot verify).
-
-    The audit key comes from ``$CIVICML_AUDIT_KEY`` (hex), else ``$CIVICML_AUDIT_KEY_FILE``,
-    else :func:`default_key_file` (beside a SQLite file), created (mode 0600) for a log that
-    has none yet. An in-memory registry gets a key that lives as long as it does.
-    """
-    base = Path(project_dir).resolve() / ".civicml"
-    uri = uri or os.environ.get("CIVICML_REGISTRY") or f"sqlite:///{base / 'registry.db'}"
-    artifacts = artifacts or os.environ.get("CIVICML_ARTIFACTS") or str(base / "artifacts")
-    if non_serving_aliases is None:
-        non_serving_aliases = os.environ.get(gov.NON_SERVING_ENV)
-    store = SQLStore(uri)
-    registry = Registry(
-        store,
-        ArtifactStore(artifacts, storage_options),
-        cache_dir=base / "cache",
-        token_ttl=token_ttl,
-        non_serving_aliases=non_serving_aliases,
-        server=server,
-    )
-    store.connect()
-    attach_audit_key(registry, os.environ.get(KEY_FILE_ENV) or default_key_file(store.url, base))
-    return registry
-
-
-def default_key_file(url: str, civicml_dir: Path) -> Path | None:
-    """Where the audit key of the registry at ``url`` lives unless configured: beside a SQLite
-    file (``registry.db`` → ``registry.audit.key``), so every project that opens that file
-    shares it; ``None`` in memory (the key lives as long as the registry); for a server
-    database, ``<project>/.civicml/audit.key`` (set ``$CIVICML_AUDIT_KEY_FILE`` when several
-    projects or machines share one).
-
-    >>> default_key_file("sqlite:////srv/reg/registry.db", Path("/p/.civicml")).as_posix()
-    '/srv/reg/registry.audit.key'
-    >>> default_key_file("sqlite://", Path("/p/.civicml")) is None
-    True
-    >>> default_key_file("postgresql://db/civicml", Path("/p/.civicml")).as_posix()
-    '/p/.civicml/audit.key'
-    """
-    if url.rstrip("/") in ("sqlite:", "sqlite://"):
-        return None
-    if url.startswith("sqlite:///"):
-        db = Path(url[len("sqlite:///") :].split("?", 1)[0])
-        return db.with_name(f"{db.stem}.audit.key")
-    return civicml_dir / "audit.key"
-
-
-def attach_audit_key(registry: Registry, key_file: str | Path | None) -> None:
-    """Load the audit key into ``registry`` (creating one for a log that has none yet).
-
-    A log that already carries MACs but whose key cannot be found is left keyless with
-    :attr:`Registry.key_problem` set: it verifies as broken and refuses writes until the key is
-    restored. A log without MACs (new, or written before keys) gets a new key whose MACs start
-    at the next event.
-    """
-    key = load_audit_key(key_file)
-    if key is None and registry.store.has_keyed_events():
-        where = key_file or "$CIVICML_AUDIT_KEY"
-        registry.key_problem = (
-            f"The audit log was written under an audit key, but no key was found at {where}"
-        )
-    elif key is None:
-        head = registry.store.audit_head()
-        key = load_audit_key(key_file, create_since=(head[0] if head else 0) + 1)
-    registry.audit_key = key
-    registry.store.audit_key = key  # type: ignore[attr-defined]
-
-
-def _event(
-    actor: Actor, action: str, subject: str, reason: str | None = None, **details: Any
-) -> EventDraft:
-    kept = {k: v for k, v in details.items() if v is not None}
-    kept["identity"] = actor.identity()
-    return EventDraft(actor.name, action, subject, reason, kept)
-
-
-def _governance_changes(
-    owner: Mapping[str, Any] | None | Any,
-    intended_use: str | None | Any,
-    out_of_scope_uses: Sequence[str] | None | Any,
-    oversight: str | None | Any,
-    lawful_basis: str | None | Any,
-    current_owner: Mapping[str, Any] | None = None,
-    legal: Mapping[str, Any] | None | Any = None,
-    current_legal: Mapping[str, Any] | None = None,
-) -> dict[str, Any]:
-    changes: dict[str, Any] = {}
-    if owner not in (_UNSET, None):
-        merged = dict(current_owner or {})
-        for key, value in dict(owner).items():
-            if key not in _OWNER_KEYS:
-                raise ConflictError.build(
-                    f"{key!r} is not an owner field", expected=f"one of {list(_OWNER_KEYS)}"
-                )
-            if value is not None:
-                merged[key] = check_text(value, f"owner {key}", limit=300)
-        changes["owner"] = merged
-    if intended_use not in (_UNSET, None):
-        changes["intended_use"] = check_text(intended_use, "intended use")
-    if out_of_scope_uses not in (_UNSET, None):
-        changes["out_of_scope_uses"] = [
-            check_text(u, "out-of-scope use") for u in out_of_scope_uses if str(u).strip()
-        ]
-    if oversight not in (_UNSET, None):
-        gov.check_oversight(oversight, None)
-        changes["oversight"] = oversight
-    if lawful_basis not in (_UNSET, None):
-        changes["lawful_basis"] = gov.check_lawful_basis(lawful_basis)
-    if legal not in (_UNSET, None):
-        changes["legal"] = gov.merge_legal(current_legal, gov.check_legal(legal))
-    return changes
 
 
 class Registry:
@@ -336,9 +189,9 @@ class Registry:
         from civicml.bundle import verify_bundle
 
         bundle = verify_bundle(bundle_path)
-        signer = self._check_signer(bundle, actor)
+        signer = keys.check_signer(self, bundle, actor)
         found = gov.governance_from_bundle(bundle)
-        fields = _governance_changes(
+        fields = gov.governance_changes(
             found.get("owner"),
             found.get("intended_use"),
             found.get("out_of_scope_uses"),
@@ -346,7 +199,7 @@ class Registry:
             found.get("lawful_basis"),
         )
         fields.update(
-            _governance_changes(
+            gov.governance_changes(
                 owner,
                 intended_use,
                 out_of_scope_uses,
@@ -491,7 +344,7 @@ class Registry:
 
         def apply(v: ModelVersion) -> VersionChange:
             self._refuse_if_approved(v, "change its governance record")
-            changes = _governance_changes(
+            changes = gov.governance_changes(
                 owner,
                 intended_use,
                 out_of_scope_uses,
@@ -543,7 +396,7 @@ class Registry:
                     fix=f"Ask an approver to run 'civicml models approve {v.name} {v.version} "
                     "--reason TEXT' as themselves",
                 )
-            changes = _governance_changes(
+            changes = gov.governance_changes(
                 owner,
                 intended_use,
                 out_of_scope_uses,
@@ -890,7 +743,7 @@ class Registry:
         """Every token's public facts (never a secret)."""
         return self.store.list_tokens()
 
-    # -- signing keys ---------------------------------------------------------------------
+    # -- signing keys (civicml.registry._signing_keys) ------------------------------------
     def register_key(
         self,
         public_key_pem: str | bytes,
@@ -904,35 +757,11 @@ class Registry:
 
         The ``key.register`` audit event carries the whole key record under ``state``.
         """
-        from civicml.bundle import fingerprint
-        from civicml.bundle import public_key_pem as canonical_pem
-
-        actor = self._who(actor, "actor")
-        reason = check_text(reason, "reason", required=False) or None
-        holder = check_text(owner, "key owner", limit=200) if owner else actor.name
-        if self.server and holder != actor.name and not actor.holds("admin"):
-            raise GovernanceError.build(
-                f"{actor.name} cannot register a signing key for {holder}: only an admin "
-                "registers a key for someone else",
-                fix=f"Ask {holder} to run 'civicml keys register PUBKEY' themselves",
-            )
-        pem = canonical_pem(public_key_pem)
-        info = KeyInfo(fingerprint(pem), holder, pem, utc_now(), actor.name)
-        event = _event(
-            actor,
-            "key.register",
-            f"key:{info.fingerprint}",
-            reason,
-            fingerprint=info.fingerprint,
-            owner=holder,
-            public_key=pem,
-            state=info.state(),
-        )
-        return self.store.insert_key(info, event)
+        return keys.register_key(self, public_key_pem, actor, owner=owner, reason=reason)
 
     def get_key(self, fingerprint: str) -> KeyInfo:
         """The signing key with this fingerprint (or a unique prefix of 8+ characters)."""
-        return self._key(fingerprint)
+        return keys.find_key(self, fingerprint)
 
     def list_keys(self) -> list[KeyInfo]:
         """Every signing key, revoked ones included, newest first."""
@@ -941,83 +770,7 @@ class Registry:
     def revoke_key(self, fingerprint: str, actor: str | Actor, reason: str) -> KeyInfo:
         """Revoke a signing key: bundles it signs are refused from now on. In server mode only
         its owner or an admin revokes it."""
-        actor = self._who(actor, "actor")
-        reason = check_text(reason, "reason")
-        found = self._key(fingerprint)
-
-        def make_event(k: KeyInfo) -> EventDraft:
-            if self.server and k.owner != actor.name and not actor.holds("admin"):
-                raise GovernanceError.build(
-                    f"The signing key {k.fingerprint[:16]}… belongs to {k.owner}, so "
-                    f"{actor.name} cannot revoke it",
-                    fix=f"Ask {k.owner} or an admin to revoke it",
-                )
-            return _event(
-                actor,
-                "key.revoke",
-                f"key:{k.fingerprint}",
-                reason,
-                fingerprint=k.fingerprint,
-                owner=k.owner,
-                state=k.state(),
-            )
-
-        return self.store.revoke_key(found.fingerprint, actor.name, make_event)
-
-    def _key(self, fingerprint: str) -> KeyInfo:
-        text = str(fingerprint).strip().lower()
-        if len(text) == 64:
-            found = self.store.get_key(text)
-            matches = [found] if found is not None else []
-        elif len(text) >= 8 and set(text) <= set("0123456789abcdef"):
-            matches = [k for k in self.store.list_keys() if k.fingerprint.startswith(text)]
-        else:
-            raise NotFoundError.build(
-                "A signing key is named by its fingerprint (64 hex characters, or the first 8+)",
-                got=fingerprint,
-                fix="Run 'civicml keys list' to see the fingerprints",
-            )
-        if len(matches) != 1:
-            raise NotFoundError.build(
-                f"{'No' if not matches else 'More than one'} signing key has the fingerprint "
-                f"{fingerprint!r}",
-                fix="Run 'civicml keys list' and give the whole fingerprint",
-            )
-        return matches[0]
-
-    def _check_signer(self, bundle: Bundle, actor: Actor) -> str | None:
-        """The fingerprint that signed ``bundle`` (``None``: unsigned), refusing a revoked key,
-        and in server mode an unsigned bundle or a key not registered to ``actor``."""
-        from civicml.bundle import read_signature
-
-        sig = read_signature(bundle)  # IntegrityError when forged or the manifest was rewritten
-        setup = (
-            "create a key with 'civicml keys create', register it with 'civicml keys register "
-            "PUBKEY', then train again or sign with 'civicml keys sign BUNDLE'"
-        )
-        if sig is None:
-            if self.server:
-                raise GovernanceError.build(
-                    f"The bundle {str(bundle.path)!r} is not signed, and this server registers "
-                    "only bundles signed by a key registered to the person registering them",
-                    fix=setup[0].upper() + setup[1:],
-                )
-            return None
-        key = self.store.get_key(sig.fingerprint)
-        if key is not None and key.revoked_at is not None:
-            raise GovernanceError.build(
-                f"The bundle {str(bundle.path)!r} was signed by key {sig.fingerprint[:16]}…, "
-                f"which {key.revoked_by} revoked at {key.revoked_at}",
-                fix=f"Use a key that is not revoked: {setup}",
-            )
-        if self.server and (key is None or key.owner != actor.name):
-            whose = "is not registered" if key is None else f"is registered to {key.owner}"
-            raise GovernanceError.build(
-                f"The bundle {str(bundle.path)!r} was signed by key {sig.fingerprint[:16]}…, "
-                f"which {whose}, not to {actor.name}",
-                fix=f"Sign with your own key: {setup}",
-            )
-        return sig.fingerprint
+        return keys.revoke_key(self, fingerprint, actor, reason)
 
 
 def _refuse_look_alike(name: str, alias: str, existing: Iterable[str]) -> None:

@@ -31,7 +31,6 @@ from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager
 from typing import Any, TypeVar
 
-import orjson
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
@@ -57,11 +56,19 @@ from civicml.registry._records import (
     TokenInfo,
 )
 from civicml.registry._replay import (
-    VERSION_STATE_FIELDS,
     TableState,
     answer_key,
     token_state,
     version_state,
+)
+from civicml.registry._rows import (
+    answer_state,
+    encode_changes,
+    event_from_row,
+    loads,
+    token_from_row,
+    version_from_row,
+    with_state,
 )
 from civicml.registry._store import AliasMove, RegistryStore, TokenSecret, VersionChange
 from civicml.storage import Database, dialect_of, normalise_url, open_database, utc_now
@@ -71,93 +78,8 @@ __all__ = ["SQLStore", "utc_now"]
 T = TypeVar("T")
 _WHAT = "registry database"
 _SETTING = "--registry (or CIVICML_REGISTRY)"
-_JSON_COLUMNS = ("owner", "out_of_scope_uses", "checks", "legal")
-#: the version columns a change may set (the rest are fixed when the version is registered)
-_VERSION_FIELDS = tuple(
-    f
-    for f in VERSION_STATE_FIELDS
-    if f not in ("digest", "artifact_key", "created_at", "created_by", "reason")
-)
 # every registry writer locks the audit chain's head row first (PostgreSQL)
 _CHAIN_LOCK = sa.select(t.audit_head.c.seq).where(t.audit_head.c.id == 1).with_for_update()
-
-
-def _loads(text: str | None, default: Any) -> Any:
-    return orjson.loads(text) if text else default
-
-
-def _version_from_row(row: Any, name: str, aliases: tuple[str, ...] = ()) -> ModelVersion:
-    m = row._mapping
-    return ModelVersion(
-        name=name,
-        version=m["version"],
-        digest=m["digest"],
-        status=m["status"],
-        created_at=m["created_at"],
-        created_by=m["created_by"],
-        reason=m["reason"],
-        artifact_key=m["artifact_key"],
-        task=m["task"],
-        owner=_loads(m["owner"], {}),
-        intended_use=m["intended_use"],
-        out_of_scope_uses=_loads(m["out_of_scope_uses"], []),
-        oversight=m["oversight"],
-        lawful_basis=m["lawful_basis"],
-        checks=_loads(m["checks"], []),
-        checks_passed=None if m["checks_passed"] is None else bool(m["checks_passed"]),
-        override_by=m["override_by"],
-        override_reason=m["override_reason"],
-        approved_by=m["approved_by"],
-        approved_at=m["approved_at"],
-        aliases=aliases,
-        legal=_loads(m["legal"], {}),
-        signer=m["signer"],
-    )
-
-
-def _encode(changes: Mapping[str, Any]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in changes.items():
-        if key not in _VERSION_FIELDS:
-            raise ValueError(f"{key!r} is not a version field that may change")
-        out[key] = canonical_json(value) if key in _JSON_COLUMNS else value
-    return out
-
-
-def _with_state(draft: EventDraft, state: Mapping[str, Any]) -> EventDraft:
-    return dataclasses.replace(draft, details={**draft.details, "state": dict(state)})
-
-
-def _event_from_row(r: Any) -> AuditEvent:
-    # positional: the verifier reads 100,000s of rows and attribute lookup by name dominates
-    seq, time, actor, action, subject, reason, text, prev_hash, digest, mac = tuple(r)
-    try:
-        details = orjson.loads(text)
-    except orjson.JSONDecodeError:
-        details = {"_unreadable": text}  # verification will flag it
-    return AuditEvent(seq, time, actor, action, subject, reason, details, prev_hash, digest, mac)
-
-
-def _answer_state(row: Any) -> dict[str, Any]:
-    """An ATRS answer row as its audit event records it (the answer decoded from JSON)."""
-    state = dict(row._mapping)
-    state["answer"] = orjson.loads(state["answer"])
-    return state
-
-
-def _token_from_row(row: Any) -> TokenInfo:
-    m = row._mapping
-    return TokenInfo(
-        id=m["id"],
-        name=m["name"],
-        scopes=tuple(s for s in m["scopes"].split(",") if s),
-        created_at=m["created_at"],
-        created_by=m["created_by"],
-        rate_limit=m["rate_limit"],
-        revoked_at=m["revoked_at"],
-        revoked_by=m["revoked_by"],
-        owner=m["owner"],
-    )
 
 
 class SQLStore(RegistryStore):
@@ -280,7 +202,7 @@ class SQLStore(RegistryStore):
         if seq == 0:
             return
         row = conn.execute(sa.select(t.audit).where(t.audit.c.seq == seq)).first()
-        ev = None if row is None else _event_from_row(row)
+        ev = None if row is None else event_from_row(row)
         problem = None
         if ev is None or ev.hash != head_hash:
             problem = f"the chain head names event {seq}, which is missing or differs"
@@ -317,7 +239,7 @@ class SQLStore(RegistryStore):
         ).all()
         found: tuple[int, dict[str, Any]] | None = None
         for seq, text in rows:
-            state = _loads(text, {}).get("state") if text else None
+            state = loads(text, {}).get("state") if text else None
             if isinstance(state, dict):
                 found = (seq, state)
                 break
@@ -328,7 +250,7 @@ class SQLStore(RegistryStore):
             .order_by(a.c.seq.desc())
         ).all()
         for (text,) in repairs:
-            rows_of = (_loads(text, {}).get("rows") or {}).get("versions") or {}
+            rows_of = (loads(text, {}).get("rows") or {}).get("versions") or {}
             if ref in rows_of:
                 return rows_of[ref]
         return found[1] if found else None
@@ -365,7 +287,7 @@ class SQLStore(RegistryStore):
         if row is None:
             return None
         als = self._aliases_of(conn, [mid])[mid]
-        return _version_from_row(row, name, tuple(a for a, v in als.items() if v == version))
+        return version_from_row(row, name, tuple(a for a, v in als.items() if v == version))
 
     # -- versions -------------------------------------------------------------------------
     def create_version(
@@ -379,7 +301,7 @@ class SQLStore(RegistryStore):
         fields: Mapping[str, Any],
         make_event: Callable[[ModelVersion], EventDraft],
     ) -> ModelVersion:
-        values = _encode(fields)
+        values = encode_changes(fields)
 
         def tx(conn: Connection) -> ModelVersion:
             now = utc_now()
@@ -426,8 +348,8 @@ class SQLStore(RegistryStore):
                 **values,
             }
             conn.execute(t.versions.insert().values(**row))
-            record = _version_from_row(self._version_row(conn, mid, number), name)
-            self._append(conn, _with_state(make_event(record), version_state(record)))
+            record = version_from_row(self._version_row(conn, mid, number), name)
+            self._append(conn, with_state(make_event(record), version_state(record)))
             return record
 
         return self._write(tx)
@@ -448,7 +370,7 @@ class SQLStore(RegistryStore):
         )
         with self._read() as conn:
             row = conn.execute(query).first()
-        return None if row is None else _version_from_row(row, name, (alias,))
+        return None if row is None else version_from_row(row, name, (alias,))
 
     def list_versions(
         self,
@@ -473,7 +395,7 @@ class SQLStore(RegistryStore):
         by_version: dict[int, list[str]] = {}
         for alias, ver in als.items():
             by_version.setdefault(ver, []).append(alias)
-        return [_version_from_row(r, name, tuple(by_version.get(r.version, ()))) for r in rows]
+        return [version_from_row(r, name, tuple(by_version.get(r.version, ()))) for r in rows]
 
     def update_version(
         self, name: str, version: int, apply: Callable[[ModelVersion], VersionChange]
@@ -496,7 +418,7 @@ class SQLStore(RegistryStore):
                 conn.execute(
                     t.versions.update()
                     .where(t.versions.c.id == vid)
-                    .values(**_encode(change.changes))
+                    .values(**encode_changes(change.changes))
                 )
             if change.decision is not None:
                 d = change.decision
@@ -507,7 +429,7 @@ class SQLStore(RegistryStore):
                 )
             updated = self._read_version(conn, name, version)
             assert updated is not None
-            self._append(conn, _with_state(change.event, version_state(updated)))
+            self._append(conn, with_state(change.event, version_state(updated)))
             return updated
 
         return self._write(tx)
@@ -624,7 +546,7 @@ class SQLStore(RegistryStore):
             query = query.limit(limit)
         with self._read() as conn:
             rows = conn.execute(query).all()
-        return [_event_from_row(r) for r in rows]
+        return [event_from_row(r) for r in rows]
 
     def audit_head(self) -> tuple[int, str] | None:
         with self._read() as conn:
@@ -642,7 +564,7 @@ class SQLStore(RegistryStore):
         query = sa.select(t.audit).where(t.audit.c.seq > after).order_by(t.audit.c.seq).limit(limit)
         with self._read() as conn:
             rows = conn.execute(query).all()
-        return [(_event_from_row(r), r[6]) for r in rows]
+        return [(event_from_row(r), r[6]) for r in rows]
 
     def has_keyed_events(self) -> bool:
         """Whether any audit event carries a MAC (the log was written under a key)."""
@@ -663,7 +585,7 @@ class SQLStore(RegistryStore):
             for row in conn.execute(sa.select(t.versions)).all():
                 ref = f"{names[row.model_id]}/{row.version}"
                 vids[row.id] = ref
-                out.versions[ref] = version_state(_version_from_row(row, names[row.model_id]))
+                out.versions[ref] = version_state(version_from_row(row, names[row.model_id]))
             d = t.decisions
             for vid, kind, actor, reason in conn.execute(
                 sa.select(d.c.version_id, d.c.kind, d.c.actor, d.c.reason).order_by(d.c.id)
@@ -673,13 +595,13 @@ class SQLStore(RegistryStore):
                 for alias, version in aliases.items():
                     out.aliases[f"{names[mid]}@{alias}"] = version
             for row in conn.execute(sa.select(t.tokens)).all():
-                out.tokens[row.id] = token_state(_token_from_row(row), row.salt, row.hash)
+                out.tokens[row.id] = token_state(token_from_row(row), row.salt, row.hash)
             for row in conn.execute(sa.select(t.keys)).all():
                 out.keys[row.fingerprint] = {
                     k: v for k, v in row._mapping.items() if k != "public_key"
                 } | {"public_key_sha256": hashlib.sha256(row.public_key.encode()).hexdigest()}
             for row in conn.execute(sa.select(t.atrs_answers)).all():
-                state = _answer_state(row)
+                state = answer_state(row)
                 out.atrs_answers[answer_key(state)] = state
         return out
 
@@ -724,7 +646,7 @@ class SQLStore(RegistryStore):
                     owner=info.owner,
                 )
             )
-            self._append(conn, _with_state(event, token_state(info, secret.salt, secret.hash)))
+            self._append(conn, with_state(event, token_state(info, secret.salt, secret.hash)))
             return info
 
         return self._write(tx)
@@ -734,14 +656,14 @@ class SQLStore(RegistryStore):
             row = conn.execute(sa.select(t.tokens).where(t.tokens.c.id == token_id)).first()
         if row is None:
             return None
-        return TokenSecret(_token_from_row(row), row.salt, row.hash)
+        return TokenSecret(token_from_row(row), row.salt, row.hash)
 
     def list_tokens(self) -> list[TokenInfo]:
         with self._read() as conn:
             rows = conn.execute(
                 sa.select(t.tokens).order_by(t.tokens.c.created_at.desc(), t.tokens.c.name)
             ).all()
-        return [_token_from_row(r) for r in rows]
+        return [token_from_row(r) for r in rows]
 
     def revoke_token(
         self, name_or_id: str, actor: str, make_event: Callable[[TokenInfo], EventDraft]
@@ -757,7 +679,7 @@ class SQLStore(RegistryStore):
                     f"There is no token named {name_or_id!r}",
                     fix="Run 'civicml tokens list' to see the tokens",
                 )
-            info = _token_from_row(row)
+            info = token_from_row(row)
             if info.revoked_at is not None:
                 raise ConflictError.build(
                     f"The token {info.name!r} was already revoked at {info.revoked_at}"
@@ -770,7 +692,7 @@ class SQLStore(RegistryStore):
             )
             revoked = dataclasses.replace(info, revoked_at=now, revoked_by=actor)
             state = token_state(revoked, row.salt, row.hash)
-            self._append(conn, _with_state(make_event(revoked), state))
+            self._append(conn, with_state(make_event(revoked), state))
             return revoked
 
         return self._write(tx)
@@ -852,7 +774,7 @@ class SQLStore(RegistryStore):
                 .where(a.c.model == name, a.c.version.in_(versions))
                 .order_by(a.c.version, a.c.field)
             ).all()
-        return [_answer_state(r) for r in rows]
+        return [answer_state(r) for r in rows]
 
     def set_atrs_answer_rows(
         self,
@@ -866,7 +788,7 @@ class SQLStore(RegistryStore):
             current = {
                 answer_key(s): s
                 for s in (
-                    _answer_state(r)
+                    answer_state(r)
                     for r in conn.execute(sa.select(a).where(a.c.model == name)).all()
                 )
             }
