@@ -58,9 +58,9 @@ LINEAGE = {
 }
 #: the gaps of a fresh record of this bundle: 27 fields still holding the marker (5 of them
 #: mid-text: alternatives, completeness, collection, cleaning and a risk's mitigation are part
-#: generated), the placeholder risk's two fields, and the 5 supplier details required until
-#: someone answers that there is no external supplier
-FRESH_GAPS = 32
+#: generated); the 5 supplier details become gaps only once someone answers that there is an
+#: external supplier
+FRESH_GAPS = 27
 
 ANSWERS: dict[str, Any] = {
     "metadata.function": "Benefits",
@@ -154,7 +154,8 @@ def test_check_lists_every_gap_of_a_fresh_record_with_labels(cli) -> None:
         "data.data_collection",
     ):
         assert mid_text in ids
-    assert {g["problem"] for g in doc["gaps"] if g["id"] == "owner.supplier_name"} == {"is empty"}
+    # a supplier's details are asked only once someone answers that there is one
+    assert "owner.external_supplier" in ids and "owner.supplier_name" not in ids
 
 
 def test_check_writes_an_answers_template_fill_takes_back(cli, tmp_path) -> None:
@@ -163,7 +164,7 @@ def test_check_writes_an_answers_template_fill_takes_back(cli, tmp_path) -> None
     text = template.read_text(encoding="utf-8")
     assert "# 2.3 Decision-making process: Appeals and review still says" in text
     todo = yaml.safe_load(text)
-    assert len(todo) == FRESH_GAPS and todo["owner.supplier_name"] is None
+    assert len(todo) == FRESH_GAPS and "owner.supplier_name" not in todo
     assert NEEDS_HUMAN in todo["data.data_cleaning"]  # the generated text, to finish by hand
     edited = {k: ANSWERS.get(k, v) for k, v in todo.items() if k in ANSWERS}
     cli("atrs", "fill", "benefits", 1, "--from", _write(tmp_path, edited))
@@ -300,3 +301,51 @@ def test_an_unreachable_server_registry_is_one_clear_line(cli, monkeypatch) -> N
         "atrs", "check", "benefits", 1, "--registry", "https://civicml.example.gov.uk", code=2
     ).output
     assert "Cannot reach the civicml server at https://civicml.example.gov.uk" in out
+
+
+def test_a_serving_alias_needs_a_complete_record_or_an_exemption(cli, tmp_path, login) -> None:
+    login("Ada Lovelace")  # these bundles record no checks: a second person overrides that
+    for version in (1, 2):
+        cli("models", "override", "benefits", version, "--reason", "Checked by hand")
+    login("Rosa Parks")
+    for version in (1, 2):
+        cli(
+            "models", "request-approval", "benefits", version, "--reason", "ready",
+            "--oversight", "human-in-the-loop", "--out-of-scope", "Deciding entitlement",
+        )  # fmt: skip
+    login("Ada Lovelace")
+    for version in (1, 2):
+        cli("models", "approve", "benefits", version, "--reason", "report read")
+
+    # approved, with every other requirement met: the ATRS record's gaps still stop it
+    gaps = _check(cli, 1, code=1)["gaps"]
+    refused = " ".join(cli("models", "promote", "benefits", 1, code=2).output.split())
+    assert f"it has an ATRS record with {len(gaps)} gaps ({gaps[0]['id']} (" in refused
+    assert "civicml atrs exempt" in refused
+    shown = " ".join(cli("models", "show", "benefits/1").stdout.split())
+    assert f"Not yet ready for production: an ATRS record with {len(gaps)} gaps" in shown
+    assert "staging" in cli("models", "promote", "benefits", 1, "--alias", "staging").stdout
+
+    # filled in by a person: it may serve
+    cli("atrs", "fill", "benefits", 1, "--from", _write(tmp_path, ANSWERS))
+    assert "now points at v1" in cli("models", "promote", "benefits", 1).stdout
+
+    # v2 keeps its own version-tied gaps; the registrant may not exempt it, another person may
+    login("Rosa Parks")
+    refused = cli("atrs", "exempt", "benefits", 2, "--reason", "National security", code=2).output
+    assert "two-person rule" in " ".join(refused.split())
+    login("Ada Lovelace")
+    assert f"an ATRS record with {len(_check(cli, 2, code=1)['gaps'])} gaps" in " ".join(
+        cli("models", "promote", "benefits", 2, code=2).output.split()
+    )
+    cli("atrs", "exempt", "benefits", 2, code=2)  # a reason is required
+    out = cli("atrs", "exempt", "benefits", 2, "--reason", "National security").stdout
+    assert "is exempt from the ATRS record: National security" in " ".join(out.split())
+    assert "now points at v2" in cli("models", "promote", "benefits", 2).stdout
+    out = cli("atrs", "exempt", "benefits", 2, "--withdraw").stdout
+    assert "has no ATRS exemption" in out
+    events = json.loads(cli("models", "audit", "--json").stdout)["events"]
+    assert [e["reason"] for e in events if e["action"] == "atrs.exemption"] == [
+        "National security",
+        "exemption withdrawn",
+    ]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from atrs_gate import cli_exempt
 from typer.testing import CliRunner
 
 from civicml.bundle import save_bundle
@@ -82,6 +83,11 @@ def test_full_cycle(cli, tmp_path, login):
     login("Ada Lovelace")
     for v in (1, 2):
         cli("approve", "benefits", v, "--reason", "reviewed")
+        # these bundles carry no assessment, so no ATRS record can be built: serving needs an
+        # exemption (tests/cli/test_atrs_cli.py promotes a completed record)
+        refused = cli("promote", "benefits", v, code=2).output
+        assert "ATRS record that could not be built" in refused
+        cli_exempt("benefits", v)
         cli("promote", "benefits", v)
     shown = json.loads(cli("show", "benefits", "--json").stdout)
     assert shown["aliases"] == {"production": 2} and len(shown["versions"]) == 2
@@ -233,6 +239,7 @@ def test_a_lawful_basis_is_stored_as_its_canonical_id(cli, tmp_path, given, logi
     )
     login("Ada")
     cli("approve", "m", 1, "--reason", "ok")
+    cli_exempt("m", 1)  # about the lawful basis, not the ATRS record
     cli("promote", "m", 1)
     assert json.loads(cli("show", "m", "--json").stdout)["aliases"] == {"production": 1}
 

@@ -21,6 +21,7 @@ from typer.testing import CliRunner
 
 from civicml._errors import AuthError, IntegrityError, RegistryError
 from civicml.bundle import KeyFiles, save_bundle, sign_bundle, write_keypair
+from civicml.cli._atrs import app as atrs_app
 from civicml.cli._keys import app as keys_app
 from civicml.cli._models import app as models_app
 from civicml.cli._runs import app as runs_app
@@ -119,6 +120,14 @@ def test_register_request_approve_promote_as_two_signed_in_people(served: CLISer
     assert "benefits v1 approved by bob (verified by civicml server, via token:bob-laptop)." in (
         _line(done)
     )
+    # no assessment in this bundle, so no ATRS record: the server wants an exemption first
+    refused = served.cli("promote", "benefits", 1, "--reason", "go live", token=alice, code=2)
+    assert "ATRS record that could not be built" in _line(refused)
+    exempt = ("exempt", "benefits", 1, "--reason", "Crime prevention exemption")
+    served.cli(*exempt, token=alice, app=atrs_app, code=2)  # a trainer may not
+    done = served.cli(*exempt, token=bob, app=atrs_app)
+    assert "is exempt from the ATRS record: Crime prevention exemption" in _line(done)
+    assert "verified by civicml server" in _line(done)
     promoted = served.cli("promote", "benefits", 1, "--reason", "go live", token=alice)
     assert "benefits@production now points at v1" in _line(promoted)
 
@@ -139,6 +148,7 @@ def test_register_request_approve_promote_as_two_signed_in_people(served: CLISer
         ("alice", "register"),
         ("alice", "request_approval"),
         ("bob", "approve"),
+        ("bob", "atrs.exemption"),
         ("alice", "alias"),
     ]
     for e in events:
@@ -197,6 +207,7 @@ def test_reject_override_and_rollback_over_http(served: CLIServed) -> None:
     for v in (1, 2):
         served.cli("request-approval", "m", v, "--reason", "ready", token=alice)
         served.cli("approve", "m", v, "--reason", "reviewed", token=bob)
+        served.cli("exempt", "m", v, "--reason", "Test: exempt", token=bob, app=atrs_app)
         served.cli("promote", "m", v, token=alice)
     rolled = served.cli("rollback", "m", "--reason", "v2 over-flags", token=bob)
     assert "m@production rolled back to v1 (by bob" in _line(rolled)

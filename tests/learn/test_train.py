@@ -146,3 +146,25 @@ def test_options_object_equals_keywords_and_keywords_replace_its_fields() -> Non
         assert other.test_metrics == by_keywords.test_metrics
     with pytest.raises(TypeError):
         train(X, y, roles=ROLES, max_trails=2)  # type: ignore[call-arg]
+
+
+def test_constant_feature_columns_are_dropped_and_named() -> None:
+    """A column with one value cannot help the model, and a served model would demand it."""
+    import numpy as np
+    import pandas as pd
+
+    from civicml._errors import DataError
+    from civicml.learn import FeatureRoles, train
+
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame({"a": rng.normal(size=200), "b": rng.normal(size=200)})
+    X["k"], X["c"], X["gone"] = 1.0, "x", np.nan
+    y = pd.Series((X["a"] + rng.normal(size=200) > 0).astype(int))
+    roles = FeatureRoles(numeric=["a", "b", "k", "gone"], categorical=["c"])
+    result = train(X, y, roles=roles, max_trials=1, families=["linear"], cv_folds=3)
+    assert result.roles.features == ["a", "b"]
+    assert result.extra["dropped_constant"] == ["c", "k", "gone"]
+    assert list(result.pipeline.feature_names_in_) == ["a", "b"]
+
+    with pytest.raises(DataError, match="Every feature column holds a single value"):
+        train(X, y, roles=FeatureRoles(numeric=["k"]), max_trials=1, families=["linear"])

@@ -10,6 +10,7 @@ import civicml.registry as registry
 def test_exported_names():
     assert registry.__all__ == [
         "ART9_CONDITIONS",
+        "EXEMPTION",
         "GENESIS_HASH",
         "LAWFUL_BASES",
         "OVERSIGHT_MODES",
@@ -24,6 +25,7 @@ def test_exported_names():
         "Actor",
         "AliasMove",
         "ArtifactStore",
+        "AtrsCheck",
         "AuditEvent",
         "AuditVerification",
         "Decision",
@@ -42,6 +44,8 @@ def test_exported_names():
         "approval_sentence",
         "as_actor",
         "atrs_answers",
+        "atrs_exemption",
+        "atrs_problems",
         "canonical_json",
         "check_alias",
         "check_artifacts_uri",
@@ -56,6 +60,7 @@ def test_exported_names():
         "os_login",
         "parse_ref",
         "promotion_problems",
+        "record_atrs_exemption",
         "set_atrs_answers",
         "verify_chain",
         "version_tied",

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from civicml.report import NEEDS_HUMAN, build_bandit_atrs, model_card, write_atrs
-from civicml.report._atrs import record_approval
+from civicml.report._atrs_fill import record_approval
 
 #: what an embedded record must never say about its names
 CLAIMS = ("verified by civicml server", "signed in and verified")

@@ -1,4 +1,4 @@
-"""The ATRS modules' docstring examples run (the schema and the two record builders)."""
+"""The ATRS modules' docstring examples run (the schema, the trial record, answers)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,10 @@ import importlib
 import pytest
 
 
-@pytest.mark.parametrize("module", ["civicml.report._atrs_schema", "civicml.report._atrs"])
+@pytest.mark.parametrize(
+    "module",
+    ["civicml.report._atrs_schema", "civicml.report._atrs_bandit", "civicml.report._atrs_fill"],
+)
 def test_docstring_examples_run(module: str) -> None:
     result = doctest.testmod(importlib.import_module(module), optionflags=doctest.ELLIPSIS)
     assert result.attempted > 0

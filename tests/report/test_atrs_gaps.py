@@ -54,14 +54,9 @@ def test_every_field_holding_the_marker_anywhere_is_a_gap(record: ATRSRecord) ->
     assert marked <= paths and mid_text <= paths
     assert set(missing_fields(record)) == paths == set(record.civicml["needs_human"])
     assert [g["id"] for g in record.civicml["gaps"]] == [g.id for g in gaps]
-    # the rest are the supplier's details, required until someone says there is none
-    assert {g.id for g in gaps if g.path not in marked} == {
-        "owner.supplier_name",
-        "owner.companies_house_number",
-        "owner.supplier_role",
-        "owner.procurement_procedure",
-        "owner.data_access_terms",
-    }
+    # nothing else: a supplier's details are asked only once someone says there is one
+    assert {g.id for g in gaps if g.path not in marked} == set()
+    assert "owner.external_supplier" in {g.id for g in gaps}
     assert all(": " in g.label and g.path not in g.label for g in gaps)
 
 

@@ -134,18 +134,25 @@ def test_shuffled_target_fails_beats_baseline_and_min_metric_is_not_checked(
 def test_promotion_refused_without_override(shuffled: dict[str, Any], tmp_path: Path) -> None:
     from civicml._errors import GovernanceError
     from civicml.registry import open_registry
+    from civicml.web import atrs_gaps
 
     reg = open_registry(
         f"sqlite:///{tmp_path / 'r.db'}", artifacts=str(tmp_path / "art"), project_dir=tmp_path
     )
+    reg.atrs_check = atrs_gaps  # the real ATRS record of the real bundle
     try:
         v = reg.register(shuffled["bundle"], "honest", actor="ana", oversight="advisory")
         assert v.checks_passed is False
         assert "min_roc_auc" not in [c["name"] for c in v.checks]  # not checked: not counted
         reg.request_approval("honest", 1, actor="ana", reason="ready")
         reg.approve("honest", 1, by="bo", reason="looks fine")
-        with pytest.raises(GovernanceError, match="beats_baseline"):
+        with pytest.raises(GovernanceError, match="beats_baseline") as refused:
             reg.promote("honest", 1, actor="bo")
+        # and its ATRS record is not finished: a person has not answered what only they know
+        assert "an ATRS record with" in str(refused.value)
+        assert "owner.senior_responsible_owner_role" in str(refused.value) or "gaps" in str(
+            refused.value
+        )
         # with a recorded override (made before approval) the same bundle may go live
         reg.register(shuffled["bundle"], "honest-override", actor="ana", oversight="advisory")
         reg.override_checks(
@@ -153,6 +160,11 @@ def test_promotion_refused_without_override(shuffled: dict[str, Any], tmp_path: 
         )
         reg.request_approval("honest-override", 1, actor="ana", reason="ready")
         reg.approve("honest-override", 1, by="bo", reason="with the override")
+        with pytest.raises(GovernanceError, match="an ATRS record with"):
+            reg.promote("honest-override", 1, actor="bo")
+        reg.record_atrs_exemption(
+            "honest-override", 1, reason="Internal trial, not yet in use on the public", actor="cy"
+        )
         assert "production" in reg.promote("honest-override", 1, actor="bo").aliases
     finally:
         reg.close()

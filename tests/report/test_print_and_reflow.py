@@ -176,7 +176,7 @@ def test_table_and_chart_give_the_same_95_percent_interval(report_dir) -> None:
     html = report_dir.html.read_text(encoding="utf-8")
     # the fixture's leader: roc_auc 0.700, sd 0.02 over the folds → 0.661 to 0.739 in both
     assert "0.661 to 0.739" in html.split('<section id="leaderboard"')[1].split("<svg")[0]
-    assert "linear 0.700 (95% interval 0.661 to 0.739)" in html
+    assert "linear model 0.700 (95% interval 0.661 to 0.739)" in html  # plain candidate names
     assert "± 1 sd" not in html and "one standard deviation" not in html
 
 

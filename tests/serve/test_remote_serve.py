@@ -75,6 +75,8 @@ def governed(served: Served, bundles: list[Path]) -> dict[str, Any]:
     served.cli("override", "claims", 1, "--reason", "assessed by hand, DPO agreed", token=bob)
     served.cli("request-approval", "claims", 1, "--reason", "ready for review", token=alice)
     served.cli("approve", "claims", 1, "--reason", "read the assessment report", token=bob)
+    with served.registry(bob) as reg:  # about serving, not the ATRS record
+        reg.record_atrs_exemption("claims", 1, reason="Test: exempt", actor="bob")
     served.cli("promote", "claims", 1, "--reason", "go live", token=alice)
     with served.registry(vera) as reg:
         v1 = reg.resolve("claims@production")

@@ -90,6 +90,21 @@ def test_two_people_register_request_approve_promote_and_resolve(site: Site) -> 
     assert r.status_code == 200, r.text
     assert r.json()["status"] == "approved" and r.json()["approved_by"] == "bob@example.gov.uk"
 
+    # no assessment in this bundle, so no ATRS record: the server refuses a serving alias
+    # until an approver (not the registrant) records an exemption with its reason
+    r = site.call("PUT", "/models/benefits/aliases/Production", "alice", json={"version": 1})
+    assert r.status_code == 403 and "ATRS record" in _error(r), r.text
+    exemption = "/models/benefits/versions/1/atrs/exemption"
+    r = site.call("PUT", exemption, "alice", json={"reason": "mine"})
+    assert r.status_code == 403 and "needs approver" in _error(r), r.text
+    r = site.call("PUT", exemption, "bob", json={})
+    assert r.status_code == 422, r.text
+    r = site.call("PUT", exemption, "bob", json={"reason": "National security"})
+    assert r.status_code == 200, r.text
+    assert r.json()["exemption"]["answered_by"] == "bob@example.gov.uk"
+    assert site.call("GET", exemption, "alice").json()["exemption"]["answer"] == (
+        "National security"
+    )
     r = site.call("PUT", "/models/benefits/aliases/Production", "alice", json={"version": 1})
     assert r.status_code == 200 and r.json()["aliases"] == ["production"], r.text
     r = site.call("GET", "/resolve", "bob", params={"ref": "benefits@production"})

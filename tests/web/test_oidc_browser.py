@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from .oidc_fixture import EMAIL, PASSWORD, OIDCDashboard, need
+from .oidc_fixture import EMAIL, PASSWORD, OIDCDashboard, need, person
 from .test_browser import AXE_CANDIDATES, WCAG
 
 pytestmark = pytest.mark.browser
@@ -154,6 +154,11 @@ def test_two_people_sign_in_request_approve_and_promote(
     with bob.page.expect_navigation():
         card.locator("button", has_text="Record decision").click()
     assert "Version approved." in bob.page.locator(".govuk-notification-banner").inner_text()
+    # about two people deciding, not the ATRS record: bob exempts it, then reloads the page
+    dash.registry.record_atrs_exemption(
+        "outreach", v, reason="Test: exempt", actor=person("bob", "approver")
+    )
+    bob.page.reload()
     bob.page.fill("#promote-reason", "Replaces version 1")
     with bob.page.expect_navigation():
         bob.page.click(f"button >> text=Move alias to version {v}")

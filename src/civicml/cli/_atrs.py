@@ -230,3 +230,52 @@ def publish(
     console.print(f"ATRS record  {paths.json}")
     console.print(f"web page     {paths.html}")
     console.print(f"spreadsheet  {paths.xlsx}")
+
+
+@app.command()
+@handle_errors
+def exempt(
+    name: NameArg,
+    version: VersionArg,
+    reason: Annotated[
+        str | None,
+        typer.Option(
+            "--reason",
+            help="Why this version is exempt from publishing an ATRS record (e.g. national "
+            "security); recorded in the audit log.",
+        ),
+    ] = None,
+    withdraw: Annotated[
+        bool,
+        typer.Option(
+            "--withdraw", help="Withdraw the exemption: serving then needs a complete record."
+        ),
+    ] = False,
+    registry: RegistryOpt = None,
+    artifacts: ArtifactsOpt = None,
+    project_dir: ProjectOpt = Path("."),
+) -> None:
+    """Record (or withdraw) an exemption from the ATRS record, so that the version may serve
+    without a complete one. Another person than its registrant records it (an approver on a
+    civicml server)."""
+    from civicml._errors import GovernanceError
+    from civicml.cli._models import open_from_cli
+
+    if withdraw == bool((reason or "").strip()):
+        raise GovernanceError.build(
+            "civicml atrs exempt needs exactly one of --reason and --withdraw",
+            expected="--reason TEXT (why the version is exempt) or --withdraw",
+            got="both" if withdraw else "neither",
+        )
+    with open_from_cli(registry, artifacts, project_dir) as opened:
+        actor = current_actor(opened)
+        row = opened.record_atrs_exemption(
+            name, version, reason=None if withdraw else reason, actor=actor
+        )
+    if row is None:
+        console.print(f"{name} v{version} has no ATRS exemption: serving needs a complete record.")
+    else:
+        console.print(
+            f"{name} v{version} is exempt from the ATRS record: {row['answer']} "
+            f"(recorded by {actor.name}, {identity_note(actor)})"
+        )

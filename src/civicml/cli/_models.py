@@ -84,7 +84,16 @@ def open_from_cli(
         return RemoteRegistry(
             registry or os.environ["CIVICML_REGISTRY"], cache_dir=project_dir / ".civicml" / "cache"
         )
-    return open_registry(registry, artifacts=artifacts, project_dir=project_dir)
+    opened = open_registry(registry, artifacts=artifacts, project_dir=project_dir)
+    opened.atrs_check = _atrs_gaps
+    return opened
+
+
+def _atrs_gaps(registry: Registry, version: ModelVersion) -> list[str]:
+    """The ATRS record's gaps before a serving alias (the dashboard's code, loaded on use)."""
+    from civicml.web import atrs_gaps
+
+    return atrs_gaps(registry, version)
 
 
 def register_remote(registry: str | None, bundle: Path, name: str, reason: str) -> ModelVersion:
@@ -145,9 +154,12 @@ def _print_version(reg: Registry | RemoteRegistry, v: ModelVersion) -> None:
     for key, value in rows:
         table.add_row(key, value)
     console.print(table)
-    from civicml.registry import promotion_problems
+    from civicml.registry import Registry, promotion_problems
 
-    problems = promotion_problems(v)
+    if isinstance(reg, Registry):
+        problems = reg.serving_problems(v.name, v.version)
+    else:  # a server checks the ATRS record itself when asked to promote
+        problems = promotion_problems(v)
     if problems and not any(reg.is_serving(a) for a in v.aliases):
         console.print("Not yet ready for production: " + "; ".join(problems) + ".")
 

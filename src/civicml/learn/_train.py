@@ -12,7 +12,7 @@ import pandas as pd
 from sklearn.model_selection import GroupShuffleSplit, train_test_split
 from threadpoolctl import threadpool_limits
 
-from civicml._errors import SpecError, TrainingError
+from civicml._errors import DataError, SpecError, TrainingError
 from civicml.data import detect_task
 from civicml.learn._candidates import FAMILIES, Family, families_for
 from civicml.learn._cv import make_splitter
@@ -163,6 +163,7 @@ def train(
         raise SpecError.build(
             "budget_seconds must be positive", expected="a number > 0", got=opts.budget_seconds
         )
+    roles, constant = _without_constant(X, roles)
     problem, te_idx = _problem(X, y, roles, groups, opts)
     deadline = started + opts.budget_seconds if opts.max_trials is None else None
     board = Leaderboard(problem.metric.name, problem.metric.greater_is_better)
@@ -187,7 +188,39 @@ def train(
         )
         out = finish(records, board, problem, finish_options, emit)
     emit("done", best=out.name)
-    return _result(y, problem, board, out, te_idx, started)
+    result = _result(y, problem, board, out, te_idx, started)
+    if constant:
+        result.extra["dropped_constant"] = constant
+    return result
+
+
+def _without_constant(X: pd.DataFrame, roles: FeatureRoles) -> tuple[FeatureRoles, list[str]]:
+    """``roles`` without the feature columns that hold a single value (or none): they cannot
+    help the model, and a served model would demand them as inputs. Returns the dropped names.
+    """
+    missing = [c for c in roles.features if c not in X.columns]
+    if missing:
+        raise DataError.build(
+            f"The feature columns {missing[:10]} named in roles are not in the table",
+            fix="Name only columns of X in roles",
+        )
+    constant = [c for c in roles.features if X[c].nunique(dropna=True) <= 1]
+    if constant and len(constant) == len(roles.features):
+        raise DataError.build(
+            "Every feature column holds a single value, so nothing can be learned",
+            got=constant[:10],
+            fix="Check the data: each feature needs at least two different values",
+        )
+    if not constant:
+        return roles, []
+    drop = set(constant)
+    kept = FeatureRoles(
+        numeric=[c for c in roles.numeric if c not in drop],
+        categorical=[c for c in roles.categorical if c not in drop],
+        text=[c for c in roles.text if c not in drop],
+        date=[c for c in roles.date if c not in drop],
+    )
+    return kept, constant
 
 
 def _problem(

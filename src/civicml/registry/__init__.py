@@ -4,8 +4,13 @@ audit log, on SQLite by default and PostgreSQL + S3 at scale."""
 from civicml.registry._approval import approval_record, approval_sentence
 from civicml.registry._artifacts import ArtifactStore
 from civicml.registry._atrs_answers import (
+    EXEMPTION,
     VERSION_TIED,
+    AtrsCheck,
     atrs_answers,
+    atrs_exemption,
+    atrs_problems,
+    record_atrs_exemption,
     set_atrs_answers,
     version_tied,
 )
@@ -54,6 +59,7 @@ from civicml.registry._store import AliasMove, RegistryStore, TokenSecret, Versi
 
 __all__ = [
     "ART9_CONDITIONS",
+    "EXEMPTION",
     "GENESIS_HASH",
     "LAWFUL_BASES",
     "OVERSIGHT_MODES",
@@ -68,6 +74,7 @@ __all__ = [
     "Actor",
     "AliasMove",
     "ArtifactStore",
+    "AtrsCheck",
     "AuditEvent",
     "AuditVerification",
     "Decision",
@@ -86,6 +93,8 @@ __all__ = [
     "approval_sentence",
     "as_actor",
     "atrs_answers",
+    "atrs_exemption",
+    "atrs_problems",
     "canonical_json",
     "check_alias",
     "check_artifacts_uri",
@@ -100,6 +109,7 @@ __all__ = [
     "os_login",
     "parse_ref",
     "promotion_problems",
+    "record_atrs_exemption",
     "set_atrs_answers",
     "verify_chain",
     "version_tied",

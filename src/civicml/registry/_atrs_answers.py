@@ -37,26 +37,46 @@ Examples
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from civicml._errors import GovernanceError
-from civicml.registry._names import check_model_name
+from civicml._errors import CivicMLError, GovernanceError
+from civicml.registry._governance import same_person
+from civicml.registry._names import check_model_name, check_text
 from civicml.registry._records import EventDraft
 from civicml.registry._replay import answer_key
 from civicml.storage import utc_now
 
 if TYPE_CHECKING:
     from civicml.registry._identity import Actor
+    from civicml.registry._records import ModelVersion
     from civicml.registry._registry import Registry
 
-__all__ = ["VERSION_TIED", "atrs_answers", "set_atrs_answers", "version_tied"]
+__all__ = [
+    "EXEMPTION",
+    "VERSION_TIED",
+    "AtrsCheck",
+    "atrs_answers",
+    "atrs_exemption",
+    "atrs_problems",
+    "record_atrs_exemption",
+    "set_atrs_answers",
+    "version_tied",
+]
+
+#: the answer id under which a recorded exemption from publishing the ATRS record is kept
+#: (its answer is the reason; it is not a field of the record, so ``atrs fill`` cannot set it)
+EXEMPTION = "atrs.exemption"
+
+#: what finds the gaps of a version's ATRS record: ``(registry, version) -> gap descriptions``
+AtrsCheck = Callable[["Registry", "ModelVersion"], Sequence[str]]
 
 #: answer ids (or their starts) whose answer belongs to one version of the model: what the
 #: version is and how it performs (model details, data, risks from its assessment, its phase
 #: and dates, texts civicml generates from its results). Every other answer is shared by all
 #: versions of the model.
 VERSION_TIED: tuple[str, ...] = (
+    EXEMPTION,
     "metadata.phase",
     "metadata.date_completion",
     "metadata.date_update",
@@ -158,7 +178,8 @@ def set_atrs_answers(
             return None
         details = {"state": rows, "fields": sorted(r["field"] for r in rows.values())}
         details["identity"] = who.identity()
-        return EventDraft(who.name, "atrs.answers", f"{name}/{version}", reason, details)
+        action = "atrs.exemption" if set(details["fields"]) == {EXEMPTION} else "atrs.answers"
+        return EventDraft(who.name, action, f"{name}/{version}", reason, details)
 
     written = registry.store.set_atrs_answer_rows(name, make_rows, make_event)
     return list(written.values())
@@ -166,12 +187,69 @@ def set_atrs_answers(
 
 def atrs_answers(registry: Registry, name: str, version: int) -> dict[str, dict[str, Any]]:
     """The answers that apply to ``name`` version ``version``, by answer id: the model's shared
-    answers and this version's own. Each row holds ``answer``, ``revision``, ``answered_by``,
+    answers and this version's own (an exemption is not an answer: see :func:`atrs_exemption`). Each row holds ``answer``, ``revision``, ``answered_by``,
     ``answered_at`` and ``reason``."""
     registry.get_version(name, version)  # NotFoundError for a version that does not exist
     rows = registry.store.atrs_answer_rows(name, (0, version))
     return {  # plain str keys (a database row's are its column names' own str type)
         str(r["field"]): {str(k): v for k, v in r.items()}
         for r in rows
-        if (r["version"] == version) == version_tied(r["field"])
+        if (r["version"] == version) == version_tied(r["field"]) and r["field"] != EXEMPTION
     }
+
+
+def atrs_exemption(registry: Registry, name: str, version: int) -> dict[str, Any] | None:
+    """The recorded exemption from an ATRS record for ``name`` version ``version`` (its row:
+    ``answer`` is the reason, with ``answered_by`` and ``answered_at``), or None."""
+    row = registry.store.atrs_answer_rows(name, (version,))
+    found = [r for r in row if r["field"] == EXEMPTION and r["version"] == version]
+    if not found or not isinstance(found[0]["answer"], str) or not found[0]["answer"].strip():
+        return None
+    return {str(k): v for k, v in found[0].items()}
+
+
+def record_atrs_exemption(
+    registry: Registry, name: str, version: int, *, reason: str | None, actor: str | Actor
+) -> dict[str, Any] | None:
+    """Record (or, with ``reason=None``, withdraw) an exemption from publishing an ATRS record.
+
+    An exempt version may take a serving alias without a complete record (the Algorithmic
+    Transparency Recording Standard allows exemptions, e.g. for national security or crime
+    prevention). The reason is required and audited, and the person recording it must not be
+    the person who registered the version (the two-person rule, as for approval).
+    """
+    who = registry._who(actor, "actor")
+    v = registry.get_version(name, version)
+    text = None if reason is None else check_text(reason, "reason")
+    if same_person(who.name, v.created_by):
+        raise GovernanceError.build(
+            f"{who.name} registered {name} v{version}, so {who.name} cannot exempt it from the "
+            "ATRS record (two-person rule)",
+            fix=f"Ask another person to run 'civicml atrs exempt {name} {version} --reason TEXT'",
+        )
+    why = text or "exemption withdrawn"
+    set_atrs_answers(registry, name, version, {EXEMPTION: text}, actor=who, reason=why)
+    return atrs_exemption(registry, name, version)
+
+
+def atrs_problems(registry: Registry, version: ModelVersion, check: AtrsCheck | None) -> list[str]:
+    """What the ATRS record stops: empty when ``version`` is exempt or its record has no gaps.
+
+    Fails closed: with no ``check`` (a process that cannot build the record) the record counts
+    as not checked, never as complete.
+    """
+    if atrs_exemption(registry, version.name, version.version) is not None:
+        return []
+    if check is None:
+        return [
+            "an ATRS record this process cannot check (use the civicml CLI, server or dashboard, "
+            "or set Registry.atrs_check = civicml.web.atrs_gaps)"
+        ]
+    try:
+        gaps = [str(g) for g in check(registry, version)]
+    except CivicMLError as exc:  # no record can be built (e.g. an old bundle): not complete
+        return [f"an ATRS record that could not be built ({exc})"]
+    if not gaps:
+        return []
+    shown = ", ".join(gaps[:4]) + (f" and {len(gaps) - 4} more" if len(gaps) > 4 else "")
+    return [f"an ATRS record with {len(gaps)} gap{'s' if len(gaps) != 1 else ''} ({shown})"]

@@ -93,7 +93,7 @@ _ARTICLE_REF = re.compile(
 )
 
 
-def _same_person(a: str | None, b: str | None) -> bool:
+def same_person(a: str | None, b: str | None) -> bool:
     return (a or "").strip().casefold() == (b or "").strip().casefold()
 
 
@@ -231,13 +231,13 @@ def check_two_person(
         f"Ask another person who holds the approver role to run 'civicml models {verb} "
         f"{version.name} {version.version} --reason TEXT' as themselves"
     )
-    if _same_person(version.created_by, approver.name):
+    if same_person(version.created_by, approver.name):
         raise GovernanceError.build(
             f"{version.created_by} registered {version.name} v{version.version}, so "
             f"{approver.name} cannot {verb} it (two-person rule)",
             fix=fix,
         )
-    if requester is not None and _same_person(requester, approver.name):
+    if requester is not None and same_person(requester, approver.name):
         raise GovernanceError.build(
             f"{requester} asked for the approval of {version.name} v{version.version}, so "
             f"{approver.name} cannot {verb} it (the requester, the registrant and the approver "
@@ -357,14 +357,17 @@ def promotion_problems(version: ModelVersion) -> list[str]:
             problems.append(f"failing checks {failed} and no recorded override")
     if version.status != "approved":
         problems.append(f"status {version.status!r}, not 'approved'")
-    elif _same_person(version.approved_by, version.created_by):  # defence in depth
+    elif same_person(version.approved_by, version.created_by):  # defence in depth
         problems.append("an approval by the person who registered it")
     return problems
 
 
-def require_promotable(version: ModelVersion, alias: str) -> None:
-    """Raise :class:`GovernanceError` naming every unmet requirement for a serving alias."""
-    problems = promotion_problems(version)
+def require_promotable(
+    version: ModelVersion, alias: str, more: Sequence[str] | None = None
+) -> None:
+    """Raise :class:`GovernanceError` naming every unmet requirement for a serving alias
+    (:func:`promotion_problems` and the ``more`` a caller found, e.g. the ATRS record's gaps)."""
+    problems = [*promotion_problems(version), *(more or ())]
     if problems:
         raise GovernanceError.build(
             f"{version.name} v{version.version} cannot take the {alias!r} alias, which is a "
@@ -372,8 +375,10 @@ def require_promotable(version: ModelVersion, alias: str) -> None:
             fix=(
                 f"Record what is missing ('civicml models request-approval {version.name} "
                 f"{version.version}' takes --oversight, --lawful-basis, --team and the other "
-                "owner fields), then have another person approve it; to try it without serving, "
-                "use a non-serving alias such as 'staging'"
+                "owner fields), then have another person approve it; complete the ATRS record "
+                f"('civicml atrs check {version.name} {version.version}', then 'civicml atrs fill') "
+                "or have another person record an exemption ('civicml atrs exempt'); to try it "
+                "without serving, use a non-serving alias such as 'staging'"
             ),
         )
 

@@ -25,6 +25,9 @@ Traceback (most recent call last):
 ...
 civicml._errors.GovernanceError: Rosa Parks registered benefits v1, so Rosa Parks cannot approve it (two-person rule). Ask another person who holds the approver role to run 'civicml models approve benefits 1 --reason TEXT' as themselves.
 >>> _ = reg.approve("benefits", 1, by="Ada Lovelace", reason="Reviewed the report")
+>>> reg.serving_problems("benefits", 1)  # doctest: +ELLIPSIS
+['an ATRS record this process cannot check ...']
+>>> reg.atrs_check = lambda registry, version: []  # civicml.web.atrs_gaps builds the record
 >>> reg.promote("benefits", 1, actor="Ada Lovelace").aliases
 ('production',)
 >>> reg.resolve("benefits@production").version, reg.verify_audit().ok
@@ -39,6 +42,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import civicml.registry._atrs_answers as answers
 import civicml.registry._governance as gov
 import civicml.registry._signing_keys as keys
 from civicml._errors import (
@@ -49,6 +53,7 @@ from civicml._errors import (
     NotFoundError,
 )
 from civicml.registry._artifacts import ArtifactStore, check_signed_by
+from civicml.registry._atrs_answers import AtrsCheck
 from civicml.registry._audit import AuditKey, broken_chain
 from civicml.registry._identity import Actor, as_actor
 from civicml.registry._identity import event_draft as _event
@@ -109,7 +114,11 @@ class Registry:
         token_ttl: float = 30.0,
         non_serving_aliases: str | Iterable[str] | None = None,
         server: bool = False,
+        atrs_check: AtrsCheck | None = None,
     ) -> None:
+        #: what finds the gaps of a version's ATRS record before it takes a serving alias (the
+        #: CLI, server and dashboard set :func:`civicml.web.atrs_gaps`); None fails closed
+        self.atrs_check = atrs_check
         #: True when ``civicml server`` owns this registry: every write needs a verified actor
         self.server = server
         #: the key that MACs every audit event (see :func:`open_registry`)
@@ -515,6 +524,8 @@ class Registry:
         reason = check_text(reason, "reason", required=False) or None
         version = int(version)
 
+        atrs = self._atrs_problems(name, version) if serving else []
+
         def choose(state: AliasMove) -> tuple[int | None, EventDraft]:
             target = state.version(version)
             if target is None:
@@ -524,7 +535,7 @@ class Registry:
                 )
             _refuse_look_alike(name, alias, state.aliases)
             if serving:
-                gov.require_promotable(target, alias)
+                gov.require_promotable(target, alias, atrs)
             elif target.status == "rejected":
                 raise GovernanceError.build(
                     f"{name} v{version} was rejected, so it cannot take the {alias!r} alias"
@@ -542,6 +553,31 @@ class Registry:
 
         self.store.move_alias(name, alias, choose)
         return self.get_version(name, version)
+
+    def _atrs_problems(self, name: str, version: int) -> list[str]:
+        try:
+            v = self.get_version(name, version)
+        except NotFoundError:
+            return []  # named by the move itself
+        return answers.atrs_problems(self, v, self.atrs_check)
+
+    def serving_problems(self, name: str, version: int) -> list[str]:
+        """Everything that stops ``name`` version ``version`` from taking a serving alias now:
+        :func:`promotion_problems` and its ATRS record (gaps, unless exempt)."""
+        v = self.get_version(name, version)
+        return [*gov.promotion_problems(v), *answers.atrs_problems(self, v, self.atrs_check)]
+
+    def record_atrs_exemption(
+        self, name: str, version: int, *, reason: str | None, actor: str | Actor
+    ) -> dict[str, Any] | None:
+        """Record (``reason=None``: withdraw) an exemption from the ATRS record; see
+        :func:`civicml.registry.record_atrs_exemption`."""
+        return answers.record_atrs_exemption(self, name, version, reason=reason, actor=actor)
+
+    def atrs_exemption(self, name: str, version: int) -> dict[str, Any] | None:
+        """The recorded ATRS exemption of a version (its row), or None."""
+        self.get_version(name, version)
+        return answers.atrs_exemption(self, name, version)
 
     def promote(
         self,

@@ -50,6 +50,8 @@ DECISION_ACTIONS: dict[str, str] = {
     "override": "override",
 }
 #: the kinds of row the replay rebuilds (the attributes of :class:`TableState`)
+#: the audit actions whose state is ATRS answer rows (an exemption is kept as one)
+ANSWER_ACTIONS = ("atrs.answers", "atrs.exemption")
 _KINDS = ("versions", "decisions", "aliases", "tokens", "keys", "atrs_answers")
 #: every governed column of a version, as a full-state audit event records it
 VERSION_STATE_FIELDS = (
@@ -161,7 +163,7 @@ class Replay:
         if ev.action.startswith("key."):
             self._row("keys", str(details.get("fingerprint", ev.subject)), state)
             return
-        if ev.action == "atrs.answers" and isinstance(state, Mapping):
+        if ev.action in ANSWER_ACTIONS and isinstance(state, Mapping):
             for key, row in state.items():  # every answer row the event changed, in full
                 self._row("atrs_answers", str(key), row)
             return

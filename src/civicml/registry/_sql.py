@@ -56,6 +56,7 @@ from civicml.registry._records import (
     TokenInfo,
 )
 from civicml.registry._replay import (
+    ANSWER_ACTIONS,
     TableState,
     answer_key,
     token_state,
@@ -233,7 +234,7 @@ class SQLStore(RegistryStore):
         a = t.audit
         rows = conn.execute(
             sa.select(a.c.seq, a.c.details)
-            .where(a.c.subject == ref)
+            .where(a.c.subject == ref, a.c.action.not_in(ANSWER_ACTIONS))  # rows of their own
             .order_by(a.c.seq.desc())
             .limit(50)
         ).all()

@@ -1,6 +1,8 @@
 """Stakeholder reports: the HTML report (and PDF), the model card and the ATRS record."""
 
-from civicml.report._atrs import apply_answers, build_atrs, build_bandit_atrs, normalise_answers
+from civicml.report._atrs import build_atrs
+from civicml.report._atrs_bandit import build_bandit_atrs
+from civicml.report._atrs_fill import apply_answers, normalise_answers
 from civicml.report._atrs_publish import (
     PublishedATRS,
     bundle_atrs,

@@ -441,12 +441,14 @@ def _invalid(name: str, value: Any) -> str | None:
 
 
 def _skipped(record: ATRSRecord) -> set[str]:
-    """Paths not required: the optional ones, and a supplier's details when there is none."""
+    """Paths not required: the optional ones, and a supplier's details unless the record says
+    there is an external supplier (until someone answers, only that question is a gap)."""
     supplier = record.tier2.owner_and_responsibility.external_supplier
     skip = set(OPTIONAL)
-    if supplier is False or (
-        isinstance(supplier, str) and supplier.strip().lower() in ("no", "false")
-    ):
+    named = supplier is True or (
+        isinstance(supplier, str) and supplier.strip().lower() in ("yes", "true")
+    )
+    if not named:
         skip |= {f"tier2.owner_and_responsibility.{f}" for f in _SUPPLIER}
     return skip
 

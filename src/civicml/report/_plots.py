@@ -11,6 +11,8 @@ import re
 from html import escape
 from typing import Any
 
+from civicml.report._glossary import plain_candidate, plain_metric
+
 __all__ = [
     "GOVUK",
     "bar_svg",
@@ -298,14 +300,18 @@ def leaderboard_svg(entries: list[dict[str, Any]], metric: str) -> str:
         capsize=3,
         markersize=7,
     )
-    ax.set_yticks(pos, [_short(x) for x in labels])
-    ax.set_xlabel(f"{metric} (cross-validated, 95% interval)")
+    ax.set_yticks(pos, [_short(plain_candidate(x)) for x in labels])
+    ax.set_xlabel(f"{plain_metric(metric)} (cross-validated, 95% interval)")
     desc = "; ".join(
-        f"{n} {v:.3f} (95% interval {v - e:.3f} to {v + e:.3f})"
+        f"{plain_candidate(n)} {v:.3f} (95% interval {v - e:.3f} to {v + e:.3f})"
         for n, v, e in zip(labels, vals, errs, strict=True)
     )
     return svg_with_alt(
-        fig, "leaderboard", f"Candidates compared by {metric}", desc + ".", kind="rows"
+        fig,
+        "leaderboard",
+        f"Candidates compared by {plain_metric(metric)}",
+        desc + ".",
+        kind="rows",
     )
 
 

@@ -183,19 +183,35 @@ def baseline_summary(
     return out
 
 
-def quality_lines(checks: list[dict[str, Any]], fallback: list[str]) -> list[str]:
+def quality_lines(
+    checks: list[dict[str, Any]], fallback: list[str], spec: dict[str, Any] | None = None
+) -> list[str]:
     """The data-quality findings, from the ``data_quality`` check when it lists them (so the
-    check and the report agree), else ``fallback``.
+    check and the report agree), else ``fallback``; each quoted column name becomes its plain
+    name with the raw name beside it (``columns.describe``).
 
     Examples
     --------
     >>> quality_lines([{"name": "data_quality", "details": ["'b' has a single value"]}], [])
     ["'b' has a single value"]
+    >>> spec = {"columns": {"describe": {"bluecol": "Blue-collar job"}}}
+    >>> quality_lines([], ["'bluecol' has a single value"], spec)
+    ['Blue-collar job (bluecol) has a single value']
     """
+    lines = fallback
     for c in checks:
         if c.get("name") == "data_quality" and c.get("details"):
-            return [str(d) for d in c["details"]]
-    return fallback
+            lines = [str(d) for d in c["details"]]
+            break
+    describe = _describe(spec)
+    if not describe:
+        return list(lines)
+
+    def plain(m: re.Match[str]) -> str:
+        raw = m.group(1)
+        return f"{describe[raw]} ({raw})" if describe.get(raw) else m.group(0)
+
+    return [re.sub(r"'([^'\n]{1,200})'", plain, line) for line in lines]
 
 
 def plain_summary(

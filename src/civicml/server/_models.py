@@ -21,6 +21,8 @@ from civicml.server._tar import bundle_root, pack_folder, unpack_tar
 __all__ = [
     "approve",
     "atrs_answers",
+    "atrs_exemption",
+    "delete_atrs_exemption",
     "atrs_record",
     "decisions",
     "delete_alias",
@@ -34,6 +36,7 @@ __all__ = [
     "override",
     "put_alias",
     "put_atrs_answers",
+    "put_atrs_exemption",
     "register_version",
     "reject",
     "request_approval",
@@ -248,6 +251,33 @@ def _answer_ok(value: Any) -> bool:
     if value is None or isinstance(value, str | bool | int | float):
         return True
     return isinstance(value, list) and all(isinstance(x, str) for x in value)
+
+
+def _exemption_doc(call: Call) -> dict[str, Any]:
+    name, version = call.path["name"], call.version()
+    row = call.registry.atrs_exemption(name, version)
+    return {"name": name, "version": version, "exemption": row}
+
+
+def atrs_exemption(call: Call) -> dict[str, Any]:
+    return _exemption_doc(call)
+
+
+def put_atrs_exemption(call: Call) -> dict[str, Any]:
+    """Record an exemption from the ATRS record (its reason required), as the caller."""
+    reason = call.body["reason"]
+    call.registry.record_atrs_exemption(
+        call.path["name"], call.version(), reason=reason, actor=call.who
+    )
+    return _exemption_doc(call)
+
+
+def delete_atrs_exemption(call: Call) -> dict[str, Any]:
+    """Withdraw a recorded exemption (the record then needs to be complete to serve)."""
+    call.registry.record_atrs_exemption(
+        call.path["name"], call.version(), reason=None, actor=call.who
+    )
+    return _exemption_doc(call)
 
 
 def put_atrs_answers(call: Call) -> dict[str, Any]:

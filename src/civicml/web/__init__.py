@@ -6,7 +6,7 @@ from civicml.web._assets import GOVUK_FRONTEND_VERSION, assets_dir, govuk_dist, 
 from civicml.web._auth import User
 from civicml.web._context import WebConfig
 from civicml.web._monitoring import MonitoringStatus, monitoring_status
-from civicml.web._reports import answers_state, store_atrs_answers, version_atrs
+from civicml.web._reports import answers_state, atrs_gaps, store_atrs_answers, version_atrs
 from civicml.web._runs import RunView, run_view
 
 __all__ = [
@@ -17,6 +17,7 @@ __all__ = [
     "WebConfig",
     "answers_state",
     "assets_dir",
+    "atrs_gaps",
     "create_app",
     "govuk_dist",
     "install_assets",

@@ -118,6 +118,22 @@ def model_page(ctx: Ctx) -> Response:
     return ctx.render("model.html", model=model, versions=versions, done=_done(ctx))
 
 
+def _serving_problems(ctx: Ctx, v: ModelVersion) -> list[str]:
+    """What stops ``v`` from serving, the ATRS record's gaps included (read from the cached
+    report files, so the page does not build the record again), or why it cannot be read."""
+    from civicml._errors import CivicMLError
+    from civicml.registry import atrs_problems, promotion_problems
+
+    def cached_gaps(registry: Any, version: ModelVersion) -> list[str]:
+        try:
+            files = ctx.web.reports.files(registry, version)
+        except OSError as exc:
+            raise CivicMLError(f"the report files could not be written ({exc})") from exc
+        return [f"{g.id} ({g.problem})" for g in files.gaps()]
+
+    return [*promotion_problems(v), *atrs_problems(ctx.registry, v, cached_gaps)]
+
+
 def version_context(ctx: Ctx, v: ModelVersion) -> dict[str, Any]:
     """What the version page shows besides the version itself (also used to re-render forms)."""
     from civicml.registry import (
@@ -126,7 +142,6 @@ def version_context(ctx: Ctx, v: ModelVersion) -> dict[str, Any]:
         OVERSIGHT_MODES,
         SCHEDULE_1_PART_2,
         approval_record,
-        promotion_problems,
     )
     from civicml.web._runs import run_for_version
 
@@ -138,7 +153,7 @@ def version_context(ctx: Ctx, v: ModelVersion) -> dict[str, Any]:
         "approval": approval_record(ctx.registry, v.name, v.version),
         "run": run_for_version(ctx.runs, v),
         "decisions": ctx.registry.decisions(v.name, v.version),
-        "problems": promotion_problems(v),
+        "problems": _serving_problems(ctx, v),
         "oversight_modes": OVERSIGHT_MODES,
         "events": ctx.registry.audit_events(subject=v.ref)[-20:],
     }

@@ -28,8 +28,10 @@ __all__ = [
     "ReportCache",
     "ReportFiles",
     "answers_state",
+    "atrs_gaps",
     "store_atrs_answers",
     "version_atrs",
+    "with_answers",
 ]
 
 
@@ -47,8 +49,8 @@ def version_atrs(registry: Registry, name: str, version: int) -> tuple[ATRSRecor
     """The ATRS record civicml generates for a registered version (from its bundle and approval
     record), and that record with the answers stored in the registry put in (who answered each,
     when and which revision kept under ``_civicml.answers``)."""
-    from civicml.registry import approval_record, atrs_answers
-    from civicml.report import answer_ids, apply_answers, bundle_atrs
+    from civicml.registry import approval_record
+    from civicml.report import bundle_atrs
 
     v = registry.get_version(name, version)
     bundle = registry.load_version(v.ref)
@@ -57,6 +59,15 @@ def version_atrs(registry: Registry, name: str, version: int) -> tuple[ATRSRecor
         registry_info=_registry_info(v),
         approval=approval_record(registry, name, version),
     )
+    return generated, with_answers(registry, name, version, generated)
+
+
+def with_answers(registry: Registry, name: str, version: int, generated: ATRSRecord) -> ATRSRecord:
+    """``generated`` with the answers stored for the version put in (ids not in the record are
+    left out)."""
+    from civicml.registry import atrs_answers
+    from civicml.report import answer_ids, apply_answers
+
     valid = set(answer_ids(generated))
     rows = {k: r for k, r in atrs_answers(registry, name, version).items() if k in valid}
     provenance = {
@@ -64,7 +75,17 @@ def version_atrs(registry: Registry, name: str, version: int) -> tuple[ATRSRecor
         for k, r in rows.items()
     }
     answered = {k: r["answer"] for k, r in rows.items()}
-    return generated, apply_answers(generated, answered, provenance)
+    return apply_answers(generated, answered, provenance)
+
+
+def atrs_gaps(registry: Registry, version: ModelVersion) -> list[str]:
+    """The gaps of a version's ATRS record (its generated part with the stored answers), each as
+    ``"<answer id> (<problem>)"``: what :attr:`civicml.registry.Registry.atrs_check` calls
+    before a serving alias. Empty when the record is complete."""
+    from civicml.report import find_gaps
+
+    _, record = version_atrs(registry, version.name, version.version)
+    return [f"{g.id} ({g.problem})" for g in find_gaps(record)]
 
 
 def store_atrs_answers(
@@ -142,7 +163,7 @@ class ReportCache:
     def files(self, registry: Registry, version: ModelVersion) -> ReportFiles:
         """The version's report files, writing them first if needed."""
         from civicml.registry import approval_record
-        from civicml.report import page_context, write_atrs, write_report
+        from civicml.report import write_report
 
         info = _registry_info(version)
         answers = answers_state(registry, version.name, version.version)
@@ -157,9 +178,16 @@ class ReportCache:
             if not files.atrs_html.is_file():
                 bundle = registry.load_version(version.ref)
                 approval = approval_record(registry, version.name, version.version)
-                write_report(bundle.path, out, pdf=False, registry_info=info, approval=approval)
-                _, record = version_atrs(registry, version.name, version.version)
-                write_atrs(out, record, {**page_context(), "digest": bundle.digest})
+                write_report(  # the ATRS record built once, with the stored answers put in
+                    bundle.path,
+                    out,
+                    pdf=False,
+                    registry_info=info,
+                    approval=approval,
+                    fill_atrs=lambda record: with_answers(
+                        registry, version.name, version.version, record
+                    ),
+                )
         return files
 
     def gaps(self, registry: Registry, versions: list[ModelVersion]) -> list[AtrsGap]:
