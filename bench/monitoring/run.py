@@ -19,6 +19,13 @@ import tempfile
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+#: the columns a bundle would keep as sketches only in the "private" run: three numeric (two
+#: continuous: quantile sketch; one integer with ~500 values: quantile sketch), a categorical
+#: and two binary, covering the drifted and the stable ones
+PRIVATE = (
+    "num_05=personal,num_06=personal,num_11=personal,num_00=special,"
+    "cat_region=special,cat_tenure=protected,bin_flag=protected,bin_yesno=protected"
+)
 EVIDENTLY_PY = HERE / ".venv-evidently" / "bin" / "python"
 ENV = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 
@@ -74,6 +81,9 @@ def main() -> None:
         civic_sampled = _run(
             [sys.executable, str(HERE / "run_civicml.py"), tmp, "--sample-size", "100000"]
         )
+        civic_private = _run(
+            [sys.executable, str(HERE / "run_civicml.py"), tmp, "--private", PRIVATE]
+        )
         evid = None
         if not args.skip_evidently:
             if not EVIDENTLY_PY.exists():
@@ -84,8 +94,11 @@ def main() -> None:
         "columns": 20,
         "civicml": civic,
         "civicml_sampled": civic_sampled,
+        "civicml_private": civic_private,
+        "private_vs_rows": compare(civic_private, civic),
     }
     if evid is not None:
+        result["agreement_private"] = compare(civic_private, evid)
         result["evidently"] = evid
         result["agreement"] = compare(civic, evid)
         result["agreement_sampled"] = compare(civic_sampled, evid)
@@ -98,6 +111,24 @@ def main() -> None:
         f"(median {civic['seconds_median']:.2f}s; fit {civic['fit_seconds']:.2f}s, "
         f"detect {civic['detect_seconds']:.2f}s), peak RSS {civic['peak_rss_mib']:.0f} MiB"
     )
+    same = result["private_vs_rows"]
+    print(
+        f"civicml, private columns as sketches (the bundle format): fit+detect "
+        f"{civic_private['seconds']:.2f}s best of {civic_private['repeats']} (median "
+        f"{civic_private['seconds_median']:.2f}s; sketch+fit {civic_private['fit_seconds']:.2f}s, "
+        f"detect {civic_private['detect_seconds']:.2f}s); against raw rows: same tests "
+        f"{same['all_same_test']}, same scores to 4 dp {same['all_same_score_4dp']} (max |diff| "
+        f"{same['max_abs_diff']:.2e}), same verdicts {same['all_same_verdict']}; "
+        f"round trip {civic_private['round_trip']}"
+    )
+    print("| private column | test | raw rows | sketch | drift (rows / sketch) |")
+    print("|---|---|---:|---:|---|")
+    for r in same["columns"]:
+        if r["column"] in civic_private["private"]:
+            print(
+                f"| {r['column']} | {r['stattest']} | {r['evidently']:.6f} | {r['civicml']:.6f} | "
+                f"{'yes' if r['evidently_drift'] else 'no'} / {'yes' if r['civicml_drift'] else 'no'} |"
+            )
     print(
         f"1-min load average before/after: {load_before[0]:.1f} / {os.getloadavg()[0]:.1f} (2 cores, shared)"
     )

@@ -19,8 +19,10 @@ from civicml.data import (
     is_nino,
     is_passport,
     is_postcode,
+    is_sort_code,
     is_uk_phone,
     is_utr,
+    is_vat_number,
     read_table,
     scan_personal_data,
 )
@@ -171,10 +173,14 @@ def test_scanner_samples_and_ignores_nulls(synth: SimpleNamespace) -> None:
     assert (f.kind, f.n_checked, f.share) == ("email", 500, 1.0)
 
 
-def test_scanner_min_share(synth: SimpleNamespace) -> None:
-    values = synth.emails(3) + ["none"] * 97
+def test_scanner_min_share_applies_to_weak_evidence_only(synth: SimpleNamespace) -> None:
+    # QQ-prefixed NI numbers have the shape but not an allocated prefix: weak evidence
+    values = synth.ninos(3) + ["none"] * 97
     assert scan_personal_data(pd.DataFrame({"c": values})) == []
-    assert scan_personal_data(pd.DataFrame({"c": values}), min_share=0.01)[0].kind == "email"
+    assert scan_personal_data(pd.DataFrame({"c": values}), min_share=0.01)[0].kind == "nino"
+    # email addresses are strong evidence: reported at any share
+    (f,) = scan_personal_data(pd.DataFrame({"c": synth.emails(3) + ["none"] * 97}))
+    assert (f.kind, f.n_matched, f.n_checked) == ("email", 3, 100)
 
 
 def test_scanner_nothing_in_benefits_example() -> None:
@@ -208,7 +214,7 @@ def test_check_personal_data(people: pd.DataFrame) -> None:
         check_personal_data(findings)
     msg = str(err.value)
     assert "\n" not in msg
-    assert msg.startswith("Column 'ni' holds personal data: 90% of 200 checked values")
+    assert msg.startswith("Column 'ni' holds personal data: 180 of 200 checked values (90%)")
     assert "National Insurance numbers" in msg and "'nino'" in msg
     assert msg.endswith(
         "Declare it under columns.id to drop it, under columns.drop, or under "
@@ -232,3 +238,149 @@ def test_finding_label_and_dict() -> None:
         "n_matched": 1,
         "n_checked": 2,
     }
+
+
+# --- finding what is there, at any share ----------------------------------------------------
+
+FILLER = [
+    "Called, no answer. Will try again on 12/03/2024 at 10:30.",
+    "Paid £1,250.00 of £3,000 arrears (41.7%); next payment due 2024-04-01.",
+    "Visit booked for 3 people, flat 14, floor 2; ref 8812 and case 2023/0417.",
+    "Letter sent, 2nd reminder. Claim period 52 weeks, 7 days a week, 24 hours.",
+]
+
+
+def _notes(n: int, extra: dict[int, str]) -> pd.DataFrame:
+    rows = [FILLER[i % len(FILLER)] for i in range(n)]
+    for i, text in extra.items():
+        rows[i] = f"{rows[i]} {text}"
+    return pd.DataFrame({"notes": rows})
+
+
+def test_one_nhs_number_in_2000_free_text_rows_is_reported() -> None:
+    found = scan_personal_data(_notes(2000, {1234: "Her NHS number is 943 476 5919."}))
+    assert [(f.kind, f.n_matched, f.n_checked) for f in found] == [
+        ("nhs_number (in text)", 1, 2000)
+    ]
+    # the same digits with a wrong check digit are not an NHS number
+    assert scan_personal_data(_notes(2000, {1234: "Her NHS number is 943 476 5918."})) == []
+    # and a valid one without any context is still reported (no other 10-digit numbers)
+    assert scan_personal_data(_notes(2000, {7: "ref 9434765919"}))[0].n_matched == 1
+
+
+def test_the_issue_case_nhs_postcode_and_phone_in_a_few_percent_of_notes(
+    synth: SimpleNamespace,
+) -> None:
+    n = 2000
+    nhs, post, phone = synth.nhs_numbers(34), synth.postcodes(98), synth.mobiles(34)
+    extra = {i * 50: f"NHS {nhs[i]}" for i in range(34)}  # 1.7%
+    extra.update({i * 20 + 1: f"lives at {post[i]}" for i in range(98)})  # 4.9%
+    extra.update({i * 50 + 2: f"mobile {phone[i]}" for i in range(34)})  # 1.7%
+    found = {f.kind: f.n_matched for f in scan_personal_data(_notes(n, extra))}
+    assert found == {
+        "nhs_number (in text)": 34,
+        "postcode (in text)": 98,
+        "phone (in text)": 34,
+    }
+
+
+def test_no_false_alarm_on_ordinary_numbers_in_free_text() -> None:
+    rng = np.random.default_rng(3)
+    rows = [
+        f"{FILLER[i % 4]} Amount {int(rng.integers(1, 10**6)):,}; order "
+        f"{int(rng.integers(10**9, 10**10))}; {int(rng.integers(1, 28))}-"
+        f"{int(rng.integers(1, 12)):02d}-{int(rng.integers(0, 99)):02d}"
+        for i in range(3000)
+    ]
+    assert scan_personal_data(pd.DataFrame({"notes": rows})) == []
+    # random 10-digit references in a column: about 1 in 11 pass each check digit, not most
+    refs = pd.DataFrame({"ref": [str(int(k)) for k in rng.integers(10**9, 10**10, 3000)]})
+    assert scan_personal_data(refs) == []
+
+
+def test_vat_numbers() -> None:
+    for good in [
+        "GB980780684",
+        "GB 980 7806 84",
+        "gb980780684001",
+        "GBGD001",
+        "GBHA599",
+        "980780684",
+    ]:
+        assert is_vat_number(good), good
+    for bad in ["GB980780685", "GB98078068", "GBGD500", "GBHA499", "GB000000000", "FR980780684"]:
+        assert not is_vat_number(bad), bad
+    df = pd.DataFrame(
+        {
+            "supplier": ["GB 980 7806 84", "GBGD001"] + ["n/a"] * 198,
+            "memo": ["Invoice from GB980780684001 paid"] + ["Invoice paid"] * 199,
+            "lookalike": ["Invoice GB 980 7806 85 paid"] + ["Invoice paid"] * 199,
+            "vat_no": ["980780684"] + [None] * 199,
+        }
+    )
+    found = {(f.column, f.kind): f.n_matched for f in scan_personal_data(df)}
+    assert found == {("supplier", "vat"): 2, ("memo", "vat (in text)"): 1, ("vat_no", "vat"): 1}
+
+
+def test_sort_codes_need_context() -> None:
+    assert is_sort_code("20-00-00") and is_sort_code("200000") and not is_sort_code("20-00")
+    df = pd.DataFrame(
+        {
+            "notes": ["Refund to sort code 20-00-00 please"] + ["Refund made"] * 999,
+            "bank": ["Pay 40-47-84 12345678 today"] + ["Paid"] * 999,
+            "dates": ["Seen on 12-03-24 and 01 02 25"] + ["Seen"] * 999,
+            "sort_code": ["200000"] + [None] * 999,
+            "codes": ["40-47-84"] * 100 + ["none"] * 900,
+            "when": ["12-03-24"] * 100 + ["none"] * 900,
+        }
+    )
+    found = {(f.column, f.kind): f.n_matched for f in scan_personal_data(df)}
+    assert found == {
+        ("notes", "sort_code (in text)"): 1,
+        ("bank", "sort_code (in text)"): 1,
+        ("sort_code", "sort_code"): 1,
+        ("codes", "sort_code"): 100,  # weak evidence above min_share, and not a date
+    }
+
+
+def test_strong_whole_values_at_any_share_in_structured_columns(synth: SimpleNamespace) -> None:
+    n = 1000
+    df = pd.DataFrame(
+        {
+            "contact": ["n/a"] * (n - 1) + ["AB 12 34 56 C"],
+            "nhs": [None] * (n - 1) + ["9434765919"],
+            "where": ["unknown"] * (n - 2) + synth.postcodes(2),
+        }
+    )
+    found = {(f.column, f.kind): f.n_matched for f in scan_personal_data(df)}
+    assert found == {("contact", "nino"): 1, ("nhs", "nhs_number"): 1, ("where", "postcode"): 2}
+
+
+def test_every_row_is_read_and_100k_rows_are_fast() -> None:
+    import time
+
+    df = _notes(100_000, {99_999: "call 07700 900123"})
+    df["ref"] = [f"R{i:07d}" for i in range(100_000)]
+    started = time.perf_counter()
+    found = scan_personal_data(df)
+    assert time.perf_counter() - started < 5  # about 0.3 s alone on one core
+    assert [(f.column, f.kind, f.n_matched) for f in found] == [("notes", "phone (in text)", 1)]
+
+
+def test_validate_spec_reports_rare_identifiers_in_notes(tmp_path: Path) -> None:
+    import yaml
+    from typer.testing import CliRunner
+
+    from civicml.cli import app
+
+    df = _notes(2000, {i * 59: "NHS 943 476 5919, SW1A 1AA, 07700 900123" for i in range(34)})
+    df["y"] = [i % 2 for i in range(2000)]
+    df["x"] = [i % 7 for i in range(2000)]
+    df.to_csv(tmp_path / "cases.csv", index=False)
+    spec = {"name": "p", "data": {"path": "cases.csv"}, "target": "y", "task": "binary"}
+    (tmp_path / "civicml.yaml").write_text(yaml.safe_dump(spec), encoding="utf-8")
+    out = CliRunner().invoke(app, ["validate", "--spec", str(tmp_path / "civicml.yaml")])
+    assert out.exit_code == 1, out.output
+    assert "No UK personal data found" not in out.output
+    for kind in ("nhs_number (in text)", "postcode (in text)", "phone (in text)"):
+        assert kind in out.output

@@ -3,6 +3,8 @@ from __future__ import annotations
 import civicml.monitor as monitor
 
 EXPECTED = [
+    "PRIVATE_REASONS",
+    "REFERENCE_DOCUMENT",
     "STATTESTS",
     "Alert",
     "AlertPolicy",
@@ -20,6 +22,7 @@ EXPECTED = [
     "PCAReconstructionDrift",
     "ReferenceProfile",
     "ScoreCalibrator",
+    "build_reference",
     "build_report",
     "distribution_svg",
     "estimate_performance_cbpe",
@@ -33,11 +36,14 @@ EXPECTED = [
     "override_rate",
     "parse_when",
     "post_webhook",
+    "private_columns",
+    "private_sketches",
     "read_labels",
     "realised_performance",
     "reconcile_performance",
     "retrain_recommendation",
     "selection_rates_over_time",
+    "sketch_column",
     "store_labels",
 ]
 

@@ -18,6 +18,8 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 PREDICT_TOKEN = "tok-predict"
 ADMIN_TOKEN = "tok-admin"
 VIEWER_ONLY = "tok-nothing"
+REVIEW_TOKEN = "tok-review"
+OTHER_SERVICE = "tok-other-service"
 
 
 def onnx_files(pipe: Any, X: pd.DataFrame) -> dict[str, bytes]:
@@ -31,7 +33,14 @@ def onnx_files(pipe: Any, X: pd.DataFrame) -> dict[str, bytes]:
     return {"model.onnx": exported.model}
 
 
-def make_bundle(dest: Path, *, seed: int = 0, name: str = "claims", onnx: bool = False) -> Any:
+def make_bundle(
+    dest: Path,
+    *,
+    seed: int = 0,
+    name: str = "claims",
+    onnx: bool = False,
+    special_category: dict[str, str] | None = None,
+) -> Any:
     from sklearn.compose import ColumnTransformer
     from sklearn.impute import SimpleImputer
     from sklearn.linear_model import LogisticRegression
@@ -141,7 +150,7 @@ def make_bundle(dest: Path, *, seed: int = 0, name: str = "claims", onnx: bool =
             "contract.json": contract,
             "spec.json": {
                 "personal_data": {"allow": ["postcode"]},
-                "columns": {"id": ["person_id"]},
+                "columns": {"id": ["person_id"], "special_category": special_category or {}},
             },
         },
         overwrite=True,

@@ -8,7 +8,15 @@ from typing import Any
 
 import pytest
 
-from serve._support import ADMIN_TOKEN, PREDICT_TOKEN, VIEWER_ONLY, LiveServer, make_bundle
+from serve._support import (
+    ADMIN_TOKEN,
+    OTHER_SERVICE,
+    PREDICT_TOKEN,
+    REVIEW_TOKEN,
+    VIEWER_ONLY,
+    LiveServer,
+    make_bundle,
+)
 
 
 @pytest.fixture(scope="session")
@@ -26,6 +34,8 @@ def verifier() -> Any:
         PREDICT_TOKEN: StaticToken("predictor", ("predict",)),
         ADMIN_TOKEN: StaticToken("ops", ("admin",)),
         VIEWER_ONLY: StaticToken("nobody", ("approver",)),
+        REVIEW_TOKEN: StaticToken("caseworker-7", ("review",)),
+        OTHER_SERVICE: StaticToken("other-service", ("predict",)),
     }
     return tokens.get
 

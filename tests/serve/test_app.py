@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from serve._support import ADMIN_TOKEN, ROW, VIEWER_ONLY, auth, make_bundle
+from serve._support import ADMIN_TOKEN, REVIEW_TOKEN, ROW, VIEWER_ONLY, auth, make_bundle
 
 
 def test_health_needs_no_token(client: Any) -> None:
@@ -29,6 +29,10 @@ def test_health_needs_no_token(client: Any) -> None:
         ("GET", "/metrics"),
         ("GET", "/openapi.json"),
         ("POST", "/decisions/abc"),
+        ("POST", "/decisions/abc/review"),
+        ("POST", "/decisions/abc/contest"),
+        ("GET", "/decisions/queue"),
+        ("GET", "/decisions/abc"),
     ],
 )
 def test_every_other_endpoint_needs_a_token(client: Any, method: str, path: str) -> None:
@@ -154,35 +158,42 @@ def test_decision_log_and_reviews(app: Any, tmp_path: Path) -> None:
             "/predict", json={**ROW, "person_id": "P1"}, headers={**auth(), "X-Request-ID": "req-1"}
         )
         assert r.status_code == 200
+        case = r.json()["case_ids"][0]
+        assert r.headers["x-case-id"] == case and case != "req-1"
         decision = r.json()["predictions"][0]["decision"]
         c.post("/predict", json=[ROW, ROW], headers=auth())
         flipped = 1 - decision
-        r = c.post("/decisions/req-1", json={"decision": flipped}, headers=auth())
+        review = f"/decisions/{case}/review"
+        r = c.post(review, json={"decision": flipped}, headers=auth(REVIEW_TOKEN))
         assert r.status_code == 422  # an override needs a reason
         r = c.post(
-            "/decisions/req-1",
-            json={"decision": flipped, "reason": "New evidence", "reviewer": "caseworker-7"},
-            headers=auth(),
+            review, json={"decision": flipped, "reason": "New evidence"}, headers=auth(REVIEW_TOKEN)
         )
         assert r.status_code == 200 and r.json()["overridden"] is True
-        assert c.post("/decisions/nope", json={"decision": 1}, headers=auth()).status_code == 404
+        assert r.json()["reviewer"] == "caseworker-7"
+        r = c.post("/decisions/nope/review", json={"decision": 1}, headers=auth(REVIEW_TOKEN))
+        assert r.status_code == 404
+        r = c.post("/decisions/req-1", json={"decision": 1}, headers=auth())
+        assert r.status_code == 410 and "/review" in r.json()["error"]
     df = read_decision_log(tmp_path / "log")  # shutdown flushed everything
     assert len(df) == 3
     assert str(df["time"].dt.tz) == "UTC"
-    first = df[df["request_id"] == "req-1"].iloc[0]
+    first = df[df["case_id"] == case].iloc[0]
+    assert first["request_id"] == "req-1"
     assert first["postcode"] == "[redacted]" and first["age"] == 60
     assert bool(first["overridden"]) and first["override_reason"] == "New evidence"
+    assert df["overridden"].isna().sum() == 2
     assert {
         "model_version",
         "model_sha256",
-        "input_sha256",
+        "input_hmac",
         "score",
         "prediction",
         "decision",
         "latency_ms",
         "reviewer_decision",
     } <= set(df.columns)
-    assert "person_id" not in df.columns
+    assert "person_id" not in df.columns and "input_sha256" not in df.columns
     assert len(read_decision_log(tmp_path / "log", since="2999-01-01")) == 0
 
 
@@ -409,3 +420,18 @@ def test_bandits_alone_need_no_model(tmp_path: Path) -> None:
         assert c.post("/bandits/letters/choose", json={"context": {}}).status_code == 401
         r = c.post("/predict", json=[ROW], headers={"Authorization": f"Bearer {token}"})
         assert r.status_code == 404 and "bandits only" in r.json()["error"]
+
+
+def test_serve_log_retention_days_reaches_the_decision_log(
+    bundle_dir: Path, tmp_path: Path
+) -> None:
+    """``civicml serve --log-retention-days 30`` (ServerOptions.log_retention_days)."""
+    from civicml.serve import ServerOptions
+    from civicml.serve._launch import _model_config
+    from civicml.serve._server import build_app
+
+    opts = ServerOptions(bundle=bundle_dir, project_dir=tmp_path, log_retention_days=30)
+    config, _ = _model_config(opts)
+    assert config["log_retention_days"] == 30
+    app = build_app(config)
+    assert app.decision_log is not None and app.decision_log.retention_days == 30

@@ -27,6 +27,7 @@ def test_models_limits_the_search_to_the_listed_families(tmp_path: Path) -> None
             "target": "y",
             "task": "binary",
             "max_trials": 3,
+            "budget_seconds": 5,
             "cv_folds": 2,
             "models": ["lightgbm"],
             "personal_data": {"scan": False},
@@ -35,7 +36,13 @@ def test_models_limits_the_search_to_the_listed_families(tmp_path: Path) -> None
     )
     with pytest.MonkeyPatch.context() as env:  # never leak into later tests
         env.setenv("CIVICML_REGISTRY", f"sqlite:///{tmp_path / 'registry.db'}")
-        outcome = run_training(spec, tmp_path / "bundle", track=False)
+        events: list[tuple[str, dict]] = []
+        outcome = run_training(
+            spec, tmp_path / "bundle", track=False, on_event=lambda k, **kw: events.append((k, kw))
+        )
+    # both set: the trials win, and the run says so instead of ignoring the budget silently
+    warned = [kw["message"] for k, kw in events if k == "warning"]
+    assert any("budget_seconds (5) does not limit it" in w for w in warned), warned
     board = outcome.result.leaderboard.to_frame()
     assert set(board["family"]) == {"baseline", "lightgbm"}
     assert (board["family"] == "lightgbm").sum() == 3

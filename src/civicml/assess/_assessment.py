@@ -7,7 +7,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from typing import Any, TypedDict, Unpack
@@ -151,6 +151,7 @@ class AssessOptions(TypedDict, total=False):
     metric: str | None
     costs: tuple[float, float]
     n_boot_baseline: int
+    private_columns: Sequence[str]
 
 
 def assess_model(
@@ -191,7 +192,9 @@ def assess_model(
         ``fairness_thresholds`` (:class:`FairnessThresholds` defaults), ``n_boot`` (200
         bootstrap draws), ``metric`` (the primary metric, for the comparison with trivial
         policies), ``costs`` (false positive, false negative; ``(1, 1)``) and
-        ``n_boot_baseline`` (1,000 resamples for that comparison).
+        ``n_boot_baseline`` (1,000 resamples for that comparison) and ``private_columns``
+        (personal-data and free-text inputs: no partial-dependence curve, and example reasons
+        name them without their values).
 
     Returns
     -------
@@ -235,6 +238,7 @@ def assess_model(
         metric=options.get("metric"),
         costs=options.get("costs", (1.0, 1.0)),
         n_boot_baseline=options.get("n_boot_baseline", 1000),
+        private=frozenset(options.get("private_columns", ())),
     )
     a = Assessment(task=task, n_test=len(X), classes=list(classes))
     if task == "binary":
@@ -272,6 +276,7 @@ class _Run:
     metric: str | None = None
     costs: tuple[float, float] = (1.0, 1.0)
     n_boot_baseline: int = 1000
+    private: frozenset[str] = frozenset()
     timings: dict[str, float] = field(default_factory=dict)
 
     def baselines(self, y: np.ndarray, prediction: np.ndarray, threshold: float | None) -> Any:
@@ -384,7 +389,9 @@ def _explain(a: Assessment, run: _Run) -> None:
         a.notes.append("Partial dependence and example reasons skipped: time budget spent.")
         return
     with run.lap("partial_dependence"):
-        top = [r["feature"] for r in a.importance["features"][:3]]
+        # a personal column's curve would list its values (postcodes): never drawn
+        top = [r["feature"] for r in a.importance["features"] if r["feature"] not in run.private]
+        top = top[:3]
         a.partial_dependence = partial_dependence(
             run.model, run.X, features=run.features, columns=top, classes=run.classes, seed=run.seed
         )
@@ -398,8 +405,23 @@ def _explain(a: Assessment, run: _Run) -> None:
             classes=run.classes if run.task == "binary" else None,
         )
         a.examples = [
-            {"row": i, "reasons": [r.to_dict() for r in rs]} for i, rs in enumerate(reasons)
+            {"row": i, "reasons": [_private_reason(r.to_dict(), run.private) for r in rs]}
+            for i, rs in enumerate(reasons)
         ]
+
+
+def _private_reason(reason: dict[str, Any], private: frozenset[str]) -> dict[str, Any]:
+    """An example reason with a personal column's value left out (``"postcode raised the
+    score"``, never whose postcode).
+
+    >>> _private_reason({"feature": "postcode", "value": "QZ6 7WX", "contribution": 0.2,
+    ...     "text": "postcode is QZ6 7WX raised the score"}, frozenset({"postcode"}))["text"]
+    'postcode raised the score'
+    """
+    if reason.get("feature") not in private:
+        return reason
+    verb = "raised" if float(reason.get("contribution") or 0) > 0 else "lowered"
+    return {**reason, "value": None, "text": f"{reason['feature']} {verb} the score"}
 
 
 def _importance_effort(model: Any, X: pd.DataFrame, n_features: int, seconds: float) -> dict:

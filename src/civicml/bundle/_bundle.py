@@ -11,7 +11,9 @@ Layout (every file listed in ``manifest.json``)::
     *.json / *.parquet   anything else a later stage adds (reference sample, checks, ...)
 
 Writing goes to a hidden temporary folder beside the destination, which is renamed into place
-only once complete, so a crash never leaves a half-written bundle.
+only once complete, so a crash never leaves a half-written bundle. A bundle holds reference data
+drawn from training rows, so it is private: its folder (and folders created for it) ``0700``,
+its files ``0600``, whatever the umask.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from civicml._errors import BundleError
+from civicml._files import create_private_dir, private_tree
 from civicml.bundle._manifest import (
     MANIFEST,
     Manifest,
@@ -184,7 +187,7 @@ def save_bundle(
             f"{str(target)!r} already exists",
             fix="Choose another output folder, or pass --overwrite to replace it",
         )
-    target.parent.mkdir(parents=True, exist_ok=True)
+    create_private_dir(target.parent)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
     try:
         if model is not None:
@@ -200,6 +203,7 @@ def save_bundle(
 
         created = _dt.datetime.now(_dt.UTC).replace(microsecond=0).isoformat()
         write_manifest(tmp, created_at=created, civicml_version=__version__)
+        private_tree(tmp)  # owner only, before it appears under its name
         if target.exists():
             old = target.with_name(f".{target.name}.old-{os.getpid()}")
             os.replace(target, old)

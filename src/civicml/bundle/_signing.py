@@ -48,6 +48,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from civicml._errors import BundleError, IntegrityError
+from civicml._files import create_private_dir, make_private, write_private_bytes
 from civicml.bundle._manifest import MANIFEST, SIGNATURE, sha256_bytes, verify_manifest
 
 if TYPE_CHECKING:
@@ -204,7 +205,7 @@ def fingerprint(public_pem: bytes | str) -> str:
 
 
 def write_keypair(directory: str | Path | None = None, *, force: bool = False) -> KeyFiles:
-    """Create a key pair and write it: the private key mode 0600, its folder 0700.
+    """Create a key pair and write it: both files mode 0600, folders it creates 0700.
 
     With no ``directory`` the private key goes to :func:`default_key_path` (which honours
     ``$CIVICML_SIGNING_KEY``) and the public key beside it. An existing key is never replaced
@@ -220,10 +221,10 @@ def write_keypair(directory: str | Path | None = None, *, force: bool = False) -
                 fix="Keep using it, pass --out DIR for another folder, or --force to replace "
                 "it (bundles it signed stay signed by the old key)",
             )
-    private.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    create_private_dir(private.parent)
     private_pem, public_pem = generate_keypair()
     _write_secret(private, private_pem)
-    public.write_bytes(public_pem)
+    write_private_bytes(public, public_pem)  # share it by copying; nothing here is for others
     return KeyFiles(private, public, fingerprint(public_pem))
 
 
@@ -315,7 +316,7 @@ def sign_bundle(bundle_path: str | Path, private_key_path: str | Path) -> Bundle
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(raw)
-        os.chmod(tmp, 0o644)
+        make_private(tmp)  # like every file of a bundle: owner only
         os.replace(tmp, root / SIGNATURE)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -6,6 +6,7 @@ them, so ``civicml --help`` starts fast.
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -173,7 +174,7 @@ def _validate_spec(spec_path: Path, json_out: bool) -> None:
         for f in findings:
             tag = "declared" if f.column in declared else "[red]NOT DECLARED[/]"
             console.print(
-                f"personal data: {f.column!r} holds {f.kind} in {f.share:.0%} of rows ({tag})"
+                f"personal data: {f.column!r} holds {f.kind} in {f.summary} ({tag})"
             )
         if not findings:
             console.print("No UK personal data found.")
@@ -426,7 +427,11 @@ def _fmt(v: float | None) -> str:
 
 
 def main() -> None:
-    """Entry point of the ``civicml`` console script."""
+    """Entry point of the ``civicml`` console script.
+
+    Files the process creates are its owner's only (``umask 077``): a belt over the modes every
+    store sets itself, which library use relies on."""
+    os.umask(0o077)
     try:
         app()
     except KeyboardInterrupt:  # pragma: no cover

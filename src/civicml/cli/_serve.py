@@ -51,6 +51,15 @@ def serve(
         Path | None,
         typer.Option("--log-dir", help="Decision log folder (default .civicml/decisions/NAME)."),
     ] = None,
+    log_retention_days: Annotated[
+        float | None,
+        typer.Option(
+            "--log-retention-days",
+            min=0.01,
+            help="Delete decision-log parts older than this many days (at start and daily; each "
+            "deletion recorded). Default: $CIVICML_LOG_RETENTION_DAYS, else kept.",
+        ),
+    ] = None,
     extra_columns: Annotated[
         str, typer.Option(help="Fields the model does not use: reject or allow.")
     ] = "reject",
@@ -121,6 +130,7 @@ def serve(
         certfile=certfile,
         keyfile=keyfile,
         log_dir=log_dir,
+        log_retention_days=log_retention_days,
         serve=ServeOptions(
             extra_columns=extra_columns,  # type: ignore[arg-type]  # checked above
             unknown_category=unknown_category,  # type: ignore[arg-type]

@@ -40,8 +40,10 @@ from civicml.data._pii import (
     is_nino,
     is_passport,
     is_postcode,
+    is_sort_code,
     is_uk_phone,
     is_utr,
+    is_vat_number,
     scan_personal_data,
 )
 from civicml.data._sources import FORMATS, read_sql, read_table, sniff_csv
@@ -88,8 +90,10 @@ __all__ = [
     "is_nino",
     "is_passport",
     "is_postcode",
+    "is_sort_code",
     "is_uk_phone",
     "is_utr",
+    "is_vat_number",
     "load_data",
     "load_sources",
     "quality_findings",

@@ -14,7 +14,7 @@ import os
 import re
 import tempfile
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -396,6 +396,7 @@ def infer_contract(
     categorical_columns: Iterable[str] = (),
     drop_columns: Iterable[str] = (),
     max_categories: int = MAX_CATEGORIES,
+    personal_columns: Iterable[str] = (),
 ) -> DataContract:
     """Learn a :class:`DataContract` from a table; declared roles win over inferred ones.
 
@@ -417,6 +418,10 @@ def infer_contract(
         Columns left out of the contract (and ignored when validating).
     max_categories : int, default 1000
         A categorical column with more distinct values records no category list.
+    personal_columns : iterable of str
+        Columns holding personal data (``personal_data.allow``, ids, free text, what the scan
+        found): the contract keeps their type and role but none of their values (no category
+        list, no observed range), so a bundle carries no one's postcode or reference.
 
     Returns
     -------
@@ -476,13 +481,16 @@ def infer_contract(
     for names, declared_role in by_role:
         for name in names:
             declared[name] = declared_role
-    drop_set = set(drops)
+    drop_set, personal = set(drops), {str(c) for c in personal_columns}
     columns = []
     for i, name in enumerate(df.columns):
         if name in drop_set:
             continue
         role: Role | None = "target" if name == target else declared.get(name)
-        columns.append(_column_contract(df.iloc[:, i], str(name), role, max_categories))
+        col = _column_contract(df.iloc[:, i], str(name), role, max_categories)
+        if col.name in personal and col.role != "target":
+            col = replace(col, categories=None, min=None, max=None)
+        columns.append(col)
     return DataContract(
         columns=tuple(columns),
         target=target,

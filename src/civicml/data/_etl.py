@@ -32,6 +32,7 @@ import pandas as pd
 
 from civicml._errors import DataError, SpecError
 from civicml.data._hashing import file_sha256, frame_sha256
+from civicml.data._sandbox import prepare_sql, sandbox, sandbox_refusal, sql_folders
 from civicml.data._sources import _first_line, _resolve_sqlite, read_sql, read_table
 
 if TYPE_CHECKING:
@@ -341,13 +342,9 @@ def _run_steps(
     steps: list[StepLog],
     on_step: Callable[[StepLog], None] | None,
 ) -> pd.DataFrame:
-    import duckdb
-
-    con = duckdb.connect(":memory:")
-    try:
-        folder = str(Path(spec.base_dir).expanduser().resolve()).replace("'", "''")
-        con.execute(f"SET file_search_path = '{folder}'")
-        con.execute("SET threads TO 1")  # stable row order and a light footprint
+    folders = sql_folders(spec.base_dir)
+    # one thread: stable row order and a light footprint
+    with sandbox(folders, threads=1) as con:
         tables: dict[str, pd.DataFrame] = {}
         for name, frame in frames.items():
             con.register(name, frame)
@@ -361,7 +358,7 @@ def _run_steps(
             started = time.perf_counter()
             note = ""
             if step.kind == "sql":
-                out, inputs, base_rows = _sql_step(con, step.sql or "", tables, label)
+                out, inputs, base_rows = _sql_step(con, step.sql or "", tables, label, folders)
             else:
                 in_name, in_frame = _input_of(step, tables, current, label)
                 inputs, base_rows = (in_name,), len(in_frame)
@@ -395,19 +392,21 @@ def _run_steps(
                 on_step(entry)
         assert current is not None
         return current[1].reset_index(drop=True)
-    finally:
-        con.close()
 
 
 def _sql_step(
-    con: Any, sql: str, tables: dict[str, pd.DataFrame], label: str
+    con: Any, sql: str, tables: dict[str, pd.DataFrame], label: str, folders: tuple[Path, ...]
 ) -> tuple[pd.DataFrame, tuple[str, ...], int]:
     import duckdb
 
     inputs = _referenced(sql, tables)
+    checked = prepare_sql(sql, folders, tables=tables, where=label[0].lower() + label[1:])
     try:
-        out = con.execute(sql).df()
+        out = con.execute(checked).df()
     except duckdb.Error as exc:
+        refused = sandbox_refusal(exc, label[0].lower() + label[1:], folders)
+        if refused is not None:
+            raise refused from None
         raise DataError.build(
             f"{label} failed in DuckDB",
             got=_first_line(exc),

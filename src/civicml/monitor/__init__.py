@@ -29,10 +29,23 @@ from civicml.monitor._performance import (
     reconcile_performance,
 )
 from civicml.monitor._plots import distribution_svg
-from civicml.monitor._profile import ReferenceProfile, infer_column_kind
+from civicml.monitor._profile import (
+    PRIVATE_REASONS,
+    ReferenceProfile,
+    infer_column_kind,
+    sketch_column,
+)
+from civicml.monitor._reference import (
+    REFERENCE_DOCUMENT,
+    build_reference,
+    private_columns,
+    private_sketches,
+)
 from civicml.monitor._report import MonitorReport, build_report, post_webhook
 
 __all__ = [
+    "PRIVATE_REASONS",
+    "REFERENCE_DOCUMENT",
     "STATTESTS",
     "Alert",
     "AlertPolicy",
@@ -50,6 +63,7 @@ __all__ = [
     "PCAReconstructionDrift",
     "ReferenceProfile",
     "ScoreCalibrator",
+    "build_reference",
     "build_report",
     "distribution_svg",
     "estimate_performance_cbpe",
@@ -63,10 +77,13 @@ __all__ = [
     "override_rate",
     "parse_when",
     "post_webhook",
+    "private_columns",
+    "private_sketches",
     "read_labels",
     "realised_performance",
     "reconcile_performance",
     "retrain_recommendation",
     "selection_rates_over_time",
+    "sketch_column",
     "store_labels",
 ]

@@ -333,7 +333,11 @@ class DriftDetector:
             )
 
     def fit(
-        self, reference: pd.DataFrame, column_types: Mapping[str, str] | None = None
+        self,
+        reference: pd.DataFrame,
+        column_types: Mapping[str, str] | None = None,
+        *,
+        sketches: Mapping[str, Mapping[str, Any]] | None = None,
     ) -> DriftDetector:
         """Profile the training reference. Returns ``self``.
 
@@ -343,6 +347,10 @@ class DriftDetector:
             The data the model was trained on (features, and scores/decisions if available).
         column_types : mapping, optional
             ``{column: "numeric" | "categorical"}`` to override the inferred kinds.
+        sketches : mapping, optional
+            Distributions of columns the reference keeps without raw values (personal,
+            special-category and free-text columns; see :func:`civicml.monitor.sketch_column`).
+            A value-count sketch gives the same scores as the raw column.
         """
         self._validate_params()
         self.profile_ = ReferenceProfile.from_frame(
@@ -352,6 +360,7 @@ class DriftDetector:
             exclude=self.exclude,
             sample_size=self.sample_size,
             random_state=self.random_state,
+            sketches=sketches,
         )
         self.n_features_in_ = len(self.profile_.summaries)
         self.feature_names_in_ = list(self.profile_.summaries)

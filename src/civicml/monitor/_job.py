@@ -40,7 +40,15 @@ from civicml.monitor._performance import (
     realised_performance,
     reconcile_performance,
 )
-from civicml.monitor._profile import infer_column_kind
+from civicml.monitor._reference import (
+    REFERENCE_DOCUMENT,
+    as_text,
+    band_edges,
+    bands,
+    column_kinds,
+    group_counts,
+    prepare_frame,
+)
 from civicml.monitor._report import MonitorReport, build_report
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -126,6 +134,10 @@ class MonitorInputs:
     threshold: float | None = None
     reference_performance: dict[str, float] = field(default_factory=dict)
     outputs: dict[str, Any] | None = None
+    #: private columns kept as distributions only (``reference.json``), by column
+    sketches: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: reference rows and selections per group of each private protected characteristic
+    groups: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @classmethod
     def from_bundle(cls, bundle: Bundle, *, score_reference: bool = True) -> MonitorInputs:
@@ -137,35 +149,35 @@ class MonitorInputs:
                 fix="Retrain with a current civicml; it keeps a sample of the training features.",
             )
         reference = bundle.read_table("reference.parquet")
-        features = [f for f in info.get("features", []) if f in reference.columns]
+        # new bundles keep private columns as distributions only (reference.json)
+        doc = bundle.read_json(REFERENCE_DOCUMENT) if bundle.has(REFERENCE_DOCUMENT) else {}
+        sketches = {str(k): dict(v) for k, v in (doc.get("columns") or {}).items()}
+        features = [f for f in info.get("features", []) if f in reference.columns or f in sketches]
         roles: dict[str, str] = {}
         if bundle.has("contract.json"):
             for col in bundle.read_json("contract.json").get("columns", []):
                 roles[col["name"]] = col.get("role") or ""
         roles.update({k: v for k, v in (info.get("roles") or {}).items() if k not in roles})
-        kinds: dict[str, str] = {}
-        for name in features:
-            role = roles.get(name, "")
-            if role == "numeric":
-                kinds[name] = "numeric"
-            elif role in ("categorical", "boolean", "binary"):
-                kinds[name] = "categorical"
-            elif role == "":
-                kind = infer_column_kind(reference[name])
-                if kind in ("numeric", "categorical"):
-                    kinds[name] = kind
+        kinds = column_kinds(features, roles, reference, sketches)
         spec = bundle.read_json("spec.json") if bundle.has("spec.json") else {}
         protected = {
-            str(k): str(v) for k, v in (spec.get("protected") or {}).items() if v in reference
+            str(k): str(v)
+            for k, v in (spec.get("protected") or {}).items()
+            if v in reference or v in sketches
         }
         task = str(info.get("task", "regression"))
         classes = list(info.get("classes") or [])
         positive = info.get("positive_label", classes[1] if len(classes) == 2 else None)
-        reference = reference[features].reset_index(drop=True)
+        reference = reference[[f for f in features if f in reference.columns]]
+        reference = reference.reset_index(drop=True)
         if score_reference and task == "binary":
-            from civicml.bundle import Predictor
+            stored = doc.get("outputs")  # scored at training: the private inputs are not here
+            if stored:
+                scored = pd.DataFrame(stored)
+            else:
+                from civicml.bundle import Predictor
 
-            scored = Predictor(bundle).predict(reference)
+                scored = Predictor(bundle).predict(reference)
             reference["score"] = scored["score"].to_numpy(dtype=float)
             reference["decision"] = scored["decision"].to_numpy()
             kinds["score"], kinds["decision"] = "numeric", "categorical"
@@ -192,65 +204,14 @@ class MonitorInputs:
             threshold=info.get("threshold"),
             reference_performance=ref_perf,
             outputs=outputs,
+            sketches=sketches,
+            groups=dict(doc.get("fairness") or {}),
         )
-
-
-def _prepare(frame: pd.DataFrame, kinds: Mapping[str, str]) -> pd.DataFrame:
-    """Numbers as float, categories as text (so every monitor reads the same kinds)."""
-    out = frame.copy()
-    for name, kind in kinds.items():
-        if name not in out.columns:
-            continue
-        if kind == "numeric":
-            out[name] = pd.to_numeric(out[name], errors="coerce").astype(float)
-        else:
-            out[name] = _as_text(out[name])
-    return out
-
-
-def _as_text(values: pd.Series) -> pd.Series:
-    """Categories as text; whole numbers without '.0' (the log keeps numbers as float)."""
-
-    def one(v: Any) -> Any:
-        if v is None or (isinstance(v, float) and np.isnan(v)):
-            return None
-        if isinstance(v, float | np.floating) and float(v).is_integer():
-            return str(int(v))
-        if isinstance(v, np.generic):
-            v = v.item()
-        return str(v)
-
-    return pd.Series([one(v) for v in values.astype(object)], index=values.index, dtype=object)
 
 
 def _rows_per_window(times: pd.Series, window: str) -> int:
     counts = floor_to_window(times, window).value_counts()
     return int(np.median(counts.to_numpy())) if len(counts) else 0
-
-
-def _bands(reference: pd.Series, current: pd.Series, bins: int = 4) -> pd.Series:
-    """Numeric protected columns (age) as quantile bands of the reference."""
-    ref = pd.to_numeric(reference, errors="coerce").dropna()
-    edges = np.unique(np.quantile(ref, np.linspace(0, 1, bins + 1)))
-    if edges.size < 2:
-        return current.astype(object)
-    inner = edges[1:-1]
-    values = pd.to_numeric(current, errors="coerce")
-    idx = np.searchsorted(inner, values.to_numpy(dtype=float), side="right")
-    lows = np.r_[-np.inf, inner]
-    highs = np.r_[inner, np.inf]
-
-    def label(i: int) -> str:
-        lo, hi = lows[i], highs[i]
-        if not np.isfinite(lo):
-            return f"under {hi:g}"
-        if not np.isfinite(hi):
-            return f"{lo:g} and over"
-        return f"{lo:g} to under {hi:g}"
-
-    names = np.array([label(i) for i in range(len(lows))], dtype=object)
-    out = pd.Series(names[idx], index=current.index, dtype=object)
-    return out.where(values.notna(), None)
 
 
 def _fairness(
@@ -265,34 +226,33 @@ def _fairness(
         return None
     frame = log[["time", "decision"]].copy()
     ref = inputs.reference
-    ref_frame = pd.DataFrame({"time": pd.Timestamp("2000-01-01", tz="UTC")}, index=ref.index)
+    decision = None
     if "decision" in ref.columns:
-        ref_frame["decision"] = pd.to_numeric(ref["decision"], errors="coerce")
+        decision = pd.to_numeric(ref["decision"], errors="coerce").to_numpy()
     mapping = {}
+    ref_groups: dict[str, dict[str, Any]] = {}
     for characteristic, column in columns.items():
         values = log[column]
         if (values.astype(str) == REDACTED).all():
             continue
-        if inputs.kinds.get(column) == "numeric":
-            values = _bands(inputs.reference[column], values)
-        frame[f"__p_{characteristic}"] = values
-        ref_values = ref[column]
-        if inputs.kinds.get(column) == "numeric":
-            ref_values = _bands(ref[column], ref[column])
-        ref_frame[f"__p_{characteristic}"] = _as_text(ref_values).to_numpy()
-        frame[f"__p_{characteristic}"] = _as_text(frame[f"__p_{characteristic}"])
+        kind = inputs.kinds.get(column)
+        stored = inputs.groups.get(characteristic) if column not in ref.columns else None
+        if column not in ref.columns and stored is None:
+            continue
+        if stored is not None:  # a private characteristic: counts per group from training
+            edges = list(stored.get("band_edges") or [])
+            ref_groups[characteristic] = stored
+        else:
+            edges = band_edges(ref[column]) if kind == "numeric" else []
+            if decision is not None:
+                ref_groups[characteristic] = group_counts(ref[column], kind, decision, edges)
+        if kind == "numeric":
+            values = bands(edges, values)
+        frame[f"__p_{characteristic}"] = as_text(values)
         mapping[characteristic] = f"__p_{characteristic}"
     if not mapping:
         return None
-    reference_ratios: dict[tuple[str, str], float] = {}
-    if "decision" in ref_frame.columns:
-        base = selection_rates_over_time(ref_frame, mapping, window=window, positive=1)
-        base = base[base["n"] >= min_group_size]
-        top_ref = base.groupby("characteristic")["selection_rate"].max()
-        for r in base.itertuples():
-            top = float(top_ref[r.characteristic])
-            ref_ratio = float(r.selection_rate / top) if top > 0 else np.nan
-            reference_ratios[(str(r.characteristic), str(r.group))] = ref_ratio
+    reference_ratios = _reference_ratios(ref_groups, min_group_size) if decision is not None else {}
     table = selection_rates_over_time(
         frame, mapping, window=window, positive=1, min_ratio=min_ratio
     )
@@ -318,6 +278,25 @@ def _fairness(
         se = np.sqrt((rate * (1 - rate)).clip(lower=0) / table["n"].clip(lower=1))
         table["ratio_margin"] = (2.58 * se / top_per_row).to_numpy()
     return table
+
+
+def _reference_ratios(
+    groups: Mapping[str, Mapping[str, Any]], min_group_size: int
+) -> dict[tuple[str, str], float]:
+    """Each group's reference selection rate as a share of its characteristic's highest."""
+    ratios: dict[tuple[str, str], float] = {}
+    for characteristic, g in groups.items():
+        rates = [
+            (str(group), selected / n)
+            for group, n, selected in zip(g["groups"], g["n"], g["selected"], strict=True)
+            if n >= min_group_size
+        ]
+        if not rates:
+            continue
+        top = max(rate for _, rate in rates)
+        for group, rate in rates:
+            ratios[(str(characteristic), group)] = float(rate / top) if top > 0 else np.nan
+    return ratios
 
 
 def _labels_by_request(log: pd.DataFrame, labels: Sequence[pd.DataFrame]) -> pd.DataFrame:
@@ -491,13 +470,20 @@ def monitor_model(
     frame = _rows_in_period(log, inputs, start, end, name=name, log_folder=log_folder)
     monitored, notes = _monitored_columns(frame, inputs)
     kinds = {c: inputs.kinds[c] for c in monitored}
-    current = _prepare(frame, kinds)
-    reference = _prepare(inputs.reference, kinds)
+    current = prepare_frame(frame, kinds)
+    reference = prepare_frame(inputs.reference, kinds)
     preds = tuple(c for c in PREDICTION_COLUMNS if c in kinds)
     features = [c for c in monitored if c not in preds]
 
-    drift = _drift(reference, current, features, preds, kinds, drift_share)
-    chunked, multivariate = _chunked(reference, current, features, preds, window, notes)
+    drift = _drift(reference, current, features, preds, kinds, drift_share, inputs.sketches)
+    in_rows = [c for c in features if c in reference.columns]
+    if len(in_rows) < len(features):
+        kept = ", ".join(c for c in features if c not in in_rows)
+        notes.append(
+            f"Kept as distributions only (personal, special-category or free text): {kept}; "
+            "drift is tested, chunked and multivariate checks skip them."
+        )
+    chunked, multivariate = _chunked(reference, current, in_rows, preds, window, notes)
     outputs = _output_drift(inputs, frame, notes)
     label_frames = [labels] if isinstance(labels, pd.DataFrame) else list(labels or [])
     realised, estimated, reconciled = _performance(frame, inputs, label_frames, window)
@@ -612,7 +598,7 @@ def _monitored_columns(frame: pd.DataFrame, inputs: MonitorInputs) -> tuple[list
     redacted = [
         c
         for c in monitored
-        if frame[c].dtype == object and (frame[c].astype(str) == REDACTED).all()
+        if not pd.api.types.is_numeric_dtype(frame[c]) and (frame[c].astype(str) == REDACTED).all()
     ]
     monitored = [c for c in monitored if c not in redacted]
     notes = []
@@ -630,13 +616,15 @@ def _drift(
     preds: tuple[str, ...],
     kinds: dict[str, str],
     drift_share: float,
+    sketches: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> DriftReport:
-    """Per-column and prediction drift over the whole period."""
+    """Per-column and prediction drift over the whole period (private columns from sketches)."""
+    rows = [c for c in [*features, *preds] if c in reference.columns]
     return (
         DriftDetector(
             columns=[*features, *preds], prediction_columns=preds, drift_share=drift_share
         )
-        .fit(reference[[*features, *preds]], column_types=kinds)
+        .fit(reference[rows], column_types=kinds, sketches=sketches)
         .detect(current)
     )
 
@@ -651,6 +639,9 @@ def _chunked(
 ) -> tuple[ChunkedResult | None, ChunkedResult | None]:
     """Chunked control limits and PCA reconstruction error per window (a note when too few rows)."""
     chunked = multivariate = None
+    if not [*features, *preds]:
+        notes.append("No column kept as rows to cut into chunks; chunked checks skipped.")
+        return None, None
     per_window = _rows_per_window(current["time"], window)
     chunk_size = max(20, min(per_window, len(reference) // 3))
     if len(reference) >= 2 * chunk_size and per_window >= 2:

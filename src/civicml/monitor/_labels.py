@@ -34,6 +34,7 @@ from typing import Any
 import pandas as pd
 
 from civicml._errors import DataError, SpecError
+from civicml._files import create_private_dir, make_private
 
 __all__ = ["LabelDelivery", "labels_folder", "read_labels", "store_labels"]
 
@@ -165,7 +166,7 @@ def store_labels(
     data = data.drop_duplicates(subset=[key], keep="last")
     data[RECEIVED] = pd.Timestamp(_dt.datetime.now(_dt.UTC))
     folder = labels_folder(model, project_dir=project_dir, labels_dir=labels_dir)
-    folder.mkdir(parents=True, exist_ok=True)
+    create_private_dir(folder)
     path = folder / f"labels-{key}.parquet"
     added, replaced = len(data), 0
     if path.exists():
@@ -179,6 +180,7 @@ def store_labels(
         data = pd.concat([old[~old[key].isin(set(data[key]))], data], ignore_index=True)
     tmp = path.with_suffix(".tmp")
     data.reset_index(drop=True).to_parquet(tmp, index=False)
+    make_private(tmp)
     os.replace(tmp, path)
     return LabelDelivery(path, key, int(len(frame)), added, replaced, int(len(data)))
 

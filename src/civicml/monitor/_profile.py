@@ -37,7 +37,14 @@ import pandas as pd
 
 from civicml._errors import DataError
 
-__all__ = ["ReferenceProfile", "infer_column_kind", "to_python_scalar"]
+__all__ = [
+    "PRIVATE_REASONS",
+    "ReferenceProfile",
+    "infer_column_kind",
+    "sketch_column",
+    "sketch_values",
+    "to_python_scalar",
+]
 
 #: Evidently's INTEGER_CARDINALITY_LIMIT: integer columns with this many values or fewer are
 #: categorical.
@@ -47,6 +54,19 @@ INTEGER_CARDINALITY_LIMIT = 10
 SMALL_CARDINALITY = 20
 KINDS = ("numeric", "categorical")
 FORMAT_VERSION = 1
+#: why a column is kept as a distribution only, never as raw values
+PRIVATE_REASONS: dict[str, str] = {
+    "text": "free text",
+    "personal": "personal data",
+    "special": "special-category data",
+    "protected": "a protected characteristic",
+}
+#: a private numeric column with at most this many distinct values keeps exact value counts
+#: (a frequency table: drift scores are identical to the raw sample's); above it a quantile sketch
+EXACT_SKETCH_VALUES = 200
+#: points of the quantile sketch of a high-cardinality private numeric column (a cosine grid)
+QUANTILE_POINTS = 2001
+_TEXT_EDGES = [0, 1, 10, 25, 50, 100, 200, 500, 1000, 2000, 5000]
 
 
 def to_python_scalar(value: Any) -> Any:
@@ -228,6 +248,7 @@ class ReferenceProfile:
         exclude: tuple[str, ...] | list[str] = (),
         sample_size: int | None = 100_000,
         random_state: int = 0,
+        sketches: Mapping[str, Mapping[str, Any]] | None = None,
     ) -> ReferenceProfile:
         """Profile ``frame``: infer (or take) each column's kind, summarise, and sample rows.
 
@@ -245,8 +266,13 @@ class ReferenceProfile:
             Rows kept in the sample; ``None`` keeps every row.
         random_state : int
             Seed of the row sample.
+        sketches : mapping, optional
+            ``{column: sketch}`` from :func:`sketch_column` for columns kept as distributions
+            only (not in ``frame``): personal, special-category and free-text columns. Numeric
+            tests run on the sketch's values; a categorical sketch without labels, and a text
+            sketch, are skipped.
         """
-        if not isinstance(frame, pd.DataFrame) or frame.empty:
+        if not isinstance(frame, pd.DataFrame) or (frame.empty and not sketches):
             raise DataError.build(
                 "The monitoring reference must be a non-empty pandas DataFrame",
                 got=type(frame).__name__ if not isinstance(frame, pd.DataFrame) else "empty frame",
@@ -261,8 +287,11 @@ class ReferenceProfile:
                 got=bad,
                 fix="Use 'numeric' or 'categorical' in column_types.",
             )
-        chosen = list(frame.columns) if columns is None else list(columns)
-        missing = [c for c in chosen + list(overrides) if c not in frame.columns]
+        sketched = {str(k): dict(v) for k, v in (sketches or {}).items() if k not in frame.columns}
+        chosen = list(frame.columns) + list(sketched) if columns is None else list(columns)
+        missing = [
+            c for c in chosen + list(overrides) if c not in frame.columns and c not in sketched
+        ]
         if missing:
             raise DataError.build(
                 f"Columns {missing!r} are not in the reference data",
@@ -275,6 +304,9 @@ class ReferenceProfile:
         for name in chosen:
             if name in exclude and name not in overrides:
                 skipped[str(name)] = "excluded"
+                continue
+            if name in sketched:
+                _add_sketch(str(name), sketched[name], summaries, skipped)
                 continue
             series = frame[name]
             kind = overrides.get(name) or infer_column_kind(series)
@@ -294,7 +326,7 @@ class ReferenceProfile:
             else:
                 skipped[str(name)] = kind
         n_rows = len(frame)
-        cols = list(summaries)
+        cols = [c for c in summaries if c not in sketched]
         if sample_size is None or n_rows <= sample_size:
             sample = frame[cols].reset_index(drop=True)
             profile = cls(summaries, sample, n_rows, skipped)
@@ -320,7 +352,11 @@ class ReferenceProfile:
         """Sorted finite sample values of a numeric column (cached)."""
         cached = self._sorted.get(column)
         if cached is None:
-            cached = np.sort(finite_values(self.sample[column]))
+            sketch = self.summaries.get(column, {}).get("sketch")
+            if column not in self.sample.columns and sketch is not None:
+                cached = sketch_values(sketch)
+            else:
+                cached = np.sort(finite_values(self.sample[column]))
             self._sorted[column] = cached
         return cached
 
@@ -348,7 +384,9 @@ class ReferenceProfile:
                 fix="Rebuild the reference profile from the training data.",
             )
         summaries = {str(k): dict(v) for k, v in data["columns"].items()}
-        missing = [c for c in summaries if c not in sample.columns]
+        missing = [
+            c for c in summaries if c not in sample.columns and "private" not in summaries[c]
+        ]
         if missing:
             raise DataError.build(
                 f"The reference sample lacks columns {missing!r}",
@@ -376,6 +414,116 @@ class ReferenceProfile:
         """Read a profile written by :meth:`save` (Parquet and JSON only)."""
         data, sample = read_reference_files(directory)
         return cls.from_dict(data, sample=sample)
+
+
+def _add_sketch(
+    name: str,
+    sketch: dict[str, Any],
+    summaries: dict[str, dict[str, Any]],
+    skipped: dict[str, str],
+) -> None:
+    """Profile a column from its sketch, or say why it is skipped."""
+    kind = sketch.get("kind")
+    reason = PRIVATE_REASONS.get(str(sketch.get("private")), "private")
+    usable = "sketch" in sketch if kind == "numeric" else sketch.get("categories") is not None
+    if kind in KINDS and usable:
+        summaries[name] = sketch
+    elif kind == "categorical":
+        skipped[name] = f"{reason}: category labels not kept"
+    else:
+        skipped[name] = f"{reason}: kept as length statistics only"
+
+
+def sketch_values(sketch: Mapping[str, Any]) -> np.ndarray:
+    """The sorted values a numeric sketch stands for (exact for a value-count sketch).
+
+    Examples
+    --------
+    >>> sketch_values({"type": "counts", "values": [1.0, 3.0], "counts": [2, 1]}).tolist()
+    [1.0, 1.0, 3.0]
+    >>> sketch_values({"type": "quantiles", "n": 3, "values": [0.0, 4.0, 10.0]}).round(6).tolist()
+    [0.0, 4.0, 10.0]
+    """
+    if sketch["type"] == "counts":
+        return np.repeat(
+            np.asarray(sketch["values"], dtype=np.float64), np.asarray(sketch["counts"])
+        )
+    q = np.asarray(sketch["values"], dtype=np.float64)
+    return np.interp(np.linspace(0.0, 1.0, int(sketch["n"])), _sketch_grid(q.size), q)
+
+
+def _sketch_grid(points: int) -> np.ndarray:
+    """Probabilities of the quantile sketch: a cosine grid, dense in the tails, where a
+    distribution's quantile function is steepest (Wasserstein then agrees to about 1e-6)."""
+    return (1.0 - np.cos(np.pi * np.arange(points) / (points - 1))) / 2.0
+
+
+def _numeric_sketch(sorted_values: np.ndarray) -> dict[str, Any]:
+    starts = np.flatnonzero(sorted_values[1:] != sorted_values[:-1]) + 1
+    if starts.size + 1 <= EXACT_SKETCH_VALUES:
+        bounds = np.r_[0, starts, sorted_values.size]
+        return {
+            "type": "counts",
+            "values": [float(v) for v in sorted_values[bounds[:-1]]],
+            "counts": [int(c) for c in np.diff(bounds)],
+        }
+    qs = sorted_quantiles(sorted_values, [float(p) for p in _sketch_grid(QUANTILE_POINTS)])
+    return {"type": "quantiles", "grid": "cosine", "n": int(sorted_values.size), "values": qs}
+
+
+def _histogram(values: np.ndarray) -> dict[str, Any]:
+    edges = [*_TEXT_EDGES, max(_TEXT_EDGES[-1] + 1, int(values.max(initial=0)) + 1)]
+    counts, _ = np.histogram(values, bins=edges)
+    return {"edges": edges, "counts": [int(c) for c in counts]}
+
+
+def sketch_column(series: pd.Series, kind: str, reason: str) -> dict[str, Any]:
+    """What the reference keeps of a private column: its distribution, never a row's value.
+
+    ``kind`` is how monitoring treats the column (``numeric``, ``categorical``, anything else
+    is text); ``reason`` one of :data:`PRIVATE_REASONS`. A numeric column keeps its summary
+    and exact value counts (at most :data:`EXACT_SKETCH_VALUES` values) or a quantile sketch;
+    a categorical column keeps its category shares, without the labels for personal data; free
+    text keeps only counts of lengths and words.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> s = sketch_column(pd.Series([30.0, 41.0, 30.0]), "numeric", "personal")
+    >>> s["sketch"], s["private"]
+    ({'type': 'counts', 'values': [30.0, 41.0], 'counts': [2, 1]}, 'personal')
+    >>> sketch_column(pd.Series(["SW1A 1AA", "SW1A 1AA", "M1 1AE"]), "categorical", "personal")[
+    ...     "categories"] is None
+    True
+    >>> t = sketch_column(pd.Series(["rang twice", None]), "text", "text")
+    >>> t["kind"], t["n"], t["words"]["counts"][:3]
+    ('text', 1, [0, 1, 0])
+    """
+    if reason not in PRIVATE_REASONS:
+        raise DataError.build(
+            f"The reason {reason!r} for keeping {series.name!r} private is not known",
+            expected=f"one of {list(PRIVATE_REASONS)}",
+            got=reason,
+            fix="Use text, personal, special or protected.",
+        )
+    if kind == "numeric":
+        summary, values = _numeric_summary(series)
+        summary["sketch"] = _numeric_sketch(values)
+    elif kind == "categorical" and reason != "text":
+        summary = _categorical_summary(series)
+        if reason == "personal":  # a label of a personal-data column is a person's value
+            summary["categories"] = None
+    else:
+        text = series.dropna().astype(str)
+        summary = {
+            "kind": "text",
+            "n": len(text),
+            "n_missing": int(len(series) - len(text)),
+            "characters": _histogram(text.str.len().to_numpy()),
+            "words": _histogram(text.str.split().str.len().to_numpy()),
+        }
+    summary["private"] = reason
+    return summary
 
 
 def _json_default(value: Any) -> Any:

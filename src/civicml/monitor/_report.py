@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 from civicml._errors import CivicMLError, SpecError
+from civicml._files import create_private_dir, write_private_text
 from civicml.monitor._alerts import Alert, AlertPolicy, evaluate_alerts, retrain_recommendation
 from civicml.monitor._chunked import ChunkedResult
 from civicml.monitor._drift import DriftReport
@@ -293,10 +294,10 @@ class MonitorReport:
         )
 
     def save_html(self, path: str | Path) -> Path:
-        """Write :meth:`to_html` to ``path``."""
+        """Write :meth:`to_html` to ``path`` (mode 0600: it can show values of the data)."""
         out = Path(path)
-        out.write_text(self.to_html(), encoding="utf-8")
-        return out
+        create_private_dir(out.parent)
+        return write_private_text(out, self.to_html())
 
 
 def _fmt(value: Any, digits: int = 4) -> str:

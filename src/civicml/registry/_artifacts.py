@@ -10,6 +10,10 @@ one per signing key, as ``<root>/<digest[:2]>/<digest>.signatures/<fingerprint>.
 people may sign the same bytes, and each version fetches the signature of the key it records
 (:meth:`ArtifactStore.fetch` with ``signer=``), verified, into its cached copy.
 
+Bundles hold reference data drawn from training rows, so a local store and the download cache
+are private: folders civicml creates are ``0700``, files ``0600``, whatever the umask (a root
+folder that already exists keeps its mode).
+
 Examples
 --------
 >>> import tempfile, pathlib
@@ -45,6 +49,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from civicml._errors import IntegrityError, RegistryError
+from civicml._files import PRIVATE_FILE_MODE, create_private_dir, write_private_bytes
 from civicml.registry._names import check_artifacts_uri, check_key
 
 if TYPE_CHECKING:  # civicml.bundle is imported on use: `import civicml.registry` stays light
@@ -204,7 +209,7 @@ class ArtifactStore:
                 self._put_file(bundle.path / SIGNATURE, self._signature_path(bundle.digest, signer))
             return key
         if self._local:
-            self.fs.makedirs(self._path(key), exist_ok=True)
+            create_private_dir(self._path(key))
         if signer is not None:  # before the manifest, which marks the copy complete
             self._put_file(bundle.path / SIGNATURE, self._signature_path(bundle.digest, signer))
         for name in [*bundle.files, MANIFEST]:  # manifest last: it marks the copy complete
@@ -218,11 +223,17 @@ class ArtifactStore:
 
     def _put_file(self, local: Path, remote: str) -> None:
         if self._local:
-            parent = remote.rsplit("/", 1)[0]
-            self.fs.makedirs(parent, exist_ok=True)
+            create_private_dir(remote.rsplit("/", 1)[0])
             tmp = f"{remote}.tmp-{uuid.uuid4().hex}"
-            shutil.copyfile(local, tmp)
-            os.replace(tmp, remote)  # atomic on one file system
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE_MODE)
+            try:
+                os.fchmod(fd, PRIVATE_FILE_MODE)  # whatever the umask
+                with os.fdopen(fd, "wb") as out, open(local, "rb") as src:
+                    shutil.copyfileobj(src, out, 1 << 20)
+                os.replace(tmp, remote)  # atomic on one file system
+            except BaseException:
+                Path(tmp).unlink(missing_ok=True)
+                raise
         else:
             self.fs.put_file(str(local), remote)
 
@@ -301,15 +312,15 @@ class ArtifactStore:
             shutil.rmtree(dest, ignore_errors=True)
         doc = self.manifest(digest)
         signature = None if signer is None else self._signature(digest, signer)
-        cache.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{digest[:12]}.", dir=cache))
+        create_private_dir(cache)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{digest[:12]}.", dir=cache))  # 0700
         try:
             for name in [*sorted(doc["files"]), MANIFEST]:
                 target = tmp / name
-                target.parent.mkdir(parents=True, exist_ok=True)
-                target.write_bytes(self.fs.cat_file(self._path(key, name)))
+                create_private_dir(target.parent)
+                write_private_bytes(target, self.fs.cat_file(self._path(key, name)))
             if signature is not None:
-                (tmp / SIGNATURE).write_bytes(signature)
+                write_private_bytes(tmp / SIGNATURE, signature)
             bundle = _verify(tmp)  # the signature, when there is one, must sign this manifest
             if bundle.digest != digest:
                 raise IntegrityError.build(

@@ -53,6 +53,7 @@ from pathlib import Path
 from typing import Any
 
 from civicml._errors import AuditBrokenError, IntegrityError
+from civicml._files import PRIVATE_FILE_MODE, create_private_dir
 from civicml.registry._records import AuditEvent, AuditVerification
 
 __all__ = [
@@ -154,12 +155,13 @@ def load_audit_key(path: str | Path | None, *, create_since: int | None = None) 
     if create_since is None:
         return None
     key = AuditKey(secrets.token_bytes(32), since=create_since, path=file)
-    file.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    create_private_dir(file.parent)
     doc = {"key": key.secret.hex(), "since": create_since, "key_id": key.key_id}
     try:
-        fd = os.open(file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        fd = os.open(file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE_MODE)
     except FileExistsError:  # another process created it first: use theirs
         return load_audit_key(file)
+    os.fchmod(fd, PRIVATE_FILE_MODE)  # whatever the umask
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
         fh.write(json.dumps(doc) + "\n")
     return key

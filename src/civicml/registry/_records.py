@@ -39,7 +39,7 @@ OVERSIGHT_MODES: tuple[str, ...] = ("advisory", "human-in-the-loop", "solely-aut
 #: the lifecycle of a version; there are no "stages", only this and aliases
 STATUSES: tuple[str, ...] = ("registered", "pending_approval", "approved", "rejected")
 #: what an API token may do
-SCOPES: tuple[str, ...] = ("predict", "admin", "approver", "viewer", "trainer")
+SCOPES: tuple[str, ...] = ("predict", "admin", "approver", "viewer", "trainer", "review")
 
 
 class _Record:

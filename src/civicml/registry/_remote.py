@@ -40,6 +40,7 @@ from civicml._errors import (
     NotFoundError,
     RegistryError,
 )
+from civicml._files import create_private_dir
 from civicml.registry._artifacts import check_signed_by
 from civicml.registry._governance import PRODUCTION, non_serving_aliases
 from civicml.registry._identity import Actor
@@ -202,7 +203,7 @@ def extract_bundle_tar(tar_file: IO[bytes], dest: str | Path) -> None:
                 name = _safe_member(member, seen)
                 target = dest / name
                 if member.isdir():
-                    target.mkdir(parents=True, exist_ok=True)
+                    create_private_dir(target)
                     continue
                 total += member.size
                 if total > MAX_BUNDLE_BYTES:
@@ -212,8 +213,9 @@ def extract_bundle_tar(tar_file: IO[bytes], dest: str | Path) -> None:
                     )
                 source = tar.extractfile(member)
                 assert source is not None  # a regular file always has content
-                target.parent.mkdir(parents=True, exist_ok=True)
-                with source, target.open("wb") as fh:
+                create_private_dir(target.parent)
+                fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+                with source, os.fdopen(fd, "wb") as fh:
                     shutil.copyfileobj(source, fh, _CHUNK)
     except tarfile.TarError as exc:
         raise IntegrityError.build(
@@ -416,7 +418,7 @@ class RemoteRegistry:
             except CivicMLError:
                 pass
             shutil.rmtree(dest, ignore_errors=True)
-        self.cache_dir.mkdir(parents=True, exist_ok=True)
+        create_private_dir(self.cache_dir)
         tmp = Path(tempfile.mkdtemp(prefix=f".{version.digest[:12]}.", dir=self.cache_dir))
         try:
             with tempfile.TemporaryFile() as spool:
@@ -761,6 +763,25 @@ class RemoteRegistry:
         doc = self._json("PUT", self._version_path(name, version) + "/atrs/answers", json=body)
         written = doc.get("written") if isinstance(doc, dict) else None
         return [r for r in written if isinstance(r, dict)] if isinstance(written, list) else []
+
+    def atrs_exemption(self, name: str, version: int) -> dict[str, Any] | None:
+        """The version's recorded ATRS exemption, or None (``GET …/atrs/exemption``)."""
+        doc = self._json("GET", self._version_path(name, version) + "/atrs/exemption")
+        row = doc.get("exemption") if isinstance(doc, dict) else None
+        return dict(row) if isinstance(row, dict) else None
+
+    def record_atrs_exemption(
+        self, name: str, version: int, *, reason: str | None, actor: str | Actor | None = None
+    ) -> dict[str, Any] | None:
+        """Record (``reason=None``: withdraw) an exemption from the ATRS record as the token's
+        holder, who needs the approver role (``PUT``/``DELETE …/atrs/exemption``)."""
+        path = self._version_path(name, version) + "/atrs/exemption"
+        if reason is None:
+            doc = self._json("DELETE", path)
+        else:
+            doc = self._json("PUT", path, json={"reason": reason})
+        row = doc.get("exemption") if isinstance(doc, dict) else None
+        return dict(row) if isinstance(row, dict) else None
 
     # -- runs (read only) -----------------------------------------------------------------
     def list_runs(self, *, limit: int = 20, **filters: str | None) -> list[dict[str, Any]]:

@@ -32,6 +32,7 @@ from civicml._errors import RegistryError
 from civicml.registry._records import SCOPES, TokenInfo
 
 __all__ = [
+    "TOKEN_SCOPES",
     "TokenCache",
     "check_rate_limit",
     "check_scopes",
@@ -73,21 +74,28 @@ def secret_matches(secret: str, salt: str, expected_hex: str) -> bool:
     return hmac.compare_digest(hash_secret(secret, salt)[1], expected_hex)
 
 
+#: the scopes a token may hold: the registry's, and ``review`` (records the final outcome of a
+#: served decision's case; the reviewer is the token's identity)
+TOKEN_SCOPES: tuple[str, ...] = SCOPES
+
+
 def check_scopes(scopes: object) -> tuple[str, ...]:
     """Validate and de-duplicate scopes.
 
     >>> check_scopes(["predict", "viewer", "predict"])
     ('predict', 'viewer')
+    >>> check_scopes(["review"])
+    ('review',)
     >>> check_scopes(["root"])
     Traceback (most recent call last):
     ...
-    civicml._errors.RegistryError: A token scope is not known. Expected a non-empty subset of ['predict', 'admin', 'approver', 'viewer', 'trainer']; got ['root']. Pass --scope with known scopes.
+    civicml._errors.RegistryError: A token scope is not known. Expected a non-empty subset of ['predict', 'admin', 'approver', 'viewer', 'trainer', 'review']; got ['root']. Pass --scope with known scopes.
     """
     values = [scopes] if isinstance(scopes, str) else list(scopes or [])  # type: ignore[call-overload]
-    if not values or any(s not in SCOPES for s in values):
+    if not values or any(s not in TOKEN_SCOPES for s in values):
         raise RegistryError.build(
             "A token scope is not known",
-            expected=f"a non-empty subset of {list(SCOPES)}",
+            expected=f"a non-empty subset of {list(TOKEN_SCOPES)}",
             got=values,
             fix="Pass --scope with known scopes",
         )

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from civicml._files import create_private_dir, make_private
 from civicml.report._atrs_schema import ATRSRecord, find_gaps, mark_complete, record_fields
 
 __all__ = [
@@ -54,7 +55,9 @@ def bundle_atrs(
     atrs.json, or for an adaptive trial's bundle what ``civicml bandits run`` writes), with the
     registry's approval record of its version."""
     from civicml.bundle import load_bundle
-    from civicml.report._atrs import build_atrs, build_bandit_atrs, record_approval
+    from civicml.report._atrs import build_atrs
+    from civicml.report._atrs_bandit import build_bandit_atrs
+    from civicml.report._atrs_fill import record_approval
     from civicml.report._render import _context
 
     bundle = load_bundle(bundle_dir)
@@ -175,10 +178,10 @@ def publish_atrs(
             fix="Run 'civicml atrs check NAME VERSION' for the list, then 'civicml atrs fill'",
         )
     final = mark_complete(record, date=date or record.metadata.date_completion)
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    out = create_private_dir(out_dir)
     digest = str(final.civicml.get("bundle_digest") or "")
     json_path, html_path = write_atrs(out, final, {**page_context(), "digest": digest})
     xlsx = out / "atrs.xlsx"
     _write_xlsx(final, xlsx)
+    make_private(xlsx)  # like every file civicml writes; publish by copying
     return PublishedATRS(json_path, html_path, xlsx)

@@ -9,12 +9,17 @@ import re
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from html import escape, unescape
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from civicml._errors import BundleError
+from civicml._files import create_private_dir, make_private, write_private_bytes, write_private_text
+
+if TYPE_CHECKING:
+    from civicml.report._atrs_schema import ATRSRecord
 
 __all__ = ["CHROMIUM_PATHS", "ReportPaths", "render_pdf", "wrap_tables", "write_report"]
 
@@ -194,7 +199,7 @@ def _context(bundle: Any, registry_info: dict[str, Any] | None) -> dict[str, Any
         "spec": spec,
         "findings": findings,
         "columns": columns,
-        "quality": quality_lines(checks, quality),
+        "quality": quality_lines(checks, quality, spec),
         "lineage": lineage,
         "leaderboard": entries,
         "threshold": metrics.get("threshold"),
@@ -380,6 +385,7 @@ def write_report(
     pdf: bool = True,
     registry_info: dict[str, Any] | None = None,
     approval: dict[str, Any] | None = None,
+    fill_atrs: Callable[[ATRSRecord], ATRSRecord] | None = None,
 ) -> ReportPaths:
     """Write report.html, report.pdf, model_card.md, atrs.json and atrs.html for a bundle.
 
@@ -400,31 +406,31 @@ def write_report(
         requested and approved it, and whether a server verified each of them), shown in the
         report's, model card's and ATRS record's "Approval" part. Without it they say "Not yet
         approved in a registry." (what ``civicml run`` writes, before any approval).
+    fill_atrs : callable, optional
+        Puts a person's stored answers into the generated ATRS record before it is written
+        (the dashboard passes the registry's answers), so the record is built once.
 
     Returns
     -------
     ReportPaths
     """
     from civicml.bundle import load_bundle
-    from civicml.report._atrs import build_atrs, record_approval
+    from civicml.report._atrs import build_atrs
+    from civicml.report._atrs_fill import record_approval
     from civicml.report._model_card import approval_view, model_card
 
     bundle = load_bundle(bundle_dir)
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    out = create_private_dir(out_dir)
     ctx = _context(bundle, registry_info)
     ctx["approval"] = approval
     ctx["approval_view"] = approval_view(approval)
     ctx["plots"] = _plots(ctx)
     env = report_env()
     common = page_context()
-    html_path = out / "report.html"
-    html_path.write_text(
-        env.get_template("report.html.j2").render(**ctx, **common), encoding="utf-8"
+    html_path = write_private_text(
+        out / "report.html", env.get_template("report.html.j2").render(**ctx, **common)
     )
-
-    card = out / "model_card.md"
-    card.write_text(model_card(ctx), encoding="utf-8")
+    card = write_private_text(out / "model_card.md", model_card(ctx))
 
     record = build_atrs(
         spec=ctx["spec"],
@@ -439,6 +445,8 @@ def write_report(
         registry_info=registry_info,
     )
     record = record_approval(record, approval)
+    if fill_atrs is not None:
+        record = fill_atrs(record)
     atrs_json, atrs_html = write_atrs(out, record, {**common, "digest": bundle.digest})
     return ReportPaths(html_path, card, atrs_json, atrs_html, *print_pdf(html_path, pdf))
 
@@ -464,10 +472,9 @@ def write_atrs(out: Path, record: Any, common: dict[str, Any]) -> tuple[Path, Pa
     from civicml.report._model_card import approval_view
 
     doc = record.to_json_dict()
-    atrs_json = out / "atrs.json"
-    atrs_json.write_bytes(dumps_json(doc))
-    atrs_html = out / "atrs.html"
-    atrs_html.write_text(
+    atrs_json = write_private_bytes(out / "atrs.json", dumps_json(doc))
+    atrs_html = write_private_text(
+        out / "atrs.html",
         report_env()
         .get_template("atrs.html.j2")
         .render(
@@ -477,7 +484,6 @@ def write_atrs(out: Path, record: Any, common: dict[str, Any]) -> tuple[Path, Pa
             approval_view=approval_view(doc["_civicml"].get("approval")),
             **common,
         ),
-        encoding="utf-8",
     )
     return atrs_json, atrs_html
 
@@ -488,4 +494,6 @@ def print_pdf(html_path: Path, pdf: bool) -> tuple[Path | None, str]:
         return None, "PDF not requested."
     target = html_path.with_name("report.pdf")
     ok, note = render_pdf(html_path, target)
+    if ok:
+        make_private(target)
     return (target if ok else None), note

@@ -8,8 +8,13 @@ Routes
 ``GET /v2/health/live``, ``GET /v2/health/ready`` (no token), ``GET /v2``,
 ``GET /v2/models/{name}[/versions/{v}]``, ``…/ready``, ``POST …/infer`` (Open Inference
 Protocol v2, JSON and binary tensors), ``POST /predict`` (JSON records or CSV),
-``POST /invocations`` (MLflow's formats), ``POST /decisions/{request_id}`` (human-in-the-loop),
-``GET /metrics`` (Prometheus), ``GET /openapi.json``.
+``POST /invocations`` (MLflow's formats), ``GET /metrics`` (Prometheus), ``GET /openapi.json``,
+and the cases of :mod:`civicml.serve._cases`: ``POST /decisions/{case_id}/contest``,
+``POST /decisions/{case_id}/review``, ``GET /decisions/queue``, ``GET /decisions/{case_id}``.
+
+Every decision gets a server-assigned case id (``X-Case-Id``; ``case_ids`` in ``/predict``'s
+body); the client's ``X-Request-Id`` is kept in the log only as a reference. The old
+``POST /decisions/{request_id}`` answers 410 naming the new routes.
 
 Every error is ``{"error": "..."}`` with a 4xx status (422 adds ``errors``, one per field); a
 bug is a 500 with the request id, never a stack trace.
@@ -20,7 +25,6 @@ from __future__ import annotations
 import asyncio
 import csv
 import datetime as _dt
-import hashlib
 import io
 import logging
 import re
@@ -47,11 +51,13 @@ from civicml.asgi import (
     run_lifespan,
 )
 from civicml.serve._batching import MicroBatcher
+from civicml.serve._cases import CaseDesk
 from civicml.serve._decision_log import REDACTED, DecisionLog
 from civicml.serve._metrics import Metrics
 from civicml.serve._oip import BadRequest, parse_infer, render_infer
 from civicml.serve._openapi import openapi_document
 from civicml.serve._reload import ModelHolder
+from civicml.serve._reviews import ReviewQueue
 from civicml.serve._runtime import ModelRuntime
 from civicml.serve._validate import ValidationFailed
 
@@ -62,7 +68,13 @@ Send = Callable[[dict[str, Any]], Awaitable[None]]
 Receive = Callable[[], Awaitable[dict[str, Any]]]
 
 _MODEL_ROUTE = re.compile(r"^/v2/models/([^/]+)(?:/versions/([^/]+))?(/ready|/infer)?$")
-_DECISION_ROUTE = re.compile(r"^/decisions/([A-Za-z0-9_.:\-]{1,128})$")
+_DECISION_ROUTE = re.compile(r"^/decisions/([A-Za-z0-9_.:\-]{1,128})(/review|/contest)?$")
+_GONE = (
+    "POST /decisions/{request_id} was replaced: a reviewer (a token with the 'review' scope) "
+    "posts the outcome to /decisions/{case_id}/review, and the service that asked for a "
+    "decision contests it at /decisions/{case_id}/contest. The case id is the X-Case-Id the "
+    "prediction returned."
+)
 _JSON = JSON
 _METRICS_TYPE = [(b"content-type", PROMETHEUS_TEXT)]
 _TOO_BIG = "Send fewer rows per request."
@@ -83,6 +95,9 @@ class ServingApp:
         Where predictions are recorded.
     access_log : bool
         Log one JSON line per request (errors are always logged).
+    review_queue : ReviewQueue, path or URL, optional
+        Where cases for a person are kept (default: ``review_queue.db`` in the decision-log
+        folder; without a decision log there is no queue).
     """
 
     def __init__(
@@ -92,6 +107,7 @@ class ServingApp:
         *,
         decision_log: DecisionLog | None = None,
         access_log: bool = False,
+        review_queue: ReviewQueue | str | None = None,
     ) -> None:
         self.holder = holder
         self.decision_log = decision_log
@@ -105,7 +121,8 @@ class ServingApp:
             self.batcher = MicroBatcher(self.options.max_batch_size, self.options.max_batch_time_ms)
         self.inflight = 0
         self.ids = RequestIds()
-        self._recent: dict[str, Any] = {}
+        self.cases = CaseDesk(decision_log, review_queue)
+        self._log_policy: tuple[Any, frozenset[str]] = (None, frozenset())
         self.mounts = Mounts()
         holder.on_reload = self._on_reload
 
@@ -141,6 +158,7 @@ class ServingApp:
             self.holder.load()
         if self.decision_log is not None:
             self.decision_log.start()
+        self.cases.start()
         self.holder.start()
         rt = self.holder.runtime
         _log.info(
@@ -161,6 +179,7 @@ class ServingApp:
         self.holder.stop()
         if self.decision_log is not None:
             self.decision_log.close()
+        self.cases.close()
         _log.info("stopped", extra={"event": "stop"})
 
     def _on_reload(self, ok: bool, message: str) -> None:
@@ -275,12 +294,8 @@ class ServingApp:
 
             doc = {"name": "civicml", "version": __version__, "extensions": ["binary_tensor_data"]}
             return 200, orjson.dumps(doc), _JSON, path, []
-        m = _DECISION_ROUTE.match(path)
-        if m:
-            self._allow_method(method, "POST")
-            self._auth(headers, "predict")
-            body = await self._body(receive)
-            return (*self._review(m.group(1), body), "/decisions/{request_id}", [])
+        if path.startswith("/decisions/"):
+            return await self._decisions(method, path, headers, receive)
         if path == "/metrics":
             self._allow_method(method, "GET")
             self._auth(headers, "admin", also="viewer")
@@ -296,6 +311,38 @@ class ServingApp:
         raise HTTPError(
             404, "not_found", f"There is no endpoint {path[:100]!r}. See /openapi.json."
         )
+
+    async def _decisions(
+        self, method: str, path: str, headers: dict[str, str], receive: Receive
+    ) -> tuple[int, bytes, list[tuple[bytes, bytes]], str, list[tuple[bytes, bytes]]]:
+        """The case routes (see :mod:`civicml.serve._cases`)."""
+        if path == "/decisions/queue":
+            self._allow_method(method, "GET")
+            self._auth(headers, "review")
+            return 200, orjson.dumps(await self.cases.list_open()), _JSON, path, []
+        m = _DECISION_ROUTE.match(path)
+        if m is None:
+            raise HTTPError(404, "not_found", "There is no such case route. See /openapi.json.")
+        case_id, action = m.group(1), m.group(2)
+        if action == "/contest":
+            self._allow_method(method, "POST")
+            token = self._auth(headers, "predict", also="review")
+            body = await self._body(receive)
+            doc = await self.cases.contest(case_id, body, token)
+            return 201, orjson.dumps(doc), _JSON, "/decisions/{case_id}/contest", []
+        if action == "/review":
+            self._allow_method(method, "POST")
+            token = self._auth(headers, "review")
+            body = await self._body(receive)
+            doc = await self.cases.review(case_id, body, token)
+            return 200, orjson.dumps(doc), _JSON, "/decisions/{case_id}/review", []
+        if method == "POST":  # the old review route
+            self._auth(headers, "predict", also="review")
+            raise HTTPError(410, "gone", _GONE)
+        self._allow_method(method, "GET")
+        self._auth(headers, "review")
+        doc = await self.cases.show(case_id)
+        return 200, orjson.dumps(doc), _JSON, "/decisions/{case_id}", []
 
     # -- helpers --------------------------------------------------------------------------
     _allow_method = staticmethod(allow_method)
@@ -372,7 +419,7 @@ class ServingApp:
             columns, n = _mlflow_columns(doc, rt) if mlflow else _records_columns(doc, rt)
         out = await self._score(rt, columns, n)
         rows = _rows(out, n)
-        self._log_rows(rt, rid, columns, out, n, started)
+        case_ids = await self._decided(rt, rid, columns, out, n, started, token)
         if mlflow:
             doc_out: dict[str, Any] = {"predictions": rows}
         else:
@@ -381,8 +428,9 @@ class ServingApp:
                 "model_name": rt.name,
                 "model_version": rt.version,
                 "predictions": rows,
+                "case_ids": case_ids,
             }
-        return 200, orjson.dumps(doc_out), _JSON, route, []
+        return 200, orjson.dumps(doc_out), _JSON, route, [_case_header(case_ids)]
 
     async def _infer(
         self,
@@ -396,10 +444,11 @@ class ServingApp:
         req = parse_infer(body, headers.get("inference-header-content-length"), rt)
         columns = rt.schema.validate_columns(req.columns, req.n_rows)
         out = await self._score(rt, columns, req.n_rows)
-        self._log_rows(rt, req.id or rid, columns, out, req.n_rows, started)
+        case_ids = await self._decided(rt, req.id or rid, columns, out, req.n_rows, started, token)
         data, hdrs = render_infer(rt, req, out)
         ctype = [(b"content-type", hdrs.pop("content-type").encode())]
-        return 200, data, ctype, [(k.encode(), v.encode()) for k, v in hdrs.items()]
+        extra = [(k.encode(), v.encode()) for k, v in hdrs.items()]
+        return 200, data, ctype, [*extra, _case_header(case_ids)]
 
     def _explain(self, body: bytes, rid: str) -> tuple[int, bytes, list[tuple[bytes, bytes]]]:
         """Per-row reasons: the features that moved each row's score most, in plain words."""
@@ -432,7 +481,7 @@ class ServingApp:
         }
         return 200, orjson.dumps(doc), _JSON
 
-    def _log_rows(
+    async def _decided(
         self,
         rt: ModelRuntime,
         rid: str,
@@ -440,98 +489,84 @@ class ServingApp:
         out: dict[str, list[Any]],
         n: int,
         started: float,
-    ) -> None:
+        token: Any,
+    ) -> list[str]:
+        """Give each decided row a case id, remember it, log it, and queue it for a reviewer
+        when the deployment is human-in-the-loop (the only SQL write on the prediction path)."""
+        base = self.cases.new_id()
+        case_ids = [base] if n == 1 else [f"{base}-{i}" for i in range(n)]
+        self._log_rows(rt, rid, case_ids, columns, out, started, token)
         if rt.oversight == "human-in-the-loop":
-            self._remember(rid, out.get("decision", out.get("prediction")), n)
-        if self.decision_log is None:
-            return
+            await self.cases.open_for_review(case_ids)
+        return case_ids
+
+    def _policy(self, rt: ModelRuntime) -> frozenset[str]:
+        """The special-category columns of ``rt`` (pseudonymised in the log), cached per load."""
+        if self._log_policy[0] is not rt:
+            spec = rt.bundle.read_json("spec.json") if rt.bundle.has("spec.json") else {}
+            special = ((spec or {}).get("columns") or {}).get("special_category") or {}
+            self._log_policy = (rt, frozenset(str(c) for c in special) - rt.personal_columns)
+        return self._log_policy[1]
+
+    def _log_rows(
+        self,
+        rt: ModelRuntime,
+        rid: str,
+        case_ids: list[str],
+        columns: dict[str, list[Any]],
+        out: dict[str, list[Any]],
+        started: float,
+        token: Any,
+    ) -> None:
         now = _dt.datetime.now(_dt.UTC)
+        caller = str(getattr(token, "name", "") or "")
+        caller_id = str(getattr(token, "id", "") or "")
+        remember = self.cases.remember
+        for i, case_id in enumerate(case_ids):
+            remember(case_id, (rid, caller, caller_id, rt, out, i, now))
+        log = self.decision_log
+        if log is None:
+            return
         latency = round((time.perf_counter() - started) * 1000, 3)
         names = rt.schema.names
         redact = rt.personal_columns
+        special = self._policy(rt)
+        hasher = log.hasher
         governance = rt.log_fields
-        for i in range(n):
+        n = len(case_ids)
+        for i, case_id in enumerate(case_ids):
             rec: dict[str, Any] = {
+                "case_id": case_id,
                 "request_id": rid if n == 1 else f"{rid}:{i}",
                 "time": now,
                 "model_version": rt.version,
                 "model_sha256": rt.sha256,
+                "caller": caller,
+                "caller_id": caller_id,
             }
             values = [columns[c][i] for c in names]
-            rec["input_sha256"] = hashlib.sha256(
-                orjson.dumps(values, option=orjson.OPT_SERIALIZE_NUMPY)
-            ).hexdigest()
+            rec["input_hmac"] = hasher.input_hmac(values)
             for c, v in zip(names, values, strict=True):
-                rec[c] = REDACTED if c in redact and v is not None else v
+                if v is None:
+                    rec[c] = None
+                elif c in redact:
+                    rec[c] = REDACTED
+                elif c in special:
+                    rec[c] = hasher.pseudonym(c, v)
+                else:
+                    rec[c] = v
             for k, v in out.items():
                 rec[k] = v[i]
             rec["latency_ms"] = latency
             rec.update(governance)
-            self.decision_log.append(rec)
+            log.append(rec)
 
-    def _remember(self, rid: str, decisions: list[Any] | None, n: int) -> None:
-        if decisions is None:
-            return
-        if len(self._recent) > 100_000:
-            self._recent.clear()
-        if n == 1:
-            self._recent[rid] = decisions[0]
-        else:
-            for i in range(n):
-                self._recent[f"{rid}:{i}"] = decisions[i]
 
-    def _review(self, request_id: str, body: bytes) -> tuple[int, bytes, list[tuple[bytes, bytes]]]:
-        rt = self._runtime()
-        if rt.oversight != "human-in-the-loop":
-            raise HTTPError(
-                404,
-                "not_found",
-                "Reviewer decisions are recorded only for a human-in-the-loop "
-                "deployment. Record human-in-the-loop oversight on the version in the "
-                "registry (or serve a bundle folder with --oversight human-in-the-loop).",
-            )
-        doc = _loads(body)
-        if not isinstance(doc, dict) or "decision" not in doc:
-            raise HTTPError(
-                422,
-                "invalid",
-                'Send {"decision": ..., "reason": "...", '
-                '"reviewer": "..."} with the reviewer\'s final decision.',
-            )
-        decision = doc["decision"]
-        if not isinstance(decision, (str, int, float, bool)) or (
-            isinstance(decision, str) and len(decision) > 200
-        ):
-            raise HTTPError(422, "invalid", "'decision' must be a short string or a number.")
-        reason = doc.get("reason")
-        reviewer = doc.get("reviewer", "unknown")
-        if (reason is not None and not isinstance(reason, str)) or not isinstance(reviewer, str):
-            raise HTTPError(422, "invalid", "'reason' and 'reviewer' must be strings.")
-        if request_id not in self._recent:
-            raise HTTPError(
-                404, "not_found", f"No recent prediction has request id {request_id!r}."
-            )
-        model_decision = self._recent[request_id]
-        overridden = str(decision) != str(model_decision)
-        if overridden and not (reason or "").strip():
-            raise HTTPError(
-                422, "invalid", "An override needs a 'reason'. Say why the reviewer disagreed."
-            )
-        if self.decision_log is not None:
-            self.decision_log.review(
-                request_id,
-                reviewer_decision=decision,
-                reason=reason,
-                reviewer=reviewer[:200],
-                overridden=overridden,
-            )
-        body_out = {
-            "request_id": request_id,
-            "model_decision": model_decision,
-            "reviewer_decision": decision,
-            "overridden": overridden,
-        }
-        return 200, orjson.dumps(body_out), _JSON
+def _case_header(case_ids: list[str]) -> tuple[bytes, bytes]:
+    """``X-Case-Id``: the case id of a one-row request; for more rows their shared stem
+    (row ``i`` is ``STEM-i``)."""
+    first = case_ids[0] if case_ids else ""
+    return b"x-case-id", (first if len(case_ids) == 1 else first.rsplit("-", 1)[0]).encode()
 
 
 def _loads(body: bytes) -> Any:

@@ -6,38 +6,52 @@ waiting or ``max_seconds`` have passed, and drains everything on :meth:`Decision
 graceful shutdown loses nothing. Reviewers' final decisions (human-in-the-loop) go to
 ``reviews/part-*.parquet`` the same way. :func:`read_decision_log` merges both for ``monitor/``.
 
+Nothing in the log is reversible: each record keeps ``input_hmac``, a keyed hash of the input
+(see :mod:`civicml.serve._log_key`; logs written before keep their ``input_sha256`` column and
+still read), personal-data and free-text columns are removed (``"[redacted]"``) and
+special-category columns pseudonymised under the same key. Folders are ``0700`` and files
+``0600`` whatever the umask, and parts older than the retention period are deleted (see
+:mod:`civicml.serve._retention`).
+
 Examples
 --------
 >>> import tempfile, datetime as dt
 >>> folder = tempfile.mkdtemp()
 >>> log = DecisionLog(folder).start()
->>> log.append({"request_id": "r1", "time": dt.datetime.now(dt.UTC), "model_version": "1",
-...             "model_sha256": "ab", "input_sha256": "cd", "age": 30.0, "score": 0.7,
-...             "prediction": "yes", "decision": 1, "latency_ms": 1.2})
->>> log.review("r1", reviewer_decision=0, reason="Evidence of work", reviewer="ops")
+>>> log.append({"case_id": "c1", "request_id": "r1", "time": dt.datetime.now(dt.UTC),
+...             "model_version": "1", "model_sha256": "ab", "input_hmac": "cd", "age": 30.0,
+...             "score": 0.7, "prediction": "yes", "decision": 1, "latency_ms": 1.2})
+>>> log.review("c1", reviewer_decision=0, reason="Evidence of work", reviewer="ops")
 >>> log.close()
 >>> df = read_decision_log(folder)
->>> df[["request_id", "decision", "reviewer_decision", "overridden"]].values.tolist()
-[['r1', 1, 0, True]]
+>>> df[["case_id", "decision", "reviewer_decision", "overridden"]].values.tolist()
+[['c1', 1, 0, True]]
 """
 
 from __future__ import annotations
 
 import collections
 import datetime as _dt
+import io
 import logging
 import os
 import queue
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+from civicml._files import private_dir, write_private_bytes
+from civicml.serve._log_key import LogHasher, load_log_key
+from civicml.serve._retention import apply_retention, check_retention_days, retention_days_from_env
 
 __all__ = ["REDACTED", "DecisionLog", "read_decision_log"]
 
 REDACTED = "[redacted]"
 _log = logging.getLogger("civicml.serve")
 _STOP = object()
+_DAY = 86_400.0
 
 
 class DecisionLog:
@@ -53,6 +67,11 @@ class DecisionLog:
         Roll at least this often while records are waiting.
     max_queue : int
         Bound of the in-memory queue; when full, ``append`` waits (back-pressure, never loss).
+    retention_days : float, optional
+        Delete parts older than this at start and daily (default ``$CIVICML_LOG_RETENTION_DAYS``;
+        unset: kept).
+    on_delete : callable, optional
+        Called with each deletion's record (e.g. to audit it in the registry).
     """
 
     def __init__(
@@ -62,11 +81,20 @@ class DecisionLog:
         max_rows: int = 10_000,
         max_seconds: float = 10.0,
         max_queue: int = 100_000,
+        retention_days: float | None = None,
+        on_delete: Callable[[dict[str, Any]], Any] | None = None,
     ) -> None:
         self.folder = Path(folder)
         self.max_rows = max_rows
         self.max_seconds = max_seconds
         self.max_queue = max_queue
+        self.retention_days = (
+            retention_days_from_env()
+            if retention_days is None
+            else check_retention_days(retention_days)
+        )
+        self.on_delete = on_delete
+        self._hasher: LogHasher | None = None
         # Prediction records go into a deque: append is atomic and wakes no thread, so the
         # request path never pays for a context switch; the writer drains it when it wakes.
         self._pending: collections.deque[dict[str, Any]] = collections.deque()
@@ -76,11 +104,20 @@ class DecisionLog:
         self.written = 0
         self.failed = 0
 
+    @property
+    def hasher(self) -> LogHasher:
+        """Keyed hashes under this deployment's log key (loaded, or created, on first use)."""
+        if self._hasher is None:
+            self._hasher = LogHasher(load_log_key(self.folder))
+        return self._hasher
+
     def start(self) -> DecisionLog:
         """Start the writer thread (idempotent); returns ``self``."""
         if self._thread is None or not self._thread.is_alive():
-            (self.folder / "predictions").mkdir(parents=True, exist_ok=True)
-            (self.folder / "reviews").mkdir(parents=True, exist_ok=True)
+            private_dir(self.folder)  # and the parents it creates (.civicml/decisions)
+            private_dir(self.folder / "predictions")
+            private_dir(self.folder / "reviews")
+            _ = self.hasher
             self._thread = threading.Thread(
                 target=self._run, name="civicml-decision-log", daemon=True
             )
@@ -102,21 +139,24 @@ class DecisionLog:
 
     def review(
         self,
-        request_id: str,
+        case_id: str,
         *,
         reviewer_decision: Any,
         reason: str | None,
         reviewer: str,
         overridden: bool | None = None,
         model_decision: Any = None,
+        request_id: str | None = None,
     ) -> None:
-        """Queue a reviewer's final decision for a logged request."""
+        """Queue a reviewer's final decision for a logged case (``request_id``: the client's
+        reference, kept for reading only)."""
         if overridden is None:
             overridden = model_decision is None or reviewer_decision != model_decision
         self._queue.put(
             (
                 "r",
                 {
+                    "case_id": case_id,
                     "request_id": request_id,
                     "review_time": _dt.datetime.now(_dt.UTC),
                     "reviewer_decision": reviewer_decision,
@@ -141,11 +181,28 @@ class DecisionLog:
         done.wait(timeout)
 
     # -- writer thread --------------------------------------------------------------------
+    def _retain(self) -> None:
+        """Apply the retention period (never fatal: a failure is logged and retried daily)."""
+        if self.retention_days is None:
+            return
+        try:
+            apply_retention(self.folder, self.retention_days, on_delete=self.on_delete)
+        except Exception as exc:
+            _log.error(
+                "decision log retention failed",
+                extra={"event": "retention_error", "error": f"{type(exc).__name__}: {exc}"},
+            )
+
     def _run(self) -> None:
         preds: list[dict[str, Any]] = []
         reviews: list[dict[str, Any]] = []
         last = time.monotonic()
+        self._retain()
+        next_retention = last + _DAY
         while True:
+            if time.monotonic() >= next_retention:
+                self._retain()
+                next_retention = time.monotonic() + _DAY
             try:
                 item = self._queue.get(timeout=max(0.05, self.max_seconds / 4))
             except queue.Empty:
@@ -209,14 +266,14 @@ class DecisionLog:
         self._seq += 1
         stamp = _dt.datetime.now(_dt.UTC).strftime("%Y%m%dT%H%M%S%f")
         path = self.folder / sub / f"part-{stamp}-{os.getpid()}-{self._seq:06d}.parquet"
-        tmp = path.with_suffix(".tmp")
         try:
             frame = pd.DataFrame.from_records(rows)
             for col in frame.columns:
                 if frame[col].dtype == object and col not in ("time", "review_time"):
                     frame[col] = _uniform(frame[col])
-            frame.to_parquet(tmp, index=False)
-            os.replace(tmp, path)
+            buffer = io.BytesIO()
+            frame.to_parquet(buffer, index=False)
+            write_private_bytes(path, buffer.getvalue())  # 0600, renamed into place
             self.written += len(rows)
         except Exception as exc:  # never crash the server for a log write; say so loudly
             self.failed += len(rows)
@@ -246,10 +303,12 @@ def read_decision_log(
     Returns
     -------
     pandas.DataFrame
-        ``request_id``, ``time`` (tz-aware UTC), ``model_version``, ``model_sha256``,
-        ``input_sha256``, the input features (personal data as ``"[redacted]"``), ``score``,
-        ``prediction``, ``decision``, ``latency_ms``, and ``reviewer_decision``, ``overridden``,
-        ``override_reason`` (empty where no review was recorded).
+        ``case_id`` (assigned by the server), ``request_id`` (the client's reference),
+        ``time`` (tz-aware UTC), ``model_version``, ``model_sha256``, ``input_hmac`` (older
+        logs: ``input_sha256``), the input features (personal data as ``"[redacted]"``,
+        special-category data as keyed pseudonyms), ``score``, ``prediction``, ``decision``,
+        ``latency_ms``, and ``reviewer_decision``, ``overridden``, ``override_reason`` (empty
+        where no review was recorded).
     """
     import pandas as pd
 
@@ -272,14 +331,38 @@ def read_decision_log(
     review_parts = sorted((root / "reviews").glob("part-*.parquet"))
     if review_parts:
         rv = pd.concat([pd.read_parquet(p) for p in review_parts], ignore_index=True)
-        rv = rv.sort_values("review_time").drop_duplicates("request_id", keep="last")
-        rv = rv[["request_id", "reviewer_decision", "overridden", "override_reason"]]
-        df = df.merge(rv, on="request_id", how="left")
+        df = _join_reviews(df, rv.sort_values("review_time", kind="stable"))
     else:
         df["reviewer_decision"] = None
         df["overridden"] = pd.Series([pd.NA] * len(df), dtype="boolean", index=df.index)
         df["override_reason"] = None
     return df.sort_values("time", kind="stable").reset_index(drop=True)
+
+
+_REVIEW_COLUMNS = ("reviewer_decision", "overridden", "override_reason")
+
+
+def _join_reviews(df: Any, rv: Any) -> Any:
+    """Each prediction's latest review: by ``case_id``, or by ``request_id`` for reviews written
+    before the server assigned case ids (a client's request id is not unique, so a review that
+    has a case id is never matched on it)."""
+    import pandas as pd
+
+    has_case = rv["case_id"].notna() if "case_id" in rv.columns else pd.Series(False, rv.index)
+    found = {c: pd.Series([None] * len(df), index=df.index, dtype=object) for c in _REVIEW_COLUMNS}
+    for key, rows in (("request_id", rv[~has_case]), ("case_id", rv[has_case])):
+        if not len(rows) or key not in df.columns:
+            continue
+        latest = rows.drop_duplicates(key, keep="last").set_index(key)
+        hit = df[key].isin(latest.index)
+        for c in _REVIEW_COLUMNS:
+            if c in latest.columns:
+                found[c][hit] = df.loc[hit, key].map(latest[c]).to_numpy()
+    out = df.copy()
+    out["reviewer_decision"] = found["reviewer_decision"]
+    out["overridden"] = found["overridden"].astype("boolean")
+    out["override_reason"] = found["override_reason"]
+    return out
 
 
 def _utc(ts: Any) -> Any:

@@ -46,6 +46,10 @@ class ServerOptions:
         TLS certificate and private key (PEM), both or neither.
     log_dir : path, optional
         Decision log folder (default ``.civicml/decisions/NAME``).
+    log_retention_days : float, optional
+        Delete decision-log parts older than this (at start and daily; each deletion recorded
+        in the log folder's ``deletions.jsonl``). Default: ``$CIVICML_LOG_RETENTION_DAYS``, else
+        kept.
     serve : ServeOptions
         Validation policies, micro-batching, oversight and runtime for the model.
     poll_seconds : float
@@ -73,6 +77,7 @@ class ServerOptions:
     certfile: Path | None = None
     keyfile: Path | None = None
     log_dir: Path | None = None
+    log_retention_days: float | None = None
     serve: ServeOptions = field(default_factory=ServeOptions)
     poll_seconds: float = 10.0
     access_log: bool = False
@@ -150,6 +155,7 @@ def _model_config(opts: ServerOptions) -> tuple[dict[str, Any], Path]:
         "project_dir": str(opts.project_dir.resolve()),
         "options": options,
         "decision_log": str(folder.resolve()),
+        "log_retention_days": opts.log_retention_days,
         "poll_seconds": opts.poll_seconds,
         "access_log": opts.access_log,
         "bandits": opts.bandits,

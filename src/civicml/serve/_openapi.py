@@ -1,10 +1,16 @@
-"""The app's OpenAPI 3.0 document, generated from the served model's data contract."""
+"""The app's OpenAPI 3.0 document, generated from the served model's data contract.
+
+Any predict-token holder may read it, so a personal-data or special-category input is
+published as its type only: its categories and range stay in the contract (see
+:func:`~civicml.serve._validate.personal_inputs`).
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 from civicml.serve._runtime import ModelRuntime
+from civicml.serve._validate import personal_inputs
 
 __all__ = ["openapi_document"]
 
@@ -37,16 +43,19 @@ _SECURED: list[dict[str, list[str]]] = [{"bearer": []}]
 _AUTH_ERRORS = _errors(400, 401, 403, 404, 405, 413, 422, 429)
 _NAME = {"name": "name", "in": "path", "required": True, "schema": {"type": "string"}}
 _VERSION = {"name": "version", "in": "path", "required": True, "schema": {"type": "string"}}
-_REQUEST_ID = {
-    "name": "request_id",
+#: the case id the server gives each decision (``X-Case-Id``)
+_CASE_ID = {
+    "name": "case_id",
     "in": "path",
     "required": True,
     "schema": {"type": "string", "pattern": "^[A-Za-z0-9_.:-]{1,128}$"},
 }
 
 
-def _post(summary: str, schema: dict[str, Any]) -> dict[str, Any]:
-    """A secured JSON POST operation answering predictions."""
+def _post(
+    summary: str, schema: dict[str, Any], *, ok: str = "200", answer: str = "Predictions"
+) -> dict[str, Any]:
+    """A secured JSON POST operation (answering predictions unless told otherwise)."""
     return {
         "post": {
             "summary": summary,
@@ -55,7 +64,7 @@ def _post(summary: str, schema: dict[str, Any]) -> dict[str, Any]:
                 "required": True,
                 "content": {"application/json": {"schema": schema}},
             },
-            "responses": {"200": _json_ok("Predictions"), **_AUTH_ERRORS},
+            "responses": {ok: _json_ok(answer), **_AUTH_ERRORS},
         }
     }
 
@@ -78,11 +87,21 @@ def _with(item: dict[str, Any], *params: dict[str, Any]) -> dict[str, Any]:
     return {method: {**op, "parameters": list(params)}}
 
 
+def unpublished_inputs(rt: ModelRuntime) -> frozenset[str]:
+    """The inputs of ``rt`` whose categories and range are not published: what the runtime
+    treats as personal data, and what the bundle marks as personal or special category."""
+    bundle = rt.bundle
+    spec = bundle.read_json("spec.json") if bundle.has("spec.json") else {}
+    marked = personal_inputs(rt.contract, spec if isinstance(spec, dict) else {}, bundle.info)
+    return marked | frozenset(getattr(rt, "personal_columns", ())) | rt.schema.personal
+
+
 def _row_schema(rt: ModelRuntime) -> dict[str, Any]:
-    """One row: each field's type, range and categories come from the data contract."""
+    """One row: each field's type, range and categories come from the data contract (not the
+    categories or range of a personal-data column)."""
     return {
         "type": "object",
-        "properties": rt.schema.openapi_properties(),
+        "properties": rt.schema.openapi_properties(personal=unpublished_inputs(rt)),
         "required": list(rt.schema.names),
         "additionalProperties": rt.schema.extra_columns == "allow",
     }
@@ -156,21 +175,37 @@ def _scoring_paths(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def _operations_paths() -> dict[str, Any]:
-    """Reviewer decisions, metrics and this document."""
-    decision = _post(
-        "Record a reviewer's final decision",
+    """Cases (contest, review, the queue), metrics and this document."""
+    review = _post(
+        "A reviewer's final outcome for a case (the 'review' scope; the reviewer is the token's "
+        "identity)",
         {
             "type": "object",
             "required": ["decision"],
             "properties": {
                 "decision": {"anyOf": [{"type": "string"}, {"type": "number"}]},
-                "reason": {"type": "string"},
-                "reviewer": {"type": "string"},
+                "reason": {"type": "string", "maxLength": 2000},
             },
+            "additionalProperties": False,
         },
+        answer="The case after the review",
+    )
+    contest = _post(
+        "Contest a decision: opens its case for a person",
+        {
+            "type": "object",
+            "required": ["reason"],
+            "properties": {"reason": {"type": "string", "minLength": 1, "maxLength": 2000}},
+            "additionalProperties": False,
+        },
+        ok="201",
+        answer="The case is open for a person",
     )
     return {
-        "/decisions/{request_id}": _with(decision, _REQUEST_ID),
+        "/decisions/queue": _get("Open cases, oldest first, with their age ('review' scope)"),
+        "/decisions/{case_id}": _with(_get("One case and its events ('review' scope)"), _CASE_ID),
+        "/decisions/{case_id}/review": _with(review, _CASE_ID),
+        "/decisions/{case_id}/contest": _with(contest, _CASE_ID),
         "/metrics": {
             "get": {
                 "summary": "Prometheus metrics",
@@ -189,7 +224,8 @@ def _operations_paths() -> dict[str, Any]:
 
 
 def openapi_document(rt: ModelRuntime) -> dict[str, Any]:
-    """OpenAPI for ``rt``: each row's fields, types, ranges and categories come from its contract."""
+    """OpenAPI for ``rt``: each row's fields, types, ranges and categories come from its contract
+    (a personal-data column's categories and range are not published)."""
     paths = {**_v2_paths(rt), **_scoring_paths(_row_schema(rt)), **_operations_paths()}
     return {
         "openapi": "3.0.3",

@@ -22,7 +22,7 @@ import pandas as pd
 from civicml.bundle import Bundle, Predictor
 from civicml.components import to_str
 from civicml.serve._governance import Governance
-from civicml.serve._validate import InputSchema, Policy
+from civicml.serve._validate import InputSchema, Policy, personal_inputs
 
 __all__ = ["ModelRuntime", "ServeOptions"]
 
@@ -124,6 +124,10 @@ class ModelRuntime:
         text += [c["name"] for c in self.contract.get("columns", []) if c.get("role") == "text"]
         declared = {str(c) for c in [*allow, *ids, *text, *self.id_columns]}
         self.personal_columns: frozenset[str] = frozenset(declared)
+        # personal inputs: no known values or ranges in 422 bodies or OpenAPI
+        self.schema = self.schema.with_personal(
+            self.personal_columns | personal_inputs(self.contract, spec, info)
+        )
         self._kinds = [
             "num"
             if c.dtype in ("integer", "float")
@@ -216,13 +220,26 @@ class ModelRuntime:
 
     @property
     def reference(self) -> pd.DataFrame:
-        """The training reference sample (for explanations), read once on first use."""
+        """The training reference sample (for explanations), read once on first use.
+
+        A private input (personal, special-category, free text) is not in the sample; it comes
+        as its typical value from ``reference.json`` (median, most common category, empty text,
+        or missing for personal data), which is all an explanation takes from the sample.
+        """
         cached = getattr(self, "_reference", None)
         if cached is None:
             if self.bundle.has("reference.parquet"):
                 cached = self.bundle.read_table("reference.parquet")
             else:
                 cached = pd.DataFrame(columns=self.features)
+            if self.bundle.has("reference.json"):
+                typical = self.bundle.read_json("reference.json").get("typical") or {}
+                for name, value in typical.items():
+                    if name not in cached.columns:
+                        filled = np.nan if value is None else value
+                        cached[name] = pd.Series([filled] * len(cached), dtype=object)
+                        if value is None or type(value) in (int, float):
+                            cached[name] = pd.to_numeric(cached[name], errors="coerce")
             self._reference = cached
         return cached
 

@@ -95,7 +95,8 @@ def build_app(config: Mapping[str, Any]) -> ServingApp | BanditsOnlyApp:
     """The app from a plain serving config (what ``civicml serve`` passes to its workers).
 
     Keys: ``bundle`` (folder) or ``model`` (``NAME@ALIAS``) with ``registry`` and
-    ``project_dir``; ``options`` (:class:`ServeOptions` fields); ``decision_log`` (folder);
+    ``project_dir``; ``options`` (:class:`ServeOptions` fields); ``decision_log`` (folder) and
+    ``log_retention_days``;
     ``poll_seconds``; ``access_log``; ``bandits`` (a bandit store URI: the bandit endpoints are
     served under ``/bandits/`` with the same tokens). With a registry, tokens are checked against it; else
     against ``$CIVICML_SERVE_TOKEN_HASH``. A ``registry`` that is an ``http(s)://`` URL is a
@@ -130,11 +131,14 @@ def build_app(config: Mapping[str, Any]) -> ServingApp | BanditsOnlyApp:
     else:
         assert reg is not None
         source = RegistrySource(reg, str(config["model"]))
+    folder, log = config.get("decision_log"), None
+    if folder is not None and config.get("log_retention_days") is not None:
+        log = DecisionLog(str(folder), retention_days=float(config["log_retention_days"]))
     app = create_app(
         source,
         verifier=verifier,
         options=options,
-        decision_log=config.get("decision_log"),
+        decision_log=log or folder,
         poll_seconds=float(config.get("poll_seconds", 10.0)),
         access_log=bool(config.get("access_log", False)),
         override_digest=config.get("override_digest"),

@@ -20,18 +20,30 @@ Examples
 ... except ValidationFailed as exc:
 ...     [e["field"] for e in exc.errors]
 ['zz', 'age', 'region']
+
+A personal-data column's known values (and range) are never published: a 422 says "not a known
+value" and OpenAPI gives a plain string, so a token holder cannot list whose data trained it.
+
+>>> private = schema.with_personal(["region"])
+>>> try:
+...     private.validate_columns({"age": [30], "region": ["W"]}, 1)
+... except ValidationFailed as exc:
+...     exc.errors
+[{'field': 'region', 'problem': 'is not a known value (checked against the data contract)', 'rows': [0]}]
+>>> private.openapi_properties()["region"]["anyOf"][0]["type"], "enum" in str(private.openapi_properties())
+('string', False)
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from civicml._errors import DataError
 
-__all__ = ["ColumnCheck", "InputSchema", "ValidationFailed"]
+__all__ = ["ColumnCheck", "InputSchema", "ValidationFailed", "personal_inputs"]
 
 Policy = Literal["reject", "allow"]
 
@@ -43,6 +55,10 @@ OIP_DATATYPE = {
     "string": "BYTES",
     "datetime": "BYTES",
 }
+#: what a 422 and OpenAPI say instead of a personal-data column's known values or range
+UNPUBLISHED = "checked against the data contract"
+#: contract roles whose values describe a person (free text can name or describe anyone)
+PERSONAL_ROLES = frozenset({"id", "text"})
 _TRUE = {"true", "1", "yes", "y", "t"}
 _FALSE = {"false", "0", "no", "n", "f"}
 
@@ -75,6 +91,8 @@ class ColumnCheck:
     categories: frozenset[str] | None = None
     unknown_category: Policy = "reject"
     out_of_range: Policy = "reject"
+    #: personal or special-category data: its categories and range are never published
+    personal: bool = False
 
     @property
     def oip_datatype(self) -> str:
@@ -138,11 +156,17 @@ class ColumnCheck:
             )
         if bad_type:
             problems.append(self._problem(f"is not a valid {self.dtype}", bad_type, values))
-        if bad_range:
+        if bad_range and self.personal:
+            problems.append(
+                self._problem(f"is outside the allowed range ({UNPUBLISHED})", bad_range)
+            )
+        elif bad_range:
             problems.append(
                 self._problem(f"is outside the range [{self.min}, {self.max}]", bad_range, values)
             )
-        if bad_cat:
+        if bad_cat and self.personal:
+            problems.append(self._problem(f"is not a known value ({UNPUBLISHED})", bad_cat))
+        elif bad_cat:
             known = sorted(self.categories or ())
             problems.append(
                 self._problem(f"is not a known category (one of {known[:20]})", bad_cat, values)
@@ -153,7 +177,7 @@ class ColumnCheck:
         self, what: str, rows: list[int], values: Sequence[Any] | None = None
     ) -> dict[str, Any]:
         item: dict[str, Any] = {"field": self.name, "problem": what, "rows": rows[:20]}
-        if values is not None:
+        if values is not None and not self.personal:  # no personal value echoed into logs
             item["got"] = [_safe_repr(values[i]) for i in rows[:5]]
         return item
 
@@ -236,9 +260,17 @@ class InputSchema:
         unknown_category: Policy | Mapping[str, Policy] = "reject",
         out_of_range: Policy | Mapping[str, Policy] = "reject",
         passthrough: Iterable[str] = (),
+        personal: Iterable[str] = (),
     ) -> InputSchema:
-        """Compile ``contract.json`` for the model's ``features`` (columns not in it: any type)."""
+        """Compile ``contract.json`` for the model's ``features`` (columns not in it: any type).
+
+        ``personal`` names the personal-data and special-category inputs (see
+        :func:`personal_inputs`); id and free-text columns of the contract, and columns it flags
+        ``personal`` or ``special_category``, count too. Their categories and ranges are
+        checked but never published (in a 422 or in OpenAPI).
+        """
         by_name = {c["name"]: c for c in (contract or {}).get("columns", []) if "name" in c}
+        private = {str(p) for p in personal} | _flagged(by_name.values())
         checks = []
         for name in features:
             c = by_name.get(name, {})
@@ -254,6 +286,7 @@ class InputSchema:
                     categories=frozenset(map(str, cats)) if cats is not None else None,
                     unknown_category=_policy(unknown_category, name),
                     out_of_range=_policy(out_of_range, name),
+                    personal=name in private,
                 )
             )
         target = (contract or {}).get("target")
@@ -262,6 +295,22 @@ class InputSchema:
         # columns the contract dropped (declared, or with a single value) are not inputs
         extras |= {str(d) for d in (contract or {}).get("dropped") or []}
         return cls(checks, extra_columns=extra_columns, passthrough=frozenset(extras))
+
+    def with_personal(self, names: Iterable[str]) -> InputSchema:
+        """A copy where the columns in ``names`` are personal data too (never unmarked).
+
+        >>> s = InputSchema([ColumnCheck("a", "string", "categorical", categories=frozenset("x"))])
+        >>> s.with_personal(["a", "not-an-input"]).by_name["a"].personal, s.by_name["a"].personal
+        (True, False)
+        """
+        wanted = {str(n) for n in names}
+        columns = [replace(c, personal=c.personal or c.name in wanted) for c in self.columns]
+        return InputSchema(columns, extra_columns=self.extra_columns, passthrough=self.passthrough)
+
+    @property
+    def personal(self) -> frozenset[str]:
+        """The inputs whose known values and range are not published."""
+        return frozenset(c.name for c in self.columns if c.personal)
 
     def validate_columns(
         self, columns: Mapping[str, Sequence[Any]], n_rows: int
@@ -320,26 +369,84 @@ class InputSchema:
                 cols[k] = [None if v is missing else v for v in vals]
         return self.validate_columns(cols, len(records))
 
-    def openapi_properties(self) -> dict[str, Any]:
-        """JSON-schema properties for one input row (used by the OpenAPI document)."""
+    def openapi_properties(self, personal: Iterable[str] = ()) -> dict[str, Any]:
+        """JSON-schema properties for one input row (used by the OpenAPI document).
+
+        A personal-data column (flagged here or named in ``personal``) gets its type and a
+        description, never its categories (``enum``) or range.
+        """
+        private = self.personal | {str(p) for p in personal}
         props: dict[str, Any] = {}
         for c in self.columns:
+            checked = c.name in private and (
+                c.categories is not None or c.min is not None or c.max is not None
+            )
             if c.dtype in ("integer", "float"):
                 s: dict[str, Any] = {"type": "integer" if c.dtype == "integer" else "number"}
-                if c.min is not None and c.out_of_range == "reject":
+                if c.min is not None and c.out_of_range == "reject" and c.name not in private:
                     s["minimum"] = c.min
-                if c.max is not None and c.out_of_range == "reject":
+                if c.max is not None and c.out_of_range == "reject" and c.name not in private:
                     s["maximum"] = c.max
             elif c.dtype == "boolean":
                 s = {"type": "boolean"}
             else:
                 s = {"type": "string"}
-                if c.categories is not None and c.unknown_category == "reject":
+                if (
+                    c.categories is not None
+                    and c.unknown_category == "reject"
+                    and c.name not in private
+                ):
                     s["enum"] = sorted(c.categories)
+            if checked:
+                s["description"] = (
+                    "Personal data: values are checked against the model's data contract, "
+                    "which is not published"
+                )
             if c.nullable:
                 s = {"anyOf": [s, {"type": "null"}]}
             props[c.name] = s
         return props
+
+
+def personal_inputs(
+    contract: Mapping[str, Any] | None,
+    spec: Mapping[str, Any] | None = None,
+    info: Mapping[str, Any] | None = None,
+) -> frozenset[str]:
+    """The columns a bundle marks as personal or special-category data, from its
+    ``contract.json``, ``spec.json`` and ``model_info.json``: ``personal_data.allow``, id and
+    free-text columns, ``columns.special_category`` (not ``none``), the columns named under
+    ``protected``, the special-category inputs found at training, and contract columns flagged
+    ``personal`` or ``special_category``.
+
+    >>> personal_inputs(
+    ...     {"columns": [{"name": "notes", "role": "text"}, {"name": "region"}]},
+    ...     {"personal_data": {"allow": ["postcode"]}, "protected": {"sex": "gender"},
+    ...      "columns": {"id": ["ref"], "special_category": {"faith": "religious-or-"
+    ...      "philosophical-beliefs", "colour": None}}},
+    ...     {"special_category": {"ethnic_group": {}}, "id_columns": ["ref"]},
+    ... ) == {"notes", "postcode", "gender", "ref", "faith", "ethnic_group"}
+    True
+    """
+    spec, info = spec or {}, info or {}
+    columns = spec.get("columns") or {}
+    found: set[str] = set((spec.get("personal_data") or {}).get("allow") or [])
+    found |= set(columns.get("id") or []) | set(columns.get("text") or [])
+    found |= {c for c, cat in (columns.get("special_category") or {}).items() if cat}
+    found |= {str(c) for c in (spec.get("protected") or {}).values() if c}
+    found |= set(info.get("special_category") or {}) | set(info.get("id_columns") or [])
+    found |= _flagged((contract or {}).get("columns") or [])
+    return frozenset(str(c) for c in found)
+
+
+def _flagged(columns: Iterable[Mapping[str, Any]]) -> set[str]:
+    """Contract columns that describe a person: id and free-text roles, or flagged."""
+    return {
+        str(c["name"])
+        for c in columns
+        if "name" in c
+        and (c.get("role") in PERSONAL_ROLES or c.get("personal") or c.get("special_category"))
+    }
 
 
 def _num_or_none(v: Any) -> float | None:

@@ -29,6 +29,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path, PurePosixPath
 from typing import IO, Any
 
+from civicml._files import create_private_dir
 from civicml.asgi import HTTPError
 from civicml.server._problems import invalid
 
@@ -132,9 +133,9 @@ def _write_member(tar: tarfile.TarFile, info: tarfile.TarInfo, dest: Path, rel: 
     if info.isdir():
         if target.is_file():
             raise _unsafe(info.name, "is a folder with the name of a file")
-        target.mkdir(parents=True, exist_ok=True)
+        create_private_dir(target)
         return
-    target.parent.mkdir(parents=True, exist_ok=True)
+    create_private_dir(target.parent)
     if target.exists():
         raise _unsafe(info.name, "is a file with the name of a folder")
     source = tar.extractfile(info)
@@ -142,6 +143,7 @@ def _write_member(tar: tarfile.TarFile, info: tarfile.TarInfo, dest: Path, rel: 
         raise _unsafe(info.name, "has no content")
     fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with source, os.fdopen(fd, "wb") as out:
+        os.fchmod(out.fileno(), 0o600)  # a bundle holds reference data: owner only, any umask
         shutil.copyfileobj(source, out, _CHUNK)
 
 
@@ -167,6 +169,6 @@ def pack_folder(folder: Path, out: IO[bytes]) -> None:
             rel = path.relative_to(folder).as_posix()
             info = tarfile.TarInfo(rel)
             info.size = path.stat().st_size
-            info.mode = 0o644
+            info.mode = 0o600
             with path.open("rb") as fh:
                 tar.addfile(info, fh)

@@ -1,7 +1,8 @@
 """Engines: one per database URL in a process, configured the same way for every store.
 
 SQLite files run in WAL mode (readers carry on while one writer writes) with foreign keys on and
-a 60-second busy timeout; civicml issues ``BEGIN`` itself, ``BEGIN IMMEDIATE`` for a connection
+a 60-second busy timeout; a new database file is created ``0600`` in ``0700`` folders before
+SQLite opens it (its ``-wal`` and ``-shm`` files take the same mode), whatever the umask; civicml issues ``BEGIN`` itself, ``BEGIN IMMEDIATE`` for a connection
 marked ``civicml_write`` (see :class:`~civicml.storage.Database`), so writers queue instead of
 failing half-way. ``sqlite://`` is a private in-memory database on one shared connection.
 PostgreSQL gets a small pre-pinged pool.
@@ -33,6 +34,7 @@ import sqlalchemy as sa
 from sqlalchemy import event as sa_event
 from sqlalchemy.engine import Connection, Engine
 
+from civicml._files import create_private_file
 from civicml.storage._url import dialect_of, is_memory_url, normalise_url
 
 __all__ = ["WRITE_OPTION", "close_engine", "open_engine", "shared_engines"]
@@ -130,7 +132,8 @@ def _create(url: str, *, durable: bool) -> Engine:
         )
     else:
         path = Path(sa.engine.make_url(url).database or "")
-        path.parent.mkdir(parents=True, exist_ok=True)
+        if path.name and not str(path).startswith("file:"):
+            create_private_file(path)  # registries and runs can hold personal data: owner only
         engine = sa.create_engine(
             url, connect_args={"timeout": _BUSY_MS / 1000, "check_same_thread": False}
         )

@@ -22,6 +22,8 @@ from civicml.web._context import Ctx, Web, WebConfig, finish
 from civicml.web._forms import routes as form_routes
 from civicml.web._oidc import routes as oidc_routes
 from civicml.web._pages import routes as page_routes
+from civicml.web._reports import atrs_gaps
+from civicml.web._reviews import routes as review_routes
 
 if TYPE_CHECKING:
     from starlette.applications import Starlette
@@ -155,6 +157,8 @@ def create_app(
     reg = registry or open_registry(
         config.registry_uri, artifacts=config.artifacts, project_dir=config.project_dir
     )
+    if reg.atrs_check is None:  # a serving alias needs a complete ATRS record (or exemption)
+        reg.atrs_check = atrs_gaps
     run_store = runs or open_runs(config.registry_uri, project_dir=config.project_dir)
     cache = Path(config.cache_dir or Path(config.project_dir).resolve() / ".civicml" / "ui-cache")
     web = Web(
@@ -168,7 +172,7 @@ def create_app(
         govuk=govuk_dist(config.assets),
     )
     static = Path(__file__).parent / "static"
-    routes: list[Any] = [*page_routes(), *form_routes(), *oidc_routes()]
+    routes: list[Any] = [*page_routes(), *form_routes(), *oidc_routes(), *review_routes()]
     routes.append(Mount("/static", app=StaticFiles(directory=static), name="static"))
     if web.govuk is not None:
         css = web.govuk / "govuk-frontend.min.css"

@@ -70,6 +70,46 @@ def _log_rows(log_root: Path, version: ModelVersion) -> Any:
     return pd.concat(frames, ignore_index=True)
 
 
+def _reference(bundle: Any) -> tuple[Any, dict[str, dict[str, Any]]]:
+    """The bundle's public reference rows and the sketches of its private columns.
+
+    An older bundle kept raw rows of every input: its personal, special-category, protected and
+    free-text columns are turned into sketches here, so the page never shows one of their values.
+    """
+    from civicml.monitor import REFERENCE_DOCUMENT, private_columns, private_sketches
+
+    reference = bundle.read_table("reference.parquet")
+    if bundle.has(REFERENCE_DOCUMENT):
+        doc = bundle.read_json(REFERENCE_DOCUMENT) or {}
+        sketches = {str(k): dict(v) for k, v in (doc.get("columns") or {}).items()}
+    else:
+        sketches = {}
+    spec = bundle.read_json("spec.json") if bundle.has("spec.json") else {}
+    contract = bundle.read_json("contract.json") if bundle.has("contract.json") else {}
+    roles = {str(c["name"]): str(c.get("role") or "") for c in contract.get("columns", [])}
+    found = []
+    if bundle.has("personal_data.json"):
+        found = [
+            str(f.get("column")) for f in bundle.read_json("personal_data.json").get("findings", [])
+        ]
+    private = private_columns(
+        list(reference.columns),
+        spec=spec or {},
+        roles=roles,
+        special=bundle.info.get("special_category") or {},
+        found=found,
+    )
+    public, made = private_sketches(reference, private)
+    return public, {**made, **sketches}
+
+
+def _redacted(values: Any) -> bool:
+    """True when the log redacted every value of a column (nothing to compare)."""
+    from civicml.serve import REDACTED
+
+    return bool(len(values)) and bool((values.astype(str) == REDACTED).all())
+
+
 def monitoring_status(
     registry: Registry, version: ModelVersion, log_root: str | Path | None, *, plots: bool = True
 ) -> MonitoringStatus:
@@ -106,13 +146,16 @@ def monitoring_status(
             return MonitoringStatus(
                 version, NO_DATA, "No monitoring data yet: the bundle has no reference sample."
             )
-        reference = bundle.read_table("reference.parquet")
-        target = (bundle.read_json("model_info.json") if bundle.has("model_info.json") else {}).get(
-            "target"
-        )
-        cols = [c for c in reference.columns if c in current.columns and c != target]
-        detector = DriftDetector(columns=cols).fit(reference[cols])
-        drift = detector.detect(current[cols])
+        reference, sketches = _reference(bundle)
+        target = bundle.info.get("target")
+        cols = [
+            c
+            for c in [*reference.columns, *sketches]
+            if c in current.columns and c != target and not _redacted(current[c])
+        ]
+        public = [c for c in cols if c in reference.columns]
+        detector = DriftDetector(columns=cols).fit(reference[public], sketches=sketches)
+        drift = detector.detect(current[[c for c in cols if c in detector.feature_names_in_]])
         report = build_report(
             MonitorReport(model=version.name, version=str(version.version), drift=drift)
         )

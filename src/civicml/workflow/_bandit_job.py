@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from civicml._errors import BundleError, ConflictError, DataError, NotFoundError
+from civicml._files import create_private_dir, write_private_text
 from civicml.bandits import (
     BanditProject,
     BanditStore,
@@ -363,12 +364,11 @@ def write_bandit_report(bundle_dir: str | Path, out_dir: str | Path, *, pdf: boo
     checks = bundle.read_json("checks.json").get("checks", [])
     lineage = bundle.read_json("lineage.json") if bundle.has("lineage.json") else {}
     summary = bandit_summary(report, checks)
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    out = create_private_dir(out_dir)
     common = {**page_context(), "digest": bundle.digest}
     env = report_env()
-    html_path = out / "report.html"
-    html_path.write_text(
+    html_path = write_private_text(
+        out / "report.html",
         env.get_template("bandit_report.html.j2").render(
             report=report,
             checks=checks,
@@ -378,14 +378,12 @@ def write_bandit_report(bundle_dir: str | Path, out_dir: str | Path, *, pdf: boo
             gate=report.get("gate") or {"estimator": "dr", "margin": 0.0},
             **common,
         ),
-        encoding="utf-8",
     )
-    card = out / "model_card.md"
-    card.write_text(
+    card = write_private_text(
+        out / "model_card.md",
         bandit_model_card(
             {"report": report, "checks": checks, "summary": summary, "digest": bundle.digest}
         ),
-        encoding="utf-8",
     )
     record = build_bandit_atrs(report=report, checks=checks, lineage=lineage, digest=bundle.digest)
     atrs_json, atrs_html = write_atrs(out, record, common)

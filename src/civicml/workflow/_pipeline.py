@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from civicml._errors import ConflictError
+from civicml._files import create_private_dir, make_private
 from civicml.spec import ProjectSpec
 from civicml.workflow._recording import start_tracking
 from civicml.workflow._training_job import run_training
@@ -111,7 +112,7 @@ def project_lock(spec: ProjectSpec) -> Iterator[Path]:
     import fcntl
 
     folder = Path(spec.base_dir).resolve() / ".civicml" / "locks"
-    folder.mkdir(parents=True, exist_ok=True)
+    create_private_dir(folder)
     path = folder / f"pipeline-{spec.name}.lock"
     fh = open(path, "a+", encoding="utf-8")  # noqa: SIM115 - held for the block
     try:
@@ -148,7 +149,7 @@ def _read_state(path: Path) -> dict[str, Any]:
 
 def _write_json(path: Path, doc: Any) -> None:
     """Write JSON atomically: a temporary file in the same folder, fsynced, then renamed."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    create_private_dir(path.parent)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
@@ -184,8 +185,7 @@ def run_pipeline(
     from civicml.data import run_etl
 
     emit = on_event or (lambda *a, **k: None)
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    out = create_private_dir(out_dir)
     state_path = out / STATE_FILE
     with project_lock(spec):
         emit("stage", name="etl")
@@ -263,6 +263,7 @@ def _step_train(job: _Job) -> None:
         etl=job.etl,
     )
     training.result.leaderboard.to_frame().to_csv(job.out / "leaderboard.csv", index=False)
+    make_private(job.out / "leaderboard.csv")
     training.contract.save(job.out / "contract.json")
     job.finished(
         "train",

@@ -1,12 +1,14 @@
 """The training table, prepared for any fitting job, and what every bundle keeps of it.
 
 load (ETL) → training-table checks → personal-data scan → contract → feature roles; then the
-reference rows a bundle stores for monitoring. Shared by the supervised and unsupervised jobs.
+reference a bundle stores for monitoring: sampled rows of the columns that hold nobody's
+personal data, and distributions only (``reference.json``) of personal-data, special-category,
+protected and free-text columns. Shared by the supervised and unsupervised jobs.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
 
@@ -20,7 +22,9 @@ __all__ = [
     "Prepared",
     "parquet_safe",
     "prepare_table",
+    "private_columns",
     "reference_rows",
+    "reference_tables",
     "to_plain",
 ]
 
@@ -65,7 +69,7 @@ def prepare_table(
         validate(df)
     warnings = _check(spec, df, emit, check_target, check_task, not_features or [])
     findings = _scan(spec, df, emit)
-    contract, roles, quality = _contract(spec, df, emit)
+    contract, roles, quality = _contract(spec, df, emit, findings)
     return Prepared(etl, df, warnings, findings, contract, roles, quality)
 
 
@@ -135,7 +139,7 @@ def _scan(spec: ProjectSpec, df: pd.DataFrame, emit: EventHandler) -> list[Any]:
 
 
 def _contract(
-    spec: ProjectSpec, df: pd.DataFrame, emit: EventHandler
+    spec: ProjectSpec, df: pd.DataFrame, emit: EventHandler, findings: Sequence[Any] = ()
 ) -> tuple[Any, Any, list[Any]]:
     from civicml._errors import DataError
     from civicml.data import drop_constant_columns, infer_contract, quality_findings
@@ -151,6 +155,13 @@ def _contract(
         date_columns=cols.date,
         categorical_columns=cols.categorical,
         drop_columns=[*cols.drop, *([cols.group] if cols.group else [])],
+        # personal data keeps its type but none of its values (no postcodes in the bundle)
+        personal_columns=[
+            *spec.personal_data.allow,
+            *cols.id,
+            *cols.text,
+            *(str(f.column) for f in findings),
+        ],
     )
     quality = quality_findings(contract)
     contract = drop_constant_columns(contract)  # a single value cannot help; not an input
@@ -168,6 +179,62 @@ def reference_rows(X: pd.DataFrame, features: list[str], seed: int) -> pd.DataFr
     made safe for Parquet: the bundle's ``reference.parquet``."""
     sample = X[features].sample(n=min(REFERENCE_ROWS, len(X)), random_state=seed)
     return parquet_safe(sample.reset_index(drop=True))
+
+
+def private_columns(
+    spec: ProjectSpec,
+    features: list[str],
+    *,
+    roles: dict[str, str],
+    special: dict[str, Any],
+    findings: Sequence[Any] = (),
+) -> dict[str, str]:
+    """Features a bundle must not keep as raw rows, and why: ``text`` (free text, by role or
+    ``columns.text``), ``personal`` (``personal_data.allow``, ids, or found by the scan),
+    ``special`` (UK GDPR Art. 9, declared or detected) or ``protected`` (``protected:``).
+
+    >>> from civicml.spec import ProjectSpec
+    >>> spec = ProjectSpec.model_validate({"name": "x", "data": {"path": "t.csv"}, "target": "y",
+    ...     "personal_data": {"allow": ["postcode"]}, "protected": {"sex": "sex"}})
+    >>> private_columns(spec, ["postcode", "sex", "notes", "tenure"],
+    ...                 roles={"notes": "text"}, special={})
+    {'postcode': 'personal', 'sex': 'protected', 'notes': 'text'}
+    """
+    from civicml.monitor import private_columns as private_of
+
+    return private_of(
+        features,
+        spec=spec.model_dump(mode="json"),
+        roles=roles,
+        special=special,
+        found=[str(f.column) for f in findings],
+    )
+
+
+def reference_tables(
+    spec: ProjectSpec,
+    X: pd.DataFrame,
+    features: list[str],
+    *,
+    roles: dict[str, str],
+    private: dict[str, str],
+    score: Callable[[pd.DataFrame], pd.DataFrame] | None = None,
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """The bundle's ``reference.parquet`` (rows of the public features) and ``reference.json``
+    (distributions of the private ones, and ``score`` — the model's score and decision — on the
+    sampled rows, scored here because the bundle no longer holds every input)."""
+    from civicml.monitor import build_reference
+
+    sample = reference_rows(X, features, spec.seed)
+    outputs = score(sample) if score is not None else None
+    return build_reference(
+        sample,
+        features=features,
+        roles=roles,
+        private=private,
+        outputs=outputs,
+        protected=dict(spec.protected),
+    )
 
 
 def to_plain(obj: Any) -> Any:

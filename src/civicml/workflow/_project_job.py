@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from civicml._files import make_private
 from civicml.spec import ProjectSpec
 from civicml.workflow._recording import TrainingOutcome, start_tracking
 from civicml.workflow._training_job import run_training
@@ -101,6 +102,7 @@ def _project(
         tracker=tracker,
     )
     training.result.leaderboard.to_frame().to_csv(out / "leaderboard.csv", index=False)
+    make_private(out / "leaderboard.csv")
     training.contract.save(out / "contract.json")
     emit("stage", name="report")
     report = write_report(training.bundle.path, out / "report", pdf=pdf)

@@ -10,12 +10,17 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pandas as pd
 
 from civicml.spec import ProjectSpec
-from civicml.workflow._prepare import prepare_table, reference_rows, to_plain
+from civicml.workflow._prepare import (
+    prepare_table,
+    private_columns,
+    reference_tables,
+    to_plain,
+)
 from civicml.workflow._recording import (
     EventHandler,
     FitJob,
@@ -119,11 +124,22 @@ def _train(
     task = detect_task(y) if spec.task == "auto" else spec.task
     groups = X[cols.group] if cols.group else None
 
+    # personal and free-text inputs: the assessment draws no curve of them and quotes no value
+    private = list(
+        private_columns(
+            spec,
+            roles.features,
+            roles={c.name: c.role for c in contract.columns},
+            special={},
+            findings=findings,
+        )
+    )
+    _warn_if_budget_ignored(spec, emit)
     emit("stage", name="train", task=task)
     # one meter covers the search, the refit and the assessment; it never fails the run
     with EnergyMeter(measure_power_secs=5.0) as meter:
         result, assessment, frame_test = _train_and_assess(
-            spec, X, y, roles, task, groups, on_event, emit
+            spec, X, y, roles, task, groups, on_event, emit, private
         )
     # training-table warnings (e.g. a column that leaks the target) and the personal data the
     # model uses (declared, or training would have stopped) both need a person's eyes: they fail
@@ -173,6 +189,19 @@ def _train(
     )
 
 
+def _warn_if_budget_ignored(spec: ProjectSpec, emit: EventHandler) -> None:
+    """Say so when ``max_trials`` overrides a ``budget_seconds`` the spec also set."""
+    if spec.max_trials is not None and "budget_seconds" in spec.model_fields_set:
+        emit(
+            "warning",
+            message=(
+                f"max_trials ({spec.max_trials}) is set, so the search runs that many trials "
+                f"and budget_seconds ({spec.budget_seconds:g}) does not limit it; remove "
+                "max_trials to search within the time budget"
+            ),
+        )
+
+
 def _train_and_assess(
     spec: ProjectSpec,
     X: pd.DataFrame,
@@ -182,6 +211,7 @@ def _train_and_assess(
     groups: Any,
     on_event: EventHandler | None,
     emit: EventHandler,
+    private: list[str],
 ) -> tuple[Any, Any, pd.DataFrame]:
     from civicml.learn import train
 
@@ -222,6 +252,7 @@ def _train_and_assess(
         seed=spec.seed,
         metric=result.metric,
         costs=(spec.costs.false_positive, spec.costs.false_negative),
+        private_columns=private,
     )
     return result, assessment, frame_test
 
@@ -290,6 +321,7 @@ def _save(spec: ProjectSpec, bundle_dir: str | Path, parts: BundleParts, *, over
         "cv": result.leaderboard.best.cv_mean if result.leaderboard.best else {},
         "threshold": to_plain(result.threshold),
     }
+    reference, reference_doc = _reference(spec, parts, info)
     return save_bundle(
         bundle_dir,
         model=result.pipeline,
@@ -308,10 +340,37 @@ def _save(spec: ProjectSpec, bundle_dir: str | Path, parts: BundleParts, *, over
                 for k in ("selection", "pareto", "comparison", "ensemble", "calibration")
             },
             "onnx.json": parts.onnx_doc,
+            "reference.json": reference_doc,
         },
         files=parts.onnx_files,
-        tables={"reference.parquet": reference_rows(parts.frame, roles.features, spec.seed)},
+        tables={"reference.parquet": reference},
         overwrite=overwrite,
+    )
+
+
+def _reference(
+    spec: ProjectSpec, parts: BundleParts, info: dict[str, Any]
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """The monitoring reference without people in it; a binary model scores its rows here,
+    as :class:`civicml.bundle.Predictor` would from the saved bundle."""
+    from types import SimpleNamespace
+
+    from civicml.bundle import Predictor
+
+    features = parts.roles.features
+    private = private_columns(
+        spec,
+        features,
+        roles=info["roles"],
+        special=info["special_category"],
+        findings=parts.findings,
+    )
+    score = None
+    if info["task"] == "binary":
+        predictor = Predictor(cast(Any, SimpleNamespace(info=info, model=parts.result.pipeline)))
+        score = lambda rows: predictor.predict(rows)[["score", "decision"]]  # noqa: E731
+    return reference_tables(
+        spec, parts.frame, features, roles=info["roles"], private=private, score=score
     )
 
 

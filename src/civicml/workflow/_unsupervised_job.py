@@ -10,12 +10,19 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pandas as pd
 
 from civicml.spec import ProjectSpec
-from civicml.workflow._prepare import Prepared, prepare_table, reference_rows, to_plain
+from civicml.workflow._prepare import (
+    Prepared,
+    prepare_table,
+    private_columns,
+    reference_tables,
+    to_plain,
+)
 from civicml.workflow._recording import EventHandler, TrainingOutcome, lineage, run_tracked
 
 __all__ = ["fit_unsupervised", "run_unsupervised"]
@@ -260,11 +267,24 @@ def _save(
 ) -> Any:
     from civicml.bundle import save_bundle
 
+    info = documents["model_info.json"]
+    roles = {
+        str(c["name"]): str(c.get("role") or "") for c in documents["contract.json"]["columns"]
+    }
+    findings = documents["personal_data.json"]["findings"]
+    private = private_columns(
+        spec,
+        features,
+        roles=roles,
+        special=dict(info.get("special_category") or {}),
+        findings=[SimpleNamespace(column=f.get("column")) for f in findings],
+    )
+    reference, reference_doc = reference_tables(spec, X, features, roles=roles, private=private)
     return save_bundle(
         bundle_dir,
         model=result.pipeline,
-        documents=documents,
-        tables={"reference.parquet": reference_rows(X, features, spec.seed)},
+        documents={**documents, "reference.json": reference_doc},
+        tables={"reference.parquet": reference},
         overwrite=overwrite,
     )
 
