@@ -238,3 +238,14 @@ def _logger() -> Any:
     import logging
 
     return logging.getLogger("civicml.asgi.test")
+
+
+def test_a_missing_scope_names_every_scope_that_would_do() -> None:
+    """``/metrics`` takes ``admin`` or ``viewer``: a predict token is told both, not only one."""
+    auth = Authenticator(_verifier())
+    assert auth.bearer("Bearer viewer", "admin", also="viewer").name == "viewer"
+    with pytest.raises(Forbidden) as refused:
+        auth.bearer("Bearer good", "admin", also="viewer")
+    assert "lacks the 'viewer' or 'admin' scope" in str(refused.value)
+    with pytest.raises(Forbidden, match="lacks the 'viewer' scope"):
+        auth.bearer("Bearer good", "viewer")

@@ -88,6 +88,10 @@ def test_run_trains_and_saves_a_verified_bundle(tmp_path: Path) -> None:
             assert c["name"] in result.stdout
     assert (out / "bundle" / "manifest.json").is_file()
     assert (out / "leaderboard.csv").is_file() and (out / "contract.json").is_file()
+    # not a terminal (cron, CI): one plain line per stage and per finished candidate
+    assert "civicml: stage load" in result.stdout and "civicml: stage train" in result.stdout
+    assert re.search(r"civicml: candidate \S+ ok: \S+ [0-9.]+ ± [0-9.]+", result.stdout)
+    assert not result.stderr.strip() or "civicml: stage" not in result.stderr
     verify = runner.invoke(app, ["verify", str(out / "bundle")])
     assert verify.exit_code == 0 and "verified" in verify.stdout
 

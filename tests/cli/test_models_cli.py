@@ -360,3 +360,13 @@ def test_the_cli_acts_as_the_real_os_login_by_default(cli, tmp_path, monkeypatch
     monkeypatch.setenv("USER", "someone else")
     cli("register", _bundle(tmp_path, "os"), "--name", "m")
     assert json.loads(cli("show", "m/1", "--json").stdout)["created_by"] == os_login()
+
+
+def test_models_show_puts_one_value_under_each_header(cli, tmp_path, login) -> None:
+    login("Rosa")
+    cli("register", _bundle(tmp_path, "s"), "--name", "m")
+    out = cli("show", "m").stdout
+    header = next(line for line in out.splitlines() if "registered by" in line)
+    row = next(line for line in out.splitlines() if line.startswith("│ 1"))
+    assert header.count("┃") == row.count("│") == 9  # eight columns, eight values
+    assert "m: 1 version" in out and "1 versions" not in out

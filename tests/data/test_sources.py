@@ -266,7 +266,7 @@ def test_duckdb_query_over_parquet_glob(tmp_path: Path) -> None:
     q = "SELECT * FROM 'data/*.parquet' ORDER BY a"
     assert read_sql(q, base_dir=tmp_path)["a"].tolist() == [1, 2, 3]
     full = f"SELECT count(*) AS n FROM '{tmp_path}/data/*.parquet'"
-    assert read_sql(full)["n"].tolist() == [3]
+    assert read_sql(full, base_dir=tmp_path)["n"].tolist() == [3]
 
 
 def test_duckdb_bad_sql() -> None:

@@ -219,3 +219,41 @@ def test_partitions_on_s3_score_like_local_ones_and_resume(
         list_partitions(f"s3://{s3_bucket}/csv/")
     with pytest.raises(DataError, match="No Parquet objects match"):
         list_partitions(f"s3://{s3_bucket}/nothing/")
+
+
+def test_kept_formula_cells_are_guarded_in_the_csv(bundle: Path, tmp_path: Path) -> None:
+    """CSV injection: text a spreadsheet would run (=, +, -, @, tab, CR) gets a leading quote;
+    numbers, and text that is just a number, stay as they are."""
+    frame = _frame(6, 7)
+    frame["note"] = ['=HYPERLINK("http://x")', "+44 20 7946", "-2+3", "@SUM(A1)", "\tx", "ok"]
+    frame["amount"] = [-3.5, 2.0, -1.0, 0.5, 4.0, -0.25]
+    frame["code"] = ["-3.5", "+1", "x", "y", "z", "w"]
+    data = tmp_path / "in.csv"
+    frame.to_csv(data, index=False)
+    out = tmp_path / "p.csv"
+    score_file(bundle, data, out, keep=["note", "amount", "code"])
+    got = pd.read_csv(out)
+    assert got["note"].tolist() == [
+        '\'=HYPERLINK("http://x")',
+        "'+44 20 7946",
+        "'-2+3",
+        "'@SUM(A1)",
+        "'\tx",
+        "ok",
+    ]
+    assert got["amount"].dtype.kind == "f" and got["amount"].tolist()[0] == -3.5
+    assert got["code"].tolist()[:2] == ["-3.5", "+1"]
+    text = out.read_text(encoding="utf-8")
+    assert "\n=" not in text and ",=" not in text and ",@" not in text
+
+
+def test_formula_column_names_are_guarded(bundle: Path, tmp_path: Path) -> None:
+    frame = _frame(4, 8)
+    frame["=cmd|' /C calc'!A0"] = ["a", "b", "c", "d"]
+    data = tmp_path / "in.csv"
+    frame.to_csv(data, index=False)
+    out = tmp_path / "p.csv"
+    score_file(bundle, data, out, keep=["=cmd|' /C calc'!A0"], batch_rows=2)
+    header = out.read_text(encoding="utf-8").splitlines()[0]
+    assert "'=cmd|' /C calc'!A0" in header.split(",")
+    assert len(pd.read_csv(out)) == 4  # two batches, one header

@@ -2,7 +2,8 @@
 
 One authentication (bearer tokens, dashboard sessions, OpenID Connect sign-in, scopes and
 roles), one error type and
-JSON error body, one request-id and logging middleware, one metrics registry, one lifespan.
+JSON error body, one request-id, HSTS and logging middleware, one metrics registry (labelled by
+route template, with the process's own metrics), one lifespan.
 Each surface is a mountable app built on it; raw hot paths call the same pieces inline.
 """
 
@@ -39,12 +40,20 @@ from civicml.asgi._errors import (
 )
 from civicml.asgi._lifespan import lifespan_context, run_lifespan
 from civicml.asgi._logging import JsonFormatter, configure_logging
-from civicml.asgi._metrics import BUCKETS, PROMETHEUS_TEXT, MetricsRegistry
+from civicml.asgi._metrics import (
+    BUCKETS,
+    PROMETHEUS_TEXT,
+    UNMATCHED,
+    MetricsRegistry,
+    RouteTemplates,
+)
 from civicml.asgi._middleware import (
+    HSTS,
     JSON,
     REQUEST_ID_KEY,
     RequestContext,
     RequestIds,
+    hsts_headers,
     log_request,
     request_id_of,
     send_response,
@@ -57,8 +66,10 @@ from civicml.asgi._oidc import (
     SignInRefused,
     parse_role_map,
 )
+from civicml.asgi._process import process_lines
 from civicml.asgi._sessions import (
     COOKIE,
+    IDLE_SECONDS,
     PENDING_COOKIE,
     SessionCodec,
     SessionStore,
@@ -68,6 +79,8 @@ from civicml.asgi._sessions import (
 __all__ = [
     "BUCKETS",
     "COOKIE",
+    "HSTS",
+    "IDLE_SECONDS",
     "JSON",
     "PROMETHEUS_TEXT",
     "REQUEST_ID_KEY",
@@ -89,6 +102,7 @@ __all__ = [
     "RateLimiter",
     "RequestContext",
     "RequestIds",
+    "RouteTemplates",
     "SessionCodec",
     "SessionStore",
     "SignInRefused",
@@ -96,6 +110,7 @@ __all__ = [
     "TokenInfoLike",
     "TokenLookup",
     "TokenVerifier",
+    "UNMATCHED",
     "Unauthorized",
     "WebSession",
     "allow_method",
@@ -107,10 +122,12 @@ __all__ = [
     "hash_token",
     "has_scope",
     "headers_of",
+    "hsts_headers",
     "lifespan_context",
     "log_request",
     "parse_rate",
     "parse_role_map",
+    "process_lines",
     "read_body",
     "relative_path",
     "request_id_of",

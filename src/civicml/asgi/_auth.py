@@ -358,7 +358,8 @@ class Authenticator:
         if info is None:
             raise Unauthorized(BAD_TOKEN)
         if not has_scope(info, scope) and not (also and has_scope(info, also)):
-            raise Forbidden(f"The token {getattr(info, 'name', '?')!r} lacks the {scope!r} scope.")
+            needed = f"{scope!r} scope" if not also else f"{also!r} or {scope!r} scope"
+            raise Forbidden(f"The token {getattr(info, 'name', '?')!r} lacks the {needed}.")
         rate = getattr(info, "rate_limit", None)
         if rate and not self.limiter.allow(str(getattr(info, "id", "")), rate):
             raise RateLimited(f"The token went over its rate limit of {rate}. Slow down.")

@@ -7,6 +7,11 @@ which showed up in the serving profile). Every response echoes it in ``X-Request
 line per request (errors always; every request with ``access_log``) holds the request id,
 method, route, status and latency: never headers, bodies or query strings.
 
+Over TLS (the request's scheme is ``https``, as uvicorn sets it when started with a certificate)
+every response carries ``Strict-Transport-Security`` (:data:`HSTS`), so browsers refuse plain
+http to the host for a year; never over plain http, where the header means nothing and would
+pin a name that has no certificate yet. :func:`hsts_headers` gives it to raw hot paths.
+
 Examples
 --------
 >>> ids = RequestIds()
@@ -15,6 +20,10 @@ Examples
 >>> made = ids("bad id with spaces")
 >>> len(made), made == ids(None)
 (32, False)
+>>> hsts_headers({"scheme": "https"})
+[(b'strict-transport-security', b'max-age=31536000; includeSubDomains')]
+>>> hsts_headers({"scheme": "http"})
+[]
 """
 
 from __future__ import annotations
@@ -24,16 +33,18 @@ import logging
 import re
 import secrets
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 from civicml.asgi._errors import error_response
 from civicml.asgi._metrics import MetricsRegistry
 
 __all__ = [
+    "HSTS",
     "REQUEST_ID_KEY",
     "RequestContext",
     "RequestIds",
+    "hsts_headers",
     "log_request",
     "request_id_of",
 ]
@@ -46,6 +57,16 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 #: the scope key holding the request id (set by :class:`RequestContext`)
 REQUEST_ID_KEY = "civicml.request_id"
 SAFE_ID = re.compile(r"^[A-Za-z0-9_.:\-]{1,128}$")
+#: the HSTS header every response over TLS carries: one year, subdomains included
+HSTS = (b"strict-transport-security", b"max-age=31536000; includeSubDomains")
+_NO_HEADERS: list[tuple[bytes, bytes]] = []
+_HSTS_HEADERS = [HSTS]
+
+
+def hsts_headers(scope: Scope) -> list[tuple[bytes, bytes]]:
+    """``[HSTS]`` for a request that came over TLS, else ``[]`` (add it to a raw response's
+    headers; do not change the list returned)."""
+    return _HSTS_HEADERS if scope.get("scheme") in ("https", "wss") else _NO_HEADERS
 
 
 class RequestIds:
@@ -98,9 +119,10 @@ def _default_route(path: str) -> str:
 
 
 class RequestContext:
-    """ASGI middleware: a request id for every request, echoed in ``X-Request-ID``; one log line
-    per request; the request counted in a :class:`MetricsRegistry`; a bug answered with the one
-    JSON 500 body when the app had not started its response.
+    """ASGI middleware: a request id for every request, echoed in ``X-Request-ID``; over TLS the
+    HSTS header on every response; one log line per request; the request counted in a
+    :class:`MetricsRegistry` under its route template; a bug answered with the one JSON 500 body
+    when the app had not started its response.
 
     Parameters
     ----------
@@ -114,6 +136,10 @@ class RequestContext:
     route : callable, optional
         ``path -> route label`` for logs and metrics (keep it low-cardinality, e.g.
         ``/bandits/{name}/choose``).
+    templates : iterable of str
+        The app's route templates, declared on ``metrics`` (see
+        :meth:`MetricsRegistry.declare`): a path is counted under the template it matches,
+        every other path under ``<unmatched>``.
     """
 
     def __init__(
@@ -125,6 +151,7 @@ class RequestContext:
         ids: RequestIds | None = None,
         access_log: bool = False,
         route: Callable[[str], str] | None = None,
+        templates: Iterable[str] = (),
     ) -> None:
         self.app = app
         self.logger = logger
@@ -132,6 +159,8 @@ class RequestContext:
         self.ids = ids or RequestIds()
         self.access_log = access_log
         self.route = route or _default_route
+        if metrics is not None:
+            metrics.declare(templates)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -146,12 +175,17 @@ class RequestContext:
         rid = self.ids(incoming)
         scope[REQUEST_ID_KEY] = rid
         state = {"status": 500, "started": False}
-        header = (b"x-request-id", rid.encode())
+        added = [(b"x-request-id", rid.encode()), *hsts_headers(scope)]
 
         async def send_with_id(message: dict[str, Any]) -> None:
             if message["type"] == "http.response.start":
                 state["status"], state["started"] = message["status"], True
-                message = {**message, "headers": [*message.get("headers", ()), header]}
+                headers = list(message.get("headers", ()))
+                if len(added) > 1 and any(k.lower() == HSTS[0] for k, _ in headers):
+                    headers.extend(added[:1])  # the app set its own HSTS: keep it
+                else:
+                    headers.extend(added)
+                message = {**message, "headers": headers}
             await send(message)
 
         try:

@@ -40,6 +40,7 @@ from typing import Any
 
 __all__ = [
     "COOKIE",
+    "IDLE_SECONDS",
     "PENDING_COOKIE",
     "PENDING_SECONDS",
     "SESSION_SECONDS",
@@ -51,59 +52,99 @@ __all__ = [
 COOKIE = "civicml_session"
 #: the short-lived cookie of an OpenID sign-in under way (state, nonce, PKCE verifier)
 PENDING_COOKIE = "civicml_oidc"
+#: the most a session lasts, however active
 SESSION_SECONDS = 8 * 3600
+#: a session ends after this long without a request
+IDLE_SECONDS = 30 * 60
 PENDING_SECONDS = 600
 
 
 class SessionStore:
-    """The live sessions, held by the server (in this process's memory): ``sid -> entry``.
+    """The live sessions, held by the server in this process's memory: ``sid -> entry``.
 
     An entry is what the session stands for: ``{"token_id": ...}`` for a token sign-in, or the
-    signed-in person's facts for an OpenID sign-in. Entries expire after ``max_age`` seconds;
-    :meth:`close` (sign-out) forgets one at once. Restarting the process signs everyone out.
+    signed-in person's facts for an OpenID sign-in. A session ends at the first of: sign-out
+    (:meth:`close` forgets it at once, so its cookie, replayed, signs nobody in), ``idle``
+    seconds without a request, or ``max_age`` seconds after sign-in. A session id the store does
+    not hold signs nobody in, so the store fails closed: restarting the process signs everyone
+    out, and several server processes need sticky sessions. At most ``limit`` sessions are
+    kept; when full, the ones nearest their end are dropped first.
 
     Parameters
     ----------
     max_age : int
-        Seconds a session lasts.
+        Seconds a session lasts at most, however active.
+    idle : int
+        Seconds without a request after which a session ends.
     limit : int
-        The most live sessions kept; the oldest are dropped first.
+        The most live sessions kept.
+
+    Examples
+    --------
+    >>> store = SessionStore(idle=60)
+    >>> sid = store.open({"token_id": "t1"})
+    >>> start = store.clock()
+    >>> store.get(sid, now=start + 59)  # a request inside the idle limit...
+    {'token_id': 't1'}
+    >>> store.get(sid, now=start + 59 + 61) is None  # ...then idle too long
+    True
+    >>> store.get(sid) is None  # and forgotten: coming back does not revive it
+    True
     """
 
-    def __init__(self, max_age: int = SESSION_SECONDS, *, limit: int = 100_000) -> None:
-        self.max_age, self.limit = max_age, limit
-        self._items: dict[str, tuple[float, Any]] = {}
+    def __init__(
+        self, max_age: int = SESSION_SECONDS, *, idle: int = IDLE_SECONDS, limit: int = 100_000
+    ) -> None:
+        self.max_age, self.idle, self.limit = max_age, min(idle, max_age), limit
+        #: ``sid -> [absolute end, idle end, entry]``
+        self._items: dict[str, list[Any]] = {}
         self._lock = threading.Lock()
+        #: the clock sessions are timed by (seconds, monotonic)
+        self.clock = time.monotonic
 
     def open(self, entry: Any) -> str:
         """Start a session standing for ``entry``; its new random id."""
         sid = secrets.token_urlsafe(32)
-        now = time.monotonic()
+        now = self.clock()
         with self._lock:
             if len(self._items) >= self.limit:
-                for old in sorted(self._items, key=lambda k: self._items[k][0])[: self.limit // 10]:
-                    del self._items[old]
-            self._items[sid] = (now + self.max_age, entry)
+                self._evict(now)
+            self._items[sid] = [now + self.max_age, now + self.idle, entry]
         return sid
 
-    def get(self, sid: str | None) -> Any:
-        """The entry of a live session, or ``None`` (unknown, expired or signed out)."""
+    def _evict(self, now: float) -> None:
+        """Drop ended sessions; if still full, the tenth nearest their end."""
+        for sid in [k for k, v in self._items.items() if min(v[0], v[1]) < now]:
+            del self._items[sid]
+        if len(self._items) >= self.limit:
+            ending = sorted(self._items, key=lambda k: min(self._items[k][:2]))
+            for sid in ending[: max(1, self.limit // 10)]:
+                del self._items[sid]
+
+    def get(self, sid: str | None, *, now: float | None = None) -> Any:
+        """The entry of a live session, or ``None`` (unknown, idle too long, past its maximum
+        age, or signed out). A live session's idle clock starts again."""
         if not sid:
             return None
+        t = self.clock() if now is None else now
         with self._lock:
             item = self._items.get(sid)
             if item is None:
                 return None
-            if item[0] < time.monotonic():
+            if item[0] < t or item[1] < t:
                 del self._items[sid]
                 return None
-            return item[1]
+            item[1] = t + self.idle
+            return item[2]
 
     def close(self, sid: str | None) -> None:
         """Forget a session (sign-out): its cookie no longer signs anyone in."""
         if sid:
             with self._lock:
                 self._items.pop(sid, None)
+
+    def __len__(self) -> int:
+        return len(self._items)
 
 
 @dataclass

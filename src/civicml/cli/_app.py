@@ -13,6 +13,7 @@ from typing import Annotated, Any
 
 import typer
 
+from civicml._text import terminal_text
 from civicml.cli._common import (
     ByOpt,
     JsonOpt,
@@ -25,6 +26,7 @@ from civicml.cli._common import (
     fail,
     handle_errors,
     progress_bar,
+    progress_line,
     set_debug,
 )
 
@@ -133,7 +135,7 @@ def validate(
     if json_out:
         emit_json(report.to_dict())
     else:
-        console.print(report.render(), markup=False, soft_wrap=True)
+        console.print(terminal_text(report.render()), markup=False, soft_wrap=True)
     raise typer.Exit(0 if report.ok else 1)
 
 
@@ -173,9 +175,7 @@ def _validate_spec(spec_path: Path, json_out: bool) -> None:
             console.print(f"[yellow]warning:[/] {w}", soft_wrap=True)
         for f in findings:
             tag = "declared" if f.column in declared else "[red]NOT DECLARED[/]"
-            console.print(
-                f"personal data: {f.column!r} holds {f.kind} in {f.summary} ({tag})"
-            )
+            console.print(f"personal data: {f.column!r} holds {f.kind} in {f.summary} ({tag})")
         if not findings:
             console.print("No UK personal data found.")
     raise typer.Exit(1 if undeclared else 0)
@@ -246,6 +246,15 @@ def run(
     by: ByOpt = None,
     engine: EngineOpt = None,
     json_out: JsonOpt = False,
+    project_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--project-dir",
+            envvar="CIVICML_PROJECT",
+            help="Project folder whose .civicml/ records the run and the version (default: "
+            "the spec's folder).",
+        ),
+    ] = None,
 ) -> None:
     """The main job: validate the spec and data, train, save a verified bundle, write the
     report, model card and ATRS record, and register the bundle as a new (unpromoted) version.
@@ -276,7 +285,11 @@ def run(
         overwrite=overwrite,
         pdf=pdf,
         register_as=local_as,
-        registry_uri=local_registry(loaded.base_dir) if remote else registry,
+        registry_uri=(
+            local_registry(project_dir or loaded.base_dir)
+            if remote
+            else registry or (local_registry(project_dir) if project_dir else None)
+        ),
         quiet=json_out,
     )
     if register and remote:
@@ -340,6 +353,10 @@ def _with_progress(job: str, spec: Any, out: Path, *, quiet: bool, **kwargs: Any
     state: dict[str, Any] = {}
 
     def on_event(kind: str, **kw: Any) -> None:
+        if not quiet and not console.is_terminal:  # cron, CI, a log file: plain lines on stdout
+            line = progress_line(kind, kw)  # (stderr keeps errors to their one line)
+            if line:
+                console.print(line, markup=False, highlight=False, soft_wrap=True)
         if kind == "stage" and not quiet and err_console.is_terminal:
             err_console.print(f"[dim]· {kw['name']}[/]")
         elif kind == "warning" and not quiet:

@@ -16,6 +16,7 @@ import typer
 from rich.console import Console
 
 from civicml._errors import CivicMLError
+from civicml._text import terminal_safe
 
 if TYPE_CHECKING:
     from civicml.registry import Actor
@@ -25,6 +26,8 @@ __all__ = [
     "ByOpt",
     "JsonOpt",
     "ProjectOpt",
+    "find_project",
+    "progress_line",
     "RegisterOpt",
     "RegistryOpt",
     "SpecArg",
@@ -59,10 +62,41 @@ RegistryOpt = Annotated[
     ),
 ]
 
+
+def find_project(start: str | Path = ".") -> Path:
+    """The project folder, found the way git finds a repository: ``start`` when it holds
+    ``.civicml/``, else the nearest folder above it that does, else ``start`` itself.
+
+    >>> import tempfile
+    >>> root = Path(tempfile.mkdtemp()); (root / ".civicml").mkdir()
+    >>> (root / "a" / "b").mkdir(parents=True)
+    >>> find_project(root / "a" / "b") == root.resolve()
+    True
+    """
+    here = Path(start).resolve()
+    for folder in (here, *here.parents):
+        if (folder / ".civicml").is_dir():
+            return folder
+    return Path(start)
+
+
+def _project_dir(value: Path | None) -> Path:
+    """``--project-dir`` as given (or ``$CIVICML_PROJECT``); by default found from here."""
+    return find_project() if value is None or value == Path(".") else value
+
+
 # The other options several commands share, each declared once.
-#: ``--project-dir``: the folder holding ``.civicml/``.
+#: ``--project-dir``: the folder holding ``.civicml/`` (also ``$CIVICML_PROJECT``; by default the
+#: nearest folder from here upwards that holds one, as git finds a repository).
 ProjectOpt = Annotated[
-    Path, typer.Option("--project-dir", help="Project folder holding .civicml/.")
+    Path,
+    typer.Option(
+        "--project-dir",
+        envvar="CIVICML_PROJECT",
+        callback=_project_dir,
+        help="Project folder holding .civicml/ (default: $CIVICML_PROJECT, else the nearest "
+        "folder from here upwards that holds one).",
+    ),
 ]
 #: ``--artifacts``: where the registry keeps bundle files (also ``$CIVICML_ARTIFACTS``).
 ArtifactsOpt = Annotated[
@@ -215,7 +249,7 @@ def handle_errors(func: F) -> F:
         except CivicMLError as exc:
             if is_debug():
                 raise
-            raise fail(_escape(str(exc)), exc.exit_code) from None
+            raise fail(_escape(terminal_safe(str(exc), limit=2_000)), exc.exit_code) from None
         except KeyboardInterrupt:
             raise fail("Interrupted; nothing was written.", 130) from None
         except (typer.Exit, typer.Abort, SystemExit):
@@ -241,3 +275,35 @@ def _escape(text: str) -> str:
     from rich.markup import escape
 
     return escape(text)
+
+
+def progress_line(kind: str, kw: dict[str, Any]) -> str | None:
+    """One plain line for a job's event when the output is not a terminal: each stage, each
+    finished or skipped candidate, the refit and the end (warnings print on their own).
+
+    >>> progress_line("stage", {"name": "train", "task": "binary"})
+    'civicml: stage train (task binary)'
+    >>> progress_line("candidate_skipped", {"name": "mlp", "reason": "no time left"})
+    'civicml: candidate mlp skipped: no time left'
+    >>> progress_line("fold_done", {}) is None
+    True
+    """
+    if kind == "stage":
+        extra = ", ".join(f"{k} {v}" for k, v in kw.items() if k != "name")
+        return f"civicml: stage {kw.get('name')}" + (f" ({extra})" if extra else "")
+    if kind == "candidate_done":
+        entry = kw.get("entry")
+        if entry is None:
+            return f"civicml: candidate {kw.get('name')} {kw.get('status', 'done')}"
+        scores = ", ".join(
+            f"{m} {v:.4f} ± {entry.cv_std.get(m, 0.0):.4f}"
+            for m, v in entry.cv_mean.items()
+            if v == v
+        )
+        return f"civicml: candidate {entry.name} {entry.status}" + (f": {scores}" if scores else "")
+    if kind == "candidate_skipped":
+        return f"civicml: candidate {kw.get('name')} skipped: {kw.get('reason', '')}".rstrip(": ")
+    if kind in ("search_start", "refit_start", "done"):
+        extra = ", ".join(f"{k} {v}" for k, v in kw.items())
+        return f"civicml: {kind.replace('_', ' ')}" + (f" ({extra})" if extra else "")
+    return None

@@ -9,7 +9,9 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 
+from civicml._text import guard_csv_cells, terminal_safe
 from civicml.cli._common import (
     JsonOpt,
     ProjectOpt,
@@ -49,7 +51,7 @@ def etl(
         if out.suffix.lower() == ".parquet":
             result.frame.to_parquet(out, index=False)
         else:
-            result.frame.to_csv(out, index=False)
+            guard_csv_cells(result.frame).to_csv(out, index=False)  # formulas shown as text
     if json_out:
         emit_json(result.to_dict())
         return
@@ -59,17 +61,18 @@ def etl(
     for s in result.steps:
         table.add_row(
             str(s.index),
-            s.kind,
-            s.name,
-            ", ".join(s.inputs),
+            _safe(s.kind),
+            _safe(s.name),
+            _safe(", ".join(s.inputs)),
             f"{s.rows_in:,}",
             f"{s.rows_out:,}",
-            s.note,
+            _safe(s.note),
         )
     console.print(table)
     for v in result.data_versions():
         console.print(
-            f"{v.role} {v.name}: {v.rows:,} rows × {v.columns} columns, sha256 {v.sha256[:16]}…",
+            f"{terminal_safe(v.role)} {terminal_safe(v.name)}: {v.rows:,} rows × {v.columns} "
+            f"columns, sha256 {v.sha256[:16]}…",
             markup=False,
         )
     if out is not None:
@@ -101,19 +104,24 @@ def diff(
         emit_json(doc)
         return
     for t in doc["tables"]:
-        title = f"{t['role']} {t['name']}"
+        title = f"{terminal_safe(t['role'])} {terminal_safe(t['name'])}"
         if "only_in" in t:
-            console.print(f"{title}: only in run {'A' if t['only_in'] == 'a' else 'B'}")
+            which = "A" if t["only_in"] == "a" else "B"
+            console.print(f"{title}: only in run {which}", markup=False)
             continue
         ra, rb, delta = t["rows"]
         same = "same content" if t["same_content"] else "content changed"
-        console.print(f"[bold]{title}[/]: {ra:,} → {rb:,} rows ({delta:+,}); {same}")
+        console.print(f"[bold]{escape(title)}[/]: {ra:,} → {rb:,} rows ({delta:+,}); {same}")
         schema = t["schema"]
         for key in ("added", "removed"):
             if schema[key]:
-                console.print(f"  columns {key}: {', '.join(schema[key])}", markup=False)
+                names = ", ".join(terminal_safe(c) for c in schema[key])
+                console.print(f"  columns {key}: {names}", markup=False)
         for col, (x, y) in schema["retyped"].items():
-            console.print(f"  column {col} type {x} → {y}", markup=False)
+            console.print(
+                f"  column {terminal_safe(col)} type {terminal_safe(x)} → {terminal_safe(y)}",
+                markup=False,
+            )
         shown = {c: d for c, d in t["columns"].items() if all_columns or d["flagged"]}
         if not shown:
             console.print("  no column shifted beyond the thresholds")
@@ -124,14 +132,20 @@ def diff(
         for col, d in shown.items():
             na, nb = d["null_share"]
             table.add_row(
-                col,
-                str(d["kind"]),
+                _safe(col),
+                _safe(d["kind"]),
                 d["measure"],
                 _num(d["shift"]),
                 f"{_num(na)} → {_num(nb)}",
                 "yes" if d["flagged"] else "",
             )
         console.print(table)
+
+
+def _safe(value: Any) -> str:
+    """A value from data or a spec for a Rich table cell or markup line: control and bidi
+    characters escaped, long values shortened, Rich markup inert."""
+    return escape(terminal_safe(value))
 
 
 def _num(v: Any) -> str:

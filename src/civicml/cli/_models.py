@@ -110,14 +110,17 @@ def acted(reg: Registry | RemoteRegistry) -> str:
 
 
 def _version_row(v: ModelVersion) -> list[str]:
+    """One row under the version table's eight headers, a value under each."""
     return [
         str(v.version),
         v.status,
         ", ".join(v.aliases),
-        f"{v.created_by} {v.created_at[:10]}",
+        v.created_by,
+        v.created_at[:10],
         v.approved_by or "",
         {True: "pass", False: "FAIL", None: "none"}[v.checks_passed]
         + (" (override)" if v.override_reason else ""),
+        v.digest[:12],
     ]
 
 
@@ -245,7 +248,7 @@ def show(
         "approved by",
         "checks",
         "sha256",
-        title=f"{name}: {model.version_count} versions",
+        title=f"{name}: {model.version_count} version{'s' if model.version_count != 1 else ''}",
         title_justify="left",
     )
     for v in versions:
@@ -356,6 +359,8 @@ def _governance_fields(options: dict[str, Any]) -> dict[str, Any]:
             o["safeguard_human"],
             o["art9_condition"],
             o["schedule1"],
+            o["dpia_ref"],
+            o["dpia_date"],
         ),
     }
 
@@ -365,6 +370,18 @@ def _owner(team: str | None, sro: str | None, contact: str | None, org: str | No
     return {k: v for k, v in {**given, "organisation": org}.items() if v} or None
 
 
+DpiaRefOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--dpia-ref",
+        help="The Data Protection Impact Assessment's reference (document id or web address); "
+        "needed to serve when the DPIA screening says one is required. May be recorded after "
+        "approval.",
+    ),
+]
+DpiaDateOpt = Annotated[
+    str | None, typer.Option("--dpia-date", help="The date the DPIA was signed off (YYYY-MM-DD).")
+]
 TeamOpt = Annotated[str | None, typer.Option("--team", help="Owning team.")]
 SroOpt = Annotated[
     str | None, typer.Option("--senior-responsible-owner", help="Senior responsible owner.")
@@ -397,6 +414,8 @@ def request_approval(
     safeguard_human: SafeguardHumanOpt = None,
     art9_condition: Art9Opt = None,
     schedule1: Schedule1Opt = None,
+    dpia_ref: DpiaRefOpt = None,
+    dpia_date: DpiaDateOpt = None,
     registry: RegistryOpt = None,
     artifacts: ArtifactsOpt = None,
     project_dir: ProjectOpt = Path("."),
@@ -438,6 +457,8 @@ def governance(
     safeguard_human: SafeguardHumanOpt = None,
     art9_condition: Art9Opt = None,
     schedule1: Schedule1Opt = None,
+    dpia_ref: DpiaRefOpt = None,
+    dpia_date: DpiaDateOpt = None,
     registry: RegistryOpt = None,
     artifacts: ArtifactsOpt = None,
     project_dir: ProjectOpt = Path("."),

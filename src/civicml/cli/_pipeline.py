@@ -18,6 +18,7 @@ from civicml.cli._common import (
     emit_json,
     err_console,
     handle_errors,
+    progress_line,
 )
 
 __all__ = ["app"]
@@ -51,6 +52,9 @@ def run(
     def on_event(kind: str, **kw: Any) -> None:
         if json_out:
             return
+        line = None if console.is_terminal else progress_line(kind, kw)
+        if line:  # cron, CI, a log file: one plain line per stage and finished candidate
+            console.print(line, markup=False, highlight=False, soft_wrap=True)
         if kind == "step_done":
             err_console.print(f"[green]✓[/] {kw['step']}")
         elif kind == "warning":
@@ -84,3 +88,52 @@ def run(
         f"Pipeline finished: ran {', '.join(outcome.ran)}{resumed}. Run {outcome.run_id}.",
         markup=False,
     )
+    print_pipeline_summary(out, outcome.state)
+
+
+def print_pipeline_summary(out: Path, state: dict[str, Any]) -> None:
+    """What ``civicml run`` prints, from the pipeline's output folder: the leaderboard, the
+    checks that failed or were not made, the registered version and where everything is."""
+    import json
+
+    import pandas as pd
+
+    board_path, checks_path = out / "leaderboard.csv", out / "bundle" / "checks.json"
+    if board_path.is_file():
+        board = pd.read_csv(board_path)
+        # rank, candidate, the primary metric and its sd (the first metric column), status
+        metric = next((c for c in board.columns if f"{c}_sd" in board.columns), None)
+        shown = ["rank", "candidate", *([metric, f"{metric}_sd"] if metric else []), "status"]
+        shown = [c for c in shown if c in board.columns]
+        console.print("Leaderboard:", markup=False)
+        console.print(board[shown].head(10).to_string(index=False), markup=False)
+    steps = state.get("steps", {})
+    best = (steps.get("train") or {}).get("best")
+    if best:
+        console.print(f"Chosen: {best}.", markup=False)
+    if checks_path.is_file():
+        checks = json.loads(checks_path.read_text(encoding="utf-8")).get("checks", [])
+        failed = [c for c in checks if c.get("passed") is False]
+        unchecked = [c for c in checks if c.get("passed") is None]
+        console.print(
+            f"Checks before promotion: {len(failed)} failed, {len(unchecked)} not checked, "
+            f"{len(checks) - len(failed) - len(unchecked)} passed.",
+            markup=False,
+        )
+        for c in [*failed, *unchecked]:
+            tag = "FAILED" if c in failed else "not checked"
+            console.print(f"  {tag} {c.get('name')}: {c.get('evidence', '')}", markup=False)
+    registered = steps.get("register") or {}
+    outputs = {
+        "bundle": out / "bundle",
+        "leaderboard": board_path,
+        "contract": out / "contract.json",
+        "report": out / "report" / "report.html",
+    }
+    console.print("Outputs:", markup=False)
+    for key, path in outputs.items():
+        if path.exists():
+            console.print(f"  {key.ljust(11)}  {path}", markup=False, soft_wrap=True)
+    if registered:
+        version = registered.get("version")
+        console.print(f"  registered   {registered.get('model')} version {version}", markup=False)

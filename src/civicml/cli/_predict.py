@@ -10,6 +10,7 @@ from typing import Annotated
 
 import typer
 
+from civicml._text import terminal_safe
 from civicml.cli._common import ProjectOpt, RegistryOpt, console, handle_errors, progress_bar
 
 __all__ = ["predict"]
@@ -59,7 +60,8 @@ def predict(
 ) -> None:
     """Score data in batches with a verified bundle.
 
-    One input file and ``-o x.csv|x.parquet`` writes one file atomically. A folder or glob of
+    One input file and ``-o x.csv|x.parquet`` writes one file atomically; in a CSV, text
+    that a spreadsheet would run as a formula (``=``, ``+``, ``-``, ``@``) starts with ``'``. A folder or glob of
     partitions (or ``-o`` a folder) writes ``part-NNNNN.parquet`` files plus
     ``_manifest.json``; rerunning after a crash skips the partitions already finished.
 
@@ -75,7 +77,7 @@ def predict(
         n = score_file(
             bundle, data, out, batch_rows=batch_rows, keep=keep or [], progress=progress_bar()
         )
-        console.print(f"Scored {n:,} rows → {out}")
+        console.print(f"Scored {n:,} rows → {terminal_safe(out)}", markup=False)
         return
     res = score_partitions(
         bundle,
@@ -89,7 +91,8 @@ def predict(
     )
     console.print(
         f"Scored {res['rows']:,} rows in {res['scored']} partition(s) with {res['runtime']}"
-        f" ({res['skipped']} already done) → {out}/"
+        f" ({res['skipped']} already done) → {terminal_safe(out)}/",
+        markup=False,
     )
 
 
@@ -106,5 +109,7 @@ def _bundle_for(model: str, registry: str | None, project_dir: Path) -> Path:
     # bundle is downloaded into the project's .civicml/cache
     with open_from_cli(registry, None, project_dir) as reg:
         bundle = reg.load_version(model)
-    console.print(f"Scoring with {model} (sha256 {bundle.digest[:12]})")
+    console.print(
+        f"Scoring with {terminal_safe(model)} (sha256 {bundle.digest[:12]})", markup=False
+    )
     return Path(bundle.path)

@@ -10,6 +10,7 @@ from typing import Annotated
 
 import typer
 
+from civicml._text import terminal_safe
 from civicml.cli._common import RegistryOpt, console, handle_errors
 
 __all__ = ["ui"]
@@ -56,7 +57,7 @@ def ui(
 
     if install_assets:
         dist = install(assets)
-        console.print(f"GOV.UK Frontend assets installed in {dist}")
+        console.print(f"GOV.UK Frontend assets installed in {terminal_safe(dist)}", markup=False)
     config = WebConfig(
         registry_uri=registry,
         project_dir=project_dir,
@@ -71,7 +72,8 @@ def ui(
             "(run 'civicml ui --install-assets' to install them)."
         )
     scheme = "https" if certfile else "http"
-    console.print(f"civicml dashboard on {scheme}://{host}:{port}/  (Ctrl+C to stop)")
+    where = terminal_safe(f"{scheme}://{host}:{port}/")
+    console.print(f"civicml dashboard on {where}  (Ctrl+C to stop)", markup=False)
     configure_logging("warning")  # the servers' one JSON log format (no tokens, no bodies)
     uvicorn.run(
         app,

@@ -19,6 +19,8 @@ from typing import Any, Literal
 import pandas as pd
 
 from civicml._errors import DataError
+from civicml.data._encoding import decide_encoding
+from civicml.data._sandbox import prepare_sql, sandbox, sandbox_refusal, sql_folders
 
 __all__ = ["FORMATS", "LARGE_FILE_BYTES", "read_sql", "read_table"]
 
@@ -69,8 +71,10 @@ def read_table(
     format : {"auto", "csv", "parquet", "excel", "jsonl"}, default "auto"
         ``"auto"`` takes the format from the file's extension.
     encoding : str, optional
-        Text encoding of a CSV or JSON lines file. By default it is detected: a UTF-8 byte-order
-        mark, then UTF-8, then Windows-1252 (cp1252), then Latin-1.
+        Text encoding of a CSV or JSON lines file. By default it is decided from the whole file:
+        a byte-order mark, else UTF-8 when every byte is, else Windows-1252 (cp1252) or Latin-1
+        when no byte is UTF-8 beyond ASCII; a file mixing UTF-8 text with other bytes is
+        refused, naming the line of the first such byte.
     delimiter : str, optional
         CSV field separator. By default it is detected among ``,`` ``;`` tab and ``|``.
     sheet : str or int, optional
@@ -85,7 +89,7 @@ def read_table(
     ------
     DataError
         The file is missing, a folder, empty, header-only, of an unknown format, not text where
-        text is expected, corrupt, or has duplicate column names.
+        text is expected, partly UTF-8 and partly not, corrupt, or has duplicate column names.
 
     Examples
     --------
@@ -196,7 +200,8 @@ def _raise_duplicates(p: Path, dups: list[str]) -> None:
 
 
 def sniff_csv(path: str | Path) -> tuple[str, str]:
-    """The encoding and delimiter of a delimited text file, sniffed from its first bytes.
+    """The encoding (decided from the whole file, streamed) and delimiter (sniffed from the
+    first 64 KB) of a delimited text file.
 
     ``read_table`` uses the same rules; this is for readers that stream the file in chunks.
 
@@ -210,7 +215,7 @@ def sniff_csv(path: str | Path) -> tuple[str, str]:
     """
     p = Path(path)
     sample, complete = _read_sample(p)
-    encoding = _sniff_encoding(sample, complete)
+    encoding = decide_encoding(p, choose=None)
     text = _decode_sample(p, sample, encoding, complete)
     return encoding, _sniff_delimiter(text)
 
@@ -242,24 +247,6 @@ def _check_text(p: Path, sample: bytes, kind: str) -> None:
         )
 
 
-def _sniff_encoding(sample: bytes, complete: bool) -> str:
-    """The first of utf-8-sig, utf-16, utf-8, cp1252, latin-1 that decodes the sample."""
-    if sample.startswith(codecs.BOM_UTF8):
-        return "utf-8-sig"
-    if sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return "utf-16"
-    try:
-        codecs.getincrementaldecoder("utf-8")().decode(sample, final=complete)
-        return "utf-8"
-    except UnicodeDecodeError:
-        pass
-    try:
-        sample.decode("cp1252")
-        return "cp1252"
-    except UnicodeDecodeError:
-        return "latin-1"
-
-
 def _decode_sample(p: Path, sample: bytes, encoding: str, complete: bool) -> str:
     try:
         text = sample.decode(encoding, errors="replace")
@@ -271,8 +258,9 @@ def _decode_sample(p: Path, sample: bytes, encoding: str, complete: bool) -> str
             fix="Correct 'data.encoding', or remove it to let civicml detect the encoding",
         ) from None
     text = text.lstrip("\ufeff")
-    if not complete and "\n" in text:
-        text = text[: text.rindex("\n")]
+    end = max(text.rfind("\n"), text.rfind("\r"))  # CR-only files (old Mac) end lines with \r
+    if not complete and end > 0:
+        text = text[:end]
     return text
 
 
@@ -305,7 +293,7 @@ _POINT_NUMBER = re.compile(r"^-?\d+\.\d+$")
 def _decimal_comma(text: str, delimiter: str) -> bool:
     """True when numbers in the sample are written 1,5 (and never 1.5): European CSV exports."""
     comma = point = 0
-    for row in csv.reader(io.StringIO(text), delimiter=delimiter):
+    for row in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter):
         for cell in row:
             cell = cell.strip()
             comma += bool(_COMMA_NUMBER.match(cell))
@@ -314,7 +302,7 @@ def _decimal_comma(text: str, delimiter: str) -> bool:
 
 
 def _header(text: str, delimiter: str) -> list[str]:
-    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     for row in reader:
         if any(cell.strip() for cell in row):
             return row
@@ -329,7 +317,7 @@ def _header(text: str, delimiter: str) -> list[str]:
 def _read_csv(p: Path, *, encoding: str | None, delimiter: str | None) -> pd.DataFrame:
     sample, complete = _read_sample(p)
     _check_text(p, sample, "a CSV text file")
-    enc = encoding or _sniff_encoding(sample, complete)
+    enc = encoding or decide_encoding(p)
     text = _decode_sample(p, sample, enc, complete)
     if not text.strip():
         raise DataError.build(
@@ -345,32 +333,28 @@ def _read_csv(p: Path, *, encoding: str | None, delimiter: str | None) -> pd.Dat
             return df
 
     decimal = "," if delim == ";" and _decimal_comma(text, delim) else "."
-    candidates = [enc] if encoding else [enc] + [e for e in ("cp1252", "latin-1") if e != enc]
-    last_error: UnicodeDecodeError | None = None
-    for candidate in candidates:
-        try:
-            return pd.read_csv(p, sep=delim, encoding=candidate, decimal=decimal, low_memory=False)
-        except UnicodeDecodeError as exc:
-            last_error = exc
-        except pd.errors.EmptyDataError:
-            raise DataError.build(
-                f"The data file {str(p)!r} is empty (no header row)",
-                fix="Export the data again with a header row and at least one data row",
-            ) from None
-        except (pd.errors.ParserError, ValueError) as exc:
-            raise DataError.build(
-                f"The file {p.name!r} could not be parsed as CSV with the "
-                f"{_DELIMITER_NAMES.get(delim, repr(delim))} delimiter",
-                got=_first_line(exc),
-                fix="Check the quoting and that every row has as many fields as the header, "
-                "or set 'data.delimiter' in civicml.yaml",
-            ) from None
-    raise DataError.build(
-        f"The file {p.name!r} cannot be decoded as {enc}",
-        got=_first_line(last_error),
-        fix="Set 'data.encoding' to the file's real encoding (e.g. cp1252), or remove it to let "
-        "civicml detect it",
-    )
+    try:  # the encoding decided from the whole file, or the one named in the spec
+        return pd.read_csv(p, sep=delim, encoding=enc, decimal=decimal, low_memory=False)
+    except UnicodeDecodeError as exc:
+        raise DataError.build(
+            f"The file {p.name!r} cannot be decoded as {enc}",
+            got=_first_line(exc),
+            fix="Set 'data.encoding' to the file's real encoding (e.g. cp1252), or remove it to "
+            "let civicml detect it",
+        ) from None
+    except pd.errors.EmptyDataError:
+        raise DataError.build(
+            f"The data file {str(p)!r} is empty (no header row)",
+            fix="Export the data again with a header row and at least one data row",
+        ) from None
+    except (pd.errors.ParserError, ValueError) as exc:
+        raise DataError.build(
+            f"The file {p.name!r} could not be parsed as CSV with the "
+            f"{_DELIMITER_NAMES.get(delim, repr(delim))} delimiter",
+            got=_first_line(exc),
+            fix="Check the quoting and that every row has as many fields as the header, "
+            "or set 'data.delimiter' in civicml.yaml",
+        ) from None
 
 
 def _read_csv_duckdb(p: Path, delimiter: str) -> pd.DataFrame | None:
@@ -470,7 +454,7 @@ def _read_excel(p: Path, *, sheet: str | int | None) -> pd.DataFrame:
 def _read_jsonl(p: Path, *, encoding: str | None) -> pd.DataFrame:
     sample, complete = _read_sample(p)
     _check_text(p, sample, "a JSON lines text file")
-    enc = encoding or _sniff_encoding(sample, complete)
+    enc = encoding or decide_encoding(p)
     _decode_sample(p, sample, enc, complete)  # validates the encoding name
     try:
         # dtype=False keeps strings such as "007" as strings; JSON numbers stay numbers.
@@ -508,14 +492,18 @@ def read_sql(
     Parameters
     ----------
     query : str
-        The SQL. Without ``url`` it runs in an in-memory DuckDB, which can read files directly:
-        ``SELECT * FROM 'data/*.parquet'`` or ``SELECT * FROM read_csv('a.csv')``.
+        The SQL. Without ``url`` it runs in an in-memory DuckDB sandbox, which can read files
+        directly (``SELECT * FROM 'data/*.parquet'`` or ``SELECT * FROM read_csv('a.csv')``)
+        but only under ``base_dir`` (and ``CIVICML_SQL_ALLOWED_DIRS``); one query only, no
+        ``COPY``, ``ATTACH``, ``INSTALL``/``LOAD``, ``SET`` and the like.
     url : str, optional
         A SQLAlchemy database URL (``sqlite:///claims.db``,
-        ``postgresql+psycopg://user@host/db``); the query runs on that database.
+        ``postgresql+psycopg://user@host/db``); the query runs on that database, opened
+        read-only where the driver allows (SQLite, PostgreSQL).
     base_dir : str or Path, optional
-        For DuckDB: relative file names in the query are looked up in this folder (DuckDB's
-        ``file_search_path``); the process's working directory is not changed.
+        For DuckDB: the folder whose files the query may read; relative file names in the
+        query are taken from it (the working directory when not given); the process's working
+        directory is not changed.
 
     Returns
     -------
@@ -525,7 +513,8 @@ def read_sql(
     ------
     DataError
         The query fails (the database's message is given on one line), the URL is invalid or its
-        driver is not installed, or the result has no rows.
+        driver is not installed, the result has no rows, or the DuckDB sandbox refuses the
+        query (one line naming what it refused).
 
     Examples
     --------
@@ -557,21 +546,21 @@ def _short(query: str) -> str:
 def _read_duckdb(query: str, base_dir: str | Path | None) -> pd.DataFrame:
     import duckdb
 
-    con = duckdb.connect(":memory:")
-    try:
-        if base_dir is not None:
-            folder = str(Path(base_dir).expanduser().resolve()).replace("'", "''")
-            con.execute(f"SET file_search_path = '{folder}'")
-        return con.execute(query).df()
-    except duckdb.Error as exc:
-        raise DataError.build(
-            "The DuckDB SQL query failed",
-            got=_first_line(exc),
-            fix="Correct 'data.query' in civicml.yaml; file names in it are relative to the "
-            "folder that holds civicml.yaml",
-        ) from None
-    finally:
-        con.close()
+    folders = sql_folders(base_dir)
+    sql = prepare_sql(query, folders)
+    with sandbox(folders) as con:
+        try:
+            return con.execute(sql).df()
+        except duckdb.Error as exc:
+            refused = sandbox_refusal(exc, "'data.query'", folders)
+            if refused is not None:
+                raise refused from None
+            raise DataError.build(
+                "The DuckDB SQL query failed",
+                got=_first_line(exc),
+                fix="Correct 'data.query' in civicml.yaml; file names in it are relative to the "
+                "folder that holds civicml.yaml",
+            ) from None
 
 
 def _read_sqlalchemy(query: str, url: str) -> pd.DataFrame:
@@ -588,8 +577,9 @@ def _read_sqlalchemy(query: str, url: str) -> pd.DataFrame:
             fix="Correct 'data.url' in civicml.yaml",
         ) from None
     shown = parsed.render_as_string(hide_password=True)
+    parsed, connect_args = _read_only(parsed)
     try:
-        engine = sa.create_engine(parsed)
+        engine = sa.create_engine(parsed, connect_args=connect_args)
     except (sa_exc.NoSuchModuleError, ImportError) as exc:
         raise DataError.build(
             f"The database driver for {shown!r} is not installed",
@@ -621,6 +611,39 @@ def _read_sqlalchemy(query: str, url: str) -> pd.DataFrame:
         ) from None
     finally:
         engine.dispose()
+
+
+def _read_only(parsed: Any) -> tuple[Any, dict[str, Any]]:
+    """The URL and driver arguments that open the database read-only where the driver allows.
+
+    SQLite files open as ``file:...?mode=ro`` URIs; PostgreSQL sessions start with
+    ``default_transaction_read_only`` on and (psycopg 3) run every query as a prepared
+    statement, so a query cannot hold a second statement. Other drivers are unchanged: give
+    civicml a database user that can only read.
+
+    >>> import sqlalchemy as sa
+    >>> url, args = _read_only(sa.engine.make_url("sqlite:////srv/claims.db"))
+    >>> url.database, dict(url.query), args
+    ('file:/srv/claims.db', {'mode': 'ro', 'uri': 'true'}, {})
+    >>> _read_only(sa.engine.make_url("postgresql+psycopg://me@db/x"))[1]
+    {'options': '-c default_transaction_read_only=on', 'prepare_threshold': 0}
+    """
+    from urllib.parse import quote
+
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        db = parsed.database
+        if not db or db == ":memory:" or "mode=memory" in str(parsed):
+            return parsed, {}
+        if not db.startswith("file:"):
+            db = "file:" + quote(db, safe="/:\\")
+        return parsed.set(database=db).update_query_dict({"mode": "ro", "uri": "true"}), {}
+    if backend == "postgresql" and parsed.get_driver_name() == "psycopg":
+        # every query a prepared statement: one statement only, so no "COMMIT; ..." games
+        return parsed, {"options": "-c default_transaction_read_only=on", "prepare_threshold": 0}
+    if backend == "postgresql" and parsed.get_driver_name() == "psycopg2":
+        return parsed, {"options": "-c default_transaction_read_only=on"}
+    return parsed, {}
 
 
 def _resolve_sqlite(url: str, base_dir: Path) -> str:

@@ -13,6 +13,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from civicml._text import terminal_safe
 from civicml.data._contract import (
     ColumnContract,
     DataContract,
@@ -145,14 +146,14 @@ class ValidationReport:
             f"{warnings} warning{'s' if warnings != 1 else ''}."
         )
         header = ("severity", "column", "rule", "rows", "example rows", "message")
-        rows = [
+        rows = [  # a column name or value from data is shown terminal-safe and shortened
             (
                 i.severity,
-                i.column,
+                terminal_safe(i.column, limit=80),
                 i.rule,
                 f"{i.n_rows:,}",
                 ", ".join(map(str, i.examples)) or "-",
-                i.message,
+                terminal_safe(i.message, limit=500),
             )
             for i in self.issues
         ]
@@ -172,7 +173,8 @@ def _examples(mask: np.ndarray) -> tuple[int, ...]:
 
 
 def _show(values: list[Any]) -> str:
-    return ", ".join(repr(value_key(v)) for v in values[:3]) + (", ..." if len(values) > 3 else "")
+    shown = (repr(terminal_safe(value_key(v), limit=60)) for v in values[:3])
+    return ", ".join(shown) + (", ..." if len(values) > 3 else "")
 
 
 def validate_data(

@@ -40,6 +40,7 @@ from civicml._errors import ConflictError, GovernanceError, RegistryError
 from civicml.registry._identity import Actor
 from civicml.registry._law import (
     check_legal,
+    dpia_problems,
     legal_problems,
     merge_legal,
     special_inputs_from_bundle,
@@ -254,6 +255,11 @@ def check_two_person(
         )
 
 
+#: what a DPIA screening can conclude (civicml.spec.DPIA_RESULTS; the registry does not import
+#: the spec package)
+DPIA_RESULTS = ("required", "advisable", "not indicated")
+
+
 def _text(value: Any) -> str | None:
     return value.strip() if isinstance(value, str) and value.strip() else None
 
@@ -296,9 +302,24 @@ def governance_from_bundle(bundle: Any) -> dict[str, Any]:
 
 def legal_from_bundle(bundle: Any) -> dict[str, Any] | None:
     """The registry-kept part of the legal record: the special-category inputs the bundle's
-    model uses (``model_info.json`` key ``special_category``), or ``None`` without a record."""
+    model uses (``model_info.json`` key ``special_category``) and its DPIA screening
+    (``dpia_screen.json``), or ``None`` without either."""
+    out: dict[str, Any] = {}
     inputs = special_inputs_from_bundle(bundle)
-    return None if inputs is None else {"special_category_inputs": inputs}
+    if inputs is not None:
+        out["special_category_inputs"] = inputs
+    if bundle.has("dpia_screen.json"):
+        screen = bundle.read_json("dpia_screen.json")
+        if isinstance(screen, dict) and screen.get("result") in DPIA_RESULTS:
+            out["dpia_screen"] = {
+                "result": screen["result"],
+                "criteria": [
+                    {"id": str(c.get("id")), "met": c.get("met"), "why": str(c.get("why") or "")}
+                    for c in screen.get("criteria") or []
+                    if isinstance(c, dict)
+                ],
+            }
+    return out or None
 
 
 def checks_from_bundle(bundle: Any) -> tuple[list[dict[str, Any]], bool | None]:
@@ -349,12 +370,18 @@ def promotion_problems(version: ModelVersion) -> list[str]:
             f"lawful basis {version.lawful_basis!r} is not one of UK GDPR Art. 6(1)(a)\u2013(f)"
         )
     problems.extend(legal_problems(version.name, version.version, version.oversight, version.legal))
+    problems.extend(
+        dpia_problems(version.name, version.version, version.oversight, version.legal or {})
+    )
     if version.checks_passed is not True and not version.override_reason:
         if version.checks_passed is None:
             problems.append("no assessment checks (checks.json) and no recorded override")
         else:
             failed = [c["name"] for c in version.checks if not c.get("passed")]
-            problems.append(f"failing checks {failed} and no recorded override")
+            problems.append(
+                f"failing checks {failed} and no recorded override (an approver records one "
+                f"with 'civicml models override {version.name} {version.version} --reason TEXT')"
+            )
     if version.status != "approved":
         problems.append(f"status {version.status!r}, not 'approved'")
     elif same_person(version.approved_by, version.created_by):  # defence in depth

@@ -35,12 +35,15 @@ from civicml._errors import RegistryError
 
 __all__ = [
     "ART9_CONDITIONS",
+    "DPIA_KEYS",
     "LEGAL_KEYS",
     "SAFEGUARDS",
     "SCHEDULE_1_PART_2",
     "SPECIAL_CATEGORIES",
     "art9_condition_id",
     "check_legal",
+    "dpia_problems",
+    "dpia_result",
     "legal_from_fields",
     "legal_problems",
     "merge_legal",
@@ -120,9 +123,14 @@ _SAFEGUARD_OPTION = {
     "human_intervention": "--safeguard-human",
 }
 _SPECIAL_KEYS = ("condition", "schedule1")
-#: what a person may record in ``legal``; ``special_category_inputs`` comes from the bundle
-LEGAL_KEYS: tuple[str, ...] = ("safeguards", "special_category")
+#: what a person may record in ``legal``; ``special_category_inputs`` and ``dpia_screen`` come
+#: from the bundle
+LEGAL_KEYS: tuple[str, ...] = ("safeguards", "special_category", "dpia")
 _INPUTS = "special_category_inputs"
+_SCREEN = "dpia_screen"
+_FROM_BUNDLE = (_INPUTS, _SCREEN)
+#: a Data Protection Impact Assessment's record: its reference (a document id or URL) and date
+DPIA_KEYS = ("reference", "date")
 _SOURCES = ("declared", "detected")
 _SOURCE_WORDS = {"declared": "declared in civicml.yaml", "detected": "detected in the data"}
 
@@ -266,6 +274,8 @@ def legal_from_fields(
     human: str | None = None,
     art9: str | None = None,
     schedule1: str | None = None,
+    dpia_ref: str | None = None,
+    dpia_date: str | None = None,
 ) -> dict[str, Any] | None:
     """The ``legal`` record that form fields or CLI options give (``None``: none given; empty
     text counts as not given). :func:`check_legal` then checks it.
@@ -287,6 +297,9 @@ def legal_from_fields(
     special = {k: given(v) for k, v in {"condition": art9, "schedule1": schedule1}.items()}
     if any(special.values()):
         legal["special_category"] = {k: v for k, v in special.items() if v}
+    dpia = {k: given(v) for k, v in {"reference": dpia_ref, "date": dpia_date}.items()}
+    if any(dpia.values()):
+        legal["dpia"] = {k: v for k, v in dpia.items() if v}
     return legal or None
 
 
@@ -311,6 +324,11 @@ def check_legal(record: object) -> dict[str, Any]:
                 "The special-category inputs are read from the bundle, not recorded by hand",
                 fix="Declare them in civicml.yaml (columns.special_category) and train again",
             )
+        if key == _SCREEN:
+            raise RegistryError.build(
+                "The DPIA screening is read from the bundle, not recorded by hand",
+                fix="Answer the questions under data_protection: in civicml.yaml and train again",
+            )
         if key not in LEGAL_KEYS:
             raise RegistryError.build(
                 f"{key!r} is not part of a version's legal record",
@@ -319,7 +337,53 @@ def check_legal(record: object) -> dict[str, Any]:
             )
         if value is None:
             continue
-        out[key] = _safeguards(value) if key == "safeguards" else _special(value)
+        if key == "dpia":
+            out[key] = _dpia(value)
+        else:
+            out[key] = _safeguards(value) if key == "safeguards" else _special(value)
+    return out
+
+
+def _dpia(value: object) -> dict[str, str]:
+    """A DPIA record: a reference (text, at most 300 characters) and an ISO date not in the
+    future.
+
+    >>> _dpia({"reference": " DPIA-2026-014 ", "date": "2026-11-01"})
+    {'reference': 'DPIA-2026-014', 'date': '2026-11-01'}
+    """
+    import datetime as dt
+
+    record = _mapping(value, "DPIA record", DPIA_KEYS)
+    unknown = sorted(set(record) - set(DPIA_KEYS))
+    if unknown:
+        raise RegistryError.build(
+            f"{unknown[0]!r} is not part of a DPIA record", expected=f"keys from {list(DPIA_KEYS)}"
+        )
+    out: dict[str, str] = {}
+    ref = record.get("reference")
+    if ref is not None:
+        text = str(ref).strip()
+        if not text or len(text) > 300:
+            raise RegistryError.build(
+                "The DPIA reference is not usable",
+                expected="a document id or web address of at most 300 characters",
+                got=ref,
+            )
+        out["reference"] = text
+    when = record.get("date")
+    if when is not None:
+        try:
+            day = dt.date.fromisoformat(str(when).strip())
+        except ValueError:
+            day = None
+        if day is None or day > dt.datetime.now(dt.UTC).date():
+            raise RegistryError.build(
+                "The DPIA date is not a date it could have been completed on",
+                expected="an ISO date (YYYY-MM-DD), not in the future",
+                got=when,
+                fix="Give the date the DPIA was signed off, e.g. --dpia-date 2026-11-01",
+            )
+        out["date"] = day.isoformat()
     return out
 
 
@@ -334,7 +398,7 @@ def merge_legal(current: Mapping[str, Any] | None, change: Mapping[str, Any]) ->
     """
     merged: dict[str, Any] = {k: v for k, v in dict(current or {}).items()}
     for key, value in change.items():
-        if isinstance(value, Mapping) and key != _INPUTS:
+        if isinstance(value, Mapping) and key not in _FROM_BUNDLE:
             section = {**dict(merged.get(key) or {}), **value}
             if key == "special_category" and section.get("condition") == "explicit-consent":
                 section.pop("schedule1", None)
@@ -380,6 +444,46 @@ def special_inputs_from_bundle(bundle: Any) -> dict[str, dict[str, str]] | None:
     if not isinstance(info, Mapping) or "special_category" not in info:
         return None
     return _inputs(info["special_category"])
+
+
+def dpia_result(oversight: str | None, legal: Mapping[str, Any] | None) -> str | None:
+    """The DPIA screening's result for a version (``required``, ``advisable`` or ``not
+    indicated``; None when its bundle has none), counting a solely-automated decision as the
+    criterion it is even when the spec did not say so.
+
+    >>> screen = {"result": "advisable", "criteria": [{"id": "evaluation_or_scoring",
+    ...     "met": True}, {"id": "automated_decisions", "met": None}]}
+    >>> dpia_result("advisable", {"dpia_screen": screen})
+    'advisable'
+    >>> dpia_result("solely-automated", {"dpia_screen": screen})
+    'required'
+    """
+    screen = (legal or {}).get(_SCREEN)
+    if not isinstance(screen, Mapping):
+        return None
+    criteria = [c for c in screen.get("criteria") or [] if isinstance(c, Mapping)]
+    met = {c.get("id") for c in criteria if c.get("met")}
+    if oversight == "solely-automated":
+        met.add("automated_decisions")
+    if len(met) >= 2:
+        return "required"
+    return "advisable" if met else str(screen.get("result") or "advisable")
+
+
+def dpia_problems(
+    name: str, version: int, oversight: str | None, legal: Mapping[str, Any]
+) -> list[str]:
+    """A required DPIA with no reference and date recorded (empty: none needed or recorded)."""
+    if dpia_result(oversight, legal) != "required":
+        return []
+    dpia = legal.get("dpia") or {}
+    if str(dpia.get("reference") or "").strip() and str(dpia.get("date") or "").strip():
+        return []
+    return [
+        "a DPIA the screening says is required, with no reference and date recorded (record "
+        + _command(name, version, "--dpia-ref REF --dpia-date YYYY-MM-DD")
+        + ")"
+    ]
 
 
 def _command(name: str, version: int, options: str) -> str:

@@ -345,14 +345,25 @@ class Registry:
         serving alias (:func:`promotion_problems`) until replaced.
 
         ``legal`` records the Art. 22C safeguards (``{"safeguards": {"information": ...,
-        "contest": ..., "human_intervention": ...}}``) and the Art. 9(2) condition
-        (``{"special_category": {"condition": ..., "schedule1": ...}}``), merged into what is
-        recorded (see :func:`civicml.registry.check_legal`).
+        "contest": ..., "human_intervention": ...}}``), the Art. 9(2) condition
+        (``{"special_category": {"condition": ..., "schedule1": ...}}``) and the DPIA
+        (``{"dpia": {"reference": ..., "date": "YYYY-MM-DD"}}``, which may also be recorded
+        after approval), merged into what is recorded (see
+        :func:`civicml.registry.check_legal`).
         """
         actor = self._who(actor, "actor")
+        # a DPIA's reference and date may be recorded after approval: they add a record and
+        # change nothing that was approved
+        only_dpia = (
+            legal is not None
+            and set(legal) <= {"dpia"}
+            and (oversight, lawful_basis, owner, intended_use, out_of_scope_uses)
+            == (None, None, None, None, None)
+        )
 
         def apply(v: ModelVersion) -> VersionChange:
-            self._refuse_if_approved(v, "change its governance record")
+            if not only_dpia:
+                self._refuse_if_approved(v, "change its governance record")
             changes = gov.governance_changes(
                 owner,
                 intended_use,
@@ -376,7 +387,9 @@ class Registry:
         if v.status == "approved":
             raise ConflictError.build(
                 f"{v.name} v{v.version} was approved by {v.approved_by}, so you cannot {doing}",
-                fix="Register a new version with the change and ask for approval again",
+                fix=f"To change what was approved, an approver rejects it ('civicml models "
+                f"reject {v.name} {v.version} --reason TEXT') and you request approval again; "
+                "failing checks need only an approver's 'civicml models override'",
             )
 
     def request_approval(
@@ -493,7 +506,15 @@ class Registry:
         reason = check_text(reason, "reason")
 
         def apply(v: ModelVersion) -> VersionChange:
-            self._refuse_if_approved(v, "override its checks")
+            # an approved version may still get an override: the approver's reasoned acceptance
+            # of checks that fail is what lets it serve (else only rejection and a new request)
+            if gov.same_person(by.name, v.created_by):
+                raise GovernanceError.build(
+                    f"{by.name} registered {v.name} v{v.version}, so {by.name} cannot override "
+                    "its checks (two-person rule)",
+                    fix=f"Ask an approver to run 'civicml models override {v.name} {v.version} "
+                    "--reason TEXT' as themselves",
+                )
             if v.checks_passed is True:
                 raise ConflictError.build(
                     f"Every check of {v.name} v{v.version} passed, so there is nothing to override"

@@ -280,8 +280,10 @@ def build_atrs(
     checks: list[dict[str, Any]],
     digest: str,
     registry_info: dict[str, Any] | None = None,
+    dpia: dict[str, Any] | None = None,
 ) -> ATRSRecord:
-    """Pre-fill an ATRS record from the spec, registry, data contract and assessment.
+    """Pre-fill an ATRS record from the spec, registry, data contract and assessment; 2.5's
+    DPIA row starts with the bundle's DPIA screening (``dpia_screen.json``) when given.
 
     Its last risk in 2.5 is the tool's use without accountable sign-off, mitigated by "Not yet
     approved in a registry." (left for a person to complete) until :func:`record_approval`
@@ -335,6 +337,7 @@ def build_atrs(
                     *_model_risks(info, assessment, checks, findings, spec),
                     approval_risk(None),
                 ],
+                dpia_note=str((dpia or {}).get("sentence") or ""),
             ),
         ),
     )

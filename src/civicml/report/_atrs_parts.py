@@ -127,12 +127,14 @@ def data_specification(**fields: Any) -> DataSpecification:
     )
 
 
-def impact_assessments(equality_note: str) -> list[ImpactAssessment]:
-    """The DPIA and the Equality Impact Assessment, each for a person to summarise and link."""
+def impact_assessments(equality_note: str, dpia_note: str = "") -> list[ImpactAssessment]:
+    """The DPIA and the Equality Impact Assessment, each for a person to summarise and link
+    (the DPIA's summary after civicml's screening result, when there is one)."""
+    dpia = needs_person("summary of the DPIA")
     return [
         ImpactAssessment(
             name="Data Protection Impact Assessment (DPIA)",
-            description=needs_person("summary of the DPIA"),
+            description=f"{dpia_note} {dpia}" if dpia_note else dpia,
             date=needs_person("date"),
             link=needs_person("link"),
         ),
@@ -145,10 +147,12 @@ def impact_assessments(equality_note: str) -> list[ImpactAssessment]:
     ]
 
 
-def risks_section(equality_note: str, risks: list[Risk]) -> RisksMitigationsAndImpactAssessments:
+def risks_section(
+    equality_note: str, risks: list[Risk], *, dpia_note: str = ""
+) -> RisksMitigationsAndImpactAssessments:
     """2.5: the impact assessments and the risks."""
     return RisksMitigationsAndImpactAssessments(
-        impact_assessments=impact_assessments(equality_note), risks=risks
+        impact_assessments=impact_assessments(equality_note, dpia_note), risks=risks
     )
 
 

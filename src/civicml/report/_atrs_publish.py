@@ -82,6 +82,7 @@ def bundle_atrs(
         checks=ctx["checks"],
         digest=bundle.digest,
         registry_info=registry_info,
+        dpia=ctx["dpia"],
     )
     return record_approval(record, approval)
 
@@ -125,6 +126,9 @@ def _write_xlsx(record: ATRSRecord, path: Path) -> None:
         cell.font = Font(bold=True)
     for row in spreadsheet_rows(record):
         ws.append(list(row))
+        for cell in ws[ws.max_row]:  # a person's answer is text, never a live formula
+            if isinstance(cell.value, str) and cell.data_type == "f":
+                cell.data_type = "s"
     for col, width in zip("ABCD", (32, 40, 36, 90), strict=True):
         ws.column_dimensions[col].width = width
     for row_cells in ws.iter_rows(min_row=2):

@@ -198,6 +198,7 @@ def _context(bundle: Any, registry_info: dict[str, Any] | None) -> dict[str, Any
         "checks": checks,
         "spec": spec,
         "findings": findings,
+        "dpia": _read(bundle, "dpia_screen.json", {}),
         "columns": columns,
         "quality": quality_lines(checks, quality, spec),
         "lineage": lineage,
@@ -443,6 +444,7 @@ def write_report(
         checks=ctx["checks"],
         digest=bundle.digest,
         registry_info=registry_info,
+        dpia=ctx["dpia"],
     )
     record = record_approval(record, approval)
     if fill_atrs is not None:

@@ -40,6 +40,7 @@ import orjson
 
 from civicml.asgi import HTTPError, Principal
 from civicml.serve._decision_log import DecisionLog, read_decision_log
+from civicml.serve._oip import loads_json
 from civicml.serve._reviews import QUEUE_FILE, ReviewQueue
 
 __all__ = ["CaseDesk", "check_contest_body", "check_review_body"]
@@ -55,7 +56,7 @@ _NO_QUEUE = (
 
 def _doc(body: bytes) -> dict[str, Any]:
     try:
-        doc = orjson.loads(body) if body else None
+        doc = loads_json(body) if body else None
     except orjson.JSONDecodeError:
         doc = None
     if not isinstance(doc, dict):

@@ -10,20 +10,56 @@ Examples
 True
 >>> 'civicml_errors_total{route="/predict",code="422"} 1' in text
 True
+>>> m.observe("/v2/models/benefits/versions/3/infer", 200, 0.001)
+>>> m.observe("/wp-admin/setup.php", 404, 0.0001)
+>>> text = m.render(model="benefits", version="3", sha256="ab")
+>>> 'route="/v2/models/{name}/versions/{v}/infer",code="200"' in text
+True
+>>> 'route="<unmatched>",code="404"' in text and "wp-admin" not in text
+True
 """
 
 from __future__ import annotations
 
 from civicml.asgi import BUCKETS, MetricsRegistry
 
-__all__ = ["BUCKETS", "Metrics"]
+__all__ = ["BUCKETS", "SERVE_ROUTES", "Metrics"]
+
+#: the serving app's route templates: every request is counted under one of these, and any
+#: other path under ``<unmatched>`` (so random paths cannot add Prometheus series)
+SERVE_ROUTES: tuple[str, ...] = (
+    "/v2/health/live",
+    "/v2/health/ready",
+    "/v2",
+    "/predict",
+    "/invocations",
+    "/explain",
+    "/metrics",
+    "/openapi.json",
+    "/ping",
+    "/health",
+    "/version",
+    "/v2/models/{name}",
+    "/v2/models/{name}/ready",
+    "/v2/models/{name}/infer",
+    "/v2/models/{name}/versions/{v}",
+    "/v2/models/{name}/versions/{v}/ready",
+    "/v2/models/{name}/versions/{v}/infer",
+    "/decisions/queue",
+    "/decisions/{case_id}",
+    "/decisions/{case_id}/contest",
+    "/decisions/{case_id}/review",
+    "/bandits/{name}",
+    "/bandits/{name}/choose",
+    "/bandits/{name}/reward",
+)
 
 
 class Metrics(MetricsRegistry):
     """Request counts, errors by status code, latency histogram, rows predicted, reloads."""
 
     def __init__(self) -> None:
-        super().__init__()
+        super().__init__(SERVE_ROUTES)
         self.rows = 0
         self.reloads = 0
         self.reload_failures = 0

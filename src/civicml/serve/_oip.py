@@ -6,7 +6,7 @@ Each model input is one tensor named after a feature, shape ``[n]`` or ``[n, 1]`
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 
@@ -14,13 +14,94 @@ from civicml._errors import DataError
 from civicml.serve._binary import BinaryError, decode_tensor, encode_tensor, split_body
 from civicml.serve._runtime import ModelRuntime
 
-__all__ = ["BadRequest", "InferRequest", "parse_infer", "render_infer"]
+__all__ = [
+    "MAX_JSON_DEPTH",
+    "BadRequest",
+    "InferRequest",
+    "check_json_depth",
+    "loads_json",
+    "parse_infer",
+    "render_infer",
+]
+
+#: The deepest nesting of JSON arrays and objects a request body may hold (an OIP request
+#: needs five levels; a records body three).
+MAX_JSON_DEPTH = 32
+
+T = TypeVar("T")
 
 
 class BadRequest(DataError):
     """A request that cannot be read (HTTP 400)."""
 
     http_status = 400
+
+
+def check_json_depth(doc: T, *, limit: int = MAX_JSON_DEPTH) -> T:
+    """Return ``doc`` (a parsed JSON body) when it nests at most ``limit`` levels deep.
+
+    Deeper bodies are refused before any code walks them recursively (which would fail with a
+    ``RecursionError``, an HTTP 500). Small bodies are passed by a count of their containers;
+    larger ones are walked without recursion, looking only into arrays and objects.
+
+    Raises
+    ------
+    BadRequest
+        HTTP 400, naming the limit.
+
+    Examples
+    --------
+    >>> check_json_depth({"inputs": [{"data": [[1], [2]]}]})
+    {'inputs': [{'data': [[1], [2]]}]}
+    >>> doc: list = [1]
+    >>> for _ in range(40):
+    ...     doc = [doc]
+    >>> check_json_depth(doc)
+    Traceback (most recent call last):
+    ...
+    civicml.serve._oip.BadRequest: The request body nests arrays and objects more than 32 levels deep. Expected at most 32 levels (an inference request needs 5). Send the values as a flat list per input, or as row objects.
+    """
+    if _depth_over(doc, limit):
+        raise BadRequest.build(
+            f"The request body nests arrays and objects more than {limit} levels deep",
+            expected=f"at most {limit} levels (an inference request needs 5)",
+            fix="Send the values as a flat list per input, or as row objects",
+        )
+    return doc
+
+
+def loads_json(body: bytes) -> Any:
+    """Parse a JSON request body and refuse one nested more than :data:`MAX_JSON_DEPTH` deep.
+
+    ``orjson.JSONDecodeError`` passes through for the caller's own message; a body with no more
+    brackets than the limit is not walked at all.
+
+    >>> loads_json(b'{"records": [{"age": 41}]}')
+    {'records': [{'age': 41}]}
+    >>> loads_json(b"[" * 1000 + b"]" * 1000)
+    Traceback (most recent call last):
+    ...
+    civicml.serve._oip.BadRequest: The request body nests arrays and objects more than 32 levels deep. ...
+    """
+    doc = orjson.loads(body)
+    if body.count(b"[") + body.count(b"{") > MAX_JSON_DEPTH:
+        check_json_depth(doc)
+    return doc
+
+
+def _depth_over(doc: Any, limit: int) -> bool:
+    if not isinstance(doc, list | dict):
+        return False
+    stack: list[tuple[Any, int]] = [(doc, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > limit:
+            return True
+        values = node.values() if isinstance(node, dict) else node
+        kinds = set(map(type, values))  # C speed: most arrays hold only numbers or strings
+        if list in kinds or dict in kinds:
+            stack.extend((v, depth + 1) for v in values if type(v) is list or type(v) is dict)
+    return False
 
 
 class InferRequest:
@@ -55,10 +136,17 @@ def _flatten(data: Any) -> list[Any]:
 
 
 def parse_infer(body: bytes, header_length: str | None, runtime: ModelRuntime) -> InferRequest:
-    """Parse an infer request (JSON, or JSON header + binary tensors)."""
+    """Parse an infer request (JSON, or JSON header + binary tensors).
+
+    Raises
+    ------
+    BadRequest
+        HTTP 400: not JSON, nested more than :data:`MAX_JSON_DEPTH` levels, or not an inference
+        request (no ``inputs``, a tensor without name, datatype or a shape matching its data).
+    """
     try:
         head, rest = split_body(body, header_length)
-        doc = orjson.loads(head)
+        doc = loads_json(head)
     except BinaryError as exc:
         raise BadRequest(f"The binary request is malformed: {exc}.") from None
     except orjson.JSONDecodeError:

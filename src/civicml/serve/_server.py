@@ -16,6 +16,7 @@ from civicml.asgi import (
     TokenVerifier,
     configure_logging,
     error_body,
+    hsts_headers,
     send_response,
 )
 from civicml.serve._app import ServingApp
@@ -208,7 +209,7 @@ class BanditsOnlyApp:
         else:
             status = 404
             body = error_body("There is no such endpoint: this server holds bandits only.")
-        await send_response(send, status, body)
+        await send_response(send, status, body, extra=hsts_headers(scope))
 
 
 def app_from_env() -> ServingApp | BanditsOnlyApp:

@@ -36,7 +36,12 @@ GOVERNANCE = (
     Param("owner", "object:string", description="organisation, team, SRO, contact."),
     Param("intended_use"),
     Param("out_of_scope_uses", "array:string"),
-    Param("legal", "object", description="Art. 22A-22D safeguards and Art. 9 conditions."),
+    Param(
+        "legal",
+        "object",
+        description="Art. 22A-22D safeguards, Art. 9 conditions and the DPIA record "
+        "({dpia: {reference, date}}).",
+    ),
 )
 VERSION = "/models/{name}/versions/{v}"
 ALIAS_PATH = "/models/{name}/aliases/{alias}"

@@ -1,5 +1,6 @@
 """The project spec: the civicml.yaml schema, loading and the commented template."""
 
+from civicml.spec._dpia import CRITERIA, DPIA_RESULTS, DpiaScreen, screen_dpia
 from civicml.spec._load import load_spec, spec_from_dict
 from civicml.spec._loader import SPEC_FILE, read_spec_file, validate_spec_model
 from civicml.spec._schema import (
@@ -17,6 +18,7 @@ from civicml.spec._schema import (
     ClusteringSettings,
     Columns,
     Costs,
+    DataProtection,
     DataSource,
     DropDuplicates,
     Owner,
@@ -31,6 +33,8 @@ from civicml.spec._template import TEMPLATE, write_template
 __all__ = [
     "ANOMALY_FAMILIES",
     "CLUSTER_FAMILIES",
+    "CRITERIA",
+    "DPIA_RESULTS",
     "EQUALITY_ACT_CHARACTERISTICS",
     "SPEC_FILE",
     "SPECIAL_CATEGORIES",
@@ -45,7 +49,9 @@ __all__ = [
     "ClusteringSettings",
     "Columns",
     "Costs",
+    "DataProtection",
     "DataSource",
+    "DpiaScreen",
     "DropDuplicates",
     "Owner",
     "PersonalData",
@@ -55,6 +61,7 @@ __all__ = [
     "TransformStep",
     "load_spec",
     "read_spec_file",
+    "screen_dpia",
     "spec_from_dict",
     "validate_spec_model",
     "write_template",

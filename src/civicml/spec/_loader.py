@@ -30,12 +30,21 @@ from pydantic import BaseModel, ValidationError
 
 from civicml._errors import SpecError, format_error
 
-__all__ = ["SPEC_FILE", "read_spec_file", "validate_spec_model"]
+__all__ = [
+    "MAX_SPEC_DEPTH",
+    "SPEC_FILE",
+    "nesting_depth_over",
+    "read_spec_file",
+    "validate_spec_model",
+]
 
 M = TypeVar("M", bound=BaseModel)
 
 #: The file a project folder's spec lives in.
 SPEC_FILE = "civicml.yaml"
+
+#: The deepest nesting of mappings and lists a spec may hold (real specs use five or six).
+MAX_SPEC_DEPTH = 32
 
 
 def read_spec_file(
@@ -63,8 +72,9 @@ def read_spec_file(
     Raises
     ------
     SpecError
-        The file is missing or unreadable, is not YAML (naming the line and column), or does
-        not hold a mapping.
+        The file is missing or unreadable, is not YAML (naming the line and column), is nested
+        more than :data:`MAX_SPEC_DEPTH` levels deep (or refers to itself), or does not hold a
+        mapping.
     """
     import yaml
 
@@ -73,8 +83,15 @@ def read_spec_file(
         p = p / SPEC_FILE
     if not p.is_file():
         raise SpecError.build(f"The {what} {str(p)!r} does not exist", fix=missing_fix)
+    too_deep = SpecError.build(
+        f"The {what} {str(p)!r} is nested more than {MAX_SPEC_DEPTH} levels deep",
+        expected=f"at most {MAX_SPEC_DEPTH} levels of mappings and lists",
+        fix="Check the file is the right one; a spec needs only a few levels of indentation",
+    )
     try:
         doc = yaml.safe_load(p.read_text(encoding="utf-8"))
+    except RecursionError:  # PyYAML composes nested nodes recursively
+        raise too_deep from None
     except yaml.YAMLError as exc:
         raise SpecError.build(
             f"The {what} {str(p)!r} is not valid YAML ({_yaml_problem(exc)})",
@@ -90,6 +107,8 @@ def read_spec_file(
             f"The {what} {str(p)!r} cannot be read ({exc.strerror or type(exc).__name__})",
             fix="Check the file's permissions",
         ) from None
+    if nesting_depth_over(doc, MAX_SPEC_DEPTH):
+        raise too_deep
     if doc is None:
         doc = {}
     if not isinstance(doc, dict):
@@ -99,6 +118,41 @@ def read_spec_file(
             got=type(doc).__name__,
         )
     return doc, p
+
+
+def nesting_depth_over(doc: Any, limit: int) -> bool:
+    """Whether mappings and lists in ``doc`` nest more than ``limit`` levels deep.
+
+    Iterative, so any depth is safe to check; a structure that contains itself (a YAML alias
+    to its own anchor) counts as too deep, and a node shared through aliases is walked again
+    only when reached deeper than before.
+
+    Examples
+    --------
+    >>> nesting_depth_over({"a": [1, {"b": 2}]}, 3), nesting_depth_over({"a": [1, {"b": 2}]}, 2)
+    (False, True)
+    >>> loop: list = []
+    >>> loop.append(loop)
+    >>> nesting_depth_over(loop, 32)
+    True
+    """
+    deepest: dict[int, int] = {}
+    stack: list[tuple[Any, int]] = [(doc, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, dict):
+            children: Any = node.values()
+        elif isinstance(node, list | tuple | set):
+            children = node
+        else:
+            continue
+        if depth > limit:
+            return True
+        if deepest.get(id(node), 0) >= depth:
+            continue
+        deepest[id(node)] = depth
+        stack.extend((child, depth + 1) for child in children)
+    return False
 
 
 def _yaml_problem(exc: Exception) -> str:

@@ -269,6 +269,22 @@ class PersonalData(_Section):
     scan: bool = True
 
 
+class DataProtection(_Section):
+    """``data_protection:``: the DPIA screening questions (see :mod:`civicml.spec._dpia`), each
+    ``true`` or ``false``; left out means not answered. civicml adds what it can see itself
+    (scoring people, special-category data, combined sources, size)."""
+
+    evaluation_or_scoring: bool | None = None
+    automated_decisions: bool | None = None
+    systematic_monitoring: bool | None = None
+    special_category_or_criminal_data: bool | None = None
+    large_scale: bool | None = None
+    matching_datasets: bool | None = None
+    vulnerable_people: bool | None = None
+    innovative_technology: bool | None = None
+    prevents_rights_or_services: bool | None = None
+
+
 class Costs(_Section):
     """Relative cost of each kind of mistake; drives the decision threshold."""
 
@@ -431,6 +447,7 @@ class ProjectSpec(_Section):
     columns: Columns = Field(default_factory=Columns)
     protected: dict[str, str] = Field(default_factory=dict)
     personal_data: PersonalData = Field(default_factory=PersonalData)
+    data_protection: DataProtection = Field(default_factory=DataProtection)
     costs: Costs = Field(default_factory=Costs)
     checks: Checks = Field(default_factory=Checks)
     owner: Owner = Field(default_factory=Owner)

@@ -87,6 +87,13 @@ personal_data:
   scan: true                     # scan for UK personal data before training
   allow: []                      # columns that may hold personal data and still be used
 
+data_protection:                 # DPIA screening: answer true or false (left out: not answered).
+  automated_decisions: null      #   civicml adds what it sees (scoring people, special-category
+  systematic_monitoring: null    #   data, combined sources, size); two criteria met: a DPIA is
+  vulnerable_people: null        #   required, and serving needs its reference and date
+  innovative_technology: null    #   (civicml models governance NAME V --dpia-ref --dpia-date)
+  prevents_rights_or_services: null
+
 costs:                           # relative cost of each mistake; sets the decision threshold
   false_positive: 1
   false_negative: 1

@@ -141,6 +141,8 @@ _LEGAL_FIELDS = (
     "safeguard_human",
     "art9_condition",
     "schedule1",
+    "dpia_ref",
+    "dpia_date",
 )
 
 

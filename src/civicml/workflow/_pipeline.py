@@ -30,6 +30,7 @@ from typing import Any
 
 from civicml._errors import ConflictError
 from civicml._files import create_private_dir, make_private
+from civicml._text import guard_csv_cells
 from civicml.spec import ProjectSpec
 from civicml.workflow._recording import start_tracking
 from civicml.workflow._training_job import run_training
@@ -262,7 +263,9 @@ def _step_train(job: _Job) -> None:
         tracker=job.tracker,
         etl=job.etl,
     )
-    training.result.leaderboard.to_frame().to_csv(job.out / "leaderboard.csv", index=False)
+    guard_csv_cells(training.result.leaderboard.to_frame()).to_csv(
+        job.out / "leaderboard.csv", index=False
+    )
     make_private(job.out / "leaderboard.csv")
     training.contract.save(job.out / "contract.json")
     job.finished(

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from civicml._files import make_private
+from civicml._text import guard_csv_cells
 from civicml.spec import ProjectSpec
 from civicml.workflow._recording import TrainingOutcome, start_tracking
 from civicml.workflow._training_job import run_training
@@ -101,7 +102,9 @@ def _project(
         track=False,
         tracker=tracker,
     )
-    training.result.leaderboard.to_frame().to_csv(out / "leaderboard.csv", index=False)
+    guard_csv_cells(training.result.leaderboard.to_frame()).to_csv(
+        out / "leaderboard.csv", index=False
+    )
     make_private(out / "leaderboard.csv")
     training.contract.save(out / "contract.json")
     emit("stage", name="report")

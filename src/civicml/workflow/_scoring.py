@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from civicml._errors import DataError
+from civicml._text import guard_csv_cells
 
 __all__ = [
     "BatchScorer",
@@ -39,7 +40,9 @@ def score_file(
     """Score ``data`` (CSV or Parquet) in batches and write ``out`` (.csv or .parquet).
 
     The output is written to a temporary file beside ``out`` and renamed into place, so a
-    failure never leaves a half-written file. Returns the number of rows scored.
+    failure never leaves a half-written file. In a CSV, text cells (and column names) that a
+    spreadsheet would run as a formula (starting ``=``, ``+``, ``-``, ``@``, tab or CR) get a
+    leading ``'``; numbers stay numbers. Returns the number of rows scored.
     """
     from civicml.bundle import Predictor, iter_batches, load_bundle
 
@@ -72,8 +75,8 @@ def score_file(
             frame = pd.concat(
                 [batch[present].reset_index(drop=True), scored.reset_index(drop=True)], axis=1
             )
-            if suffix == ".csv":
-                frame.to_csv(tmp, mode="a", header=(i == 0), index=False)
+            if suffix == ".csv":  # opened in spreadsheets: text cells that run as formulas guarded
+                guard_csv_cells(frame).to_csv(tmp, mode="a", header=(i == 0), index=False)
             else:
                 import pyarrow as pa
                 import pyarrow.parquet as pq

@@ -8,6 +8,7 @@ what happened (lineage) so the bundle can say where it came from.
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
@@ -291,6 +292,43 @@ class BundleParts:
     onnx_doc: dict[str, Any]
 
 
+#: rows from which civicml calls the processing "large scale" on its own (a person may say so
+#: for fewer: the EDPB counts the people concerned, the data's range and the duration)
+LARGE_SCALE_ROWS = 10_000
+
+
+def dpia_screen(spec: ProjectSpec, info: dict[str, Any], findings: Sequence[Any] = ()) -> Any:
+    """The DPIA screening of a supervised model: the spec's ``data_protection:`` answers plus
+    what civicml sees itself — a model that scores people (it uses personal, protected or
+    special-category data), special-category inputs, combined sources, and the table's size."""
+    from civicml.spec import screen_dpia
+
+    features = set(info.get("features") or [])
+    people = sorted(
+        features
+        & {
+            *spec.protected.values(),
+            *spec.personal_data.allow,
+            *spec.columns.special_category,
+            *(str(f.column) for f in findings),
+        }
+    )
+    inferred: dict[str, str] = {}
+    if people and info.get("task") in ("binary", "multiclass", "regression"):
+        inferred["evaluation_or_scoring"] = (
+            f"a {info['task']} model scoring people from {', '.join(people[:4])}"
+        )
+    special = sorted(info.get("special_category") or {})
+    if special:
+        inferred["special_category_or_criminal_data"] = f"inputs {', '.join(special[:4])}"
+    if spec.sources and len(spec.sources) >= 2:
+        inferred["matching_datasets"] = f"{len(spec.sources)} sources combined"
+    rows = int(info.get("n_train") or 0) + int(info.get("n_test") or 0)
+    if rows >= LARGE_SCALE_ROWS:
+        inferred["large_scale"] = f"{rows:,} rows"
+    return screen_dpia(spec.data_protection.model_dump(), inferred)
+
+
 def _save(spec: ProjectSpec, bundle_dir: str | Path, parts: BundleParts, *, overwrite: bool) -> Any:
     from civicml.assess import checks_to_dict
     from civicml.bundle import save_bundle
@@ -341,6 +379,7 @@ def _save(spec: ProjectSpec, bundle_dir: str | Path, parts: BundleParts, *, over
             },
             "onnx.json": parts.onnx_doc,
             "reference.json": reference_doc,
+            "dpia_screen.json": dpia_screen(spec, info, parts.findings).to_dict(),
         },
         files=parts.onnx_files,
         tables={"reference.parquet": reference},
