@@ -120,3 +120,31 @@ def test_redaction_marker_matches_serve() -> None:
     from civicml.serve import REDACTED
 
     assert monitor_marker == REDACTED
+
+
+def test_summary_prints_the_verdict_and_the_columns_left_out(tmp_path: Path) -> None:
+    """Issue 20: the terminal shows the verdict sentence the dashboard shows, and names the
+    date and free-text columns it did not compare."""
+    from civicml.serve import DecisionLog
+    from monitor._served import START, make_bundle, rows
+
+    served = make_bundle(tmp_path / "bundle")
+    log = DecisionLog(tmp_path / "log").start()
+    for i, row in enumerate(rows(300, year=2025, seed=4).to_dict("records")):
+        row["notes"] = "[redacted]"  # as the server logs free text
+        log.append(
+            {
+                **row,
+                "request_id": f"r{i}",
+                "time": START + dt.timedelta(minutes=10 * i),
+                "model_sha256": served.digest,
+            }
+        )
+    log.close()
+    args = ["monitor", "--bundle", str(served.path), "--log-dir", str(tmp_path / "log")]
+    text = CliRunner().invoke(_cli(), args)
+    doc = json.loads(CliRunner().invoke(_cli(), [*args, "--json"]).stdout)
+    assert text.exit_code == doc["exit_code"], text.output
+    flat = " ".join(text.output.split())
+    assert f"verdict: {doc['verdict']['state']}: {doc['verdict']['message']}" in flat
+    assert "not compared: opened: a date" in flat and "not compared: notes: free text" in flat

@@ -95,3 +95,50 @@ def test_data_etl_and_pipeline_lock(tmp_path: Path, monkeypatch) -> None:
             app, ["pipeline", "run", str(tmp_path), "--out", str(tmp_path / "out")]
         )
     assert locked.exit_code == 2 and "is running" in locked.output
+
+
+@pytest.mark.skipif(
+    __import__("importlib").util.find_spec("mlflow") is None, reason="mlflow is not installed"
+)
+def test_documented_mlflow_export_completes_and_reports_skips(
+    two_runs, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("MLFLOW_ALLOW_FILE_STORE", raising=False)  # a fresh shell: not set
+    uri = (tmp_path / "mlruns").as_uri()  # the documented form: file:///path/mlruns
+    first = runner.invoke(app, ["runs", "export", "--mlflow", uri])
+    assert first.exit_code == 0, first.output
+    assert f"Exported 2 run(s) to {uri}." in first.stdout
+    assert "skipped" not in first.stdout.split("\n")[0]
+    one = runner.invoke(app, ["runs", "export", "--mlflow", uri, two_runs[0][:8], "--json"])
+    doc = json.loads(one.stdout)
+    assert doc["exported"] == {} and list(doc["skipped"]) == [two_runs[0]]
+    again = runner.invoke(app, ["runs", "export", "--mlflow", uri])
+    assert again.exit_code == 0, again.output
+    assert "Exported 0 run(s)" in again.stdout and "skipped 2 already there" in again.stdout
+    assert f"{two_runs[1][:8]} -> MLflow run" in again.stdout
+
+
+def test_a_run_whose_process_died_is_listed_failed(two_runs) -> None:
+    from civicml.tracking import Run
+
+    with open_runs() as store:
+        store.create_run(
+            Run(
+                id="de" * 16,
+                project="demo",
+                kind="run",
+                status="running",
+                started_at="2026-01-01T00:00:00.000000Z",
+                heartbeat_at="2026-01-01T00:05:00.000000Z",
+                host="gone-machine.invalid",
+                pid=4242,
+            )
+        )
+    rows = json.loads(runner.invoke(app, ["runs", "list", "--json"]).stdout)
+    dead = next(r for r in rows if r["id"] == "de" * 16)
+    assert dead["status"] == "failed" and "no heartbeat since 2026-01-01T00:05:00Z" in dead["error"]
+    shown = runner.invoke(app, ["runs", "show", "dededede"])
+    assert shown.exit_code == 0 and "): failed" in shown.stdout
+    assert "pid 4242 on gone-machine.invalid" in shown.stdout
+    failed = runner.invoke(app, ["runs", "list", "--status", "failed", "--json"])
+    assert "de" * 16 in [r["id"] for r in json.loads(failed.stdout)]

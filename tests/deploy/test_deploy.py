@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
-from typer.testing import CliRunner
 
 from civicml._errors import SpecError
 from civicml.deploy import (
+    CivicmlSource,
+    DeployFiles,
+    DeployOptions,
     generate_deployment,
     kserve_schema,
     kserve_source,
@@ -21,9 +24,18 @@ from civicml.deploy import (
 
 pytest.importorskip("kubernetes_validate")
 
+INDEX = CivicmlSource("index", "1.0.0")
+
+
+def _generate(model: str, out: Path, **kw: Any) -> DeployFiles:
+    """Generate from an empty bundle folder (no registry), civicml from the index."""
+    bundle = out.parent / f"{out.name}-bundle"
+    bundle.mkdir(exist_ok=True)
+    return generate_deployment(model, out, bundle=bundle, source=INDEX, options=DeployOptions(**kw))
+
 
 def test_generated_files_are_valid(tmp_path: Path) -> None:
-    files = generate_deployment("claims@production", tmp_path, civicml_version="1.0.0")
+    files = _generate("claims@production", tmp_path)
     assert validate_deployment(tmp_path) == []
     docker = files.dockerfile.read_text()
     assert docker.startswith("FROM python:3.11-slim")
@@ -46,7 +58,7 @@ def test_generated_files_are_valid(tmp_path: Path) -> None:
 
 
 def test_schemas_catch_mistakes(tmp_path: Path) -> None:
-    files = generate_deployment("claims@production", tmp_path)
+    files = _generate("claims@production", tmp_path)
     dep = yaml.safe_load(files.deployment.read_text())
     dep["spec"]["replicas"] = "two"
     files.deployment.write_text(yaml.safe_dump(dep))
@@ -71,7 +83,7 @@ def test_kserve_schema_is_the_vendored_crd() -> None:
 
 
 def test_generated_inferenceservice_uses_the_crd_fields(tmp_path: Path) -> None:
-    files = generate_deployment("claims@production", tmp_path, port=9000)
+    files = _generate("claims@production", tmp_path, port=9000)
     assert validate_kserve(files.inferenceservice) == []
     pred = yaml.safe_load(files.inferenceservice.read_text())["spec"]["predictor"]
     (c,) = pred["containers"]
@@ -144,7 +156,7 @@ def _broken(isvc: dict, case: str) -> None:
     ],
 )
 def test_kserve_schema_refuses_broken_manifests(tmp_path: Path, case: str, where: str) -> None:
-    files = generate_deployment("claims@production", tmp_path)
+    files = _generate("claims@production", tmp_path)
     isvc = yaml.safe_load(files.inferenceservice.read_text())
     _broken(isvc, case)
     files.inferenceservice.write_text(yaml.safe_dump(isvc))
@@ -154,7 +166,7 @@ def test_kserve_schema_refuses_broken_manifests(tmp_path: Path, case: str, where
 
 
 def test_model_names_become_dns_labels(tmp_path: Path) -> None:
-    files = generate_deployment("2024_Claims.v2@production", tmp_path)
+    files = _generate("2024_Claims.v2@production", tmp_path)
     assert (
         yaml.safe_load(files.inferenceservice.read_text())["metadata"]["name"] == "m-2024-claims-v2"
     )
@@ -176,13 +188,7 @@ def test_dockerfile_lint(text: str, problem: str) -> None:
     assert any(problem in p for p in lint_dockerfile(text))
 
 
-def test_bad_reference_and_cli(tmp_path: Path) -> None:
+def test_bad_reference(tmp_path: Path) -> None:
     with pytest.raises(SpecError, match="NAME@ALIAS"):
-        generate_deployment("claims", tmp_path)
-    from civicml.cli._deploy import deploy_app
-
-    res = CliRunner().invoke(
-        deploy_app, ["generate", "claims@production", "-o", str(tmp_path / "d")]
-    )
-    assert res.exit_code == 0, res.output
-    assert "Validated" in res.output and (tmp_path / "d" / "kserve").is_dir()
+        generate_deployment("claims", tmp_path / "out", bundle=tmp_path)
+    assert not (tmp_path / "out").exists()

@@ -128,7 +128,13 @@ def replay(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
     reg = open_registry(uri, project_dir=project)
     v = reg.register(outcome.bundle.path, "benefits", actor="Ada Analyst", reason="replay test")
     reg.request_approval(
-        "benefits", v.version, actor="Ada Analyst", reason="ready", oversight="advisory"
+        "benefits",
+        v.version,
+        actor="Ada Analyst",
+        reason="ready",
+        oversight="advisory",
+        # the screening asks for a DPIA (protected characteristics): its reference and date
+        legal={"dpia": {"reference": "DPIA-REPLAY-1", "date": "2025-01-01"}},
     )
     if not v.checks_passed:  # a 2-trial model may miss a check: a named person overrides it
         reg.override_checks("benefits", v.version, by="Grace Reviewer", reason="test model")
@@ -310,3 +316,25 @@ def test_late_labels_give_realised_metrics(replay: dict[str, Any], tmp_path: Pat
     reconciled = pd.DataFrame(doc["reconciliation"])
     assert len(reconciled) >= 1 and "gap_accuracy" in reconciled
     assert reconciled["valid_under"].eq("covariate shift only").all()
+
+
+def test_cli_and_dashboard_agree_on_the_served_log(replay: dict[str, Any]) -> None:
+    """Issue 20: the dashboard's monitoring page and ``civicml monitor`` read the same log the
+    same way: one verdict, the same "N of M columns drifted", the same columns."""
+    from civicml.registry import open_registry
+    from civicml.web import monitoring_status
+
+    result = _monitor(replay, "--json")  # the whole log, as the dashboard reads it
+    doc = json.loads(result.stdout)
+    with open_registry(replay["uri"], project_dir=replay["project"]) as reg:
+        version = reg.get_alias("benefits", "production")
+        status = monitoring_status(
+            reg, version, replay["project"] / ".civicml" / "decisions", plots=False
+        )
+    assert status.verdict is not None
+    assert status.verdict.to_dict() == doc["verdict"]
+    assert status.message == doc["verdict"]["message"]
+    assert result.exit_code == (1 if doc["verdict"]["state"] == "alert" else 0)
+    assert status.state == ("drift" if doc["verdict"]["state"] == "alert" else "ok")
+    shown = [c["column"] for c in status.columns]
+    assert shown == [c["column"] for c in doc["drift"]["columns"]]

@@ -167,3 +167,27 @@ def test_422_for_spec_declared_personal_columns_lists_nothing(client: Any) -> No
     errors = {e["field"]: e["problem"] for e in r.json()["errors"]}
     assert "not a known value" in errors["postcode"] and "not a known value" in errors["ethnicity"]
     assert "allowed range" in errors["age"]
+
+
+def test_openapi_lists_every_route_the_app_answers(client: Any) -> None:
+    from civicml.serve._routes import ROUTES
+
+    paths = client.get("/openapi.json", headers=auth()).json()["paths"]
+    assert set(paths) >= ROUTES, sorted(ROUTES - set(paths))
+    explain = paths["/explain"]["post"]
+    assert "application/json" in explain["requestBody"]["content"]
+    for route in ("/invocations", "/predict"):
+        body = paths[route]["post"]["requestBody"]["content"]
+        assert set(body) == {"application/json", "text/csv"}
+        assert "415" in paths[route]["post"]["responses"]
+        assert "gzip" in paths[route]["post"]["description"]
+    infer = paths["/v2/models/{name}/infer"]["post"]["requestBody"]["content"]
+    assert "application/octet-stream" in infer
+    for probe in ("/ping", "/health", "/version"):
+        assert paths[probe]["get"]["security"] == []  # MLflow's probes need no token
+
+
+def test_the_readme_says_where_the_openapi_document_is() -> None:
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    serving = next(line for line in readme.splitlines() if line.startswith("| **serving**"))
+    assert "/openapi.json" in serving

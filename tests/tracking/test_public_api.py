@@ -10,6 +10,7 @@ def test_public_names() -> None:
         "RUN_FIELDS",
         "RUN_KINDS",
         "RUN_STATUSES",
+        "MlflowExport",
         "Run",
         "RunStore",
         "RunTracker",

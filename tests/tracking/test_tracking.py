@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import os
 from pathlib import Path
 
 import pandas as pd
@@ -54,7 +55,8 @@ def test_runs_record_and_diff(tmp_path: Path) -> None:
     reason="mlflow is not installed (pip install mlflow-skinny; it is in the test extra)",
 )
 def test_mlflow_export_to_a_file_store(tmp_path: Path, monkeypatch) -> None:
-    monkeypatch.setenv("MLFLOW_ALLOW_FILE_STORE", "true")  # MLflow 3 keeps file stores opt-in
+    # MLflow 3 refuses a file store unless MLFLOW_ALLOW_FILE_STORE=true: the export sets it
+    monkeypatch.delenv("MLFLOW_ALLOW_FILE_STORE", raising=False)
     from mlflow.tracking import MlflowClient
 
     frame = pd.DataFrame({"x": [1.0, 2.0]})
@@ -62,8 +64,14 @@ def test_mlflow_export_to_a_file_store(tmp_path: Path, monkeypatch) -> None:
         rid = _record(store, frame, 0.75)
         runs = store.list_runs()
     uri = (tmp_path / "mlruns").as_uri()
-    first = export_to_mlflow(runs, uri)
-    assert export_to_mlflow(runs, uri) == first  # exporting again adds nothing
+    done = export_to_mlflow(runs, uri)
+    assert "MLFLOW_ALLOW_FILE_STORE" not in os.environ  # restored after the export
+    assert list(done.exported) == [rid] and done.skipped == {}
+    again = export_to_mlflow(runs, uri)  # exporting again adds nothing, and says so
+    assert again.exported == {} and again.skipped == done.exported
+    assert "skipped 1 already there" in again.summary()
+    first = done.run_ids()
+    monkeypatch.setenv("MLFLOW_ALLOW_FILE_STORE", "true")
     client = MlflowClient(tracking_uri=uri)
     exp = client.get_experiment_by_name("civicml/demo")
     found = client.search_runs([exp.experiment_id])
@@ -76,3 +84,35 @@ def test_mlflow_export_to_a_file_store(tmp_path: Path, monkeypatch) -> None:
     assert got.info.status == "FINISHED"
     names = {a.path for a in client.list_artifacts(first[rid])}
     assert {"run.json", "leaderboard.json", "data_versions.json", "spec.json"} <= names
+
+
+@pytest.mark.skipif(importlib.util.find_spec("mlflow") is None, reason="mlflow is not installed")
+def test_mlflow_refusal_is_one_civicml_error(tmp_path: Path) -> None:
+    from civicml._errors import SpecError
+
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("x")  # a file where the store's folder should be
+    with open_runs(f"sqlite:///{tmp_path / 'r.db'}") as store:
+        _record(store, pd.DataFrame({"x": [1.0]}), 0.5)
+        runs = store.list_runs()
+    with pytest.raises(SpecError, match="MLflow refused the export"):
+        export_to_mlflow(runs, (blocker / "mlruns").as_uri())
+
+
+@pytest.mark.skipif(importlib.util.find_spec("mlflow") is None, reason="mlflow is not installed")
+def test_a_run_exported_while_running_is_replaced_once_it_ends(tmp_path: Path) -> None:
+    from civicml.tracking import Run
+
+    uri = (tmp_path / "mlruns").as_uri()
+    with open_runs(f"sqlite:///{tmp_path / 'r.db'}") as store:
+        with track_run(project="demo", kind="run", spec={}, store=store) as tracker:
+            tracker.set(metrics={"test_roc_auc": 0.6})
+            running = store.list_runs()
+            assert [r.status for r in running] == ["running"]
+            first = export_to_mlflow(running, uri)
+            assert export_to_mlflow(running, uri).skipped == first.exported
+        ended: list[Run] = store.list_runs()
+    again = export_to_mlflow(ended, uri)
+    assert again.replaced == first.exported and list(again.exported) == [tracker.id]
+    assert "replacing the export of a run that has ended since" in again.summary()
+    assert export_to_mlflow(ended, uri).skipped == again.exported

@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from civicml.cli._common import console, handle_errors
+from civicml.cli._common import ProjectOpt, RegistryOpt, console, handle_errors
 
 __all__ = ["deploy_app"]
 
@@ -29,6 +29,37 @@ def _deploy() -> None:
     """Generate deployment files for 'civicml serve'."""
 
 
+def find_model(model: str, registry: str | None, project_dir: Path) -> tuple[str, str, Path]:
+    """Resolve ``NAME@ALIAS`` in the registry and fetch its verified bundle: the version
+    (``NAME/3``), its digest and the bundle folder. NotFoundError (exit 2) when the model or
+    alias does not exist; no empty registry is created to look in."""
+    import os
+
+    from civicml._errors import NotFoundError, SpecError
+    from civicml.cli._models import open_from_cli
+    from civicml.registry import parse_ref
+
+    name, version, alias = parse_ref(model)
+    if version is not None or alias is None:
+        raise SpecError.build(
+            "The model to deploy is not NAME@ALIAS",
+            expected="for example 'claims@production'",
+            got=model,
+            fix="Pass the registry name and alias, such as claims@production",
+        )
+    default_db = project_dir.resolve() / ".civicml" / "registry.db"
+    if not (registry or os.environ.get("CIVICML_REGISTRY")) and not default_db.is_file():
+        raise NotFoundError.build(
+            f"There is no registry in {default_db.parent}, so {model!r} cannot be found",
+            fix="Pass --registry (or set CIVICML_REGISTRY), or --project-dir with the project "
+            "that registered the model",
+        )
+    with open_from_cli(registry, None, project_dir) as reg:
+        found = reg.resolve(model)
+        bundle = reg.load_version(model)
+    return found.ref, found.digest, bundle.path
+
+
 @deploy_app.command("generate")
 @handle_errors
 def generate(
@@ -44,27 +75,56 @@ def generate(
     replicas: Annotated[int, typer.Option(min=1, help="Replicas (max replicas for KServe).")] = 2,
     cpu: Annotated[str, typer.Option(help="CPU request and limit.")] = "1",
     memory: Annotated[str, typer.Option(help="Memory request and limit.")] = "1Gi",
+    wheel: Annotated[
+        Path | None,
+        typer.Option(help="A civicml wheel to install in the image (default: this civicml)."),
+    ] = None,
+    state_claim: Annotated[
+        str | None,
+        typer.Option(
+            "--state-claim",
+            help="PersistentVolumeClaim for serve's state (decision log, review queue, cache); "
+            "default an emptyDir, lost with the pod.",
+        ),
+    ] = None,
+    registry: RegistryOpt = None,
+    project_dir: ProjectOpt = Path("."),
     check: Annotated[bool, typer.Option(help="Validate the files after writing them.")] = True,
 ) -> None:
-    """Write a Dockerfile, k8s/deployment.yaml + service.yaml and kserve/inferenceservice.yaml."""
-    from civicml.deploy import generate_deployment, validate_deployment
+    """Write a Dockerfile, k8s/deployment.yaml + service.yaml and kserve/inferenceservice.yaml.
 
-    files = generate_deployment(
-        model,
-        out,
+    The model must exist in the registry: its verified bundle says which extras the image
+    installs; nothing is written otherwise."""
+    from civicml.deploy import DeployOptions, generate_deployment, validate_deployment
+
+    version, digest, folder = find_model(model, registry, project_dir)
+    options = DeployOptions(
         image=image,
         secret=secret,
         port=port,
         replicas=replicas,
         cpu=cpu,
         memory=memory,
+        state_claim=state_claim,
     )
+    files = generate_deployment(model, out, bundle=folder, options=options, wheel=wheel)
+    where = files.source.describe().split(" from ", 1)[1] if files.source else "the index"
+    console.print(
+        f"{model} is {version} (bundle sha256 {digest[:12]}); the image installs "
+        f"civicml[{','.join(files.needs.extras)}] from {where}",
+        soft_wrap=True,
+        markup=False,
+    )
+    for reason in files.needs.reasons:
+        console.print(f"  {reason}", soft_wrap=True, markup=False)
     for path in files.all():
-        console.print(f"  {path}")
+        console.print(f"  {path}", markup=False)
     if check:
         problems = validate_deployment(out)
         if problems:
             for p in problems:
                 console.print(f"[red]problem:[/] {p}", soft_wrap=True)
             raise typer.Exit(1)
-        console.print("Validated: Dockerfile lint, Kubernetes schemas, KServe schema.")
+        console.print(
+            "Validated: Dockerfile lint, Kubernetes schemas, KServe schema, writable volumes."
+        )

@@ -155,6 +155,9 @@ def _print_summary(report: MonitorReport) -> None:
         title += f" ({report.alias})"
     console.print(f"[bold]{_escape(title)}[/]")
     console.print(f"period: {report.window_start or '…'} to {report.window_end or '…'}")
+    said = report.verdict  # the same sentence the dashboard and the HTML report show
+    state = f"[bold {'red' if said.state == 'alert' else 'green'}]{said.state}[/]"
+    console.print(f"verdict: {state}: {_escape(said.message)}", soft_wrap=True)
     colour = {"high": "red", "medium": "yellow"}
     if report.alerts:
         console.print(f"[bold red]{len(report.alerts)} alert(s)[/]")
@@ -189,6 +192,8 @@ def _print_summary(report: MonitorReport) -> None:
                     _num(c.psi),
                 )
             console.print(table)
+    for column, why in report.left_out.items():
+        console.print(f"not compared: {_escape(column)}: {_escape(why)}", soft_wrap=True)
     out = report.output_drift
     if out is not None:
         verdict = "[red]DRIFT[/]" if out.drifted else "[green]no drift[/]"

@@ -139,7 +139,10 @@ def list_runs(
     project_dir: ProjectOpt = Path("."),
     json_out: JsonOpt = False,
 ) -> None:
-    """List runs, newest first: id, project, kind, status, started, seconds, headline metric."""
+    """List runs, newest first: id, project, kind, status, started, seconds, headline metric.
+
+    A run whose process was killed (its heartbeat stopped, or its pid on this host is gone)
+    is listed as failed, with why."""
     from rich.table import Table
 
     with open_store(registry, project_dir) as store:
@@ -194,6 +197,8 @@ def show(
         ("bundle sha256", r.bundle_digest),
         ("error", r.error),
         ("energy", r.energy),
+        ("process", f"pid {r.pid} on {r.host}" if r.host and r.pid else None),
+        ("last heartbeat", r.heartbeat_at if r.status == "running" else None),
     ):
         if value is not None:
             console.print(f"  {label}: {value}", soft_wrap=True, markup=False)
@@ -302,6 +307,11 @@ def export(
         )
     done = export_to_mlflow(chosen, mlflow, experiment=experiment)
     if json_out:
-        emit_json(done)
+        emit_json(done.to_dict())
         return
-    console.print(f"Exported {len(done)} run(s) to {mlflow}", soft_wrap=True, markup=False)
+    console.print(done.summary(), soft_wrap=True, markup=False)
+    for label, ids in (("exported", done.exported), ("skipped, already there", done.skipped)):
+        for run_id, mlflow_id in ids.items():
+            console.print(
+                f"  {run_id[:8]} -> MLflow run {mlflow_id} ({label})", soft_wrap=True, markup=False
+            )

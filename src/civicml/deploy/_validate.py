@@ -27,6 +27,7 @@ __all__ = [
     "kserve_source",
     "lint_dockerfile",
     "openapi_to_jsonschema",
+    "unwritable_paths",
     "validate_deployment",
     "validate_kserve",
     "validate_kubernetes",
@@ -192,11 +193,77 @@ def validate_kserve(path: str | Path) -> list[str]:
     return problems
 
 
+_WRITES_UNDER = ("--project-dir", "--log-dir")
+
+
+def _pod(doc: dict[str, Any]) -> dict[str, Any]:
+    """The pod spec of a Deployment or a KServe predictor (empty for anything else)."""
+    if doc.get("kind") == "Deployment":
+        return dict(doc.get("spec", {}).get("template", {}).get("spec", {}) or {})
+    if doc.get("kind") == "InferenceService":
+        return dict(doc.get("spec", {}).get("predictor", {}) or {})
+    return {}
+
+
+def _under(path: str, folder: str) -> bool:
+    return path == folder or path.startswith(folder.rstrip("/") + "/")
+
+
+def unwritable_paths(doc: dict[str, Any]) -> list[str]:
+    """Paths ``civicml serve`` writes that a read-only root filesystem would refuse.
+
+    For each container with ``readOnlyRootFilesystem``, ``/tmp``, ``$HOME`` and the folders
+    its ``serve`` arguments write to (``--project-dir``, where ``.civicml/`` goes, and
+    ``--log-dir``) must each be under a writable volume mount of a volume the pod declares;
+    without ``--project-dir`` serve writes ``.civicml/`` in the image's working directory.
+
+    >>> for p in unwritable_paths({"kind": "Deployment", "spec": {"template": {"spec": {
+    ...     "containers": [{"name": "c", "args": ["serve", "--model", "m@production"],
+    ...                     "securityContext": {"readOnlyRootFilesystem": True}}]}}}}):
+    ...     print(p)
+    container c: /tmp is on the read-only root filesystem (mount a volume there)
+    container c: serve has no --project-dir, so it writes .civicml/ in the working directory of a read-only root filesystem
+    """
+    pod = _pod(doc)
+    declared = {v.get("name") for v in pod.get("volumes") or [] if isinstance(v, dict)}
+    problems: list[str] = []
+    for c in pod.get("containers") or []:
+        if not (c.get("securityContext") or {}).get("readOnlyRootFilesystem"):
+            continue
+        mounts = [
+            str(m["mountPath"])
+            for m in c.get("volumeMounts") or []
+            if not m.get("readOnly") and m.get("name") in declared and m.get("mountPath")
+        ]
+        args = [str(a) for a in c.get("args") or []]
+        env = {e.get("name"): e.get("value") for e in c.get("env") or [] if isinstance(e, dict)}
+        home = env.get("HOME")
+        paths = ["/tmp"] + ([str(home)] if home else [])
+        paths += [args[i + 1] for i, a in enumerate(args[:-1]) if a in _WRITES_UNDER]
+        for path in paths:
+            if not any(_under(path, m) for m in mounts):
+                problems.append(
+                    f"container {c.get('name')}: {path} is on the read-only root filesystem "
+                    "(mount a volume there)"
+                )
+        if "serve" in args and "--project-dir" not in args:
+            problems.append(
+                f"container {c.get('name')}: serve has no --project-dir, so it writes .civicml/ "
+                "in the working directory of a read-only root filesystem"
+            )
+    return problems
+
+
 def validate_deployment(folder: str | Path) -> list[str]:
-    """Every check on a folder written by :func:`~civicml.deploy.generate_deployment`."""
+    """Every check on a folder written by :func:`~civicml.deploy.generate_deployment`: the
+    Dockerfile lint, the schemas, and :func:`unwritable_paths` for both manifests."""
     root = Path(folder)
     problems = [f"Dockerfile: {p}" for p in lint_dockerfile((root / "Dockerfile").read_text())]
     for name in ("deployment.yaml", "service.yaml"):
         problems += validate_kubernetes(root / "k8s" / name)
     problems += validate_kserve(root / "kserve" / "inferenceservice.yaml")
+    for path in (root / "k8s" / "deployment.yaml", root / "kserve" / "inferenceservice.yaml"):
+        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+        if isinstance(doc, dict):
+            problems += [f"{path}: {p}" for p in unwritable_paths(doc)]
     return problems

@@ -10,10 +10,11 @@ from civicml.monitor._alerts import Alert, AlertPolicy, evaluate_alerts, retrain
 from civicml.monitor._chunked import ChunkedMonitor, ChunkedResult, iter_chunks
 from civicml.monitor._drift import STATTESTS, ColumnDrift, DriftDetector, DriftReport
 from civicml.monitor._fairness import OverrideReport, override_rate, selection_rates_over_time
+from civicml.monitor._inputs import MonitorInputs
 from civicml.monitor._job import (
-    MonitorInputs,
     MonitorKeywords,
     MonitorSettings,
+    monitor_decision_log,
     monitor_model,
     monitor_registered,
     parse_when,
@@ -42,6 +43,7 @@ from civicml.monitor._reference import (
     private_sketches,
 )
 from civicml.monitor._report import MonitorReport, build_report, post_webhook
+from civicml.monitor._verdict import Verdict, make_verdict
 
 __all__ = [
     "PRIVATE_REASONS",
@@ -63,6 +65,7 @@ __all__ = [
     "PCAReconstructionDrift",
     "ReferenceProfile",
     "ScoreCalibrator",
+    "Verdict",
     "build_reference",
     "build_report",
     "distribution_svg",
@@ -71,6 +74,8 @@ __all__ = [
     "evaluate_alerts",
     "infer_column_kind",
     "iter_chunks",
+    "make_verdict",
+    "monitor_decision_log",
     "monitor_model",
     "monitor_registered",
     "monitoring_plan",

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypedDict, Unpack
 
@@ -30,25 +30,27 @@ import pandas as pd
 from civicml._errors import DataError, SpecError
 from civicml.monitor._alerts import AlertPolicy
 from civicml.monitor._chunked import ChunkedMonitor, ChunkedResult, floor_to_window
+from civicml.monitor._columns import (
+    NOT_LOGGED,
+    REDACTED,
+    REDACTED_IN_LOG,
+    is_masked,
+    left_out_reason,
+    missing_as_category,
+    sketch_with_missing,
+)
 from civicml.monitor._drift import DriftDetector, DriftReport
 from civicml.monitor._fairness import override_rate, selection_rates_over_time
+from civicml.monitor._inputs import CBPE_METRICS, MonitorInputs
 from civicml.monitor._labels import LABEL, RECEIVED, read_labels
 from civicml.monitor._multivariate import PCAReconstructionDrift
-from civicml.monitor._outputs import OutputDrift, output_drift, output_reference
+from civicml.monitor._outputs import OutputDrift, output_drift
 from civicml.monitor._performance import (
     estimate_performance_over_time,
     realised_performance,
     reconcile_performance,
 )
-from civicml.monitor._reference import (
-    REFERENCE_DOCUMENT,
-    as_text,
-    band_edges,
-    bands,
-    column_kinds,
-    group_counts,
-    prepare_frame,
-)
+from civicml.monitor._reference import as_text, band_edges, bands, group_counts, prepare_frame
 from civicml.monitor._report import MonitorReport, build_report
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -59,17 +61,15 @@ __all__ = [
     "MonitorKeywords",
     "MonitorSettings",
     "decision_log_folder",
+    "monitor_decision_log",
     "monitor_model",
     "monitor_registered",
     "parse_when",
 ]
 
-REDACTED = "[redacted]"  # what serve/ writes for personal data (kept in step by a test)
 PREDICTION_COLUMNS = ("score", "decision")
-UNSUPERVISED_TASKS = ("clustering", "anomaly")
 #: what realised performance of an anomaly detector reports on labelled rows
 ANOMALY_METRICS = ("precision", "recall", "f1", "roc_auc")
-CBPE_METRICS = ("accuracy", "precision", "recall", "f1", "roc_auc")
 _RELATIVE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(m|min|h|d|w)\s*$", re.IGNORECASE)
 _UNITS = {"m": "min", "min": "min", "h": "h", "d": "D", "w": "W"}
 
@@ -117,96 +117,6 @@ def decision_log_folder(
         if log_dir is not None
         else Path(project_dir) / ".civicml" / "decisions" / model
     )
-
-
-@dataclass
-class MonitorInputs:
-    """What monitoring needs from a bundle: reference, column kinds, protected columns, task."""
-
-    name: str
-    digest: str
-    task: str
-    features: list[str]
-    kinds: dict[str, str]
-    reference: pd.DataFrame
-    protected: dict[str, str]
-    positive_label: Any = None
-    threshold: float | None = None
-    reference_performance: dict[str, float] = field(default_factory=dict)
-    outputs: dict[str, Any] | None = None
-    #: private columns kept as distributions only (``reference.json``), by column
-    sketches: dict[str, dict[str, Any]] = field(default_factory=dict)
-    #: reference rows and selections per group of each private protected characteristic
-    groups: dict[str, dict[str, Any]] = field(default_factory=dict)
-
-    @classmethod
-    def from_bundle(cls, bundle: Bundle, *, score_reference: bool = True) -> MonitorInputs:
-        """Read a bundle; with ``score_reference`` the reference gets the model's score/decision."""
-        info = bundle.info
-        if not bundle.has("reference.parquet"):
-            raise DataError.build(
-                f"The bundle at {bundle.path} has no reference sample (reference.parquet)",
-                fix="Retrain with a current civicml; it keeps a sample of the training features.",
-            )
-        reference = bundle.read_table("reference.parquet")
-        # new bundles keep private columns as distributions only (reference.json)
-        doc = bundle.read_json(REFERENCE_DOCUMENT) if bundle.has(REFERENCE_DOCUMENT) else {}
-        sketches = {str(k): dict(v) for k, v in (doc.get("columns") or {}).items()}
-        features = [f for f in info.get("features", []) if f in reference.columns or f in sketches]
-        roles: dict[str, str] = {}
-        if bundle.has("contract.json"):
-            for col in bundle.read_json("contract.json").get("columns", []):
-                roles[col["name"]] = col.get("role") or ""
-        roles.update({k: v for k, v in (info.get("roles") or {}).items() if k not in roles})
-        kinds = column_kinds(features, roles, reference, sketches)
-        spec = bundle.read_json("spec.json") if bundle.has("spec.json") else {}
-        protected = {
-            str(k): str(v)
-            for k, v in (spec.get("protected") or {}).items()
-            if v in reference or v in sketches
-        }
-        task = str(info.get("task", "regression"))
-        classes = list(info.get("classes") or [])
-        positive = info.get("positive_label", classes[1] if len(classes) == 2 else None)
-        reference = reference[[f for f in features if f in reference.columns]]
-        reference = reference.reset_index(drop=True)
-        if score_reference and task == "binary":
-            stored = doc.get("outputs")  # scored at training: the private inputs are not here
-            if stored:
-                scored = pd.DataFrame(stored)
-            else:
-                from civicml.bundle import Predictor
-
-                scored = Predictor(bundle).predict(reference)
-            reference["score"] = scored["score"].to_numpy(dtype=float)
-            reference["decision"] = scored["decision"].to_numpy()
-            kinds["score"], kinds["decision"] = "numeric", "categorical"
-        outputs = None
-        if task in UNSUPERVISED_TASKS and (score_reference or bundle.has("monitoring.json")):
-            outputs = output_reference(bundle, reference)
-        ref_perf: dict[str, float] = {}
-        if bundle.has("metrics.json"):
-            test = bundle.read_json("metrics.json").get("test") or {}
-            ref_perf = {
-                m: float(test[m])
-                for m in CBPE_METRICS
-                if isinstance(test.get(m), int | float) and np.isfinite(test[m])
-            }
-        return cls(
-            name=str(info.get("name") or bundle.path.name),
-            digest=bundle.digest,
-            task=task,
-            features=features,
-            kinds=kinds,
-            reference=reference,
-            protected=protected,
-            positive_label=positive,
-            threshold=info.get("threshold"),
-            reference_performance=ref_perf,
-            outputs=outputs,
-            sketches=sketches,
-            groups=dict(doc.get("fairness") or {}),
-        )
 
 
 def _rows_per_window(times: pd.Series, window: str) -> int:
@@ -468,14 +378,18 @@ def monitor_model(
     drift_share, min_group_size = opts.drift_share, opts.min_group_size
     name = model or inputs.name
     frame = _rows_in_period(log, inputs, start, end, name=name, log_folder=log_folder)
-    monitored, notes = _monitored_columns(frame, inputs)
+    monitored, notes, left_out = _monitored_columns(frame, inputs)
     kinds = {c: inputs.kinds[c] for c in monitored}
-    current = prepare_frame(frame, kinds)
-    reference = prepare_frame(inputs.reference, kinds)
+    # missing values are a category on both sides (see civicml.monitor._columns)
+    current = missing_as_category(prepare_frame(frame, kinds), kinds)
+    reference = missing_as_category(prepare_frame(inputs.reference, kinds), kinds)
     preds = tuple(c for c in PREDICTION_COLUMNS if c in kinds)
     features = [c for c in monitored if c not in preds]
 
-    drift = _drift(reference, current, features, preds, kinds, drift_share, inputs.sketches)
+    drift, skipped = _drift(
+        reference, current, features, preds, kinds, drift_share, inputs.sketches
+    )
+    left_out.update({c: why for c, why in skipped.items() if c in features})
     in_rows = [c for c in features if c in reference.columns]
     if len(in_rows) < len(features):
         kept = ", ".join(c for c in features if c not in in_rows)
@@ -507,6 +421,7 @@ def monitor_model(
         fairness=fairness,
         overrides=overrides,
         output_drift=outputs,
+        left_out={c: left_out[c] for c in inputs.features if c in left_out},
     )
     report = build_report(
         found, policy=policy, reference_performance=inputs.reference_performance or None
@@ -591,22 +506,29 @@ def _no_rows_message(
     )
 
 
-def _monitored_columns(frame: pd.DataFrame, inputs: MonitorInputs) -> tuple[list[str], list[str]]:
-    """The columns to monitor (logged and not redacted) and notes on those left out."""
+def _monitored_columns(
+    frame: pd.DataFrame, inputs: MonitorInputs
+) -> tuple[list[str], list[str], dict[str, str]]:
+    """The columns to monitor (logged and not redacted), notes on those left out, and each
+    left-out input column with the reason (dates, free text, ids, not logged, redacted)."""
+    left_out = {
+        c: left_out_reason(c, role=inputs.roles.get(c, ""), sketch=inputs.sketches.get(c))
+        for c in inputs.features
+        if c not in inputs.kinds
+    }
     monitored = [c for c in inputs.kinds if c in frame.columns]
     missing = [c for c in inputs.features if c in inputs.kinds and c not in frame.columns]
-    redacted = [
-        c
-        for c in monitored
-        if not pd.api.types.is_numeric_dtype(frame[c]) and (frame[c].astype(str) == REDACTED).all()
-    ]
-    monitored = [c for c in monitored if c not in redacted]
+    masked = {c: why for c in monitored if (why := is_masked(frame[c])) is not None}
+    redacted = [c for c, why in masked.items() if why == REDACTED_IN_LOG]
+    monitored = [c for c in monitored if c not in masked]
     notes = []
     if missing:
         notes.append(f"Inputs not in the log, not monitored: {', '.join(missing)}.")
     if redacted:
         notes.append(f"Personal data redacted in the log, not monitored: {', '.join(redacted)}.")
-    return monitored, notes
+    left_out.update(dict.fromkeys(missing, NOT_LOGGED))
+    left_out.update({c: why for c, why in masked.items() if c in inputs.features})
+    return monitored, notes, left_out
 
 
 def _drift(
@@ -617,16 +539,15 @@ def _drift(
     kinds: dict[str, str],
     drift_share: float,
     sketches: Mapping[str, Mapping[str, Any]] | None = None,
-) -> DriftReport:
-    """Per-column and prediction drift over the whole period (private columns from sketches)."""
+) -> tuple[DriftReport, dict[str, str]]:
+    """Per-column and prediction drift over the whole period (private columns from sketches),
+    and the columns the detector had to skip (a personal-data sketch keeps no labels)."""
     rows = [c for c in [*features, *preds] if c in reference.columns]
-    return (
-        DriftDetector(
-            columns=[*features, *preds], prediction_columns=preds, drift_share=drift_share
-        )
-        .fit(reference[rows], column_types=kinds, sketches=sketches)
-        .detect(current)
-    )
+    counted = {c: sketch_with_missing(s) for c, s in (sketches or {}).items()}
+    detector = DriftDetector(
+        columns=[*features, *preds], prediction_columns=preds, drift_share=drift_share
+    ).fit(reference[rows], column_types=kinds, sketches=counted)
+    return detector.detect(current), dict(detector.profile_.skipped)
 
 
 def _chunked(
@@ -698,8 +619,6 @@ def monitor_registered(
     ``**keywords`` are :func:`monitor_model`'s.
     """
     opts = replace(settings or MonitorSettings(), **keywords)
-    from civicml.serve import read_decision_log
-
     version: str | None = None
     used_alias: str | None = None
     if bundle_dir is not None:
@@ -720,21 +639,53 @@ def monitor_registered(
         elif "/" not in model:
             used_alias = alias
     folder = decision_log_folder(name, project_dir=project_dir, log_dir=log_dir)
-    if not folder.exists():
+    labels = read_labels(name, project_dir=project_dir, labels_dir=labels_dir)
+    return monitor_decision_log(
+        bundle, folder, model=name, version=version, alias=used_alias, labels=labels, settings=opts
+    )
+
+
+def monitor_decision_log(
+    bundle: Bundle | MonitorInputs,
+    folder: str | Path,
+    *,
+    model: str | None = None,
+    version: str | None = None,
+    alias: str | None = None,
+    labels: Sequence[pd.DataFrame] | pd.DataFrame | None = None,
+    settings: MonitorSettings | None = None,
+    **keywords: Unpack[MonitorKeywords],
+) -> MonitorReport:
+    """Monitor one bundle against the decision log in ``folder``: the one computation behind
+    ``civicml monitor``, the dashboard's monitoring page and the HTML report.
+
+    The log is read for the period of ``settings`` (``since``/``until``) and handed to
+    :func:`monitor_model`; the report's :attr:`~civicml.monitor.MonitorReport.verdict` is what
+    every surface shows.
+
+    Raises
+    ------
+    DataError
+        The folder does not exist, or it holds no rows of this model in the period.
+    """
+    from civicml.serve import read_decision_log
+
+    opts = replace(settings or MonitorSettings(), **keywords)
+    path = Path(folder)
+    if not path.exists():
         raise DataError.build(
-            f"There is no decision log for {name} at {folder}",
+            f"There is no decision log for {model or 'the model'} at {path}",
             fix="Serve the model with 'civicml serve' (it logs there) or pass --log-dir DIR.",
         )
-    start, end = parse_when(opts.since), parse_when(opts.until)
-    log = read_decision_log(folder, since=start, until=end)
-    labels = read_labels(name, project_dir=project_dir, labels_dir=labels_dir)
+    start, end = _when(opts.since), _when(opts.until)
+    log = read_decision_log(path, since=start, until=end)
     return monitor_model(
         bundle,
         log,
-        model=name,
+        model=model,
         version=version,
-        alias=used_alias,
+        alias=alias,
         labels=labels,
-        log_folder=folder,
+        log_folder=path,
         settings=replace(opts, since=start, until=end),
     )

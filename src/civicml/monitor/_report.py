@@ -39,6 +39,7 @@ from civicml.monitor._chunked import ChunkedResult
 from civicml.monitor._drift import DriftReport
 from civicml.monitor._fairness import OverrideReport
 from civicml.monitor._outputs import OutputDrift
+from civicml.monitor._verdict import Verdict, make_verdict
 
 __all__ = ["MonitorReport", "build_report", "post_webhook"]
 
@@ -83,6 +84,8 @@ class MonitorReport:
     overrides: OverrideReport | None = None
     output_drift: OutputDrift | None = None
     alerts: list[Alert] = field(default_factory=list)
+    #: input columns not compared for drift, and why (dates, free text, redacted personal data)
+    left_out: dict[str, str] = field(default_factory=dict)
     generated_at: str = field(
         default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds")
     )
@@ -91,6 +94,11 @@ class MonitorReport:
     def exit_code(self) -> int:
         """1 when any alert fired, else 0."""
         return 1 if self.alerts else 0
+
+    @property
+    def verdict(self) -> Verdict:
+        """The one-line answer every surface shows (see :func:`civicml.monitor.make_verdict`)."""
+        return make_verdict(self.drift, self.alerts, self.left_out)
 
     @property
     def retrain_recommendation(self) -> str:
@@ -113,6 +121,7 @@ class MonitorReport:
             "window": {"start": self.window_start, "end": self.window_end},
             "generated_at": self.generated_at,
             "exit_code": self.exit_code,
+            "verdict": self.verdict.to_dict(),
             "alerts": [a.to_dict() for a in self.alerts],
             "retrain_recommendation": self.retrain_recommendation,
             "drift": drift,
@@ -147,7 +156,7 @@ class MonitorReport:
             title += f" v{self.version}"
         if self.alias:
             title += f" ({self.alias})"
-        lines = [title]
+        lines = [title, f"verdict: {self.verdict.state}: {self.verdict.message}"]
         if self.window_start or self.window_end:
             lines.append(f"window: {self.window_start or '…'} to {self.window_end or '…'}")
         d = self.drift
@@ -169,6 +178,7 @@ class MonitorReport:
                     f"{c.threshold:>6g}  {psi:>7}  {'YES' if c.drifted else 'no'}"
                     + ("  [prediction]" if c.role == "prediction" else "")
                 )
+        lines.extend(f"  not compared: {c}: {why}" for c, why in self.left_out.items())
         if self.output_drift is not None:
             o = self.output_drift
             lines.append(

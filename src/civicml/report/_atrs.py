@@ -7,6 +7,7 @@ record shares are in :mod:`civicml.report._atrs_parts`; an adaptive trial's reco
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from civicml.report._atrs_parts import (
@@ -269,26 +270,25 @@ def _model_tool_specification(
 
 
 def build_atrs(
+    docs: Mapping[str, Any],
     *,
-    spec: dict[str, Any],
-    info: dict[str, Any],
-    assessment: dict[str, Any],
-    contract: dict[str, Any],
-    lineage: dict[str, Any],
-    leaderboard: dict[str, Any],
-    findings: list[dict[str, Any]],
-    checks: list[dict[str, Any]],
     digest: str,
     registry_info: dict[str, Any] | None = None,
-    dpia: dict[str, Any] | None = None,
 ) -> ATRSRecord:
-    """Pre-fill an ATRS record from the spec, registry, data contract and assessment; 2.5's
-    DPIA row starts with the bundle's DPIA screening (``dpia_screen.json``) when given.
+    """Pre-fill an ATRS record from a bundle's documents: ``docs`` holds ``spec``, ``info``
+    (model_info), ``assessment``, ``contract``, ``lineage``, ``leaderboard``, ``findings``,
+    ``checks`` and, when the bundle has one, ``dpia`` (its DPIA screening, which starts 2.5's
+    DPIA row); ``registry_info`` gives the registry's facts.
 
     Its last risk in 2.5 is the tool's use without accountable sign-off, mitigated by "Not yet
     approved in a registry." (left for a person to complete) until :func:`record_approval`
     adds the registry's approval record.
     """
+    spec, info = dict(docs.get("spec") or {}), dict(docs.get("info") or {})
+    assessment, contract = dict(docs.get("assessment") or {}), dict(docs.get("contract") or {})
+    lineage, leaderboard = dict(docs.get("lineage") or {}), dict(docs.get("leaderboard") or {})
+    findings, checks = list(docs.get("findings") or []), list(docs.get("checks") or [])
+    dpia = docs.get("dpia") or {}
     version, phase = version_and_phase(registry_info, digest)
     owner = spec.get("owner") or {}
     name = spec.get("name") or info.get("name")

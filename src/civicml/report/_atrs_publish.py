@@ -72,17 +72,7 @@ def bundle_atrs(
         return record_approval(record, approval)
     ctx = _context(bundle, registry_info)
     record = build_atrs(
-        spec=ctx["spec"],
-        info=ctx["info"],
-        assessment=ctx["assessment"],
-        contract=ctx["contract"],
-        lineage=ctx["lineage"],
-        leaderboard=ctx["board_raw"],
-        findings=ctx["findings"],
-        checks=ctx["checks"],
-        digest=bundle.digest,
-        registry_info=registry_info,
-        dpia=ctx["dpia"],
+        {**ctx, "leaderboard": ctx["board_raw"]}, digest=bundle.digest, registry_info=registry_info
     )
     return record_approval(record, approval)
 

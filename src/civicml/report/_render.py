@@ -434,17 +434,7 @@ def write_report(
     card = write_private_text(out / "model_card.md", model_card(ctx))
 
     record = build_atrs(
-        spec=ctx["spec"],
-        info=ctx["info"],
-        assessment=ctx["assessment"],
-        contract=ctx["contract"],
-        lineage=ctx["lineage"],
-        leaderboard=ctx["board_raw"],
-        findings=ctx["findings"],
-        checks=ctx["checks"],
-        digest=bundle.digest,
-        registry_info=registry_info,
-        dpia=ctx["dpia"],
+        {**ctx, "leaderboard": ctx["board_raw"]}, digest=bundle.digest, registry_info=registry_info
     )
     record = record_approval(record, approval)
     if fill_atrs is not None:

@@ -27,7 +27,6 @@ import csv
 import datetime as _dt
 import io
 import logging
-import re
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -46,18 +45,20 @@ from civicml.asgi import (
     allow_method,
     error_response,
     headers_of,
+    hsts_headers,
     log_request,
-    read_body,
     run_lifespan,
 )
 from civicml.serve._batching import MicroBatcher
 from civicml.serve._cases import CaseDesk
+from civicml.serve._content import CSV_OR_JSON, INFER_TYPES, JSON_ONLY, media_type, read_request
 from civicml.serve._decision_log import REDACTED, DecisionLog
 from civicml.serve._metrics import Metrics
-from civicml.serve._oip import BadRequest, parse_infer, render_infer
+from civicml.serve._oip import BadRequest, loads_json, parse_infer, render_infer
 from civicml.serve._openapi import openapi_document
 from civicml.serve._reload import ModelHolder
 from civicml.serve._reviews import ReviewQueue
+from civicml.serve._routes import DECISION_ROUTE, MLFLOW_PROBES, MODEL_ROUTE, route_of
 from civicml.serve._runtime import ModelRuntime
 from civicml.serve._validate import ValidationFailed
 
@@ -67,8 +68,6 @@ _log = logging.getLogger("civicml.serve")
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 Receive = Callable[[], Awaitable[dict[str, Any]]]
 
-_MODEL_ROUTE = re.compile(r"^/v2/models/([^/]+)(?:/versions/([^/]+))?(/ready|/infer)?$")
-_DECISION_ROUTE = re.compile(r"^/decisions/([A-Za-z0-9_.:\-]{1,128})(/review|/contest)?$")
 _GONE = (
     "POST /decisions/{request_id} was replaced: a reviewer (a token with the 'review' scope) "
     "posts the outcome to /decisions/{case_id}/review, and the service that asked for a "
@@ -77,6 +76,7 @@ _GONE = (
 )
 _JSON = JSON
 _METRICS_TYPE = [(b"content-type", PROMETHEUS_TEXT)]
+_TEXT = [(b"content-type", b"text/plain; charset=utf-8")]
 _TOO_BIG = "Send fewer rows per request."
 _MLFLOW_KEYS = ("dataframe_split", "dataframe_records", "instances", "inputs")
 _MAX_EXPLAIN_ROWS = 100
@@ -207,7 +207,7 @@ class ServingApp:
         rid = self.ids(headers.get("x-request-id"))
         path: str = scope["path"]
         method: str = scope["method"]
-        route = path
+        route = route_of(path)
         extra: list[tuple[bytes, bytes]] = []
         self.inflight += 1
         try:
@@ -219,12 +219,12 @@ class ServingApp:
             ctype = _JSON
         finally:
             self.inflight -= 1
-        route = route if route != path or len(path) < 64 else "other"
         out = [
             *ctype,
             (b"content-length", str(len(body)).encode()),
             (b"x-request-id", rid.encode()),
             *extra,
+            *hsts_headers(scope),
         ]
         await send({"type": "http.response.start", "status": status, "headers": out})
         await send({"type": "http.response.body", "body": body})
@@ -255,22 +255,23 @@ class ServingApp:
         if path == "/v2/health/ready":
             ready = self.holder.runtime is not None
             return (200 if ready else 503), orjson.dumps({"ready": ready}), _JSON, path, []
-        if path == "/predict":
+        if path in MLFLOW_PROBES:
+            return self._mlflow_probe(method, path)
+        if path == "/predict" or path == "/invocations":
             self._allow_method(method, "POST")
             token = self._auth(headers, "predict")
-            body = await self._body(receive)
-            return await self._predict(body, headers, rid, started, token, mlflow=False)
-        if path == "/invocations":
-            self._allow_method(method, "POST")
-            token = self._auth(headers, "predict")
-            body = await self._body(receive)
-            return await self._predict(body, headers, rid, started, token, mlflow=True)
+            is_csv = media_type(headers, CSV_OR_JSON) == "text/csv"
+            body = await self._body(receive, headers)
+            return await self._predict(
+                body, is_csv, rid, started, token, mlflow=path == "/invocations"
+            )
         if path == "/explain":
             self._allow_method(method, "POST")
             self._auth(headers, "predict")
-            body = await self._body(receive)
+            media_type(headers, JSON_ONLY)
+            body = await self._body(receive, headers)
             return (*self._explain(body, rid), path, [])
-        m = _MODEL_ROUTE.match(path)
+        m = MODEL_ROUTE.match(path)
         if m:
             name, version, tail = m.group(1), m.group(2), m.group(3)
             route = "/v2/models/{name}" + ("/versions/{v}" if version else "") + (tail or "")
@@ -278,7 +279,8 @@ class ServingApp:
             runtime = self._model(name, version)
             if tail == "/infer":
                 self._allow_method(method, "POST")
-                body = await self._body(receive)
+                media_type(headers, INFER_TYPES)
+                body = await self._body(receive, headers)
                 status, out, ctype, extra = await self._infer(
                     runtime, body, headers, rid, started, token
                 )
@@ -320,20 +322,22 @@ class ServingApp:
             self._allow_method(method, "GET")
             self._auth(headers, "review")
             return 200, orjson.dumps(await self.cases.list_open()), _JSON, path, []
-        m = _DECISION_ROUTE.match(path)
+        m = DECISION_ROUTE.match(path)
         if m is None:
             raise HTTPError(404, "not_found", "There is no such case route. See /openapi.json.")
         case_id, action = m.group(1), m.group(2)
         if action == "/contest":
             self._allow_method(method, "POST")
             token = self._auth(headers, "predict", also="review")
-            body = await self._body(receive)
+            media_type(headers, JSON_ONLY)
+            body = await self._body(receive, headers)
             doc = await self.cases.contest(case_id, body, token)
             return 201, orjson.dumps(doc), _JSON, "/decisions/{case_id}/contest", []
         if action == "/review":
             self._allow_method(method, "POST")
             token = self._auth(headers, "review")
-            body = await self._body(receive)
+            media_type(headers, JSON_ONLY)
+            body = await self._body(receive, headers)
             doc = await self.cases.review(case_id, body, token)
             return 200, orjson.dumps(doc), _JSON, "/decisions/{case_id}/review", []
         if method == "POST":  # the old review route
@@ -373,8 +377,24 @@ class ServingApp:
     def _auth(self, headers: dict[str, str], scope: str, also: str | None = None) -> Any:
         return self.auth.bearer(headers.get("authorization"), scope, also)
 
-    async def _body(self, receive: Receive) -> bytes:
-        return await read_body(receive, self.options.max_body_bytes, fix=_TOO_BIG)
+    async def _body(self, receive: Receive, headers: dict[str, str]) -> bytes:
+        """The request body, its ``Content-Encoding`` undone; sent and decoded bytes are each
+        capped at ``max_body_bytes`` (413)."""
+        return await read_request(receive, headers, self.options.max_body_bytes, fix=_TOO_BIG)
+
+    def _mlflow_probe(
+        self, method: str, path: str
+    ) -> tuple[int, bytes, list[tuple[bytes, bytes]], str, list[tuple[bytes, bytes]]]:
+        """``/ping``, ``/health`` and ``/version`` as MLflow's scoring server answers them (no
+        token): 200 and a newline once the model is loaded and warmed (503 before), and the
+        server's version as plain text."""
+        self._allow_method(method, "GET")
+        if path == "/version":
+            from civicml import __version__
+
+            return 200, __version__.encode(), _TEXT, path, []
+        ready = self.holder.runtime is not None
+        return (200 if ready else 503), b"\n", _TEXT, path, []
 
     async def _score(self, rt: ModelRuntime, columns: dict[str, list[Any]], n: int) -> Any:
         if n > self.options.max_rows:
@@ -402,7 +422,7 @@ class ServingApp:
     async def _predict(
         self,
         body: bytes,
-        headers: dict[str, str],
+        is_csv: bool,
         rid: str,
         started: float,
         token: Any,
@@ -411,8 +431,7 @@ class ServingApp:
     ) -> tuple[int, bytes, list[tuple[bytes, bytes]], str, list[tuple[bytes, bytes]]]:
         rt = self._runtime()
         route = "/invocations" if mlflow else "/predict"
-        ctype = headers.get("content-type", "")
-        if ctype.startswith("text/csv"):
+        if is_csv:
             columns, n = _parse_csv(body, rt)
         else:
             doc = _loads(body)
@@ -575,7 +594,7 @@ def _loads(body: bytes) -> Any:
             "The request body is empty. Send JSON (or CSV with Content-Type text/csv)."
         )
     try:
-        return orjson.loads(body)
+        return loads_json(body)  # one nesting bound for every JSON body
     except orjson.JSONDecodeError as exc:
         raise BadRequest(f"The request body is not valid JSON ({str(exc)[:120]}).") from None
 

@@ -22,37 +22,13 @@ True
 from __future__ import annotations
 
 from civicml.asgi import BUCKETS, MetricsRegistry
+from civicml.serve._routes import TEMPLATES
 
 __all__ = ["BUCKETS", "SERVE_ROUTES", "Metrics"]
 
-#: the serving app's route templates: every request is counted under one of these, and any
-#: other path under ``<unmatched>`` (so random paths cannot add Prometheus series)
-SERVE_ROUTES: tuple[str, ...] = (
-    "/v2/health/live",
-    "/v2/health/ready",
-    "/v2",
-    "/predict",
-    "/invocations",
-    "/explain",
-    "/metrics",
-    "/openapi.json",
-    "/ping",
-    "/health",
-    "/version",
-    "/v2/models/{name}",
-    "/v2/models/{name}/ready",
-    "/v2/models/{name}/infer",
-    "/v2/models/{name}/versions/{v}",
-    "/v2/models/{name}/versions/{v}/ready",
-    "/v2/models/{name}/versions/{v}/infer",
-    "/decisions/queue",
-    "/decisions/{case_id}",
-    "/decisions/{case_id}/contest",
-    "/decisions/{case_id}/review",
-    "/bandits/{name}",
-    "/bandits/{name}/choose",
-    "/bandits/{name}/reward",
-)
+#: the serving app's route templates (:data:`civicml.serve._routes.TEMPLATES`): every request
+#: is counted under one of these, and any other path under ``<unmatched>``
+SERVE_ROUTES = TEMPLATES
 
 
 class Metrics(MetricsRegistry):

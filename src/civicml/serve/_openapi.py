@@ -1,5 +1,11 @@
 """The app's OpenAPI 3.0 document, generated from the served model's data contract.
 
+Served at ``GET /openapi.json`` (a ``predict`` token). It lists every route the app answers:
+the Open Inference Protocol v2 routes, ``/predict``, ``/invocations`` (JSON or ``text/csv``),
+``/explain``, the case routes, ``/metrics``, and MLflow's ``/ping``, ``/health`` and
+``/version``. Every POST body may be sent with ``Content-Encoding: gzip`` (or ``deflate``); a
+media type or coding a route does not read is 415.
+
 Any predict-token holder may read it, so a personal-data or special-category input is
 published as its type only: its categories and range stay in the contract (see
 :func:`~civicml.serve._validate.personal_inputs`).
@@ -40,7 +46,13 @@ def _errors(*codes: int) -> dict[str, Any]:
 
 
 _SECURED: list[dict[str, list[str]]] = [{"bearer": []}]
-_AUTH_ERRORS = _errors(400, 401, 403, 404, 405, 413, 422, 429)
+_AUTH_ERRORS = _errors(400, 401, 403, 404, 405, 413, 415, 422, 429)
+#: what every POST says about compression (a header parameter would make property-based
+#: clients send a coding with an uncompressed body)
+_COMPRESSION = (
+    " The body may be compressed (Content-Encoding gzip or deflate); it is refused with 413 "
+    "once it passes the size limit, compressed or not."
+)
 _NAME = {"name": "name", "in": "path", "required": True, "schema": {"type": "string"}}
 _VERSION = {"name": "version", "in": "path", "required": True, "schema": {"type": "string"}}
 #: the case id the server gives each decision (``X-Case-Id``)
@@ -53,20 +65,49 @@ _CASE_ID = {
 
 
 def _post(
-    summary: str, schema: dict[str, Any], *, ok: str = "200", answer: str = "Predictions"
+    summary: str,
+    schema: dict[str, Any],
+    *,
+    ok: str = "200",
+    answer: str = "Predictions",
+    csv: bool = False,
+    binary: bool = False,
 ) -> dict[str, Any]:
-    """A secured JSON POST operation (answering predictions unless told otherwise)."""
+    """A secured POST operation reading JSON (and CSV or binary tensors when told), answering
+    predictions unless told otherwise."""
+    content: dict[str, Any] = {"application/json": {"schema": schema}}
+    if csv:
+        content["text/csv"] = {
+            "schema": {"type": "string", "description": "A header row, then one row per record."}
+        }
+    if binary:
+        content["application/octet-stream"] = {
+            "schema": {
+                "type": "string",
+                "format": "binary",
+                "description": "The binary tensor extension: a JSON header of "
+                "Inference-Header-Content-Length bytes, then the raw tensors.",
+            }
+        }
     return {
         "post": {
             "summary": summary,
+            "description": summary + "." + _COMPRESSION,
             "security": _SECURED,
-            "requestBody": {
-                "required": True,
-                "content": {"application/json": {"schema": schema}},
-            },
+            "requestBody": {"required": True, "content": content},
             "responses": {ok: _json_ok(answer), **_AUTH_ERRORS},
         }
     }
+
+
+def _text_get(summary: str, description: str, *, probe: bool = True) -> dict[str, Any]:
+    """An unauthenticated GET answering plain text (MLflow's scoring-server probes; a probe
+    answers 503 until the model is loaded and warmed)."""
+    ok = {"description": description, "content": {"text/plain": {"schema": {"type": "string"}}}}
+    responses: dict[str, Any] = {"200": ok, **_errors(405)}
+    if probe:
+        responses["503"] = {**ok, "description": "The model is not ready yet"}
+    return {"get": {"summary": summary, "security": [], "responses": responses}}
 
 
 def _get(summary: str, secure: bool = True) -> dict[str, Any]:
@@ -131,6 +172,7 @@ def _v2_paths(rt: ModelRuntime) -> dict[str, Any]:
                 "parameters": {"type": "object"},
             },
         },
+        binary=True,
     )
     model_get = _get("Model metadata")
     return {
@@ -146,11 +188,23 @@ def _v2_paths(rt: ModelRuntime) -> dict[str, Any]:
 
 
 def _scoring_paths(row: dict[str, Any]) -> dict[str, Any]:
-    """``/predict`` (records or CSV) and ``/invocations`` (MLflow's formats)."""
+    """``/predict`` (records or CSV), ``/invocations`` (MLflow's formats), ``/explain`` and
+    MLflow's probes."""
+    records = {"oneOf": [row, {"type": "array", "items": row, "minItems": 1}]}
     return {
         "/predict": _post(
-            "Predict JSON records (or CSV with Content-Type text/csv)",
-            {"oneOf": [row, {"type": "array", "items": row, "minItems": 1}]},
+            "Predict JSON records (or CSV with Content-Type text/csv)", records, csv=True
+        ),
+        "/explain": _post(
+            "Predictions with each row's reasons: the features that moved its score most "
+            "(at most 100 rows)",
+            records,
+            answer="Predictions, each with 'reasons'",
+        ),
+        "/ping": _text_get("Readiness, as MLflow's scoring server answers it", "A newline"),
+        "/health": _text_get("The same as /ping", "A newline"),
+        "/version": _text_get(
+            "The server's version (MLflow's client asks)", "The version", probe=False
         ),
         "/invocations": _post(
             "MLflow-compatible scoring",
@@ -170,6 +224,7 @@ def _scoring_paths(row: dict[str, Any]) -> dict[str, Any]:
                     "params": {"type": "object"},
                 },
             },
+            csv=True,
         ),
     }
 

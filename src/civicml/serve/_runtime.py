@@ -6,10 +6,18 @@ scores. When the bundle holds a verified ``model.onnx`` (saved only after a pari
 go straight from the validated columns into numpy arrays and an ONNX Runtime session (one
 thread, sequential); otherwise they go through a DataFrame and the skops pipeline
 (:class:`civicml.bundle.Predictor`). Both paths give the same outputs.
+
+A runtime is warmed before anyone can use it: the constructor scores one typical row (from the
+bundle's reference, else from the contract), so whatever a model builds on its first call (an
+ONNX Runtime session's first run, a text embedder's weights, pandas and scikit-learn code
+paths) is built before ``/v2/health/ready`` or ``/ping`` reports ready, and before a hot
+reload swaps the runtime in. A model that cannot score that row is still served (the failure
+is logged); the first real request then pays what was left.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from collections.abc import Mapping, Sequence
@@ -164,6 +172,55 @@ class ModelRuntime:
             "runtime",
             extra={"event": "runtime", "runtime": self.runtime_name, "note": self.runtime_note},
         )
+        #: seconds the warm-up took (``None`` when it failed)
+        self.warm_seconds: float | None = self.warm_up()
+
+    def typical_row(self) -> dict[str, list[Any]]:
+        """One row of validated-looking columns: each input's first value in the reference
+        sample (or its typical value), else a value its contract allows, else missing."""
+        try:
+            ref = self.reference
+        except Exception:  # a reference that cannot be read: the contract alone
+            ref = pd.DataFrame()
+        contract = {str(c.get("name")): c for c in self.contract.get("columns", [])}
+        columns: dict[str, list[Any]] = {}
+        for check, kind in zip(self.schema.columns, self._kinds, strict=True):
+            value: Any = None
+            if check.name in ref.columns:
+                present = ref[check.name].dropna()
+                value = present.iloc[0] if len(present) else None
+            if value is None:
+                col = contract.get(check.name, {})
+                cats = col.get("categories") or []
+                value = cats[0] if cats else col.get("min", 0 if kind == "num" else None)
+            if value is not None:
+                value = (
+                    float(value)
+                    if kind == "num"
+                    else (bool(value) if kind == "bool" else str(value))
+                )
+            columns[check.name] = [value]
+        return columns
+
+    def warm_up(self) -> float | None:
+        """Score :meth:`typical_row` once (see the module notes); the seconds it took, or
+        ``None`` when the model could not score it (logged, not raised)."""
+        started = time.perf_counter()
+        try:
+            columns = self.typical_row()
+            # a typical value outside a narrow contract is scored raw
+            with contextlib.suppress(Exception):
+                columns = self.schema.validate_columns(columns, 1)
+            self.predict_columns(columns)
+        except Exception as exc:
+            _log.warning(
+                "warm-up failed; the first request will be slower",
+                extra={"event": "warm_up", "error": f"{type(exc).__name__}: {exc}"[:300]},
+            )
+            return None
+        took = time.perf_counter() - started
+        _log.info("warmed up", extra={"event": "warm_up", "seconds": round(took, 4)})
+        return took
 
     def _load_onnx(self) -> None:
         """Open an ONNX Runtime session when the bundle holds a verified model."""

@@ -11,7 +11,7 @@ Examples
 >>> sorted(metadata.tables)[:3]
 ['bandit_bandits', 'bandit_decisions', 'bandit_policies']
 >>> HEAD_REVISION
-'0005'
+'0006'
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ __all__ = [
 ]
 
 #: the newest Alembic revision; opening any store migrates to it
-HEAD_REVISION = "0005"
+HEAD_REVISION = "0006"
 
 metadata = sa.MetaData()
 
@@ -235,6 +235,9 @@ runs = sa.Table(
     sa.Column("artifacts", sa.Text, nullable=False, server_default="{}"),
     sa.Column("bundle_digest", sa.String(64)),
     sa.Column("error", sa.Text),
+    sa.Column("heartbeat_at", _TIME),  # revision 0006: last sign of life of a running run
+    sa.Column("host", sa.String(255)),
+    sa.Column("pid", sa.Integer),
     sa.Index("ix_runs_project_started", "project", "started_at"),
     sa.Index("ix_runs_started", "started_at"),
 )

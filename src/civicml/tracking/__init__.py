@@ -2,7 +2,7 @@
 registry's database, compared, and exported to MLflow."""
 
 from civicml.tracking._compare import compare_runs, diff_data, diff_versions
-from civicml.tracking._mlflow import export_to_mlflow
+from civicml.tracking._mlflow import MlflowExport, export_to_mlflow
 from civicml.tracking._records import RUN_KINDS, RUN_STATUSES, Run
 from civicml.tracking._sql import SQLRunStore
 from civicml.tracking._store import RUN_FIELDS, RunStore
@@ -18,6 +18,7 @@ __all__ = [
     "RUN_FIELDS",
     "RUN_KINDS",
     "RUN_STATUSES",
+    "MlflowExport",
     "Run",
     "RunStore",
     "RunTracker",

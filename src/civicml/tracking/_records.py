@@ -49,6 +49,11 @@ class Run:
         The one-line error of a failed run.
     data_versions : list of DataVersion
         Each source's fingerprint, then the training table's.
+    heartbeat_at : str or None
+        When the run's process last said it was alive (every ~30 s while ``running``).
+    host, pid : str or None, int or None
+        The machine and process recording the run; a ``running`` run whose pid is gone on this
+        host, or whose heartbeat is stale, is shown as ``failed``.
     """
 
     id: str
@@ -71,6 +76,9 @@ class Run:
     bundle_digest: str | None = None
     error: str | None = None
     data_versions: list[DataVersion] = field(default_factory=list)
+    heartbeat_at: str | None = None
+    host: str | None = None
+    pid: int | None = None
 
     @property
     def short_id(self) -> str:

@@ -1,8 +1,13 @@
-"""The runs store on the registry's database (SQLite or PostgreSQL), tables from revision 0002.
+"""The runs store on the registry's database (SQLite or PostgreSQL), tables from revision 0002
+(the heartbeat columns from 0006).
 
 Runs are not governance events, so they do not enter the registry's hash-chained audit log;
 they share its database through :mod:`civicml.storage`: the engine, the migrations and the
 serialised writers. Each write touches one run (random ids), so no lock row is needed.
+
+A ``running`` run that is dead (stale heartbeat, or its pid gone on this host: see
+:mod:`civicml.tracking._liveness`) is read as ``failed`` with the reason as its error, and is
+written so when the next run is created.
 
 Examples
 --------
@@ -31,7 +36,15 @@ from sqlalchemy.engine import Connection
 from civicml._errors import ConflictError, NotFoundError, RegistryError, SpecError
 from civicml.data import DataVersion
 from civicml.registry import canonical_json
-from civicml.storage import Database, normalise_url, open_database, run_data_versions, runs
+from civicml.storage import (
+    Database,
+    normalise_url,
+    open_database,
+    run_data_versions,
+    runs,
+    utc_now,
+)
+from civicml.tracking._liveness import STALE_AFTER_SECONDS, why_dead
 from civicml.tracking._records import RUN_STATUSES, Run
 from civicml.tracking._store import RUN_FIELDS, RunStore
 
@@ -55,9 +68,10 @@ class SQLRunStore(RunStore):
     """Runs in the registry database at ``url`` (``sqlite:///PATH``, ``sqlite://``,
     ``postgresql://USER@HOST/DB``). Nothing is opened until :meth:`connect`."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, stale_after: float = STALE_AFTER_SECONDS) -> None:
         self._url = normalise_url(url, what=_WHAT, setting=_SETTING)
         self._db: Database | None = None
+        self.stale_after = stale_after
 
     @property
     def url(self) -> str:
@@ -95,6 +109,9 @@ class SQLRunStore(RunStore):
             "git_commit": run.git_commit,
             "bundle_digest": run.bundle_digest,
             "error": run.error,
+            "heartbeat_at": run.heartbeat_at,
+            "host": run.host,
+            "pid": run.pid,
         }
         for key in _JSON:
             value = getattr(run, key)
@@ -104,10 +121,44 @@ class SQLRunStore(RunStore):
             exists = conn.execute(sa.select(runs.c.id).where(runs.c.id == run.id)).scalar()
             if exists is not None:
                 raise ConflictError.build(f"A run with id {run.id!r} already exists")
+            self._record_dead(conn)
             conn.execute(runs.insert().values(**row))
             self._insert_versions(conn, run.id, run.data_versions)
 
         self._database().write(write, retry_integrity=True)
+
+    def heartbeat(self, run_id: str) -> None:
+        """Note that a ``running`` run's process is alive now."""
+
+        def write(conn: Connection) -> None:
+            conn.execute(
+                runs.update()
+                .where(runs.c.id == run_id, runs.c.status == "running")
+                .values(heartbeat_at=utc_now())
+            )
+
+        self._database().write(write)
+
+    def record_dead_runs(self) -> list[str]:
+        """Write every dead ``running`` run as ``failed`` (with why); their ids."""
+        return self._database().write(self._record_dead)
+
+    def _record_dead(self, conn: Connection) -> list[str]:
+        now = utc_now()
+        live = list(conn.execute(sa.select(runs).where(runs.c.status == "running")))
+        dead = []
+        for run in self._runs(conn, live, now=now, stale_after=None):
+            reason = why_dead(run, now=now, stale_after=self.stale_after)
+            if reason is None:
+                continue
+            last = run.heartbeat_at or run.started_at
+            conn.execute(
+                runs.update()
+                .where(runs.c.id == run.id, runs.c.status == "running")
+                .values(status="failed", finished_at=last, error=reason)
+            )
+            dead.append(run.id)
+        return dead
 
     @staticmethod
     def _insert_versions(conn: Connection, run_id: str, versions: Sequence[DataVersion]) -> None:
@@ -187,7 +238,7 @@ class SQLRunStore(RunStore):
         with self._database().read() as conn:
             full = self._resolve(conn, ref)
             row = conn.execute(sa.select(runs).where(runs.c.id == full)).one()
-            return self._runs(conn, [row])[0]
+            return self._runs(conn, [row], stale_after=self.stale_after)[0]
 
     def list_runs(
         self,
@@ -199,14 +250,25 @@ class SQLRunStore(RunStore):
         query = sa.select(runs).order_by(runs.c.started_at.desc(), runs.c.id.desc())
         if project is not None:
             query = query.where(runs.c.project == project)
-        if status is not None:
-            query = query.where(runs.c.status == status)
-        query = query.limit(max(1, min(int(limit), 10_000)))
+        kw: dict[str, Any] = {"stale_after": self.stale_after}
+        limit = max(1, min(int(limit), 10_000))
         with self._database().read() as conn:
-            return self._runs(conn, list(conn.execute(query)))
+            if status not in ("running", "failed"):
+                query = query.where(runs.c.status == status) if status else query
+                return self._runs(conn, list(conn.execute(query.limit(limit))), **kw)
+            # a dead running run reads as failed: fetch both, decide, then cut to the limit
+            running = conn.execute(
+                sa.select(sa.func.count()).select_from(runs).where(runs.c.status == "running")
+            ).scalar_one()
+            query = query.where(runs.c.status.in_(("running", "failed")))
+            found = self._runs(conn, list(conn.execute(query.limit(limit + running))), **kw)
+            return [r for r in found if r.status == status][:limit]
 
     @staticmethod
-    def _runs(conn: Connection, rows: list[Any]) -> list[Run]:
+    def _runs(
+        conn: Connection, rows: list[Any], *, now: str | None = None, stale_after: float | None
+    ) -> list[Run]:
+        """Rows as runs; with ``stale_after``, a dead running run reads as failed."""
         ids = [r._mapping["id"] for r in rows]
         versions: dict[str, list[DataVersion]] = {i: [] for i in ids}
         if ids:
@@ -253,6 +315,17 @@ class SQLRunStore(RunStore):
                     bundle_digest=m["bundle_digest"],
                     error=m["error"],
                     data_versions=versions[m["id"]],
+                    heartbeat_at=m["heartbeat_at"],
+                    host=m["host"],
+                    pid=m["pid"],
                 )
             )
+        if stale_after is None:
+            return out
+        now = now or utc_now()
+        for run in out:
+            reason = why_dead(run, now=now, stale_after=stale_after)
+            if reason is not None:
+                run.status, run.error = "failed", reason
+                run.finished_at = run.heartbeat_at or run.started_at
         return out

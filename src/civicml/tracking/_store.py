@@ -63,6 +63,10 @@ class RunStore(ABC):
         """Change fields of :data:`RUN_FIELDS` and append data versions, atomically."""
 
     @abstractmethod
+    def heartbeat(self, run_id: str) -> None:
+        """Note that a ``running`` run's process is alive now (``heartbeat_at``)."""
+
+    @abstractmethod
     def get_run(self, ref: str) -> Run:
         """A run by id or unique id prefix (NotFoundError / ConflictError when ambiguous)."""
 
@@ -74,4 +78,5 @@ class RunStore(ABC):
         status: str | None = None,
         limit: int = 50,
     ) -> list[Run]:
-        """Runs newest first (data versions included)."""
+        """Runs newest first (data versions included); a dead ``running`` run reads as
+        ``failed``."""

@@ -4,13 +4,20 @@ A run is created ``running`` before any work (spec, git commit, package versions
 versions as soon as the data is read, and ends ``finished`` (metrics, leaderboard, timings,
 artifacts) or ``failed`` with the one-line error, whatever the exception, which is then
 re-raised. A failed run is recorded, never lost.
+
+While the block runs, a daemon thread writes the run's heartbeat every
+:data:`~civicml.tracking._liveness.HEARTBEAT_SECONDS`; a process killed outright (``kill -9``,
+out of memory) cannot write ``failed``, so a run whose heartbeat stops, or whose pid on this
+host is gone, reads as ``failed`` instead of ``running`` forever.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import math
 import os
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
@@ -21,11 +28,15 @@ from typing import Any
 from civicml._errors import CivicMLError
 from civicml.data import DataVersion
 from civicml.storage import utc_now
+from civicml.tracking import _liveness
+from civicml.tracking._liveness import this_host
 from civicml.tracking._records import Run
 from civicml.tracking._sql import SQLRunStore
 from civicml.tracking._store import RunStore
 
 __all__ = ["RunTracker", "default_runs_uri", "jsonable", "open_runs", "track_run"]
+
+_log = logging.getLogger(__name__)
 
 
 def default_runs_uri(uri: str | None = None, project_dir: str | Path = ".") -> str:
@@ -97,17 +108,52 @@ def one_line(exc: BaseException) -> str:
 class RunTracker:
     """Records one run: created by :func:`track_run`, filled in by the job."""
 
-    def __init__(self, store: RunStore, run: Run) -> None:
+    def __init__(
+        self, store: RunStore, run: Run, *, heartbeat_seconds: float | None = None
+    ) -> None:
         self.store = store
         self.run = run
         self._started = time.monotonic()
         self._stage: tuple[str, float] | None = None
         self.timings: dict[str, float] = {}
         self.pending: dict[str, Any] = {}
+        #: seconds between heartbeats (default :data:`~civicml.tracking._liveness.HEARTBEAT_SECONDS`)
+        self.heartbeat_seconds = (
+            _liveness.HEARTBEAT_SECONDS if heartbeat_seconds is None else heartbeat_seconds
+        )
+        self._lock = threading.Lock()  # one write at a time on the store's connection
+        self._stop = threading.Event()
+        self._beater: threading.Thread | None = None
 
     @property
     def id(self) -> str:
         return self.run.id
+
+    def start_heartbeat(self) -> None:
+        """Write the heartbeat every ``heartbeat_seconds`` from a daemon thread until the run
+        ends (a failed write is logged and retried at the next beat)."""
+        if self._beater is not None or self.heartbeat_seconds <= 0:
+            return
+
+        def beat() -> None:
+            while not self._stop.wait(self.heartbeat_seconds):
+                try:
+                    with self._lock:
+                        self.store.heartbeat(self.run.id)
+                except Exception as exc:  # a busy database must not stop the run
+                    _log.debug("run %s: heartbeat not written (%s)", self.run.short_id, exc)
+
+        self._beater = threading.Thread(
+            target=beat, name=f"civicml-run-{self.run.short_id}-heartbeat", daemon=True
+        )
+        self._beater.start()
+
+    def stop_heartbeat(self) -> None:
+        """Stop the heartbeat thread (idempotent)."""
+        self._stop.set()
+        if self._beater is not None:
+            self._beater.join(timeout=5)
+            self._beater = None
 
     def add_data_versions(self, versions: Sequence[DataVersion]) -> None:
         """Record the data the run read (written at once, so a later failure keeps them).
@@ -116,7 +162,8 @@ class RunTracker:
         seen = {(v.role, v.name, v.sha256) for v in self.run.data_versions}
         new = [v for v in versions if (v.role, v.name, v.sha256) not in seen]
         if new:
-            self.run = self.store.update_run(self.run.id, {}, data_versions=new)
+            with self._lock:
+                self.run = self.store.update_run(self.run.id, {}, data_versions=new)
 
     def set(self, **fields: Any) -> None:
         """Stage fields (metrics, params, leaderboard, artifacts, bundle_digest, energy) to
@@ -147,6 +194,7 @@ class RunTracker:
         return handler
 
     def _end(self, status: str, error: str | None) -> None:
+        self.stop_heartbeat()
         self.stage("")  # close the open stage
         self.timings.pop("", None)
         seconds = round(time.monotonic() - self._started, 3)
@@ -155,7 +203,8 @@ class RunTracker:
         }
         changes["timings"] = {**changes.get("timings", {}), **self.timings, "total": seconds}
         changes.update(status=status, finished_at=utc_now(), seconds=seconds, error=error)
-        self.run = self.store.update_run(self.run.id, changes)
+        with self._lock:
+            self.run = self.store.update_run(self.run.id, changes)
 
     def finish(self) -> None:
         """Mark the run ``finished`` with everything staged."""
@@ -183,7 +232,8 @@ def track_run(
     """Record a run around a block: ``running`` at once, then ``finished`` or ``failed``.
 
     Any exception (a CivicMLError, a bug, Ctrl-C) marks the run failed with its one-line
-    message and is re-raised.
+    message and is re-raised. The run's heartbeat is written every
+    :data:`~civicml.tracking._liveness.HEARTBEAT_SECONDS` while the block runs.
 
     Examples
     --------
@@ -202,25 +252,32 @@ def track_run(
     if store is None:
         store = open_runs(uri, project_dir=project_dir)
     try:
+        started = utc_now()
         run = Run(
             id=uuid.uuid4().hex,
             project=project,
             kind=kind,
             status="running",
-            started_at=utc_now(),
+            started_at=started,
             actor=actor,
             git_commit=git_commit,
             spec=jsonable(spec),
             packages=dict(packages or {}),
             params=jsonable(params or {}),
+            heartbeat_at=started,
+            host=this_host(),
+            pid=os.getpid(),
         )
         store.create_run(run)
         tracker = RunTracker(store, run)
+        tracker.start_heartbeat()
         try:
             yield tracker
         except BaseException as exc:
             tracker.fail(exc)
             raise
+        finally:
+            tracker.stop_heartbeat()
         tracker.finish()
     finally:
         if owned:

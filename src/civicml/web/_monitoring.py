@@ -1,8 +1,11 @@
-"""A small adapter over ``civicml.monitor``: drift status per deployed model for the dashboard.
+"""The dashboard's monitoring page: the verdict ``civicml monitor`` gives, per deployed model.
 
-It compares the serving decision log (``civicml serve --decision-log``) of a model's production
-version with the reference sample saved in its bundle. Whatever the monitor package does not
-offer yet, or a model with no logged predictions, shows as "no monitoring data yet".
+Nothing is computed here: :func:`monitoring_status` finds the model's decision log, hands it
+and the production bundle to :func:`civicml.monitor.monitor_decision_log` (the computation
+behind ``civicml monitor NAME`` and its HTML report) with the CLI's defaults (the whole log,
+1-day windows, the default alert policy, late labels where the project keeps them), and shows
+the report's verdict. So the page and the command cannot disagree about one decision log.
+A model with no logged predictions shows as "no monitoring data yet".
 """
 
 from __future__ import annotations
@@ -12,12 +15,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from civicml.monitor import MonitorReport, Verdict
     from civicml.registry import ModelVersion, Registry
 
 __all__ = ["DriftPlot", "MonitoringStatus", "monitoring_status"]
 
 NO_DATA = "no-data"
 UNAVAILABLE = "unavailable"
+OK = "ok"
+#: the page's word for the monitor's "alert" verdict (the tag the templates colour red)
+DRIFT = "drift"
 
 
 @dataclass(frozen=True)
@@ -34,7 +41,9 @@ class MonitoringStatus:
     """Monitoring of one deployed version.
 
     ``state`` is ``"no-data"``, ``"unavailable"`` (the monitor could not run; see ``message``),
-    ``"ok"`` or ``"drift"``.
+    ``"ok"`` or ``"drift"`` (the monitor's verdict is ``"alert"``: ``civicml monitor`` exits 1).
+    ``message`` is the verdict's sentence, word for word what ``civicml monitor`` prints;
+    ``verdict`` the whole verdict (with the columns left out of drift and why).
     """
 
     version: ModelVersion
@@ -45,75 +54,47 @@ class MonitoringStatus:
     columns: list[dict[str, Any]] = field(default_factory=list)
     plots: list[DriftPlot] = field(default_factory=list)
     report: Any = None
+    verdict: Verdict | None = None
 
     @property
     def has_data(self) -> bool:
-        return self.state in ("ok", "drift")
+        return self.state in (OK, DRIFT)
+
+    @property
+    def left_out(self) -> dict[str, str]:
+        """Input columns not compared for drift, and why (dates, free text, redacted data)."""
+        return dict(self.verdict.left_out) if self.verdict is not None else {}
 
 
-def _log_rows(log_root: Path, version: ModelVersion) -> Any:
-    from civicml.serve import read_decision_log
-
-    frames = []
-    for folder in (log_root / version.name, log_root):
+def _log_folder(log_root: Path, name: str) -> Path | None:
+    """The model's decision-log folder: ``log_root/NAME`` (as ``civicml serve`` lays them out
+    under ``.civicml/decisions``), else ``log_root`` itself."""
+    for folder in (log_root / name, log_root):
         if (folder / "predictions").is_dir():
-            df = read_decision_log(folder)
-            if "model_sha256" in df.columns and df["model_sha256"].notna().any():
-                df = df[df["model_sha256"].astype(str).str.startswith(version.digest[:12])]
-            elif "model_version" in df.columns:
-                df = df[df["model_version"].astype(str) == str(version.version)]
-            frames.append(df)
-    if not frames:
-        return None
-    import pandas as pd
-
-    return pd.concat(frames, ignore_index=True)
+            return folder
+    return None
 
 
-def _reference(bundle: Any) -> tuple[Any, dict[str, dict[str, Any]]]:
-    """The bundle's public reference rows and the sketches of its private columns.
-
-    An older bundle kept raw rows of every input: its personal, special-category, protected and
-    free-text columns are turned into sketches here, so the page never shows one of their values.
-    """
-    from civicml.monitor import REFERENCE_DOCUMENT, private_columns, private_sketches
-
-    reference = bundle.read_table("reference.parquet")
-    if bundle.has(REFERENCE_DOCUMENT):
-        doc = bundle.read_json(REFERENCE_DOCUMENT) or {}
-        sketches = {str(k): dict(v) for k, v in (doc.get("columns") or {}).items()}
-    else:
-        sketches = {}
-    spec = bundle.read_json("spec.json") if bundle.has("spec.json") else {}
-    contract = bundle.read_json("contract.json") if bundle.has("contract.json") else {}
-    roles = {str(c["name"]): str(c.get("role") or "") for c in contract.get("columns", [])}
-    found = []
-    if bundle.has("personal_data.json"):
-        found = [
-            str(f.get("column")) for f in bundle.read_json("personal_data.json").get("findings", [])
-        ]
-    private = private_columns(
-        list(reference.columns),
-        spec=spec or {},
-        roles=roles,
-        special=bundle.info.get("special_category") or {},
-        found=found,
-    )
-    public, made = private_sketches(reference, private)
-    return public, {**made, **sketches}
-
-
-def _redacted(values: Any) -> bool:
-    """True when the log redacted every value of a column (nothing to compare)."""
-    from civicml.serve import REDACTED
-
-    return bool(len(values)) and bool((values.astype(str) == REDACTED).all())
+def _labels_project(log_root: Path, project_dir: str | Path | None) -> Path | None:
+    """The project whose ``.civicml/labels`` the CLI reads: given, or the one the default
+    decision-log folder (``PROJECT/.civicml/decisions``) sits in."""
+    if project_dir is not None:
+        return Path(project_dir)
+    for folder in (log_root, log_root.parent):
+        if folder.name == "decisions" and folder.parent.name == ".civicml":
+            return folder.parent.parent
+    return None
 
 
 def monitoring_status(
-    registry: Registry, version: ModelVersion, log_root: str | Path | None, *, plots: bool = True
+    registry: Registry,
+    version: ModelVersion,
+    log_root: str | Path | None,
+    *,
+    plots: bool = True,
+    project_dir: str | Path | None = None,
 ) -> MonitoringStatus:
-    """Drift of ``version``'s logged inputs and outputs against its training reference.
+    """The monitoring verdict of ``version`` on its decision log, as ``civicml monitor`` gives it.
 
     Parameters
     ----------
@@ -124,55 +105,64 @@ def monitoring_status(
         The decision-log folder, or a folder holding one per model name.
     plots : bool
         Draw reference-against-current plots (matplotlib SVG).
+    project_dir : path, optional
+        The project whose late labels (``.civicml/labels/NAME``) count, as the CLI's
+        ``--project-dir``; by default the one the decision log sits in, if any.
     """
     try:
-        from civicml.monitor import DriftDetector, MonitorReport, build_report
+        from civicml.monitor import monitor_decision_log, read_labels
     except ImportError:
         return MonitoringStatus(version, NO_DATA, "No monitoring data yet.")
     if log_root is None:
         return MonitoringStatus(
             version, NO_DATA, "No monitoring data yet: no decision log is configured."
         )
-    from civicml._errors import CivicMLError
+    from civicml._errors import CivicMLError, DataError
 
+    folder = _log_folder(Path(log_root), version.name)
+    if folder is None:
+        return MonitoringStatus(
+            version, NO_DATA, "No monitoring data yet: no predictions are logged."
+        )
     try:
-        current = _log_rows(Path(log_root), version)
-        if current is None or len(current) == 0:
-            return MonitoringStatus(
-                version, NO_DATA, "No monitoring data yet: no predictions are logged."
-            )
         bundle = registry.load_version(version.ref)
         if not bundle.has("reference.parquet"):
             return MonitoringStatus(
                 version, NO_DATA, "No monitoring data yet: the bundle has no reference sample."
             )
-        reference, sketches = _reference(bundle)
-        target = bundle.info.get("target")
-        cols = [
-            c
-            for c in [*reference.columns, *sketches]
-            if c in current.columns and c != target and not _redacted(current[c])
-        ]
-        public = [c for c in cols if c in reference.columns]
-        detector = DriftDetector(columns=cols).fit(reference[public], sketches=sketches)
-        drift = detector.detect(current[[c for c in cols if c in detector.feature_names_in_]])
-        report = build_report(
-            MonitorReport(model=version.name, version=str(version.version), drift=drift)
+        project = _labels_project(Path(log_root), project_dir)
+        labels = read_labels(version.name, project_dir=project) if project is not None else None
+        report = monitor_decision_log(
+            bundle, folder, model=version.name, version=str(version.version), labels=labels
         )
+    except DataError as exc:
+        first = str(exc).splitlines()[0]
+        if "predictions" in first:  # no rows of this version in the log
+            return MonitoringStatus(version, NO_DATA, f"No monitoring data yet: {first}")
+        return MonitoringStatus(version, UNAVAILABLE, first)
     except (CivicMLError, OSError, ValueError, KeyError) as exc:
         return MonitoringStatus(version, UNAVAILABLE, str(exc).splitlines()[0])
+    return _status(version, report, plots=plots)
+
+
+def _status(version: ModelVersion, report: MonitorReport, *, plots: bool) -> MonitoringStatus:
+    """The page's view of a monitoring report: its verdict, columns and plots."""
+    verdict = report.verdict
+    drift = report.drift
     status = MonitoringStatus(
         version,
-        "drift" if drift.dataset_drift or drift.prediction_drift else "ok",
-        f"{drift.n_drifted} of {len(drift.features)} input columns drifted.",
-        n_reference=drift.n_reference,
-        n_current=drift.n_current,
+        DRIFT if verdict.state == "alert" else OK,
+        verdict.message,
+        n_reference=drift.n_reference if drift is not None else 0,
+        n_current=drift.n_current if drift is not None else 0,
         columns=[
-            {k: v for k, v in c.to_dict().items() if k != "distribution"} for c in drift.columns
+            {k: v for k, v in c.to_dict().items() if k != "distribution"}
+            for c in (drift.columns if drift is not None else [])
         ],
         report=report,
+        verdict=verdict,
     )
-    if plots:
+    if plots and drift is not None:
         status.plots = _plots(drift)
     return status
 

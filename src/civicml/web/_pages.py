@@ -304,7 +304,11 @@ def monitoring(ctx: Ctx) -> Response:
     from civicml.web._monitoring import monitoring_status
 
     log = ctx.web.config.decision_log
-    rows = [monitoring_status(ctx.registry, v, log, plots=False) for v in _deployed(ctx)]
+    project = ctx.web.config.project_dir
+    rows = [
+        monitoring_status(ctx.registry, v, log, plots=False, project_dir=project)
+        for v in _deployed(ctx)
+    ]
     return ctx.render("monitoring.html", rows=rows)
 
 
@@ -315,7 +319,9 @@ def monitoring_model(ctx: Ctx) -> Response:
     from civicml.web._monitoring import monitoring_status
 
     v = ctx.registry.get_alias(ctx.param("name"), PRODUCTION)
-    status = monitoring_status(ctx.registry, v, ctx.web.config.decision_log)
+    status = monitoring_status(
+        ctx.registry, v, ctx.web.config.decision_log, project_dir=ctx.web.config.project_dir
+    )
     return ctx.render("monitoring_model.html", s=status)
 
 
