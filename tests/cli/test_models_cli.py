@@ -9,9 +9,9 @@ from __future__ import annotations
 import json
 
 import pytest
-from atrs_gate import cli_exempt
 from typer.testing import CliRunner
 
+from atrs_gate import cli_exempt
 from civicml.bundle import save_bundle
 from civicml.cli._models import app as models_app
 from civicml.cli._tokens import app as tokens_app

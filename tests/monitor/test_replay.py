@@ -338,3 +338,24 @@ def test_cli_and_dashboard_agree_on_the_served_log(replay: dict[str, Any]) -> No
     assert status.state == ("drift" if doc["verdict"]["state"] == "alert" else "ok")
     shown = [c["column"] for c in status.columns]
     assert shown == [c["column"] for c in doc["drift"]["columns"]]
+
+
+def test_a_version_past_its_review_date_is_flagged_and_can_fail_the_run(
+    replay: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 21: reviews on a schedule. The clean window exits 0; past the review date the
+    run says so, and ``--fail-on review`` makes it exit 1."""
+    result = _monitor(replay, *_clean_args(), "--json", "--fail-on", "review")
+    assert result.exit_code == 0, result.output
+    review = json.loads(result.stdout)["review"]
+    assert review["overdue"] is False and review["due"] > "2026-01-01"
+
+    import civicml.registry._lifecycle as lifecycle
+
+    monkeypatch.setattr(lifecycle, "_today", lambda: "2999-01-01")
+    flagged = _monitor(replay, *_clean_args())
+    assert flagged.exit_code == 0, flagged.output  # flagged, not failed, unless asked
+    assert "review: OVERDUE since" in flagged.stdout
+    failed = _monitor(replay, *_clean_args(), "--fail-on", "review")
+    assert failed.exit_code == 1, failed.output
+    assert _monitor(replay, *_clean_args(), "--fail-on", "nothing").exit_code == 2

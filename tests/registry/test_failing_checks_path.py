@@ -19,7 +19,9 @@ def _approved_failing(registry: Any, make_bundle: Any) -> int:
     return int(v.version)
 
 
-def test_an_approvers_override_after_approval_lets_it_serve(registry: Any, make_bundle: Any) -> None:
+def test_an_approvers_override_after_approval_lets_it_serve(
+    registry: Any, make_bundle: Any
+) -> None:
     version = _approved_failing(registry, make_bundle)
     with pytest.raises(GovernanceError) as refused:
         registry.promote("benefits", version, actor="ada")

@@ -13,9 +13,9 @@ import json
 
 import pandas as pd
 import pytest
-from atrs_gate import cli_exempt
 from typer.testing import CliRunner
 
+from atrs_gate import cli_exempt
 from civicml._errors import GovernanceError, RegistryError
 from civicml.data import SPECIAL_CATEGORIES as DATA_CATEGORIES
 from civicml.data import special_category_record

@@ -10,6 +10,7 @@ import civicml.registry as registry
 def test_exported_names():
     assert registry.__all__ == [
         "ART9_CONDITIONS",
+        "DEFAULT_REVIEW_MONTHS",
         "EXEMPTION",
         "GENESIS_HASH",
         "LAWFUL_BASES",
@@ -61,6 +62,9 @@ def test_exported_names():
         "parse_ref",
         "promotion_problems",
         "record_atrs_exemption",
+        "retire_version",
+        "review_state",
+        "review_version",
         "set_atrs_answers",
         "verify_chain",
         "version_tied",

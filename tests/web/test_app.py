@@ -388,3 +388,18 @@ def test_the_request_form_records_the_art22c_safeguards(fresh_site: Site) -> Non
         v = reg.get_version("outreach", 3)
     assert v.status == "pending_approval" and v.lawful_basis == "public-task"
     assert v.legal["safeguards"]["human_intervention"].startswith("A caseworker")
+
+
+def test_an_approved_version_shows_when_its_review_is_due(
+    client, site: Site, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 21: reviews on a schedule are flagged on the version page when overdue."""
+    import civicml.registry._lifecycle as lifecycle
+
+    sign_in(client, site.tokens["vera"])
+    page = client.get("/models/outreach/1").text
+    due = re.search(r'id="review-due">([0-9-]{10})', page)
+    assert due and "overdue" not in page.split('id="review-due">')[1][:200]
+    monkeypatch.setattr(lifecycle, "_today", lambda: "2999-01-01")
+    late = client.get("/models/outreach/1").text.split('id="review-due">')[1][:200]
+    assert "overdue" in late

@@ -46,6 +46,7 @@ TRUSTED_TYPES: frozenset[str] = frozenset(
         "civicml.components._ensemble.WeightedEnsemble",
         "civicml.components._ensemble.CalibratedModel",
         "civicml.components._text.flatten_text",
+        "civicml.components._text.TextSVD",
         "civicml.components._text.to_str",
         "civicml.components._mlp.TabularMLPClassifier",
         "civicml.components._mlp.TabularMLPRegressor",

@@ -152,6 +152,10 @@ def _print_version(reg: Registry | RemoteRegistry, v: ModelVersion) -> None:
         )
     if v.override_reason:
         rows.append(("checks override", f"{v.override_by}: {v.override_reason}"))
+    if isinstance(reg, _registry_type()) and v.status == "approved":
+        state = reg.review_state(v.name, v.version)
+        due = state["due"] + (" (OVERDUE)" if state["overdue"] else "")
+        rows.append(("review due", due))
     for d in reg.decisions(v.name, v.version):
         rows.append((d.kind, f"{d.at[:19]} {d.actor}: {d.reason}"))
     for key, value in rows:
@@ -544,6 +548,59 @@ def override(
 ) -> None:
     """Record an explicit override of failing or missing assessment checks."""
     _decide("override", name, version, reason, (registry, artifacts, project_dir), as_json)
+
+
+@app.command()
+@handle_errors
+def review(
+    name: Annotated[str, typer.Argument(help="Model name.")],
+    version: Annotated[int, typer.Argument(help="Version number.")],
+    notes: Annotated[
+        str,
+        typer.Option("--notes", help="What the review found (recorded in the audit log)."),
+    ],
+    registry: RegistryOpt = None,
+    artifacts: ArtifactsOpt = None,
+    project_dir: ProjectOpt = Path("."),
+    as_json: JsonOpt = False,
+) -> None:
+    """Record a scheduled review of an approved version; the next one falls due
+    review_every months later (civicml.yaml, 12 by default)."""
+    with open_from_cli(registry, artifacts, project_dir) as reg:
+        v = reg.review(name, version, actor=current_actor(), notes=notes)
+        state = reg.review_state(name, version) if isinstance(reg, _registry_type()) else {}
+        who = acted(reg)
+    due = f" Next review due {state['due']}." if state.get("due") else ""
+    _done(v, as_json, f"{v.name} v{v.version} reviewed by {who}.{due}")
+
+
+@app.command()
+@handle_errors
+def retire(
+    name: Annotated[str, typer.Argument(help="Model name.")],
+    version: Annotated[int, typer.Argument(help="Version number.")],
+    reason: ReasonOpt,
+    force: Annotated[
+        bool,
+        typer.Option("--force", help="Retire it even while it serves, leaving that alias empty."),
+    ] = False,
+    registry: RegistryOpt = None,
+    artifacts: ArtifactsOpt = None,
+    project_dir: ProjectOpt = Path("."),
+    as_json: JsonOpt = False,
+) -> None:
+    """Take a version out of use for good: its aliases are removed, its status becomes
+    retired, and it can never be approved, promoted or served again."""
+    with open_from_cli(registry, artifacts, project_dir) as reg:
+        v = reg.retire(name, version, actor=current_actor(), reason=reason, force=force)
+        who = acted(reg)
+    _done(v, as_json, f"{v.name} v{v.version} retired by {who}; it can never serve again.")
+
+
+def _registry_type() -> type:
+    from civicml.registry import Registry
+
+    return Registry
 
 
 @app.command()

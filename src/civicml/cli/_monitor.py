@@ -93,6 +93,13 @@ def run(
     column_alerts: Annotated[
         bool, typer.Option("--column-alerts", help="Alert on any drifted input column.")
     ] = False,
+    fail_on: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--fail-on",
+            help="Also exit 1 for: review (the version is past its review date). Repeatable.",
+        ),
+    ] = None,
 ) -> None:
     """Check the decision log against the training reference; exit 1 when an alert fires.
 
@@ -120,11 +127,26 @@ def run(
         policy=AlertPolicy(any_column_drift=column_alerts),
         drift_share=drift_share,
     )
+    unknown = sorted(set(fail_on or []) - {"review"})
+    if unknown:
+        raise SpecError.build(
+            "civicml monitor --fail-on takes 'review'", got=unknown[0], fix="Use --fail-on review"
+        )
+    review = _review(name, alias, registry, project_dir) if name and bundle is None else None
     written = report.save_html(html) if html is not None else None
     if as_json:
-        emit_json(report.to_dict())
+        emit_json({**report.to_dict(), "review": review})
     else:
         _print_summary(report)
+        if review and review.get("overdue"):
+            console.print(
+                f"review: OVERDUE since {review['due']} (last review "
+                f"{review.get('last_review') or 'never'}); record one with 'civicml models "
+                f"review {review['name']} {review['version']} --notes TEXT'",
+                markup=False,
+            )
+        elif review and review.get("due"):
+            console.print(f"review: next due {review['due']}", markup=False)
         if written is not None:
             console.print(f"HTML report: {written}")
     if webhook and (report.alerts or webhook_always):
@@ -136,7 +158,26 @@ def run(
                 console.print(f"Webhook answered {status}.")
         except CivicMLError as exc:  # delivery is best effort: the exit code still tells cron
             err_console.print(f"[yellow]warning:[/] {_escape(str(exc))}", soft_wrap=True)
-    raise typer.Exit(report.exit_code)
+    overdue = bool(review and review.get("overdue")) and "review" in (fail_on or [])
+    raise typer.Exit(1 if overdue and report.exit_code == 0 else report.exit_code)
+
+
+def _review(
+    name: str, alias: str, registry: str | None, project_dir: Path
+) -> dict[str, Any] | None:
+    """The monitored version's review state (``{"name", "version", "due", "overdue",
+    "last_review"}``), or None when it cannot be read."""
+    from civicml._errors import CivicMLError
+    from civicml.cli._models import open_from_cli
+
+    ref = name if ("@" in name or "/" in name) else f"{name}@{alias}"
+    try:
+        with open_from_cli(registry, None, project_dir) as reg:
+            v = reg.resolve(ref)
+            state = reg.review_state(v.name, v.version)
+    except CivicMLError:
+        return None
+    return {"name": v.name, "version": v.version, **state}
 
 
 def _escape(text: str) -> str:

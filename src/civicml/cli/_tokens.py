@@ -36,8 +36,11 @@ def create(
     name: Annotated[str, typer.Option("--name", help="A name for the token's holder.")],
     scope: Annotated[
         list[str],
-        typer.Option("--scope", help="predict, review (human review of served decisions), viewer, trainer, approver or "
-            "admin (repeat for several)."),
+        typer.Option(
+            "--scope",
+            help="predict, review (human review of served decisions), viewer, trainer, approver or "
+            "admin (repeat for several).",
+        ),
     ],
     rate_limit: Annotated[
         str | None, typer.Option("--rate-limit", help="Requests allowed, e.g. 50/s.")

@@ -18,9 +18,10 @@ from civicml.components._ensemble import (
 )
 from civicml.components._frame import AsCategorical
 from civicml.components._mlp import TabularMLPClassifier, TabularMLPRegressor
-from civicml.components._text import flatten_text, to_str
+from civicml.components._text import TextSVD, flatten_text, to_str
 
 __all__ = [
+    "TextSVD",
     "AsCategorical",
     "CalibratedModel",
     "ClusterModel",

@@ -6,8 +6,9 @@ import math
 from typing import Any
 
 import numpy as np
+from sklearn.base import BaseEstimator, TransformerMixin
 
-__all__ = ["flatten_text", "to_str"]
+__all__ = ["TextSVD", "flatten_text", "to_str"]
 
 
 def _as_text(value: Any) -> str:
@@ -45,3 +46,37 @@ def flatten_text(X: Any) -> np.ndarray:
     if arr.ndim == 2:
         arr = arr[:, 0]
     return np.array(["" if v is None or v != v else str(v) for v in arr], dtype=object)
+
+
+class TextSVD(TransformerMixin, BaseEstimator):
+    """TruncatedSVD that fits whatever vocabulary the text gives: ``n_components`` at most,
+    fewer when the TF-IDF matrix has fewer columns (a short free-text column in a small table),
+    so a small vocabulary never stops training.
+
+    Examples
+    --------
+    >>> from scipy.sparse import csr_matrix
+    >>> X = csr_matrix(np.eye(5))
+    >>> TextSVD(n_components=32).fit_transform(X).shape
+    (5, 4)
+    """
+
+    def __init__(self, n_components: int = 32, random_state: int = 0) -> None:
+        self.n_components = n_components
+        self.random_state = random_state
+
+    def fit(self, X: Any, y: Any = None) -> TextSVD:
+        self.fit_transform(X)
+        return self
+
+    def fit_transform(self, X: Any, y: Any = None) -> np.ndarray:
+        from sklearn.decomposition import TruncatedSVD
+
+        n = max(1, min(self.n_components, X.shape[1] - 1))
+        self.svd_ = TruncatedSVD(n_components=n, random_state=self.random_state)
+        out: np.ndarray = self.svd_.fit_transform(X)
+        return out
+
+    def transform(self, X: Any) -> np.ndarray:
+        out: np.ndarray = self.svd_.transform(X)
+        return out

@@ -196,7 +196,9 @@ def build_pipeline(
     from civicml.learn._spaces import text_choices
 
     merged = {**family.defaults, **(params or {})}
-    text = str(merged.pop("text", None) or text_choices()[-1])
+    # defaults and warm starts read text with TF-IDF (fast, always there); the search also
+    # tries sentence embeddings when the deep extra is installed
+    text = str(merged.pop("text", None) or text_choices()[0])
     pre = build_preprocessor(
         roles, family.flavour, native_categorical=family.native_categorical, text=text
     )

@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from sklearn.compose import ColumnTransformer
-from sklearn.decomposition import TruncatedSVD
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline, make_pipeline
@@ -27,6 +26,7 @@ from civicml.components import (
     AsCategorical,
     DateFeatures,
     SentenceEmbedder,
+    TextSVD,
     flatten_text,
     to_str,
 )
@@ -159,7 +159,7 @@ def build_preprocessor(
             text_pipe = make_pipeline(
                 FunctionTransformer(flatten_text),
                 vec,
-                TruncatedSVD(n_components=32, random_state=0),
+                TextSVD(n_components=32, random_state=0),
             )
         parts.append((f"text{i}", text_pipe, [col]))
     transformer = ColumnTransformer(parts, remainder="drop", sparse_threshold=0.0)

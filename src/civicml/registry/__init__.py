@@ -31,6 +31,12 @@ from civicml.registry._law import (
     check_legal,
     legal_from_fields,
 )
+from civicml.registry._lifecycle import (
+    DEFAULT_REVIEW_MONTHS,
+    retire_version,
+    review_state,
+    review_version,
+)
 from civicml.registry._names import (
     check_alias,
     check_artifacts_uri,
@@ -59,6 +65,7 @@ from civicml.registry._store import AliasMove, RegistryStore, TokenSecret, Versi
 
 __all__ = [
     "ART9_CONDITIONS",
+    "DEFAULT_REVIEW_MONTHS",
     "EXEMPTION",
     "GENESIS_HASH",
     "LAWFUL_BASES",
@@ -110,6 +117,9 @@ __all__ = [
     "parse_ref",
     "promotion_problems",
     "record_atrs_exemption",
+    "retire_version",
+    "review_state",
+    "review_version",
     "set_atrs_answers",
     "verify_chain",
     "version_tied",

@@ -45,6 +45,7 @@ from civicml.registry._law import (
     merge_legal,
     special_inputs_from_bundle,
 )
+from civicml.registry._lifecycle import review_months
 from civicml.registry._names import check_alias, check_text
 from civicml.registry._records import OVERSIGHT_MODES, ModelVersion
 
@@ -308,6 +309,9 @@ def legal_from_bundle(bundle: Any) -> dict[str, Any] | None:
     inputs = special_inputs_from_bundle(bundle)
     if inputs is not None:
         out["special_category_inputs"] = inputs
+    spec = bundle.read_json("spec.json") if bundle.has("spec.json") else {}
+    if isinstance(spec, dict) and spec.get("review_every") is not None:
+        out["review_every_months"] = review_months(spec["review_every"])
     if bundle.has("dpia_screen.json"):
         screen = bundle.read_json("dpia_screen.json")
         if isinstance(screen, dict) and screen.get("result") in DPIA_RESULTS:

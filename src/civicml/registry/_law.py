@@ -128,7 +128,8 @@ _SPECIAL_KEYS = ("condition", "schedule1")
 LEGAL_KEYS: tuple[str, ...] = ("safeguards", "special_category", "dpia")
 _INPUTS = "special_category_inputs"
 _SCREEN = "dpia_screen"
-_FROM_BUNDLE = (_INPUTS, _SCREEN)
+_REVIEW = "review_every_months"
+_FROM_BUNDLE = (_INPUTS, _SCREEN, _REVIEW)
 #: a Data Protection Impact Assessment's record: its reference (a document id or URL) and date
 DPIA_KEYS = ("reference", "date")
 _SOURCES = ("declared", "detected")
@@ -323,6 +324,11 @@ def check_legal(record: object) -> dict[str, Any]:
             raise RegistryError.build(
                 "The special-category inputs are read from the bundle, not recorded by hand",
                 fix="Declare them in civicml.yaml (columns.special_category) and train again",
+            )
+        if key == _REVIEW:
+            raise RegistryError.build(
+                "The review period is read from the bundle, not recorded by hand",
+                fix="Set review_every in civicml.yaml and train again",
             )
         if key == _SCREEN:
             raise RegistryError.build(

@@ -37,7 +37,7 @@ __all__ = [
 #: human oversight modes a version may declare
 OVERSIGHT_MODES: tuple[str, ...] = ("advisory", "human-in-the-loop", "solely-automated")
 #: the lifecycle of a version; there are no "stages", only this and aliases
-STATUSES: tuple[str, ...] = ("registered", "pending_approval", "approved", "rejected")
+STATUSES: tuple[str, ...] = ("registered", "pending_approval", "approved", "rejected", "retired")
 #: what an API token may do
 SCOPES: tuple[str, ...] = ("predict", "admin", "approver", "viewer", "trainer", "review")
 

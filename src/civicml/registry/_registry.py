@@ -44,6 +44,7 @@ from typing import TYPE_CHECKING, Any
 
 import civicml.registry._atrs_answers as answers
 import civicml.registry._governance as gov
+import civicml.registry._lifecycle as life
 import civicml.registry._signing_keys as keys
 from civicml._errors import (
     AuditBrokenError,
@@ -57,6 +58,7 @@ from civicml.registry._atrs_answers import AtrsCheck
 from civicml.registry._audit import AuditKey, broken_chain
 from civicml.registry._identity import Actor, as_actor
 from civicml.registry._identity import event_draft as _event
+from civicml.registry._lifecycle import refuse_if_retired
 from civicml.registry._names import (
     alias_skeleton,
     check_alias,
@@ -362,6 +364,7 @@ class Registry:
         )
 
         def apply(v: ModelVersion) -> VersionChange:
+            refuse_if_retired(v, "change its governance record")
             if not only_dpia:
                 self._refuse_if_approved(v, "change its governance record")
             changes = gov.governance_changes(
@@ -411,6 +414,7 @@ class Registry:
         reason = check_text(reason, "reason")
 
         def apply(v: ModelVersion) -> VersionChange:
+            refuse_if_retired(v, "request approval again")
             self._refuse_if_approved(v, "request approval again")
             if v.status == "pending_approval":
                 raise ConflictError.build(
@@ -481,6 +485,7 @@ class Registry:
         reason = check_text(reason, "reason")
 
         def apply(v: ModelVersion) -> VersionChange:
+            refuse_if_retired(v, "reject it")
             if v.status == "rejected":
                 raise ConflictError.build(f"{v.name} v{v.version} is already rejected")
             serving = [a for a in v.aliases if self.is_serving(a)]
@@ -506,6 +511,7 @@ class Registry:
         reason = check_text(reason, "reason")
 
         def apply(v: ModelVersion) -> VersionChange:
+            refuse_if_retired(v, "override its checks")
             # an approved version may still get an override: the approver's reasoned acceptance
             # of checks that fail is what lets it serve (else only rejection and a new request)
             if gov.same_person(by.name, v.created_by):
@@ -557,9 +563,9 @@ class Registry:
             _refuse_look_alike(name, alias, state.aliases)
             if serving:
                 gov.require_promotable(target, alias, atrs)
-            elif target.status == "rejected":
+            elif target.status in ("rejected", "retired"):
                 raise GovernanceError.build(
-                    f"{name} v{version} was rejected, so it cannot take the {alias!r} alias"
+                    f"{name} v{version} was {target.status}, so it cannot take the {alias!r} alias"
                 )
             return version, _event(
                 actor,
@@ -599,6 +605,23 @@ class Registry:
         """The recorded ATRS exemption of a version (its row), or None."""
         self.get_version(name, version)
         return answers.atrs_exemption(self, name, version)
+
+    # -- after approval: reviews and retirement ----------------------------------------------
+    def review(self, name: str, version: int, *, actor: str | Actor, notes: str) -> ModelVersion:
+        """Record a scheduled review of an approved version (its notes, audited); the next is
+        due ``review_every`` months later (see :func:`civicml.registry.review_state`)."""
+        return life.review_version(self, name, version, actor=actor, notes=notes)
+
+    def review_state(self, name: str, version: int) -> dict[str, Any]:
+        """``{"due", "overdue", "last_review"}`` of a version (due None unless approved)."""
+        v = self.get_version(name, version)
+        return life.review_state(v, self.decisions(name, version))
+
+    def retire(
+        self, name: str, version: int, *, actor: str | Actor, reason: str, force: bool = False
+    ) -> ModelVersion:
+        """Take a version out of use for good (see :func:`civicml.registry.retire_version`)."""
+        return life.retire_version(self, name, version, actor=actor, reason=reason, force=force)
 
     def promote(
         self,

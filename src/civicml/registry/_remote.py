@@ -585,6 +585,31 @@ class RemoteRegistry:
         doc = self._version_post(name, version, "/override", {"reason": reason})
         return _record(ModelVersion, doc)
 
+    def review(
+        self, name: str, version: int, *, actor: str | Actor | None = None, notes: str
+    ) -> ModelVersion:
+        """Record a scheduled review as the token's holder (``POST …/review``)."""
+        doc = self._version_post(name, version, "/review", {"notes": notes})
+        return _record(ModelVersion, doc)
+
+    def review_state(self, name: str, version: int) -> dict[str, Any]:
+        """``{"due", "overdue", "last_review"}`` of a version (``GET …/review``)."""
+        doc = self._json("GET", self._version_path(name, version) + "/review")
+        return dict(doc) if isinstance(doc, dict) else {}
+
+    def retire(
+        self,
+        name: str,
+        version: int,
+        *,
+        actor: str | Actor | None = None,
+        reason: str,
+        force: bool = False,
+    ) -> ModelVersion:
+        """Retire a version as the token's holder, an approver (``POST …/retire``)."""
+        doc = self._version_post(name, version, "/retire", {"reason": reason, "force": force})
+        return _record(ModelVersion, doc)
+
     # -- aliases --------------------------------------------------------------------------
     def set_alias(
         self,

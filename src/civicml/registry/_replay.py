@@ -48,6 +48,8 @@ DECISION_ACTIONS: dict[str, str] = {
     "approve": "approve",
     "reject": "reject",
     "override": "override",
+    "review": "review",
+    "retire": "retire",
 }
 #: the kinds of row the replay rebuilds (the attributes of :class:`TableState`)
 #: the audit actions whose state is ATRS answer rows (an exemption is kept as one)

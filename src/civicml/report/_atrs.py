@@ -341,6 +341,10 @@ def build_atrs(
             ),
         ),
     )
+    reg = registry_info or {}
+    record.metadata.date_update = [str(d) for d in reg.get("reviewed_at") or []]
+    if reg.get("retired_at"):
+        record.metadata.date_archive = str(reg["retired_at"])
     return signed(record, digest)
 
 

@@ -22,10 +22,10 @@ __all__ = [
     "approve",
     "atrs_answers",
     "atrs_exemption",
-    "delete_atrs_exemption",
     "atrs_record",
     "decisions",
     "delete_alias",
+    "delete_atrs_exemption",
     "download_bundle",
     "get_alias",
     "get_model",
@@ -41,6 +41,9 @@ __all__ = [
     "reject",
     "request_approval",
     "resolve",
+    "retire",
+    "review",
+    "review_state",
     "rollback",
 ]
 
@@ -180,6 +183,27 @@ def reject(call: Call) -> dict[str, Any]:
 def override(call: Call) -> dict[str, Any]:
     version = call.registry.override_checks(
         call.path["name"], call.version(), by=call.who, reason=call.body["reason"]
+    )
+    return _doc(version)
+
+
+def review(call: Call) -> dict[str, Any]:
+    version = call.registry.review(
+        call.path["name"], call.version(), actor=call.who, notes=call.body["notes"]
+    )
+    return _doc(version)
+
+
+def review_state(call: Call) -> dict[str, Any]:
+    return dict(call.registry.review_state(call.path["name"], call.version()))
+
+
+def retire(call: Call) -> dict[str, Any]:
+    force = call.body.get("force", False)
+    if not isinstance(force, bool):
+        raise invalid("'force' must be true or false.")
+    version = call.registry.retire(
+        call.path["name"], call.version(), actor=call.who, reason=call.body["reason"], force=force
     )
     return _doc(version)
 

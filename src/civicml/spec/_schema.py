@@ -456,9 +456,24 @@ class ProjectSpec(_Section):
     anomaly: AnomalySettings = Field(default_factory=AnomalySettings)
     intended_use: str | None = None
     out_of_scope_uses: list[str] = Field(default_factory=list)
+    #: how often an approved version is reviewed, in months ("6 months", "1 year" or 12)
+    review_every: int = Field(default=12, ge=1, le=120)
 
     # Where the spec file lives; relative data paths resolve against it. Not a YAML key.
     base_dir: Path = Field(default=Path("."), exclude=True)
+
+    @field_validator("review_every", mode="before")
+    @classmethod
+    def _review_months(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            m = re.match(r"^\s*(\d{1,3})\s*(months?|years?)?\s*$", value, re.IGNORECASE)
+            if not m:
+                raise ValueError(
+                    f"review_every {value!r} is not a period; write e.g. 12, '6 months' or '1 year'"
+                )
+            unit = (m.group(2) or "month").lower()
+            return int(m.group(1)) * (12 if unit.startswith("year") else 1)
+        return value
 
     @field_validator("models")
     @classmethod

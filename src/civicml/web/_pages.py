@@ -154,6 +154,7 @@ def version_context(ctx: Ctx, v: ModelVersion) -> dict[str, Any]:
         "run": run_for_version(ctx.runs, v),
         "decisions": ctx.registry.decisions(v.name, v.version),
         "problems": _serving_problems(ctx, v),
+        "review": ctx.registry.review_state(v.name, v.version),
         "oversight_modes": OVERSIGHT_MODES,
         "events": ctx.registry.audit_events(subject=v.ref)[-20:],
     }

@@ -35,14 +35,21 @@ __all__ = [
 ]
 
 
-def _registry_info(version: ModelVersion) -> dict[str, Any]:
-    return {
+def _registry_info(version: ModelVersion, registry: Registry | None = None) -> dict[str, Any]:
+    stage = "production" if "production" in version.aliases else "none"
+    info: dict[str, Any] = {
         "name": version.name,
         "version": version.version,
-        "stage": "production" if "production" in version.aliases else "none",
+        "stage": "archived" if version.status == "retired" else stage,
         "status": version.status,
         "approved_by": version.approved_by,
     }
+    if registry is not None:  # reviews give ATRS its update dates; retirement its archive date
+        decisions = registry.decisions(version.name, version.version)
+        info["reviewed_at"] = [d.at[:10] for d in decisions if d.kind == "review"]
+        retired = [d.at[:10] for d in decisions if d.kind == "retire"]
+        info["retired_at"] = retired[-1] if retired else None
+    return info
 
 
 def version_atrs(registry: Registry, name: str, version: int) -> tuple[ATRSRecord, ATRSRecord]:
@@ -56,7 +63,7 @@ def version_atrs(registry: Registry, name: str, version: int) -> tuple[ATRSRecor
     bundle = registry.load_version(v.ref)
     generated = bundle_atrs(
         bundle.path,
-        registry_info=_registry_info(v),
+        registry_info=_registry_info(v, registry),
         approval=approval_record(registry, name, version),
     )
     return generated, with_answers(registry, name, version, generated)
@@ -165,10 +172,11 @@ class ReportCache:
         from civicml.registry import approval_record
         from civicml.report import write_report
 
-        info = _registry_info(version)
+        info = _registry_info(version, registry)
         answers = answers_state(registry, version.name, version.version)
+        decided = len(info.get("reviewed_at") or []), info.get("retired_at")  # reviews, retirement
         state = hashlib.sha256(
-            f"{version.status}|{version.approved_by}|{version.approved_at}|{answers}".encode()
+            f"{version.status}|{version.approved_by}|{version.approved_at}|{answers}|{decided}".encode()
         ).hexdigest()[:12]
         out = self.root / f"{version.digest}-{info['stage']}-{state}"
         files = ReportFiles(
