@@ -129,3 +129,42 @@ def test_fast_on_many_rows() -> None:
     elapsed = time.perf_counter() - start
     assert issues(report)[("cat", "unknown_category")] == (1, (6,))
     assert elapsed < 10, elapsed
+
+
+def test_scoring_policies_inputs_and_row_offset(train: pd.DataFrame) -> None:
+    """As the server checks a request: only the model's inputs, reject makes a rule an error,
+    allow a warning, ids/target/passthrough are not extra, rows count from ``first_row``."""
+    contract = infer_contract(train, target="y", id_columns=["note"])
+    new = pd.DataFrame(
+        {"age": [25, 99], "region": ["N", "W"], "note": ["a", "b"], "keep": [1, 2], "zz": [0, 0]}
+    )
+    kw = {"inputs": ["age", "region"], "passthrough": ["keep"], "first_row": 51}
+    got = validate_data(new, contract, unknown_category="reject", out_of_range="allow", **kw)
+    sev = {(i.column, i.rule): (i.severity, i.examples) for i in got.issues}
+    assert sev == {
+        ("region", "unknown_category"): ("error", (52,)),
+        ("age", "out_of_range"): ("warning", (52,)),
+        ("zz", "extra_column"): ("warning", ()),  # no policy given: the default severity
+    }
+    per_column = validate_data(new, contract, unknown_category={"age": "allow"}, **kw)
+    assert not per_column.ok  # a mapping rejects the columns it does not name
+    assert validate_data(new, contract, extra_columns="reject", **kw).errors[-1].column == "zz"
+    # "opened", "flag" are not inputs here: neither required nor checked
+    assert {i.column for i in got.issues} <= {"age", "region", "zz"}
+
+
+def test_dates_are_never_guessed_and_infinity_is_not_a_number(train: pd.DataFrame) -> None:
+    contract = infer_contract(train)
+    assert contract.column("opened").date_format == "%d/%m/%Y"
+    new = train.assign(
+        opened=["13/03/2024", "03/13/2024", "2024-03-13", "1/3/2024", None, "06/02/2024"],
+        income=[1.5, float("inf"), 2.0, 2.0, 2.0, 2.0],
+    )
+    got = issues(validate_data(new, contract))
+    assert got[("opened", "type_mismatch")] == (1, (2,))  # month first: not this contract's
+    assert got[("income", "type_mismatch")] == (1, (2,))
+    report = validate_data(new, contract)
+    message = next(
+        i.message for i in report.issues if i.column == "opened" and i.rule != "unexpected_null"
+    )
+    assert "%d/%m/%Y" in message and "'03/13/2024'" in message

@@ -17,7 +17,9 @@ from civicml.workflow._scoring import list_partitions, score_file, score_partiti
 
 def _frame(n: int, seed: int) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
-    x1, x2 = rng.normal(size=n), rng.normal(size=n)
+    # clipped: training reaches both ends, so scoring data stays in range (predict refuses
+    # out-of-range numbers by default, as serve does)
+    x1, x2 = rng.normal(size=n).clip(-2, 2), rng.normal(size=n).clip(-2, 2)
     region = rng.choice(["north", "south", "east"], size=n)
     y = np.where(x1 + 0.5 * x2 + rng.normal(scale=0.5, size=n) > 0, "yes", "no")
     return pd.DataFrame(

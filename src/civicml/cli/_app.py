@@ -124,14 +124,25 @@ def validate(
         )
     from civicml.data import DataContract, read_table, validate_data
 
+    serving: dict[str, Any] = {}
     if bundle is not None:
         from civicml.bundle import verify_bundle
 
-        found = DataContract.from_dict(verify_bundle(bundle).read_json("contract.json"))
+        checked = verify_bundle(bundle)
+        found = DataContract.from_dict(checked.read_json("contract.json"))
+        info = checked.info if isinstance(checked.info, dict) else {}
+        # against a bundle: the verdict serve and predict give (their policies, their inputs)
+        serving = {
+            "inputs": list(info.get("features") or []) or None,
+            "passthrough": list(info.get("id_columns") or []),
+            "unknown_category": "reject",
+            "out_of_range": "reject",
+            "extra_columns": "reject",
+        }
     else:
         found = DataContract.load(contract)  # type: ignore[arg-type]
     frame = read_table(data)
-    report = validate_data(frame, found, strict=strict)
+    report = validate_data(frame, found, strict=strict, **serving)
     if json_out:
         emit_json(report.to_dict())
     else:

@@ -55,6 +55,20 @@ def predict(
     runtime: Annotated[str, typer.Option(help="auto (ONNX when verified), onnx or skops.")] = (
         "auto"
     ),
+    unknown_category: Annotated[
+        str,
+        typer.Option(help="Categories never seen in training: reject (as serve) or allow."),
+    ] = "reject",
+    out_of_range: Annotated[
+        str, typer.Option(help="Numbers outside the training range: reject (as serve) or allow.")
+    ] = "reject",
+    extra_columns: Annotated[
+        str,
+        typer.Option(
+            help="Columns the model does not use (ids and --keep columns aside): reject (as "
+            "serve) or allow."
+        ),
+    ] = "reject",
     registry: RegistryOpt = None,
     project_dir: ProjectOpt = Path("."),
 ) -> None:
@@ -65,17 +79,33 @@ def predict(
     partitions (or ``-o`` a folder) writes ``part-NNNNN.parquet`` files plus
     ``_manifest.json``; rerunning after a crash skips the partitions already finished.
 
+    Rows are checked against the model's data contract first, as ``civicml serve`` checks a
+    request (same policies, same defaults): an unseen category, an out-of-range number, a
+    date not written as the contract says or a value of the wrong type stops the run with
+    exit 2 and one line naming the columns and rows; nothing is written.
+
     A registered model is fetched into the project's ``.civicml/cache/`` and verified; with a
     Dask engine that folder must be one the workers can read (a shared filesystem).
     """
     from civicml.workflow import score_file, score_partitions
 
+    policies = {
+        "unknown_category": unknown_category,
+        "out_of_range": out_of_range,
+        "extra_columns": extra_columns,
+    }
     bundle = _bundle_for(model, registry, project_dir)
 
     single = Path(data).is_file() and out.suffix.lower() in (".csv", ".parquet")
     if single:
         n = score_file(
-            bundle, data, out, batch_rows=batch_rows, keep=keep or [], progress=progress_bar()
+            bundle,
+            data,
+            out,
+            batch_rows=batch_rows,
+            keep=keep or [],
+            progress=progress_bar(),
+            policies=policies,
         )
         console.print(f"Scored {n:,} rows → {terminal_safe(out)}", markup=False)
         return
@@ -88,6 +118,7 @@ def predict(
         keep=keep or [],
         runtime=runtime,
         progress=progress_bar(),
+        policies=policies,
     )
     console.print(
         f"Scored {res['rows']:,} rows in {res['scored']} partition(s) with {res['runtime']}"

@@ -7,6 +7,7 @@ the header). Errors make the report fail; warnings are shown but do not.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -24,6 +25,9 @@ from civicml.data._contract import (
 __all__ = ["RULES", "ValidationIssue", "ValidationReport", "validate_data"]
 
 Severity = Literal["error", "warning"]
+#: What scoring does with a broken rule, as ``civicml serve`` and ``civicml predict`` take it:
+#: ``reject`` makes it an error, ``allow`` a warning (scored as it is).
+Policy = Literal["reject", "allow"]
 
 #: Every rule and its default severity. ``strict=True`` makes every rule an error.
 RULES: dict[str, Severity] = {
@@ -168,8 +172,8 @@ class ValidationReport:
         return "\n".join(lines)
 
 
-def _examples(mask: np.ndarray) -> tuple[int, ...]:
-    return tuple(int(k) + 1 for k in np.flatnonzero(mask)[:_MAX_EXAMPLES])
+def _examples(mask: np.ndarray, first_row: int = 1) -> tuple[int, ...]:
+    return tuple(int(k) + first_row for k in np.flatnonzero(mask)[:_MAX_EXAMPLES])
 
 
 def _show(values: list[Any]) -> str:
@@ -183,14 +187,27 @@ def validate_data(
     *,
     require_target: bool = False,
     strict: bool = False,
+    inputs: Sequence[str] | None = None,
+    passthrough: Iterable[str] = (),
+    unknown_category: Policy | Mapping[str, Policy] | None = None,
+    out_of_range: Policy | Mapping[str, Policy] | None = None,
+    extra_columns: Policy | None = None,
+    first_row: int = 1,
 ) -> ValidationReport:
     """Check a table against a contract: columns, types, empties, ranges and categories.
 
     Rules (default severity): ``missing_column`` (error), ``type_mismatch`` (error: a value that
-    does not parse as the column's type), ``unexpected_null`` (error: an empty value where the
+    does not parse as the column's type; a date must be written in the contract's
+    ``date_format`` or as ISO 8601), ``unexpected_null`` (error: an empty value where the
     training data had none), ``out_of_range`` (warning: a number outside the training range),
     ``unknown_category`` (warning: a category never seen in training), ``extra_column``
     (warning: a column the contract does not know; columns it dropped are ignored).
+
+    Scoring (``civicml predict``, as ``civicml serve`` checks a request) passes the model's
+    ``inputs`` and the serving policies: only the inputs are required and checked; id, target
+    and dropped columns of the contract and ``passthrough`` columns are not extra; a policy of
+    ``"reject"`` makes its rule an error, ``"allow"`` a warning (a mapping gives one per column,
+    ``"reject"`` for a column it does not name).
 
     Parameters
     ----------
@@ -202,25 +219,56 @@ def validate_data(
         Whether the target column must be present (``False`` for scoring data).
     strict : bool, default False
         Make every rule an error.
+    inputs : sequence of str, optional
+        The model's features: check these columns only (a feature the contract does not
+        describe must be a number, as the server takes it).
+    passthrough : iterable of str
+        Columns that are never extra (ids to copy to the output, ``--keep`` columns).
+    unknown_category, out_of_range : {"reject", "allow"} or mapping, optional
+        Scoring policies for these rules (``None``: the default severity).
+    extra_columns : {"reject", "allow"}, optional
+        Scoring policy for columns that are neither inputs nor passthrough.
+    first_row : int, default 1
+        The row number of ``df``'s first row (a batch further down a file).
 
     Returns
     -------
     ValidationReport
+
+    Examples
+    --------
+    >>> from civicml.data import infer_contract
+    >>> train = pd.DataFrame({"age": [30, 40, 50], "region": ["N", "S", "N"], "id": [1, 2, 3]})
+    >>> new = pd.DataFrame({"age": [35, 45], "region": ["N", "W"], "ref": ["a", "b"]})
+    >>> report = validate_data(new, infer_contract(train), inputs=["age", "region"],
+    ...                        unknown_category="reject", extra_columns="allow", first_row=101)
+    >>> [(i.column, i.rule, i.severity, i.examples) for i in report.issues]
+    [('region', 'unknown_category', 'error', (102,)), ('ref', 'extra_column', 'warning', ())]
     """
     issues: list[ValidationIssue] = []
     n = len(df)
-    known = set(contract.names) | set(contract.dropped)
+    policies: dict[str, Policy | Mapping[str, Policy] | None] = {
+        "unknown_category": unknown_category,
+        "out_of_range": out_of_range,
+        "extra_column": extra_columns,
+    }
 
     def add(col: str, rule: str, mask_or_count: np.ndarray | int, message: str) -> None:
         if isinstance(mask_or_count, np.ndarray):
-            count, examples = int(mask_or_count.sum()), _examples(mask_or_count)
+            count, examples = int(mask_or_count.sum()), _examples(mask_or_count, first_row)
         else:
             count, examples = int(mask_or_count), ()
-        severity: Severity = "error" if strict else RULES[rule]
+        policy = policies.get(rule)
+        if isinstance(policy, Mapping):
+            policy = policy.get(col, "reject")
+        severity: Severity = RULES[rule] if policy is None else _SEVERITY[policy]
+        if strict:
+            severity = "error"
         issues.append(ValidationIssue(col, rule, count, examples, message, severity))
 
+    columns, known = _scope(contract, inputs, passthrough)
     checked = []
-    for col in contract.columns:
+    for col in columns:
         if col.name not in df.columns:
             if col.role == "target" and not require_target:
                 continue
@@ -248,6 +296,28 @@ def validate_data(
     )
 
 
+_SEVERITY: dict[str, Severity] = {"reject": "error", "allow": "warning"}
+
+
+def _scope(
+    contract: DataContract, inputs: Sequence[str] | None, passthrough: Iterable[str]
+) -> tuple[list[ColumnContract], set[str]]:
+    """The columns to check, and every column name that is not extra."""
+    if inputs is None:
+        known = set(contract.names) | set(contract.dropped) | set(passthrough)
+        return list(contract.columns), known
+    by_name = {c.name: c for c in contract.columns}
+    wanted = list(dict.fromkeys(inputs))
+    # a feature the contract does not describe is a nullable number, as the server takes it
+    columns = [by_name.get(name) or ColumnContract(name, "float", "numeric") for name in wanted]
+    # as the server: id, target and dropped columns of the contract ride along with the inputs
+    known = set(wanted) | set(passthrough) | set(contract.dropped)
+    known |= {c.name for c in contract.columns if c.role in ("id", "target")}
+    if contract.target:
+        known.add(contract.target)
+    return columns, known
+
+
 def _check_column(s: pd.Series, col: ColumnContract, add: Any) -> None:
     null = s.isna().to_numpy()
     if not col.nullable and null.any():
@@ -266,7 +336,7 @@ def _check_column(s: pd.Series, col: ColumnContract, add: Any) -> None:
             col.name,
             "type_mismatch",
             bad,
-            f"{int(bad.sum()):,} value{'s' if bad.sum() != 1 else ''} not {_article(col.dtype)} "
+            f"{int(bad.sum()):,} value{'s' if bad.sum() != 1 else ''} not {_article(col)} "
             f"({_show(values)}).",
         )
     ok = present & ~bad
@@ -305,14 +375,16 @@ def _num(x: Any) -> str:
     return str(x)
 
 
-def _article(dtype: str) -> str:
+def _article(col: ColumnContract) -> str:
+    if col.dtype == "datetime" and col.date_format not in (None, "ISO8601"):
+        return f"a date written {col.date_format} (or ISO 8601)"
     return {
         "integer": "a whole number",
         "float": "a number",
         "boolean": "true/false",
         "string": "text",
         "datetime": "a date",
-    }[dtype]
+    }[col.dtype]
 
 
 def _parse(
@@ -327,9 +399,9 @@ def _parse(
             num = s
         else:
             num = pd.to_numeric(s, errors="coerce")
-        bad = present & num.isna().to_numpy()
+        arr = num.to_numpy(dtype="float64", na_value=np.nan)
+        bad = present & ~np.isfinite(arr)  # text, and infinity (the server refuses both)
         if col.dtype == "integer":
-            arr = num.to_numpy(dtype="float64", na_value=np.nan)
             with np.errstate(invalid="ignore"):
                 frac = np.isfinite(arr) & (np.mod(arr, 1) != 0)
             bad |= present & frac
@@ -345,11 +417,13 @@ def _parse(
     if col.dtype == "datetime":
         if pd.api.types.is_datetime64_any_dtype(s.dtype):
             return s, no_bad
-        parsed = parse_dates(s, col.date_format)
+        # the contract's format, or ISO 8601 (unambiguous); never a guess: 03/13/2024 is not
+        # a date in a %d/%m/%Y file (the server checks a request the same way)
+        fmt = col.date_format
+        parsed = parse_dates(s, fmt)
         bad = present & parsed.isna().to_numpy()
-        if bad.any() and col.date_format is not None:
-            # a file written with another date format: accept anything that parses
-            retry = parse_dates(s[bad], None)
+        if bad.any() and fmt not in (None, "ISO8601"):
+            retry = parse_dates(s[bad], "ISO8601")
             bad[np.flatnonzero(bad)[retry.notna().to_numpy()]] = False
         return parsed, bad
     return None, no_bad  # string: any value is acceptable as text

@@ -39,6 +39,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from typing import Any, Literal
 
 from civicml._errors import DataError
@@ -93,6 +94,8 @@ class ColumnCheck:
     out_of_range: Policy = "reject"
     #: personal or special-category data: its categories and range are never published
     personal: bool = False
+    #: how a date column's values are written (``"%d/%m/%Y"``, ``"ISO8601"``; ``None``: any)
+    date_format: str | None = None
 
     @property
     def oip_datatype(self) -> str:
@@ -105,7 +108,9 @@ class ColumnCheck:
         bad_null: list[int] = []
         bad_range: list[int] = []
         bad_cat: list[int] = []
+        bad_date: list[int] = []
         numeric = self.dtype in ("integer", "float")
+        dated = self.dtype == "datetime"
         for i, v in enumerate(values):
             if v is None or (isinstance(v, float) and math.isnan(v) and numeric):
                 if not self.nullable:
@@ -143,6 +148,8 @@ class ColumnCheck:
                     out.append(None)
                     continue
                 s = v if isinstance(v, str) else _num_text(v)
+                if dated and not is_date(s, self.date_format):
+                    bad_date.append(i)
                 if (
                     self.categories is not None
                     and self.unknown_category == "reject"
@@ -156,6 +163,10 @@ class ColumnCheck:
             )
         if bad_type:
             problems.append(self._problem(f"is not a valid {self.dtype}", bad_type, values))
+        if bad_date:
+            problems.append(
+                self._problem(f"is not {_date_words(self.date_format)}", bad_date, values)
+            )
         if bad_range and self.personal:
             problems.append(
                 self._problem(f"is outside the allowed range ({UNPUBLISHED})", bad_range)
@@ -180,6 +191,45 @@ class ColumnCheck:
         if values is not None and not self.personal:  # no personal value echoed into logs
             item["got"] = [_safe_repr(values[i]) for i in rows[:5]]
         return item
+
+
+def is_date(text: str, fmt: str | None) -> bool:
+    """Whether ``text`` is a date written in ``fmt`` or as ISO 8601 (``fmt`` ``None``: any
+    date a parser can read), the rule ``civicml predict`` and ``civicml validate`` apply too.
+
+    >>> is_date("13/03/2024", "%d/%m/%Y"), is_date("2024-03-13", "%d/%m/%Y")
+    (True, True)
+    >>> is_date("03/13/2024", "%d/%m/%Y"), is_date("soon", None)
+    (False, False)
+    """
+    if len(text) > 64:
+        return False
+    if fmt is not None and fmt != "ISO8601":
+        try:
+            datetime.strptime(text, fmt)
+            return True
+        except ValueError:
+            pass
+    try:
+        datetime.fromisoformat(text.replace("Z", "+00:00") if text.endswith("Z") else text)
+        return True
+    except ValueError:
+        pass
+    if fmt is not None:
+        return False
+    from dateutil import parser as _dateutil
+
+    try:
+        _dateutil.parse(text, dayfirst=True)
+        return True
+    except (ValueError, OverflowError):
+        return False
+
+
+def _date_words(fmt: str | None) -> str:
+    if fmt is None or fmt == "ISO8601":
+        return "a valid date (ISO 8601, e.g. 2024-03-13)"
+    return f"a date written {fmt} (or ISO 8601)"
 
 
 def _safe_repr(v: Any) -> Any:
@@ -287,6 +337,9 @@ class InputSchema:
                     unknown_category=_policy(unknown_category, name),
                     out_of_range=_policy(out_of_range, name),
                     personal=name in private,
+                    date_format=c.get("date_format")
+                    if isinstance(c.get("date_format"), str)
+                    else None,
                 )
             )
         target = (contract or {}).get("target")

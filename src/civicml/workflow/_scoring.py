@@ -15,17 +15,113 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from civicml._errors import DataError
+from civicml._errors import ContractError, DataError
 from civicml._text import guard_csv_cells
 
 __all__ = [
+    "POLICIES",
     "BatchScorer",
+    "InputCheck",
     "is_remote",
     "list_partitions",
     "score_file",
     "score_partition",
     "score_partitions",
 ]
+
+
+#: The contract policies ``civicml predict`` applies, with the server's defaults (see
+#: ``ServeOptions``): an unseen category, a number outside the training range and a column the
+#: model does not use are refused unless allowed.
+POLICIES: dict[str, str] = {
+    "unknown_category": "reject",
+    "out_of_range": "reject",
+    "extra_columns": "reject",
+}
+
+
+class InputCheck:
+    """The contract check for rows to score: :func:`civicml.data.validate_data` over the
+    model's inputs with the serving policies, so a file gets the verdict ``civicml serve``
+    gives the same rows in a request. Vectorised; one batch at a time, with file row numbers.
+
+    Errors are gathered across batches by column and rule (:meth:`error` raises them as one
+    :class:`~civicml._errors.ContractError`, exit 2).
+    """
+
+    def __init__(
+        self,
+        contract: dict[str, Any] | None,
+        features: list[str],
+        *,
+        passthrough: list[str],
+        policies: dict[str, str] | None = None,
+    ) -> None:
+        from civicml.data import DataContract
+
+        got = {**POLICIES, **(policies or {})}
+        for key, value in got.items():
+            if key not in POLICIES or value not in ("reject", "allow"):
+                raise DataError.build(
+                    f"Unknown scoring policy {key}={value!r}",
+                    expected=f"one of {sorted(POLICIES)}, each 'reject' or 'allow'",
+                    fix="Pass --unknown-category, --out-of-range or --extra-columns reject|allow",
+                )
+        self.policies = got
+        self.contract = DataContract.from_dict(contract or {"columns": []})
+        self.features = list(features)
+        self.passthrough = list(passthrough)
+        self.found: dict[tuple[str, str], list[Any]] = {}
+
+    def check(self, frame: pd.DataFrame, first_row: int, columns: list[str] | None = None) -> bool:
+        """Check one batch (``first_row``: its first row's number in the file); ``columns``:
+        every column of the input when ``frame`` holds only some. True when it is clean."""
+        from civicml.data import validate_data
+
+        p = self.policies
+        kwargs: dict[str, Any] = {
+            "inputs": self.features,
+            "passthrough": self.passthrough,
+            "unknown_category": p["unknown_category"],
+            "out_of_range": p["out_of_range"],
+            "extra_columns": p["extra_columns"],
+        }
+        report = validate_data(frame, self.contract, first_row=first_row, **kwargs)
+        issues = list(report.errors)
+        if columns is not None and first_row == 1:  # extra columns: the input's names, once
+            names = validate_data(pd.DataFrame(columns=columns), self.contract, **kwargs)
+            issues += [i for i in names.errors if i.rule == "extra_column"]
+        for i in issues:
+            seen = self.found.setdefault((i.column, i.rule), [0, [], i.message])
+            seen[0] += i.n_rows or len(frame)
+            seen[1] = (seen[1] + list(i.examples))[:5]
+        return not issues
+
+    def error(self, where: str) -> ContractError:
+        """The gathered problems as one error naming columns, rules and rows."""
+        parts = []
+        for (column, rule), (count, rows, message) in list(self.found.items())[:10]:
+            at = f"row{'s' if len(rows) > 1 else ''} {', '.join(map(str, rows))}"
+            at = at + (", ..." if count > len(rows) else "") if rows else "every row"
+            rows_in_all = f"{count:,} row{'s' if count != 1 else ''}"
+            parts.append(f"{column!r}: {message.rstrip('.')} ({rule}, {rows_in_all}: {at})")
+        more = f"; and {len(self.found) - 10} more" if len(self.found) > 10 else ""
+        return ContractError.build(
+            f"{where} does not match the model's data contract, nothing was scored: "
+            f"{'; '.join(parts)}{more}",
+            fix="Fix the named rows (civicml validate DATA --bundle BUNDLE lists them), or "
+            "score them as they are with --unknown-category allow, --out-of-range allow or "
+            "--extra-columns allow",
+        )
+
+
+def _input_check(bundle: Any, keep: list[str], policies: dict[str, str] | None) -> InputCheck:
+    info = bundle.info
+    contract = bundle.read_json("contract.json") if bundle.has("contract.json") else None
+    passthrough = [*keep, *(info.get("id_columns") or [])]
+    return InputCheck(
+        contract, list(info.get("features", [])), passthrough=passthrough, policies=policies
+    )
 
 
 def score_file(
@@ -36,13 +132,18 @@ def score_file(
     batch_rows: int = 50_000,
     keep: list[str] | None = None,
     progress: Any = None,
+    policies: dict[str, str] | None = None,
 ) -> int:
     """Score ``data`` (CSV or Parquet) in batches and write ``out`` (.csv or .parquet).
 
-    The output is written to a temporary file beside ``out`` and renamed into place, so a
-    failure never leaves a half-written file. In a CSV, text cells (and column names) that a
-    spreadsheet would run as a formula (starting ``=``, ``+``, ``-``, ``@``, tab or CR) get a
-    leading ``'``; numbers stay numbers. Returns the number of rows scored.
+    Every batch is first checked against the bundle's data contract as the server checks a
+    request (:class:`InputCheck`, ``policies`` as :data:`POLICIES`); rows that fail stop the
+    scoring, every batch is still checked, and one :class:`~civicml._errors.ContractError`
+    names each column, rule and rows. The output is written to a temporary file beside ``out``
+    and renamed into place, so a failure never leaves a half-written file. In a CSV, text
+    cells (and column names) that a spreadsheet would run as a formula (starting ``=``, ``+``,
+    ``-``, ``@``, tab or CR) get a leading ``'``; numbers stay numbers. Returns the number of
+    rows scored.
     """
     from civicml.bundle import Predictor, iter_batches, load_bundle
 
@@ -57,6 +158,7 @@ def score_file(
         )
     predictor = Predictor(load_bundle(bundle_dir))
     keep_cols = list(dict.fromkeys([*predictor.id_columns, *(keep or [])]))
+    checker = _input_check(predictor.bundle, keep_cols, policies)
     out_path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{out_path.name}.", dir=out_path.parent)
     os.close(fd)
@@ -70,6 +172,9 @@ def score_file(
         for i, batch in enumerate(iter_batches(data, batch_rows)):
             if i == 0:
                 predictor.check_columns(batch, where=str(data))
+            if not checker.check(batch, first_row=n + 1) or checker.found:
+                n += len(batch)  # nothing more is scored; the rest is still checked
+                continue
             scored = predictor.predict(batch)
             present = [c for c in keep_cols if c in batch.columns]
             frame = pd.concat(
@@ -91,6 +196,8 @@ def score_file(
         if writer is not None:
             writer.close()
             writer = None
+        if checker.found:
+            raise checker.error(repr(str(data)))
         if n == 0:
             raise DataError.build(
                 f"{str(data)!r} has no rows to score", fix="Pass a file with rows"
@@ -244,15 +351,29 @@ def _record_batches(path: Path | str, batch_rows: int) -> Any:
 
 
 def score_partition(
-    job: tuple[str, str], bundle_dir: str, batch_rows: int, keep: list[str], runtime: str
+    job: tuple[str, str],
+    bundle_dir: str,
+    batch_rows: int,
+    keep: list[str],
+    runtime: str,
+    policies: dict[str, str] | None = None,
 ) -> dict[str, Any]:
-    """Score one input partition into one Parquet part, written atomically (runs on a worker)."""
+    """Score one input partition into one Parquet part, written atomically (runs on a worker).
+
+    Each batch is checked as :func:`score_file` checks one (:class:`InputCheck`); a partition
+    with rows that fail writes no part and raises one error naming them."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     src: Path | str = job[0] if is_remote(job[0]) else Path(job[0])
     dst = Path(job[1])
     scorer = _scorer(bundle_dir, runtime)
+    checker = InputCheck(
+        scorer.rt.contract,
+        scorer.features,
+        passthrough=[*keep, *scorer.rt.id_columns],
+        policies=policies,
+    )
     tmp = dst.with_name(f".{dst.name}.{os.getpid()}.tmp")
     writer = None
     n = 0
@@ -266,6 +387,10 @@ def score_partition(
                     f"{str(src)!r} lacks {len(missing)} column(s) the model needs: {missing[:10]}",
                     fix="Add the missing columns (blank values are allowed) and try again",
                 )
+            feats = batch.select(scorer.features).to_pandas()
+            if not checker.check(feats, n + 1, batch.schema.names) or checker.found:
+                n += batch.num_rows  # nothing more is scored; the rest is still checked
+                continue
             out = scorer.score(batch)
             arrays = [batch.column(batch.schema.get_field_index(c)) for c in keep if c in names]
             fields = [c for c in keep if c in names]
@@ -277,6 +402,8 @@ def score_partition(
                 writer = pq.ParquetWriter(tmp, table.schema)
             writer.write_table(table.cast(writer.schema))
             n += batch.num_rows
+        if checker.found:
+            raise checker.error(f"Partition {str(src)!r}")
         if writer is None:  # an empty partition still gets a (schema-less) part
             pq.write_table(pa.table({}), tmp)
         else:
@@ -373,8 +500,14 @@ def score_partitions(
     keep: list[str] | None = None,
     runtime: str = "auto",
     progress: Any = None,
+    policies: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """Score a partitioned dataset into a folder of Parquet parts, resumably.
+
+    Every batch is checked against the bundle's data contract first, as :func:`score_file`
+    does (``policies`` as :data:`POLICIES`); a partition with rows that fail stops the run
+    with one error naming the partition, columns, rules and rows (the parts finished before
+    it are kept, so a rerun after the fix resumes).
 
     Each input partition (see :func:`list_partitions`) becomes ``part-NNNNN.parquet`` in
     ``out_dir``, written atomically by whichever engine worker scored it, read in row batches of
@@ -408,6 +541,7 @@ def score_partitions(
     out.mkdir(parents=True, exist_ok=True)
     bundle = load_bundle(bundle_dir)  # verified here once, before any worker starts
     keep_cols = list(dict.fromkeys([*Predictor(bundle).id_columns, *(keep or [])]))
+    _input_check(bundle, keep_cols, policies)  # a bad policy or contract: refused before any work
     manifest_path = out / MANIFEST_NAME
     doc: dict[str, Any] = {"bundle_sha256": bundle.digest, "partitions": {}}
     if manifest_path.exists():
@@ -431,7 +565,13 @@ def score_partitions(
     eng = open_engine(engine)
     try:
         results = eng.map(
-            score_partition, todo, str(Path(bundle_dir).resolve()), batch_rows, keep_cols, runtime
+            score_partition,
+            todo,
+            str(Path(bundle_dir).resolve()),
+            batch_rows,
+            keep_cols,
+            runtime,
+            dict(policies or {}),
         )
         for (src, dst), res in zip(todo, results, strict=True):
             rows += int(res["rows"])
