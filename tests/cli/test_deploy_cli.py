@@ -139,13 +139,21 @@ def _container(
         container["volumeMounts"],
         key=lambda m: any(src.startswith(m["mountPath"].rstrip("/") + "/") for src in sources),
     )
+    # the checkout (its .venv and its source) may itself lie under a volume's mount path (a CI
+    # clone in /tmp): it is bound into that volume first, so the volume does not hide it
+    checkout = Path(__file__).resolve().parents[2]
     for m in mounts:
         target = m["mountPath"]
+        source = volumes[m["name"]]
+        if checkout.is_relative_to(target):
+            inside = Path(source) / checkout.relative_to(target)
+            inside.mkdir(parents=True, exist_ok=True)
+            binds.append(f"mount --bind {checkout} {inside}")
         # a mount point that does not exist in this root is made on a tmpfs over its parent
         binds.append(
             f"if [ ! -d {target} ]; then mount -t tmpfs tmpfs {Path(target).parent} && "
             f"mkdir -p {target} && mount -o remount,ro {Path(target).parent}; fi; "
-            f"mount --bind {volumes[m['name']]} {target}"
+            f"mount --rbind {source} {target}"
         )
     env = {
         **{k: v for k, v in os.environ.items() if k in ("PATH", "LANG", "LC_ALL")},
