@@ -435,3 +435,38 @@ def test_serve_log_retention_days_reaches_the_decision_log(
     assert config["log_retention_days"] == 30
     app = build_app(config)
     assert app.decision_log is not None and app.decision_log.retention_days == 30
+
+
+def test_decision_log_deletions_are_audited_in_the_registry(
+    bundle_dir: Path, tmp_path: Path
+) -> None:
+    """Issue 19: an enforced retention period, each deletion in the registry's audit log."""
+    import datetime as dt
+
+    import pandas as pd
+
+    from civicml.registry import open_registry
+    from civicml.serve import ServerOptions, read_decision_log
+    from civicml.serve._launch import _model_config
+    from civicml.serve._server import build_app
+
+    opts = ServerOptions(bundle=bundle_dir, project_dir=tmp_path, log_retention_days=30)
+    config, folder = _model_config(opts)
+    parts = folder / "predictions"
+    parts.mkdir(parents=True)
+    old = dt.datetime.now(dt.UTC) - dt.timedelta(days=45)
+    frame = pd.DataFrame({"time": [pd.Timestamp(old)], "case_id": ["c1"], "score": [0.5]})
+    part = parts / f"part-{old:%Y%m%dT%H%M%S}-0001.parquet"
+    frame.to_parquet(part, index=False)
+    import os
+
+    os.utime(part, (old.timestamp(), old.timestamp()))
+    app = build_app(config)
+    assert app.decision_log is not None and app.decision_log.on_delete is not None
+    app.decision_log.start()
+    app.decision_log.close()
+    assert not part.exists() and read_decision_log(folder).empty
+    with open_registry(None, project_dir=tmp_path) as reg:
+        events = [e for e in reg.audit_events() if e.action == "decision_log.delete"]
+        assert events and events[-1].subject == f"decisions/{folder.name}"
+        assert events[-1].details["rows"] == 1 and reg.verify_audit().ok

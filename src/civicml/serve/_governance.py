@@ -44,6 +44,7 @@ if TYPE_CHECKING:
     from civicml.registry import ModelVersion, Registry, RemoteRegistry
 
 __all__ = [
+    "DELETION_ACTION",
     "OVERRIDE_ACTION",
     "REMOTE_OVERRIDE_REFUSED",
     "Governance",
@@ -51,11 +52,14 @@ __all__ = [
     "gate",
     "is_server_url",
     "open_serving_registry",
+    "record_deletion",
     "record_override",
 ]
 
 #: the audit action recorded when a server starts on an unapproved version
 OVERRIDE_ACTION = "serve.unapproved_override"
+#: the audit action recorded for each decision-log part deleted under the retention period
+DELETION_ACTION = "decision_log.delete"
 #: the salted hashes of the tokens a serving process accepts when its registry is a server
 TOKEN_HASH_ENV = "CIVICML_SERVE_TOKEN_HASH"
 #: the one line ``--allow-unapproved`` against a ``civicml server`` is refused with
@@ -283,5 +287,30 @@ def record_override(registry: Any, version: ModelVersion, reason: str) -> None:
                 "identity": actor.identity(),
                 "identity_verified": False,
             },
+        )
+    )
+
+
+def record_deletion(registry: Any, log_name: str, record: dict[str, Any]) -> None:
+    """Append the audit event for one decision-log part deleted under the retention period
+    (``record`` as :func:`civicml.serve.apply_retention` writes it: file, rows, dates, reason).
+
+    Embedded mode: the actor is the OS login running the server, not verified. A registry
+    reached over HTTP has no such API, so the deletion stays recorded beside the log only.
+    """
+    from civicml.registry import Actor, EventDraft, os_login
+
+    store = getattr(registry, "store", None)
+    if store is None:
+        return
+    actor = Actor(os_login(), verified=False, via="os-login")
+    details = {k: v for k, v in record.items() if isinstance(v, str | int | float | bool)}
+    store.append_event(
+        EventDraft(
+            actor.name,
+            DELETION_ACTION,
+            f"decisions/{log_name}",
+            str(record.get("reason") or "retention period"),
+            {**details, "identity": actor.identity(), "identity_verified": False},
         )
     )

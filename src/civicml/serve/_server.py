@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
@@ -21,7 +22,7 @@ from civicml.asgi import (
 )
 from civicml.serve._app import ServingApp
 from civicml.serve._decision_log import DecisionLog
-from civicml.serve._governance import open_serving_registry
+from civicml.serve._governance import open_serving_registry, record_deletion
 from civicml.serve._reload import BundleSource, ModelHolder, ModelSource
 from civicml.serve._runtime import ServeOptions
 
@@ -133,8 +134,16 @@ def build_app(config: Mapping[str, Any]) -> ServingApp | BanditsOnlyApp:
         assert reg is not None
         source = RegistrySource(reg, str(config["model"]))
     folder, log = config.get("decision_log"), None
-    if folder is not None and config.get("log_retention_days") is not None:
-        log = DecisionLog(str(folder), retention_days=float(config["log_retention_days"]))
+    if folder is not None:  # deletions under the retention period go into the registry's audit
+        days = config.get("log_retention_days")
+        audit = (
+            functools.partial(record_deletion, reg, Path(str(folder)).name)
+            if getattr(reg, "store", None) is not None
+            else None
+        )
+        log = DecisionLog(
+            str(folder), retention_days=None if days is None else float(days), on_delete=audit
+        )
     app = create_app(
         source,
         verifier=verifier,
