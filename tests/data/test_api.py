@@ -5,6 +5,8 @@ from __future__ import annotations
 import civicml.data
 
 EXPECTED = {
+    "dataset_card",
+    "profile_data",
     "infer_contract_duckdb",
     "rows_that_fit",
     "sample_for_search",

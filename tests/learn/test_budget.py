@@ -123,3 +123,42 @@ def test_a_configuration_too_big_for_the_time_left_is_shrunk_or_skipped() -> Non
     huge = _shrink_to_fit("random_forest", {"n_estimators": 400}, [rec], cfg, 5)
     assert huge == {"n_estimators": 400}
     assert not _fits("random_forest", huge, [rec], cfg, 5)
+
+
+def test_an_mlp_fold_stops_at_its_deadline() -> None:
+    pytest.importorskip("torch", reason="the deep extra is not installed")
+    X, y, roles = _frame(3000)
+    params = {"max_epochs": 5000, "patience": 5000, "hidden_units": 256}
+    pipe = build_pipeline(FAMILIES["mlp"], "binary", roles, params, 0)
+    # the first fit of a process imports torch and its compiler (seconds, not stoppable)
+    build_pipeline(FAMILIES["mlp"], "binary", roles, {"max_epochs": 1}, 0).fit(X.head(50), y[:50])
+    from civicml.learn._cv import stoppable
+
+    assert stoppable(pipe)
+
+    t0 = time.monotonic()
+    with pytest.raises(FoldTimeout, match="epochs"):
+        fit_within(pipe, X, y, t0 + 0.5)
+    assert time.monotonic() - t0 < 1.5
+
+
+def test_an_untried_unstoppable_family_is_not_started_near_the_deadline() -> None:
+    from civicml.learn._cv import CVResult, stoppable
+    from civicml.learn._search import SearchConfig, TrialRecord, _too_late_to_try
+
+    cfg = SearchConfig(["linear", "random_forest"], None, 0, deadline=time.monotonic() + 0.5)
+    cfg.min_untried = 2.0
+    assert not stoppable(FAMILIES["linear"].make("binary", {}, 0))
+    assert _too_late_to_try("linear", {}, [], cfg, "binary")  # 0.5 s left, 2 s needed
+    assert not _too_late_to_try("random_forest", {}, [], cfg, "binary")  # stopped from inside
+    cfg.deadline = time.monotonic() + 10.0
+    assert not _too_late_to_try("linear", {}, [], cfg, "binary")
+    # a slow baseline (the same preprocessing and folds) raises the floor
+    slow = CVResult([{}], np.zeros(1), 1.0, 1.0, fold_seconds=[1.2] * 5)
+    base = TrialRecord("baseline", "baseline", {}, slow)
+    assert _too_late_to_try("linear", {}, [base], cfg, "binary")
+    # a tried family is judged by its own timings instead
+    tried = TrialRecord(
+        "linear", "linear", {}, CVResult([{}], np.zeros(1), 0.1, 1.0, fold_seconds=[0.1])
+    )
+    assert not _too_late_to_try("linear", {}, [base, tried], cfg, "binary")

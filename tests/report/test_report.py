@@ -107,3 +107,16 @@ def test_cli_report_command(bundle_dir, tmp_path) -> None:
     assert (tmp_path / "report.html").exists() and (tmp_path / "atrs.json").exists()
     bad = CliRunner().invoke(app, ["report", str(tmp_path / "missing"), "-o", str(tmp_path)])
     assert bad.exit_code == 2
+
+
+def test_the_report_lists_what_data_minimisation_asks_and_links_the_eqia(
+    report_dir, bundle_dir
+) -> None:
+    from civicml.report import minimisation_findings
+
+    html = report_dir.html.read_text(encoding="utf-8")
+    findings = minimisation_findings(bundle_dir)
+    if findings:
+        listed = html.split('id="minimisation"')[1].split("</ul>")[0]
+        assert listed.count("<li>") == len(findings)
+    assert 'href="eqia.html"' in html and (report_dir.html.parent / "eqia.html").is_file()

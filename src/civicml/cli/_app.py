@@ -474,13 +474,13 @@ def _mount() -> None:
     from civicml.cli._deploy import deploy_app
     from civicml.cli._monitor import monitor_app
     from civicml.cli._predict import predict
-    from civicml.cli._report import report
+    from civicml.cli._report import report_app
     from civicml.cli._serve import serve
     from civicml.cli._server import server_app
     from civicml.cli._ui import ui
 
     app.command("predict")(predict)
-    app.command("report")(report)
+    app.add_typer(report_app, name="report")
     app.command("serve")(serve)
     app.command("ui")(ui)
     app.add_typer(_models.app, name="models")

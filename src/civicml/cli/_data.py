@@ -1,4 +1,5 @@
-"""``civicml data``: build the training table from the spec's sources, and diff two runs' data.
+"""``civicml data``: build the training table from the spec's sources, diff two runs' data, and
+profile a file (statistics, an accessible HTML page and a dataset card).
 
 The lead mounts this app as ``civicml data``.
 """
@@ -26,7 +27,7 @@ from civicml.cli._runs import open_store
 __all__ = ["app"]
 
 app = typer.Typer(
-    help="Data pipelines: run the spec's ETL, compare the data two runs read.",
+    help="Data pipelines: run the spec's ETL, compare the data two runs read, profile a file.",
     no_args_is_help=True,
 )
 
@@ -140,6 +141,44 @@ def diff(
                 "yes" if d["flagged"] else "",
             )
         console.print(table)
+
+
+@app.command("profile")
+@handle_errors
+def profile(
+    data: Annotated[Path, typer.Argument(help="A CSV or Parquet file, a folder or a glob.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the three files.")],
+    target: Annotated[
+        str | None, typer.Option("--target", help="Compare this column with every other.")
+    ] = None,
+    top: Annotated[int, typer.Option("--top", min=1, max=100, help="Categories shown.")] = 10,
+    json_out: JsonOpt = False,
+) -> None:
+    """Profile a file through DuckDB: profile.json, an offline profile.html and
+    dataset_card.md (the ATRS data fields). Values of free text, identifiers and personal
+    data are never written."""
+    from civicml._files import create_private_dir, write_private_bytes, write_private_text
+    from civicml.bundle import dumps_json
+    from civicml.data import dataset_card, profile_data
+    from civicml.report import write_profile_page
+
+    doc = profile_data(data, target=target, top=top)
+    folder = create_private_dir(out)
+    paths = {
+        "profile_json": write_private_bytes(folder / "profile.json", dumps_json(doc)),
+        "profile_html": write_profile_page(doc, folder / "profile.html"),
+        "dataset_card": write_private_text(folder / "dataset_card.md", dataset_card(doc)),
+    }
+    if json_out:
+        emit_json({k: str(v) for k, v in paths.items()} | {"rows": doc["rows"]})
+        return
+    console.print(
+        f"Profiled {doc['rows']:,} rows × {doc['n_columns']} columns in {doc['seconds']:.2f} s; "
+        f"{doc['duplicate_rows']:,} duplicate rows.",
+        markup=False,
+    )
+    for p in paths.values():
+        console.print(f"Wrote {terminal_safe(p)}", markup=False)
 
 
 def _safe(value: Any) -> str:

@@ -1,4 +1,8 @@
-"""``civicml report BUNDLE -o DIR``: the HTML report, PDF, model card and ATRS record.
+"""``civicml report BUNDLE -o DIR``: the HTML report, PDF, model card and ATRS record;
+``civicml report eqia BUNDLE -o DIR``: the Equality Impact Assessment (HTML and Markdown).
+
+Mount in ``cli/_app.py`` with ``app.add_typer(report_app, name="report")``: ``civicml report
+BUNDLE ...`` runs the ``write`` command (the group inserts it).
 
 With ``--model NAME/VERSION`` (or when the project's registry holds the bundle) the report,
 model card and ATRS record include the version's approval record: who registered it, asked for
@@ -12,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from typer.core import TyperGroup
 
 from civicml.cli._common import (
     ArtifactsOpt,
@@ -22,10 +27,29 @@ from civicml.cli._common import (
 )
 
 if TYPE_CHECKING:
+    from typer._click import Context
+
     from civicml.registry import ModelVersion, Registry, RemoteRegistry
     from civicml.report import ATRSRecord
 
-__all__ = ["find_registered", "report"]
+__all__ = ["eqia", "find_registered", "report", "report_app"]
+
+
+class _DefaultWrite(TyperGroup):
+    """``civicml report BUNDLE`` means ``civicml report write BUNDLE``."""
+
+    def parse_args(self, ctx: Context, args: list[str]) -> list[str]:
+        if args and args[0] not in self.commands and args[0] not in ("--help", "-h"):
+            args = ["write", *args]
+        return super().parse_args(ctx, args)
+
+
+report_app = typer.Typer(
+    cls=_DefaultWrite,
+    no_args_is_help=True,
+    help="Write a bundle's reports: 'civicml report BUNDLE' (report, PDF, model card, ATRS "
+    "record) or 'civicml report eqia BUNDLE' (equality impact assessment).",
+)
 
 _PAGE = 100
 
@@ -131,6 +155,7 @@ def _approval(
     return approval, info, record
 
 
+@report_app.command("write")
 @handle_errors
 def report(
     bundle: Annotated[Path, typer.Argument(help="The bundle folder (from 'civicml run').")],
@@ -173,3 +198,21 @@ def report(
         console.print("approval     Not yet approved in a registry.")
     else:
         console.print(f"approval     {approval['ref']}: {approval['sentence']}", soft_wrap=True)
+
+
+@report_app.command("eqia")
+@handle_errors
+def eqia(
+    bundle: Annotated[Path, typer.Argument(help="The bundle folder (from 'civicml run').")],
+    out: Annotated[
+        Path, typer.Option("--out", "-o", help="Folder for eqia.html and eqia.md.")
+    ] = Path("out/report"),
+) -> None:
+    """Write the Equality Impact Assessment (Public Sector Equality Duty) as HTML and Markdown."""
+    from civicml.report import write_eqia
+
+    paths = write_eqia(bundle, out)
+    console.print(f"equality impact assessment  {paths.html}  and  {paths.markdown}")
+    console.print(
+        "A person must complete the parts marked TO BE COMPLETED BY A PERSON.", soft_wrap=True
+    )

@@ -63,7 +63,7 @@ class _TabularMLP(BaseEstimator):
         self.validation_fraction = validation_fraction
         self.random_state = random_state
 
-    def _fit(self, X: Any, y: Any) -> Any:
+    def _fit(self, X: Any, y: Any, deadline: float | None = None) -> Any:
         X, y = validate_data(self, X, y, dtype=np.float64, ensure_all_finite="allow-nan")
         if not 0 <= self.n_categorical <= X.shape[1]:
             raise ValueError(
@@ -76,7 +76,7 @@ class _TabularMLP(BaseEstimator):
         else:
             check_classification_targets(y)
             self.classes_, target = np.unique(y, return_inverse=True)
-        fitted = fit_tabular_mlp(X, target, task=self._task, **self.get_params())
+        fitted = fit_tabular_mlp(X, target, task=self._task, deadline=deadline, **self.get_params())
         for key, value in fitted.items():
             setattr(self, key, value)
         return self
@@ -135,8 +135,10 @@ class TabularMLPClassifier(ClassifierMixin, _TabularMLP):
 
     _task = "classification"
 
-    def fit(self, X: Any, y: Any) -> TabularMLPClassifier:
-        return self._fit(X, y)
+    def fit(self, X: Any, y: Any, deadline: float | None = None) -> TabularMLPClassifier:
+        """Train; with ``deadline`` (monotonic seconds) a ``TimeoutError`` is raised rather
+        than training past it (checked every batch and before every epoch)."""
+        return self._fit(X, y, deadline)
 
     def predict_proba(self, X: Any) -> np.ndarray:
         z = self._raw(X)
@@ -158,8 +160,9 @@ class TabularMLPRegressor(RegressorMixin, _TabularMLP):
 
     _task = "regression"
 
-    def fit(self, X: Any, y: Any) -> TabularMLPRegressor:
-        return self._fit(X, y)
+    def fit(self, X: Any, y: Any, deadline: float | None = None) -> TabularMLPRegressor:
+        """Train; with ``deadline`` see :meth:`TabularMLPClassifier.fit`."""
+        return self._fit(X, y, deadline)
 
     def predict(self, X: Any) -> np.ndarray:
         return self._raw(X)[:, 0] * self.y_scale_ + self.y_mean_

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib.util
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, TypedDict, Unpack
@@ -20,7 +21,16 @@ import numpy as np
 
 from civicml.components._mlp_net import embedding_dims, embedding_indices
 
-__all__ = ["MLPParams", "MLPSettings", "fit_tabular_mlp", "torch_available"]
+__all__ = ["DeadlineReached", "MLPParams", "MLPSettings", "fit_tabular_mlp", "torch_available"]
+
+
+class DeadlineReached(TimeoutError):
+    """Training stopped because the next epoch would not end before the deadline; ``projected``
+    is how long all ``max_epochs`` were expected to take (seconds)."""
+
+    def __init__(self, message: str, projected: float | None = None) -> None:
+        super().__init__(message)
+        self.projected = projected
 
 
 def torch_available() -> bool:
@@ -107,6 +117,7 @@ def fit_tabular_mlp(
     *,
     task: str,
     return_net: bool = False,
+    deadline: float | None = None,
     **params: Unpack[MLPParams],
 ) -> dict[str, Any]:
     """Train the MLP and return its fitted attributes (numpy arrays and numbers).
@@ -118,6 +129,10 @@ def fit_tabular_mlp(
     task : ``"classification"`` or ``"regression"``.
     return_net : bool
         Also return the trained torch module (tests compare forward passes).
+    deadline : float, optional
+        Monotonic seconds by which training must end: checked after every batch and before
+        every epoch (at the pace of the epochs so far); :class:`DeadlineReached` (a
+        ``TimeoutError``) is raised rather than running past it.
     **params
         :class:`MLPParams` (``n_categorical``, ``hidden_units``, ...; see the estimators).
 
@@ -149,7 +164,9 @@ def fit_tabular_mlp(
             len(X), y_t.ravel(), task, float(p.validation_fraction), int(p.random_state)
         )
         tensors = (torch.from_numpy(idx), torch.from_numpy(num), torch.from_numpy(y_t))
-        epochs, best_epoch, best_loss = _fit_epochs(net, loss_fn, opt, gen, tensors, tr, va, p)
+        epochs, best_epoch, best_loss = _fit_epochs(
+            net, loss_fn, opt, gen, tensors, (tr, va), p, deadline
+        )
         out.update(
             _weights(net),
             n_epochs_=int(epochs),
@@ -236,25 +253,31 @@ def _fit_epochs(
     opt: Any,
     gen: Any,
     tensors: tuple[Any, Any, Any],
-    tr: np.ndarray,
-    va: np.ndarray | None,
+    rows: tuple[np.ndarray, np.ndarray | None],
     p: MLPSettings,
+    deadline: float | None = None,
 ) -> tuple[int, int, float]:
     """Mini-batch epochs with early stopping; the best epoch's weights are loaded back.
 
-    Returns the epochs run, the best epoch and its validation loss.
+    ``rows`` are the training and validation row indices. Returns the epochs run, the best
+    epoch and its validation loss. Raises :class:`DeadlineReached` rather than pass
+    ``deadline``.
     """
     import torch
 
     t_idx, t_num, t_y = tensors
+    tr, va = rows
+    started = time.monotonic()
     best_loss, best_epoch, best_state, epochs, stale = float("inf"), 0, None, 0, 0
     bs = max(1, int(p.batch_size))
     tr_t = torch.from_numpy(tr)
     for epoch in range(1, int(p.max_epochs) + 1):
+        _check_deadline(deadline, started, epoch - 1, int(p.max_epochs), per_epoch=True)
         epochs = epoch
         net.train()
         order = tr_t[torch.randperm(len(tr_t), generator=gen)]
         for start in range(0, len(order), bs):
+            _check_deadline(deadline, started, epoch - 1, int(p.max_epochs), per_epoch=False)
             b = order[start : start + bs]
             if len(b) < 2 and len(order) > 1:
                 continue  # a lone row gives a noisy step
@@ -280,6 +303,31 @@ def _fit_epochs(
     else:
         best_epoch = epochs
     return epochs, best_epoch, best_loss
+
+
+def _check_deadline(
+    deadline: float | None, started: float, done: int, total: int, *, per_epoch: bool
+) -> None:
+    """Raise :class:`DeadlineReached` when ``deadline`` has passed or, before an epoch
+    (``per_epoch``), when one more epoch at the pace so far would pass it.
+
+    >>> _check_deadline(None, 0.0, 3, 10, per_epoch=True)
+    >>> _check_deadline(time.monotonic() - 1, time.monotonic() - 2, 1, 10, per_epoch=False)
+    Traceback (most recent call last):
+    ...
+    civicml.components._mlp_train.DeadlineReached: stopped after 1 of 10 epochs: the deadline passed
+    """
+    if deadline is None:
+        return
+    now = time.monotonic()
+    pace = (now - started) / done if done else 0.0
+    if now > deadline or (per_epoch and done and now + pace > deadline):
+        raise DeadlineReached(
+            f"stopped after {done} of {total} epochs: the deadline passed"
+            if now > deadline
+            else f"stopped after {done} of {total} epochs: the next would overrun",
+            pace * total if done else None,
+        )
 
 
 def _weights(net: Any) -> dict[str, Any]:

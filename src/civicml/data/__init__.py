@@ -46,6 +46,8 @@ from civicml.data._pii import (
     is_vat_number,
     scan_personal_data,
 )
+from civicml.data._profile import profile_data
+from civicml.data._profile_card import dataset_card
 from civicml.data._sources import FORMATS, read_sql, read_table, sniff_csv
 from civicml.data._special import (
     SPECIAL_CATEGORIES,
@@ -59,6 +61,8 @@ from civicml.data._validate import RULES, ValidationIssue, ValidationReport, val
 
 __all__ = [
     "infer_contract_duckdb",
+    "dataset_card",
+    "profile_data",
     "rows_that_fit",
     "sample_for_search",
     "scan_sql",

@@ -149,6 +149,7 @@ def sandbox(folders: Sequence[Path], *, threads: int | None = None) -> Iterator[
         con.execute("SET python_enable_replacements = false")
         if threads is not None:
             con.execute(f"SET threads TO {int(threads)}")
+        con.execute("SET enable_progress_bar = false")  # no bar drawn over the CLI's output
         con.execute("SET lock_configuration = true")
         yield con
     finally:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pickle
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -23,7 +24,19 @@ __all__ = [
     "fit_within",
     "make_splitter",
     "predict_outputs",
+    "stoppable",
+    "torch_loaded",
 ]
+
+TORCH_IMPORT_SECONDS = 6.0
+"""What the first MLP fit of a process may spend importing torch (it cannot be stopped)."""
+
+
+def torch_loaded() -> bool:
+    """Whether torch, and the compiler modules its optimisers load on their first step, have
+    been imported in this process (the MLP's slow, unstoppable first step is done)."""
+    mod = sys.modules.get("torch")
+    return mod is not None and hasattr(mod, "nn") and "torch._dynamo" in sys.modules
 
 
 class FoldTimeout(Exception):
@@ -103,8 +116,9 @@ def fit_within(model: Any, X: pd.DataFrame, y: np.ndarray, deadline: float | Non
     histogram gradient boosting are grown in chunks with ``warm_start`` (which gives exactly the
     model a single fit gives): a first chunk of 10 trees or rounds times one unit, and the fold
     stops at once when the rest would not end in time (re-checked after every chunk), so a
-    hopeless fold costs a few seconds at most, not its full length. Other models (linear, kNN) fit in one call. With ``deadline=None`` it is plain
-    ``fit``.
+    hopeless fold costs a few seconds at most, not its full length. The tabular MLP checks the
+    clock every batch and before every epoch. Other models (linear, kNN) fit in one call (see
+    :func:`stoppable`). With ``deadline=None`` it is plain ``fit``.
     """
     if deadline is None:
         return model.fit(X, y)
@@ -113,6 +127,12 @@ def fit_within(model: Any, X: pd.DataFrame, y: np.ndarray, deadline: float | Non
     est = model.steps[-1][1]
     Xt = model[:-1].fit_transform(X, y) if len(model.steps) > 1 else X
     name = type(est).__name__
+    if name.startswith("TabularMLP"):
+        try:
+            est.fit(Xt, y, deadline=deadline)
+        except TimeoutError as exc:
+            raise FoldTimeout(str(exc), getattr(exc, "projected", None)) from exc
+        return model
     if name.startswith("LGBM"):
         start = time.monotonic()
         rounds = int(est.get_params().get("n_estimators") or 100)
@@ -157,6 +177,35 @@ def fit_within(model: Any, X: pd.DataFrame, y: np.ndarray, deadline: float | Non
     finally:
         est.set_params(warm_start=False)
     return model
+
+
+def stoppable(estimator: Any) -> bool:
+    """Whether :func:`fit_within` can stop ``estimator`` (a pipeline's last step, or the
+    pipeline) inside a fit: LightGBM, the tabular MLP, and tree ensembles grown in chunks (not
+    those with early stopping). The others fit in one call that cannot be stopped, as does the
+    MLP until torch has been imported (:func:`torch_loaded`): that import takes seconds.
+
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from sklearn.ensemble import RandomForestClassifier, HistGradientBoostingClassifier
+    >>> stoppable(LogisticRegression()), stoppable(RandomForestClassifier())
+    (False, True)
+    >>> stoppable(HistGradientBoostingClassifier()), stoppable(
+    ...     HistGradientBoostingClassifier(early_stopping=False))
+    (False, True)
+    """
+    est = estimator.steps[-1][1] if hasattr(estimator, "steps") else estimator
+    name = type(est).__name__
+    if name.startswith("TabularMLP"):
+        return torch_loaded()
+    if name.startswith("LGBM"):
+        return True
+    key = "max_iter" if name.startswith("HistGradientBoosting") else "n_estimators"
+    params = est.get_params() if hasattr(est, "get_params") else {}
+    return (
+        hasattr(est, "warm_start")
+        and isinstance(params.get(key), int)
+        and getattr(est, "early_stopping", False) is False
+    )
 
 
 def _predict_within(

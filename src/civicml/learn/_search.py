@@ -17,7 +17,13 @@ import numpy as np
 import pandas as pd
 
 from civicml.learn._candidates import FAMILIES, build_pipeline
-from civicml.learn._cv import CVResult, FoldControl, cross_validate
+from civicml.learn._cv import (
+    TORCH_IMPORT_SECONDS,
+    CVResult,
+    FoldControl,
+    cross_validate,
+    stoppable,
+)
 from civicml.learn._metrics import Metric
 from civicml.learn._preprocess import FeatureRoles
 from civicml.learn._spaces import decode, suggest, warm_start_for
@@ -45,7 +51,12 @@ class TrialRecord:
 
 @dataclass
 class SearchConfig:
-    """What the search may spend. ``deadline`` (monotonic seconds) is None in max_trials mode."""
+    """What the search may spend. ``deadline`` (monotonic seconds) is None in max_trials mode.
+
+    ``min_untried`` is the fewest seconds that must be left (before the reserve) to start a
+    family not tried yet whose fit cannot be stopped from the inside (linear, kNN): its length
+    is unknown, so it is not started near the deadline.
+    """
 
     families: list[str]
     max_trials: int | None
@@ -54,6 +65,7 @@ class SearchConfig:
     trial_timeout: float | None = None
     reserve: Callable[[list[TrialRecord]], float] = field(default=lambda trials: 0.0)
     prune: bool = True
+    min_untried: float = 0.0
     on_record: Callable[[TrialRecord], None] = field(default=lambda rec: None)
 
 
@@ -114,7 +126,10 @@ def run_search(
         # trees or boosting rounds), and skipped when even the smaller one would not.
         if config.deadline is not None:
             params = _shrink_to_fit(fam, params, records, config, len(splits))
-        if config.deadline is not None and not _fits(fam, params, records, config, len(splits)):
+        if config.deadline is not None and (
+            not _fits(fam, params, records, config, len(splits))
+            or _too_late_to_try(fam, params, records, config, task)
+        ):
             study.tell(trial, state=optuna.trial.TrialState.FAIL)
             if not skipped_in_a_row:
                 emit("candidate_skipped", name=fam, reason="would not finish before the deadline")
@@ -193,6 +208,31 @@ def _fits(
     if config.trial_timeout is not None and total > config.trial_timeout:
         return False
     return time.monotonic() + total <= config.deadline - config.reserve(records)
+
+
+def _too_late_to_try(
+    fam: str,
+    params: dict[str, Any],
+    records: list[TrialRecord],
+    config: SearchConfig,
+    task: str,
+) -> bool:
+    """Whether ``fam`` is untried, cannot be stopped inside a fit, and too little time is left
+    to start it: less than ``config.min_untried`` seconds, or than twice the baseline's
+    cross-validation (a floor for any candidate: the same preprocessing, the same folds), or,
+    for the MLP before torch is imported, than that import may take."""
+    assert config.deadline is not None
+    if fold_estimate(fam, params, records) is not None:
+        return False
+    merged = {k: v for k, v in {**FAMILIES[fam].defaults, **params}.items() if k != "text"}
+    est = FAMILIES[fam].make(task, merged, config.seed)
+    if stoppable(est):
+        return False
+    base = [sum(r.cv.fold_seconds) for r in records if r.family == "baseline"]
+    need = max(config.min_untried, 2.0 * max(base, default=0.0))
+    if type(est).__name__.startswith("TabularMLP"):  # stoppable once torch is imported
+        need = max(need, TORCH_IMPORT_SECONDS)
+    return config.deadline - config.reserve(records) - time.monotonic() < need
 
 
 def _shrink_to_fit(

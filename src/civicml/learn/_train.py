@@ -22,6 +22,7 @@ from civicml.learn._leaderboard import Entry, Leaderboard
 from civicml.learn._metrics import compute_metrics, get_metric
 from civicml.learn._preprocess import FeatureRoles
 from civicml.learn._problem import Problem
+from civicml.learn._screen import is_wide, screen_features
 from civicml.learn._search import SearchConfig, TrialRecord, run_search
 from civicml.learn._select import Constraints
 from civicml.learn._threshold import Threshold
@@ -166,6 +167,7 @@ def train(
     roles, constant = _without_constant(X, roles)
     problem, te_idx = _problem(X, y, roles, groups, opts)
     deadline = started + opts.budget_seconds if opts.max_trials is None else None
+    problem, screened = _screen_wide(problem, opts, started, emit)
     board = Leaderboard(problem.metric.name, problem.metric.greater_is_better)
     # Every family fits on one thread (n_jobs=1); OpenMP/BLAS pools are capped to match, so fold
     # timings (and so the budget) stay predictable when other processes share the cores.
@@ -191,7 +193,40 @@ def train(
     result = _result(y, problem, board, out, te_idx, started)
     if constant:
         result.extra["dropped_constant"] = constant
+    if screened is not None:
+        result.extra["screened"] = screened
     return result
+
+
+def _screen_wide(
+    problem: Problem, opts: TrainOptions, started: float, emit: EventHandler
+) -> tuple[Problem, dict[str, Any] | None]:
+    """``problem`` with a wide table's columns screened (see :mod:`civicml.learn._screen`),
+    and the record of what was dropped; unchanged (and None) when the table is not wide."""
+    n_rows, n_cols = len(problem.y_tr), len(problem.roles.features)
+    if not is_wide(n_rows, n_cols):
+        return problem, None
+    screen = screen_features(
+        problem.X_tr,
+        problem.y_tr,
+        problem.roles,
+        task=problem.task,
+        seed=opts.seed,
+        deadline=started + 0.03 * opts.budget_seconds if opts.max_trials is None else None,
+    )
+    if not screen.dropped:
+        return problem, None
+    record = screen.record()
+    emit(
+        "warning",
+        message=f"Wide table: {record['reason']} ({screen.method}); dropped "
+        f"{len(screen.dropped)} columns, listed in the result's extra['screened']",
+    )
+    kept = screen.roles.features
+    narrowed = replace(
+        problem, X_tr=problem.X_tr[kept], X_te=problem.X_te[kept], roles=screen.roles
+    )
+    return narrowed, record
 
 
 def _without_constant(X: pd.DataFrame, roles: FeatureRoles) -> tuple[FeatureRoles, list[str]]:
@@ -295,6 +330,7 @@ def _search(
         deadline=deadline,
         trial_timeout=timeout,
         reserve=reserve,
+        min_untried=0.1 * opts.budget_seconds,
         on_record=on_record,
     )
     if opts.engine is not None and str(opts.engine) != "local":

@@ -332,7 +332,8 @@ def build_atrs(
             ),
             tool_specification=_model_tool_specification(inputs, digest, version, phase),
             risks_mitigations_and_impact_assessments=risks_section(
-                "summary; civicml's fairness results are in the report",
+                "summary; civicml's fairness results are in the report and its equality "
+                "impact assessment export (eqia.html beside this record)",
                 [
                     *_model_risks(info, assessment, checks, findings, spec),
                     approval_risk(None),

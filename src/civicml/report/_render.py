@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
-import datetime as _dt
 import json
 import os
-import re
 import shutil
 import subprocess
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
-from html import escape, unescape
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from civicml._errors import BundleError
 from civicml._files import create_private_dir, make_private, write_private_bytes, write_private_text
+from civicml.report._page import page_context, report_env, wrap_tables
 
 if TYPE_CHECKING:
     from civicml.report._atrs_schema import ATRSRecord
@@ -47,86 +45,6 @@ class ReportPaths:
     atrs_html: Path
     pdf: Path | None = None
     pdf_note: str = ""
-
-
-#: a table, its caption and the headings above it, in rendered HTML
-_TABLE = re.compile(r"<table\b[^>]*>.*?</table>", re.S)
-_CAPTION = re.compile(r"<caption[^>]*>(.*?)</caption>", re.S)
-_HEADING = re.compile(r"<h[1-4][^>]*>(.*?)</h[1-4]>", re.S)
-#: tables with at most this many rows are kept on one printed page
-_KEEP_ROWS = 16
-
-
-def wrap_tables(html: str) -> str:
-    """Put every data table in a focusable, labelled region that scrolls on its own.
-
-    At 320 CSS px a wide table then scrolls inside its region instead of the whole page
-    (WCAG 2.2, 1.4.10 Reflow); keyboard users reach the region with Tab and scroll it with the
-    arrow keys. Short tables are also kept on one printed page.
-
-    The region is labelled by the table's caption, else by the heading above it (a model card
-    rendered from markdown has no captions).
-
-    Examples
-    --------
-    >>> out = wrap_tables('<table class="govuk-table"><caption>Rates <b>by</b> sex</caption>'
-    ...                   '<tr><td>1</td></tr></table>')
-    >>> out.split(">")[0]
-    '<div class="app-table-wrap app-keep" role="region" aria-label="Rates by sex" tabindex="0"'
-    >>> wrap_tables("<h2>Metrics</h2><table><tr><td>1</td></tr></table>").split('"')[5]
-    'Table: Metrics'
-    """
-
-    def one(m: re.Match[str]) -> str:
-        cap = _CAPTION.search(m.group(0))
-        above = _HEADING.findall(m.string, 0, m.start())
-        text = cap.group(1) if cap else (f"Table: {above[-1]}" if above else "")
-        label = unescape(re.sub(r"<[^>]+>", "", text)).strip()
-        label = " ".join(label.split()) or "Table"
-        keep = " app-keep" if m.group(0).count("<tr") <= _KEEP_ROWS else ""
-        return (
-            f'<div class="app-table-wrap{keep}" role="region" aria-label="{escape(label)}"'
-            f' tabindex="0">{m.group(0)}</div>'
-        )
-
-    return _TABLE.sub(one, html)
-
-
-def _env() -> Any:
-    from jinja2 import Environment, PackageLoader, Template, select_autoescape
-
-    class _Page(Template):
-        """A template whose output has its tables wrapped (see :func:`wrap_tables`)."""
-
-        def render(self, *args: Any, **kwargs: Any) -> str:
-            return wrap_tables(super().render(*args, **kwargs))
-
-    env = Environment(
-        loader=PackageLoader("civicml.report", "templates"),
-        autoescape=select_autoescape(["html", "j2"]),
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    env.template_class = _Page
-    env.filters["pct"] = lambda v: "–" if v is None else f"{v:.0%}"
-    env.filters["f3"] = lambda v: "–" if v is None else f"{v:.3f}"
-    env.filters["finding"] = _finding
-    env.filters["sig"] = lambda v: "–" if v is None else f"{v:.3g}"
-    env.filters["sig2"] = _sig2
-    return env
-
-
-def _sig2(v: float | None) -> str:
-    """A number for people: 2 significant figures, never scientific notation."""
-    from civicml.report._glossary import round_sig
-
-    return "–" if v is None else round_sig(v)
-
-
-def _finding(f: dict[str, Any]) -> str:
-    kind = f.get("kind") or f.get("type") or "personal data"
-    share = f.get("share") or f.get("match_share")
-    return f"{kind}" + (f" ({share:.0%} of values)" if isinstance(share, float) else "")
 
 
 def _read(bundle: Any, name: str, default: Any) -> Any:
@@ -199,6 +117,7 @@ def _context(bundle: Any, registry_info: dict[str, Any] | None) -> dict[str, Any
         "spec": spec,
         "findings": findings,
         "dpia": _read(bundle, "dpia_screen.json", {}),
+        "minimisation": _minimisation(bundle),
         "columns": columns,
         "quality": quality_lines(checks, quality, spec),
         "lineage": lineage,
@@ -379,6 +298,16 @@ def render_pdf(html_path: Path, pdf_path: Path, *, timeout: float = 120) -> tupl
         return False, f"No PDF written: {note}; WeasyPrint failed: {exc}"
 
 
+def _minimisation(bundle: Any) -> list[dict[str, Any]]:
+    """The data-minimisation findings for the report (none when they cannot be read)."""
+    from civicml.report._minimisation import minimisation_findings
+
+    try:
+        return [f.to_dict() for f in minimisation_findings(bundle)]
+    except (BundleError, KeyError, TypeError, ValueError):
+        return []
+
+
 def write_report(
     bundle_dir: str | Path,
     out_dir: str | Path,
@@ -432,6 +361,10 @@ def write_report(
         out / "report.html", env.get_template("report.html.j2").render(**ctx, **common)
     )
     card = write_private_text(out / "model_card.md", model_card(ctx))
+    if not str(ctx["info"].get("task", "")).startswith(("clustering", "anomaly")):
+        from civicml.report._eqia import write_eqia
+
+        write_eqia(bundle_dir, out)  # eqia.html and eqia.md beside the report
 
     record = build_atrs(
         {**ctx, "leaderboard": ctx["board_raw"]}, digest=bundle.digest, registry_info=registry_info
@@ -441,20 +374,6 @@ def write_report(
         record = fill_atrs(record)
     atrs_json, atrs_html = write_atrs(out, record, {**common, "digest": bundle.digest})
     return ReportPaths(html_path, card, atrs_json, atrs_html, *print_pdf(html_path, pdf))
-
-
-def report_env() -> Any:
-    """The Jinja environment (templates and filters) every civicml report page is rendered with."""
-    return _env()
-
-
-def page_context() -> dict[str, Any]:
-    """What every page's layout needs: the inline stylesheet, civicml's version, the time."""
-    from civicml import __version__
-
-    css = (Path(__file__).parent / "templates" / "govuk.css").read_text(encoding="utf-8")
-    generated = _dt.datetime.now(_dt.UTC).strftime("%d %B %Y %H:%M UTC")
-    return {"css": css, "version": __version__, "generated": generated}
 
 
 def write_atrs(out: Path, record: Any, common: dict[str, Any]) -> tuple[Path, Path]:

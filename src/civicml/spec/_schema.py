@@ -235,8 +235,10 @@ class Columns(_Section):
     #: why a protected, special-category or stand-in column is a direct input (quoted as the
     #: mitigation of its risk in the report and the ATRS record)
     justification: dict[str, str] = Field(default_factory=dict)
+    #: why each feature is used (data minimisation: a feature without one is listed)
+    purpose: dict[str, str] = Field(default_factory=dict)
 
-    @field_validator("describe", "justification")
+    @field_validator("describe", "justification", "purpose")
     @classmethod
     def _non_empty_text(cls, value: dict[str, str]) -> dict[str, str]:
         for column, text in value.items():
@@ -283,6 +285,15 @@ class DataProtection(_Section):
     vulnerable_people: bool | None = None
     innovative_technology: bool | None = None
     prevents_rights_or_services: bool | None = None
+
+
+class Equality(_Section):
+    """``equality:``: for the Equality Impact Assessment (Public Sector Equality Duty): the
+    protected characteristics a person judged not relevant, with the reason, and the mitigation
+    recorded for each flagged gap or direct input (keyed by characteristic or column)."""
+
+    not_relevant: dict[str, str] = Field(default_factory=dict)
+    mitigations: dict[str, str] = Field(default_factory=dict)
 
 
 class Costs(_Section):
@@ -448,6 +459,7 @@ class ProjectSpec(_Section):
     protected: dict[str, str] = Field(default_factory=dict)
     personal_data: PersonalData = Field(default_factory=PersonalData)
     data_protection: DataProtection = Field(default_factory=DataProtection)
+    equality: Equality = Field(default_factory=Equality)
     costs: Costs = Field(default_factory=Costs)
     checks: Checks = Field(default_factory=Checks)
     owner: Owner = Field(default_factory=Owner)

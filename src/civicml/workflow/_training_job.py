@@ -142,6 +142,8 @@ def _train(
         result, assessment, frame_test = _train_and_assess(
             spec, X, y, roles, task, groups, on_event, emit, private
         )
+    # a wide table's screened-out columns are not model inputs: not assessed, not required
+    roles, contract = _model_inputs(result, roles, contract)
     # training-table warnings (e.g. a column that leaks the target) and the personal data the
     # model uses (declared, or training would have stopped) both need a person's eyes: they fail
     # the data-quality check until someone records an override with a reason
@@ -187,6 +189,22 @@ def _train(
         run_id=tracker.id if tracker is not None else None,
         etl=etl,
         energy=energy,
+    )
+
+
+def _model_inputs(result: Any, roles: Any, contract: Any) -> tuple[Any, Any]:
+    """The roles and contract of what the model takes: the columns ``learn.train`` screened out
+    of a wide table move to the contract's ``dropped`` (neither inputs nor required)."""
+    screened = (result.extra.get("screened") or {}).get("dropped") or []
+    if not screened:
+        return roles, contract
+    from dataclasses import replace
+
+    gone = set(screened)
+    return result.roles, replace(
+        contract,
+        columns=tuple(c for c in contract.columns if c.name not in gone),
+        dropped=(*contract.dropped, *screened),
     )
 
 
@@ -236,6 +254,8 @@ def _train_and_assess(
         families=spec.models,
     )
 
+    roles = result.roles  # the model's own inputs (a wide table's screened columns are gone)
+    private = [c for c in private if c in roles.features]
     emit("stage", name="assess")
     from civicml.assess import assess_model
 
