@@ -88,6 +88,10 @@ def test_run_trains_and_saves_a_verified_bundle(tmp_path: Path) -> None:
             assert c["name"] in result.stdout
     assert (out / "bundle" / "manifest.json").is_file()
     assert (out / "leaderboard.csv").is_file() and (out / "contract.json").is_file()
+    # each file source gets a dataset card and an offline profile beside the report
+    card = out / "report" / "data" / "data" / "dataset_card.md"
+    assert card.is_file() and (card.parent / "profile.html").is_file()
+    assert "data_data" in result.stdout or str(card.parent) in result.stdout
     # not a terminal (cron, CI): one plain line per stage and per finished candidate
     assert "civicml: stage load" in result.stdout and "civicml: stage train" in result.stdout
     assert re.search(r"civicml: candidate \S+ ok: \S+ [0-9.]+ ± [0-9.]+", result.stdout)

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from civicml._files import make_private
+from civicml._files import create_private_dir, make_private, write_private_text
 from civicml._text import guard_csv_cells
 from civicml.spec import ProjectSpec
 from civicml.workflow._recording import TrainingOutcome, start_tracking
@@ -24,6 +24,8 @@ class ProjectOutcome:
     out_dir: Path
     report: Any = None  # civicml.report.ReportPaths
     registered: Any = None  # civicml.registry version record, when registered
+    #: each source's profile and dataset card: source name -> folder
+    profiles: dict[str, Path] = field(default_factory=dict)
 
     def outputs(self) -> dict[str, str]:
         """Output name → path, for printing."""
@@ -32,6 +34,7 @@ class ProjectOutcome:
             "leaderboard": str(self.out_dir / "leaderboard.csv"),
             "contract": str(self.out_dir / "contract.json"),
         }
+        out.update({f"data_{k}": str(v) for k, v in self.profiles.items()})
         return {**out, **published_outputs(self.registered, self.report)}
 
 
@@ -109,6 +112,7 @@ def _project(
     training.contract.save(out / "contract.json")
     emit("stage", name="report")
     report = write_report(training.bundle.path, out / "report", pdf=pdf)
+    profiles = profile_sources(spec, out / "report" / "data", emit)
     registered = None
     if register_as:
         from civicml.registry import open_registry
@@ -119,7 +123,40 @@ def _project(
             registered = registry.register(
                 training.bundle.path, spec.name, actor=register_as, reason="civicml run"
             )
-    outcome = ProjectOutcome(training=training, out_dir=out, report=report, registered=registered)
+    outcome = ProjectOutcome(
+        training=training, out_dir=out, report=report, registered=registered, profiles=profiles
+    )
     if tracker is not None:
         tracker.set(artifacts=outcome.outputs())
     return outcome
+
+
+def profile_sources(spec: ProjectSpec, folder: Path, emit: Callable[..., None]) -> dict[str, Path]:
+    """Each file source's dataset card and profile (``profile.json``, ``profile.html``,
+    ``dataset_card.md``) under ``folder/<source>/``; a source that cannot be profiled (a SQL
+    query, a format DuckDB does not read) is skipped with a warning, never failing the run."""
+    import json
+
+    from civicml._errors import CivicMLError
+    from civicml.data import dataset_card, profile_data
+    from civicml.report import write_profile_page
+
+    sources = dict(spec.sources or {}) or ({"data": spec.data} if spec.data else {})
+    done: dict[str, Path] = {}
+    for name, source in sources.items():
+        path = getattr(source, "path", None)
+        if not path or getattr(source, "format", "auto") not in ("auto", "csv", "parquet"):
+            continue
+        emit("stage", name=f"profile {name}")
+        target = spec.target if len(sources) == 1 else None
+        try:
+            profile = profile_data(Path(spec.base_dir) / path, target=target)
+        except CivicMLError as exc:
+            emit("warning", message=f"No dataset card for source {name!r}: {exc}")
+            continue
+        out = create_private_dir(folder / name)
+        write_private_text(out / "profile.json", json.dumps(profile, indent=2, default=str))
+        write_profile_page(profile, out / "profile.html")
+        write_private_text(out / "dataset_card.md", dataset_card(profile, title=name))
+        done[name] = out
+    return done
