@@ -59,7 +59,7 @@ def test_a_wide_table_trains_and_assesses_on_the_screened_columns(tmp_path: Path
     from civicml.workflow import run_training
 
     rng = np.random.default_rng(1)
-    n, p = 60, 1_500
+    n, p = 40, 1_100
     frame = pd.DataFrame(rng.normal(size=(n, p)), columns=[f"c{i}" for i in range(p)])
     frame["y"] = np.where(frame["c0"] + frame["c1"] > 0, "yes", "no")
     frame.to_parquet(tmp_path / "wide.parquet")
@@ -69,7 +69,7 @@ def test_a_wide_table_trains_and_assesses_on_the_screened_columns(tmp_path: Path
             "data": {"path": "wide.parquet"},
             "target": "y",
             "task": "binary",
-            "budget_seconds": 6,
+            "budget_seconds": 4,
             "cv_folds": 2,
             "personal_data": {"scan": False},
         },
