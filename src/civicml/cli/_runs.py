@@ -151,7 +151,18 @@ def list_runs(
         emit_json([{k: v for k, v in r.to_dict().items() if k != "leaderboard"} for r in runs])
         return
     if not runs:
-        console.print("No runs recorded yet. 'civicml run' or 'civicml train' records one.")
+        where = (  # never the URL itself: it may hold a password
+            "the registry --registry ($CIVICML_REGISTRY) names"
+            if registry
+            else str(Path(project_dir).resolve() / ".civicml" / "registry.db")
+        )
+        console.print(
+            f"No runs recorded yet in {where}. 'civicml run' or 'civicml train' records one "
+            "(each project keeps its own .civicml/: run this from the project, or pass "
+            "--project-dir).",
+            markup=False,
+            soft_wrap=True,
+        )
         return
     table = Table(title="Runs")
     for col in ("run", "project", "kind", "status", "started (UTC)", "seconds", "result"):

@@ -120,8 +120,8 @@ def _check_is_file(p: Path) -> None:
     if not p.exists():
         raise DataError.build(
             f"The data file {str(p)!r} does not exist",
-            fix="Check 'data.path' in civicml.yaml; a relative path is read from the folder "
-            "that holds civicml.yaml",
+            fix="Check the path: one given on the command line is read from the working "
+            "directory; 'data.path' in civicml.yaml from the folder that holds civicml.yaml",
         )
     if p.is_dir():
         raise DataError.build(
