@@ -54,26 +54,12 @@ PRIVATE_DIR_MODE = 0o700
 PRIVATE_FILE_MODE = 0o600
 
 
-def private_dir(
-    path: str | os.PathLike[str], *, stop_at: str | os.PathLike[str] | None = None
-) -> Path:
-    """Create ``path`` (and missing parents) as ``0700`` folders; tighten it if it exists.
-
-    Parents that already existed are left alone (they may be a user's home or ``/tmp``); parents
-    created here, up to ``stop_at`` when given, are made ``0700`` too.
-    """
-    target = Path(path)
-    missing: list[Path] = []
-    probe = target
-    while not probe.exists() and probe != probe.parent:
-        missing.append(probe)
-        if stop_at is not None and probe == Path(stop_at):
-            break
-        probe = probe.parent
-    target.mkdir(parents=True, exist_ok=True, mode=PRIVATE_DIR_MODE)
-    for made in [*missing, target]:
-        with contextlib.suppress(OSError):
-            os.chmod(made, PRIVATE_DIR_MODE)
+def private_dir(path: str | os.PathLike[str]) -> Path:
+    """Create ``path`` (and missing parents) as ``0700`` folders, and tighten ``path`` itself if
+    it existed (its existing parents are left alone: they may be a home folder or ``/tmp``)."""
+    target = create_private_dir(path)
+    with contextlib.suppress(OSError):
+        os.chmod(target, PRIVATE_DIR_MODE)
     return target
 
 

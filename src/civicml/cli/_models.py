@@ -152,11 +152,14 @@ def _print_version(reg: Registry | RemoteRegistry, v: ModelVersion) -> None:
         )
     if v.override_reason:
         rows.append(("checks override", f"{v.override_by}: {v.override_reason}"))
+    decisions = reg.decisions(v.name, v.version)
     if isinstance(reg, _registry_type()) and v.status == "approved":
-        state = reg.review_state(v.name, v.version)
+        from civicml.registry import review_state
+
+        state = review_state(v, decisions)
         due = state["due"] + (" (OVERDUE)" if state["overdue"] else "")
         rows.append(("review due", due))
-    for d in reg.decisions(v.name, v.version):
+    for d in decisions:
         rows.append((d.kind, f"{d.at[:19]} {d.actor}: {d.reason}"))
     for key, value in rows:
         table.add_row(key, value)

@@ -142,9 +142,11 @@ def version_context(ctx: Ctx, v: ModelVersion) -> dict[str, Any]:
         OVERSIGHT_MODES,
         SCHEDULE_1_PART_2,
         approval_record,
+        review_state,
     )
     from civicml.web._runs import run_for_version
 
+    decisions = ctx.registry.decisions(v.name, v.version)
     return {
         "v": v,
         "lawful_bases": LAWFUL_BASES,
@@ -152,9 +154,9 @@ def version_context(ctx: Ctx, v: ModelVersion) -> dict[str, Any]:
         "schedule1_paragraphs": SCHEDULE_1_PART_2,
         "approval": approval_record(ctx.registry, v.name, v.version),
         "run": run_for_version(ctx.runs, v),
-        "decisions": ctx.registry.decisions(v.name, v.version),
+        "decisions": decisions,
         "problems": _serving_problems(ctx, v),
-        "review": ctx.registry.review_state(v.name, v.version),
+        "review": review_state(v, decisions),
         "oversight_modes": OVERSIGHT_MODES,
         "events": ctx.registry.audit_events(subject=v.ref)[-20:],
     }
