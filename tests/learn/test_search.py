@@ -67,7 +67,11 @@ def test_ensemble_kept_only_when_it_beats_best_single_oof() -> None:
     r = train(X, yy, roles=ROLES, max_trials=4, seed=0, cv_folds=3)
     ens = r.extra.get("ensemble")
     assert ens is not None
-    assert ens["kept"] == (ens["oof_score"] > ens["best_single_oof_score"])
+    # kept only when it wins on its own OOF predictions and again with cross-fitted weights
+    honest = ens["cross_fitted_oof_score"] is not None and (
+        ens["cross_fitted_oof_score"] > ens["cross_fitted_best_single_oof_score"]
+    )
+    assert ens["kept"] == (ens["oof_score"] > ens["best_single_oof_score"] and honest)
     assert ("ensemble" in [e.name for e in r.leaderboard.entries]) == ens["kept"]
 
 

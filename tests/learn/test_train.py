@@ -32,12 +32,14 @@ def test_binary_training_beats_baseline_and_is_reproducible() -> None:
     r1 = train(X, y, **kw)
     r2 = train(X, y, **kw)
     assert r1.task == "binary" and r1.metric == "roc_auc"
+    # the warm starts first: each family's defaults, and LightGBM's library defaults after its own
     assert [e.name for e in r1.leaderboard.entries][:4] == [
         "baseline",
         "linear",
         "lightgbm",
-        "extra_trees",
+        "lightgbm_2",
     ]
+    assert r1.leaderboard.get("lightgbm_2").params["n_estimators"] == 100
     assert r1.leaderboard.best.name != "baseline"
     assert r1.leaderboard.best.cv_mean["roc_auc"] > 0.75
     assert r1.test_metrics["roc_auc"] > 0.7

@@ -43,7 +43,15 @@ def _linear(task: str, params: dict[str, Any], seed: int) -> Any:
 
     if task == "regression":
         return Ridge(alpha=params.get("alpha", 1.0))
-    return LogisticRegression(C=params.get("C", 1.0), max_iter=2000)
+    # an elastic-net or lasso penalty (the small-data space) needs the saga solver
+    l1_ratio = float(params.get("l1_ratio", 0.0))
+    return LogisticRegression(
+        C=params.get("C", 1.0),
+        l1_ratio=l1_ratio,
+        solver="saga" if l1_ratio > 0 else "lbfgs",
+        class_weight=params.get("class_weight"),
+        max_iter=2000,
+    )
 
 
 def _forest(task: str, params: dict[str, Any], seed: int) -> Any:

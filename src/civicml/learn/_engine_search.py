@@ -31,7 +31,7 @@ from civicml.learn._cv import CVResult, cross_validate
 from civicml.learn._metrics import Metric
 from civicml.learn._preprocess import FeatureRoles
 from civicml.learn._search import TrialRecord, _pooled
-from civicml.learn._spaces import suggest, warm_start_for
+from civicml.learn._spaces import is_default, suggest, warm_start_for
 
 __all__ = ["SearchProblem", "derive_seed", "run_fold", "search_on_engine"]
 
@@ -266,4 +266,5 @@ def _record(
         res,
         number,
         number is not None and number < n_warm,
+        fam == "baseline" or (number is not None and number < n_warm and is_default(fam, params)),
     )

@@ -11,7 +11,13 @@ import numpy as np
 from civicml.components import apply_calibrators, fit_calibrators
 from civicml.learn._metrics import Metric
 
-__all__ = ["caruana", "caruana_cross_fitted", "choose_calibration", "oof_score"]
+__all__ = [
+    "caruana",
+    "caruana_cross_fitted",
+    "choose_calibration",
+    "cross_fitted_calibration",
+    "oof_score",
+]
 
 
 def oof_score(metric: Metric, task: str, y: np.ndarray, oof: np.ndarray, classes: Any) -> float:
@@ -157,6 +163,26 @@ def caruana_cross_fitted(
     return oof_score(metric, task, y, ens, classes), oof_score(metric, task, y, single, classes)
 
 
+def cross_fitted_calibration(
+    oof: np.ndarray, y_index: np.ndarray, splits: list[tuple[np.ndarray, np.ndarray]], method: str
+) -> np.ndarray:
+    """``oof`` calibrated by ``method`` with calibrators fitted on the other folds' rows and
+    applied to each fold's (honest out-of-fold probabilities, rows summing to 1).
+
+    >>> p = np.array([[0.9, 0.1], [0.2, 0.8], [0.7, 0.3], [0.4, 0.6]] * 5)
+    >>> y = np.array([0, 1, 0, 1] * 5)
+    >>> splits = [(np.arange(10, 20), np.arange(10)), (np.arange(10), np.arange(10, 20))]
+    >>> cross_fitted_calibration(p, y, splits, "sigmoid").sum(axis=1).round(6).tolist()[:2]
+    [1.0, 1.0]
+    """
+    cal = np.empty_like(oof, dtype=float)
+    for tr, va in splits:
+        fitted = fit_calibrators(oof[tr], y_index[tr], method)
+        cal[va] = apply_calibrators(oof[va], fitted, method)
+    cal = np.clip(cal, 1e-15, 1.0)
+    return np.asarray(cal / cal.sum(axis=1, keepdims=True))
+
+
 def choose_calibration(
     oof: np.ndarray,
     y_index: np.ndarray,
@@ -175,15 +201,10 @@ def choose_calibration(
     labels = list(range(oof.shape[1]))
     losses = {"none": float(log_loss(y_index, np.clip(oof, 1e-15, 1), labels=labels))}
     for method in ("sigmoid", "isotonic"):
-        cal = np.empty_like(oof, dtype=float)
         try:
-            for tr, va in splits:
-                fitted = fit_calibrators(oof[tr], y_index[tr], method)
-                cal[va] = apply_calibrators(oof[va], fitted, method)
+            cal = cross_fitted_calibration(oof, y_index, splits, method)
         except ValueError:
             continue
-        cal = np.clip(cal, 1e-15, 1.0)
-        cal = cal / cal.sum(axis=1, keepdims=True)
         losses[method] = float(log_loss(y_index, cal, labels=labels))
     best = min(losses, key=lambda k: (losses[k], k != "none"))
     if best == "none" or losses["none"] - losses[best] <= min_gain:

@@ -12,14 +12,20 @@ import numpy as np
 
 from civicml.components import CalibratedModel, WeightedEnsemble, apply_calibrators, fit_calibrators
 from civicml.learn._candidates import FAMILIES, build_pipeline
-from civicml.learn._cv import predict_outputs
-from civicml.learn._ensemble import caruana, caruana_cross_fitted, choose_calibration, oof_score
+from civicml.learn._cv import SMALL_ROWS, predict_outputs
+from civicml.learn._ensemble import (
+    caruana,
+    caruana_cross_fitted,
+    choose_calibration,
+    cross_fitted_calibration,
+    oof_score,
+)
 from civicml.learn._leaderboard import Entry, Leaderboard
 from civicml.learn._metrics import Metric, compute_metrics
 from civicml.learn._problem import Problem
 from civicml.learn._search import TrialRecord
 from civicml.learn._select import Candidate, Constraints, pareto_front, select
-from civicml.learn._stats import VECTORISED, bootstrap_ci, verdict
+from civicml.learn._stats import VECTORISED, bootstrap_ci, verdict, within_noise
 from civicml.learn._threshold import Threshold, choose_threshold
 
 __all__ = ["FinishOptions", "Finished", "finish"]
@@ -79,7 +85,7 @@ def finish(
         members, ens_oof = _ensemble(board, by_name, problem, options, extra)
         board.extra["ensemble"] = extra.get("ensemble")
 
-    chosen = _select(board, problem.metric, options.constraints, extra)
+    chosen = _select(board, problem, options.constraints, extra)
     emit("refit_start", name=chosen)
     final, final_oof = _refit(chosen, members, ens_oof, by_name, problem)
     if problem.task != "regression" and options.calibrate and chosen != "baseline":
@@ -154,7 +160,7 @@ def _ensemble(
     honest: tuple[float, float] | None = None
     if kept:
         honest = caruana_cross_fitted(
-            oofs, y, problem.splits, metric=metric, task=task, classes=classes
+            oofs, y, _partition(problem), metric=metric, task=task, classes=classes
         )
         kept = bool(metric.better(honest[0], honest[1]))
     extra["ensemble"] = {
@@ -173,24 +179,120 @@ def _ensemble(
     return members, ens_oof
 
 
+def _partition(problem: Problem) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The first repeat's folds: they partition the training rows once (cross-fitting needs
+    every row predicted once; the other repeats would only overwrite it)."""
+    return problem.splits[: problem.n_folds]
+
+
 def _select(
-    board: Leaderboard, metric: Metric, constraints: Constraints, extra: dict[str, Any]
+    board: Leaderboard, problem: Problem, constraints: Constraints, extra: dict[str, Any]
 ) -> str:
-    """The chosen candidate's name under the constraints; the Pareto front goes in ``extra``."""
+    """The chosen candidate's name under the constraints; the Pareto front goes in ``extra``.
+
+    After the constraints, two rules (both recorded in ``extra`` and the board's extra): a
+    simpler candidate within the noise of the chosen one is preferred (``noise_selection``),
+    and a tuned model or ensemble is kept only if its cross-validated score beats every
+    default configuration's (``defaults_check``).
+    """
+    metric = problem.metric
     cands = [_candidate(e, metric.name) for e in board.ranked() if e.status == "ok"]
     chosen, given_up = select(
         cands, constraints, greater_is_better=metric.greater_is_better, metric=metric.name
     )
     if chosen is None:
         chosen = cands[0]
+    allowed = [c for c in cands if not constraints.violations(c)] or [chosen]
+    best = chosen
+    chosen = _noise_rule(chosen, allowed, board, problem, extra)
+    chosen = _defaults_guard(chosen, allowed, board, metric, extra)
     extra["selection"] = {
         "constraints": asdict(constraints),
         "chosen": chosen.name,
+        "best_scoring": best.name,
         "given_up": given_up,
     }
     extra["pareto"] = pareto_front(cands, greater_is_better=metric.greater_is_better)
     board.selected = chosen.name
     return chosen.name
+
+
+def _noise_rule(
+    chosen: Candidate,
+    allowed: list[Candidate],
+    board: Leaderboard,
+    problem: Problem,
+    extra: dict[str, Any],
+) -> Candidate:
+    """The simplest allowed candidate (not the baseline) whose cross-validated mean is within
+    one corrected standard error of ``chosen``'s per-fold scores (:func:`within_noise`), or
+    ``chosen`` when none simpler is that close. Only on a small table (under
+    :data:`SMALL_ROWS` training rows), where the estimate's noise is wide; on a larger one the
+    best-scoring candidate stands."""
+    tr, va = problem.splits[0]
+    if len(problem.y_tr) >= SMALL_ROWS:
+        skipped: dict[str, Any] = {
+            "rule": f"not applied: {len(problem.y_tr):,} training rows is not a small table "
+            f"(under {SMALL_ROWS:,})",
+            "best_scoring": chosen.name,
+            "chosen": chosen.name,
+            "chosen_for_noise": False,
+        }
+        extra["noise_selection"] = board.extra["noise_selection"] = skipped
+        return chosen
+    entry = board.get(chosen.name)
+    best_scores = entry.extra.get("fold_scores", []) if entry is not None else []
+    gib = problem.metric.greater_is_better
+    close = []
+    for c in allowed:
+        if c.name == "baseline" or c.simplicity >= chosen.simplicity:
+            continue
+        ok, behind, se = within_noise(
+            best_scores, c.score, n_train=len(tr), n_test=len(va), greater_is_better=gib
+        )
+        if ok:
+            close.append((c.simplicity, behind, c.name, c, se))
+    record: dict[str, Any] = {
+        "rule": "one standard error: the simplest candidate whose mean is within one corrected "
+        "(Nadeau-Bengio) standard error of the best-scoring one's per-fold scores",
+        "best_scoring": chosen.name,
+        "chosen": chosen.name,
+        "chosen_for_noise": False,
+    }
+    if close:
+        _, behind, name, simpler, se = min(close, key=lambda t: t[:3])
+        record.update(chosen=name, chosen_for_noise=True, behind_best=behind, standard_error=se)
+        chosen = simpler
+    extra["noise_selection"] = board.extra["noise_selection"] = record
+    return chosen
+
+
+def _defaults_guard(
+    chosen: Candidate,
+    allowed: list[Candidate],
+    board: Leaderboard,
+    metric: Metric,
+    extra: dict[str, Any],
+) -> Candidate:
+    """``chosen``, or the best default configuration (no more complex) when ``chosen`` is a
+    tuned model or an ensemble that does not beat it out of fold (the cross-validated mean)."""
+    defaults = {e.name for e in board.entries if e.extra.get("default") and e.family != "baseline"}
+    # only defaults no more complex than ``chosen``: a simpler model chosen for noise stays
+    pool = [
+        c
+        for c in allowed
+        if c.name in defaults and c.score == c.score and c.simplicity <= chosen.simplicity
+    ]
+    record: dict[str, Any] = {"best_default": None, "chosen": chosen.name, "kept_default": False}
+    if pool:
+        sign = 1.0 if metric.greater_is_better else -1.0
+        top = max(pool, key=lambda c: (sign * c.score, -c.simplicity))
+        record.update(best_default=top.name, best_default_cv=top.score, chosen_cv=chosen.score)
+        if chosen.name not in defaults and not metric.better(chosen.score, top.score):
+            record.update(chosen=top.name, kept_default=True)
+            chosen = top
+    extra["defaults_check"] = board.extra["defaults_check"] = record
+    return chosen
 
 
 def _refit(
@@ -218,16 +320,47 @@ def _refit(
 def _calibrate(
     final: Any, oof: np.ndarray, problem: Problem, board: Leaderboard, extra: dict[str, Any]
 ) -> tuple[Any, np.ndarray]:
-    """Calibrate a classifier when the out-of-fold log loss says it helps."""
+    """Calibrate a classifier when the out-of-fold log loss says it helps and the primary
+    metric, on the same cross-fitted probabilities, is no worse."""
     y_index = np.searchsorted(problem.classes, problem.y_tr)
-    method, losses = choose_calibration(oof, y_index, problem.splits)
+    folds = _partition(problem)
+    method, losses = choose_calibration(oof, y_index, folds)
     extra["calibration"] = {"method": method, "oof_log_loss": losses}
+    if method is not None:
+        metric = problem.metric
+        before = _fold_mean(problem, oof, folds)
+        after = _fold_mean(problem, cross_fitted_calibration(oof, y_index, folds, method), folds)
+        extra["calibration"]["oof_primary"] = {"none": before, method: after}
+        if (
+            metric.name != "log_loss"
+            and metric.better(before, after)
+            and abs(before - after) > 1e-9
+        ):
+            extra["calibration"].update(
+                method=None, declined=f"{method} would lower the out-of-fold {metric.name}"
+            )
+            method = None
     if method is not None:
         cals = fit_calibrators(oof, y_index, method)
         final = CalibratedModel.from_parts(final, cals, method)
         oof = apply_calibrators(oof, cals, method)
     board.extra["calibration"] = extra["calibration"]
     return final, oof
+
+
+def _fold_mean(
+    problem: Problem, out: np.ndarray, folds: list[tuple[np.ndarray, np.ndarray]]
+) -> float:
+    """The primary metric of ``out`` averaged over ``folds`` (per fold, as the leaderboard
+    scores: a calibration fitted per fold that keeps each fold's order keeps its ranking)."""
+    y, classes, metric, task = problem.y_tr, problem.classes, problem.metric, problem.task
+    scores = []
+    for _, va in folds:
+        try:
+            scores.append(oof_score(metric, task, y[va], out[va], classes))
+        except ValueError:  # e.g. ROC AUC on a fold holding one class
+            continue
+    return float(np.nanmean(scores)) if scores else float("nan")
 
 
 def _pipe(rec: TrialRecord, problem: Problem) -> Any:

@@ -27,6 +27,8 @@ class Problem:
     roles : the feature roles the pipelines are built from
     metric : the primary metric
     seed : seeds every model refit after the search
+    repeats : how many times the k folds were reshuffled and repeated (``splits`` holds
+        ``n_folds * repeats`` splits; each repeat's folds partition the rows)
     """
 
     X_tr: pd.DataFrame
@@ -39,8 +41,9 @@ class Problem:
     roles: FeatureRoles
     metric: Metric
     seed: int
+    repeats: int = 1
 
     @property
     def n_folds(self) -> int:
-        """How many cross-validation folds."""
-        return len(self.splits)
+        """How many cross-validation folds (k, per repeat)."""
+        return max(1, len(self.splits) // max(self.repeats, 1))

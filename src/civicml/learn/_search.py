@@ -26,7 +26,7 @@ from civicml.learn._cv import (
 )
 from civicml.learn._metrics import Metric
 from civicml.learn._preprocess import FeatureRoles
-from civicml.learn._spaces import decode, suggest, warm_start_for
+from civicml.learn._spaces import decode, is_default, suggest, warm_start_for
 
 __all__ = ["SearchConfig", "TrialRecord", "run_search"]
 
@@ -43,6 +43,7 @@ class TrialRecord:
     cv: CVResult
     number: int | None = None
     warm: bool = False
+    default: bool = False
 
     @property
     def status(self) -> str:
@@ -55,7 +56,8 @@ class SearchConfig:
 
     ``min_untried`` is the fewest seconds that must be left (before the reserve) to start a
     family not tried yet whose fit cannot be stopped from the inside (linear, kNN): its length
-    is unknown, so it is not started near the deadline.
+    is unknown, so it is not started near the deadline. ``small``: the table is small, so the
+    wider small-data space is searched (see :func:`civicml.learn._spaces.suggest`).
     """
 
     families: list[str]
@@ -67,6 +69,7 @@ class SearchConfig:
     prune: bool = True
     min_untried: float = 0.0
     on_record: Callable[[TrialRecord], None] = field(default=lambda rec: None)
+    small: bool = False
 
 
 def run_search(
@@ -81,7 +84,15 @@ def run_search(
     config: SearchConfig,
     emit: EventHandler,
 ) -> list[TrialRecord]:
-    """Run the constant baseline, the warm-start configurations, then TPE-proposed ones."""
+    """Run the constant baseline, the warm-start configurations, then TPE-proposed ones.
+
+    The defaults among the warm starts (each family's, and LightGBM's library defaults) are
+    never pruned: they are always scored on every fold, so a tuned configuration replaces them
+    only when it beats them out of fold. A family that would not finish in the time left is
+    skipped, and after three such skips it is set aside: the next trial is asked of a family
+    that still fits (so a family that is too slow cannot end the search early); the search ends
+    when the time is spent or no family fits any more.
+    """
     import optuna
 
     optuna.logging.set_verbosity(logging.WARNING)
@@ -111,6 +122,8 @@ def run_search(
     if not searchable:
         return records
     n_done, n_warm, skipped_in_a_row = 0, 0, 0
+    too_slow: dict[str, int] = {}
+    rng = np.random.default_rng(config.seed)
     while config.max_trials is None or n_done < config.max_trials:
         if config.deadline is not None:
             left = config.deadline - config.reserve(records) - time.monotonic()
@@ -120,7 +133,8 @@ def run_search(
         trial = study.ask()
         fam = trial.suggest_categorical("family", searchable)
         is_warm = n_warm < len(warm)
-        params = dict(warm[n_warm][1]) if is_warm else suggest(trial, fam, task)
+        params = dict(warm[n_warm][1]) if is_warm else suggest(trial, fam, task, small=config.small)
+        default = is_warm and is_default(fam, params)
         n_warm += int(is_warm)
         # Warm starts are checked too: a configuration that would not fit is first shrunk (fewer
         # trees or boosting rounds), and skipped when even the smaller one would not.
@@ -134,9 +148,16 @@ def run_search(
             if not skipped_in_a_row:
                 emit("candidate_skipped", name=fam, reason="would not finish before the deadline")
             skipped_in_a_row += 1
+            too_slow[fam] = too_slow.get(fam, 0) + 1
+            open_ = [f for f in searchable if too_slow.get(f, 0) < 3]
+            if not open_:
+                emit("candidate_skipped", name="search", reason="no family fits the time left")
+                break
+            if not is_warm:
+                study.enqueue_trial({"family": str(rng.choice(open_))})
             continue
         skipped_in_a_row = 0
-        rec = _evaluate(run, fam, fam, params, trial, is_warm)
+        rec = _evaluate(run, fam, fam, params, trial, is_warm, default)
         records.append(rec)
         config.on_record(rec)
         n_done += 1
@@ -282,9 +303,16 @@ class _Run:
 
 
 def _evaluate(
-    run: _Run, name: str, fam: str, params: dict[str, Any], trial: Any, warm: bool
+    run: _Run,
+    name: str,
+    fam: str,
+    params: dict[str, Any],
+    trial: Any,
+    warm: bool,
+    default: bool = False,
 ) -> TrialRecord:
-    """Cross-validate one configuration (the baseline has no ``trial``: it is not pruned)."""
+    """Cross-validate one configuration (the baseline has no ``trial`` and a ``default`` is
+    never pruned: both are always scored on every fold)."""
     config, records, emit, seen, splits = run.config, run.records, run.emit, run.seen, run.splits
     study = run.study if trial is not None else None
     seen[fam] = seen.get(fam, 0) + 1
@@ -317,7 +345,7 @@ def _evaluate(
         return None
 
     def after_fold(i: int, fold_metrics: list[dict[str, float]]) -> str | None:
-        if trial is None or study is None or not config.prune:
+        if trial is None or study is None or not config.prune or default:
             return None
         value = float(np.nanmean([m.get(run.metric.name, np.nan) for m in fold_metrics]))
         if value != value:
@@ -344,7 +372,8 @@ def _evaluate(
         measure=True,
     )
     number = None if trial is None else int(trial.number)
-    return TrialRecord(name, fam, {**FAMILIES[fam].defaults, **params}, res, number, warm)
+    merged = {**FAMILIES[fam].defaults, **params}
+    return TrialRecord(name, fam, merged, res, number, warm, default or fam == "baseline")
 
 
 def trial_params(trial: Any) -> tuple[str, dict[str, Any]]:

@@ -8,16 +8,33 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["WARM_START", "decode", "suggest", "warm_start_for"]
+__all__ = ["LIBRARY_DEFAULTS", "WARM_START", "decode", "is_default", "suggest", "warm_start_for"]
+
+# A library's own defaults where they differ from the family's (``LGBMClassifier()`` as it
+# comes): always evaluated, so the search is never worse out of fold than a plain default fit.
+LIBRARY_DEFAULTS: dict[str, dict[str, Any]] = {
+    "lightgbm": {
+        "n_estimators": 100,
+        "learning_rate": 0.1,
+        "num_leaves": 31,
+        "min_child_samples": 20,
+        "subsample": 1.0,
+        "subsample_freq": 0,
+        "colsample_bytree": 1.0,
+    },
+}
 
 # Cheap, strong and diverse first, so that a small budget still ends with an ensemble of
 # different kinds of model: a linear model (seconds), LightGBM (AutoGluon's and FLAML's strongest
 # default family), extra trees (diverse, cheap), kNN, then a larger LightGBM (AutoGluon's
 # "GBMLarge"-like: more leaves, slower rate), random forest, and HistGradientBoosting last (it
-# overlaps LightGBM most). Each entry is (family, parameters beyond the family defaults).
+# overlaps LightGBM most). LightGBM's library defaults come right after its family defaults.
+# Each entry is (family, parameters beyond the family defaults); the defaults ones
+# (:func:`is_default`) are never pruned, so they are always scored on every fold.
 WARM_START: list[tuple[str, dict[str, Any]]] = [
     ("linear", {}),
     ("lightgbm", {}),
+    ("lightgbm", LIBRARY_DEFAULTS["lightgbm"]),
     ("extra_trees", {}),
     ("knn", {}),
     (
@@ -45,6 +62,17 @@ def warm_start_for(families: list[str]) -> list[tuple[str, dict[str, Any]]]:
     return [(f, p) for f, p in WARM_START if f in families]
 
 
+def is_default(family: str, params: dict[str, Any]) -> bool:
+    """Whether ``params`` (beyond the family defaults) are a family's or its library's defaults.
+
+    >>> is_default("knn", {}), is_default("lightgbm", LIBRARY_DEFAULTS["lightgbm"])
+    (True, True)
+    >>> is_default("lightgbm", {"num_leaves": 63})
+    False
+    """
+    return not params or params == LIBRARY_DEFAULTS.get(family)
+
+
 def text_choices() -> list[str]:
     """How text columns may be represented: TF-IDF always, embeddings with the deep extra."""
     import importlib.util
@@ -57,8 +85,14 @@ def text_choices() -> list[str]:
     return ["tfidf"]
 
 
-def suggest(trial: Any, family: str, task: str, *, text: bool | None = None) -> dict[str, Any]:
+def suggest(
+    trial: Any, family: str, task: str, *, text: bool | None = None, small: bool = False
+) -> dict[str, Any]:
     """Parameters for ``family`` drawn from ``trial`` (an Optuna trial).
+
+    ``small``: the table is small (see :data:`civicml.learn._cv.SMALL_ROWS`), so the space is
+    wider where small data needs it: stronger regularisation and elastic-net penalties for the
+    linear models, class weights, and shallow trees (a depth limit) for the tree families.
 
     ``text``: whether the data has text columns, so the text representation (TF-IDF or
     sentence embeddings) is searched too, as ``"<family>.text"``. None (the search does not
@@ -66,6 +100,8 @@ def suggest(trial: Any, family: str, task: str, *, text: bool | None = None) -> 
     data has no text column.
     """
     params = _suggest_model(trial, family, task)
+    if small:
+        params.update(_suggest_small(trial, family, task))
     choices = text_choices()
     if family != "baseline" and text is not False and len(choices) > 1:
         params["text"] = trial.suggest_categorical(f"{family}.text", choices)
@@ -127,6 +163,41 @@ def _suggest_model(trial: Any, family: str, task: str) -> dict[str, Any]:
             "weight_decay": f("weight_decay", 1e-6, 1e-2, log=True),
             "batch_size": c("batch_size", [64, 128, 256]),
         }
+    return {}
+
+
+def _suggest_small(trial: Any, family: str, task: str) -> dict[str, Any]:
+    """The extra dimensions of the small-data space (they replace the same keys above)."""
+
+    def name(p: str) -> str:
+        return f"{family}.{p}"
+
+    depth = [None, 2, 3, 4, 6]
+    if family == "linear":
+        if task == "regression":
+            return {"alpha": float(trial.suggest_float(name("alpha_small"), 1e-4, 1e4, log=True))}
+        return {
+            "C": float(trial.suggest_float(name("C_small"), 1e-4, 1e3, log=True)),
+            "l1_ratio": trial.suggest_categorical(name("l1_ratio"), [0.0, 0.5, 1.0]),
+            "class_weight": trial.suggest_categorical(name("class_weight"), [None, "balanced"]),
+        }
+    if family in ("random_forest", "extra_trees"):
+        return {
+            "max_depth": trial.suggest_categorical(name("max_depth"), depth),
+            "min_samples_leaf": int(trial.suggest_int(name("min_leaf_small"), 1, 30, log=True)),
+        }
+    if family == "lightgbm":
+        d = trial.suggest_categorical(name("max_depth"), [-1, 2, 3, 4, 6])
+        return {
+            "max_depth": d,
+            "num_leaves": min(
+                int(trial.suggest_int(name("num_leaves"), 7, 127, log=True)),
+                2**d if d > 0 else 131072,
+            ),
+            "min_child_samples": int(trial.suggest_int(name("min_child_small"), 2, 60, log=True)),
+        }
+    if family == "hist_gb":
+        return {"max_depth": trial.suggest_categorical(name("max_depth"), depth)}
     return {}
 
 

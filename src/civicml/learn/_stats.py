@@ -13,7 +13,14 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
-__all__ = ["VECTORISED", "Comparison", "bootstrap_ci", "corrected_ttest", "verdict"]
+__all__ = [
+    "VECTORISED",
+    "Comparison",
+    "bootstrap_ci",
+    "corrected_ttest",
+    "verdict",
+    "within_noise",
+]
 
 
 VECTORISED = ("rmse", "mae", "r2", "accuracy", "roc_auc", "log_loss", "brier")
@@ -143,6 +150,37 @@ def corrected_ttest(
     t = mean / np.sqrt((1.0 / k + n_test / n_train) * var)
     p = 2.0 * float(stats.t.sf(abs(t), df=k - 1))
     return float(t), p
+
+
+def within_noise(
+    best: Sequence[float],
+    score: float,
+    *,
+    n_train: int,
+    n_test: int,
+    greater_is_better: bool,
+) -> tuple[bool, float, float]:
+    """The one-standard-error rule: whether ``score`` (another candidate's mean) is within one
+    standard error of the best candidate's mean per-fold score. The standard error is the
+    Nadeau–Bengio corrected one (variance scaled by ``1/k + n_test/n_train``, as in
+    :func:`corrected_ttest`), since folds share training rows. Returns
+    ``(within, how far score is behind the best, standard error)``.
+
+    Examples
+    --------
+    >>> best = [0.80, 0.84, 0.78, 0.83, 0.80]
+    >>> within_noise(best, 0.80, n_train=400, n_test=100, greater_is_better=True)[0]
+    True
+    >>> within_noise(best, 0.75, n_train=400, n_test=100, greater_is_better=True)[0]
+    False
+    """
+    b = np.asarray(best, dtype=float)
+    b = b[~np.isnan(b)]
+    if len(b) < 2 or n_train <= 0 or score != score:
+        return False, float("nan"), float("nan")
+    se = float(np.sqrt((1.0 / len(b) + n_test / n_train) * np.var(b, ddof=1)))
+    behind = (float(np.mean(b)) - score) * (1.0 if greater_is_better else -1.0)
+    return bool(behind <= se), behind, se
 
 
 def verdict(

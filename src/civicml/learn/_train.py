@@ -15,7 +15,7 @@ from threadpoolctl import threadpool_limits
 from civicml._errors import DataError, SpecError, TrainingError
 from civicml.data import detect_task
 from civicml.learn._candidates import FAMILIES, Family, families_for
-from civicml.learn._cv import make_splitter
+from civicml.learn._cv import SMALL_ROWS, cv_repeats, make_splitter
 from civicml.learn._engine_search import search_on_engine
 from civicml.learn._finish import Finished, FinishOptions, finish
 from civicml.learn._leaderboard import Entry, Leaderboard
@@ -74,6 +74,7 @@ class TrainOptions:
     max_trials: int | None = None
     seed: int = 0
     cv_folds: int = 5
+    cv_repeats: int | None = None
     test_size: float = 0.2
     cost_fp: float = 1.0
     cost_fn: float = 1.0
@@ -94,6 +95,7 @@ class TrainSettings(TypedDict, total=False):
     max_trials: int | None
     seed: int
     cv_folds: int
+    cv_repeats: int | None
     test_size: float
     cost_fp: float
     cost_fn: float
@@ -142,6 +144,10 @@ def train(
     **settings
         :class:`TrainOptions`' fields: ``task="auto"``, ``metric=None`` (the task's default),
         ``budget_seconds=60.0``, ``max_trials=None``, ``seed=0``, ``cv_folds=5``,
+        ``cv_repeats=None`` (how many times the k folds are reshuffled and repeated; None: on a
+        small table, under :data:`~civicml.learn._cv.SMALL_ROWS` training rows, searched to
+        a time budget, 3 repeats under 1,000 rows and 2 above, one per 10 s of budget at most;
+        else 1),
         ``test_size=0.2``, ``cost_fp=1.0``, ``cost_fn=1.0`` (binary threshold),
         ``families=None`` (all for the task), ``selection=None``, ``ensemble=True``,
         ``calibrate=True``, ``trial_timeout=None`` and ``engine=None`` (this process; an engine
@@ -190,6 +196,7 @@ def train(
         )
         out = finish(records, board, problem, finish_options, emit)
     emit("done", best=out.name)
+    board.extra["estimate"] = out.extra["estimate"] = _estimate_record(problem, opts)
     result = _result(y, problem, board, out, te_idx, started)
     if constant:
         result.extra["dropped_constant"] = constant
@@ -274,12 +281,23 @@ def _problem(
     y_arr, classes = _encode_target(y, task)
     Constraints.from_any(opts.selection)  # a bad selection fails before the search
     X = X[roles.features]
+    if opts.cv_repeats is not None and (
+        isinstance(opts.cv_repeats, bool)
+        or not isinstance(opts.cv_repeats, int)
+        or opts.cv_repeats < 1
+    ):
+        raise SpecError.build(
+            "cv_repeats must be a whole number of at least 1",
+            expected="1, 2, 3 ... or None (chosen from the table's size)",
+            got=opts.cv_repeats,
+        )
     if opts.test_size and opts.test_size > 0:
         tr_idx, te_idx = _holdout(y_arr, task, opts.test_size, opts.seed, groups)
     else:
         tr_idx, te_idx = np.arange(len(y_arr)), np.array([], dtype=int)
     X_tr, y_tr = X.iloc[tr_idx].reset_index(drop=True), y_arr[tr_idx]
     g_tr = None if groups is None else groups.iloc[tr_idx].to_numpy()
+    repeats = _repeats(len(tr_idx), opts, grouped=groups is not None)
     problem = Problem(
         X_tr=X_tr,
         y_tr=y_tr,
@@ -287,12 +305,39 @@ def _problem(
         y_te=y_arr[te_idx],
         task=task,
         classes=classes,
-        splits=_splits(X_tr, y_tr, task, opts.cv_folds, opts.seed, g_tr),
+        splits=_splits(X_tr, y_tr, task, opts.cv_folds, opts.seed, g_tr, repeats),
         roles=roles,
         metric=primary,
         seed=opts.seed,
+        repeats=repeats,
     )
     return problem, te_idx
+
+
+def _repeats(n_rows: int, opts: TrainOptions, *, grouped: bool) -> int:
+    """How many times the folds are repeated: as asked, else :func:`cv_repeats` of the training
+    rows and budget when searching to a time budget (there is time for it on a small table),
+    else 1.
+    Grouped folds are not repeated (a group split has too few distinct shuffles)."""
+    if grouped:
+        return 1
+    if opts.cv_repeats is not None:
+        return int(opts.cv_repeats)
+    return cv_repeats(n_rows, opts.budget_seconds) if opts.max_trials is None else 1
+
+
+def _estimate_record(problem: Problem, opts: TrainOptions) -> dict[str, Any]:
+    """What the cross-validated estimate rests on: rows, folds x repeats, whether small."""
+    n = len(problem.y_tr)
+    return {
+        "rows": n,
+        "folds": problem.n_folds,
+        "repeats": problem.repeats,
+        "fits_per_candidate": len(problem.splits),
+        "validation_rows_per_fold": int(np.mean([len(va) for _, va in problem.splits])),
+        "small_data": bool(n < SMALL_ROWS and opts.max_trials is None),
+        "small_rows_rule": f"under {SMALL_ROWS} training rows, searching to a time budget",
+    }
 
 
 def _search(
@@ -332,6 +377,7 @@ def _search(
         reserve=reserve,
         min_untried=0.1 * opts.budget_seconds,
         on_record=on_record,
+        small=budget_mode and n_rows < SMALL_ROWS,
     )
     if opts.engine is not None and str(opts.engine) != "local":
         return _search_on_engine(opts.engine, problem, config, emit)
@@ -385,17 +431,25 @@ def _result(
 
 
 def _splits(
-    X: pd.DataFrame, y: np.ndarray, task: str, cv_folds: int, seed: int, groups: Any
+    X: pd.DataFrame,
+    y: np.ndarray,
+    task: str,
+    cv_folds: int,
+    seed: int,
+    groups: Any,
+    repeats: int = 1,
 ) -> list[tuple[np.ndarray, np.ndarray]]:
-    from sklearn.model_selection import KFold
+    from sklearn.model_selection import KFold, RepeatedKFold
 
     n_splits = max(2, min(cv_folds, len(y) // 2)) if task == "regression" else cv_folds
     if task != "regression":
         n_splits = min(cv_folds, max(2, _max_folds(y, task)))
         if _max_folds(y, task) < 2 and groups is None:
-            kf = KFold(n_splits=n_splits, shuffle=True, random_state=seed)
+            kf: Any = KFold(n_splits=n_splits, shuffle=True, random_state=seed)
+            if repeats > 1:
+                kf = RepeatedKFold(n_splits=n_splits, n_repeats=repeats, random_state=seed)
             return list(kf.split(X))
-    splitter = make_splitter(task, n_splits, seed, grouped=groups is not None)
+    splitter = make_splitter(task, n_splits, seed, grouped=groups is not None, repeats=repeats)
     return list(splitter.split(X, y, groups))
 
 
@@ -429,6 +483,7 @@ def _entry(rec: TrialRecord, metric: str) -> Entry:
             "fold_scores": [float(v) for v in res.fold_scores(metric)],
             "trial": rec.number,
             "warm_start": rec.warm,
+            "default": rec.default,
             "interpretable": FAMILIES[rec.family].interpretable,
         },
         model_bytes=res.model_bytes,
