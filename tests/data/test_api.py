@@ -6,9 +6,12 @@ import civicml.data
 
 EXPECTED = {
     "dataset_card",
+    "dataset_card_data",
     "profile_data",
     "infer_contract_duckdb",
+    "is_large",
     "rows_that_fit",
+    "validate_source",
     "sample_for_search",
     "scan_sql",
     "sniff_csv",

@@ -168,3 +168,30 @@ def test_dates_are_never_guessed_and_infinity_is_not_a_number(train: pd.DataFram
         i.message for i in report.issues if i.column == "opened" and i.rule != "unexpected_null"
     )
     assert "%d/%m/%Y" in message and "'03/13/2024'" in message
+
+
+@pytest.mark.parametrize("size", [1, 2, 3, 5, 1000])
+def test_batches_merge_into_the_whole_table_report(train: pd.DataFrame, size: int) -> None:
+    from civicml.data._validate import validate_chunks
+
+    contract = infer_contract(train)
+    new = train.assign(
+        age=[35, "old", None, 99, "young", 41],
+        region=["N", "W", "S", "E", "Q", "Z"],
+        zz=1,
+    )
+    kw = [
+        {},
+        {"strict": True},
+        {"inputs": ["age", "region"], "passthrough": ["keep"], "unknown_category": "reject"},
+        {"inputs": ["region", "age"], "extra_columns": "reject", "out_of_range": "allow"},
+    ]
+    for options in kw:
+        whole = validate_data(new, contract, first_row=11, **options)
+        batches = (new.iloc[i : i + size] for i in range(0, len(new), size))
+        assert validate_chunks(batches, contract, first_row=11, **options) == whole
+    # the first three offending values in table order, "..." after them, as for one table
+    many = train.assign(region=["A", "B", "A", "C", "D", "B"])
+    whole = validate_data(many, contract)
+    merged = validate_chunks((many.iloc[i : i + size] for i in range(0, 6, size)), contract)
+    assert merged == whole and "('A', 'B', 'C', ...)" in merged.issues[-1].message

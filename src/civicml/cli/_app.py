@@ -55,6 +55,27 @@ EngineOpt = Annotated[
 ]
 
 
+#: ``--out-of-core/--in-memory``: stream the file through DuckDB (``contract``, ``validate``).
+OutOfCoreOpt = Annotated[
+    bool | None,
+    typer.Option(
+        "--out-of-core/--in-memory",
+        help="Stream the file through DuckDB in bounded memory, or load it whole (default: "
+        "stream folders, globs and CSV/Parquet files over 256 MiB).",
+        show_default=False,
+    ),
+]
+
+
+def _peak_memory_line(what: str) -> None:
+    """Say, on stderr, how much memory the command has used at most (its peak RSS)."""
+    import resource
+
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
+    mib = peak / (1024 if sys.platform != "darwin" else 1024 * 1024)  # bytes on macOS
+    err_console.print(f"{what}; peak memory {mib:,.0f} MiB.")
+
+
 def _version(value: bool) -> None:
     if value:
         from civicml import __version__
@@ -105,12 +126,15 @@ def validate(
         typer.Option("--spec", "-s", help="Check a civicml.yaml and its training data."),
     ] = None,
     strict: Annotated[bool, typer.Option("--strict", help="Treat warnings as errors.")] = False,
+    out_of_core: OutOfCoreOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Check a data file against a contract (exit 0 clean, 1 violations, 2 unusable input).
 
-    With --spec, check the project spec and its training data instead: the training-table
-    checks and the UK personal-data scan.
+    Folders, globs and files over 256 MiB are read through DuckDB in batches (same report,
+    row numbers from the top of the file, bounded memory). With --spec, check the project
+    spec and its training data instead: the training-table checks and the UK personal-data
+    scan.
     """
     from civicml._errors import SpecError
 
@@ -122,7 +146,7 @@ def validate(
             "validate needs a data file and exactly one of --contract or --bundle (or --spec)",
             fix="Run 'civicml validate DATA --contract contract.json', or see --help",
         )
-    from civicml.data import DataContract, read_table, validate_data
+    from civicml.data import DataContract, is_large, read_table, validate_data, validate_source
 
     serving: dict[str, Any] = {}
     if bundle is not None:
@@ -141,8 +165,12 @@ def validate(
         }
     else:
         found = DataContract.load(contract)  # type: ignore[arg-type]
-    frame = read_table(data)
-    report = validate_data(frame, found, strict=strict, **serving)
+    stream = is_large(data) if out_of_core is None else out_of_core
+    if stream:
+        report = validate_source(data, found, strict=strict, **serving)
+        _peak_memory_line(f"Validated {report.n_rows:,} rows through DuckDB in batches")
+    else:
+        report = validate_data(read_table(data), found, strict=strict, **serving)
     if json_out:
         emit_json(report.to_dict())
     else:
@@ -200,13 +228,24 @@ def contract(
         "contract.json"
     ),
     target: Annotated[str | None, typer.Option(help="The target column.")] = None,
+    out_of_core: OutOfCoreOpt = None,
 ) -> None:
-    """Infer a data contract (types, roles, ranges, categories) and save it as JSON."""
-    from civicml.data import infer_contract, read_table
+    """Infer a data contract (types, roles, ranges, categories) and save it as JSON.
 
-    found = infer_contract(read_table(data), target=target)
+    Folders, globs and files over 256 MiB are read through DuckDB: roles from a sample,
+    every statistic over every row, in bounded memory; the contract is the one the whole file
+    would give in memory."""
+    from civicml.data import infer_contract, infer_contract_duckdb, is_large, read_table
+
+    stream = is_large(data) if out_of_core is None else out_of_core
+    if stream:
+        found = infer_contract_duckdb(data, target=target)
+    else:
+        found = infer_contract(read_table(data), target=target)
     path = found.save(out)
     console.print(f"Wrote the contract for {len(found.columns)} columns to {path}.")
+    if stream:
+        _peak_memory_line(f"Read {found.n_rows:,} rows through DuckDB")
 
 
 @app.command()

@@ -35,11 +35,14 @@ def predict(
         ),
     ],
     out: Annotated[
-        Path,
+        str,
         typer.Option(
-            "--out", "-o", help="Output .csv/.parquet file, or a folder for partitioned output."
+            "--out",
+            "-o",
+            help="Output .csv/.parquet file, or a folder for partitioned output; a local path "
+            "or an fsspec URL (s3://bucket/scored/).",
         ),
-    ] = Path("predictions.csv"),
+    ] = "predictions.csv",
     batch_rows: Annotated[int, typer.Option(min=1, help="Rows per batch.")] = 50_000,
     keep: Annotated[
         list[str] | None, typer.Option("--keep", help="Input columns to copy to the output.")
@@ -75,9 +78,13 @@ def predict(
     """Score data in batches with a verified bundle.
 
     One input file and ``-o x.csv|x.parquet`` writes one file atomically; in a CSV, text
-    that a spreadsheet would run as a formula (``=``, ``+``, ``-``, ``@``) starts with ``'``. A folder or glob of
-    partitions (or ``-o`` a folder) writes ``part-NNNNN.parquet`` files plus
-    ``_manifest.json``; rerunning after a crash skips the partitions already finished.
+    that a spreadsheet would run as a formula (``=``, ``+``, ``-``, ``@``) starts with
+    ``'``. A folder or glob of partitions (or ``-o`` a folder) writes one part per input,
+    named from the input's name and content hash, plus ``_manifest.json`` (input -> part,
+    rows and sha256 of both). A rerun skips inputs whose part is there and verifies, removes
+    what a killed run left, and refuses (exit 2) to mix in another bundle's, a changed
+    input's or an unlisted part. The last line checks rows in = rows out (exit 2 if not).
+    ``-o`` may be an fsspec URL such as ``s3://bucket/scored/``.
 
     Rows are checked against the model's data contract first, as ``civicml serve`` checks a
     request (same policies, same defaults): an unseen category, an out-of-range number, a
@@ -96,7 +103,7 @@ def predict(
     }
     bundle = _bundle_for(model, registry, project_dir)
 
-    single = Path(data).is_file() and out.suffix.lower() in (".csv", ".parquet")
+    single = Path(data).is_file() and out.lower().endswith((".csv", ".parquet"))
     if single:
         n = score_file(
             bundle,
@@ -120,10 +127,22 @@ def predict(
         progress=progress_bar(),
         policies=policies,
     )
+    if res["cleaned"]:
+        console.print(
+            f"Removed {res['cleaned']} temporary file(s) an interrupted run left", markup=False
+        )
+    redone = f", {res['rescored']} redone after failing verification" if res["rescored"] else ""
     console.print(
         f"Scored {res['rows']:,} rows in {res['scored']} partition(s) with {res['runtime']}"
-        f" ({res['skipped']} already done) → {terminal_safe(out)}/",
+        f" ({res['skipped']} already done{redone}) → {terminal_safe(out.rstrip('/'))}/",
         markup=False,
+        soft_wrap=True,
+    )
+    console.print(
+        f"Checked: {res['parts']} input(s), {res['rows_in']:,} rows in = {res['rows_out']:,} "
+        "rows out (_manifest.json)",
+        markup=False,
+        soft_wrap=True,
     )
 
 

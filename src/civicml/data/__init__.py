@@ -25,10 +25,12 @@ from civicml.data._hashing import file_sha256, frame_sha256
 from civicml.data._load import load_data
 from civicml.data._outofcore import (
     infer_contract_duckdb,
+    is_large,
     rows_that_fit,
     sample_for_search,
     scan_sql,
     train_lightgbm_stream,
+    validate_source,
 )
 from civicml.data._pii import (
     PII_KINDS,
@@ -47,7 +49,7 @@ from civicml.data._pii import (
     scan_personal_data,
 )
 from civicml.data._profile import profile_data
-from civicml.data._profile_card import dataset_card
+from civicml.data._profile_card import dataset_card, dataset_card_data
 from civicml.data._sources import FORMATS, read_sql, read_table, sniff_csv
 from civicml.data._special import (
     SPECIAL_CATEGORIES,
@@ -61,9 +63,12 @@ from civicml.data._validate import RULES, ValidationIssue, ValidationReport, val
 
 __all__ = [
     "infer_contract_duckdb",
+    "is_large",
     "dataset_card",
+    "dataset_card_data",
     "profile_data",
     "rows_that_fit",
+    "validate_source",
     "sample_for_search",
     "scan_sql",
     "sniff_csv",

@@ -7,7 +7,8 @@ file: DuckDB scans it and returns only the sample or the aggregates.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -23,13 +24,21 @@ from civicml.data._contract import (
     infer_contract,
     value_key,
 )
+from civicml.data._validate import ValidationReport, validate_chunks
 
 __all__ = [
+    "MEMORY_LIMIT",
+    "STREAM_BYTES",
     "infer_contract_duckdb",
+    "is_csv",
+    "is_large",
+    "iter_batches",
     "rows_that_fit",
     "sample_for_search",
     "scan_sql",
     "train_lightgbm_stream",
+    "typed_scan",
+    "validate_source",
 ]
 
 
@@ -56,15 +65,244 @@ def scan_sql(source: str | Path) -> str:
     return f"read_parquet({lit}, union_by_name=true)"
 
 
-def _connect(threads: int = 1, memory_limit: str | None = None) -> Any:
+#: DuckDB's memory cap for the out-of-core commands: above it, sorts and hash tables spill
+#: to a temporary folder, so a file many times larger than memory is still read.
+MEMORY_LIMIT = "2GB"
+
+
+def _connect(
+    threads: int = 1, memory_limit: str | None = MEMORY_LIMIT, *, ordered: bool = False
+) -> Any:
+    import tempfile
+
     import duckdb
 
     con = duckdb.connect()
     con.execute(f"SET threads = {int(threads)}")
     if memory_limit:
         con.execute(f"SET memory_limit = '{memory_limit}'")
-    con.execute("SET preserve_insertion_order = false")
+        spill = Path(tempfile.gettempdir()) / "civicml-duckdb"
+        con.execute(f"SET temp_directory = '{str(spill).replace(chr(39), chr(39) * 2)}'")
+    con.execute(f"SET preserve_insertion_order = {'true' if ordered else 'false'}")
     return con
+
+
+def iter_batches(
+    source: str | Path, *, batch_rows: int = 100_000, threads: int = 1
+) -> Iterator[pd.DataFrame]:
+    """The rows of ``source`` in file order, as DataFrames of at most ``batch_rows`` rows,
+    typed as :func:`typed_scan` types them; one batch in memory at a time.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "t.csv"
+    >>> _ = p.write_text("a,b\\n" + "".join(f"{i},x{i}\\n" for i in range(10)))
+    >>> [len(b) for b in iter_batches(p, batch_rows=4)]
+    [4, 4, 2]
+    """
+    con = _connect(threads, ordered=True)
+    try:
+        scan = typed_scan(con, source)
+        reader = con.sql(f"SELECT * FROM {scan}").to_arrow_reader(int(batch_rows))
+        for batch in reader:
+            yield batch.to_pandas()
+    finally:
+        con.close()
+
+
+def validate_source(
+    source: str | Path,
+    contract: DataContract,
+    *,
+    batch_rows: int = 100_000,
+    threads: int = 1,
+    **options: Any,
+) -> ValidationReport:
+    """:func:`~civicml.data.validate_data` for a file (or folder, or glob) of any size, read
+    through DuckDB in batches: the same report as reading the whole file, with row numbers
+    counted from the top of the file, in bounded memory (one batch at a time).
+
+    ``options`` are :func:`~civicml.data.validate_data`'s keywords (``strict``, ``inputs``,
+    the serving policies...).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from civicml.data import infer_contract
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "t.csv"
+    >>> _ = p.write_text("age,paid\\n" + "30,yes\\n" * 5 + "old,no\\n" + "40,maybe\\n")
+    >>> train = pd.DataFrame({"age": [30, 40], "paid": ["yes", "no"]})
+    >>> r = validate_source(p, infer_contract(train), batch_rows=3)
+    >>> [(i.column, i.rule, i.n_rows, i.examples) for i in r.issues]
+    [('age', 'type_mismatch', 1, (6,)), ('paid', 'unknown_category', 1, (7,))]
+    """
+    batches = iter_batches(source, batch_rows=batch_rows, threads=threads)
+    report = validate_chunks(batches, contract, **options)
+    if report.n_rows == 0:
+        raise DataError.build(
+            f"The data file {str(source)!r} has no data rows",
+            fix="Export the data again with a header row and at least one data row",
+        )
+    return report
+
+
+#: What pandas' CSV reader takes as empty (its default ``na_values``), so a file streamed
+#: through DuckDB has the same empties as one :func:`~civicml.data.read_table` reads.
+PANDAS_NULLS: tuple[str, ...] = (
+    "", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN",
+    "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null",
+)  # fmt: skip
+_TRUE = ("True", "TRUE", "true")
+_FALSE = ("False", "FALSE", "false")
+_INT = r"\s*[+-]?[0-9]+\s*"
+_FLOAT = r"\s*[+-]?(([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?|(?i:inf|infinity|nan))\s*"
+
+
+def _lit(values: Sequence[str]) -> str:
+    return ", ".join("'" + v.replace("'", "''") + "'" for v in values)
+
+
+def is_csv(source: str | Path) -> bool:
+    """True for a delimited text file (``.csv``, ``.tsv``, ``.txt``, ``.csv.gz``).
+
+    >>> is_csv("claims.CSV"), is_csv("claims.parquet")
+    (True, False)
+    """
+    return str(source).lower().endswith((".csv", ".csv.gz", ".tsv", ".txt"))
+
+
+#: Files above this size are streamed through DuckDB by ``civicml contract`` and ``validate``.
+STREAM_BYTES: int = 256 * 1024 * 1024
+
+
+def is_large(source: str | Path, *, limit: int | None = None) -> bool:
+    """Whether the commands should stream ``source`` through DuckDB rather than load it: a
+    folder or glob, or a CSV or Parquet file above ``limit`` bytes (:data:`STREAM_BYTES`).
+
+    >>> is_large("data/*.parquet"), is_large("missing.csv")
+    (True, False)
+    """
+    text = str(source)
+    p = Path(text).expanduser()
+    if p.is_dir() or any(ch in text for ch in "*?["):
+        return True
+    if not p.is_file() or not (is_csv(p) or p.suffix.lower() == ".parquet"):
+        return False
+    return p.stat().st_size > (STREAM_BYTES if limit is None else limit)
+
+
+def typed_scan(con: Any, source: str | Path) -> str:
+    """The DuckDB table expression that reads ``source`` with the types
+    :func:`~civicml.data.read_table` (pandas) would give it, so one file yields one contract
+    and one verdict whatever its size.
+
+    Parquet keeps its own types. A CSV is read as text (delimiter and encoding as
+    ``read_table`` decides them) and each column typed over every row, as pandas does: pandas'
+    empty markers are empty; whole numbers with no empty value are integers; numbers are
+    floats; ``True``/``False`` (and ``TRUE``/``true``...) with no empty value are booleans, with
+    empties the text ``True``/``False``; anything else, ``yes``/``no`` included, stays text.
+    One streamed pass over the file (a few bytes of state per column).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "t.csv"
+    >>> _ = p.write_text("n,x,paid,ok,note\\n1,1.5,yes,true,NA\\n2,,no,false,a\\n")
+    >>> con = _connect()
+    >>> con.execute(f"SELECT * FROM {typed_scan(con, p)}").df().dtypes.astype(str).tolist()
+    ['int64', 'float64', 'str', 'bool', 'str']
+    """
+    if not is_csv(source) or Path(str(source)).is_dir() or any(ch in str(source) for ch in "*?["):
+        return scan_sql(source)
+    from civicml.data._sources import _check_is_file, sniff_csv
+
+    p = Path(str(source)).expanduser()
+    _check_is_file(p)
+    encoding, delim = sniff_csv(p)
+    enc = encoding.lower().replace("-sig", "").replace("_", "-")
+    if enc not in ("utf-8", "utf8", "ascii"):
+        raise DataError.build(
+            f"The file {p.name!r} is {encoding}, which the out-of-core reader cannot stream",
+            fix="Convert it to UTF-8 (iconv -f cp1252 -t utf-8), or read it in memory",
+        )
+    raw = (
+        f"read_csv('{str(p).replace(chr(39), chr(39) * 2)}', header = true, all_varchar = true, "
+        f"delim = '{delim.replace(chr(39), chr(39) * 2)}', quote = '\"', escape = '\"')"
+    )
+    names = [n for n, _ in _columns(con, raw)]
+    _check_header(p, encoding, delim, names)
+    clean = ", ".join(
+        f"CASE WHEN {_q(n)} IN ({_lit(PANDAS_NULLS)}) THEN NULL ELSE {_q(n)} END AS {_q(n)}"
+        for n in names
+    )
+    text = f"(SELECT {clean} FROM {raw})"
+    exprs = []
+    for n in names:
+        c = _q(n)
+        exprs += [
+            f"count({c})",
+            f"count(*) - count({c})",
+            f"bool_and({c} IS NULL OR regexp_full_match({c}, '{_INT}'))",
+            f"bool_and({c} IS NULL OR regexp_full_match({c}, '{_FLOAT}'))",
+            f"bool_and({c} IS NULL OR {c} IN ({_lit(_TRUE + _FALSE)}))",
+        ]
+    try:
+        stats = con.execute(f"SELECT {', '.join(exprs)} FROM {text}").fetchall()[0]
+    except Exception as exc:  # duckdb's CSV errors: reduce to one line
+        raise DataError.build(
+            f"The file {p.name!r} could not be parsed as CSV",
+            got=str(exc).splitlines()[0][:200],
+            fix="Check the quoting and that every row has as many fields as the header",
+        ) from None
+    typed = []
+    for i, n in enumerate(names):
+        present, empty, ints, floats, bools = stats[5 * i : 5 * i + 5]
+        c = _q(n)
+        if not present or (floats and not (ints and not empty)):
+            typed.append(f"CAST(trim({c}) AS DOUBLE) AS {c}")  # pandas: empties make a float
+        elif ints:
+            typed.append(f"CAST(trim({c}) AS BIGINT) AS {c}")
+        elif bools:
+            as_bool = f"{c} IN ({_lit(_TRUE)})"
+            typed.append(
+                f"{as_bool} AS {c}"
+                if not empty
+                else f"CASE WHEN {c} IS NULL THEN NULL WHEN {as_bool} THEN 'True' "
+                f"ELSE 'False' END AS {c}"
+            )
+        else:
+            typed.append(c)
+    return f"(SELECT {', '.join(typed)} FROM {text})"
+
+
+def _check_header(p: Path, encoding: str, delim: str, names: list[str]) -> None:
+    """Refuse a header that DuckDB would read differently from ``read_table``: repeated
+    names, names differing only in case (DuckDB's are case-insensitive), blank names."""
+    from civicml.data._sources import (
+        _decode_sample,
+        _duplicates,
+        _header,
+        _raise_duplicates,
+        _read_sample,
+    )
+
+    sample, complete = _read_sample(p)
+    header = _header(_decode_sample(p, sample, encoding, complete), delim)
+    _raise_duplicates(p, _duplicates(header))
+    if header != names:
+        folded = sorted({h for h in header if sum(x.lower() == h.lower() for x in header) > 1})
+        raise DataError.build(
+            f"The header of {p.name!r} cannot be streamed as it is: "
+            + (
+                f"columns differ only in case ({', '.join(map(repr, folded))})"
+                if folded
+                else "DuckDB reads other column names from it"
+            ),
+            got=[h for h in header if h not in names][:10],
+            fix="Give every column a distinct name (not only in case), or read the file in "
+            "memory with --in-memory",
+        )
 
 
 def _columns(con: Any, scan: str) -> list[tuple[str, str]]:
@@ -94,7 +332,9 @@ def sample_for_search(
     Reservoir sampling (``USING SAMPLE reservoir(n ROWS) REPEATABLE(seed)``); for a
     classification target (``stratify``; default: when the target has ≤ 50 distinct values)
     each class is sampled in proportion to its share, with at least 1 row per class, so
-    rare classes are kept.
+    rare classes are kept. ``attrs`` of the result record ``rows_in`` (the file's rows),
+    ``method`` (``"every row"``, ``"reservoir sample"`` or ``"class-stratified reservoir
+    sample"``) and ``seed``, for the lineage.
 
     Examples
     --------
@@ -108,7 +348,7 @@ def sample_for_search(
     True
     """
     con = _connect(threads)
-    scan = scan_sql(source)
+    scan = typed_scan(con, source)
     names = [n for n, _ in _columns(con, scan)]
     if target not in names:
         raise DataError.build(
@@ -118,8 +358,12 @@ def sample_for_search(
         )
     cols = ", ".join(_q(c) for c in (columns or names))
     total = int(con.execute(f"SELECT count(*) FROM {scan}").fetchone()[0])
+    info = {"rows_in": total, "seed": int(seed)}
     if total <= max_rows:
-        return con.execute(f"SELECT {cols} FROM {scan}").df()
+        con.execute("SET preserve_insertion_order = true")
+        out = con.execute(f"SELECT {cols} FROM {scan}").df()
+        out.attrs.update(info, method="every row")
+        return out
     counts = con.execute(
         f"SELECT {_q(target)} AS t, count(*) FROM {scan} GROUP BY 1 ORDER BY 1 NULLS LAST"
     ).fetchall()
@@ -131,7 +375,9 @@ def sample_for_search(
             f"SELECT {cols} FROM (SELECT * FROM {scan}) "
             f"USING SAMPLE reservoir({int(max_rows)} ROWS) REPEATABLE ({seed})"
         )
-        return con.execute(sql).df()
+        out = con.execute(sql).df()
+        out.attrs.update(info, method="reservoir sample")
+        return out
     # proportional allocation (largest remainder), at least one row per class
     shares = np.array([c for _, c in counts], dtype=float) / total * max_rows
     alloc = np.maximum(np.floor(shares).astype(int), 1)
@@ -151,7 +397,9 @@ def sample_for_search(
         )
     out = pd.concat(parts, ignore_index=True)
     rng = np.random.default_rng(seed)
-    return out.iloc[rng.permutation(len(out))].reset_index(drop=True)
+    out = out.iloc[rng.permutation(len(out))].reset_index(drop=True)
+    out.attrs.update(info, method="class-stratified reservoir sample")
+    return out
 
 
 def infer_contract_duckdb(
@@ -163,9 +411,9 @@ def infer_contract_duckdb(
     date_columns: Iterable[str] = (),
     categorical_columns: Iterable[str] = (),
     drop_columns: Iterable[str] = (),
-    max_categories: int = MAX_CATEGORIES,
     sample_rows: int = 20_000,
     threads: int = 1,
+    personal_columns: Iterable[str] = (),
 ) -> DataContract:
     """:func:`civicml.data.infer_contract` for files larger than memory.
 
@@ -176,6 +424,7 @@ def infer_contract_duckdb(
     (an id column must still be all-distinct over the whole file). Above
     ``EXACT_DISTINCT_ROWS`` rows, the ``n_unique`` of numeric, text and date columns is a
     HyperLogLog estimate (within a few per cent), which keeps memory flat.
+    ``personal_columns`` keep their type and role but none of their values, as there.
 
     Examples
     --------
@@ -188,13 +437,22 @@ def infer_contract_duckdb(
     True
     """
     con = _connect(threads)
-    scan = scan_sql(source)
+    scan = typed_scan(con, source)
     _columns(con, scan)  # a clear error when the files cannot be read
     n_rows = int(con.execute(f"SELECT count(*) FROM {scan}").fetchone()[0])
-    sample = con.execute(
-        f"SELECT * FROM (SELECT * FROM {scan}) "
-        f"USING SAMPLE reservoir({int(sample_rows)} ROWS) REPEATABLE (0)"
-    ).df()
+    if n_rows == 0:
+        raise DataError.build(
+            f"The data file {str(source)!r} has no data rows",
+            fix="Export the data again with a header row and at least one data row",
+        )
+    if n_rows <= sample_rows:  # all of it, in file order: the in-memory contract exactly
+        con.execute("SET preserve_insertion_order = true")
+        sample = con.execute(f"SELECT * FROM {scan}").df()
+    else:
+        sample = con.execute(
+            f"SELECT * FROM (SELECT * FROM {scan}) "
+            f"USING SAMPLE reservoir({int(sample_rows)} ROWS) REPEATABLE (0)"
+        ).df()
     base = infer_contract(
         sample,
         target=target,
@@ -203,7 +461,7 @@ def infer_contract_duckdb(
         date_columns=date_columns,
         categorical_columns=categorical_columns,
         drop_columns=drop_columns,
-        max_categories=max_categories,
+        max_categories=MAX_CATEGORIES,
     )
     exprs = []
     for col in base.columns:
@@ -235,7 +493,7 @@ def infer_contract_duckdb(
             role = "categorical"  # all-distinct in the sample, not in the whole file
         categories = col.categories
         wants = role == "categorical" or (role == "target" and col.categories is not None)
-        if wants and int(n_unique) <= max_categories:
+        if wants and int(n_unique) <= MAX_CATEGORIES:
             vals = con.execute(
                 f"SELECT DISTINCT {_q(col.name)} FROM {scan} WHERE {_q(col.name)} IS NOT NULL"
             ).fetchall()
@@ -257,6 +515,13 @@ def infer_contract_duckdb(
                 n_unique=int(n_unique),
             )
         )
+    personal = {str(c) for c in personal_columns}
+    columns = [
+        replace(c, categories=None, min=None, max=None)
+        if c.name in personal and c.role != "target"
+        else c
+        for c in columns
+    ]
     return DataContract(columns=tuple(columns), target=target, n_rows=n_rows, dropped=base.dropped)
 
 
@@ -316,7 +581,7 @@ def train_lightgbm_stream(
 
     import lightgbm as lgb
 
-    con = _connect(threads)
+    con = _connect(threads, memory_limit=None)  # its own bound: rows_that_fit
     scan = scan_sql(source)
     total = int(con.execute(f"SELECT count(*) FROM {scan}").fetchone()[0])
     limit = min(total, max_rows if max_rows is not None else rows_that_fit(len(features) + 1))

@@ -8,7 +8,7 @@ the header). Errors make the report fail; warnings are shown but do not.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 import numpy as np
@@ -22,7 +22,7 @@ from civicml.data._contract import (
     value_key,
 )
 
-__all__ = ["RULES", "ValidationIssue", "ValidationReport", "validate_data"]
+__all__ = ["RULES", "ValidationIssue", "ValidationReport", "validate_chunks", "validate_data"]
 
 Severity = Literal["error", "warning"]
 #: What scoring does with a broken rule, as ``civicml serve`` and ``civicml predict`` take it:
@@ -245,15 +245,44 @@ def validate_data(
     >>> [(i.column, i.rule, i.severity, i.examples) for i in report.issues]
     [('region', 'unknown_category', 'error', (102,)), ('ref', 'extra_column', 'warning', ())]
     """
-    issues: list[ValidationIssue] = []
-    n = len(df)
-    policies: dict[str, Policy | Mapping[str, Policy] | None] = {
-        "unknown_category": unknown_category,
-        "out_of_range": out_of_range,
-        "extra_column": extra_columns,
-    }
+    report, _ = _validate_frame(
+        df,
+        contract,
+        require_target=require_target,
+        strict=strict,
+        inputs=inputs,
+        passthrough=passthrough,
+        policies={
+            "unknown_category": unknown_category,
+            "out_of_range": out_of_range,
+            "extra_column": extra_columns,
+        },
+        first_row=first_row,
+    )
+    return report
 
-    def add(col: str, rule: str, mask_or_count: np.ndarray | int, message: str) -> None:
+
+def _validate_frame(
+    df: pd.DataFrame,
+    contract: DataContract,
+    *,
+    require_target: bool,
+    strict: bool,
+    inputs: Sequence[str] | None,
+    passthrough: Iterable[str],
+    policies: dict[str, Policy | Mapping[str, Policy] | None],
+    first_row: int,
+) -> tuple[ValidationReport, dict[tuple[str, str], list[Any]]]:
+    """:func:`validate_data`, and the offending values behind each issue's message."""
+    issues: list[ValidationIssue] = []
+    found: dict[tuple[str, str], list[Any]] = {}
+    n = len(df)
+
+    def add(
+        col: str, rule: str, mask_or_count: np.ndarray | int, message: str, values: Any = ()
+    ) -> None:
+        if values:
+            found.setdefault((col, rule), list(values))
         if isinstance(mask_or_count, np.ndarray):
             count, examples = int(mask_or_count.sum()), _examples(mask_or_count, first_row)
         else:
@@ -287,16 +316,112 @@ def validate_data(
                 n,
                 f"Column {name!r} is not in the contract; it will be ignored.",
             )
-    return ValidationReport(
+    report = ValidationReport(
         issues=tuple(issues),
         n_rows=n,
         n_columns=df.shape[1],
         strict=strict,
         checked_columns=tuple(checked),
     )
+    return report, found
 
 
 _SEVERITY: dict[str, Severity] = {"reject": "error", "allow": "warning"}
+_RULE_ORDER = {
+    "missing_column": 0,
+    "unexpected_null": 1,
+    "type_mismatch": 2,
+    "out_of_range": 3,
+    "unknown_category": 4,
+}
+
+
+def validate_chunks(
+    chunks: Iterable[pd.DataFrame],
+    contract: DataContract,
+    *,
+    require_target: bool = False,
+    strict: bool = False,
+    inputs: Sequence[str] | None = None,
+    passthrough: Iterable[str] = (),
+    unknown_category: Policy | Mapping[str, Policy] | None = None,
+    out_of_range: Policy | Mapping[str, Policy] | None = None,
+    extra_columns: Policy | None = None,
+    first_row: int = 1,
+) -> ValidationReport:
+    """:func:`validate_data` over a table that arrives in batches (a file too large for
+    memory), with the same report: counts over every row, row numbers counted from the top
+    of the table, the first offending values in table order, the same messages and order.
+
+    Only one batch is held at a time. Every batch must have the same columns (as batches of one
+    file do). The parameters are :func:`validate_data`'s.
+
+    Examples
+    --------
+    >>> from civicml.data import infer_contract
+    >>> train = pd.DataFrame({"age": [30, 40, 50], "region": ["N", "S", "N"]})
+    >>> new = pd.DataFrame({"age": [35, "old", None, 99], "region": ["N", "W", "S", "E"]})
+    >>> whole = validate_data(new, infer_contract(train))
+    >>> batches = (new.iloc[i : i + 2] for i in range(0, 4, 2))
+    >>> validate_chunks(batches, infer_contract(train)) == whole
+    True
+    """
+    policies: dict[str, Policy | Mapping[str, Policy] | None] = {
+        "unknown_category": unknown_category,
+        "out_of_range": out_of_range,
+        "extra_column": extra_columns,
+    }
+    passthrough = tuple(passthrough)
+    columns, _ = _scope(contract, inputs, passthrough)
+    by_name = {c.name: (k, c) for k, c in enumerate(columns)}
+    merged: dict[tuple[str, str], list[Any]] = {}  # key -> [issue, count, examples, values]
+    n, names = 0, None
+    checked: tuple[str, ...] = ()
+    for chunk in chunks:
+        report, found = _validate_frame(
+            chunk,
+            contract,
+            require_target=require_target,
+            strict=strict,
+            inputs=inputs,
+            passthrough=passthrough,
+            policies=policies,
+            first_row=first_row + n,
+        )
+        if names is None:
+            names, checked = [str(c) for c in chunk.columns], report.checked_columns
+        for issue in report.issues:
+            entry = merged.setdefault((issue.column, issue.rule), [issue, 0, [], []])
+            entry[1] += issue.n_rows
+            entry[2] = (entry[2] + list(issue.examples))[:_MAX_EXAMPLES]
+            for v in found.get((issue.column, issue.rule), []):
+                if len(entry[3]) <= 3 and v not in entry[3]:
+                    entry[3].append(v)
+        n += len(chunk)
+    if names is None:
+        return validate_data(pd.DataFrame(), contract, require_target=require_target,
+                             strict=strict, inputs=inputs, passthrough=passthrough,
+                             unknown_category=unknown_category, out_of_range=out_of_range,
+                             extra_columns=extra_columns, first_row=first_row)  # fmt: skip
+    issues = []
+    for (column, rule), (first, count, examples, values) in merged.items():
+        message = first.message
+        if rule in _RULE_ORDER and rule != "missing_column":
+            message = _message(rule, by_name[column][1], count, values)
+        issues.append(replace(first, n_rows=count, examples=tuple(examples), message=message))
+
+    def order(i: ValidationIssue) -> tuple[int, int, int]:
+        if i.rule == "extra_column":
+            return (1, names.index(i.column) if i.column in names else 0, 0)
+        return (0, by_name[i.column][0], _RULE_ORDER[i.rule])
+
+    return ValidationReport(
+        issues=tuple(sorted(issues, key=order)),
+        n_rows=n,
+        n_columns=len(names),
+        strict=strict,
+        checked_columns=checked,
+    )
 
 
 def _scope(
@@ -321,24 +446,13 @@ def _scope(
 def _check_column(s: pd.Series, col: ColumnContract, add: Any) -> None:
     null = s.isna().to_numpy()
     if not col.nullable and null.any():
-        k = int(null.sum())
-        add(
-            col.name,
-            "unexpected_null",
-            null,
-            f"{k:,} empty value{'s' if k != 1 else ''}; the training data had none.",
-        )
+        add(col.name, "unexpected_null", null, _message("unexpected_null", col, int(null.sum())))
     present = ~null
     parsed, bad = _parse(s, col, present)
     if bad.any():
         values = s[bad].unique().tolist()
-        add(
-            col.name,
-            "type_mismatch",
-            bad,
-            f"{int(bad.sum()):,} value{'s' if bad.sum() != 1 else ''} not {_article(col)} "
-            f"({_show(values)}).",
-        )
+        n_bad = int(bad.sum())
+        add(col.name, "type_mismatch", bad, _message("type_mismatch", col, n_bad, values), values)
     ok = present & ~bad
     if col.dtype in ("integer", "float") and parsed is not None:
         vals = parsed.to_numpy(dtype="float64", na_value=np.nan)
@@ -347,26 +461,29 @@ def _check_column(s: pd.Series, col: ColumnContract, add: Any) -> None:
             high = ok & (vals > col.max) if col.max is not None else np.zeros(len(s), bool)
         out = low | high
         if out.any():
-            add(
-                col.name,
-                "out_of_range",
-                out,
-                f"{int(out.sum()):,} value{'s' if out.sum() != 1 else ''} outside the training "
-                f"range [{_num(col.min)}, {_num(col.max)}].",
-            )
+            add(col.name, "out_of_range", out, _message("out_of_range", col, int(out.sum())))
     if col.categories is not None and ok.any():
         uniques = pd.unique(s[ok])
         allowed = set(col.categories)
         unknown = [u for u in uniques if value_key(u) not in allowed]
         if unknown:
             mask = s.isin(unknown).to_numpy() & ok
-            add(
-                col.name,
-                "unknown_category",
-                mask,
-                f"{int(mask.sum()):,} value{'s' if mask.sum() != 1 else ''} not seen in training "
-                f"({_show(unknown)}).",
-            )
+            k = int(mask.sum())
+            message = _message("unknown_category", col, k, unknown)
+            add(col.name, "unknown_category", mask, message, unknown)
+
+
+def _message(rule: str, col: ColumnContract, count: int, values: Sequence[Any] = ()) -> str:
+    """The sentence for a broken rule in a checked column (one template, whole table or
+    batches merged)."""
+    rows = f"{count:,} value{'s' if count != 1 else ''}"
+    if rule == "unexpected_null":
+        return f"{count:,} empty value{'s' if count != 1 else ''}; the training data had none."
+    if rule == "type_mismatch":
+        return f"{rows} not {_article(col)} ({_show(list(values))})."
+    if rule == "out_of_range":
+        return f"{rows} outside the training range [{_num(col.min)}, {_num(col.max)}]."
+    return f"{rows} not seen in training ({_show(list(values))})."
 
 
 def _num(x: Any) -> str:

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
 from typing import Any, cast
 
 import pandas as pd
@@ -63,14 +65,91 @@ def prepare_table(
     Shared by the supervised and unsupervised jobs. ``validate`` runs on the loaded table
     before anything else looks at it; ``not_features`` are extra columns the checks ignore.
     """
-    etl = _load(spec, etl, tracker, emit)
+    large = _large_source(spec) if etl is None and check_target is not None else None
+    etl = _load_sample(spec, large, tracker, emit) if large else _load(spec, etl, tracker, emit)
     df = etl.frame
     if validate is not None:
         validate(df)
     warnings = _check(spec, df, emit, check_target, check_task, not_features or [])
+    if large:
+        warnings.insert(0, _sample_note(etl))
+        emit("warning", message=warnings[0])
     findings = _scan(spec, df, emit)
-    contract, roles, quality = _contract(spec, df, emit, findings)
+    contract, roles, quality = _contract(spec, df, emit, findings, source=large)
     return Prepared(etl, df, warnings, findings, contract, roles, quality)
+
+
+#: The most rows of a file too large for memory that a supervised job searches and trains on.
+SAMPLE_ROWS = 200_000
+
+
+def _large_source(spec: ProjectSpec) -> str | None:
+    """The spec's one data file, folder or glob when it is too large to load (streamed
+    through DuckDB and sampled instead); ``None`` to load the table whole."""
+    from civicml.data import is_large
+
+    source = spec.data
+    if spec.sources is not None or spec.transform or source is None or source.path is None:
+        return None
+    if source.format not in ("auto", "csv", "parquet") or source.encoding or source.delimiter:
+        return None  # read_table's options: the streamed reader does not take them
+    path = spec.data_path()
+    if path is None or not is_large(path):
+        return None
+    return str(path)
+
+
+def _load_sample(spec: ProjectSpec, path: str, tracker: Any, emit: EventHandler) -> Any:
+    """The training table of a file too large for memory: a reproducible sample drawn by
+    DuckDB (stratified by class for a classification target), recorded as a transform step
+    (rows in, rows out, method) in the lineage and the run's data versions."""
+    import time
+    from dataclasses import replace
+
+    from civicml.data import EtlResult, StepLog, file_sha256, fingerprint, sample_for_search
+
+    emit("stage", name="load")
+    started = time.perf_counter()
+    assert spec.target is not None
+    stratify = {"binary": True, "multiclass": True, "regression": False}.get(spec.task)
+    sample = sample_for_search(
+        path, spec.target, max_rows=SAMPLE_ROWS, seed=spec.seed, stratify=stratify
+    )
+    total, method = int(sample.attrs["rows_in"]), str(sample.attrs["method"])
+    step = StepLog(
+        index=1,
+        kind="sample",
+        name="sample_for_search",
+        inputs=("data",),
+        rows_in=total,
+        rows_out=len(sample),
+        columns_out=sample.shape[1],
+        seconds=round(time.perf_counter() - started, 3),
+        note=f"{method} by DuckDB, seed {spec.seed}; the search and the final model use it",
+    )
+    emit("etl_step", index=1, step="sample", name=step.name, rows_in=total, rows_out=len(sample))
+    file_hash = file_sha256(path) if Path(path).is_file() else None
+    location = spec.data.path if spec.data is not None else path
+    source = replace(
+        fingerprint(sample, "data", role="source", location=location, file_hash=file_hash),
+        rows=total,  # the profile is the sample's; rows and the file hash are the file's
+    )
+    table = fingerprint(sample, "table", role="table", location="sample")
+    etl = EtlResult(frame=sample, sources=[source], table=table, steps=[step])
+    if tracker is not None:
+        tracker.add_data_versions(etl.data_versions())
+    return etl
+
+
+def _sample_note(etl: Any) -> str:
+    step = etl.steps[0]
+    if step.rows_in == step.rows_out:
+        return f"The data file ({step.rows_in:,} rows) was read through DuckDB."
+    return (
+        f"The data file has {step.rows_in:,} rows, more than fit in memory: the search and the "
+        f"final model use a {step.note.split(';')[0]} of {step.rows_out:,} rows; the contract "
+        "is learned from every row."
+    )
 
 
 def _load(spec: ProjectSpec, etl: Any, tracker: Any, emit: EventHandler) -> Any:
@@ -139,16 +218,27 @@ def _scan(spec: ProjectSpec, df: pd.DataFrame, emit: EventHandler) -> list[Any]:
 
 
 def _contract(
-    spec: ProjectSpec, df: pd.DataFrame, emit: EventHandler, findings: Sequence[Any] = ()
+    spec: ProjectSpec,
+    df: pd.DataFrame,
+    emit: EventHandler,
+    findings: Sequence[Any] = (),
+    *,
+    source: str | None = None,
 ) -> tuple[Any, Any, list[Any]]:
     from civicml._errors import DataError
-    from civicml.data import drop_constant_columns, infer_contract, quality_findings
+    from civicml.data import (
+        drop_constant_columns,
+        infer_contract,
+        infer_contract_duckdb,
+        quality_findings,
+    )
     from civicml.learn import FeatureRoles
 
     cols = spec.columns
     emit("stage", name="contract")
-    contract = infer_contract(
-        df,
+    # a file too large to load: the contract over every row, by SQL, not the sample's
+    infer = partial(infer_contract_duckdb, source) if source else partial(infer_contract, df)
+    contract = infer(
         target=spec.target,
         id_columns=cols.id,
         text_columns=cols.text,

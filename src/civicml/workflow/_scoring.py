@@ -1,14 +1,14 @@
 """Batch scoring with a verified bundle: one file written atomically (:func:`score_file`), or a
-partitioned dataset streamed through an engine into Parquet parts, resumably
-(:func:`score_partitions`)."""
+partitioned dataset streamed through an engine into Parquet parts keyed by each input's name
+and content, resumably and with rows in checked against rows out (:func:`score_partitions`;
+naming, manifest and output folder in :mod:`civicml.workflow._partitions`)."""
 
 from __future__ import annotations
 
-import json
 import os
-import re
 import tempfile
 import time
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -17,8 +17,30 @@ import pandas as pd
 
 from civicml._errors import ContractError, DataError
 from civicml._text import guard_csv_cells
+from civicml.workflow._partitions import (
+    MANIFEST_FORMAT,
+    MANIFEST_NAME,
+    HashingFile,
+    check_rows,
+    clean_temporaries,
+    file_sha256,
+    input_root,
+    is_remote,
+    list_partitions,
+    location,
+    manifest_entry,
+    open_location,
+    output_name,
+    partition_name,
+    plan_run,
+    read_manifest,
+    refuse_other_bundle,
+    refuse_output_inside_input,
+    write_manifest,
+)
 
 __all__ = [
+    "MANIFEST_NAME",
     "POLICIES",
     "BatchScorer",
     "InputCheck",
@@ -140,18 +162,20 @@ def score_file(
     request (:class:`InputCheck`, ``policies`` as :data:`POLICIES`); rows that fail stop the
     scoring, every batch is still checked, and one :class:`~civicml._errors.ContractError`
     names each column, rule and rows. The output is written to a temporary file beside ``out``
-    and renamed into place, so a failure never leaves a half-written file. In a CSV, text
+    and renamed into place, so a failure never leaves a half-written file; ``out`` may be an
+    fsspec URL (``s3://bucket/scored.parquet``), uploaded whole once written. In a CSV, text
     cells (and column names) that a spreadsheet would run as a formula (starting ``=``, ``+``,
     ``-``, ``@``, tab or CR) get a leading ``'``; numbers stay numbers. Returns the number of
     rows scored.
     """
     from civicml.bundle import Predictor, iter_batches, load_bundle
 
-    out_path = Path(out)
+    remote = is_remote(str(out))
+    out_path = Path(str(out).rsplit("/", 1)[-1]) if remote else Path(out)
     suffix = out_path.suffix.lower()
     if suffix not in (".csv", ".parquet"):
         raise DataError.build(
-            f"Cannot write predictions to {str(out_path)!r}",
+            f"Cannot write predictions to {str(out)!r}",
             expected="a path ending in .csv or .parquet",
             got=out_path.name,
             fix="Pass --out predictions.csv or --out predictions.parquet",
@@ -159,8 +183,11 @@ def score_file(
     predictor = Predictor(load_bundle(bundle_dir))
     keep_cols = list(dict.fromkeys([*predictor.id_columns, *(keep or [])]))
     checker = _input_check(predictor.bundle, keep_cols, policies)
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{out_path.name}.", dir=out_path.parent)
+    if not remote:
+        out_path.parent.mkdir(parents=True, exist_ok=True)
+    # a URL: written here, then uploaded whole (an object store shows only complete objects)
+    where = None if remote else out_path.parent
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{out_path.name}.", dir=where)
     os.close(fd)
     tmp = Path(tmp_name)
     writer = None
@@ -202,7 +229,11 @@ def score_file(
             raise DataError.build(
                 f"{str(data)!r} has no rows to score", fix="Pass a file with rows"
             )
-        os.replace(tmp, out_path)
+        if remote:
+            fs, target = open_location(str(out))
+            fs.put_file(str(tmp), target)
+        else:
+            os.replace(tmp, out_path)
     finally:
         if writer is not None:
             writer.close()
@@ -213,47 +244,6 @@ def score_file(
 
 
 # -- partitioned batch scoring on an engine -----------------------------------------------------
-
-MANIFEST_NAME = "_manifest.json"
-_SUFFIXES = (".parquet", ".pq", ".csv")
-
-
-def list_partitions(data: str | Path) -> list[Path]:
-    """The input partitions: a file, every Parquet/CSV file under a directory, or a glob.
-
-    Sorted by path, so partition ``i`` is the same file on every run. A URL (``s3://bucket/
-    prefix/``, ``s3://bucket/*/*.parquet``) lists Parquet objects through fsspec, with the
-    credentials of the environment (``AWS_ACCESS_KEY_ID``, ``AWS_ENDPOINT_URL``, ...); the
-    partitions are then URL strings.
-
-    >>> list_partitions("no/such/*.parquet")
-    Traceback (most recent call last):
-    ...
-    civicml._errors.DataError: No Parquet or CSV files match 'no/such/*.parquet'. Pass a file, a folder of .parquet/.csv files, or a glob such as 'data/*.parquet'.
-    """
-    import glob
-
-    if is_remote(data):
-        return _remote_partitions(str(data))  # type: ignore[return-value]
-    p = Path(data)
-    if p.is_file():
-        files = [p]
-    elif p.is_dir():
-        files = [f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in _SUFFIXES]
-        files = [
-            f
-            for f in files
-            if not any(part.startswith((".", "_")) for part in f.parts[len(p.parts) :])
-        ]
-    else:
-        files = [Path(f) for f in glob.glob(str(data), recursive=True)]
-        files = [f for f in files if f.is_file() and f.suffix.lower() in _SUFFIXES]
-    if not files:
-        raise DataError.build(
-            f"No Parquet or CSV files match {str(data)!r}",
-            fix="Pass a file, a folder of .parquet/.csv files, or a glob such as 'data/*.parquet'",
-        )
-    return sorted(files)
 
 
 class BatchScorer:
@@ -358,15 +348,18 @@ def score_partition(
     runtime: str,
     policies: dict[str, str] | None = None,
 ) -> dict[str, Any]:
-    """Score one input partition into one Parquet part, written atomically (runs on a worker).
+    """Score one input partition into one Parquet part (runs on a worker).
 
-    Each batch is checked as :func:`score_file` checks one (:class:`InputCheck`); a partition
-    with rows that fail writes no part and raises one error naming them."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
+    ``job`` is (input, output part): a path or fsspec URL each. The part is written through
+    fsspec to a temporary name beside it (``.part-...tmp``) and moved into place only when
+    whole, so a reader never sees half a part. Each batch is checked as :func:`score_file`
+    checks one (:class:`InputCheck`); a partition with rows that fail writes no part and raises
+    one error naming them. Returns ``rows_in`` (rows read), ``rows_out`` (rows written),
+    ``sha256`` and ``size`` of the part, ``seconds`` and ``runtime``."""
     src: Path | str = job[0] if is_remote(job[0]) else Path(job[0])
-    dst = Path(job[1])
+    fs, dst = open_location(job[1])
+    parent, name = dst.rsplit("/", 1)
+    tmp = f"{parent}/.{name}.{uuid.uuid4().hex[:12]}.tmp"
     scorer = _scorer(bundle_dir, runtime)
     checker = InputCheck(
         scorer.rt.contract,
@@ -374,10 +367,39 @@ def score_partition(
         passthrough=[*keep, *scorer.rt.id_columns],
         policies=policies,
     )
-    tmp = dst.with_name(f".{dst.name}.{os.getpid()}.tmp")
-    writer = None
-    n = 0
     t0 = time.perf_counter()
+    try:
+        with fs.open(tmp, "wb") as raw:
+            sink = HashingFile(raw)
+            rows_in, rows_out = _write_part(src, sink, scorer, checker, keep, batch_rows)
+        fs.mv(tmp, dst)
+    finally:
+        if fs.exists(tmp):
+            fs.rm(tmp)
+    return {
+        "rows_in": rows_in,
+        "rows_out": rows_out,
+        "sha256": sink.sha.hexdigest(),
+        "size": sink.size,
+        "seconds": time.perf_counter() - t0,
+        "runtime": scorer.runtime,
+    }
+
+
+def _write_part(
+    src: Path | str,
+    sink: HashingFile,
+    scorer: BatchScorer,
+    checker: InputCheck,
+    keep: list[str],
+    batch_rows: int,
+) -> tuple[int, int]:
+    """Stream ``src`` through the scorer into ``sink``; (rows read, rows written)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    writer = None
+    n = written = 0
     try:
         for batch in _record_batches(src, batch_rows):
             names = set(batch.schema.names)
@@ -394,100 +416,23 @@ def score_partition(
             out = scorer.score(batch)
             arrays = [batch.column(batch.schema.get_field_index(c)) for c in keep if c in names]
             fields = [c for c in keep if c in names]
-            for name, values in out.items():
+            for col, values in out.items():
                 arrays.append(pa.array(values.tolist() if values.dtype == object else values))
-                fields.append(name)
+                fields.append(col)
             table = pa.Table.from_arrays(arrays, names=fields)
             if writer is None:
-                writer = pq.ParquetWriter(tmp, table.schema)
+                writer = pq.ParquetWriter(sink, table.schema)
             writer.write_table(table.cast(writer.schema))
             n += batch.num_rows
+            written += table.num_rows
         if checker.found:
             raise checker.error(f"Partition {str(src)!r}")
         if writer is None:  # an empty partition still gets a (schema-less) part
-            pq.write_table(pa.table({}), tmp)
-        else:
-            writer.close()
-            writer = None
-        os.replace(tmp, dst)
+            pq.write_table(pa.table({}), sink)
     finally:
         if writer is not None:
             writer.close()
-        tmp.unlink(missing_ok=True)
-    return {"rows": n, "seconds": time.perf_counter() - t0, "runtime": scorer.runtime}
-
-
-def _fingerprint(path: Path | str) -> dict[str, Any]:
-    if is_remote(path):
-        import fsspec
-
-        fs, where = fsspec.core.url_to_fs(str(path))
-        info = fs.info(where)
-        version = info.get("ETag") or info.get("LastModified") or info.get("mtime")
-        return {"size": int(info.get("size") or 0), "version": str(version)}
-    st = Path(path).stat()
-    return {"size": st.st_size, "mtime_ns": st.st_mtime_ns}
-
-
-def is_remote(data: str | Path) -> bool:
-    """Whether ``data`` is a URL to read through fsspec (``s3://``, ``gs://``, ...), not a path.
-
-    >>> is_remote("s3://bucket/claims/"), is_remote("data/*.parquet"), is_remote(Path("x"))
-    (True, False, False)
-    """
-    return (
-        isinstance(data, str)
-        and re.match(r"^[A-Za-z][A-Za-z0-9+.\-]*://", data) is not None
-        and not data.startswith("file://")
-    )
-
-
-def _remote_partitions(url: str) -> list[str]:
-    """The Parquet objects a URL names: one object, every one under a prefix, or a glob."""
-    import fsspec
-
-    try:
-        fs, where = fsspec.core.url_to_fs(url)
-        if any(c in where for c in "*?["):
-            found = fs.glob(where)
-        elif fs.isfile(where):
-            found = [where]
-        else:
-            prefix = where.rstrip("/")
-            found = [
-                f
-                for f in fs.find(prefix)
-                if not any(part.startswith((".", "_")) for part in f[len(prefix) :].split("/"))
-            ]
-    except (OSError, ValueError, ImportError) as exc:
-        raise DataError.build(
-            f"Cannot list {url!r}",
-            got=f"{type(exc).__name__}: {str(exc)[:200]}",
-            fix="Check the URL and the credentials in the environment (for S3: "
-            "AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_ENDPOINT_URL for MinIO and the like)",
-        ) from None
-    csv = [f for f in found if f.lower().endswith(".csv")]
-    if csv:
-        raise DataError.build(
-            f"{url!r} holds CSV objects ({csv[0]!r}); remote inputs must be Parquet",
-            fix="Convert the files to Parquet, or copy them to a filesystem the workers share",
-        )
-    files = [f for f in found if f.lower().endswith((".parquet", ".pq"))]
-    if not files:
-        raise DataError.build(
-            f"No Parquet objects match {url!r}",
-            fix="Pass a bucket prefix holding .parquet objects, or a glob such as "
-            "'s3://bucket/claims/*.parquet'",
-        )
-    protocol = url.split("://", 1)[0]
-    return sorted(f"{protocol}://{f}" for f in files)
-
-
-def _write_manifest(out_dir: Path, doc: dict[str, Any]) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{MANIFEST_NAME}.", dir=out_dir)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        json.dump(doc, fh, indent=1, sort_keys=True)
-    os.replace(tmp, out_dir / MANIFEST_NAME)
+    return n, written
 
 
 def score_partitions(
@@ -502,26 +447,35 @@ def score_partitions(
     progress: Any = None,
     policies: dict[str, str] | None = None,
 ) -> dict[str, Any]:
-    """Score a partitioned dataset into a folder of Parquet parts, resumably.
+    """Score a partitioned dataset into a folder of Parquet parts that cannot lose rows.
 
-    Every batch is checked against the bundle's data contract first, as :func:`score_file`
-    does (``policies`` as :data:`POLICIES`); a partition with rows that fail stops the run
-    with one error naming the partition, columns, rules and rows (the parts finished before
-    it are kept, so a rerun after the fix resumes).
+    Each input partition (see :func:`list_partitions`) is identified by its name (its path
+    relative to the folder, prefix or glob given) and the sha256 of its bytes, and becomes
+    the part :func:`~civicml.workflow._partitions.output_name` names from both, so adding,
+    removing or renaming a file never touches another file's part. ``out_dir`` is a folder or
+    any fsspec URL (``s3://bucket/scored/``, written with the environment's credentials).
+    Parts are written by whichever engine worker scored them, through a temporary name moved
+    into place, read in row batches of ``batch_rows`` (memory is bounded by a batch). Every
+    batch is first checked against the bundle's data contract as :func:`score_file` does
+    (``policies`` as :data:`POLICIES`); a partition that fails stops the run with one error
+    (the parts finished before it are kept).
 
-    Each input partition (see :func:`list_partitions`) becomes ``part-NNNNN.parquet`` in
-    ``out_dir``, written atomically by whichever engine worker scored it, read in row batches of
-    ``batch_rows`` (memory is bounded by a batch, not a partition). ``_manifest.json`` lists
-    the finished partitions (input path, size and mtime, part name, rows) and is rewritten
-    atomically after each one; a rerun skips partitions already listed with an unchanged input,
-    so scoring resumes after a crash. With a Dask engine, workers must see the same paths
-    (a shared filesystem or the same machine).
+    ``_manifest.json`` records, for each input, its name, sha256, size and rows, and its
+    part's name, sha256 and rows; it is rewritten atomically after each part. A rerun removes
+    the temporary files a killed run left, skips an input whose part is there and verifies
+    (sha256), scores the rest, and refuses (exit 2, nothing written) a folder scored with
+    another bundle, an input whose content changed since its part was written, parts of
+    inputs that are not in this run, and part files the manifest does not list. Last, every
+    part's row count is read back: rows in must equal rows out, input by input, or an
+    :class:`~civicml._errors.IntegrityError` says where they differ.
 
     Returns
     -------
     dict
-        ``rows`` (scored now), ``skipped`` and ``scored`` (partition counts), ``parts``,
-        ``runtime`` (``onnxruntime`` or ``skops``), ``seconds``.
+        ``rows`` (scored now), ``scored``, ``skipped`` and ``rescored`` (partitions; rescored:
+        a part that failed verification), ``parts`` (inputs), ``rows_in`` and ``rows_out``
+        (the whole folder, checked equal), ``cleaned`` (temporary files removed),
+        ``runtime`` (``onnxruntime``, ``skops`` or ``none``), ``seconds``.
 
     Examples
     --------
@@ -533,69 +487,83 @@ def score_partitions(
     civicml._errors.DataError: No Parquet or CSV files match '.../in'. Pass a file, a folder of .parquet/.csv files, or a glob such as 'data/*.parquet'.
     """
     from civicml.bundle import Predictor, load_bundle
-    from civicml.engines import open_engine
 
     started = time.perf_counter()
-    files = list_partitions(data)
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    files = [str(f) if is_remote(f) else str(Path(f).resolve()) for f in list_partitions(data)]
+    root = input_root(data)
+    names = [partition_name(f, root) for f in files]
+    out = location(out_dir)
+    refuse_output_inside_input(out, files)
     bundle = load_bundle(bundle_dir)  # verified here once, before any worker starts
     keep_cols = list(dict.fromkeys([*Predictor(bundle).id_columns, *(keep or [])]))
     _input_check(bundle, keep_cols, policies)  # a bad policy or contract: refused before any work
-    manifest_path = out / MANIFEST_NAME
-    doc: dict[str, Any] = {"bundle_sha256": bundle.digest, "partitions": {}}
-    if manifest_path.exists():
-        old = json.loads(manifest_path.read_text(encoding="utf-8"))
-        if old.get("bundle_sha256") == bundle.digest:
-            doc = old
-    todo: list[tuple[str, str]] = []
-    for i, f in enumerate(files):
-        key = str(f) if is_remote(f) else str(Path(f).resolve())
-        part = out / f"part-{i:05d}.parquet"
-        entry = doc["partitions"].get(key)
-        if entry and entry.get("input") == _fingerprint(f) and (out / entry["part"]).exists():
-            continue
-        todo.append((key, str(part)))
-    skipped = len(files) - len(todo)
-    task = None
-    if progress is not None:
-        progress.start()
-        task = progress.add_task("scoring partitions", total=len(files), completed=skipped)
-    rows, used = 0, "none"
-    eng = open_engine(engine)
-    try:
-        results = eng.map(
-            score_partition,
-            todo,
-            str(Path(bundle_dir).resolve()),
-            batch_rows,
-            keep_cols,
-            runtime,
-            dict(policies or {}),
-        )
-        for (src, dst), res in zip(todo, results, strict=True):
-            rows += int(res["rows"])
-            used = res["runtime"]
-            doc["partitions"][src] = {
-                "input": _fingerprint(src if is_remote(src) else Path(src)),
-                "part": Path(dst).name,
-                "rows": res["rows"],
-            }
-            _write_manifest(out, doc)
-            if progress is not None:
-                progress.update(task, advance=1)
-    finally:
-        if eng is not engine:
-            eng.close()
-        if progress is not None:
-            progress.stop()
-    if not todo:
-        _write_manifest(out, doc)
+    fs, root_out = open_location(out)
+    fs.makedirs(root_out, exist_ok=True)
+    cleaned = clean_temporaries(fs, root_out)
+    doc = read_manifest(fs, root_out) or {"format": MANIFEST_FORMAT, "inputs": {}}
+    refuse_other_bundle(doc, bundle.digest, out)
+    job = _Run(files, names, out, fs, root_out, doc)
+    args = (str(Path(bundle_dir).resolve()), batch_rows, keep_cols, runtime, dict(policies or {}))
+    rows, used, todo, rescored = job.run(engine, args, progress)
+    rows_in, rows_out = check_rows(fs, root_out, out, doc, names)
     return {
         "rows": rows,
         "scored": len(todo),
-        "skipped": skipped,
+        "skipped": len(files) - len(todo),
+        "rescored": rescored,
         "parts": len(files),
+        "rows_in": rows_in,
+        "rows_out": rows_out,
+        "cleaned": len(cleaned),
         "runtime": used,
         "seconds": time.perf_counter() - started,
     }
+
+
+class _Run:
+    """One run of :func:`score_partitions` on an engine: identify, plan, score, record."""
+
+    def __init__(
+        self, files: list[str], names: list[str], out: str, fs: Any, root: str, doc: Any
+    ) -> None:
+        self.files, self.names, self.out = files, names, out
+        self.fs, self.root, self.doc = fs, root, doc
+
+    def run(
+        self, engine: Any, args: tuple[Any, ...], progress: Any
+    ) -> tuple[int, str, list[int], int]:
+        """(rows scored, runtime used, indices scored, parts rescored after failing checks)."""
+        from civicml.engines import open_engine
+
+        eng = open_engine(engine)
+        rows, used, task = 0, "none", None
+        try:
+            idents = list(eng.map(file_sha256, self.files))  # on the workers: no data here
+            todo, rescored = plan_run(
+                self.doc, self.fs, self.root, self.out, self.names, idents, eng
+            )
+            if progress is not None:
+                progress.start()
+                done = len(self.files) - len(todo)
+                task = progress.add_task(
+                    "scoring partitions", total=len(self.files), completed=done
+                )
+            parts = [f"{self.out}/{output_name(self.names[i], idents[i]['sha256'])}" for i in todo]
+            jobs = [(self.files[i], part) for i, part in zip(todo, parts, strict=True)]
+            results = eng.map(score_partition, jobs, *args)
+            for i, part, res in zip(todo, parts, results, strict=True):
+                entry = manifest_entry(self.files[i], idents[i], part, res)
+                self.doc["inputs"][self.names[i]] = entry
+                write_manifest(self.fs, self.root, self.doc)
+                rows += int(res["rows_in"])
+                used = res["runtime"]
+                if progress is not None:
+                    progress.update(task, advance=1)
+            if not todo:
+                write_manifest(self.fs, self.root, self.doc)
+        finally:
+            if eng is not engine:
+                eng.close()
+            if progress is not None:
+                progress.stop()
+        return rows, used, todo, rescored
