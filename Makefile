@@ -18,12 +18,13 @@ help:
 	@echo "make test  - bootstrap .venv and run the whole test suite"
 	@echo "make lint  - ruff over src and tests"
 
-$(STAMP): pyproject.toml
+# Installs exactly requirements/dev.lock (every package pinned and hash-checked: tools/lock.sh
+# writes it from pyproject.toml; torch is its CPU wheel, 2.13.0+cpu), then civicml itself.
+$(STAMP): pyproject.toml requirements/dev.lock
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	# torch first, pinned: its CPU wheel; anything unpinned would pull a multi-GB CUDA build
-	$(BIN)/python -m pip install --quiet torch==2.13.0
-	$(BIN)/python -m pip install --quiet -e '.[dev,deep]'
+	$(BIN)/python -m pip install --quiet --require-hashes -r requirements/dev.lock
+	$(BIN)/python -m pip install --quiet --no-deps -e .
 	@touch $(STAMP)
 
 run: $(STAMP)

@@ -46,6 +46,7 @@ def test_round_trip_verifies_and_loads(tmp_path: Path, model: LogisticRegression
         "model_info.json",
         "reference.parquet",
         "notes/readme.txt",
+        "sbom.cdx.json",
     }
     assert len(b.digest) == 64
 
@@ -129,7 +130,7 @@ def test_existing_destination_needs_overwrite(tmp_path: Path, model: LogisticReg
     with pytest.raises(BundleError, match="already exists.*--overwrite"):
         save_bundle(dest, documents={"a.json": {}})
     b = save_bundle(dest, documents={"a.json": {"v": 2}}, overwrite=True)
-    assert b.files == ["a.json"]
+    assert b.files == ["a.json", "sbom.cdx.json"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["b"]
 
 

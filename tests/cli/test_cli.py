@@ -91,6 +91,10 @@ def test_run_trains_and_saves_a_verified_bundle(tmp_path: Path) -> None:
     # each file source gets a dataset card and an offline profile beside the report
     card = out / "report" / "data" / "data" / "dataset_card.md"
     assert card.is_file() and (card.parent / "profile.html").is_file()
+    card_json = json.loads((card.parent / "dataset_card.json").read_text())
+    assert card_json["rows"] > 0 and card_json["needs_person"]
+    html = (out / "report" / "report.html").read_text()
+    assert 'href="data/data/dataset_card.md"' in html and 'href="data/data/profile.html"' in html
     assert "data_data" in result.stdout or str(card.parent) in result.stdout
     # not a terminal (cron, CI): one plain line per stage and per finished candidate
     assert "civicml: stage load" in result.stdout and "civicml: stage train" in result.stdout

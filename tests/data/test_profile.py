@@ -199,7 +199,8 @@ def test_group_representation_for_special_category(tmp_path: Path) -> None:
     eth = ["White"] * 50 + ["Asian"] * 30 + ["Black"] * 20
     pd.DataFrame({"ethnicity": eth, "x": range(100)}).to_csv(tmp_path / "e.csv", index=False)
     card = dataset_card(profile_data(tmp_path / "e.csv"))
-    assert "## Group representation" in card and "White 50 (50.0%)" in card
+    assert "## Group representation" in card and "| White | 50 | 50.0% | – | – |" in card
+    assert "Reference shares of the population served: TO BE COMPLETED BY A PERSON" in card
 
 
 def test_cli_writes_three_files(tmp_path: Path, small: tuple[Path, pd.DataFrame]) -> None:

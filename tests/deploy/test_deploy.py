@@ -41,8 +41,12 @@ def test_generated_files_are_valid(tmp_path: Path) -> None:
     assert docker.startswith("FROM python:3.11-slim")
     assert "/v2/health/ready" in docker and "USER 10001" in docker
     assert '"--model", "claims@production"' in docker
-    # an extra that exists in pyproject: [scale] brings psycopg and s3fs for Postgres + S3
-    assert 'pip install "civicml[scale]==1.0.0"' in docker
+    # the bundle records no package versions, so the image installs civicml's serve lock
+    # (civicml with [scale]: psycopg and s3fs for Postgres + S3), hash-checked, then civicml
+    assert "COPY requirements.lock /tmp/requirements.lock" in docker
+    assert "pip install --require-hashes -r /tmp/requirements.lock" in docker
+    assert 'pip install --no-deps "civicml==1.0.0"' in docker
+    assert files.lock is not None and "psycopg==" in files.lock.read_text()
     dep = yaml.safe_load(files.deployment.read_text())
     c = dep["spec"]["template"]["spec"]["containers"][0]
     assert c["readinessProbe"]["httpGet"]["path"] == "/v2/health/ready"

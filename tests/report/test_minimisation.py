@@ -158,3 +158,140 @@ def test_findings_serialise(mini_bundle: Path) -> None:
     found = minimisation_findings(verify_bundle(mini_bundle))  # a loaded bundle works too
     doc = json.loads(json.dumps([f.to_dict() for f in found]))
     assert set(doc[0]) == {"column", "kind", "sentence"}
+
+
+# --- the smaller feature set, measured (minimisation.json) -----------------------------------
+
+REDUCED = {
+    "rule": "model inputs minus direct identifiers, constant columns and unused inputs",
+    "metric": "roc_auc",
+    "features": ["tenure", "age", "region"],
+    "kept": ["tenure", "region"],
+    "dropped": [{"column": "age", "kinds": ["unused"], "reason": "the model does not use it"}],
+    "not_model_inputs": [{"column": "bluecol", "kinds": ["constant"], "reason": "one value"}],
+    "refit": True,
+    "seconds": 2.25,
+    "folds": [
+        {"fold": 1, "full": 0.71, "reduced": 0.70, "cost": 0.01},
+        {"fold": 2, "full": 0.69, "reduced": 0.695, "cost": -0.005},
+        {"fold": 3, "full": 0.70, "reduced": 0.70, "cost": 0.0},
+    ],
+    "cost": 0.00167,
+    "low": -0.02,
+    "high": 0.023,
+    "p_value": 0.41,
+    "verdict": "Dropping 1 column (age) costs 0.002 ROC AUC, within noise (cost 95% interval "
+    "-0.020 to 0.023, corrected t-test p = 0.410, 3 folds).",
+}
+
+
+def _with_documents(src: Path, dest: Path, extra: dict) -> Path:
+    """A copy of the bundle at ``src`` with more documents (re-hashed by save_bundle)."""
+    from civicml.bundle import load_bundle, save_bundle
+
+    b = load_bundle(src)
+    own = {"manifest.json", "sbom.cdx.json"}  # written by save_bundle itself
+    docs = {n: b.read_json(n) for n in b.files if n.endswith(".json") and n not in own}
+    save_bundle(dest, model=b.model, documents={**docs, **extra})
+    return dest
+
+
+def test_reduced_view_reads_the_record_and_adds_the_mean_row(mini_bundle: Path) -> None:
+    from civicml.report._minimisation import reduced_view
+
+    assert reduced_view(mini_bundle) is None  # an older bundle: nothing measured, nothing shown
+
+    class B:
+        def has(self, n):
+            return n == "minimisation.json"
+
+        def read_json(self, n):
+            return REDUCED
+
+    v = reduced_view(B())
+    assert v is not None and v["verdict"] == REDUCED["verdict"]
+    assert v["mean"]["full"] == pytest.approx(0.7)
+    assert v["mean"]["cost"] == pytest.approx(0.005 / 3)
+    assert v["dropped_lines"] == ["'age': the model does not use it"]
+    assert v["not_input_lines"] == ["'bluecol': one value (already not a model input)"]
+
+
+def test_a_malformed_record_is_not_shown() -> None:
+    from civicml.report._minimisation import reduced_view
+
+    class B:
+        def __init__(self, doc):
+            self.doc = doc
+
+        def has(self, n):
+            return True
+
+        def read_json(self, n):
+            return self.doc
+
+    assert reduced_view(B(["not", "a", "dict"])) is None
+    assert reduced_view(B({"refit": True})) is None  # no verdict: nothing honest to say
+
+
+@pytest.fixture(scope="module")
+def measured_report(bundle_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The report of a bundle with a measured smaller set, with dataset cards beside it."""
+    from civicml.report import write_report
+
+    tmp = tmp_path_factory.mktemp("measured")
+    b = _with_documents(bundle_dir, tmp / "b", {"minimisation.json": REDUCED})
+    out = tmp / "r"
+    (out / "data" / "claims").mkdir(parents=True)
+    (out / "data" / "claims" / "profile.html").write_text("<html></html>")
+    (out / "data" / "claims" / "dataset_card.md").write_text("# claims")
+    (out / "data" / "empty").mkdir()  # a source that could not be profiled: no link
+    (out / "data" / 'a"b').mkdir()
+    (out / "data" / 'a"b' / "profile.html").write_text("<html></html>")
+    return write_report(b, out, pdf=False).html.read_text(encoding="utf-8")
+
+
+def test_the_report_states_the_cost_with_its_p_value(measured_report: str) -> None:
+    html = measured_report
+    start = html.index('id="reduced"')
+    section = html[start : html.index("</section>", start)]
+    assert "costs 0.002 ROC AUC, within noise" in section and "p = 0.410" in section
+    assert "<caption" in section and 'scope="col"' in section  # an accessible table
+    rows = section.split('id="reduced-folds"')[1].split("</table>")[0]
+    assert rows.count('<th scope="row">') == 4  # three folds and the mean
+    assert "0.710" in rows and "0.695" in rows and "-0.005" in rows
+    assert "&#39;age&#39;: the model does not use it" in section
+    assert "already not a model input" in section
+
+
+def test_dataset_cards_beside_the_report_are_linked(measured_report: str) -> None:
+    links = measured_report[measured_report.index('id="data-cards"') :].split("</ul>")[0]
+    assert 'href="data/claims/profile.html"' in links
+    assert 'href="data/claims/dataset_card.md"' in links
+    assert "empty" not in links
+    assert 'href="data/a%22b/profile.html"' in links  # quoted: no way out of the attribute
+
+
+def test_nothing_dropped_says_it_costs_nothing_and_shows_no_table(
+    bundle_dir: Path, tmp_path: Path
+) -> None:
+    from civicml.report import write_report
+
+    doc = {
+        "metric": "roc_auc",
+        "features": ["tenure"],
+        "kept": ["tenure"],
+        "dropped": [],
+        "refit": False,
+        "seconds": 0.0,
+        "verdict": "No model input would be dropped, so the smaller feature set is the full "
+        "set: no refit was needed and it costs nothing.",
+    }
+    b = _with_documents(bundle_dir, tmp_path / "b", {"minimisation.json": doc})
+    html = write_report(b, tmp_path / "r", pdf=False).html.read_text(encoding="utf-8")
+    assert "no refit was needed and it costs nothing" in html
+    assert 'id="reduced-folds"' not in html
+
+
+def test_no_dataset_cards_no_section(report_dir) -> None:
+    html = report_dir.html.read_text(encoding="utf-8")
+    assert 'id="data-cards-h"' not in html

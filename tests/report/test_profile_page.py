@@ -109,3 +109,53 @@ def test_profile_page_passes_axe(page_file: Path) -> None:
     assert all(u.startswith(("file:", "data:", "about:")) for u in requests), requests
     violations = [(v["id"], [n["target"] for n in v["nodes"][:3]]) for v in result["violations"]]
     assert violations == []
+
+
+def test_full_mode_sections_state_their_numbers_as_text(profile: dict) -> None:
+    html = profile_page(profile)
+    for heading in (
+        "Missing values together",
+        "Duplicates and outliers",
+        "Correlations between numeric columns",
+        "Associations",
+    ):
+        assert f">{heading}</h2>" in html
+    pair = profile["correlations"]["pairs"][0]
+    desc = re.search(r'<desc id="d-cor-spearman">(.*?)</desc>', html).group(1)
+    assert desc == f"income and ok: {pair['spearman']:.2f}"
+    patterns = re.search(r'<desc id="d-patterns">(.*?)</desc>', html).group(1)
+    assert "nothing missing: 89.5%" in patterns and "income: 10.5%" in patterns
+    eta = re.search(r'<desc id="d-eta">(.*?)</desc>', html).group(1)
+    assert "income by &lt;script&gt;" in eta  # a hostile column name stays text
+
+
+def test_minimal_profile_page_says_what_it_skipped(profile: dict) -> None:
+    slim = {
+        k: v
+        for k, v in profile.items()
+        if k not in ("missing_patterns", "correlations", "associations")
+    }
+    html = profile_page({**slim, "mode": "minimal"})
+    assert "Correlations between numeric columns" not in html
+    assert "minimal: per-column statistics only" in html
+    assert ">Duplicates and outliers</h2>" in html  # counted in both modes
+
+
+def test_group_representation_beside_reference_shares(tmp_path: Path) -> None:
+    df = pd.DataFrame({"sex": ["F"] * 30 + ["M"] * 70, "x": range(100)})
+    df.to_csv(tmp_path / "g.csv", index=False)
+    p = profile_data(tmp_path / "g.csv", reference_shares={"sex": {"F": 0.51, "M": 0.49}})
+    html = profile_page(p)
+    desc = re.search(r'<desc id="d-rep-0">(.*?)</desc>', html).group(1)
+    assert desc == (  # most rows first
+        "M in the data: 70.0%; M reference: 49.0%; F in the data: 30.0%; F reference: 51.0%"
+    )
+    assert "-21.0 points" in html and "+21.0 points" in html
+
+
+def test_matrix_svg_cells_print_their_values() -> None:
+    from civicml.report._profile_page import matrix_svg
+
+    svg = matrix_svg("m", "T", ["a", "b", "c"], {("a", "b"): -0.5, ("c", "b"): None})
+    assert "a and b: -0.50" in svg and "b and c: not defined" in svg and "a and c: not" in svg
+    assert svg.count("<rect") == 9 and ">-0.50<" in svg and ">–<" in svg

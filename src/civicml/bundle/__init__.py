@@ -1,5 +1,5 @@
 """The deployable artifact: safe serialisation, a manifest of hashes, an Ed25519 signature,
-verified loading.
+a CycloneDX SBOM of the environment that wrote it, verified loading with a package version check.
 
 ``Predictor``, ``iter_batches`` and the ONNX export (``export_onnx``, ``parity``, ...) load
 lazily: they need pandas, which registry commands and bundle verification do not.
@@ -16,6 +16,7 @@ from civicml.bundle._bundle import (
     verify_bundle,
 )
 from civicml.bundle._manifest import MANIFEST, Manifest, sha256_bytes, sha256_file
+from civicml.bundle._sbom import SBOM_FILE, build_sbom, environment_components, purl
 from civicml.bundle._serialise import TRUSTED_TYPES, dump_model, load_model
 from civicml.bundle._signing import (
     KEY_ENV,
@@ -31,6 +32,14 @@ from civicml.bundle._signing import (
     sign_bundle,
     sign_with_available_key,
     write_keypair,
+)
+from civicml.bundle._versions import (
+    POLICY_ENV,
+    PackageVersionWarning,
+    VersionCheck,
+    VersionDifference,
+    check_versions,
+    installed_version,
 )
 
 if TYPE_CHECKING:  # loaded lazily at run time by __getattr__ below
@@ -50,6 +59,8 @@ __all__ = [
     "KEY_ENV",
     "MANIFEST",
     "MODEL_FILE",
+    "POLICY_ENV",
+    "SBOM_FILE",
     "SIGNATURE",
     "TRUSTED_TYPES",
     "Bundle",
@@ -57,21 +68,29 @@ __all__ = [
     "KeyFiles",
     "Manifest",
     "OnnxExport",
+    "PackageVersionWarning",
     "ParityResult",
     "Predictor",
+    "VersionCheck",
+    "VersionDifference",
+    "build_sbom",
+    "check_versions",
     "default_key_dir",
     "default_key_path",
     "dump_model",
     "dumps_json",
+    "environment_components",
     "export_onnx",
     "fingerprint",
     "generate_keypair",
+    "installed_version",
     "iter_batches",
     "load_bundle",
     "load_model",
     "onnx_feed",
     "parity",
     "public_key_pem",
+    "purl",
     "read_signature",
     "save_bundle",
     "sha256_bytes",

@@ -8,6 +8,8 @@ Layout (every file listed in ``manifest.json``)::
     leaderboard.json     every candidate's cross-validated scores
     metrics.json         held-out test metrics of the chosen model
     lineage.json         data sha256, spec, package versions, git commit
+    sbom.cdx.json        CycloneDX SBOM of the environment that trained the model (written here,
+                         or carried over when a bundle's files are copied into a new one)
     *.json / *.parquet   anything else a later stage adds (reference sample, checks, ...)
 
 Writing goes to a hidden temporary folder beside the destination, which is renamed into place
@@ -37,8 +39,10 @@ from civicml.bundle._manifest import (
     verify_manifest,
     write_manifest,
 )
+from civicml.bundle._sbom import SBOM_FILE, build_sbom
 from civicml.bundle._serialise import dump_model, load_model
 from civicml.bundle._signing import SIGNATURE, BundleSignature, check_signature
+from civicml.bundle._versions import VersionCheck, check_versions
 
 __all__ = ["MODEL_FILE", "Bundle", "dumps_json", "load_bundle", "save_bundle", "verify_bundle"]
 
@@ -85,12 +89,16 @@ class Bundle:
         Hashes of every file; ``manifest.digest`` identifies the bundle.
     signature : BundleSignature or None
         The verified Ed25519 signature of the manifest (``signature.json``); ``None``: unsigned.
+    versions : VersionCheck or None
+        What :func:`load_bundle` compared between installed and training package versions
+        (``None``: not loaded, only verified).
     """
 
     path: Path
     manifest: Manifest
     _model: Any = field(default=None, repr=False)
     signature: BundleSignature | None = None
+    versions: VersionCheck | None = None
 
     @property
     def signer(self) -> str | None:
@@ -199,6 +207,7 @@ def save_bundle(
         for name, data in (files or {}).items():
             _refuse_private_key(name, data)
             _put(tmp, name).write_bytes(data)
+        _write_sbom(tmp, target, model, documents or {})
         from civicml import __version__
 
         created = _dt.datetime.now(_dt.UTC).replace(microsecond=0).isoformat()
@@ -217,6 +226,43 @@ def save_bundle(
     bundle = verify_bundle(target)
     bundle._model = model
     return bundle
+
+
+def _write_sbom(tmp: Path, target: Path, model: Any, documents: Mapping[str, Any]) -> None:
+    """Write the SBOM of this environment, or keep the one a caller carried over from the bundle
+    it copies (the model was trained there, not here) once it reads as CycloneDX JSON."""
+    path = tmp / SBOM_FILE
+    if not path.exists():
+        path.write_bytes(dumps_json(_sbom_for(target, model, documents)))
+        return
+    try:
+        doc = json.loads(path.read_bytes())
+        valid = doc.get("bomFormat") == "CycloneDX" and isinstance(doc.get("components"), list)
+    except (ValueError, AttributeError):
+        valid = False
+    if not valid:
+        raise BundleError.build(
+            f"The bundle file {SBOM_FILE!r} given is not a CycloneDX SBOM",
+            expected='JSON with "bomFormat": "CycloneDX" and a "components" list',
+            fix=f"Leave {SBOM_FILE!r} out and civicml writes the SBOM of this environment",
+        )
+
+
+def _sbom_for(target: Path, model: Any, documents: Mapping[str, Any]) -> dict[str, Any]:
+    """The bundle's SBOM: the model named from ``model_info.json`` (else the folder), linked to
+    the packages ``lineage.json`` records."""
+    info = documents.get("model_info.json")
+    info = info if isinstance(info, Mapping) else {}
+    lineage = documents.get("lineage.json")
+    packages = lineage.get("packages") if isinstance(lineage, Mapping) else None
+    props = {k: str(info[k]) for k in ("task", "target", "candidate") if info.get(k) is not None}
+    if model is not None:
+        props["estimator"] = f"{type(model).__module__}.{type(model).__qualname__}"
+    return build_sbom(
+        name=str(info.get("name") or target.name),
+        properties=props,
+        lineage_packages=[p for p in (packages or {}) if p != "python"],
+    )
 
 
 def _put(root: Path, name: str) -> Path:
@@ -253,17 +299,31 @@ def verify_bundle(path: str | Path) -> Bundle:
     return Bundle(path=root, manifest=manifest, signature=check_signature(root, manifest.digest))
 
 
-def load_bundle(path: str | Path) -> Bundle:
-    """Verify every hash, then load the model with civicml's trusted types.
+def load_bundle(path: str | Path, *, version_policy: str | None = None) -> Bundle:
+    """Verify every hash, compare the model's package versions with the recorded ones, then
+    load the model with civicml's trusted types.
+
+    Parameters
+    ----------
+    path : path
+        The bundle folder.
+    version_policy : {"warn", "refuse", "ignore"}, optional
+        What a package version that differs from training does (default:
+        ``CIVICML_VERSION_POLICY``, else ``warn``; see :func:`~civicml.bundle.check_versions`).
+        The comparison is kept as ``bundle.versions``.
 
     Raises
     ------
     BundleError
-        Not a bundle, or the model holds a type civicml does not trust.
+        Not a bundle, the model holds a type civicml does not trust, or the version policy
+        refuses the installed packages.
     IntegrityError
         A file changed, went missing, or was added since the bundle was written.
     """
     bundle = verify_bundle(path)
+    bundle.versions = check_versions(
+        bundle.path, policy=version_policy, files=bundle.manifest.files
+    )
     if bundle.has(MODEL_FILE):
         _ = bundle.model
     return bundle

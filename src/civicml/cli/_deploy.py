@@ -117,6 +117,7 @@ def generate(
     )
     for reason in files.needs.reasons:
         console.print(f"  {reason}", soft_wrap=True, markup=False)
+    console.print(f"  packages: {files.lock_note}", soft_wrap=True, markup=False)
     for path in files.all():
         console.print(f"  {path}", markup=False)
     if check:

@@ -7,7 +7,11 @@ role (numeric, categorical, text, date, identifier); numeric columns get the mea
 deviation, minimum, maximum, quantiles, a histogram and an outlier count (1.5 × IQR);
 categorical columns their top categories with shares; text columns only their lengths. Given a
 target, it also reports the target against each feature (rate of each class, or the mean, by
-category or by bin).
+category or by bin); numeric outliers are also counted by |z| > 4, and the group
+representation sets protected or special-category groups beside reference shares (see
+:mod:`civicml.data._profile_groups`). The default full mode adds the missingness pattern,
+correlations and associations (:mod:`civicml.data._profile_relations`); ``minimal=True`` skips
+them and costs what the benchmarked statistics cost.
 
 No raw value of free text, identifiers or personal data ever leaves this module: a column whose
 sample the personal-data scan flags, a free-text column and an identifier-like column (mostly
@@ -33,7 +37,7 @@ from __future__ import annotations
 import math
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +54,13 @@ from civicml.data._pii import (
     is_uk_phone,
     scan_personal_data,
 )
+from civicml.data._profile_groups import check_reference_shares, representation
+from civicml.data._profile_relations import MAX_COLUMNS, relations
+from civicml.data._profile_sql import bin_expr as _bin_expr
+from civicml.data._profile_sql import finite as _finite
+from civicml.data._profile_sql import group_expr as _group_expr
+from civicml.data._profile_sql import literal as _lit
+from civicml.data._profile_sql import quote_name as _q
 from civicml.data._sandbox import sandbox
 from civicml.data._special import find_special_categories
 
@@ -81,21 +92,7 @@ _BINS = 10
 _EXACT_DISTINCT_ROWS = 200_000  # above this, distinct counts are HyperLogLog estimates (a few %)
 _FEW_VALUES = 10  # a numeric column with at most this many values is also shown by value
 _CLASS_LIMIT = 20  # a target with at most this many values is a classification target
-
-
-def _q(name: str) -> str:
-    return '"' + str(name).replace('"', '""') + '"'
-
-
-def _lit(text: str) -> str:
-    return "'" + str(text).replace("'", "''") + "'"
-
-
-def _finite(v: Any) -> float | None:
-    if v is None:
-        return None
-    f = float(v)
-    return f if math.isfinite(f) else None
+_Z_LIMIT = 4.0  # a value this many standard deviations from the mean is an outlier too
 
 
 def _scan(source: Path) -> tuple[str, Path, str]:
@@ -143,6 +140,10 @@ def profile_data(
     top: int = 10,
     min_cell: int = MIN_CELL,
     threads: int | None = None,
+    minimal: bool = False,
+    protected: Mapping[str, str] | None = None,
+    reference_shares: Mapping[str, Mapping[str, float]] | None = None,
+    max_columns: int = MAX_COLUMNS,
 ) -> dict[str, Any]:
     """Profile a CSV or Parquet file (or a folder or glob of them) through DuckDB.
 
@@ -157,6 +158,17 @@ def profile_data(
         Least rows a category needs to be shown by name.
     threads : int, optional
         DuckDB's worker threads (default: all cores).
+    minimal : bool, default False
+        Only the per-column statistics, duplicates, outliers and the target comparison; skip
+        the missingness pattern, correlations and associations (the full mode's extra scans).
+    protected : mapping, optional
+        Protected characteristic to column (the spec's ``protected:``), for the group
+        representation; a column this file lacks is listed as not in it (a spec's protected
+        column may come from another source).
+    reference_shares : mapping, optional
+        Column to ``{group: share}`` of the population served, set beside each group's share.
+    max_columns : int, default :data:`MAX_COLUMNS`
+        Most numeric (and categorical) columns compared pairwise in full mode.
 
     Returns
     -------
@@ -166,7 +178,8 @@ def profile_data(
     Raises
     ------
     DataError
-        The file is missing, of a format DuckDB cannot read, empty, or lacks ``target``.
+        The file is missing, of a format DuckDB cannot read, empty, lacks ``target``, or the
+        reference shares name a missing column or are not shares.
     """
     start = time.perf_counter()
     path = Path(os.path.realpath(Path(source).expanduser()))
@@ -194,6 +207,7 @@ def profile_data(
                 got=target,
                 fix="Pass --target with one of the file's columns",
             )
+        reference = check_reference_shares(reference_shares or {}, names)
         sample = _sample(con, scan, rows)
         hidden = _hidden_columns(sample, names, kinds)
         base = _base_stats(con, scan, names, kinds, exact=rows <= _EXACT_DISTINCT_ROWS)
@@ -207,6 +221,11 @@ def profile_data(
         dups = _duplicates(con, scan, names, rows)
         missing_rows = _rows_with_missing(con, scan, names)
         by_target = _target(con, scan, columns, target, min_cell) if target else None
+        more = (
+            {}
+            if minimal
+            else relations(con, scan, columns, rows, min_cell=min_cell, max_columns=max_columns)
+        )
     return {
         "profile_version": PROFILE_VERSION,
         "source": _source_info(path, fmt),
@@ -214,7 +233,9 @@ def profile_data(
         "distinct_method": "exact" if rows <= _EXACT_DISTINCT_ROWS else "approximate (HyperLogLog)",
         "rows": rows,
         "n_columns": len(names),
+        "mode": "minimal" if minimal else "full",
         "duplicate_rows": dups,
+        "duplicate_share": round(dups / rows, 6) if rows else 0.0,
         "rows_with_missing": missing_rows,
         "min_cell": min_cell,
         "columns": columns,
@@ -222,6 +243,10 @@ def profile_data(
         "special_category": hidden["special"],
         "personal_scan_rows": len(sample),
         "target": by_target,
+        "representation": representation(
+            columns, hidden["special"], protected, reference, min_cell=min_cell
+        ),
+        **more,
         "seconds": round(time.perf_counter() - start, 3),
     }
 
@@ -370,8 +395,16 @@ def _detail(
         if lo is not None and hi is not None and qs.get("p25") is not None:
             iqr = qs["p75"] - qs["p25"]
             a, b = qs["p25"] - 1.5 * iqr, qs["p75"] + 1.5 * iqr
-            extra["histogram"], n = _histogram(con, scan, c, lo, hi, (a, b))
-            extra["outliers"] = {"rule": "outside 1.5 × IQR", "low": a, "high": b, "count": n}
+            z = (num["mean"], num["sd"]) if num.get("sd") else None
+            extra["histogram"], n, nz = _histogram(con, scan, c, lo, hi, (a, b), z)
+            extra["outliers"] = {
+                "rule": "outside 1.5 × IQR",
+                "low": a,
+                "high": b,
+                "count": n,
+                "z_rule": f"|z| > {_Z_LIMIT:g} (z from the mean and standard deviation)",
+                "z_count": nz,
+            }
         out: dict[str, Any] = {"numeric": {**num, **extra}}
         if col["distinct"] <= _FEW_VALUES:  # a code or a count: its values are categories too
             out["categories"] = _top_categories(con, scan, c, col["count"], top, min_cell)
@@ -381,39 +414,43 @@ def _detail(
     return {}
 
 
-def _bin_expr(c: str, lo: float, hi: float, bins: int) -> str:
-    width = (hi - lo) / bins if hi > lo else 1.0
-    index = f"least(greatest(floor(({c}::DOUBLE - ({lo!r})) / ({width!r})), 0), {bins - 1})::INT"
-    return f"CASE WHEN {c} IS NULL OR NOT isfinite({c}::DOUBLE) THEN NULL ELSE {index} END"
-
-
 def _histogram(
-    con: Any, scan: str, c: str, lo: float, hi: float, fences: tuple[float, float]
-) -> tuple[list[dict[str, Any]], int]:
-    """Equal-width bins of a numeric column, and the rows outside ``fences``, in one scan."""
+    con: Any,
+    scan: str,
+    c: str,
+    lo: float,
+    hi: float,
+    fences: tuple[float, float],
+    z: tuple[float, float] | None,
+) -> tuple[list[dict[str, Any]], int, int]:
+    """Equal-width bins of a numeric column, the rows outside ``fences`` and the rows with
+    |z| above :data:`_Z_LIMIT` (``z`` is the mean and sd), in one scan."""
     bins = _BINS if hi > lo else 1
     width = (hi - lo) / bins if hi > lo else 0.0
     x = f"{c}::DOUBLE"
+    mean, sd = z if z else (0.0, math.inf)
     rows = con.execute(
-        f"SELECT {_bin_expr(c, lo, hi, bins)} AS b, count(*), "
-        f"count(*) FILTER ({x} < ? OR {x} > ?) FROM {scan} "
-        f"WHERE {c} IS NOT NULL AND isfinite({x}) GROUP BY b",
-        list(fences),
+        f"SELECT {_bin_expr(c, lo, hi, bins)} AS civicml_b, count(*), "
+        f"count(*) FILTER ({x} < ? OR {x} > ?), "
+        f"count(*) FILTER (abs({x} - ?) > ?) FROM {scan} "
+        f"WHERE {c} IS NOT NULL AND isfinite({x}) GROUP BY civicml_b",
+        [*fences, mean, _Z_LIMIT * sd if z else 1e308],
     ).fetchall()
-    got = {b: int(n) for b, n, _ in rows}
+    got = {b: int(n) for b, n, _, _ in rows}
     hist = [
         {"low": lo + i * width, "high": lo + (i + 1) * width, "count": got.get(i, 0)}
         for i in range(bins)
     ]
-    return hist, sum(int(o) for _, _, o in rows)
+    return hist, sum(int(o) for _, _, o, _ in rows), sum(int(o) for *_, o in rows)
 
 
 def _top_categories(
     con: Any, scan: str, c: str, count: int, top: int, min_cell: int
 ) -> dict[str, Any]:
     found = con.execute(
-        f"SELECT {c}::VARCHAR AS v, count(*) AS n FROM {scan} WHERE {c} IS NOT NULL "
-        f"GROUP BY v HAVING count(*) >= ? ORDER BY n DESC, v LIMIT ?",
+        f"SELECT {c}::VARCHAR AS civicml_v, count(*) AS civicml_n FROM {scan} "
+        f"WHERE {c} IS NOT NULL GROUP BY civicml_v HAVING count(*) >= ? "
+        "ORDER BY civicml_n DESC, civicml_v LIMIT ?",
         [min_cell, top],
     ).fetchall()
     shown: list[dict[str, Any]] = [
@@ -468,8 +505,8 @@ def _target(
         if col["values_hidden"] or col["role"] in ("text", "id"):
             return {**out, "skipped": "the target's values are not shown", "by_feature": {}}
         classes = con.execute(
-            f"SELECT {t}::VARCHAR AS v, count(*) FROM {scan} WHERE {t} IS NOT NULL "
-            "GROUP BY v ORDER BY v"
+            f"SELECT {t}::VARCHAR AS civicml_v, count(*) FROM {scan} WHERE {t} IS NOT NULL "
+            "GROUP BY civicml_v ORDER BY civicml_v"
         ).fetchall()
         out["classes"] = [str(v) for v, _ in classes]
     by: dict[str, Any] = {}
@@ -498,32 +535,13 @@ def _skip_reason(f: dict[str, Any]) -> str:
     return f"{f['role']} columns are not compared with the target"
 
 
-def _group_expr(f: dict[str, Any]) -> str | None:
-    c = _q(f["name"])
-    if f["values_hidden"]:
-        return None
-    if f["role"] == "numeric" and f["numeric"].get("histogram") and "categories" not in f:
-        hist = f["numeric"]["histogram"]
-        lo, hi = hist[0]["low"], hist[-1]["high"]
-        return _bin_expr(c, lo, hi, len(hist))
-    if "categories" in f:
-        shown = [_lit(s["value"]) for s in f["categories"]["top"]]
-        if not shown:
-            return f"CASE WHEN {c} IS NULL THEN NULL ELSE '(other)' END"
-        return (
-            f"CASE WHEN {c} IS NULL THEN NULL WHEN {c}::VARCHAR IN ({', '.join(shown)}) "
-            f"THEN {c}::VARCHAR ELSE '(other)' END"
-        )
-    return None
-
-
 def _by_group(
     con: Any, scan: str, group: str, t: str, regression: bool, min_cell: int
 ) -> dict[str, Any]:
     if regression:
         rows = con.execute(
-            f"SELECT {group} AS g, count(*), avg({t}::DOUBLE) FROM {scan} "
-            f"WHERE {t} IS NOT NULL GROUP BY g ORDER BY g NULLS LAST"
+            f"SELECT {group} AS civicml_g, count(*), avg({t}::DOUBLE) FROM {scan} "
+            f"WHERE {t} IS NOT NULL GROUP BY civicml_g ORDER BY civicml_g NULLS LAST"
         ).fetchall()
         groups: list[dict[str, Any]] = [
             {"group": _label(g), "count": int(n), "mean": _finite(m)}
@@ -532,8 +550,8 @@ def _by_group(
         ]
         return {"measure": "mean", "groups": groups}
     rows = con.execute(
-        f"SELECT {group} AS g, {t}::VARCHAR AS y, count(*) FROM {scan} "
-        f"WHERE {t} IS NOT NULL GROUP BY g, y"
+        f"SELECT {group} AS civicml_g, {t}::VARCHAR AS civicml_y, count(*) FROM {scan} "
+        f"WHERE {t} IS NOT NULL GROUP BY civicml_g, civicml_y"
     ).fetchall()
     totals: dict[Any, int] = {}
     for g, _, n in rows:

@@ -16,13 +16,19 @@ Examples
 >>> card = dataset_card(profile)
 >>> "| Data quantities | 3 rows × 1 columns" in card, NEEDS_PERSON in card
 (True, True)
+>>> data = dataset_card_data(profile)
+>>> data["atrs"]["data_quantities"], "data_collection" in data["needs_person"]
+('3 rows × 1 columns', True)
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["NEEDS_PERSON", "dataset_card"]
+__all__ = ["CARD_VERSION", "NEEDS_PERSON", "dataset_card", "dataset_card_data"]
+
+#: Version of the ``dataset_card.json`` layout.
+CARD_VERSION = 1
 
 #: What a field that only a person can answer says (the ATRS record's marker).
 NEEDS_PERSON = "TO BE COMPLETED BY A PERSON"
@@ -98,7 +104,8 @@ def _fields(profile: dict[str, Any]) -> list[tuple[str, str]]:
     ]
 
 
-def _column_line(c: dict[str, Any]) -> str:
+def _summary(c: dict[str, Any]) -> str:
+    """One line on a column's values: categories, range or dates (never a withheld value)."""
     summary = ""
     if c.get("values_hidden"):
         summary = f"values not shown: {c.get('hidden_reason', '')}"
@@ -115,6 +122,11 @@ def _column_line(c: dict[str, Any]) -> str:
             summary = f"range {n['min']:.4g} to {n['max']:.4g}, mean {n['mean']:.4g}"
     elif c.get("date"):
         summary = f"{c['date']['min']} to {c['date']['max']}"
+    return summary
+
+
+def _column_line(c: dict[str, Any]) -> str:
+    summary = _summary(c)
     return (
         f"| {_cell(c['name'])} | {c['role']} | {_pct(c['missing_share'])} | {c['distinct']:,} "
         f"| {_cell(summary)} |"
@@ -122,8 +134,10 @@ def _column_line(c: dict[str, Any]) -> str:
 
 
 def _groups(profile: dict[str, Any]) -> list[str]:
+    if "representation" in profile:
+        return _representation(profile)
     special = {s["column"]: s["label"] for s in profile["special_category"]}
-    lines: list[str] = []
+    lines: list[str] = [""]
     for c in profile["columns"]:
         if c["name"] in special and c.get("categories"):
             lines.append(
@@ -133,7 +147,74 @@ def _groups(profile: dict[str, Any]) -> list[str]:
                     for t in c["categories"]["top"]
                 )
             )
+    return lines if len(lines) > 1 else []
+
+
+def _representation(profile: dict[str, Any]) -> list[str]:
+    """Group counts by protected characteristic, beside the reference shares when given."""
+    lines: list[str] = []
+    for r in profile["representation"]:
+        head = f"**{_cell(r['column'])}** ({_cell(r['characteristic'])})"
+        if not r["groups"]:
+            lines += ["", f"{head}: {_cell(r.get('note', 'not shown'))}."]
+            continue
+        lines += [
+            "",
+            head,
+            "",
+            "| Group | Rows | Share | Reference share | Difference |",
+            "|---|---|---|---|---|",
+        ]
+        for g in r["groups"]:
+            ref, diff = g.get("reference"), g.get("difference")
+            lines.append(
+                f"| {_cell(g['value'])} | {g['count']:,} | {_pct(g['share'])} | "
+                f"{'–' if ref is None else _pct(ref)} | "
+                f"{'–' if diff is None else f'{100 * diff:+.1f} points'} |"
+            )
+        for x in r.get("reference_not_shown", []):
+            lines.append(
+                f"| {_cell(x['value'])} | {_cell(x['why'])} | – | {_pct(x['reference'])} | – |"
+            )
     return lines
+
+
+def _relations(profile: dict[str, Any]) -> list[str]:
+    """The full mode's findings in a few lines: patterns, strongest pairs, outliers."""
+    lines: list[str] = []
+    mp = profile.get("missing_patterns")
+    if mp and mp["patterns"]:
+        top = [p for p in mp["patterns"] if p["missing"]][:3]
+        if top:
+            lines.append(
+                "- Most common gaps together: "
+                + "; ".join(f"{', '.join(p['missing'])} ({_pct(p['share'])})" for p in top)
+            )
+    cor = [p for p in (profile.get("correlations") or {}).get("pairs", []) if p["spearman"]]
+    strong = [p for p in cor if abs(p["spearman"]) >= 0.7][:5]
+    if strong:
+        lines.append(
+            "- Strongly correlated numeric pairs (|Spearman| ≥ 0.7): "
+            + "; ".join(f"{p['a']} and {p['b']} {p['spearman']:.2f}" for p in strong)
+        )
+    assoc = (profile.get("associations") or {}).get("cramers_v", [])
+    strong = [p for p in assoc if (p["value"] or 0) >= 0.5][:5]
+    if strong:
+        lines.append(
+            "- Strongly associated categorical pairs (Cramér's V ≥ 0.5): "
+            + "; ".join(f"{p['a']} and {p['b']} {p['value']:.2f}" for p in strong)
+        )
+    outliers = [
+        (c["name"], c["numeric"]["outliers"])
+        for c in profile["columns"]
+        if (c.get("numeric") or {}).get("outliers", {}).get("count")
+    ]
+    if outliers:
+        lines.append(
+            "- Outliers outside 1.5 × IQR (|z| > 4): "
+            + ", ".join(f"{n} {o['count']:,} ({o.get('z_count', 0):,})" for n, o in outliers[:8])
+        )
+    return [" ".join(x.split()) for x in lines]  # a name with a line break stays one line
 
 
 def dataset_card(profile: dict[str, Any], *, title: str | None = None) -> str:
@@ -161,10 +242,19 @@ def dataset_card(profile: dict[str, Any], *, title: str | None = None) -> str:
         "|---|---|---|---|---|",
     ]
     out += [_column_line(c) for c in profile["columns"]]
+    found = _relations(profile)
+    if found:
+        out += ["", "## Findings from the exploratory analysis", "", *found]
     groups = _groups(profile)
     if groups:
-        out += ["", "## Group representation", "", *groups]
-        out += ["", f"Reference shares of the population served: {NEEDS_PERSON}."]
+        out += ["", "## Group representation", *groups]
+        given = any(
+            g.get("reference") is not None
+            for r in profile.get("representation", [])
+            for g in r["groups"]
+        )
+        if not given:
+            out += ["", f"Reference shares of the population served: {NEEDS_PERSON}."]
     target = profile.get("target")
     if target:
         out += [
@@ -175,3 +265,43 @@ def dataset_card(profile: dict[str, Any], *, title: str | None = None) -> str:
             "target against each feature is in `profile.json` and `profile.html`.",
         ]
     return "\n".join(out) + "\n"
+
+
+def _snake(label: str) -> str:
+    return "_".join(label.lower().replace(",", "").split())
+
+
+def dataset_card_data(profile: dict[str, Any], *, title: str | None = None) -> dict[str, Any]:
+    """The dataset card as JSON-ready data (``dataset_card.json``): the ATRS data fields by
+    their snake-case names, the fields only a person can answer, the per-column summary, the
+    exploratory analysis's findings and the group representation.
+
+    It holds only what :func:`dataset_card` shows, so it shows no withheld value either.
+    """
+    fields = {_snake(k): v for k, v in _fields(profile)}
+    return {
+        "card_version": CARD_VERSION,
+        "name": title or profile["source"]["name"],
+        "source": profile["source"],
+        "atrs": fields,
+        "needs_person": [k for k, v in fields.items() if NEEDS_PERSON in v],
+        "rows": profile["rows"],
+        "n_columns": profile["n_columns"],
+        "duplicate_rows": profile["duplicate_rows"],
+        "rows_with_missing": profile["rows_with_missing"],
+        "min_cell": profile["min_cell"],
+        "columns": [
+            {
+                "name": c["name"],
+                "role": c["role"],
+                "missing_share": c["missing_share"],
+                "distinct": c["distinct"],
+                "summary": _summary(c),
+            }
+            for c in profile["columns"]
+        ],
+        "findings": [x.removeprefix("- ") for x in _relations(profile)],
+        "representation": profile.get("representation", []),
+        "target": (profile.get("target") or {}).get("column"),
+        "profile_mode": profile.get("mode", "full"),
+    }

@@ -9,8 +9,10 @@ Read from the bundle, never guessed from the machine running ``deploy generate``
   image installs;
 * ``model_info.json`` / ``leaderboard.json``: a chosen candidate whose ``text`` parameter is
   ``embed`` needs ``deep`` too (for a bundle without ``model.skops``);
-* ``lineage.json``'s ``packages``: the versions of scikit-learn, LightGBM, skops and NumPy the
-  model was fitted with (a skops file loads reliably only with them) and the Python version.
+* ``sbom.cdx.json`` (the bundle's CycloneDX SBOM, every bundle since it existed), else
+  ``lineage.json``'s ``packages``: the versions of scikit-learn, SciPy, NumPy, skops, LightGBM
+  and onnxruntime the model was fitted with (a skops file loads reliably only with them, and
+  loading compares them: ``CIVICML_VERSION_POLICY``) and the Python version.
 
 The ``scale`` extra (psycopg, s3fs) is always needed: the deployment reads the registry from
 PostgreSQL and the bundles from object storage.
@@ -29,6 +31,7 @@ Examples
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import zipfile
@@ -40,7 +43,9 @@ from typing import Any
 __all__ = ["BundleNeeds", "bundle_needs"]
 
 #: Packages whose version must match training for the model to load and score the same.
-PINNED = ("scikit-learn", "lightgbm", "skops", "numpy")
+PINNED = ("scikit-learn", "scipy", "numpy", "skops", "lightgbm", "onnxruntime")
+#: The bundle's SBOM file (civicml.bundle.SBOM_FILE; deploy imports nothing from bundle).
+BUNDLE_SBOM = "sbom.cdx.json"
 
 #: Module prefixes in a model file that need the ``deep`` extra at serving time.
 DEEP_MODULES = ("civicml.components._embed", "torch", "sentence_transformers", "transformers")
@@ -64,6 +69,11 @@ class BundleNeeds:
         Why each extra is there, for the Dockerfile's comments and the CLI.
     system_packages : tuple of str
         Debian packages the image installs (``libgomp1``: LightGBM's OpenMP runtime).
+    pinned_from : str or None
+        Where ``pins`` were read: ``sbom.cdx.json``, ``lineage.json`` or ``None`` (nowhere).
+    sbom_serial, sbom_sha256 : str or None
+        The bundle SBOM's ``serialNumber`` and the sha256 of its file, for the image's SBOM to
+        reference (``None``: the bundle has no SBOM).
     """
 
     extras: tuple[str, ...] = ("scale",)
@@ -71,6 +81,9 @@ class BundleNeeds:
     python: str | None = None
     reasons: tuple[str, ...] = ()
     system_packages: tuple[str, ...] = ("libgomp1",)
+    pinned_from: str | None = None
+    sbom_serial: str | None = None
+    sbom_sha256: str | None = None
 
 
 def _skops_modules(path: Path) -> set[str]:
@@ -114,6 +127,43 @@ def _embeds_text(folder: Path) -> bool:
     return False
 
 
+def _normalise(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def _sbom_versions(folder: Path) -> tuple[dict[str, str], str | None, str | None]:
+    """``(normalised name -> version, serialNumber, file sha256)`` of the bundle's SBOM."""
+    try:
+        raw = (folder / BUNDLE_SBOM).read_bytes()
+        doc = json.loads(raw)
+    except (OSError, ValueError):
+        return {}, None, None
+    if not isinstance(doc, dict) or not isinstance(doc.get("components"), list):
+        return {}, None, None
+    versions: dict[str, str] = {}
+    for c in doc["components"]:
+        if isinstance(c, dict) and c.get("type") == "library":
+            name, version = c.get("name"), c.get("version")
+            if isinstance(name, str) and isinstance(version, str):
+                versions.setdefault(_normalise(name), version)
+    serial = doc.get("serialNumber")
+    return versions, serial if isinstance(serial, str) else None, hashlib.sha256(raw).hexdigest()
+
+
+def _pins(root: Path) -> tuple[dict[str, str], str | None, str | None, str | None, str]:
+    """The model's package pins, where they came from, the SBOM reference, the Python."""
+    packages = _read(root, "lineage.json").get("packages") or {}
+    lineage = {_normalise(k): v for k, v in packages.items() if isinstance(v, str)}
+    sbom, serial, digest = _sbom_versions(root)
+    recorded, source = (sbom, BUNDLE_SBOM) if sbom else (lineage, "lineage.json")
+    pins = {
+        name: recorded[name]
+        for name in PINNED
+        if isinstance(recorded.get(name), str) and _VERSION.match(recorded[name])
+    }
+    return pins, (source if pins else None), serial, digest, str(packages.get("python") or "")
+
+
 def bundle_needs(folder: str | Path) -> BundleNeeds:
     """What serving the bundle in ``folder`` needs (see the module docstring)."""
     root = Path(folder)
@@ -126,14 +176,16 @@ def bundle_needs(folder: str | Path) -> BundleNeeds:
     elif _embeds_text(root):
         extras.insert(0, "deep")
         reasons.insert(0, "deep: the chosen candidate embeds text (torch)")
-    packages = _read(root, "lineage.json").get("packages") or {}
-    pins = {
-        name: str(packages[name])
-        for name in PINNED
-        if isinstance(packages.get(name), str) and _VERSION.match(packages[name])
-    }
-    py = str(packages.get("python") or "")
+    pins, pinned_from, serial, digest, py = _pins(root)
     python = ".".join(py.split(".")[:2]) if re.match(r"^3\.\d+", py) else None
     if any(m.startswith("lightgbm") for m in modules):
         reasons.append("libgomp1: the model holds LightGBM (OpenMP)")
-    return BundleNeeds(extras=tuple(extras), pins=pins, python=python, reasons=tuple(reasons))
+    return BundleNeeds(
+        extras=tuple(extras),
+        pins=pins,
+        python=python,
+        reasons=tuple(reasons),
+        pinned_from=pinned_from,
+        sbom_serial=serial,
+        sbom_sha256=digest,
+    )

@@ -34,7 +34,7 @@ from civicml.report._model_card import (
     split_front_matter,
 )
 from civicml.report._page import page_context, report_env, wrap_tables
-from civicml.report._profile_page import bars_svg, profile_page, write_profile_page
+from civicml.report._profile_page import bars_svg, matrix_svg, profile_page, write_profile_page
 from civicml.report._render import (
     ReportPaths,
     print_pdf,
@@ -74,6 +74,7 @@ __all__ = [
     "page_context",
     "plain_summary",
     "print_pdf",
+    "matrix_svg",
     "profile_page",
     "publish_atrs",
     "read_atrs_spreadsheet",

@@ -248,6 +248,7 @@ def _model_tool_specification(
             )
         ],
         data_specification=data_specification(
+            spec=spec,
             source_data_name=str(data.get("source") or needs_person("source data name")),
             data_modality="Tabular",
             data_description=spec.get("description") or needs_person("data description"),

@@ -6,6 +6,7 @@ questions, 2.4's data sharing, 2.5's impact assessments and sign-off risk, and c
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from civicml.report._atrs_schema import (
@@ -22,11 +23,13 @@ from civicml.report._atrs_schema import (
     find_gaps,
     missing_fields,
 )
+from civicml.report._model_card import dataset_card_links
 
 __all__ = [
     "PHASES",
     "approval_risk",
     "data_specification",
+    "dataset_cards_text",
     "decision_process",
     "energy_entry",
     "impact_assessments",
@@ -118,8 +121,39 @@ def decision_process(
     )
 
 
-def data_specification(**fields: Any) -> DataSpecification:
-    """2.4's data specification; sharing agreements and access are for a person to fill in."""
+def dataset_cards_text(spec: Mapping[str, Any]) -> str:
+    """Where the dataset cards of ``spec``'s sources are, beside the record (``""`` if none).
+
+    >>> dataset_cards_text({"data": {"path": "claims.csv"}})
+    "Dataset card (per-column statistics, missingness, group representation) beside this record: data/data/dataset_card.md for source 'data' (exploratory analysis: data/data/profile.html)."
+    """
+    links = dataset_card_links(spec)
+    if not links:
+        return ""
+    return (
+        "Dataset card (per-column statistics, missingness, group representation) beside this "
+        "record: "
+        + "; ".join(
+            f"{x['card']} for source {x['source']!r} (exploratory analysis: {x['profile']})"
+            for x in links
+        )
+        + "."
+    )
+
+
+def data_specification(
+    *, spec: Mapping[str, Any] | None = None, **fields: Any
+) -> DataSpecification:
+    """2.4's data specification; sharing agreements and access are for a person to fill in.
+
+    Given the bundle's ``spec``, the completeness and representativeness field ends with the
+    links to the dataset cards ``civicml run`` writes beside the record
+    (:func:`dataset_cards_text`).
+    """
+    cards = dataset_cards_text(spec or {})
+    if cards:
+        key = "data_completeness_and_representativeness"
+        fields[key] = f"{fields[key]} {cards}" if fields.get(key) else cards
     return DataSpecification(
         **fields,
         data_sharing_agreements=needs_person("data sharing agreements"),

@@ -13,6 +13,10 @@
   ``dropped`` list or the data-quality findings): it cannot help the model;
 * ``unused`` — an input whose permutation importance is zero or below (and zero in every fold,
   when per-fold importances are recorded): the model does not rely on it.
+
+:func:`reduced_view` reads what ``civicml run`` measured of the smaller feature set (the inputs
+without the identifier, constant and unused ones): its cost in score against the full model,
+fold by fold, with the corrected t-test.
 """
 
 from __future__ import annotations
@@ -25,9 +29,11 @@ from typing import Any
 __all__ = [
     "IDENTIFIER_NAMES",
     "MINIMISATION_KINDS",
+    "REDUCED_DOCUMENT",
     "MinimisationFinding",
     "importance_unused",
     "minimisation_findings",
+    "reduced_view",
 ]
 
 #: Every kind of finding, in the order they are listed.
@@ -297,3 +303,50 @@ def importance_unused(importance: dict[str, Any], features: list[str]) -> list[M
             )
         )
     return out
+
+
+#: The bundle document that holds the smaller feature set and its measured cost.
+REDUCED_DOCUMENT = "minimisation.json"
+
+
+def reduced_view(bundle: Any) -> dict[str, Any] | None:
+    """The smaller feature set for the report: the record ``civicml run`` measured
+    (``minimisation.json``), with each dropped column's reason as a sentence and the mean row
+    of the per-fold table; None when the bundle has no such record (an older bundle).
+
+    Examples
+    --------
+    >>> class B:
+    ...     docs = {"minimisation.json": {"verdict": "Dropping 1 column (x) costs 0.001 ROC AUC",
+    ...             "metric": "roc_auc", "refit": True, "seconds": 1.5,
+    ...             "dropped": [{"column": "x", "reason": "holds a single value"}],
+    ...             "folds": [{"fold": 1, "full": 0.8, "reduced": 0.79, "cost": 0.01},
+    ...                       {"fold": 2, "full": 0.82, "reduced": 0.83, "cost": -0.01}]}}
+    ...     def has(self, n): return n in self.docs
+    ...     def read_json(self, n): return self.docs[n]
+    >>> v = reduced_view(B())
+    >>> v["dropped_lines"], round(v["mean"]["full"], 3), round(v["mean"]["cost"], 3)
+    (["'x': holds a single value"], 0.81, 0.0)
+    """
+    b = _open(bundle)
+    doc = _doc(b, REDUCED_DOCUMENT)
+    if not isinstance(doc, dict) or not doc.get("verdict"):
+        return None
+    folds = [f for f in doc.get("folds") or [] if isinstance(f, dict)]
+    mean = None
+    if folds:
+        mean = {
+            k: sum(float(f[k]) for f in folds) / len(folds) for k in ("full", "reduced", "cost")
+        }
+    return {
+        **doc,
+        "folds": folds,
+        "mean": mean,
+        "dropped_lines": [
+            f"'{d.get('column')}': {d.get('reason')}" for d in doc.get("dropped") or []
+        ],
+        "not_input_lines": [
+            f"'{d.get('column')}': {d.get('reason')} (already not a model input)"
+            for d in doc.get("not_model_inputs") or []
+        ],
+    }

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from typing import Any
 
 __all__ = [
@@ -10,6 +12,7 @@ __all__ = [
     "approval_lines",
     "approval_view",
     "bandit_model_card",
+    "dataset_card_links",
     "energy_lines",
     "front_matter",
     "model_card",
@@ -79,6 +82,63 @@ _WHY_METRIC = {
     "mae": "the typical size of an error, in the target's own units",
     "r2": "the share of the target's variation the model explains",
 }
+
+
+#: the endings of a source path that ``civicml run`` profiles (a folder has none)
+_PROFILED = (".csv", ".csv.gz", ".tsv", ".txt", ".parquet")
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")  # a source name, as the spec checks it
+
+
+def dataset_card_links(spec: Mapping[str, Any]) -> list[dict[str, str]]:
+    """The dataset card and profile ``civicml run`` writes for each file source of ``spec``
+    (a bundle's ``spec.json``), as links relative to the report folder: ``data/<source>/``.
+
+    A SQL source, or a file of a format the profile does not read (Excel, JSON lines), has
+    none, and so has a name that is not a SQL name (the spec allows no other, so a link can
+    never leave ``data/``). Each entry holds ``source``, ``card`` and ``profile``.
+
+    Examples
+    --------
+    >>> dataset_card_links({"data": {"path": "data/claims.csv"}})
+    [{'source': 'data', 'card': 'data/data/dataset_card.md', 'profile': 'data/data/profile.html'}]
+    >>> dataset_card_links({"sources": {"people": {"path": "p.parquet"},
+    ...                                 "notes": {"path": "n.xlsx", "format": "excel"},
+    ...                                 "q": {"sql": "SELECT 1"}}})[0]["card"]
+    'data/people/dataset_card.md'
+    >>> dataset_card_links({"sources": {"../x": {"path": "x.csv"}}})  # not a source name
+    []
+    """
+    sources = spec.get("sources") or ({"data": spec["data"]} if spec.get("data") else {})
+    out = []
+    for name, source in dict(sources).items():
+        source = source if isinstance(source, Mapping) else {}
+        path = str(source.get("path") or "")
+        fmt = str(source.get("format") or "auto")
+        tail = path.rsplit("/", 1)[-1].lower()
+        if not path or fmt not in ("auto", "csv", "parquet") or not _NAME.fullmatch(str(name)):
+            continue
+        if "." in tail and not tail.endswith(_PROFILED):
+            continue
+        folder = f"data/{name}"
+        out.append(
+            {
+                "source": str(name),
+                "card": f"{folder}/dataset_card.md",
+                "profile": f"{folder}/profile.html",
+            }
+        )
+    return out
+
+
+def _card_link_lines(spec: Mapping[str, Any]) -> list[str]:
+    links = dataset_card_links(spec)
+    if not links:
+        return ["- Dataset card: none (no file source civicml can profile)"]
+    return [
+        f"- Dataset card of `{' '.join(x['source'].split())}`: [{x['card']}]({x['card']}) "
+        f"(exploratory analysis: [{x['profile']}]({x['profile']}))"
+        for x in links
+    ]
 
 
 def model_card(ctx: dict[str, Any]) -> str:
@@ -361,6 +421,7 @@ def _data_lines(ctx: dict[str, Any]) -> list[str]:
         f"- Size: {data.get('rows', '?')} rows, {data.get('columns', '?')} columns; "
         f"{info.get('n_train')} rows used for training",
         f"- Description: {spec.get('description') or NOT_RECORDED}",
+        *_card_link_lines(spec),
         "",
     ]
 

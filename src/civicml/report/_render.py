@@ -118,6 +118,7 @@ def _context(bundle: Any, registry_info: dict[str, Any] | None) -> dict[str, Any
         "findings": findings,
         "dpia": _read(bundle, "dpia_screen.json", {}),
         "minimisation": _minimisation(bundle),
+        "reduced": _reduced(bundle),
         "columns": columns,
         "quality": quality_lines(checks, quality, spec),
         "lineage": lineage,
@@ -308,6 +309,46 @@ def _minimisation(bundle: Any) -> list[dict[str, Any]]:
         return []
 
 
+def _reduced(bundle: Any) -> dict[str, Any] | None:
+    """The smaller feature set and its measured cost (None when the bundle has no record)."""
+    from civicml.report._minimisation import reduced_view
+
+    try:
+        return reduced_view(bundle)
+    except (BundleError, KeyError, TypeError, ValueError):
+        return None
+
+
+def data_links(out: Path) -> list[dict[str, str]]:
+    """Each source's profile and dataset card that ``civicml run`` wrote beside the report
+    (``data/<source>/``), as links relative to the report; only the files that exist.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> d = Path(tempfile.mkdtemp()); (d / "data" / "claims 1").mkdir(parents=True)
+    >>> _ = (d / "data" / "claims 1" / "profile.html").write_text("<html></html>")
+    >>> data_links(d)
+    [{'name': 'claims 1', 'profile': 'data/claims%201/profile.html'}]
+    """
+    from urllib.parse import quote
+
+    base = out / "data"
+    if not base.is_dir():
+        return []
+    files = (
+        ("profile", "profile.html"),
+        ("card", "dataset_card.md"),
+        ("card_json", "dataset_card.json"),
+    )
+    rows: list[dict[str, str]] = []
+    for folder in sorted(p for p in base.iterdir() if p.is_dir() and not p.is_symlink()):
+        found = {k: f"data/{quote(folder.name)}/{f}" for k, f in files if (folder / f).is_file()}
+        if found:
+            rows.append({"name": folder.name, **found})
+    return rows
+
+
 def write_report(
     bundle_dir: str | Path,
     out_dir: str | Path,
@@ -354,6 +395,7 @@ def write_report(
     ctx = _context(bundle, registry_info)
     ctx["approval"] = approval
     ctx["approval_view"] = approval_view(approval)
+    ctx["data_links"] = data_links(out)
     ctx["plots"] = _plots(ctx)
     env = report_env()
     common = page_context()

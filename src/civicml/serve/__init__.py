@@ -12,6 +12,7 @@ from civicml.asgi import (
 from civicml.serve._app import ServingApp
 from civicml.serve._batching import MicroBatcher
 from civicml.serve._decision_log import REDACTED, DecisionLog, read_decision_log
+from civicml.serve._disposal import DISPOSAL_ACTION, dispose_retired
 from civicml.serve._governance import Governance
 from civicml.serve._launch import ServerOptions, bundle_name, serve_forever
 from civicml.serve._log_key import LOG_KEY_ENV, LOG_KEY_FILE_ENV, LogHasher, load_log_key
@@ -24,6 +25,7 @@ from civicml.serve._server import BanditsOnlyApp, build_app, create_app, run_ser
 from civicml.serve._validate import InputSchema, ValidationFailed
 
 __all__ = [
+    "DISPOSAL_ACTION",
     "LOG_KEY_ENV",
     "LOG_KEY_FILE_ENV",
     "REDACTED",
@@ -51,6 +53,7 @@ __all__ = [
     "TokenVerifier",
     "ValidationFailed",
     "apply_retention",
+    "dispose_retired",
     "build_app",
     "bundle_name",
     "create_app",

@@ -1,5 +1,5 @@
 """Decision-log retention: parts older than the retention period are deleted, and each deletion
-is recorded.
+is recorded (file, period, row count and sha256).
 
 The period comes from ``DecisionLog(retention_days=N)`` or ``$CIVICML_LOG_RETENTION_DAYS`` (what
 ``civicml serve`` workers inherit). The log's writer thread applies it when it starts and once a
@@ -26,6 +26,7 @@ Examples
 from __future__ import annotations
 
 import datetime as _dt
+import hashlib
 import json
 import logging
 import os
@@ -113,6 +114,7 @@ def apply_retention(
                 if written >= cutoff:
                     continue
                 rows = _row_count(path)
+                digest = _sha256(path)
                 path.unlink()
             except FileNotFoundError:
                 continue  # another worker deleted it first
@@ -120,6 +122,7 @@ def apply_retention(
                 "file": f"{sub}/{path.name}",
                 "written_at": written.strftime("%Y-%m-%dT%H:%M:%SZ"),
                 "rows": rows,
+                "sha256": digest,
                 "deleted_at": now.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
                 "reason": f"older than the {days:g}-day retention period",
             }
@@ -134,6 +137,15 @@ def apply_retention(
                         extra={"event": "retention_audit_error", "error": type(exc).__name__},
                     )
     return deleted
+
+
+def _sha256(path: Path) -> str:
+    """The deleted part's sha256: what was deleted can be matched to a copy, never re-read."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def _row_count(path: Path) -> int | None:

@@ -470,6 +470,9 @@ class ProjectSpec(_Section):
     out_of_scope_uses: list[str] = Field(default_factory=list)
     #: how often an approved version is reviewed, in months ("6 months", "1 year" or 12)
     review_every: int = Field(default=12, ge=1, le=120)
+    #: how many days the served model's decision log is kept (applied by ``civicml serve`` and
+    #: on retirement; unset: kept until someone deletes it, which the disposal record says)
+    retention_days: float | None = Field(default=None, gt=0, le=36500)
 
     # Where the spec file lives; relative data paths resolve against it. Not a YAML key.
     base_dir: Path = Field(default=Path("."), exclude=True)

@@ -10,6 +10,7 @@ from civicml.workflow._pipeline import (
 )
 from civicml.workflow._project_job import ProjectOutcome, run_project
 from civicml.workflow._recording import TrainingOutcome, git_commit, package_versions
+from civicml.workflow._reduced import ReducedSet, measure_reduced, reduced_features
 from civicml.workflow._scoring import BatchScorer, list_partitions, score_file, score_partitions
 from civicml.workflow._training_job import run_training
 from civicml.workflow._unsupervised_job import run_unsupervised
@@ -24,12 +25,15 @@ __all__ = [
     "score_partitions",
     "PipelineOutcome",
     "ProjectOutcome",
+    "ReducedSet",
     "TrainingOutcome",
     "run_project",
     "git_commit",
+    "measure_reduced",
     "package_versions",
     "pipeline_fingerprint",
     "project_lock",
+    "reduced_features",
     "run_pipeline",
     "run_training",
     "run_unsupervised",

@@ -110,9 +110,10 @@ def _project(
     )
     make_private(out / "leaderboard.csv")
     training.contract.save(out / "contract.json")
+    # the dataset cards first: the report links the ones that exist beside it
+    profiles = profile_sources(spec, out / "report" / "data", emit)
     emit("stage", name="report")
     report = write_report(training.bundle.path, out / "report", pdf=pdf)
-    profiles = profile_sources(spec, out / "report" / "data", emit)
     registered = None
     if register_as:
         from civicml.registry import open_registry
@@ -133,12 +134,13 @@ def _project(
 
 def profile_sources(spec: ProjectSpec, folder: Path, emit: Callable[..., None]) -> dict[str, Path]:
     """Each file source's dataset card and profile (``profile.json``, ``profile.html``,
-    ``dataset_card.md``) under ``folder/<source>/``; a source that cannot be profiled (a SQL
+    ``dataset_card.md``, ``dataset_card.json``) under ``folder/<source>/``, with group counts for
+    the spec's protected characteristics; a source that cannot be profiled (a SQL
     query, a format DuckDB does not read) is skipped with a warning, never failing the run."""
     import json
 
     from civicml._errors import CivicMLError
-    from civicml.data import dataset_card, profile_data
+    from civicml.data import dataset_card, dataset_card_data, profile_data
     from civicml.report import write_profile_page
 
     sources = dict(spec.sources or {}) or ({"data": spec.data} if spec.data else {})
@@ -150,7 +152,9 @@ def profile_sources(spec: ProjectSpec, folder: Path, emit: Callable[..., None]) 
         emit("stage", name=f"profile {name}")
         target = spec.target if len(sources) == 1 else None
         try:
-            profile = profile_data(Path(spec.base_dir) / path, target=target)
+            profile = profile_data(
+                Path(spec.base_dir) / path, target=target, protected=dict(spec.protected or {})
+            )
         except CivicMLError as exc:
             emit("warning", message=f"No dataset card for source {name!r}: {exc}")
             continue
@@ -158,5 +162,7 @@ def profile_sources(spec: ProjectSpec, folder: Path, emit: Callable[..., None]) 
         write_private_text(out / "profile.json", json.dumps(profile, indent=2, default=str))
         write_profile_page(profile, out / "profile.html")
         write_private_text(out / "dataset_card.md", dataset_card(profile, title=name))
+        card = dataset_card_data(profile, title=name)
+        write_private_text(out / "dataset_card.json", json.dumps(card, indent=2, default=str))
         done[name] = out
     return done

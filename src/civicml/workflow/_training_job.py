@@ -176,7 +176,7 @@ def _train(
         onnx_files=onnx_files,
         onnx_doc=onnx_doc,
     )
-    bundle = _save(spec, bundle_dir, parts, overwrite=overwrite)
+    bundle = _save(spec, bundle_dir, parts, overwrite=overwrite, emit=emit)
     emit("saved", path=str(bundle.path), digest=bundle.digest)
     return TrainingOutcome(
         bundle,
@@ -349,7 +349,38 @@ def dpia_screen(spec: ProjectSpec, info: dict[str, Any], findings: Sequence[Any]
     return screen_dpia(spec.data_protection.model_dump(), inferred)
 
 
-def _save(spec: ProjectSpec, bundle_dir: str | Path, parts: BundleParts, *, overwrite: bool) -> Any:
+def _minimisation(
+    spec: ProjectSpec, parts: BundleParts, documents: dict[str, Any], emit: EventHandler
+) -> dict[str, Any]:
+    """``minimisation.json``: the smaller feature set (the model inputs minus the identifiers,
+    constant columns and unused inputs the report lists) and its cost in score, measured by
+    cross-validating the chosen candidate on it with the full model's folds
+    (:mod:`civicml.workflow._reduced`). No refit runs when nothing would be dropped."""
+    from civicml.report import minimisation_findings
+    from civicml.workflow._reduced import DocumentView, measure_reduced, reduced_features
+
+    reduced = reduced_features(parts.roles.features, minimisation_findings(DocumentView(documents)))
+    emit("stage", name="minimise", dropped=len(reduced.dropped))
+    X, group = parts.frame, spec.columns.group
+    return measure_reduced(
+        X,
+        X[parts.result.target],
+        parts.result,
+        reduced,
+        seed=spec.seed,
+        cv_folds=spec.cv_folds,
+        groups=X[group] if group else None,
+    )
+
+
+def _save(
+    spec: ProjectSpec,
+    bundle_dir: str | Path,
+    parts: BundleParts,
+    *,
+    overwrite: bool,
+    emit: EventHandler | None = None,
+) -> Any:
     from civicml.assess import checks_to_dict
     from civicml.bundle import save_bundle
     from civicml.data import special_category_record
@@ -380,27 +411,31 @@ def _save(spec: ProjectSpec, bundle_dir: str | Path, parts: BundleParts, *, over
         "threshold": to_plain(result.threshold),
     }
     reference, reference_doc = _reference(spec, parts, info)
+    documents = {
+        "model_info.json": info,
+        "contract.json": contract.to_dict(),
+        "leaderboard.json": result.leaderboard.to_dict(),
+        "metrics.json": metrics,
+        "lineage.json": parts.lineage,
+        "spec.json": spec.model_dump(mode="json"),
+        "personal_data.json": {"findings": [to_plain(f) for f in parts.findings]},
+        "assessment.json": parts.assessment.to_dict(),
+        "checks.json": checks_to_dict(parts.checks),
+        "selection.json": {
+            k: result.extra.get(k)
+            for k in ("selection", "pareto", "comparison", "ensemble", "calibration")
+        },
+        "onnx.json": parts.onnx_doc,
+        "reference.json": reference_doc,
+        "dpia_screen.json": dpia_screen(spec, info, parts.findings).to_dict(),
+    }
+    documents["minimisation.json"] = _minimisation(
+        spec, parts, documents, emit or (lambda *a, **k: None)
+    )
     return save_bundle(
         bundle_dir,
         model=result.pipeline,
-        documents={
-            "model_info.json": info,
-            "contract.json": contract.to_dict(),
-            "leaderboard.json": result.leaderboard.to_dict(),
-            "metrics.json": metrics,
-            "lineage.json": parts.lineage,
-            "spec.json": spec.model_dump(mode="json"),
-            "personal_data.json": {"findings": [to_plain(f) for f in parts.findings]},
-            "assessment.json": parts.assessment.to_dict(),
-            "checks.json": checks_to_dict(parts.checks),
-            "selection.json": {
-                k: result.extra.get(k)
-                for k in ("selection", "pareto", "comparison", "ensemble", "calibration")
-            },
-            "onnx.json": parts.onnx_doc,
-            "reference.json": reference_doc,
-            "dpia_screen.json": dpia_screen(spec, info, parts.findings).to_dict(),
-        },
+        documents=documents,
         files=parts.onnx_files,
         tables={"reference.parquet": reference},
         overwrite=overwrite,
