@@ -62,6 +62,7 @@ def test_me_is_the_token_owner_verified(site: Site) -> None:
         "verified": True,
         "via": "token:alice-token",
         "roles": ["viewer", "trainer"],
+        "models": [],
     }
 
 
@@ -364,6 +365,7 @@ def test_a_token_session_acts_as_the_token_owner_and_writes_need_the_csrf_token(
             "verified": True,
             "via": "token:bob-token",
             "roles": ["approver"],
+            "models": [],
         }
         r = site.call("POST", "/models/benefits/versions/1/approve", json={"reason": "x"})
         assert r.status_code == 403 and "CSRF" in _error(r)
@@ -391,6 +393,7 @@ def test_an_openid_session_acts_as_the_signed_in_person(site: Site) -> None:
             "verified": True,
             "via": "oidc",
             "roles": ["trainer"],
+            "models": [],
         }
         r = site.call("GET", "/tokens")
         assert r.status_code == 403 and "needs admin" in _error(r)

@@ -53,6 +53,7 @@ def test_the_server_signs_people_in_and_acts_as_them(tmp_path: Path) -> None:
                 "verified": True,
                 "via": "oidc",
                 "roles": ["approver"],
+                "models": [],
             }, me
             # a write with the cookie alone (no CSRF token) is refused
             refused = bob.post(f"{base}/api/v1/tokens", json={"name": "x", "scopes": ["viewer"]})

@@ -66,9 +66,10 @@ def test_the_history_is_one_line_with_the_old_revision_ids() -> None:
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
     script = ScriptDirectory.from_config(cfg)
-    assert script.get_heads() == [HEAD_REVISION] == ["0006"]
+    assert script.get_heads() == [HEAD_REVISION] == ["0007"]
     chain = [(r.revision, r.down_revision) for r in script.walk_revisions()]
     assert chain == [
+        ("0007", "0006"),
         ("0006", "0005"),
         ("0005", "0004"),
         ("0004", "0003"),

@@ -590,14 +590,53 @@ def retire(
     registry: RegistryOpt = None,
     artifacts: ArtifactsOpt = None,
     project_dir: ProjectOpt = Path("."),
+    log_dir: Annotated[
+        Path | None,
+        typer.Option("--log-dir", help="Decision log folder (default .civicml/decisions/NAME)."),
+    ] = None,
+    retention_days: Annotated[
+        float | None,
+        typer.Option(
+            "--retention-days",
+            min=0.01,
+            help="Decision-log retention when the bundle's civicml.yaml sets no retention_days "
+            "(default $CIVICML_LOG_RETENTION_DAYS, else the log is kept and the record says so).",
+        ),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Take a version out of use for good: its aliases are removed, its status becomes
-    retired, and it can never be approved, promoted or served again."""
+    retired, and it can never be approved, promoted or served again. The decision log's
+    retention period is then applied (each deletion audited with its rows and sha256) and a
+    disposal record is written to .civicml/disposals/NAME-vVERSION.json."""
+    from civicml.serve import dispose_retired
+
     with open_from_cli(registry, artifacts, project_dir) as reg:
         v = reg.retire(name, version, actor=current_actor(), reason=reason, force=force)
         who = acted(reg)
-    _done(v, as_json, f"{v.name} v{v.version} retired by {who}; it can never serve again.")
+        path, record = dispose_retired(
+            reg,
+            v.name,
+            v.version,
+            project_dir=project_dir,
+            log_dir=log_dir,
+            retention_days=retention_days,
+        )
+    log = record["decision_log"]
+    kept = log.get("note") or (
+        f"{len(log['deleted'])} decision-log part(s) ({log['deleted_rows']:,} rows) deleted "
+        f"under the {log['retention_days']:g}-day retention period; "
+        f"{log['remaining']['parts']} remain"
+    )
+    if as_json:
+        emit_json({**v.to_dict(), "disposal": {"path": str(path), **record}})
+        return
+    _done(
+        v,
+        False,
+        f"{v.name} v{v.version} retired by {who}; it can never serve again. {kept}. "
+        f"Disposal record: {path}",
+    )
 
 
 def _registry_type() -> type:
@@ -619,6 +658,14 @@ def promote(
             "model (0/o, 1/l/i, '_'/'.'/'-', non-Latin letters) is refused.",
         ),
     ] = "production",
+    expect: Annotated[
+        str | None,
+        typer.Option(
+            "--expect",
+            help="The version the alias points at now ('none': it is empty). The move then "
+            "happens only if nobody moved the alias meanwhile (else exit 2, nothing changed).",
+        ),
+    ] = None,
     by: ByOpt = None,
     reason: OptReasonOpt = None,
     registry: RegistryOpt = None,
@@ -631,11 +678,14 @@ def promote(
     Every alias is a serving alias (production, prod, live, ...) and needs an approved version
     with the full governance record, except the non-serving aliases: staging and challenger,
     or the comma-separated list in CIVICML_NON_SERVING_ALIASES (production always serves).
+    With --expect the move is a compare-and-set; without it, it replaces whatever the alias
+    holds (the audit log records which version that was).
     """
-    from civicml.registry import check_alias
+    from civicml.registry import check_alias, expect_of
 
+    expect_of(expect)  # a bad --expect is refused before anything is opened
     with open_from_cli(registry, artifacts, project_dir) as reg:
-        v = reg.promote(name, version, alias, actor=current_actor(), reason=reason)
+        v = reg.promote(name, version, alias, actor=current_actor(), reason=reason, expect=expect)
         who = acted(reg)
     _done(v, as_json, f"{name}@{check_alias(alias)} now points at v{v.version} (by {who}).")
 

@@ -49,6 +49,21 @@ def create(
         str | None,
         typer.Option("--owner", help="The person or service the token acts as (default: you)."),
     ] = None,
+    models: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--models",
+            help="Limit the token to these models: names, or a team prefix ending in '*' such "
+            "as 'benefits-*' (repeat or comma-separate). Default: every model.",
+        ),
+    ] = None,
+    team: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--team",
+            help="Limit the token to a team's models: --team benefits is --models 'benefits-*'.",
+        ),
+    ] = None,
     by: ByOpt = None,
     reason: Annotated[str | None, typer.Option("--reason")] = None,
     registry: RegistryOpt = None,
@@ -56,17 +71,43 @@ def create(
     project_dir: ProjectOpt = Path("."),
     as_json: JsonOpt = False,
 ) -> None:
-    """Issue a token and print it once; store it in your secrets manager now."""
+    """Issue a token and print it once; store it in your secrets manager now.
+
+    A token limited with --models or --team reaches only those models through the server's API:
+    it lists only them, another team's model answers 404, and registry-wide routes (audit,
+    tokens, keys, runs) answer 403.
+    """
+    from civicml.registry import check_model_scope, team_pattern
+
+    limited = check_model_scope(
+        [p for item in models or () for p in check_model_scope(item)]
+        + [team_pattern(t) for t in team or ()]
+    )
     with open_from_cli(registry, artifacts, project_dir) as reg:
         token = reg.create_token(
-            name, scope, current_actor(), rate_limit=rate_limit, reason=reason, owner=owner
+            name,
+            scope,
+            current_actor(),
+            rate_limit=rate_limit,
+            reason=reason,
+            owner=owner,
+            models=limited or None,
         )
         who = acted(reg)
     if as_json:
-        emit_json({"name": name, "scopes": scope, "rate_limit": rate_limit, "token": token})
+        emit_json(
+            {
+                "name": name,
+                "scopes": scope,
+                "rate_limit": rate_limit,
+                "models": list(limited),
+                "token": token,
+            }
+        )
         return
+    reach = f", models {', '.join(limited)}" if limited else ""
     console.print(
-        f"Token {name!r} ({', '.join(scope)}) issued by {who}. It is shown this once only:",
+        f"Token {name!r} ({', '.join(scope)}{reach}) issued by {who}. It is shown this once only:",
         markup=False,
     )
     console.print(token, soft_wrap=True, markup=False)
@@ -88,12 +129,15 @@ def list_(
         return
     from rich.table import Table
 
-    table = Table("name", "id", "scopes", "acts as", "rate limit", "created", "by", "revoked")
+    table = Table(
+        "name", "id", "scopes", "models", "acts as", "rate limit", "created", "by", "revoked"
+    )
     for t in tokens:
         table.add_row(
             t.name,
             t.id,
             ", ".join(t.scopes),
+            ", ".join(t.models) or "all",
             t.acts_as,
             t.rate_limit or "-",
             t.created_at[:19],

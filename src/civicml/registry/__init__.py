@@ -60,8 +60,16 @@ from civicml.registry._records import (
 )
 from civicml.registry._registry import Registry
 from civicml.registry._remote import RemoteRegistry
+from civicml.registry._scope import check_model_scope, in_scope, team_pattern
 from civicml.registry._sql import SQLStore
-from civicml.registry._store import AliasMove, RegistryStore, TokenSecret, VersionChange
+from civicml.registry._store import (
+    AliasMove,
+    Expect,
+    RegistryStore,
+    TokenSecret,
+    VersionChange,
+    expect_of,
+)
 
 __all__ = [
     "ART9_CONDITIONS",
@@ -86,6 +94,7 @@ __all__ = [
     "AuditVerification",
     "Decision",
     "EventDraft",
+    "Expect",
     "KeyInfo",
     "ModelSummary",
     "ModelVersion",
@@ -109,7 +118,10 @@ __all__ = [
     "check_lawful_basis",
     "check_legal",
     "check_model_name",
+    "check_model_scope",
     "event_hash",
+    "expect_of",
+    "in_scope",
     "lawful_basis_id",
     "legal_from_fields",
     "open_registry",
@@ -121,6 +133,7 @@ __all__ = [
     "review_state",
     "review_version",
     "set_atrs_answers",
+    "team_pattern",
     "verify_chain",
     "version_tied",
 ]

@@ -22,10 +22,11 @@ True
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from civicml.registry._records import EventDraft
+from civicml.registry._scope import in_scope
 
 __all__ = ["ROLES", "Actor", "as_actor", "event_draft", "os_login"]
 
@@ -49,12 +50,24 @@ class Actor:
         passed to the Python API).
     roles : tuple of str
         The roles a server granted (:data:`ROLES`); empty in embedded mode.
+    models : tuple of str
+        The models those roles reach: names or team prefixes such as ``benefits-*``
+        (:func:`~civicml.registry.in_scope`); empty: every model.
     """
 
     name: str
     verified: bool = False
     via: str = "api"
     roles: tuple[str, ...] = ()
+    models: tuple[str, ...] = field(default=(), repr=False)
+
+    def reaches(self, model: str) -> bool:
+        """True when the actor's roles reach the model ``model`` (its scope holds it).
+
+        >>> Actor("ci", models=("benefits-*",)).reaches("housing-triage")
+        False
+        """
+        return in_scope(model, self.models)
 
     def holds(self, role: str) -> bool:
         """True when the actor holds ``role`` (``admin`` holds every role)."""

@@ -192,6 +192,8 @@ class TokenInfo(_Record):
     revoked_at: str | None = None
     revoked_by: str | None = None
     owner: str | None = None
+    #: the models it may reach: names or ``prefix*`` patterns (empty: every model)
+    models: tuple[str, ...] = ()
 
     @property
     def acts_as(self) -> str:

@@ -77,7 +77,14 @@ from civicml.registry._records import (
     ModelVersion,
     TokenInfo,
 )
-from civicml.registry._store import AliasMove, RegistryStore, TokenSecret, VersionChange
+from civicml.registry._scope import check_model_scope
+from civicml.registry._store import (
+    AliasMove,
+    RegistryStore,
+    TokenSecret,
+    VersionChange,
+    expect_of,
+)
 from civicml.registry._tokens import (
     TokenCache,
     check_rate_limit,
@@ -286,10 +293,21 @@ class Registry:
         return self.get_alias(name, alias or gov.PRODUCTION)
 
     def list_models(
-        self, *, search: str | None = None, limit: int = 100, offset: int = 0
+        self,
+        *,
+        search: str | None = None,
+        limit: int = 100,
+        offset: int = 0,
+        scope: Sequence[str] = (),
     ) -> list[ModelSummary]:
-        """Models by name, a page at a time; ``search`` keeps names containing it."""
-        return self.store.list_models(search=search, limit=_page(limit), offset=max(0, offset))
+        """Models by name, a page at a time; ``search`` keeps names containing it, ``scope``
+        (model names or ``prefix*`` patterns; empty: all) the models a scoped token reaches."""
+        return self.store.list_models(
+            search=search,
+            limit=_page(limit),
+            offset=max(0, offset),
+            scope=check_model_scope(scope),
+        )
 
     def list_versions(
         self,
@@ -536,16 +554,29 @@ class Registry:
 
     # -- aliases --------------------------------------------------------------------------
     def set_alias(
-        self, name: str, alias: str, version: int, *, actor: str | Actor, reason: str | None = None
+        self,
+        name: str,
+        alias: str,
+        version: int,
+        *,
+        actor: str | Actor,
+        reason: str | None = None,
+        expect: int | str | None = None,
     ) -> ModelVersion:
         """Point ``alias`` at ``version`` atomically.
 
         The alias is normalised (NFKC, case-folded), and one that looks like another alias of
         the model (:func:`~civicml.registry.alias_skeleton`) is refused. A serving alias (any
         but :attr:`non_serving_aliases`) needs an approved version with full governance.
+
+        ``expect`` makes the move a compare-and-set: the version the alias points at now
+        (``"none"``: it must be empty). When the alias has moved since, nothing changes and
+        :class:`~civicml.ConflictError` says where it points. Without ``expect`` the move
+        replaces whatever the alias holds at that moment (the audit event records which).
         """
         check_model_name(name)
         alias = check_alias(alias)
+        expected = expect_of(expect)
         serving = self.is_serving(alias)
         actor = self._who(actor, "actor")
         reason = check_text(reason, "reason", required=False) or None
@@ -576,9 +607,10 @@ class Registry:
                 previous=state.current,
                 version=version,
                 serving=serving,
+                expected=None if expected is None else expected.describe(),
             )
 
-        self.store.move_alias(name, alias, choose)
+        self.store.move_alias(name, alias, choose, expect=expected)
         return self.get_version(name, version)
 
     def _atrs_problems(self, name: str, version: int) -> list[str]:
@@ -631,13 +663,15 @@ class Registry:
         *,
         actor: str | Actor,
         reason: str | None = None,
+        expect: int | str | None = None,
     ) -> ModelVersion:
-        """Move ``alias`` (``production`` by default) to ``version``; see :meth:`set_alias`.
+        """Move ``alias`` (``production`` by default) to ``version``; see :meth:`set_alias`
+        (``expect``: the version it must point at now, for a compare-and-set).
 
         Every alias but the non-serving ones (default ``staging`` and ``challenger``) is a
         serving alias, so ``prod``, ``live`` or ``Production`` are governed like ``production``.
         """
-        return self.set_alias(name, alias, version, actor=actor, reason=reason)
+        return self.set_alias(name, alias, version, actor=actor, reason=reason, expect=expect)
 
     def remove_alias(self, name: str, alias: str, *, actor: str | Actor, reason: str) -> None:
         """Remove an alias (its history stays in the audit log)."""
@@ -760,22 +794,33 @@ class Registry:
         rate_limit: str | None = None,
         reason: str | None = None,
         owner: str | None = None,
+        models: Sequence[str] | str | None = None,
     ) -> str:
         """Issue an API token and return its plaintext: it is shown this once only.
 
         The token acts as ``owner`` (a person or service; default: ``actor``). In server mode
-        only an authenticated admin may issue one (the server checks the role).
+        only an authenticated admin may issue one (the server checks the role). ``models``
+        limits it to model names or team prefixes (``benefits-*``); by default it reaches
+        every model.
         """
         check_token_name(name)
         actor = self._who(actor, "actor")
         scopes = check_scopes(scopes)
+        limited = check_model_scope(models)
         rate_limit = check_rate_limit(rate_limit)
         plaintext, token_id = new_token()
         secret = split_token(plaintext)
         assert secret is not None
         salt, digest = hash_secret(secret[1])
         info = TokenInfo(
-            token_id, name, scopes, utc_now(), actor.name, rate_limit, owner=owner or actor.name
+            token_id,
+            name,
+            scopes,
+            utc_now(),
+            actor.name,
+            rate_limit,
+            owner=owner or actor.name,
+            models=limited,
         )
         self.store.insert_token(
             TokenSecret(info, salt, digest),
@@ -787,6 +832,7 @@ class Registry:
                 id=token_id,
                 scopes=list(scopes),
                 rate_limit=rate_limit,
+                models=list(limited) or None,
             ),
         )
         return plaintext
@@ -806,6 +852,13 @@ class Registry:
             return None
         self._tokens.put(token, stored.info)
         return stored.info
+
+    def token_scope(self, token_id: str) -> tuple[str, ...] | None:
+        """The model scope of a stored, unrevoked token (``()``: every model), else ``None``."""
+        stored = self.store.get_token(str(token_id))
+        if stored is None or stored.info.revoked_at is not None:
+            return None
+        return stored.info.models
 
     def revoke_token(self, name_or_id: str, actor: str | Actor, reason: str) -> TokenInfo:
         """Revoke a token by name or id; this process stops accepting it at once."""

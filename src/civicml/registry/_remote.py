@@ -54,6 +54,8 @@ from civicml.registry._records import (
     ModelVersion,
     TokenInfo,
 )
+from civicml.registry._scope import check_model_scope
+from civicml.registry._store import expect_of
 
 if TYPE_CHECKING:
     import httpx
@@ -619,9 +621,14 @@ class RemoteRegistry:
         *,
         actor: str | Actor | None = None,
         reason: str | None = None,
+        expect: int | str | None = None,
     ) -> ModelVersion:
-        """Point ``alias`` at ``version`` (the server applies the serving-alias rules)."""
+        """Point ``alias`` at ``version`` (the server applies the serving-alias rules);
+        ``expect`` (a version or ``"none"``) makes it a compare-and-set, 409 when moved."""
+        expected = expect_of(expect)
         body = _fields(version=int(version), reason=reason)
+        if expected is not None:
+            body["expected_version"] = "none" if expected.version is None else expected.version
         return _record(ModelVersion, self._json("PUT", self._alias_path(name, alias), json=body))
 
     def promote(
@@ -632,9 +639,11 @@ class RemoteRegistry:
         *,
         actor: str | Actor | None = None,
         reason: str | None = None,
+        expect: int | str | None = None,
     ) -> ModelVersion:
-        """Move ``alias`` (``production`` by default) to ``version``."""
-        return self.set_alias(name, alias, version, reason=reason)
+        """Move ``alias`` (``production`` by default) to ``version`` (``expect``: see
+        :meth:`set_alias`)."""
+        return self.set_alias(name, alias, version, reason=reason, expect=expect)
 
     def remove_alias(
         self, name: str, alias: str, *, actor: str | Actor | None = None, reason: str
@@ -705,14 +714,17 @@ class RemoteRegistry:
         rate_limit: str | None = None,
         reason: str | None = None,
         owner: str | None = None,
+        models: Sequence[str] | str | None = None,
     ) -> str:
-        """Issue an API token (admin only) and return its plaintext, shown this once."""
+        """Issue an API token (admin only) and return its plaintext, shown this once;
+        ``models`` limits it to model names or team prefixes (``benefits-*``)."""
         body = _fields(
             name=name,
             scopes=[scopes] if isinstance(scopes, str) else list(scopes),
             rate_limit=rate_limit,
             reason=reason,
             owner=owner,
+            models=list(check_model_scope(models)) or None,
         )
         return str(self._json("POST", "/tokens", json=body)["token"])
 

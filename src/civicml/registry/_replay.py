@@ -95,6 +95,7 @@ def token_state(info: TokenInfo, salt: str, digest: str) -> dict[str, Any]:
         "created_at": info.created_at,
         "created_by": info.created_by,
         "owner": info.owner,
+        "models": list(info.models),
         "rate_limit": info.rate_limit,
         "revoked_at": info.revoked_at,
         "revoked_by": info.revoked_by,

@@ -108,4 +108,5 @@ def token_from_row(row: Any) -> TokenInfo:
         revoked_at=m["revoked_at"],
         revoked_by=m["revoked_by"],
         owner=m["owner"],
+        models=tuple(s for s in (m.get("models") or "").split(",") if s),
     )

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from typing import Any, TypeVar
 
@@ -71,7 +71,14 @@ from civicml.registry._rows import (
     version_from_row,
     with_state,
 )
-from civicml.registry._store import AliasMove, RegistryStore, TokenSecret, VersionChange
+from civicml.registry._scope import scope_prefixes
+from civicml.registry._store import (
+    AliasMove,
+    Expect,
+    RegistryStore,
+    TokenSecret,
+    VersionChange,
+)
 from civicml.storage import Database, dialect_of, normalise_url, open_database, utc_now
 
 __all__ = ["SQLStore", "utc_now"]
@@ -452,12 +459,27 @@ class SQLStore(RegistryStore):
         return found[0] if found else None
 
     def list_models(
-        self, *, search: str | None = None, limit: int = 100, offset: int = 0
+        self,
+        *,
+        search: str | None = None,
+        limit: int = 100,
+        offset: int = 0,
+        scope: Sequence[str] = (),
     ) -> list[ModelSummary]:
         query = sa.select(t.models)
         if search:
             escaped = search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
             query = query.where(t.models.c.name.ilike(f"%{escaped}%", escape="\\"))
+        if scope:
+            # case-sensitive on both dialects: substr, not LIKE (SQLite's LIKE folds case)
+            names, prefixes = scope_prefixes(scope)
+            name = t.models.c.name
+            query = query.where(
+                sa.or_(
+                    name.in_(names),
+                    *(sa.func.substr(name, 1, len(p)) == p for p in prefixes),
+                )
+            )
         return self._models(query.order_by(t.models.c.name).limit(limit).offset(offset))
 
     def _models(self, query: Any) -> list[ModelSummary]:
@@ -481,6 +503,8 @@ class SQLStore(RegistryStore):
         name: str,
         alias: str,
         choose: Callable[[AliasMove], tuple[int | None, EventDraft]],
+        *,
+        expect: Expect | None = None,
     ) -> int | None:
         def tx(conn: Connection) -> int | None:
             mid = self._require_model(conn, name)
@@ -489,6 +513,8 @@ class SQLStore(RegistryStore):
             same = sa.and_(a.c.model_id == mid, sa.func.lower(a.c.alias) == alias)
             every = self._aliases_of(conn, [mid])[mid]
             current = every.get(alias)
+            if expect is not None and expect.version != current:
+                raise _moved(name, alias, expect, current)
             recent = conn.execute(
                 sa.select(h.c.action, h.c.version)
                 .where(h.c.model_id == mid, sa.func.lower(h.c.alias) == alias)
@@ -506,8 +532,16 @@ class SQLStore(RegistryStore):
             )
             target, draft = choose(state)
             now = utc_now()
-            conn.execute(a.delete().where(same))  # legacy spellings and the row itself
+            if current is not None:
+                # compare-and-set in SQL: the row must still point where it was read (on
+                # PostgreSQL a concurrent mover blocks on the row lock, then finds it gone)
+                held = conn.execute(a.delete().where(same, a.c.version == current)).rowcount
+                if held == 0:
+                    raise _moved(name, alias, expect or Expect(current), None)
+            conn.execute(a.delete().where(same))  # legacy spellings of the alias
             if target is not None:
+                # an empty alias filled meanwhile fails the primary key: the write retries,
+                # rereads, and a stated expectation then no longer holds
                 conn.execute(
                     a.insert().values(
                         model_id=mid,
@@ -645,6 +679,7 @@ class SQLStore(RegistryStore):
                     created_at=info.created_at,
                     created_by=info.created_by,
                     owner=info.owner,
+                    models=",".join(info.models) or None,
                 )
             )
             self._append(conn, with_state(event, token_state(info, secret.salt, secret.hash)))
@@ -815,3 +850,15 @@ class SQLStore(RegistryStore):
             return rows
 
         return self._write(tx)
+
+
+def _moved(name: str, alias: str, expect: Expect, current: int | None) -> ConflictError:
+    """The conflict of a compare-and-set alias move whose expectation no longer holds."""
+    now = "points at nothing" if current is None else f"points at v{current}"
+    again = "none" if current is None else str(current)
+    return ConflictError.build(
+        f"{name}@{alias} {now}, not {expect.describe()} as this move expected: someone else "
+        "moved it meanwhile, so nothing was changed",
+        fix=f"Check 'civicml models show {name}', then promote again with --expect {again} "
+        "(API: expected_version) if you still mean to replace it",
+    )

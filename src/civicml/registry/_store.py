@@ -24,10 +24,11 @@ Examples
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from civicml._errors import RegistryError
 from civicml.registry._records import (
     AuditEvent,
     Decision,
@@ -39,7 +40,46 @@ from civicml.registry._records import (
 )
 from civicml.registry._replay import TableState
 
-__all__ = ["AliasMove", "RegistryStore", "TokenSecret", "VersionChange"]
+__all__ = ["AliasMove", "Expect", "RegistryStore", "TokenSecret", "VersionChange", "expect_of"]
+
+
+@dataclass(frozen=True)
+class Expect:
+    """What a compare-and-set alias move expects the alias to point at now (``None``: empty)."""
+
+    version: int | None
+
+    def describe(self) -> str:
+        """``v3`` or ``nothing``."""
+        return "nothing" if self.version is None else f"v{self.version}"
+
+
+def expect_of(value: object) -> Expect | None:
+    """The expectation of a ``promote``: a version number, ``"none"`` (the alias must be
+    empty), or ``None`` (no expectation: the move is unconditional).
+
+    >>> expect_of(3), expect_of("none"), expect_of("4"), expect_of(None)
+    (Expect(version=3), Expect(version=None), Expect(version=4), None)
+    >>> expect_of("latest")
+    Traceback (most recent call last):
+    ...
+    civicml._errors.RegistryError: The expected version of the alias is not valid. Expected a version number (1, 2, ...) or 'none' for an alias that points at nothing yet; got 'latest'. Pass the version the alias points at now, e.g. --expect 3.
+    """
+    if value is None or isinstance(value, Expect):
+        return value
+    if isinstance(value, str) and value.strip().lower() == "none":
+        return Expect(None)
+    text = value.strip() if isinstance(value, str) else value
+    if isinstance(text, str) and text.isdigit() and len(text) <= 12:
+        text = int(text)
+    if isinstance(text, int) and not isinstance(text, bool) and text >= 1:
+        return Expect(text)
+    raise RegistryError.build(
+        "The expected version of the alias is not valid",
+        expected="a version number (1, 2, ...) or 'none' for an alias that points at nothing yet",
+        got=value,
+        fix="Pass the version the alias points at now, e.g. --expect 3",
+    )
 
 
 @dataclass(frozen=True)
@@ -153,9 +193,15 @@ class RegistryStore(ABC):
 
     @abstractmethod
     def list_models(
-        self, *, search: str | None = None, limit: int = 100, offset: int = 0
+        self,
+        *,
+        search: str | None = None,
+        limit: int = 100,
+        offset: int = 0,
+        scope: Sequence[str] = (),
     ) -> list[ModelSummary]:
-        """Models by name; ``search`` keeps names containing it (case-insensitive)."""
+        """Models by name; ``search`` keeps names containing it (case-insensitive) and
+        ``scope`` (names or ``prefix*`` patterns, empty: all) keeps the models it reaches."""
 
     @abstractmethod
     def move_alias(
@@ -163,11 +209,18 @@ class RegistryStore(ABC):
         name: str,
         alias: str,
         choose: Callable[[AliasMove], tuple[int | None, EventDraft]],
+        *,
+        expect: Expect | None = None,
     ) -> int | None:
         """Point ``alias`` at the version the callback chooses (``None`` removes it).
 
         ``alias`` is normalised; a stored row whose alias folds to it (written before aliases
         were normalised, e.g. ``Production``) is the same alias and is rewritten in normal form.
+
+        With ``expect``, the move is a compare-and-set: it raises
+        :class:`~civicml.ConflictError` unless the alias points at ``expect.version`` when the
+        write happens (the check and the write are one atomic step in the store). Without it,
+        the move applies to whatever the alias holds at that moment.
         """
 
     # -- audit ----------------------------------------------------------------------------

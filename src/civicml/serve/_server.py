@@ -20,6 +20,7 @@ from civicml.asgi import (
     hsts_headers,
     send_response,
 )
+from civicml.registry import in_scope
 from civicml.serve._app import ServingApp
 from civicml.serve._decision_log import DecisionLog
 from civicml.serve._governance import open_serving_registry, record_deletion
@@ -120,6 +121,8 @@ def build_app(config: Mapping[str, Any]) -> ServingApp | BanditsOnlyApp:
         # a civicml server does not lend its token table: callers' tokens are then checked
         # against $CIVICML_SERVE_TOKEN_HASH
         verifier = getattr(reg, "verify_token", None)
+        if verifier is not None and config.get("model"):
+            verifier = ModelScopedVerifier(verifier, str(config["model"]).split("@", 1)[0])
     elif config.get("bundle") and _has_registry(config.get("registry"), project_dir):
         reg = open_serving_registry(  # a registered bundle is gated too
             config.get("registry"), project_dir, allow_unapproved=unapproved
@@ -162,6 +165,29 @@ def _has_registry(uri: str | None, project_dir: Path) -> bool:
     """Whether a registry is configured or the project's default one exists."""
     default = project_dir.resolve() / ".civicml" / "registry.db"
     return bool(uri or os.environ.get("CIVICML_REGISTRY")) or default.exists()
+
+
+class ModelScopedVerifier:
+    """A registry's token check narrowed to one served model: a token limited to other models
+    (``civicml tokens create --models/--team``) is no credential here.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace as NS
+    >>> tokens = {"a": NS(models=("benefits-*",)), "b": NS(models=()), "c": NS(models=("x",))}
+    >>> check = ModelScopedVerifier(tokens.get, "benefits-claims")
+    >>> [check(t) is not None for t in ("a", "b", "c", "nope")]
+    [True, True, False, False]
+    """
+
+    def __init__(self, verify: Any, model: str) -> None:
+        self.verify, self.model = verify, model
+
+    def __call__(self, token: str) -> Any:
+        info = self.verify(token)
+        if info is None or not in_scope(self.model, getattr(info, "models", ()) or ()):
+            return None
+        return info
 
 
 def _from_env(verifier: TokenVerifier | None) -> TokenVerifier | None:

@@ -39,7 +39,13 @@ def health(call: Call) -> dict[str, Any]:
 
 def me(call: Call) -> dict[str, Any]:
     who = call.who
-    return {"name": who.name, "verified": who.verified, "via": who.via, "roles": list(who.roles)}
+    return {
+        "name": who.name,
+        "verified": who.verified,
+        "via": who.via,
+        "roles": list(who.roles),
+        "models": list(who.models),
+    }
 
 
 def audit(call: Call) -> list[dict[str, Any]]:
@@ -88,6 +94,7 @@ def create_token(call: Call) -> dict[str, Any]:
         rate_limit=b.get("rate_limit"),
         reason=b.get("reason"),
         owner=b.get("owner") or call.who.name,
+        models=b.get("models"),
     )
     info = reg.verify_token(plaintext)
     assert info is not None

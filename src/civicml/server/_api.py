@@ -37,6 +37,7 @@ from civicml.server._identity import bearer_actor, permits, session_actor
 from civicml.server._openapi import API_PREFIX
 from civicml.server._problems import as_http, forbidden, invalid
 from civicml.server._routes import ROUTES
+from civicml.server._scope import check_scope
 from civicml.server._table import Call, Download, Param, Route
 from civicml.server._tar import receive_to_file
 
@@ -105,9 +106,17 @@ def _typed(param: Param, value: Any, where: str) -> Any:
             and (not of or all(isinstance(x, str) or x is None for x in v.values()))
         ),
         "array": lambda v: isinstance(v, list) and all(isinstance(x, str) for x in v),
+        "version": lambda v: (
+            v == "none" or (isinstance(v, int) and not isinstance(v, bool) and 1 <= v < 10**12)
+        ),
     }
     if not checks[kind](value):
-        wanted = {"object": "an object", "array": "a list", "integer": "an integer"}
+        wanted = {
+            "object": "an object",
+            "array": "a list",
+            "integer": "an integer",
+            "version": "a version number or 'none'",
+        }
         text = wanted.get(kind, f"a {kind}") + (f" of {of}s" if of else "")
         raise invalid(f"The {where} {param.name!r} must be {text}; got {str(value)[:60]!r}.")
     return value
@@ -196,7 +205,7 @@ class ApiApp:
         """The verified actor of a request: its bearer token, else its dashboard session."""
         if headers.get("authorization"):
             return bearer_actor(self.registry, headers["authorization"], self.limiter)
-        actor, session = session_actor(self.web, _cookie(headers))
+        actor, session = session_actor(self.web, _cookie(headers), self.registry)
         if actor is None:
             return bearer_actor(self.registry, None, self.limiter)
         if method not in _SAFE_METHODS and not session.csrf_ok(headers.get("x-csrf-token")):
@@ -240,6 +249,7 @@ class ApiApp:
                 )
         call = Call(self.registry, self.runs, self.options, actor, params)
         call.query = parse_query(scope.get("query_string", b""), route)
+        check_scope(actor, route.method, route.path, params, call.query)
         if route.upload:
             call.upload = await self._receive_upload(headers, receive, work)
         elif route.body is not None:

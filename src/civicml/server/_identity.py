@@ -20,6 +20,7 @@ True
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 from typing import Any
 
 from civicml.asgi import RateLimited, RateLimiter, Unauthorized, bearer
@@ -68,6 +69,7 @@ def token_actor(info: Any) -> Actor:
         verified=True,
         via=f"token:{info.name}",
         roles=roles_from_scopes(getattr(info, "scopes", ()) or ()),
+        models=tuple(getattr(info, "models", ()) or ()),
     )
 
 
@@ -83,23 +85,40 @@ def principal_actor(principal: Any) -> Actor:
     roles = tuple(
         r for r in (held if held is not None else roles_from_scopes(scopes)) if r in ROLES
     )
+    models = tuple(getattr(principal, "models", ()) or ())
     if getattr(principal, "verified", False):
-        return Actor(str(principal.name), True, str(getattr(principal, "via", "") or "oidc"), roles)
+        via = str(getattr(principal, "via", "") or "oidc")
+        return Actor(str(principal.name), True, via, roles, models=models)
     name = getattr(principal, "acts_as", "") or principal.name
     via = getattr(principal, "via", "") or f"token:{principal.name}"
-    return Actor(str(name), True, str(via), roles)
+    return Actor(str(name), True, str(via), roles, models=models)
 
 
-def session_actor(web: Any, cookie: str | None) -> tuple[Actor | None, Any]:
+def session_actor(web: Any, cookie: str | None, registry: Any = None) -> tuple[Actor | None, Any]:
     """The signed-in person of a dashboard session cookie and the session itself (``(None,
-    None)`` when signed out, expired, revoked or without a role)."""
+    None)`` when signed out, expired, revoked or without a role).
+
+    A session opened with a registry token keeps that token's model scope (read from the
+    ``registry``), so signing in to the dashboard never widens what a scoped token reaches; a
+    token that is gone or revoked ends the session. A person signed in with OpenID Connect has
+    the scope their sign-in carries (``models`` on the principal; none: every model).
+    """
     if not cookie or web is None:
         return None, None
     session = web.codec.loads(cookie)
     principal = web.auth.session(session, SESSION_SCOPES)
     if principal is None:
         return None, session
-    return principal_actor(principal), session
+    actor = principal_actor(principal)
+    lookup = getattr(registry, "token_scope", None)
+    if not getattr(principal, "verified", False) and callable(lookup):
+        token_id = str(getattr(principal, "id", ""))
+        if not token_id.startswith("static:"):
+            scope = lookup(token_id)
+            if scope is None:
+                return None, session
+            actor = replace(actor, models=tuple(scope))
+    return actor, session
 
 
 def bearer_actor(registry: Any, authorization: str | None, limiter: RateLimiter) -> Actor:

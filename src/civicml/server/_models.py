@@ -66,7 +66,10 @@ def _doc(record: Any) -> dict[str, Any]:
 def list_models(call: Call) -> list[dict[str, Any]]:
     q = call.query
     found = call.registry.list_models(
-        search=q.get("search") or None, limit=q.get("limit", 100), offset=q.get("offset", 0)
+        search=q.get("search") or None,
+        limit=q.get("limit", 100),
+        offset=q.get("offset", 0),
+        scope=call.actor.models if call.actor is not None else (),
     )
     return [_doc(m) for m in found]
 
@@ -223,6 +226,7 @@ def put_alias(call: Call) -> dict[str, Any]:
         call.body["version"],
         actor=call.who,
         reason=call.body.get("reason"),
+        expect=call.body.get("expected_version"),
     )
     return _doc(version)
 

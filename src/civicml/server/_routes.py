@@ -230,7 +230,17 @@ ROUTES: tuple[Route, ...] = (
         m.put_alias,
         "Point an alias at a version (a serving alias needs an approved version)",
         ALIAS,
-        body=(Param("version", "integer", required=True), REASON),
+        body=(
+            Param("version", "integer", required=True),
+            Param(
+                "expected_version",
+                "version",
+                description="The version the alias points at now ('none': it is empty); the "
+                "move is then a compare-and-set and answers 409 if the alias moved meanwhile. "
+                "Left out: the move replaces whatever the alias holds.",
+            ),
+            REASON,
+        ),
     ),
     Route(
         "DELETE",
@@ -305,6 +315,12 @@ ROUTES: tuple[Route, ...] = (
             Param("scopes", "array:string", required=True, description="viewer, trainer, ..."),
             Param("rate_limit", description="e.g. 50/s."),
             Param("owner", description="Who the token acts as (default: you)."),
+            Param(
+                "models",
+                "array:string",
+                description="Limit the token to these model names or team prefixes "
+                "('benefits-*'); left out: every model.",
+            ),
             REASON,
         ),
         response="NewToken",

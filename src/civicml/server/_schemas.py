@@ -88,7 +88,11 @@ def param_schema(param: Param) -> dict[str, Any]:
     """The JSON Schema of a query parameter or body field."""
     kind, _, of = param.kind.partition(":")
     schema: dict[str, Any] = {"type": kind}
-    if kind == "array":
+    if kind == "version":  # a version number, or "none" for an empty alias
+        schema = {
+            "oneOf": [{"type": "integer", "minimum": 1}, {"type": "string", "enum": ["none"]}]
+        }
+    elif kind == "array":
         schema["items"] = {"type": of or "string"}
     elif kind == "object" and of:
         schema["additionalProperties"] = {"type": of}
@@ -125,6 +129,11 @@ def component_schemas() -> dict[str, Any]:
             "verified": {"type": "boolean"},
             "via": text,
             "roles": {"type": "array", "items": text},
+            "models": {
+                "type": "array",
+                "items": text,
+                "description": "The model names or team prefixes the caller reaches (empty: all).",
+            },
         },
         ["name", "verified", "via", "roles"],
     )

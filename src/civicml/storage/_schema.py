@@ -11,7 +11,7 @@ Examples
 >>> sorted(metadata.tables)[:3]
 ['bandit_bandits', 'bandit_decisions', 'bandit_policies']
 >>> HEAD_REVISION
-'0006'
+'0007'
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ __all__ = [
 ]
 
 #: the newest Alembic revision; opening any store migrates to it
-HEAD_REVISION = "0006"
+HEAD_REVISION = "0007"
 
 metadata = sa.MetaData()
 
@@ -179,6 +179,9 @@ registry_tokens = sa.Table(
     sa.Column("revoked_by", _WHO),
     # revision 0004: the person or service the token acts as (older rows: its creator)
     sa.Column("owner", _WHO),
+    # revision 0007: the models the token may reach, comma-separated names or 'prefix*'
+    # patterns (NULL or empty: every model)
+    sa.Column("models", sa.Text),
 )
 
 # revision 0004: the Ed25519 public keys that may sign bundles, each registered to a person or
