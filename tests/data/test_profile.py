@@ -214,6 +214,7 @@ def test_cli_writes_three_files(tmp_path: Path, small: tuple[Path, pd.DataFrame]
     )
     assert res.exit_code == 0, res.output
     assert sorted(p.name for p in out.iterdir()) == [
+        "dataset_card.json",
         "dataset_card.md",
         "profile.html",
         "profile.json",
@@ -225,6 +226,32 @@ def test_cli_writes_three_files(tmp_path: Path, small: tuple[Path, pd.DataFrame]
         assert SECRET not in body and "@example.com" not in body, f.name
     bad = CliRunner().invoke(app, ["profile", str(tmp_path / "none.csv"), "-o", str(out)])
     assert bad.exit_code == 2 and "does not exist" in bad.output
+
+
+def test_cli_minimal_protected_and_reference(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from civicml.cli._data import app
+
+    data = tmp_path / "people.csv"
+    pd.DataFrame({"gender": ["f", "m", "f", "f"] * 10, "x": range(40)}).to_csv(data, index=False)
+    ref = tmp_path / "ref.json"
+    ref.write_text(json.dumps({"gender": {"f": 0.5, "m": 0.5}}))
+    out = tmp_path / "out"
+    args = ["profile", str(data), "-o", str(out), "--minimal", "--protected", "sex=gender"]
+    res = CliRunner().invoke(app, [*args, "--reference", str(ref)])
+    assert res.exit_code == 0, res.output
+    doc = json.loads((out / "profile.json").read_text())
+    assert doc["mode"] == "minimal"
+    card = json.loads((out / "dataset_card.json").read_text())
+    shares = json.dumps(card["representation"])
+    assert "gender" in shares and "0.75" in shares and "0.5" in shares
+    for bad_args, message in (
+        (["--protected", "sex"], "not CHARACTERISTIC=COLUMN"),
+        (["--reference", str(tmp_path / "nope.json")], "cannot be read as JSON"),
+    ):
+        bad = CliRunner().invoke(app, ["profile", str(data), "-o", str(out), *bad_args])
+        assert bad.exit_code == 2 and message in bad.output, bad.output
 
 
 @pytest.mark.skipif(

@@ -152,22 +152,55 @@ def profile(
         str | None, typer.Option("--target", help="Compare this column with every other.")
     ] = None,
     top: Annotated[int, typer.Option("--top", min=1, max=100, help="Categories shown.")] = 10,
+    minimal: Annotated[
+        bool,
+        typer.Option(
+            "--minimal",
+            help="Per-column statistics only: no missingness pattern, correlations or "
+            "associations.",
+        ),
+    ] = False,
+    protected: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--protected",
+            help="CHARACTERISTIC=COLUMN (repeatable), e.g. sex=sex: group counts for it.",
+        ),
+    ] = None,
+    reference: Annotated[
+        Path | None,
+        typer.Option(
+            "--reference",
+            help='JSON file of the population served, {"column": {"group": share}}: each '
+            "group's share in the data beside it.",
+        ),
+    ] = None,
     json_out: JsonOpt = False,
 ) -> None:
-    """Profile a file through DuckDB: profile.json, an offline profile.html and
-    dataset_card.md (the ATRS data fields). Values of free text, identifiers and personal
+    """Profile a file through DuckDB: profile.json, an offline profile.html, dataset_card.md
+    and dataset_card.json (the ATRS data fields). Values of free text, identifiers and personal
     data are never written."""
     from civicml._files import create_private_dir, write_private_bytes, write_private_text
     from civicml.bundle import dumps_json
-    from civicml.data import dataset_card, profile_data
+    from civicml.data import dataset_card, dataset_card_data, profile_data
     from civicml.report import write_profile_page
 
-    doc = profile_data(data, target=target, top=top)
+    doc = profile_data(
+        data,
+        target=target,
+        top=top,
+        minimal=minimal,
+        protected=_pairs(protected or [], "--protected"),
+        reference_shares=_reference(reference),
+    )
     folder = create_private_dir(out)
     paths = {
         "profile_json": write_private_bytes(folder / "profile.json", dumps_json(doc)),
         "profile_html": write_profile_page(doc, folder / "profile.html"),
         "dataset_card": write_private_text(folder / "dataset_card.md", dataset_card(doc)),
+        "dataset_card_json": write_private_bytes(
+            folder / "dataset_card.json", dumps_json(dataset_card_data(doc))
+        ),
     }
     if json_out:
         emit_json({k: str(v) for k, v in paths.items()} | {"rows": doc["rows"]})
@@ -179,6 +212,49 @@ def profile(
     )
     for p in paths.values():
         console.print(f"Wrote {terminal_safe(p)}", markup=False)
+
+
+def _pairs(items: list[str], option: str) -> dict[str, str]:
+    """``KEY=VALUE`` options as a dict; a malformed one is one clear line (exit 2)."""
+    from civicml._errors import SpecError
+
+    out: dict[str, str] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip() or not value.strip():
+            raise SpecError.build(
+                f"{option} is not CHARACTERISTIC=COLUMN",
+                got=item,
+                fix=f"Pass e.g. {option} sex=sex {option} age=age_band",
+            )
+        out[key.strip()] = value.strip()
+    return out
+
+
+def _reference(path: Path | None) -> dict[str, dict[str, float]] | None:
+    """The --reference JSON file: {column: {group: share}} (checked again by profile_data)."""
+    import json
+
+    from civicml._errors import DataError
+
+    if path is None:
+        return None
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise DataError.build(
+            f"The --reference file {path} cannot be read as JSON",
+            expected='{"column": {"group": share}}',
+            got=type(exc).__name__,
+            fix="Pass a JSON file of each column's group shares in the population served",
+        ) from None
+    if not isinstance(doc, dict) or not all(isinstance(v, dict) for v in doc.values()):
+        raise DataError.build(
+            f"The --reference file {path} is not {{column: {{group: share}}}}",
+            got=type(doc).__name__,
+            fix='Write it as {"sex": {"female": 0.51, "male": 0.49}}',
+        )
+    return doc
 
 
 def _safe(value: Any) -> str:
