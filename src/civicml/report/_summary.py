@@ -452,11 +452,61 @@ def selection_lines(
     traded = ((selection.get("selection") or {}).get("given_up") or {}).get("text")
     if traded:
         out.append(f"What selection traded: {traded}")
+    out += search_evidence_lines(dict(board.get("extra") or {}))
     members = _selection_members(board, selection, chosen)
     if members:
         parts = [f"{plain_candidate(k)} (weight {w:.2f})" for k, w in members.items()]
         listed = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
         out.append(f"The {plain_candidate(chosen)} averages {listed}.")
+    return out
+
+
+def search_evidence_lines(extra: dict[str, Any]) -> list[str]:
+    """What the cross-validated estimate rests on, and the two checks on the choice: a simpler
+    model chosen within the noise, and the defaults kept or beaten out of fold (from the
+    leaderboard's ``extra``).
+
+    Examples
+    --------
+    >>> extra = {"estimate": {"rows": 344, "folds": 5, "repeats": 3, "fits_per_candidate": 15,
+    ...          "validation_rows_per_fold": 69, "small_data": True},
+    ...          "noise_selection": {"chosen_for_noise": True, "chosen": "linear",
+    ...          "best_scoring": "lightgbm", "behind_best": 0.004, "standard_error": 0.011},
+    ...          "defaults_check": {"kept_default": False, "best_default": "lightgbm",
+    ...          "chosen": "linear"}}
+    >>> for line in search_evidence_lines(extra):
+    ...     print(line)
+    The cross-validated scores rest on 344 training rows: 5 folds repeated 3 times (15 fits per candidate, about 69 rows held out in each). This is a small table, so the folds were repeated for a steadier estimate.
+    A simpler model, linear model, was chosen over the best-scoring LightGBM: it scores 0.004 lower, within one corrected standard error (0.011), so on this data the difference cannot be told from noise.
+    """
+    out: list[str] = []
+    est = extra.get("estimate") or {}
+    if est.get("rows"):
+        repeats = int(est.get("repeats") or 1)
+        how = f"{est.get('folds')} folds" + (f" repeated {repeats} times" if repeats > 1 else "")
+        line = (
+            f"The cross-validated scores rest on {int(est['rows']):,} training rows: {how} "
+            f"({est.get('fits_per_candidate')} fits per candidate, about "
+            f"{int(est.get('validation_rows_per_fold') or 0):,} rows held out in each)."
+        )
+        if est.get("small_data"):
+            line += " This is a small table, so the folds were repeated for a steadier estimate."
+        out.append(line)
+    noise = extra.get("noise_selection") or {}
+    if noise.get("chosen_for_noise"):
+        out.append(
+            f"A simpler model, {plain_candidate(noise.get('chosen'))}, was chosen over the "
+            f"best-scoring {plain_candidate(noise.get('best_scoring'))}: it scores "
+            f"{float(noise.get('behind_best') or 0):.3f} lower, within one corrected standard "
+            f"error ({float(noise.get('standard_error') or 0):.3f}), so on this data the "
+            "difference cannot be told from noise."
+        )
+    defaults = extra.get("defaults_check") or {}
+    if defaults.get("kept_default"):
+        out.append(
+            f"No tuned model or ensemble beat the default configuration "
+            f"{plain_candidate(defaults.get('chosen'))} out of fold, so the default was kept."
+        )
     return out
 
 
