@@ -144,7 +144,31 @@ def _context(bundle: Any, registry_info: dict[str, Any] | None) -> dict[str, Any
         "contract": contract,
         "energy": energy_context(lineage.get("energy"), board),
         "traded": (selection.get("given_up") or {}).get("text"),
+        "sample": sample_line(lineage),
     }
+
+
+def sample_line(lineage: dict[str, Any]) -> str | None:
+    """One sentence when the model was trained on a sample of a table too large for memory
+    (a ``sample`` step in the lineage), else ``None``.
+
+    >>> step = {"kind": "sample", "rows_in": 30_000_000, "rows_out": 200_000,
+    ...         "note": "class-stratified reservoir sample by DuckDB, seed 0"}
+    >>> sample_line({"data": {"steps": [step]}})
+    'The search and the final model used a sample of 200,000 of the 30,000,000 rows (class-stratified reservoir sample by DuckDB, seed 0); the data contract was learned from every row.'
+    >>> sample_line({"data": {"steps": []}}) is None
+    True
+    """
+    steps = (lineage.get("data") or {}).get("steps") or []
+    step = next((s for s in steps if isinstance(s, dict) and s.get("kind") == "sample"), None)
+    if step is None:
+        return None
+    note = str(step.get("note") or "").split(";")[0]
+    return (
+        f"The search and the final model used a sample of {int(step.get('rows_out') or 0):,} of "
+        f"the {int(step.get('rows_in') or 0):,} rows ({note}); the data contract was learned "
+        "from every row."
+    )
 
 
 def _words(
