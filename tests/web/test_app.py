@@ -403,3 +403,21 @@ def test_an_approved_version_shows_when_its_review_is_due(
     monkeypatch.setattr(lifecycle, "_today", lambda: "2999-01-01")
     late = client.get("/models/outreach/1").text.split('id="review-due">')[1][:200]
     assert "overdue" in late
+
+
+def test_a_team_scoped_token_cannot_sign_in_to_the_dashboard(fresh_site: Site) -> None:
+    """The dashboard shows every model, so a token limited to some fails closed here."""
+    from starlette.testclient import TestClient
+
+    from civicml.registry import open_registry
+    from civicml.web import create_app
+
+    with open_registry(fresh_site.uri, project_dir=fresh_site.root) as reg:
+        scoped = reg.create_token("team", "approver", "admin", owner="tess", models=["outreach*"])
+        other = reg.create_token("other", "approver", "admin", owner="olly", models=["housing-*"])
+    with TestClient(create_app(fresh_site.config())) as c:
+        for token in (scoped, other):
+            r = sign_in(c, token)
+            assert r.status_code == 401 and "limited to some models" in r.text
+            assert c.get("/models/outreach", follow_redirects=False).status_code == 303
+        assert sign_in(c, fresh_site.tokens["vera"]).status_code in (200, 303)

@@ -52,13 +52,26 @@ User = Principal
 
 def registry_authenticator(registry: Registry) -> Authenticator:
     """The authenticator over a registry's tokens: bearer tokens through ``verify_token``,
-    sessions through the token id they hold."""
+    sessions through the token id they hold.
+
+    A token limited to some models (``civicml tokens create --models/--team``) is no
+    credential here: the dashboard's pages show every model, so it fails closed rather than
+    showing one team another's (the API enforces the scope route by route)."""
+
+    def verify(token: str) -> Any:
+        info = registry.verify_token(token)
+        return None if info is None or is_scoped(info) else info
 
     def lookup(token_id: str) -> Any:
         stored = registry.store.get_token(token_id)
-        return None if stored is None else stored.info
+        return None if stored is None or is_scoped(stored.info) else stored.info
 
-    return Authenticator(registry.verify_token, lookup=lookup)
+    return Authenticator(verify, lookup=lookup)
+
+
+def is_scoped(info: Any) -> bool:
+    """Whether a token is limited to some models (its ``models`` scope is not empty)."""
+    return bool(getattr(info, "models", ()) or ())
 
 
 def actor_of(user: Principal, *, server: bool) -> Actor:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from civicml.web._auth import READ_SCOPES, actor_of
+from civicml.web._auth import READ_SCOPES, actor_of, is_scoped
 from civicml.web._context import Ctx, endpoint, local_next
 
 if TYPE_CHECKING:
@@ -69,6 +69,12 @@ def sign_in(ctx: Ctx) -> Response:
             if not token.strip()
             else "That token is not valid, has been revoked, or cannot use the dashboard"
         )
+        info = ctx.registry.verify_token(token.strip()) if token.strip() else None
+        if info is not None and is_scoped(info):
+            message = (
+                "That token is limited to some models, and the dashboard shows every model: "
+                "use it with the API, or sign in with a token that is not limited"
+            )
         return ctx.render("sign_in.html", status=401, next=nxt, error=message)
     ctx.user = user
     return ctx.redirect(nxt)
