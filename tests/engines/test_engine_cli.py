@@ -76,3 +76,52 @@ def test_bad_engine_address_is_one_clear_line(tmp_path: Path) -> None:
         app, ["train", str(spec), "-o", str(tmp_path / "b"), "--engine", "ray://x"]
     )
     assert res.exit_code == 2 and "dask://HOST:PORT" in res.stderr
+
+
+def test_train_resume_continues_a_killed_search(tmp_path: Path, monkeypatch) -> None:
+    import civicml.learn._engine_search as engine_search
+
+    spec = _project(tmp_path)
+    raw = yaml.safe_load(spec.read_text())
+    spec.write_text(yaml.safe_dump({**raw, "engine": "local:1", "models": ["linear"]}))
+    real, fits = engine_search.run_fold, []
+
+    def counted(job, data):
+        fits.append(job[2])
+        if len(fits) == 7:  # the baseline's 3 folds and trial 0's are done: a kill
+            raise KeyboardInterrupt
+        return real(job, data)
+
+    monkeypatch.setattr(engine_search, "run_fold", counted)
+    runner, out = CliRunner(), tmp_path / "out" / "bundle"
+    killed = runner.invoke(app, ["train", str(spec), "-o", str(out), "--json"])
+    assert killed.exit_code == 130, killed.output
+    checkpoint = tmp_path / "out" / ".civicml-checkpoint"
+    assert len(list(checkpoint.glob("trial-*.json"))) == 2 and not out.exists()
+
+    # resuming on other data is refused in one line, nothing is touched
+    original = (tmp_path / "data.csv").read_bytes()
+    data = pd.read_csv(tmp_path / "data.csv")
+    data.loc[0, "z"] += 1
+    data.to_csv(tmp_path / "data.csv", index=False)
+    fits.clear()
+    other = runner.invoke(app, ["train", str(spec), "-o", str(out), "--resume"])
+    assert other.exit_code == 2 and "other data" in other.stderr and fits == []
+    assert len(other.stderr.strip().splitlines()) == 1
+    assert len(list(checkpoint.glob("trial-*.json"))) == 2
+
+    (tmp_path / "data.csv").write_bytes(original)
+    fits.clear()
+    resumed = runner.invoke(app, ["train", str(spec), "-o", str(out), "--resume", "--json"])
+    assert resumed.exit_code == 0, resumed.output
+    assert sorted(set(fits)) == [1, 2] and len(fits) == 6  # trial 0 was not repeated
+    assert not checkpoint.exists()  # the search is in the bundle now
+    # (that the resumed leaderboard is the uninterrupted one: tests/learn/test_checkpoint.py)
+    board = json.loads((out / "leaderboard.json").read_text())
+    assert {None, 0, 1, 2} <= {e["extra"].get("trial") for e in board["entries"]}
+
+
+def test_resume_needs_an_engine_search(tmp_path: Path) -> None:
+    spec = _project(tmp_path)
+    res = CliRunner().invoke(app, ["train", str(spec), "-o", str(tmp_path / "b"), "--resume"])
+    assert res.exit_code == 2 and "engine: local:1" in res.stderr

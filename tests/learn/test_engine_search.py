@@ -3,9 +3,6 @@ Dask), and a lost Dask worker is retried, not fatal."""
 
 from __future__ import annotations
 
-import threading
-import time
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -83,33 +80,3 @@ def test_search_gives_identical_results_on_every_engine(
     assert _summary(records) == local_reference
     assert events.count("fold_done") == 7 * 3
     assert len(again) == 7 and all(r.status == "ok" for r in again)
-
-
-def test_a_lost_worker_is_retried_not_fatal(local_reference: list) -> None:
-    pytest.importorskip("distributed")
-    from civicml.engines import DaskProcesses
-
-    with DaskProcesses(n_workers=2) as procs:
-        done: dict[str, list] = {}
-        started = threading.Event()
-
-        def run() -> None:
-            with open_engine(procs.address) as engine:
-                done["records"] = search_on_engine(
-                    **_problem(),
-                    families=FAMILIES,
-                    max_trials=6,
-                    seed=7,
-                    engine=engine,
-                    emit=lambda kind, **kw: kind == "fold_done" and started.set(),
-                )
-
-        thread = threading.Thread(target=run)
-        thread.start()
-        assert started.wait(60)  # the baseline is done; the first trials are running
-        time.sleep(0.3)
-        procs.kill_worker(0)
-        thread.join(120)
-        assert not thread.is_alive()
-        assert procs.workers[0].poll() is not None  # it really died
-    assert _summary(done["records"]) == local_reference

@@ -54,6 +54,17 @@ EngineOpt = Annotated[
     ),
 ]
 
+#: ``--resume``: continue a killed search from its checkpoint (``train`` and ``run``).
+ResumeOpt = Annotated[
+    bool,
+    typer.Option(
+        "--resume",
+        help="Continue the search a killed run left beside the bundle (.civicml-checkpoint), "
+        "without repeating its finished trials. Needs an engine (e.g. --engine local:1) and "
+        "max_trials; other data or settings are refused.",
+    ),
+]
+
 
 #: ``--out-of-core/--in-memory``: stream the file through DuckDB (``contract``, ``validate``).
 OutOfCoreOpt = Annotated[
@@ -260,6 +271,7 @@ def train(
     ] = False,
     registry: RegistryOpt = None,
     engine: EngineOpt = None,
+    resume: ResumeOpt = False,
     json_out: JsonOpt = False,
 ) -> None:
     """Train and compare candidates with cross-validation; save the winner as a bundle.
@@ -273,7 +285,13 @@ def train(
     loaded = _with_engine(load_spec(spec), engine)
     runs_uri = local_registry(loaded.base_dir) if is_remote(registry) else registry
     outcome = _with_progress(
-        "run_training", loaded, out, overwrite=overwrite, runs_uri=runs_uri, quiet=json_out
+        "run_training",
+        loaded,
+        out,
+        overwrite=overwrite,
+        runs_uri=runs_uri,
+        quiet=json_out,
+        **({"resume": True} if resume else {}),
     )
     if json_out:
         emit_json({**_summary(outcome), "run_id": outcome.run_id})
@@ -295,6 +313,7 @@ def run(
     registry: RegistryOpt = None,
     by: ByOpt = None,
     engine: EngineOpt = None,
+    resume: ResumeOpt = False,
     json_out: JsonOpt = False,
     project_dir: Annotated[
         Path | None,
@@ -341,6 +360,7 @@ def run(
             else registry or (local_registry(project_dir) if project_dir else None)
         ),
         quiet=json_out,
+        **({"resume": True} if resume else {}),
     )
     if register and remote:
         project.registered = register_remote(

@@ -28,7 +28,8 @@ __all__ = ["Engine"]
 class Engine(abc.ABC):
     """Runs functions somewhere and returns their results.
 
-    Subclasses implement :meth:`submit`, :meth:`map`, :meth:`scatter` and :meth:`close`. A
+    Subclasses implement :meth:`submit`, :meth:`map`, :meth:`scatter` and :meth:`close` (and,
+    where workers can be lost, :meth:`worker_losses` and :meth:`forget`). A
     function and its arguments must be importable/picklable for remote engines (module-level
     functions, plain data). Results are identical whichever engine runs them: nothing here
     depends on which worker ran a task.
@@ -58,6 +59,15 @@ class Engine(abc.ABC):
     @abc.abstractmethod
     def close(self) -> None:
         """Release workers and connections. Closing twice is harmless."""
+
+    def forget(self, ref: Any) -> None:  # noqa: B027 - optional: engines with nothing kept
+        """Drop what :meth:`scatter` kept for ``ref`` (the driver's copy, for a re-scatter)."""
+
+    def worker_losses(self) -> list[dict[str, Any]]:
+        """Workers lost since the last call: ``worker`` (address), ``tasks_rerun`` (tasks it
+        was running, run again elsewhere) and ``data_lost`` (scattered objects it alone held,
+        scattered again from the driver). A local engine loses none."""
+        return []
 
     @property
     def parallelism(self) -> int:

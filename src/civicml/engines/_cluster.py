@@ -152,16 +152,19 @@ class DaskProcesses:
         self.wait_for_workers(len(self.workers))
 
     def stop(self) -> None:
-        """Terminate every process started here (workers first), then remove the temp folder."""
-        for proc in [*self.workers, *([self.scheduler] if self.scheduler else [])]:
-            if proc.poll() is None:
-                proc.terminate()
-        for proc in [*self.workers, *([self.scheduler] if self.scheduler else [])]:
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(5)
+        """Terminate every process started here (the workers, and once they are gone the
+        scheduler: a worker whose scheduler went first waits for it for seconds), then remove
+        the temp folder."""
+        for group in (self.workers, [self.scheduler] if self.scheduler else []):
+            for proc in group:
+                if proc.poll() is None:
+                    proc.terminate()
+            for proc in group:
+                try:
+                    proc.wait(10)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait(5)
         self.workers, self.scheduler = [], None
         if self._dir:
             shutil.rmtree(self._dir, ignore_errors=True)

@@ -16,10 +16,12 @@ themselves (:mod:`civicml.engines`) only run functions: the search lives here, i
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
 from collections import deque
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, Literal, TypedDict, Unpack
 
 import numpy as np
@@ -27,6 +29,7 @@ import pandas as pd
 
 from civicml.engines import Engine, open_engine
 from civicml.learn._candidates import FAMILIES, build_pipeline
+from civicml.learn._checkpoint import CheckpointOptions, SearchCheckpoint, data_sha256
 from civicml.learn._cv import CVResult, cross_validate
 from civicml.learn._metrics import Metric
 from civicml.learn._preprocess import FeatureRoles
@@ -102,6 +105,7 @@ def search_on_engine(
     engine: Engine | str | None = "local",
     window: int = 4,
     emit: Callable[..., None] | None = None,
+    checkpoint: CheckpointOptions | str | Path | None = None,
     **problem: Unpack[SearchProblem],
 ) -> list[TrialRecord]:
     """The baseline, the warm starts, then TPE trials, each trial's folds run on ``engine``.
@@ -122,6 +126,15 @@ def search_on_engine(
         Trials in flight at once. Part of the result's definition (trial ``n + window`` is
         asked after trial ``n`` is told): keep it fixed to compare engines. It does not depend
         on how many workers there are.
+    emit : callable, optional
+        Progress events (``search_start``, ``candidate_start``, ``fold_done``) and, for each
+        worker the engine lost, a ``warning`` (``message``, ``worker``, ``tasks_rerun``).
+    checkpoint : CheckpointOptions or path, optional
+        A folder where every finished trial is kept (:class:`SearchCheckpoint`), cleared
+        first; with ``CheckpointOptions(folder, resume=True)``, the search kept there is
+        continued: its finished trials are not run again (Optuna is told their stored scores,
+        in the same order, so the trials asked after them are the ones an uninterrupted search
+        asks). A checkpoint of other data or settings is refused (``SpecError``).
     **problem
         ``task``, ``classes``, ``splits``, ``roles`` and ``metric`` (a learn ``Metric``), as
         for :func:`civicml.learn._search.run_search` (:class:`SearchProblem`).
@@ -147,7 +160,7 @@ def search_on_engine(
     import optuna
 
     task, classes, splits = problem["task"], problem["classes"], problem["splits"]
-    roles, metric = problem["roles"], problem["metric"]
+    metric = problem["metric"]
     say = emit or (lambda *a, **k: None)
     optuna.logging.set_verbosity(logging.WARNING)
     direction: Literal["maximize", "minimize"] = (
@@ -160,71 +173,172 @@ def search_on_engine(
     warm = warm_start_for(searchable)
     for fam, _ in warm:
         study.enqueue_trial({"family": fam})
+    ck = None
+    if checkpoint is not None:
+        if not isinstance(checkpoint, CheckpointOptions):
+            checkpoint = CheckpointOptions(checkpoint)
+        key = _checkpoint_key(X, y, families, max_trials, seed, window, problem)
+        ck = SearchCheckpoint.open(checkpoint.folder, key, resume=checkpoint.resume)
     say("search_start", n_candidates=max_trials + 1, n_folds=len(splits))
     own = not isinstance(engine, Engine)
     eng = open_engine(engine)
+    run = _Run(eng, study, ck, say, searchable, warm, task, len(splits))
     records: list[TrialRecord] = []
     seen: dict[str, int] = {}
-    # (optuna trial or None, family, params, trial number or None, fold futures, submitted at)
-    pending: deque[tuple[Any, str, dict[str, Any], int | None, list[Any], float]] = deque()
+    ref = None
     try:
-        ref = eng.scatter(
-            {
-                "X": X,
-                "y": y,
-                "task": task,
-                "classes": classes,
-                "roles": roles,
-                "splits": splits,
-                "seed": seed,
-            }
-        )
-
-        def launch(trial: Any, fam: str, params: dict[str, Any], number: int | None) -> None:
-            futures = [
-                eng.submit(run_fold, (fam, params, number, i), ref) for i in range(len(splits))
-            ]
-            pending.append((trial, fam, params, number, futures, time.monotonic()))
-
-        def ask_next() -> None:
-            trial = study.ask()
-            fam = trial.suggest_categorical("family", searchable)
-            n = int(trial.number)
-            launch(trial, fam, dict(warm[n][1]) if n < len(warm) else suggest(trial, fam, task), n)
-
+        data = {"X": X, "y": y, "task": task, "classes": classes, "seed": seed}
+        ref = eng.scatter({**data, "roles": problem["roles"], "splits": splits})
+        run.ref = ref
         if "baseline" in families:
-            launch(None, "baseline", {}, None)
-        asked = 0
-        while searchable and asked < min(window, max_trials):
-            ask_next()
-            asked += 1
-        while pending:
-            trial, fam, params, number, futures, started = pending.popleft()
+            run.launch(None, "baseline", {}, None)
+        while searchable and run.asked < min(window, max_trials):
+            run.ask_next()
+        while run.pending:
+            trial, fam, params, number, futures, started, position = run.pending.popleft()
             folds = [fut.result() for fut in futures]
+            if ck is not None and position not in run.resumed:
+                ck.save(position, fam, params, number, folds)
             rec = _record(folds, fam, params, number, len(warm), splits, len(X), task, classes)
             rec.cv.extra["engine"] = eng.uri
             rec.cv.extra["trial_seconds"] = time.monotonic() - started
+            if position in run.resumed:
+                rec.cv.extra["resumed"] = True
             seen[fam] = seen.get(fam, 0) + 1
             rec.name = fam if seen[fam] == 1 else f"{fam}_{seen[fam]}"
             say("candidate_start", name=rec.name, label=FAMILIES[fam].label)
             for i in range(len(splits)):
                 say("fold_done", name=rec.name, fold=i)
+            run.report_losses()
             if trial is not None:
                 if rec.status == "ok":
                     study.tell(trial, _pooled(rec, metric))
                 else:
                     study.tell(trial, state=optuna.trial.TrialState.FAIL)
-                if asked < max_trials:
-                    ask_next()
-                    asked += 1
+                if run.asked < max_trials:
+                    run.ask_next()
             records.append(rec)
+        run.report_losses()
     finally:
-        for *_, futures, _ in pending:
+        for *_, futures, _, _ in run.pending:
             for fut in futures:
                 getattr(fut, "cancel", lambda: None)()
+        if ref is not None:
+            eng.forget(ref)
         if own:
             eng.close()
     return records
+
+
+class _Done:
+    """A finished trial's fold, read from the checkpoint, standing in for a future."""
+
+    def __init__(self, value: dict[str, Any]) -> None:
+        self._value = value
+
+    def result(self) -> dict[str, Any]:
+        return self._value
+
+    def cancel(self) -> None:
+        """Nothing runs."""
+
+
+class _Run:
+    """The state of one :func:`search_on_engine` call: trials in flight, resumed trials."""
+
+    def __init__(
+        self,
+        eng: Engine,
+        study: Any,
+        ck: SearchCheckpoint | None,
+        say: Callable[..., None],
+        searchable: list[str],
+        warm: list[tuple[str, dict[str, Any]]],
+        task: str,
+        n_folds: int,
+    ) -> None:
+        self.eng, self.study, self.ck, self.say = eng, study, ck, say
+        self.searchable, self.warm, self.task, self.n_folds = searchable, warm, task, n_folds
+        self.ref: Any = None
+        self.asked = 0
+        self.position = 0
+        self.resumed: set[int] = set()
+        self.losses: list[dict[str, Any]] = []
+        # (optuna trial or None, family, params, trial number or None, fold futures,
+        #  submitted at, position in the search)
+        self.pending: deque[tuple[Any, str, dict[str, Any], int | None, list[Any], float, int]]
+        self.pending = deque()
+
+    def launch(self, trial: Any, fam: str, params: dict[str, Any], number: int | None) -> None:
+        """Submit the trial's folds, or take them from the checkpoint when it finished."""
+        position, self.position = self.position, self.position + 1
+        stored = self.ck.finished(position, fam, params) if self.ck is not None else None
+        futures: list[Any]
+        if stored is not None:
+            self.resumed.add(position)
+            futures = [_Done(fold) for fold in stored]
+        else:
+            futures = [
+                self.eng.submit(run_fold, (fam, params, number, i), self.ref)
+                for i in range(self.n_folds)
+            ]
+        self.pending.append((trial, fam, params, number, futures, time.monotonic(), position))
+
+    def ask_next(self) -> None:
+        """Ask Optuna for the next trial and launch it."""
+        trial = self.study.ask()
+        fam = trial.suggest_categorical("family", self.searchable)
+        n = int(trial.number)
+        params = dict(self.warm[n][1]) if n < len(self.warm) else suggest(trial, fam, self.task)
+        self.asked += 1
+        self.launch(trial, fam, params, n)
+
+    def report_losses(self) -> None:
+        """Tell the user about every worker the engine lost since the last call."""
+        for loss in self.eng.worker_losses():
+            self.losses.append(loss)
+            self.say(
+                "warning",
+                message=f"worker {loss['worker']} {'retired' if loss.get('expected') else 'lost'}"
+                f"; {loss['tasks_rerun']} tasks rerun",
+                worker=loss["worker"],
+                tasks_rerun=loss["tasks_rerun"],
+            )
+
+
+def _checkpoint_key(
+    X: pd.DataFrame,
+    y: np.ndarray,
+    families: list[str],
+    max_trials: int,
+    seed: int,
+    window: int,
+    problem: SearchProblem,
+) -> dict[str, Any]:
+    """What a checkpoint belongs to: the data's sha256 and every setting that shapes the
+    trials (a resume with any of them changed would not continue the same search)."""
+    splits = hashlib.sha256()
+    for tr, va in problem["splits"]:
+        splits.update(np.asarray(tr, dtype=np.int64).tobytes() + b"|")
+        splits.update(np.asarray(va, dtype=np.int64).tobytes() + b"/")
+    roles = problem["roles"]
+    return {
+        "data_sha256": data_sha256(X, y),
+        "settings": {
+            "task": problem["task"],
+            "classes": [str(c) for c in problem["classes"]],
+            "metric": problem["metric"].name,
+            "families": list(families),
+            "max_trials": int(max_trials),
+            "seed": int(seed),
+            "window": int(window),
+            "folds": splits.hexdigest(),
+            "roles": {
+                f: [str(c) for c in getattr(roles, f)]
+                for f in ("numeric", "categorical", "text", "date")
+            },
+        },
+    }
 
 
 def _record(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any, TypedDict, Unpack
 
 import numpy as np
@@ -15,6 +16,7 @@ from threadpoolctl import threadpool_limits
 from civicml._errors import DataError, SpecError, TrainingError
 from civicml.data import detect_task
 from civicml.learn._candidates import FAMILIES, Family, families_for
+from civicml.learn._checkpoint import CheckpointOptions
 from civicml.learn._cv import SMALL_ROWS, cv_repeats, make_splitter
 from civicml.learn._engine_search import search_on_engine
 from civicml.learn._finish import Finished, FinishOptions, finish
@@ -84,6 +86,8 @@ class TrainOptions:
     calibrate: bool = True
     trial_timeout: float | None = None
     engine: Any = None
+    checkpoint: str | Path | None = None
+    resume: bool = False
 
 
 class TrainSettings(TypedDict, total=False):
@@ -105,6 +109,8 @@ class TrainSettings(TypedDict, total=False):
     calibrate: bool
     trial_timeout: float | None
     engine: Any
+    checkpoint: str | Path | None
+    resume: bool
 
 
 def train(
@@ -150,8 +156,13 @@ def train(
         else 1),
         ``test_size=0.2``, ``cost_fp=1.0``, ``cost_fn=1.0`` (binary threshold),
         ``families=None`` (all for the task), ``selection=None``, ``ensemble=True``,
-        ``calibrate=True``, ``trial_timeout=None`` and ``engine=None`` (this process; an engine
-        or ``dask://HOST:PORT`` runs the folds there and needs ``max_trials``).
+        ``calibrate=True``, ``trial_timeout=None``, ``engine=None`` (this process; an engine
+        or ``dask://HOST:PORT`` runs the folds there and needs ``max_trials``),
+        ``checkpoint=None`` (with an engine: a folder where each finished trial is kept,
+        :class:`~civicml.learn._checkpoint.SearchCheckpoint`) and ``resume=False`` (continue
+        the search kept there without repeating its finished trials; a checkpoint of other
+        data or settings is refused). Workers the engine lost are in
+        ``extra["worker_losses"]``.
 
     Examples
     --------
@@ -202,6 +213,8 @@ def train(
         result.extra["dropped_constant"] = constant
     if screened is not None:
         result.extra["screened"] = screened
+    if "worker_losses" in board.extra:
+        result.extra["worker_losses"] = board.extra["worker_losses"]
     return result
 
 
@@ -380,7 +393,22 @@ def _search(
         small=budget_mode and n_rows < SMALL_ROWS,
     )
     if opts.engine is not None and str(opts.engine) != "local":
-        return _search_on_engine(opts.engine, problem, config, emit)
+        losses: list[dict[str, Any]] = []
+
+        def on_engine_event(kind: str, **kw: Any) -> None:
+            if kind == "warning" and "worker" in kw:
+                losses.append({k: kw[k] for k in ("worker", "tasks_rerun")})
+                board.extra["worker_losses"] = losses
+            emit(kind, **kw)
+
+        return _search_on_engine(opts, problem, config, on_engine_event)
+    if opts.resume:
+        raise SpecError.build(
+            "--resume continues a search that ran on an engine, with a checkpoint",
+            expected="engine: local:1 (or local:N, dask://HOST:PORT) and max_trials",
+            got=f"engine: {opts.engine or 'local'}",
+            fix="Set 'engine: local:1' and 'max_trials', or run without --resume",
+        )
     return run_search(
         problem.X_tr,
         problem.y_tr,
@@ -492,10 +520,16 @@ def _entry(rec: TrialRecord, metric: str) -> Entry:
 
 
 def _search_on_engine(
-    engine: Any, problem: Problem, config: SearchConfig, emit: EventHandler
+    opts: TrainOptions, problem: Problem, config: SearchConfig, emit: EventHandler
 ) -> list[TrialRecord]:
     """Run the trials' folds on an engine (e.g. Dask). Needs ``max_trials``: a fixed number
     of trials is what makes results identical on every engine."""
+    engine = opts.engine
+    if opts.resume and not opts.checkpoint:
+        raise SpecError.build(
+            "resume=True needs the checkpoint folder to resume from",
+            fix="Pass checkpoint=PATH (civicml train/run use .civicml-checkpoint beside -o)",
+        )
     if config.max_trials is None:
         raise SpecError.build(
             f"The engine {str(engine)!r} runs a fixed number of trials",
@@ -516,6 +550,9 @@ def _search_on_engine(
         seed=config.seed,
         engine=engine,
         emit=emit,
+        checkpoint=(
+            CheckpointOptions(opts.checkpoint, resume=opts.resume) if opts.checkpoint else None
+        ),
     )
     for rec in records:
         config.on_record(rec)

@@ -63,6 +63,7 @@ def run_project(
     registry_uri: str | None = None,
     on_event: Callable[..., None] | None = None,
     track: bool = True,
+    resume: bool = False,
 ) -> ProjectOutcome:
     """The main job: validate → train → save the bundle → write the reports → register.
 
@@ -73,12 +74,17 @@ def run_project(
     the spec's folder (``.civicml/``).
 
     The whole job is one recorded run (kind ``run``) in that registry's database, finished
-    with its outputs or failed with the error (see :func:`run_training`).
+    with its outputs or failed with the error (see :func:`run_training`). ``resume``
+    continues a search on an engine from its checkpoint in ``out_dir`` (``--resume``).
     """
     if not track:
-        return _project(spec, out_dir, overwrite, pdf, register_as, registry_uri, on_event, None)
+        return _project(
+            spec, out_dir, overwrite, pdf, register_as, registry_uri, on_event, None, resume
+        )
     with start_tracking(spec, "run", registry_uri, actor=register_as) as tracker:
-        return _project(spec, out_dir, overwrite, pdf, register_as, registry_uri, on_event, tracker)
+        return _project(
+            spec, out_dir, overwrite, pdf, register_as, registry_uri, on_event, tracker, resume
+        )
 
 
 def _project(
@@ -90,6 +96,7 @@ def _project(
     registry_uri: str | None,
     on_event: Callable[..., None] | None,
     tracker: Any,
+    resume: bool = False,
 ) -> ProjectOutcome:
     from civicml.report import write_report
 
@@ -104,6 +111,7 @@ def _project(
         on_event=on_event,
         track=False,
         tracker=tracker,
+        resume=resume,
     )
     guard_csv_cells(training.result.leaderboard.to_frame()).to_csv(
         out / "leaderboard.csv", index=False

@@ -7,6 +7,8 @@ what happened (lineage) so the bundle can say where it came from.
 
 from __future__ import annotations
 
+import functools
+import shutil
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -44,6 +46,7 @@ def run_training(
     runs_uri: str | None = None,
     tracker: Any = None,
     etl: Any = None,
+    resume: bool = False,
 ) -> TrainingOutcome:
     """Validate the data, train and compare candidates, and save the winner as a bundle.
 
@@ -67,6 +70,11 @@ def run_training(
         Record into a run the caller opened (``civicml run`` and ``pipeline run`` do).
     etl : EtlResult, optional
         A training table already built by :func:`civicml.data.run_etl`.
+    resume : bool, default False
+        Continue the search a killed run left in ``.civicml-checkpoint`` beside the bundle
+        folder, without repeating its finished trials (needs an engine, e.g. ``local:1``, and
+        ``max_trials``; other data or settings are refused). A search on an engine always
+        keeps that checkpoint while it runs; it is removed once the bundle is saved.
 
     Raises
     ------
@@ -74,6 +82,15 @@ def run_training(
         With one clear line; nothing is written when training fails.
     """
     fit: FitJob = fit_unsupervised if spec.task in ("clustering", "anomaly") else _train
+    if resume and fit is _train:
+        fit = functools.partial(_train, resume=True)
+    elif resume:
+        from civicml._errors import SpecError
+
+        raise SpecError.build(
+            f"--resume continues a supervised search; task {spec.task!r} has none",
+            fix="Run without --resume",
+        )
     return run_tracked(
         fit,
         spec,
@@ -94,6 +111,7 @@ def _train(
     on_event: EventHandler | None,
     tracker: Any,
     etl: Any,
+    resume: bool = False,
 ) -> TrainingOutcome:
     from civicml.energy import EnergyMeter
     from civicml.learn import detect_task
@@ -136,11 +154,12 @@ def _train(
         )
     )
     _warn_if_budget_ignored(spec, emit)
+    checkpoint = Path(bundle_dir).parent / ".civicml-checkpoint"
     emit("stage", name="train", task=task)
     # one meter covers the search, the refit and the assessment; it never fails the run
     with EnergyMeter(measure_power_secs=5.0) as meter:
         result, assessment, frame_test = _train_and_assess(
-            spec, X, y, roles, task, groups, on_event, emit, private
+            spec, X, y, roles, task, groups, on_event, emit, private, (checkpoint, resume)
         )
     # a wide table's screened-out columns are not model inputs: not assessed, not required
     roles, contract = _model_inputs(result, roles, contract)
@@ -178,6 +197,8 @@ def _train(
     )
     bundle = _save(spec, bundle_dir, parts, overwrite=overwrite, emit=emit)
     emit("saved", path=str(bundle.path), digest=bundle.digest)
+    if (checkpoint / "meta.json").is_file():  # the search is in the bundle now
+        shutil.rmtree(checkpoint, ignore_errors=True)
     return TrainingOutcome(
         bundle,
         result,
@@ -231,6 +252,7 @@ def _train_and_assess(
     on_event: EventHandler | None,
     emit: EventHandler,
     private: list[str],
+    checkpoint: tuple[Path, bool],
 ) -> tuple[Any, Any, pd.DataFrame]:
     from civicml.learn import train
 
@@ -252,6 +274,8 @@ def _train_and_assess(
         selection=spec.selection,
         engine=None if spec.engine == "local" else spec.engine,
         families=spec.models,
+        checkpoint=checkpoint[0],
+        resume=checkpoint[1],
     )
 
     roles = result.roles  # the model's own inputs (a wide table's screened columns are gone)
