@@ -36,6 +36,8 @@ import io
 import logging
 import os
 import queue
+import re
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -47,6 +49,9 @@ from civicml.serve._log_key import LogHasher, load_log_key
 from civicml.serve._retention import apply_retention, check_retention_days, retention_days_from_env
 
 __all__ = ["REDACTED", "DecisionLog", "read_decision_log"]
+
+#: this host's name as it may stand in a file name (a Kubernetes pod's name): whose stream
+_WRITER = re.sub(r"[^A-Za-z0-9.]+", "_", socket.gethostname())[:63] or "host"
 
 REDACTED = "[redacted]"
 _log = logging.getLogger("civicml.serve")
@@ -265,7 +270,9 @@ class DecisionLog:
 
         self._seq += 1
         stamp = _dt.datetime.now(_dt.UTC).strftime("%Y%m%dT%H%M%S%f")
-        path = self.folder / sub / f"part-{stamp}-{os.getpid()}-{self._seq:06d}.parquet"
+        # one stream per replica and process: the host (a pod's name) and pid name the writer,
+        # so replicas sharing a volume never write the same file; monitor merges them all
+        path = self.folder / sub / f"part-{stamp}-{_WRITER}-{os.getpid()}-{self._seq:06d}.parquet"
         try:
             frame = pd.DataFrame.from_records(rows)
             for col in frame.columns:
