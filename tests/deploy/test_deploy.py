@@ -196,3 +196,23 @@ def test_bad_reference(tmp_path: Path) -> None:
     with pytest.raises(SpecError, match="NAME@ALIAS"):
         generate_deployment("claims", tmp_path / "out", bundle=tmp_path)
     assert not (tmp_path / "out").exists()
+
+
+def test_state_outlives_the_pod_by_default(tmp_path: Path) -> None:
+    """The decision log goes to a claim the files include; an emptyDir only when asked."""
+    files = _generate("claims@production", tmp_path / "a")
+    assert files.pvc is not None and files.pvc in files.all()
+    pvc = yaml.safe_load(files.pvc.read_text())
+    assert pvc["kind"] == "PersistentVolumeClaim" and pvc["metadata"]["name"] == "claims-state"
+    assert pvc["spec"]["accessModes"] == ["ReadWriteMany"]
+    assert validate_deployment(tmp_path / "a") == []
+    dep = yaml.safe_load(files.deployment.read_text())
+    vols = {v["name"]: v for v in dep["spec"]["template"]["spec"]["volumes"]}
+    assert {"persistentVolumeClaim": {"claimName": "claims-state"}}.items() <= vols[
+        next(k for k in vols if k != "tmp")
+    ].items()
+    existing = _generate("claims@production", tmp_path / "b", state_claim="shared-logs")
+    assert existing.pvc is None and "shared-logs" in existing.deployment.read_text()
+    trial = _generate("claims@production", tmp_path / "c", ephemeral_state=True)
+    assert trial.pvc is None and "persistentVolumeClaim" not in trial.deployment.read_text()
+    assert "lost when the pod goes" in trial.readme.read_text()

@@ -83,10 +83,21 @@ def generate(
         str | None,
         typer.Option(
             "--state-claim",
-            help="PersistentVolumeClaim for serve's state (decision log, review queue, cache); "
-            "default an emptyDir, lost with the pod.",
+            help="An existing PersistentVolumeClaim for serve's state (decision log, review "
+            "queue, cache); default: k8s/state-pvc.yaml, a new ReadWriteMany claim NAME-state.",
         ),
     ] = None,
+    ephemeral_state: Annotated[
+        bool,
+        typer.Option(
+            "--ephemeral-state",
+            help="Keep serve's state in an emptyDir instead: the decision log is lost with the "
+            "pod (trials only).",
+        ),
+    ] = False,
+    state_size: Annotated[
+        str, typer.Option("--state-size", help="Size of the generated claim.")
+    ] = "10Gi",
     registry: RegistryOpt = None,
     project_dir: ProjectOpt = Path("."),
     check: Annotated[bool, typer.Option(help="Validate the files after writing them.")] = True,
@@ -106,6 +117,8 @@ def generate(
         cpu=cpu,
         memory=memory,
         state_claim=state_claim,
+        ephemeral_state=ephemeral_state,
+        state_size=state_size,
     )
     files = generate_deployment(model, out, bundle=folder, options=options, wheel=wheel)
     where = files.source.describe().split(" from ", 1)[1] if files.source else "the index"

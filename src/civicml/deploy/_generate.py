@@ -73,10 +73,11 @@ class DeployFiles:
     bundle_sbom: Path | None = None
     lock: Path | None = None
     lock_note: str = ""
+    pvc: Path | None = None
 
     def all(self) -> list[Path]:
         paths = [self.dockerfile, self.deployment, self.service, self.inferenceservice]
-        extra = [p for p in (self.sbom, self.bundle_sbom, self.lock) if p is not None]
+        extra = [p for p in (self.pvc, self.sbom, self.bundle_sbom, self.lock) if p is not None]
         return [*paths, self.readme, *extra]
 
 
@@ -103,7 +104,11 @@ class DeployOptions:
     state_dir : str
         The container's writable project folder (a volume): serve's ``--project-dir``.
     state_claim : str, optional
-        A PersistentVolumeClaim for ``state_dir`` (default: an ``emptyDir``, lost with the pod).
+        An existing PersistentVolumeClaim for ``state_dir``. By default the files include one,
+        ``k8s/state-pvc.yaml`` (``NAME-state``, ReadWriteMany, ``state_size``), so the decision
+        log outlives the pod and every replica writes its own stream into the same volume.
+    ephemeral_state : bool
+        An ``emptyDir`` instead (the decision log is lost with the pod): for trials only.
     """
 
     image: str | None = None
@@ -115,6 +120,8 @@ class DeployOptions:
     namespace: str | None = None
     state_dir: str = DEFAULT_STATE_DIR
     state_claim: str | None = None
+    ephemeral_state: bool = False
+    state_size: str = "10Gi"
 
 
 def generate_deployment(
@@ -181,7 +188,7 @@ def generate_deployment(
         secret=opts.secret,
         namespace=opts.namespace,
         state_dir=opts.state_dir,
-        state_claim=opts.state_claim,
+        state_claim=opts.state_claim or (None if opts.ephemeral_state else f"{name}-state"),
     )
     root = Path(out)
     (root / "k8s").mkdir(parents=True, exist_ok=True)
@@ -201,6 +208,9 @@ def generate_deployment(
         bundle_sbom=copied,
         lock=root / LOCK_FILE if lock.usable else None,
         lock_note=lock.explain(),
+        pvc=_write_claim(target, opts, root)
+        if not (opts.state_claim or opts.ephemeral_state)
+        else None,
     )
     if files.lock is not None and lock.path is not None:
         shutil.copyfile(lock.path, files.lock)
@@ -220,6 +230,29 @@ def generate_deployment(
     sbom = image_sbom(target.model, target.image, needs, source, lock=lock)
     sbom_path.write_text(json.dumps(sbom, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     return files
+
+
+def _write_claim(t: _Target, opts: DeployOptions, root: Path) -> Path:
+    """``k8s/state-pvc.yaml``: the volume serve's state lives on (its decision log outlives
+    the pod; ReadWriteMany so every replica writes its own stream into it)."""
+    meta: dict[str, object] = {
+        "name": t.state_claim,
+        "labels": {"app.kubernetes.io/name": t.name, "app.kubernetes.io/part-of": "civicml"},
+    }
+    if t.namespace:
+        meta["namespace"] = t.namespace
+    doc = {
+        "apiVersion": "v1",
+        "kind": "PersistentVolumeClaim",
+        "metadata": meta,
+        "spec": {
+            "accessModes": ["ReadWriteMany"],
+            "resources": {"requests": {"storage": opts.state_size}},
+        },
+    }
+    path = root / "k8s" / "state-pvc.yaml"
+    path.write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
+    return path
 
 
 def _parse_model(model: str) -> re.Match[str]:
@@ -726,9 +759,10 @@ def _pin_comments(needs: BundleNeeds, lock: LockChoice | None = None) -> str:
 
 def _readme(t: _Target) -> str:
     state = (
-        f"the PersistentVolumeClaim `{t.state_claim}`"
+        f"the PersistentVolumeClaim `{t.state_claim}` (k8s/state-pvc.yaml unless you named an "
+        "existing claim; apply it first)"
         if t.state_claim
-        else "an `emptyDir` (lost when the pod goes: pass `--state-claim NAME` to keep it)"
+        else "an `emptyDir` (`--ephemeral-state`: lost when the pod goes, with its decision log)"
     )
     return f"""# Deploying {t.model}
 
@@ -744,7 +778,8 @@ def _readme(t: _Target) -> str:
 The container's root filesystem is read-only. `civicml serve` writes its decision log, review
 queue and bundle download cache under `{t.state_dir}` (its `--project-dir`), mounted from
 {state}, and scratch files under `/tmp` (an `emptyDir`). With a claim and several replicas the
-claim must be ReadWriteMany.
+claim must be ReadWriteMany: each replica writes its own decision-log files (named by pod and
+process) into it, and `civicml monitor` reads them all.
 
 See docs/scale-out.md in civicml for the whole setup.
 """

@@ -259,8 +259,9 @@ def validate_deployment(folder: str | Path) -> list[str]:
     Dockerfile lint, the schemas, and :func:`unwritable_paths` for both manifests."""
     root = Path(folder)
     problems = [f"Dockerfile: {p}" for p in lint_dockerfile((root / "Dockerfile").read_text())]
-    for name in ("deployment.yaml", "service.yaml"):
-        problems += validate_kubernetes(root / "k8s" / name)
+    for name in ("deployment.yaml", "service.yaml", "state-pvc.yaml"):
+        if name != "state-pvc.yaml" or (root / "k8s" / name).is_file():
+            problems += validate_kubernetes(root / "k8s" / name)
     problems += validate_kserve(root / "kserve" / "inferenceservice.yaml")
     for path in (root / "k8s" / "deployment.yaml", root / "kserve" / "inferenceservice.yaml"):
         doc = yaml.safe_load(path.read_text(encoding="utf-8"))
