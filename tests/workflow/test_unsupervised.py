@@ -43,11 +43,9 @@ def _project(tmp_path: Path, example: str, **edits: Any) -> Any:
 
 
 def _run(spec: Any, out: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
-    """``civicml run`` (run_project): through the dispatch in run_training when present."""
+    """``civicml run`` (run_project): run_training dispatches a clustering or anomaly task."""
     from civicml.workflow import _project_job
-    from civicml.workflow._unsupervised_job import run_unsupervised
 
-    monkeypatch.setattr(_project_job, "run_training", run_unsupervised)
     return _project_job.run_project(
         spec, out, pdf=False, register_as="analyst@example.gov.uk", registry_uri=None
     )
