@@ -349,3 +349,23 @@ def test_calibration_that_lowers_the_primary_metric_is_declined(
     assert out is model and out_oof is oof
     assert extra["calibration"]["method"] is None
     assert "lower the out-of-fold roc_auc" in extra["calibration"]["declined"]
+
+
+def test_a_table_too_large_for_its_budget_gets_fewer_folds_not_a_constant_model() -> None:
+    """Found by bench/automl: on 262k rows in 30 s no candidate finished five folds, so the
+    constant baseline was chosen. The folds are cut to what the budget can fit instead."""
+    from civicml.learn._cv import ROW_FITS_PER_SECOND, folds_for_budget
+
+    assert folds_for_budget(ROW_FITS_PER_SECOND, 5, 10.0) == 5
+    assert folds_for_budget(10 * ROW_FITS_PER_SECOND, 5, 3.0) == 2
+    rng = np.random.default_rng(0)
+    n = 30_000
+    X = pd.DataFrame({f"x{i}": rng.normal(size=n) for i in range(6)})
+    y = pd.Series((X["x0"] + X["x1"] + rng.normal(scale=0.5, size=n) > 0).astype(int))
+    roles = FeatureRoles(numeric=list(X.columns))
+    result = train(
+        X, y, roles=roles, budget_seconds=2.0, cv_folds=5, families=["linear", "lightgbm"]
+    )
+    est = result.extra["estimate"]
+    assert est["folds"] == 2 and "5 folds asked, 2 used" in est["folds_cut"]
+    assert result.best != "baseline"

@@ -30,6 +30,7 @@ __all__ = [
     "SMALL_ROWS",
     "cross_validate",
     "cv_repeats",
+    "folds_for_budget",
     "fit_within",
     "make_splitter",
     "predict_outputs",
@@ -62,6 +63,28 @@ def cv_repeats(n_rows: int, budget_seconds: float | None = None) -> int:
     if budget_seconds is not None:
         repeats = min(repeats, max(1, int(budget_seconds // 10)))
     return repeats
+
+
+ROW_FITS_PER_SECOND = 20_000
+"""Rows a search can fit per second of its budget on this kind of machine, roughly (a LightGBM
+default fit on 100,000 rows of a dozen columns takes a few seconds on 2 cores): the yardstick
+for cutting the folds of a table too large for its budget (:func:`folds_for_budget`)."""
+
+
+def folds_for_budget(n_rows: int, cv_folds: int, budget_seconds: float | None) -> int:
+    """The folds to use on ``n_rows`` training rows in a ``budget_seconds`` search: ``cv_folds``
+    while ``n_rows x cv_folds`` row-fits fit in the budget (:data:`ROW_FITS_PER_SECOND`), else
+    fewer, down to 2. A table so large that no candidate could finish five folds in time would
+    otherwise leave only the constant baseline scored on every fold, and it would be chosen.
+
+    >>> folds_for_budget(5_000, 5, 30.0), folds_for_budget(262_000, 5, 30.0)
+    (5, 2)
+    >>> folds_for_budget(262_000, 5, 60.0), folds_for_budget(262_000, 5, None)
+    (4, 5)
+    """
+    if budget_seconds is None or n_rows * cv_folds <= budget_seconds * ROW_FITS_PER_SECOND:
+        return cv_folds
+    return max(2, min(cv_folds, int(budget_seconds * ROW_FITS_PER_SECOND // max(n_rows, 1))))
 
 
 def torch_loaded() -> bool:

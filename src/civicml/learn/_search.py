@@ -107,7 +107,7 @@ def run_search(
     )
     study = optuna.create_study(direction=direction, sampler=sampler, pruner=pruner)
     searchable = [f for f in config.families if f != "baseline"]
-    warm = warm_start_for(searchable)
+    warm = warm_start_for(searchable, n_rows=len(y))
     for fam, _ in warm:
         study.enqueue_trial({"family": fam})
     n_est = (config.max_trials if config.max_trials is not None else len(warm) + 8) + 1
@@ -302,6 +302,10 @@ class _Run:
     seen: dict[str, int]
 
 
+#: How much longer than a tuned trial a default configuration may run (see :func:`_evaluate`).
+DEFAULT_TIMEOUT_FACTOR = 1.7
+
+
 def _evaluate(
     run: _Run,
     name: str,
@@ -325,11 +329,16 @@ def _evaluate(
     started = time.monotonic()
     # The first fold's length is guessed from this family's earlier trials.
     first = fold_estimate(fam, params, records) or 0.0
+    # a default configuration is the search's guarantee ("never worse than defaults"): on a
+    # large table it may take longer than a tuned trial is allowed, within the budget
+    timeout = config.trial_timeout
+    if timeout is not None and default:
+        timeout *= DEFAULT_TIMEOUT_FACTOR
     hard = None
     if config.deadline is not None and fam != "baseline":
         hard = config.deadline - config.reserve(records)
-        if config.trial_timeout is not None:
-            hard = min(hard, started + config.trial_timeout)
+        if timeout is not None:
+            hard = min(hard, started + timeout)
 
     def before_fold(i: int, fold_seconds: list[float]) -> str | None:
         if config.deadline is None or fam == "baseline":
@@ -338,8 +347,8 @@ def _evaluate(
         # (and so would be discarded) stops now, not after spending the time.
         rest = (max(fold_seconds) if fold_seconds else first) * (len(splits) - i)
         now = time.monotonic()
-        if config.trial_timeout is not None and now + rest - started > config.trial_timeout:
-            return f"per-trial timeout ({config.trial_timeout:.1f} s) would be reached by the last fold (stopped before fold {i + 1})"
+        if timeout is not None and now + rest - started > timeout:
+            return f"per-trial timeout ({timeout:.1f} s) would be reached by the last fold (stopped before fold {i + 1})"
         if now + rest > config.deadline - config.reserve(records):
             return f"the budget would be overrun by the last fold (stopped before fold {i + 1})"
         return None

@@ -53,13 +53,27 @@ WARM_START: list[tuple[str, dict[str, Any]]] = [
 ]
 
 
-def warm_start_for(families: list[str]) -> list[tuple[str, dict[str, Any]]]:
-    """The warm-start configurations whose family is searched, in order.
+#: From this many training rows LightGBM's library defaults (100 trees, the cheapest strong
+#: model) are tried first: on a large table in a short budget little else may finish.
+LARGE_ROWS = 100_000
+
+
+def warm_start_for(
+    families: list[str], n_rows: int | None = None
+) -> list[tuple[str, dict[str, Any]]]:
+    """The warm-start configurations whose family is searched, in order (LightGBM's library
+    defaults first on a table of :data:`LARGE_ROWS` rows or more).
 
     >>> [f for f, _ in warm_start_for(["knn", "linear"])]
     ['linear', 'knn']
+    >>> warm_start_for(["linear", "lightgbm"], n_rows=250_000)[0] == ("lightgbm", LIBRARY_DEFAULTS["lightgbm"])
+    True
     """
-    return [(f, p) for f, p in WARM_START if f in families]
+    warm = [(f, p) for f, p in WARM_START if f in families]
+    first = ("lightgbm", LIBRARY_DEFAULTS["lightgbm"])
+    if n_rows is not None and n_rows >= LARGE_ROWS and first in warm:
+        warm = [first, *(w for w in warm if w != first)]
+    return warm
 
 
 def is_default(family: str, params: dict[str, Any]) -> bool:

@@ -17,7 +17,7 @@ from civicml._errors import DataError, SpecError, TrainingError
 from civicml.data import detect_task
 from civicml.learn._candidates import FAMILIES, Family, families_for
 from civicml.learn._checkpoint import CheckpointOptions
-from civicml.learn._cv import SMALL_ROWS, cv_repeats, make_splitter
+from civicml.learn._cv import SMALL_ROWS, cv_repeats, folds_for_budget, make_splitter
 from civicml.learn._engine_search import search_on_engine
 from civicml.learn._finish import Finished, FinishOptions, finish
 from civicml.learn._leaderboard import Entry, Leaderboard
@@ -311,6 +311,8 @@ def _problem(
     X_tr, y_tr = X.iloc[tr_idx].reset_index(drop=True), y_arr[tr_idx]
     g_tr = None if groups is None else groups.iloc[tr_idx].to_numpy()
     repeats = _repeats(len(tr_idx), opts, grouped=groups is not None)
+    budget = opts.budget_seconds if opts.max_trials is None else None
+    folds = folds_for_budget(len(tr_idx), opts.cv_folds, budget)
     problem = Problem(
         X_tr=X_tr,
         y_tr=y_tr,
@@ -318,7 +320,7 @@ def _problem(
         y_te=y_arr[te_idx],
         task=task,
         classes=classes,
-        splits=_splits(X_tr, y_tr, task, opts.cv_folds, opts.seed, g_tr, repeats),
+        splits=_splits(X_tr, y_tr, task, folds, opts.seed, g_tr, repeats),
         roles=roles,
         metric=primary,
         seed=opts.seed,
@@ -350,6 +352,15 @@ def _estimate_record(problem: Problem, opts: TrainOptions) -> dict[str, Any]:
         "validation_rows_per_fold": int(np.mean([len(va) for _, va in problem.splits])),
         "small_data": bool(n < SMALL_ROWS and opts.max_trials is None),
         "small_rows_rule": f"under {SMALL_ROWS} training rows, searching to a time budget",
+        **(
+            {
+                "folds_cut": f"{opts.cv_folds} folds asked, {problem.n_folds} used: {n:,} "
+                f"training rows are too many to fit {opts.cv_folds} times in a "
+                f"{opts.budget_seconds:g} s budget"
+            }
+            if problem.n_folds < opts.cv_folds and opts.max_trials is None
+            else {}
+        ),
     }
 
 

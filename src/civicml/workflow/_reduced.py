@@ -218,7 +218,10 @@ def _refit_folds(
     y_tr = _encode(y.iloc[tr], result.task)
     g_tr = None if groups is None else groups.iloc[tr].to_numpy()
     classes = np.unique(y_tr) if result.task != "regression" else np.array([])
-    repeats = int((result.extra.get("estimate") or {}).get("repeats") or 1)
+    estimate = result.extra.get("estimate") or {}
+    repeats = int(estimate.get("repeats") or 1)
+    # the folds the search used: fewer than asked on a table too large for its budget
+    cv_folds = min(cv_folds, int(estimate.get("folds") or cv_folds))
     splits = fold_splits(X_tr, y_tr, result.task, cv_folds, seed, g_tr, repeats=repeats)
     full = [float(v) for v in entry.extra["fold_scores"]]
     if len(full) != len(splits):
