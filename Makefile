@@ -35,7 +35,7 @@ run: $(STAMP)
 	@echo "  $(BIN)/civicml ui --project-dir examples/benefits   # then open http://127.0.0.1:8000 and sign in with the token"
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q --durations=15
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests
