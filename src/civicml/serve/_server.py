@@ -90,8 +90,20 @@ def create_app(
     holder = ModelHolder(src, options, poll_seconds=poll_seconds, override_digest=override_digest)
     if load:
         holder.load()
+        _freeze_heap()
     log = DecisionLog(decision_log) if isinstance(decision_log, (str, Path)) else decision_log
     return ServingApp(holder, verifier, decision_log=log, access_log=access_log)
+
+
+def _freeze_heap() -> None:
+    """Move everything loaded so far (the model, scikit-learn, and the torch that skops's
+    import pulls in: over 300,000 objects) out of the garbage collector's sight. A full
+    collection over them took ~170 ms, and one request in a hundred waited for it (p99 over
+    100 ms at 2,500 requests/s); what requests allocate is still collected as usual."""
+    import gc
+
+    gc.collect()
+    gc.freeze()
 
 
 def build_app(config: Mapping[str, Any]) -> ServingApp | BanditsOnlyApp:
