@@ -1,4 +1,8 @@
-"""Run one system on one dataset with one budget; print a JSON line. Called by run.py."""
+"""Run one system on one dataset with one budget and seed; print a JSON line. Called by run.py.
+
+python run_one.py dump NAME SEED            # write the shared split (dataset packages needed)
+python run_one.py SYSTEM NAME BUDGET SEED   # civicml | lgbm_default | flaml | autogluon
+"""
 
 from __future__ import annotations
 
@@ -13,36 +17,54 @@ from datasets import score
 SPLITS = __import__("pathlib").Path(__file__).resolve().parent / "results" / "splits"
 
 
-def dump(name: str) -> None:
-    """Write the shared split as CSV (run in the peers venv, which has the dataset packages)."""
+def _stem(name: str, seed: int) -> str:
+    return f"{name}.s{seed}"
+
+
+def dump(name: str, seed: int) -> None:
+    """Write the shared split as CSV (run where the dataset packages are installed)."""
     from datasets import load
 
-    task, Xtr, ytr, Xte, yte = load(name)
+    stem = _stem(name, seed)
+    if (SPLITS / f"{stem}.task").exists():
+        return
+    task, Xtr, ytr, Xte, yte = load(name, seed)
     SPLITS.mkdir(parents=True, exist_ok=True)
     for part, frame in (("Xtr", Xtr), ("ytr", ytr), ("Xte", Xte), ("yte", yte)):
-        frame.to_csv(SPLITS / f"{name}.{part}.csv", index=False)
-    (SPLITS / f"{name}.task").write_text(task)
+        frame.to_csv(SPLITS / f"{stem}.{part}.csv", index=False)
+    (SPLITS / f"{stem}.task").write_text(task)  # written last: marks the split complete
 
 
-def read(name: str) -> tuple[str, pd.DataFrame, pd.Series, pd.DataFrame, pd.Series]:
-    task = (SPLITS / f"{name}.task").read_text()
-    parts = [pd.read_csv(SPLITS / f"{name}.{p}.csv") for p in ("Xtr", "ytr", "Xte", "yte")]
+def read(name: str, seed: int) -> tuple[str, pd.DataFrame, pd.Series, pd.DataFrame, pd.Series]:
+    stem = _stem(name, seed)
+    task = (SPLITS / f"{stem}.task").read_text()
+    parts = [pd.read_csv(SPLITS / f"{stem}.{p}.csv") for p in ("Xtr", "ytr", "Xte", "yte")]
     ytr, yte = parts[1].iloc[:, 0], parts[3].iloc[:, 0]
     if task != "regression":
         ytr, yte = ytr.astype(str), yte.astype(str)
     return task, parts[0], ytr, parts[2], yte
 
 
-def main(system: str, name: str, budget: float) -> None:
-    if system == "dump":
-        dump(name)
-        return
-    task, Xtr, ytr, Xte, yte = read(name)
+def _lgbm_frame(X: pd.DataFrame, cats: dict[str, list]) -> pd.DataFrame:
+    """Non-numeric columns as pandas category with the training categories (LightGBM's way)."""
+    X = X.copy()
+    for c, levels in cats.items():
+        X[c] = pd.Categorical(X[c], categories=levels)
+    for c in X.columns:
+        if pd.api.types.is_bool_dtype(X[c]):
+            X[c] = X[c].astype(int)
+    return X
+
+
+def main(system: str, name: str, budget: float, seed: int) -> None:
+    task, Xtr, ytr, Xte, yte = read(name, seed)
     classes = sorted(ytr.unique().tolist()) if task != "regression" else []
     # Each system's library is imported before the clock starts: the budget is what the system
     # was told to spend, and every system is timed the same way.
     if system == "civicml":
         from civicml.learn import FeatureRoles, train
+    elif system == "lgbm_default":
+        import lightgbm
     elif system == "flaml":
         from flaml.automl.automl import AutoML
     else:
@@ -59,12 +81,27 @@ def main(system: str, name: str, budget: float) -> None:
             metric={"binary": "roc_auc", "multiclass": "log_loss", "regression": "rmse"}[task],
             budget_seconds=budget,
             test_size=0.0,
-            seed=0,
+            seed=seed,
         )
         fit_s = time.monotonic() - t0
         Xte = Xte[r.roles.features]
         pred = r.pipeline.predict(Xte) if task == "regression" else r.pipeline.predict_proba(Xte)
         model_classes = [str(c) for c in r.classes]
+    elif system == "lgbm_default":
+        # Library defaults; only the seed, the thread count (the 2 pinned cores) and the log
+        # level are set. No budget: it runs to completion and its time is recorded.
+        cats = {
+            c: sorted(Xtr[c].dropna().astype(str).unique().tolist())
+            for c in Xtr.columns
+            if not pd.api.types.is_numeric_dtype(Xtr[c]) and not pd.api.types.is_bool_dtype(Xtr[c])
+        }
+        kw = {"random_state": seed, "n_jobs": 2, "verbose": -1}
+        m = lightgbm.LGBMRegressor(**kw) if task == "regression" else lightgbm.LGBMClassifier(**kw)
+        m.fit(_lgbm_frame(Xtr, cats), ytr)
+        fit_s = time.monotonic() - t0
+        Xl = _lgbm_frame(Xte, cats)
+        pred = m.predict(Xl) if task == "regression" else m.predict_proba(Xl)
+        model_classes = [str(c) for c in m.classes_] if task != "regression" else []
     elif system == "flaml":
         m = AutoML()
         m.fit(
@@ -75,7 +112,7 @@ def main(system: str, name: str, budget: float) -> None:
             time_budget=budget,
             n_jobs=2,
             verbose=0,
-            seed=0,
+            seed=seed,
         )
         fit_s = time.monotonic() - t0
         pred = m.predict(Xte) if task == "regression" else m.predict_proba(Xte)
@@ -114,7 +151,9 @@ def main(system: str, name: str, budget: float) -> None:
                 "system": system,
                 "dataset": name,
                 "budget": budget,
+                "seed": seed,
                 "task": task,
+                "n_train": len(Xtr),
                 "score": s,
                 "fit_seconds": fit_s,
                 "overrun": fit_s / budget - 1,
@@ -124,4 +163,12 @@ def main(system: str, name: str, budget: float) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], sys.argv[2], float(sys.argv[3]))
+    if sys.argv[1] == "dump":
+        dump(sys.argv[2], int(sys.argv[3]) if len(sys.argv) > 3 else 0)
+    else:
+        main(
+            sys.argv[1],
+            sys.argv[2],
+            float(sys.argv[3]),
+            int(sys.argv[4]) if len(sys.argv) > 4 else 0,
+        )

@@ -1,0 +1,86 @@
+"""Checks of the benchmark's report (not part of the main suite; run with
+``.venv/bin/python -m pytest -q -p no:cacheprovider bench/automl/test_report.py``)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from report import _ranks, table, write_markdown
+
+
+def _row(
+    system: str,
+    name: str,
+    score: float,
+    fit: float,
+    *,
+    seed: int = 0,
+    task: str = "binary",
+    n_train: int = 500,
+    budget: float = 30.0,
+) -> dict:
+    return {
+        "system": system,
+        "dataset": name,
+        "budget": budget,
+        "seed": seed,
+        "task": task,
+        "score": score,
+        "fit_seconds": fit,
+        "n_train": n_train,
+        "load1": 1.0,
+    }
+
+
+def test_ties_share_places_and_failures_are_last() -> None:
+    r = _ranks("binary", {"a": 0.9, "b": 0.9, "c": 0.8}, ["a", "b", "c", "d"])
+    assert r == {"a": 1.5, "b": 1.5, "c": 3.0, "d": 4.0}
+    r = _ranks("regression", {"a": 2.0, "b": 1.0}, ["a", "b"])
+    assert r == {"a": 2.0, "b": 1.0}
+
+
+def test_worse_than_defaults_overrun_and_small_budget_share() -> None:
+    rows = [
+        _row("civicml", "t1", 0.80, 31.8),  # worse than defaults (AUC), 6% over
+        _row("lgbm_default", "t1", 0.81, 1.0),
+        _row("civicml", "t2", 1.0, 27.0, task="regression", n_train=5000),  # better (RMSE)
+        _row("lgbm_default", "t2", 1.1, 2.0, task="regression", n_train=5000),
+        _row("civicml", "t1", 0.90, 25.0, seed=1),  # small table, 83% of the budget
+        {
+            "system": "lgbm_default",
+            "dataset": "t1",
+            "budget": 30.0,
+            "seed": 1,
+            "failed": "x",
+            "load1": 1.0,
+            "task": "binary",
+        },
+    ]
+    text = "\n".join(table(rows, 30.0))
+    assert "civicml worse than LightGBM defaults on 1 of 2 (table, seed) rows (50%)" in text
+    assert "- t1 (seed 0, binary): civicml 0.8000, defaults 0.8100 (-1.23%)" in text
+    assert "1 of 3 runs more than 5% over" in text
+    assert "worst 1.06 (overrun +6%)" in text
+    assert "Tables under 1,000 rows (2 runs)" in text and "1 under 90%" in text
+    assert "| civicml | 1.33 | 2 | 0 |" in text  # ranks 2, 1, 1 (defaults failed on seed 1)
+    assert "lgbm_default on t1 (seed 1): x" in text
+
+
+def test_only_the_runs_own_block_is_rewritten(tmp_path: Path) -> None:
+    doc = tmp_path / "b.md"
+    doc.write_text("# B\n\n## AutoML search\n\nearlier run, kept\n\n## Serving\n\nkept too\n")
+    res = tmp_path / "r.jsonl"
+    res.write_text(json.dumps({**_row("civicml", "t1", 0.8, 20.0), "command": "cmd one"}) + "\n")
+    write_markdown([str(res)], "Run A", doc)
+    write_markdown([str(res)], "Run A", doc)  # idempotent: replaced, not appended
+    res.write_text(json.dumps({**_row("civicml", "t1", 0.7, 20.0), "command": "cmd two"}) + "\n")
+    write_markdown([str(res)], "Run B", doc)
+    text = doc.read_text()
+    assert text.count("### Run A") == 1 and text.count("### Run B") == 1
+    assert text.index("earlier run, kept") < text.index("### Run A") < text.index("### Run B")
+    assert text.index("### Run B") < text.index("## Serving") and text.endswith("kept too\n")
+    assert "`cmd one`" in text and "`cmd two`" in text
