@@ -60,7 +60,7 @@ def _run(live: Any, seconds: float) -> None:
 
 
 def test_load_concurrency_64_short(live: Any) -> None:
-    _run(live, 10)
+    _run(live, 6)
 
 
 @pytest.mark.slow
