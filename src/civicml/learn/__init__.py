@@ -18,7 +18,7 @@ from civicml.learn._preprocess import FeatureRoles, build_preprocessor
 from civicml.learn._select import Constraints, pareto_front
 from civicml.learn._stats import bootstrap_ci, corrected_ttest, verdict
 from civicml.learn._threshold import Threshold, choose_threshold
-from civicml.learn._train import TrainOptions, TrainResult, TrainSettings, train
+from civicml.learn._train import TrainOptions, TrainResult, TrainSettings, cv_splits, train
 
 __all__ = [
     "CLUSTER_MEASURES",
@@ -60,5 +60,6 @@ __all__ = [
     "make_splitter",
     "metrics_for",
     "search_on_engine",
+    "cv_splits",
     "train",
 ]

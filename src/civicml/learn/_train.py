@@ -320,7 +320,7 @@ def _problem(
         y_te=y_arr[te_idx],
         task=task,
         classes=classes,
-        splits=_splits(X_tr, y_tr, task, folds, opts.seed, g_tr, repeats),
+        splits=cv_splits(X_tr, y_tr, task, folds, opts.seed, g_tr, repeats),
         roles=roles,
         metric=primary,
         seed=opts.seed,
@@ -469,7 +469,7 @@ def _result(
     )
 
 
-def _splits(
+def cv_splits(
     X: pd.DataFrame,
     y: np.ndarray,
     task: str,
@@ -478,6 +478,15 @@ def _splits(
     groups: Any,
     repeats: int = 1,
 ) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The cross-validation folds :func:`train` makes of its training rows: no more folds than
+    the rarest class has rows (at least two), grouped when ``groups`` are given, reshuffled and
+    repeated ``repeats`` times. Anything that must score on the search's own folds (the
+    refit of the smaller feature set) calls this, never a copy of the rule.
+
+    >>> y = np.array([0, 1] * 10)
+    >>> [len(va) for _, va in cv_splits(pd.DataFrame({"a": y}), y, "binary", 5, 0, None)]
+    [4, 4, 4, 4, 4]
+    """
     from sklearn.model_selection import KFold, RepeatedKFold
 
     n_splits = max(2, min(cv_folds, len(y) // 2)) if task == "regression" else cv_folds

@@ -207,7 +207,7 @@ def _refit_folds(
     cv_folds: int,
     groups: pd.Series | None,
 ) -> tuple[list[float], list[float], tuple[float, float], int]:
-    from civicml.learn import FAMILIES, build_pipeline, cross_validate
+    from civicml.learn import FAMILIES, build_pipeline, cross_validate, cv_splits
 
     entry = next((e for e in result.leaderboard.entries if e.name == result.best), None)
     if entry is None or not entry.extra.get("fold_scores"):
@@ -222,7 +222,7 @@ def _refit_folds(
     repeats = int(estimate.get("repeats") or 1)
     # the folds the search used: fewer than asked on a table too large for its budget
     cv_folds = min(cv_folds, int(estimate.get("folds") or cv_folds))
-    splits = fold_splits(X_tr, y_tr, result.task, cv_folds, seed, g_tr, repeats=repeats)
+    splits = cv_splits(X_tr, y_tr, result.task, cv_folds, seed, g_tr, repeats=repeats)
     full = [float(v) for v in entry.extra["fold_scores"]]
     if len(full) != len(splits):
         raise _NotMeasured(
@@ -283,38 +283,6 @@ def _encode(y: pd.Series, task: str) -> np.ndarray:
     if pd.api.types.is_bool_dtype(y) or pd.api.types.is_numeric_dtype(y):
         return y.to_numpy()
     return y.astype(str).to_numpy(dtype=object)
-
-
-def fold_splits(
-    X: pd.DataFrame,
-    y: np.ndarray,
-    task: str,
-    cv_folds: int,
-    seed: int,
-    groups: Any,
-    *,
-    repeats: int = 1,
-) -> list[tuple[np.ndarray, np.ndarray]]:
-    """The cross-validation folds ``learn.train`` made of its training rows (the same rule:
-    no more folds than the rarest class has rows, at least two; grouped when groups are given;
-    reshuffled and repeated ``repeats`` times, as its result's ``extra["estimate"]`` records).
-
-    Examples
-    --------
-    >>> y = np.array([0, 1] * 10)
-    >>> [len(va) for _, va in fold_splits(pd.DataFrame({"a": y}), y, "binary", 5, 0, None)]
-    [4, 4, 4, 4, 4]
-    """
-    from civicml.learn import make_splitter
-
-    if task == "regression":
-        n_splits = max(2, min(cv_folds, len(y) // 2))
-    else:
-        _, counts = np.unique(y.astype(str), return_counts=True)
-        n_splits = min(cv_folds, max(2, int(counts.min())))
-    more: dict[str, Any] = {"repeats": repeats} if repeats > 1 else {}
-    splitter = make_splitter(task, n_splits, seed, grouped=groups is not None, **more)
-    return list(splitter.split(X, y, groups))
 
 
 def _fold_scores(
