@@ -188,3 +188,212 @@ def test_alias_moves_are_compare_and_set_over_http(site: Site) -> None:
     r = site.call("PUT", path, "alice", json={"version": 3})  # no expectation: as before
     assert r.status_code == 200 and r.json()["version"] == 3
     assert site.call("GET", "/audit/verify", "root").json()["ok"]
+
+
+# -- people whose OpenID groups give roles limited to some models (GROUP=ROLE@SCOPE) ---------
+
+TEAM_GROUPS = {
+    "staff": "viewer",
+    "benefits-approvers": "approver@benefits-*",
+    "benefits-admins": "admin@benefits-*",
+}
+
+
+def _signed_in(site: Site, who: str, *groups: str) -> Any:
+    """``who`` signs in through OpenID Connect with ``groups``; their session's cookie is set on
+    the site's client (bearer calls still act as the token's owner)."""
+    from civicml.asgi import COOKIE, OIDCClient, OIDCSettings, WebSession
+
+    settings = OIDCSettings("https://id.example.gov.uk", "civicml", "s", role_map=TEAM_GROUPS)
+    claims = {"sub": who, "email": f"{who}@example.gov.uk", "groups": list(groups)}
+    person = OIDCClient(settings).identity(claims).principal()
+    web = site.app.api.web
+    session = WebSession(sid=web.auth.open_session(person))
+    site.client.cookies.set(COOKIE, web.codec.dumps(session))
+    return session
+
+
+def _pending(teams: Site) -> None:
+    """Each team asks for approval of its own v1."""
+    for who, name in (("ben", "benefits-triage"), ("hal", "housing-triage")):
+        path = f"/models/{name}/versions/1/request-approval"
+        r = teams.call("POST", path, who, json={"reason": "ready", "lawful_basis": "public-task"})
+        assert r.status_code == 200, r.text
+
+
+def _unchanged(teams: Site, person: str) -> None:
+    """housing-triage v1 is still waiting, no alias moved, and no event names ``person``."""
+    v1 = teams.call("GET", "/models/housing-triage/versions/1", "root").json()
+    assert v1["status"] == "pending_approval"
+    assert teams.call("GET", "/models/housing-triage", "root").json()["aliases"] == {}
+    events = teams.call("GET", "/audit", "root").json()
+    assert not any(e["actor"] == person and "housing" in e["subject"] for e in events)
+
+
+def test_a_scoped_openid_approver_reaches_only_their_teams_models(teams: Site) -> None:
+    _pending(teams)
+    session = _signed_in(teams, "ann", "benefits-approvers")
+    csrf = {"X-CSRF-Token": session.csrf}
+    try:
+        me = teams.call("GET", "/me").json()
+        assert me == {
+            "name": "ann@example.gov.uk",
+            "verified": True,
+            "via": "oidc",
+            "roles": ["approver"],
+            "models": ["benefits-*"],
+        }
+        assert [m["name"] for m in teams.call("GET", "/models").json()] == ["benefits-triage"]
+        approve = "/models/housing-triage/versions/1/approve"
+        r = teams.call("POST", approve, json={"reason": "take it over"}, headers=csrf)
+        assert r.status_code == 404, r.text
+        assert _error(r) == (
+            "There is no model named 'housing-triage' that your roles reach "
+            "(they are limited to ['benefits-*'])."
+        )
+        promote = "/models/housing-triage/aliases/staging"
+        r = teams.call("PUT", promote, json={"version": 1, "reason": "x"}, headers=csrf)
+        assert r.status_code == 404, r.text
+        for path in ("/audit", "/audit/verify", "/keys", "/runs"):
+            r = teams.call("GET", path)
+            assert r.status_code == 403 and "limited to the models ['benefits-*']" in _error(r)
+        assert teams.call("GET", "/tokens").status_code == 403
+        # their own team's model: approved, as the verified person
+        r = teams.call(
+            "POST",
+            "/models/benefits-triage/versions/1/approve",
+            json={"reason": "read it"},
+            headers=csrf,
+        )
+        assert r.status_code == 200, r.text
+        assert r.json()["approved_by"] == "ann@example.gov.uk"
+    finally:
+        teams.client.cookies.clear()
+    _unchanged(teams, "ann@example.gov.uk")
+
+
+def test_a_scoped_role_and_an_unscoped_group_never_make_an_unscoped_approver(
+    teams: Site,
+) -> None:
+    """The attack: in ``staff`` (viewer, every model) and ``benefits-approvers`` (approver,
+    benefits-* only), or ``benefits-admins``; never an approver or admin of housing-*, nor of
+    the registry."""
+    _pending(teams)
+    session = _signed_in(teams, "mal", "staff", "benefits-approvers", "benefits-admins")
+    csrf = {"X-CSRF-Token": session.csrf}
+    try:
+        me = teams.call("GET", "/me").json()
+        assert me["roles"] == ["viewer"] and me["models"] == []  # registry-wide: a viewer
+        names = sorted(m["name"] for m in teams.call("GET", "/models").json())
+        assert names == ["benefits-triage", "housing-triage"]  # the viewer group reads all
+        assert teams.call("GET", "/audit").status_code == 200
+        for method, path, body in (
+            ("POST", "/models/housing-triage/versions/1/approve", {"reason": "x"}),
+            ("POST", "/models/housing-triage/versions/1/reject", {"reason": "x"}),
+            ("PUT", "/models/housing-triage/aliases/staging", {"version": 1, "reason": "x"}),
+            ("POST", "/tokens", {"name": "wider", "scopes": ["admin"]}),
+        ):
+            r = teams.call(method, path, json=body, headers=csrf)
+            assert r.status_code in (403, 404), (path, r.text)
+        wanted = {"public_key": _public_key(teams, "hal-new"), "owner": "hal@example.gov.uk"}
+        r = teams.call("POST", "/keys", json={**wanted, "reason": "x"}, headers=csrf)
+        assert r.status_code in (403, 404, 422), r.text  # not another person's key
+    finally:
+        teams.client.cookies.clear()
+    _unchanged(teams, "mal@example.gov.uk")
+    assert "wider" not in [t["name"] for t in teams.call("GET", "/tokens", "root").json()]
+
+
+def test_a_mixed_person_approves_their_teams_model_through_that_grant(teams: Site) -> None:
+    """Per grant: the approver grant for benefits-* acts on benefits-triage, though the person's
+    registry-wide roles are a viewer's (needs the server to narrow the actor per request)."""
+    _pending(teams)
+    session = _signed_in(teams, "mel", "staff", "benefits-approvers")
+    try:
+        r = teams.call(
+            "POST",
+            "/models/benefits-triage/versions/1/approve",
+            json={"reason": "read it"},
+            headers={"X-CSRF-Token": session.csrf},
+        )
+        assert r.status_code == 200, r.text
+        assert r.json()["approved_by"] == "mel@example.gov.uk"
+    finally:
+        teams.client.cookies.clear()
+
+
+def test_the_dashboard_honours_only_roles_over_every_model(teams: Site) -> None:
+    """The dashboard shows every model: a person whose roles are all limited opens no page, and
+    one with a viewer group too is a viewer there (no approving another team's model)."""
+    _pending(teams)
+    _signed_in(teams, "ann", "benefits-approvers")
+    try:
+        r = teams.client.get("/", follow_redirects=False)
+        assert r.status_code in (302, 303) and "/sign-in" in r.headers["location"]
+    finally:
+        teams.client.cookies.clear()
+    session = _signed_in(teams, "mal", "staff", "benefits-approvers", "benefits-admins")
+    try:
+        assert teams.client.get("/").status_code == 200
+        form = {"csrf_token": session.csrf, "decision": "approve", "reason": "x"}
+        for name in ("housing-triage", "benefits-triage"):
+            r = teams.client.post(f"/models/{name}/1/decision", data=form, follow_redirects=False)
+            assert r.status_code == 403 and "viewer role" in r.text, r.text
+    finally:
+        teams.client.cookies.clear()
+    _unchanged(teams, "mal@example.gov.uk")
+
+
+def _public_key(site: Site, who: str) -> str:
+    from civicml.bundle import write_keypair
+
+    return write_keypair(site.root / "keys" / who).public.read_text()
+
+
+def _grant_gives(grants: list[tuple[str, tuple[str, ...]]], role: str, model: str) -> bool:
+    """The rule itself: some grant holds ``model`` and gives ``role`` (admin gives every role;
+    every role reads)."""
+    from civicml.registry import in_scope
+
+    return any(
+        in_scope(model, models) and (r == role or r == "admin" or role == "viewer")
+        for r, models in grants
+    )
+
+
+def test_an_actor_made_from_grants_never_holds_more_than_they_give() -> None:
+    """Over many sets of grants and every model of a small universe: the summed-up actor
+    (used where the route names no model) permits nothing that no grant gives, and the actor
+    for one model permits exactly what the grants give on it."""
+    import random
+
+    from civicml.registry import ROLES
+    from civicml.server._identity import actor_for_model, grants_actor, permits
+
+    scopes = [(), ("benefits-*",), ("benefits-triage",), ("housing-*", "benefits-x"), ("b*",)]
+    universe = ["benefits-triage", "benefits-x", "housing-triage", "b", "fraud"]
+    rng = random.Random(23)
+    for _ in range(400):
+        grants = [(rng.choice(ROLES), rng.choice(scopes)) for _ in range(rng.randint(1, 4))]
+        summed = grants_actor("p", "oidc", grants)
+        for model in universe:
+            narrowed = actor_for_model(summed, model)
+            for role in ROLES:
+                gives = _grant_gives(grants, role, model)
+                if summed.reaches(model) and permits(summed, (role,)):
+                    assert gives, (grants, model, role, summed)
+                exact = narrowed is not None and permits(narrowed, (role,))
+                assert exact == gives, (grants, model, role, narrowed)
+                if narrowed is not None:
+                    assert narrowed.reaches(model)
+
+
+def test_registry_wide_roles_win_and_team_roles_sum_up() -> None:
+    from civicml.server._identity import grants_actor
+
+    mixed = grants_actor("p", "oidc", [("viewer", ()), ("admin", ("benefits-*",))])
+    assert (mixed.roles, mixed.models) == (("viewer",), ())
+    teams = grants_actor("p", "oidc", [("trainer", ("b-*", "h-*")), ("approver", ("b-x",))])
+    assert (teams.roles, teams.models) == (("trainer",), ("b-*", "h-*", "b-x"))
+    one = grants_actor("p", "oidc", [("admin", ("b-*",))])  # like a team admin token
+    assert (one.roles, one.models, one.verified) == (("admin",), ("b-*",), True)

@@ -7,6 +7,20 @@ validation (signature through the provider's JWKS, ``iss``, ``aud``, ``azp``, ``
 ``nonce``). The person's civicml roles come from one claim (``groups`` by default) through
 :attr:`OIDCSettings.role_map`; a person whose groups map to no role cannot sign in.
 
+The role map
+------------
+Each item is ``GROUP=ROLE`` (the role reaches every model) or ``GROUP=ROLE@SCOPE``, where
+``SCOPE`` is one or more model names or team prefixes ending in one ``*``, comma-separated, as
+a token's ``--models`` (``benefits-approvers=approver@benefits-*``,
+``housing-team=trainer@housing-*,housing-triage``). A person holds one :class:`RoleGrant` per
+role their groups give: its models are the union of the scopes of the groups that gave that
+role, and a group that gives the role with no scope wins (the role then reaches every model).
+Each grant is checked on its own: a role reaches a model only through a grant whose scope holds
+that model, so a person in ``staff=viewer`` and ``benefits-approvers=approver@benefits-*`` reads
+every model and approves only ``benefits-*`` ones, never an unscoped approver.
+:meth:`OIDCSettings.roles_for` (and :attr:`OIDCIdentity.roles`) are the roles that reach every
+model, the only ones a surface that shows every model (the dashboard) may honour.
+
 Examples
 --------
 >>> s = OIDCSettings("https://id.example.gov.uk", "civicml", "s3cret",
@@ -22,6 +36,23 @@ OIDCSettings(issuer='https://id.example.gov.uk', client_id='civicml', role_claim
 >>> parse_role_map(["x=root"])
 Traceback (most recent call last):
 civicml._errors.SpecError: The role map gives 'x' an unknown role. Expected one of viewer, trainer, approver, admin; got 'root'. Map each group to one of those roles.
+
+Roles limited to some models:
+
+>>> teams = OIDCSettings("https://id.example.gov.uk", "civicml", "s3cret", role_map=parse_role_map(
+...     ["staff=viewer", "benefits-approvers=approver@benefits-*",
+...      "housing-team=trainer@housing-*, housing-triage", "fraud-team=trainer@fraud-*"]))
+>>> teams.role_map["housing-team"]
+'trainer@housing-*,housing-triage'
+>>> teams.grants_for({"groups": ["staff", "benefits-approvers", "housing-team", "fraud-team"]})
+(RoleGrant(role='viewer', models=()), RoleGrant(role='trainer', models=('housing-*', 'housing-triage', 'fraud-*')), RoleGrant(role='approver', models=('benefits-*',)))
+>>> teams.roles_for({"groups": ["staff", "benefits-approvers"]})  # reach every model
+('viewer',)
+>>> teams.roles_for({"groups": ["benefits-approvers"]})
+()
+>>> parse_role_map(["x=approver@*"])
+Traceback (most recent call last):
+civicml._errors.SpecError: The role map limits 'x' to a model scope that is not allowed. Expected model names, or a team prefix ending in one '*' such as 'benefits-*', comma-separated; got 'approver@*'. Write GROUP=ROLE@benefits-* (or GROUP=ROLE for every model).
 """
 
 from __future__ import annotations
@@ -34,13 +65,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from civicml._errors import AuthError, SpecError
+from civicml.asgi._auth import Principal
 
 __all__ = [
     "OIDC_ROLES",
     "OIDCClient",
     "OIDCIdentity",
+    "OIDCPrincipal",
     "OIDCSettings",
+    "RoleGrant",
     "SignInRefused",
+    "parse_grant",
     "parse_role_map",
 ]
 
@@ -56,28 +91,99 @@ class SignInRefused(AuthError):
     """The provider or its answer refused the sign-in (one line, safe to show the person)."""
 
 
+@dataclass(frozen=True)
+class RoleGrant:
+    """One civicml role a signed-in person holds and the models it reaches.
+
+    Parameters
+    ----------
+    role : str
+        One of :data:`OIDC_ROLES`.
+    models : tuple of str
+        Model names or team prefixes ending in one ``*`` (``benefits-*``); empty: every model.
+    """
+
+    role: str
+    models: tuple[str, ...] = ()
+
+    @property
+    def spec(self) -> str:
+        """The grant as the role map writes it: ``approver`` or ``approver@benefits-*``.
+
+        >>> RoleGrant("trainer", ("housing-*", "housing-triage")).spec
+        'trainer@housing-*,housing-triage'
+        """
+        return self.role if not self.models else f"{self.role}@{','.join(self.models)}"
+
+
 def parse_role_map(items: Iterable[str] | Mapping[str, str]) -> dict[str, str]:
-    """``GROUP=ROLE`` items (or a mapping) as ``{group: role}``, each role checked."""
+    """``GROUP=ROLE`` or ``GROUP=ROLE@SCOPE`` items (or a mapping of group to ``ROLE`` or
+    ``ROLE@SCOPE``) as ``{group: grant}``, each role and scope checked and written the one way
+    (:attr:`RoleGrant.spec`)."""
     pairs = items.items() if isinstance(items, Mapping) else (_split(i) for i in items)
     out: dict[str, str] = {}
-    for group, role in pairs:
-        group, role = str(group).strip(), str(role).strip().lower()
-        if role not in OIDC_ROLES:
+    for group, value in pairs:
+        group = str(group).strip()
+        if not group:
             raise SpecError.build(
-                f"The role map gives {group!r} an unknown role",
-                expected="one of " + ", ".join(OIDC_ROLES),
-                got=role,
-                fix="Map each group to one of those roles",
+                "A role map entry names no group",
+                got=f"={value}",
+                fix="Write it as GROUP=ROLE, or GROUP=ROLE@benefits-* for some models only",
             )
-        out[group] = role
+        out[group] = parse_grant(group, str(value)).spec
     return out
+
+
+def parse_grant(group: str, value: str) -> RoleGrant:
+    """The grant ``ROLE`` or ``ROLE@SCOPE`` that the role map gives ``group``.
+
+    >>> parse_grant("g", "Approver @ benefits-*, fraud-triage")
+    RoleGrant(role='approver', models=('benefits-*', 'fraud-triage'))
+    >>> parse_grant("g", "approver@")
+    Traceback (most recent call last):
+    civicml._errors.SpecError: The role map limits 'g' to a model scope that is not allowed. Expected model names, or a team prefix ending in one '*' such as 'benefits-*', comma-separated; got 'approver@'. Write GROUP=ROLE@benefits-* (or GROUP=ROLE for every model).
+    """
+    role, sep, scope = str(value).partition("@")
+    role = role.strip().lower()
+    if role not in OIDC_ROLES:
+        raise SpecError.build(
+            f"The role map gives {group!r} an unknown role",
+            expected="one of " + ", ".join(OIDC_ROLES),
+            got=role,
+            fix="Map each group to one of those roles",
+        )
+    if not sep:
+        return RoleGrant(role)
+    return RoleGrant(role, _check_scope(group, value, [p.strip() for p in scope.split(",")]))
+
+
+def _check_scope(group: str, value: str, patterns: list[str]) -> tuple[str, ...]:
+    """The patterns of a scoped grant, checked by the registry's one rule for model scopes. An
+    empty pattern is refused here: an empty scope must never read as *every model*."""
+    from civicml._errors import CivicMLError
+    from civicml._scopes import check_model_scope
+
+    try:
+        if not all(patterns):
+            raise SpecError("an empty pattern")
+        return check_model_scope(patterns)
+    except CivicMLError as exc:
+        raise SpecError.build(
+            f"The role map limits {group!r} to a model scope that is not allowed",
+            expected="model names, or a team prefix ending in one '*' such as 'benefits-*', "
+            "comma-separated",
+            got=value,
+            fix="Write GROUP=ROLE@benefits-* (or GROUP=ROLE for every model)",
+        ) from exc
 
 
 def _split(item: str) -> tuple[str, str]:
     group, sep, role = str(item).rpartition("=")
-    if not sep or not group.strip():
+    if not sep:
         raise SpecError.build(
-            "A role map entry is not GROUP=ROLE", got=item, fix="Write it as GROUP=ROLE"
+            "A role map entry is not GROUP=ROLE or GROUP=ROLE@SCOPE",
+            got=item,
+            fix="Write it as GROUP=ROLE, or GROUP=ROLE@benefits-* to limit the role to some models",
         )
     return group, role
 
@@ -95,7 +201,8 @@ class OIDCSettings:
     role_claim : str
         The claim that lists the person's groups or roles (``groups``, ``roles``...).
     role_map : mapping of str to str
-        ``{group: civicml role}``; groups not listed give no role.
+        ``{group: civicml role}``, a role written ``ROLE@SCOPE`` reaching only the models in
+        ``SCOPE`` (see the module's rule); groups not listed give no role.
     redirect_url : str, optional
         The callback URL registered at the provider (``https://HOST/auth/callback``); by default
         it is built from the request's own address.
@@ -143,23 +250,78 @@ class OIDCSettings:
 
         return urlsplit(self.issuer).netloc or self.issuer
 
-    def roles_for(self, claims: Mapping[str, Any]) -> tuple[str, ...]:
-        """The civicml roles the claims map to, weakest first (empty: no access)."""
+    def grants_for(self, claims: Mapping[str, Any]) -> tuple[RoleGrant, ...]:
+        """The person's grants, one per role, weakest first: the union of the scopes of the
+        groups that gave the role, or every model when any of them gave it unscoped."""
         value = claims.get(self.role_claim)
-        groups = value.split() if isinstance(value, str) else list(value or ())
-        found = {self.role_map[g] for g in map(str, groups) if g in self.role_map}
-        return tuple(r for r in OIDC_ROLES if r in found)
+        groups = set(map(str, value.split() if isinstance(value, str) else list(value or ())))
+        scopes: dict[str, list[str] | None] = {}  # role -> patterns; None: every model
+        for group, spec in self.role_map.items():
+            if group not in groups:
+                continue
+            grant = parse_grant(group, spec)
+            held = scopes.setdefault(grant.role, [])
+            if not grant.models or held is None:
+                scopes[grant.role] = None  # an unscoped group wins
+            else:
+                held.extend(m for m in grant.models if m not in held)
+        return tuple(RoleGrant(r, tuple(scopes[r] or ())) for r in OIDC_ROLES if r in scopes)
+
+    def roles_for(self, claims: Mapping[str, Any]) -> tuple[str, ...]:
+        """The civicml roles the claims give over every model, weakest first (a role some group
+        gives only for some models is not among them; empty: no registry-wide role)."""
+        return tuple(g.role for g in self.grants_for(claims) if not g.models)
 
 
 @dataclass(frozen=True)
 class OIDCIdentity:
     """A person the provider vouched for: who (``name``: e-mail, else username, else subject),
-    their subject id, their civicml roles and every claim that was checked."""
+    their subject id, their civicml roles over every model (``roles``), every claim that was
+    checked, and every role they hold with the models it reaches (``grants``)."""
 
     name: str
     subject: str
     roles: tuple[str, ...]
     claims: Mapping[str, Any] = field(repr=False)
+    grants: tuple[RoleGrant, ...] = ()
+
+    def principal(self) -> OIDCPrincipal:
+        """The session principal of this person: verified, via OIDC; its ``scopes`` are the
+        roles that reach every model and its ``grants`` every role with its models.
+
+        >>> who = OIDCIdentity("ann@x.gov.uk", "s1", ("viewer",), {},
+        ...                    (RoleGrant("viewer"), RoleGrant("approver", ("benefits-*",))))
+        >>> p = who.principal()
+        >>> p.id, p.verified, p.via, p.roles, p.can_decide, p.scoped
+        ('oidc:s1', True, 'oidc', ('viewer',), False, True)
+        """
+        return OIDCPrincipal(
+            self.name,
+            tuple(self.roles),
+            id=f"oidc:{self.subject}",
+            kind="session",
+            verified=True,
+            via="oidc",
+            grants=tuple(self.grants) or tuple(RoleGrant(r) for r in self.roles),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class OIDCPrincipal(Principal):
+    """A person an OpenID Provider signed in, as a session :class:`~civicml.asgi.Principal`.
+
+    ``scopes`` holds only the roles that reach every model, so whatever reads a principal's
+    scopes (the dashboard, which shows every model) honours no role limited to some models;
+    ``grants`` holds every role with the models it reaches, for the surfaces that check a
+    model scope route by route (``/api/v1``).
+    """
+
+    grants: tuple[RoleGrant, ...] = ()
+
+    @property
+    def scoped(self) -> bool:
+        """True when some role of this person reaches only some models."""
+        return any(g.models for g in self.grants)
 
 
 class OIDCClient:
@@ -381,4 +543,6 @@ class OIDCClient:
         subject = str(claims["sub"])
         email = claims.get("email") if claims.get("email_verified", True) is not False else None
         name = str(email or claims.get("preferred_username") or subject)
-        return OIDCIdentity(name, subject, self.settings.roles_for(claims), dict(claims))
+        grants = self.settings.grants_for(claims)
+        roles = tuple(g.role for g in grants if not g.models)
+        return OIDCIdentity(name, subject, roles, dict(claims), grants)

@@ -67,7 +67,11 @@ def server(
     ] = "groups",
     role_map: Annotated[
         list[str] | None,
-        typer.Option("--role-map", help="GROUP=ROLE (viewer, trainer, approver, admin); repeat."),
+        typer.Option(
+            "--role-map",
+            help="GROUP=ROLE (viewer, trainer, approver, admin), or GROUP=ROLE@benefits-* to "
+            "limit the role to some models; repeat.",
+        ),
     ] = None,
     decision_log: Annotated[
         Path | None,

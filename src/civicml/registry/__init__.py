@@ -1,6 +1,7 @@
 """The model registry: versions, aliases, two-person approval, rollback and a tamper-evident
 audit log, on SQLite by default and PostgreSQL + S3 at scale."""
 
+from civicml._scopes import check_model_scope, in_scope, team_pattern
 from civicml.registry._approval import approval_record, approval_sentence
 from civicml.registry._artifacts import ArtifactStore
 from civicml.registry._atrs_answers import (
@@ -60,7 +61,6 @@ from civicml.registry._records import (
 )
 from civicml.registry._registry import Registry
 from civicml.registry._remote import RemoteRegistry
-from civicml.registry._scope import check_model_scope, in_scope, team_pattern
 from civicml.registry._sql import SQLStore
 from civicml.registry._store import (
     AliasMove,

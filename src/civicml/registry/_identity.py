@@ -25,8 +25,8 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
+from civicml._scopes import in_scope
 from civicml.registry._records import EventDraft
-from civicml.registry._scope import in_scope
 
 __all__ = ["ROLES", "Actor", "as_actor", "event_draft", "os_login"]
 

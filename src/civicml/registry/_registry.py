@@ -53,6 +53,7 @@ from civicml._errors import (
     IntegrityError,
     NotFoundError,
 )
+from civicml._scopes import check_model_scope
 from civicml.registry._artifacts import ArtifactStore, check_signed_by
 from civicml.registry._atrs_answers import AtrsCheck
 from civicml.registry._audit import AuditKey, broken_chain
@@ -77,7 +78,6 @@ from civicml.registry._records import (
     ModelVersion,
     TokenInfo,
 )
-from civicml.registry._scope import check_model_scope
 from civicml.registry._store import (
     AliasMove,
     RegistryStore,

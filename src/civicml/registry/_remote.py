@@ -41,6 +41,7 @@ from civicml._errors import (
     RegistryError,
 )
 from civicml._files import create_private_dir
+from civicml._scopes import check_model_scope
 from civicml.registry._artifacts import check_signed_by
 from civicml.registry._governance import PRODUCTION, non_serving_aliases
 from civicml.registry._identity import Actor
@@ -54,7 +55,6 @@ from civicml.registry._records import (
     ModelVersion,
     TokenInfo,
 )
-from civicml.registry._scope import check_model_scope
 from civicml.registry._store import expect_of
 
 if TYPE_CHECKING:

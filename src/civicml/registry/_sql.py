@@ -36,6 +36,7 @@ from sqlalchemy.engine import Connection, Engine
 
 import civicml.registry._schema as t
 from civicml._errors import ConflictError, NotFoundError, RegistryError
+from civicml._scopes import scope_prefixes
 from civicml.registry._audit import (
     GENESIS_HASH,
     REPAIR,
@@ -71,7 +72,6 @@ from civicml.registry._rows import (
     version_from_row,
     with_state,
 )
-from civicml.registry._scope import scope_prefixes
 from civicml.registry._store import (
     AliasMove,
     Expect,

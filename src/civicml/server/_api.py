@@ -33,11 +33,12 @@ from civicml.asgi import (
     request_id_of,
     send_response,
 )
+from civicml.registry import Actor
 from civicml.server._identity import bearer_actor, permits, session_actor
 from civicml.server._openapi import API_PREFIX
 from civicml.server._problems import as_http, forbidden, invalid
 from civicml.server._routes import ROUTES
-from civicml.server._scope import check_scope
+from civicml.server._scope import check_scope, for_request
 from civicml.server._table import Call, Download, Param, Route
 from civicml.server._tar import receive_to_file
 
@@ -239,16 +240,20 @@ class ApiApp:
         method = scope["method"]
         path = scope["path"][len(API_PREFIX) :] or "/"
         route, params = _find(method, path)
-        actor = None
+        actor: Actor | None = None
+        query = parse_query(scope.get("query_string", b""), route)
         if route.roles is not None:
-            actor = await _in_thread(self.authenticate, headers, method)
+            caller = await _in_thread(self.authenticate, headers, method)
+            # a person whose roles carry their own model scopes acts, on a route about one
+            # model, with the roles whose grants reach it (404 when none does)
+            actor = for_request(caller, route.method, route.path, params, query) or caller
             if not permits(actor, route.roles):
                 raise forbidden(
                     f"{actor.name} holds the role(s) {list(actor.roles) or 'none'}, and this "
                     f"needs {' or '.join(route.roles)}. Ask an admin for that role."
                 )
         call = Call(self.registry, self.runs, self.options, actor, params)
-        call.query = parse_query(scope.get("query_string", b""), route)
+        call.query = query
         check_scope(actor, route.method, route.path, params, call.query)
         if route.upload:
             call.upload = await self._receive_upload(headers, receive, work)

@@ -11,6 +11,8 @@ Examples
 'postgresql://ann:***@db/registry'
 >>> opts.role_mapping()
 {'ops': 'admin'}
+>>> ServerOptions(role_map=("staff=viewer", "ben-approvers=approver@benefits-*")).role_mapping()
+{'staff': 'viewer', 'ben-approvers': 'approver@benefits-*'}
 >>> "s3cret" in repr(opts)
 False
 """
@@ -54,7 +56,9 @@ class ServerOptions:
     role_claim : str
         The ID-token claim whose values map to civicml roles (default ``groups``).
     role_map : tuple of str
-        ``GROUP=ROLE`` entries (see :func:`civicml.asgi.parse_role_map`).
+        ``GROUP=ROLE`` entries, or ``GROUP=ROLE@SCOPE`` for a role that reaches only the models
+        in ``SCOPE`` (names or team prefixes such as ``benefits-*``, comma-separated; see
+        :func:`civicml.asgi.parse_role_map`). A malformed entry is refused at start.
     decision_log : path, optional
         Decision logs the dashboard's monitoring pages read.
     """
@@ -84,7 +88,7 @@ class ServerOptions:
         self.oidc_settings()  # an issuer without a client id and secret fails here, at start
 
     def role_mapping(self) -> dict[str, str]:
-        """The ``--role-map`` entries as ``{group: role}``."""
+        """The ``--role-map`` entries as ``{group: role}`` (``role@scope`` for a limited role)."""
         return parse_role_map(self.role_map)
 
     def oidc_settings(self) -> OIDCSettings | None:

@@ -13,6 +13,13 @@ Every change is made as a :class:`civicml.registry.Actor` built from the signed-
 roles; a token acts as its owner (``via="token:NAME"``), verified only when the registry is a
 server's.
 
+The dashboard's pages show every model, so it honours no role limited to some models: a token
+limited with ``--models``/``--team`` is no credential here, and a person signed in through
+OpenID Connect acts only with the roles that reach every model (``GROUP=ROLE`` in the role
+map; a ``GROUP=ROLE@benefits-*`` role is left out). A person all of whose roles are limited
+holds no such role, so their session opens no page (it still works on ``/api/v1``, which checks
+the scope route by route).
+
 Examples
 --------
 >>> from civicml.asgi import Principal
@@ -20,6 +27,13 @@ Examples
 Actor(name='ann@x.gov.uk', verified=True, via='oidc', roles=('approver',))
 >>> actor_of(Principal("ci", ("approver",), acts_as="bob"), server=False)
 Actor(name='bob', verified=False, via='token:ci', roles=())
+>>> from civicml.asgi import OIDCClient, OIDCSettings
+>>> teams = {"staff": "viewer", "benefits-approvers": "approver@benefits-*"}
+>>> client = OIDCClient(OIDCSettings("https://id.x.gov.uk", "c", "s", role_map=teams))
+>>> claims = {"sub": "s1", "email": "ann@x.gov.uk", "groups": list(teams)}
+>>> ann = client.identity(claims).principal()
+>>> actor_of(ann, server=True)  # the dashboard: never an approver of every model
+Actor(name='ann@x.gov.uk', verified=True, via='oidc', roles=('viewer',))
 """
 
 from __future__ import annotations
@@ -40,6 +54,7 @@ __all__ = [
     "WebSession",
     "actor_of",
     "registry_authenticator",
+    "wide_roles",
 ]
 
 #: scopes that may open the dashboard (``predict`` alone may not)
@@ -74,16 +89,28 @@ def is_scoped(info: Any) -> bool:
     return bool(getattr(info, "models", ()) or ())
 
 
+def wide_roles(user: Principal) -> tuple[str, ...]:
+    """The roles of ``user`` that reach every model: a person's roles less any that a grant
+    limits to some models (so a principal whose scopes were filled carelessly still cannot act
+    on the dashboard with a limited role); a token's roles as they are."""
+    grants = tuple(getattr(user, "grants", ()) or ())
+    if not grants:
+        return user.roles
+    wide = {str(g.role) for g in grants if not g.models}
+    return tuple(r for r in user.roles if r in wide)
+
+
 def actor_of(user: Principal, *, server: bool) -> Actor:
     """The registry :class:`~civicml.registry.Actor` a signed-in principal acts as.
 
-    A person an OpenID Provider signed in is verified, ``via="oidc"``, with their roles. A
+    A person an OpenID Provider signed in is verified, ``via="oidc"``, with their roles that
+    reach every model (:func:`wide_roles`). A
     token acts as its owner (``acts_as``), ``via="token:NAME"``: verified, with its scopes as
     roles, only when ``server`` (the registry belongs to ``civicml server``, which checked the
     token); otherwise unverified (embedded mode).
     """
     if user.verified:
-        return Actor(user.name, verified=True, via=user.via, roles=user.roles)
+        return Actor(user.name, verified=True, via=user.via, roles=wide_roles(user))
     if server:
         return Actor(user.acts_as, verified=True, via=user.via, roles=user.roles)
     return Actor(user.acts_as, verified=False, via=user.via)

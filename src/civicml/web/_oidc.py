@@ -40,15 +40,10 @@ def redirect_uri(client: OIDCClient, request: Request) -> str:
 
 
 def principal_of(identity: Any) -> Principal:
-    """The session principal for a person the provider vouched for: verified, via OIDC."""
-    return Principal(
-        identity.name,
-        tuple(identity.roles),
-        id=f"oidc:{identity.subject}",
-        kind="session",
-        verified=True,
-        via="oidc",
-    )
+    """The session principal for a person the provider vouched for: verified, via OIDC, each
+    role with the models it reaches (its ``scopes`` are the roles that reach every model)."""
+    principal: Principal = identity.principal()
+    return principal
 
 
 def _refused(ctx: Ctx, status: int, message: str) -> Response:
@@ -93,7 +88,7 @@ def callback(ctx: Ctx) -> Response:
         identity = client.finish(params, pending, redirect_uri(client, ctx.request))
     except SignInRefused as exc:
         return _refused(ctx, 401, str(exc))
-    if not identity.roles:
+    if not identity.grants:
         return _refused(
             ctx,
             403,
