@@ -148,3 +148,30 @@ def test_summary_prints_the_verdict_and_the_columns_left_out(tmp_path: Path) -> 
     flat = " ".join(text.output.split())
     assert f"verdict: {doc['verdict']['state']}: {doc['verdict']['message']}" in flat
     assert "not compared: opened: a date" in flat and "not compared: notes: free text" in flat
+
+
+def test_max_rows_monitors_a_sample_and_shows_the_true_total(tmp_path: Path) -> None:
+    """Issue 23: above --max-rows the decisions are sampled; text and JSON say of how many."""
+    from monitor._served import START, make_bundle, rows
+
+    served = make_bundle(tmp_path / "bundle")
+    log = rows(400, year=2025, seed=4).assign(notes="[redacted]", model_sha256=served.digest)
+    log["request_id"] = [f"r{i}" for i in range(400)]
+    log["time"] = [START + dt.timedelta(minutes=15 * i) for i in range(400)]
+    (tmp_path / "log" / "predictions").mkdir(parents=True)
+    log.to_parquet(tmp_path / "log" / "predictions" / "part-000.parquet")
+    args = ["monitor", "--bundle", str(served.path), "--log-dir", str(tmp_path / "log")]
+    r = CliRunner().invoke(_cli(), [*args, "--max-rows", "100", "--json"])
+    assert r.exit_code in (0, 1), r.output
+    doc = json.loads(r.stdout)
+    assert doc["sample"]["rows"] == 400 and doc["sample"]["rows_monitored"] == 100
+    assert doc["sample"]["sampled"] is True and doc["drift"]["n_current"] == 100
+    text = CliRunner().invoke(_cli(), [*args, "--max-rows", "100"])
+    flat = " ".join(text.output.split())
+    assert "decisions in the period: 400" in flat
+    assert "computed on a uniform sample of 100 of 400 decisions in the period" in flat
+    assert "current 100 (sampled of 400)" in flat
+    every = json.loads(CliRunner().invoke(_cli(), [*args, "--max-rows", "0", "--json"]).stdout)
+    assert every["sample"]["sampled"] is False and every["drift"]["n_current"] == 400
+    bad = CliRunner().invoke(_cli(), [*args, "--max-rows", "-1"])
+    assert bad.exit_code == 2

@@ -5,6 +5,8 @@ from __future__ import annotations
 import civicml.data
 
 EXPECTED = {
+    "SpecCheck",
+    "check_spec_data",
     "dataset_card",
     "dataset_card_data",
     "profile_data",

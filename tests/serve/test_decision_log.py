@@ -193,3 +193,137 @@ def test_logs_written_before_still_read(tmp_path: Path) -> None:
     df = read_decision_log(tmp_path)
     assert list(df["input_sha256"]) == ["a", "b"]
     assert list(df["overridden"].fillna(False)) == [True, False]
+
+
+# -- reading a log larger than memory (issue 23) -------------------------------------------
+
+
+def _parts(folder: Path, n: int = 3_000, parts: int = 6) -> None:
+    """``n`` decisions, 1 a minute from 1 March 2025, of two model versions (4 in 5 are "new"),
+    written as the server writes them: Parquet parts under ``predictions/``."""
+    import pandas as pd
+
+    start = dt.datetime(2025, 3, 1, tzinfo=dt.UTC)
+    rows = pd.DataFrame(
+        {
+            "case_id": [f"c{i}" for i in range(n)],
+            "request_id": [f"r{i}" for i in range(n)],
+            "time": [start + dt.timedelta(minutes=i) for i in range(n)],
+            "model_sha256": ["old" if i % 5 == 0 else "new" for i in range(n)],
+            "age": [float(20 + i % 60) for i in range(n)],
+            "score": [(i % 100) / 100 for i in range(n)],
+            "decision": [i % 2 for i in range(n)],
+        }
+    )
+    (folder / "predictions").mkdir(parents=True)
+    step = n // parts
+    for k in range(parts):
+        rows.iloc[k * step : (k + 1) * step].to_parquet(
+            folder / "predictions" / f"part-{k:03d}.parquet", index=False
+        )
+
+
+def test_read_filters_model_and_period_in_sql_like_the_whole_read(tmp_path: Path) -> None:
+    from civicml.serve import read_decision_log
+
+    _parts(tmp_path)
+    since, until = "2025-03-01T10:00:00Z", "2025-03-02T10:00:00Z"
+    whole = read_decision_log(tmp_path, since, until)
+    assert "decision_log" not in whole.attrs  # the pandas path, unchanged
+    expected = whole[whole["model_sha256"] == "new"].reset_index(drop=True)
+    streamed = read_decision_log(tmp_path, since, until, model_sha256="new", max_rows=10_000)
+    assert streamed.attrs["decision_log"] == {
+        "rows_in_period": 1_440,
+        "rows": 1_152,
+        "rows_read": 1_152,
+        "sampled": False,
+        "method": "every row",
+        "seed": 0,
+    }
+    for col in ("case_id", "time", "age", "score", "decision", "reviewer_decision"):
+        assert streamed[col].tolist() == expected[col].tolist(), col
+    assert str(streamed["time"].dtype) == str(expected["time"].dtype)
+
+
+def test_read_samples_uniformly_reproducibly_and_joins_reviews_of_the_sample(
+    tmp_path: Path,
+) -> None:
+    import pandas as pd
+
+    from civicml.serve import read_decision_log
+
+    _parts(tmp_path)
+    (tmp_path / "reviews").mkdir()
+    reviews = pd.DataFrame(
+        {
+            "case_id": [f"c{i}" for i in range(1, 3_000, 2)],
+            "review_time": pd.Timestamp("2025-04-01", tz="UTC"),
+            "reviewer_decision": 1,
+            "overridden": True,
+            "override_reason": "evidence",
+            "reviewer": "ops",
+        }
+    )
+    reviews.to_parquet(tmp_path / "reviews" / "part-000.parquet", index=False)
+    a = read_decision_log(tmp_path, model_sha256="new", max_rows=500)
+    counts = a.attrs["decision_log"]
+    assert (counts["rows"], counts["rows_in_period"], counts["rows_read"]) == (2_400, 3_000, 500)
+    assert counts["sampled"] and counts["method"] == "uniform random sample"
+    assert len(a) == 500 and set(a["model_sha256"]) == {"new"}
+    assert a["case_id"].is_unique and a["time"].is_monotonic_increasing
+    b = read_decision_log(tmp_path, model_sha256="new", max_rows=500)
+    assert a["case_id"].tolist() == b["case_id"].tolist()  # the same sample each run
+    other = read_decision_log(tmp_path, model_sha256="new", max_rows=500, seed=1)
+    assert other["case_id"].tolist() != a["case_id"].tolist()
+    # uniform over the period: each sixth of it holds about a sixth of the sample
+    minute = (a["time"] - pd.Timestamp("2025-03-01", tz="UTC")).dt.total_seconds() // 60
+    per_part = (minute // 500).value_counts()
+    assert len(per_part) == 6 and per_part.min() > 50
+    odd = a["case_id"].str[1:].astype(int) % 2 == 1  # the reviewed cases, and only those
+    assert a.loc[odd, "overridden"].fillna(False).all()
+    assert a.loc[~odd, "reviewer_decision"].isna().all()
+
+
+def test_read_through_duckdb_of_an_empty_or_timeless_log(tmp_path: Path) -> None:
+    import pandas as pd
+
+    from civicml._errors import DataError
+    from civicml.serve import read_decision_log
+
+    empty = read_decision_log(tmp_path, model_sha256="x", max_rows=10)
+    assert len(empty) == 0 and empty.attrs["decision_log"]["rows"] == 0
+    (tmp_path / "predictions").mkdir()
+    pd.DataFrame({"score": [0.1]}).to_parquet(tmp_path / "predictions" / "part-1.parquet")
+    with pytest.raises(DataError, match="no 'time' column"):
+        read_decision_log(tmp_path, model_sha256="x")
+
+
+def test_the_sample_is_the_same_on_any_number_of_threads(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from civicml.serve import read_decision_log
+
+    _parts(tmp_path, n=6_000, parts=12)
+    picked = []
+    for cores in (1, 4):
+        monkeypatch.setattr(os, "cpu_count", lambda cores=cores: cores)
+        picked.append(read_decision_log(tmp_path, model_sha256="new", max_rows=700))
+    assert len(picked[0]) == 700
+    assert picked[0]["case_id"].tolist() == picked[1]["case_id"].tolist()
+
+
+def test_a_logged_column_named_like_duckdbs_row_address_falls_back_to_a_reservoir(
+    tmp_path: Path,
+) -> None:
+    import pandas as pd
+
+    from civicml.serve import read_decision_log
+
+    _parts(tmp_path)
+    for part in (tmp_path / "predictions").glob("*.parquet"):
+        pd.read_parquet(part).assign(filename="scan.pdf").to_parquet(part, index=False)
+    a = read_decision_log(tmp_path, model_sha256="new", max_rows=300)
+    b = read_decision_log(tmp_path, model_sha256="new", max_rows=300)
+    assert len(a) == 300 and a.attrs["decision_log"]["rows"] == 2_400
+    assert a["case_id"].tolist() == b["case_id"].tolist()
+    assert set(a["filename"]) == {"scan.pdf"}  # the logged column, not DuckDB's

@@ -145,12 +145,13 @@ def validate(
     Folders, globs and files over 256 MiB are read through DuckDB in batches (same report,
     row numbers from the top of the file, bounded memory). With --spec, check the project
     spec and its training data instead: the training-table checks and the UK personal-data
-    scan.
+    scan (on a table too large for memory, on a reproducible 200,000-row DuckDB sample, and
+    the output says so).
     """
     from civicml._errors import SpecError
 
     if spec is not None:
-        _validate_spec(spec, json_out)
+        _validate_spec(spec, json_out, out_of_core)
         return
     if data is None or (contract is None) == (bundle is None):
         raise SpecError.build(
@@ -189,45 +190,32 @@ def validate(
     raise typer.Exit(0 if report.ok else 1)
 
 
-def _validate_spec(spec_path: Path, json_out: bool) -> None:
-    from civicml.data import check_training_table, load_data, scan_personal_data
+def _validate_spec(spec_path: Path, json_out: bool, out_of_core: bool | None = None) -> None:
+    from civicml.data import check_spec_data
     from civicml.spec import load_spec
 
     spec = load_spec(spec_path)
-    df = load_data(spec)
-    warnings = check_training_table(
-        df,
-        target=spec.target,
-        task=spec.task,
-        id_columns=spec.columns.id,
-        drop_columns=spec.columns.drop,
-        text_columns=spec.columns.text,
-        date_columns=spec.columns.date,
-        categorical_columns=spec.columns.categorical,
-        group=spec.columns.group,
-    )
-    findings = scan_personal_data(df) if spec.personal_data.scan else []
+    found = check_spec_data(spec, out_of_core=out_of_core)
+    findings = found.findings
     declared = {*spec.columns.id, *spec.columns.drop, *spec.personal_data.allow}
     undeclared = [f for f in findings if f.column not in declared]
     if json_out:
-        emit_json(
-            {
-                "ok": not undeclared,
-                "rows": len(df),
-                "columns": df.shape[1],
-                "warnings": list(warnings),
-                "personal_data": [f.to_dict() for f in findings],
-            }
-        )
+        emit_json({"ok": not undeclared, **found.to_dict()})
     else:
-        console.print(f"{spec_path}: {len(df):,} rows × {df.shape[1]} columns; spec is valid.")
-        for w in warnings:
+        console.print(
+            f"{spec_path}: {found.rows_total:,} rows × {found.columns} columns; spec is valid."
+        )
+        if found.note:
+            console.print(f"note: {found.note}", markup=False, soft_wrap=True)
+        for w in found.warnings:
             console.print(f"[yellow]warning:[/] {w}", soft_wrap=True)
         for f in findings:
             tag = "declared" if f.column in declared else "[red]NOT DECLARED[/]"
             console.print(f"personal data: {f.column!r} holds {f.kind} in {f.summary} ({tag})")
         if not findings:
             console.print("No UK personal data found.")
+    if found.sampled:
+        _peak_memory_line(f"Checked a sample of {found.rows_checked:,} rows through DuckDB")
     raise typer.Exit(1 if undeclared else 0)
 
 

@@ -100,10 +100,24 @@ def run(
             help="Also exit 1 for: review (the version is past its review date). Repeatable.",
         ),
     ] = None,
+    max_rows: Annotated[
+        int | None,
+        typer.Option(
+            "--max-rows",
+            min=0,
+            help="Monitor a uniform sample of at most this many of the period's decisions "
+            "(default 1,000,000); 0 reads every one.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Check the decision log against the training reference; exit 1 when an alert fires.
 
     Exit codes: 0 no alert, 1 an alert fired, 2 unusable input (no log rows in the period).
+
+    The log is read through DuckDB (the period and the version filtered in SQL); above
+    --max-rows decisions, drift, performance and fairness are computed on a reproducible
+    uniform sample of them, and the report says so with the period's true totals.
     """
     from civicml._errors import SpecError
     from civicml.monitor import AlertPolicy, monitor_registered, post_webhook
@@ -113,6 +127,7 @@ def run(
             "civicml monitor needs a model",
             fix="Pass a registered model NAME or --bundle DIR",
         )
+    cap: dict[str, Any] = {} if max_rows is None else {"max_rows": max_rows or None}
     report = monitor_registered(
         name or "",
         alias=alias,
@@ -126,6 +141,7 @@ def run(
         window=window,
         policy=AlertPolicy(any_column_drift=column_alerts),
         drift_share=drift_share,
+        **cap,
     )
     unknown = sorted(set(fail_on or []) - {"review"})
     if unknown:
@@ -180,6 +196,11 @@ def _review(
     return {"name": v.name, "version": v.version, **state}
 
 
+def _sample(report: MonitorReport) -> dict[str, Any] | None:
+    """How many of the period's decisions the monitors saw (``monitor_decision_log`` sets it)."""
+    return report.sample
+
+
 def _escape(text: str) -> str:
     from rich.markup import escape
 
@@ -196,6 +217,11 @@ def _print_summary(report: MonitorReport) -> None:
         title += f" ({report.alias})"
     console.print(f"[bold]{_escape(title)}[/]")
     console.print(f"period: {report.window_start or '…'} to {report.window_end or '…'}")
+    sample = _sample(report)
+    if sample is not None:
+        console.print(f"decisions in the period: {sample['rows']:,}", markup=False)
+        if sample["note"]:
+            console.print(f"note: {sample['note']}", markup=False, soft_wrap=True)
     said = report.verdict  # the same sentence the dashboard and the HTML report show
     state = f"[bold {'red' if said.state == 'alert' else 'green'}]{said.state}[/]"
     console.print(f"verdict: {state}: {_escape(said.message)}", soft_wrap=True)
@@ -215,6 +241,7 @@ def _print_summary(report: MonitorReport) -> None:
             f"drift: {d.n_drifted} of {len(d.features)} input columns drifted "
             f"(dataset drift at {d.drift_share:.0%}: {'YES' if d.dataset_drift else 'no'}); "
             f"reference {d.n_reference:,} rows, current {d.n_current:,}"
+            + (f" (sampled of {sample['rows']:,})" if sample and sample["sampled"] else "")
         )
         drifted = [c for c in d.columns if c.drifted]
         if drifted:

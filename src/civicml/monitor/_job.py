@@ -43,6 +43,7 @@ from civicml.monitor._drift import DriftDetector, DriftReport
 from civicml.monitor._fairness import override_rate, selection_rates_over_time
 from civicml.monitor._inputs import CBPE_METRICS, MonitorInputs
 from civicml.monitor._labels import LABEL, RECEIVED, read_labels
+from civicml.monitor._large_log import LOG_SAMPLE_ROWS, log_sample
 from civicml.monitor._multivariate import PCAReconstructionDrift
 from civicml.monitor._outputs import OutputDrift, output_drift
 from civicml.monitor._performance import (
@@ -307,6 +308,10 @@ class MonitorSettings:
         Dataset drift when at least this share of input columns drifted (Evidently: 0.5).
     min_group_size : int
         Fairness ratios ignore groups with fewer rows in a window.
+    max_rows : int or None
+        Most decisions of the period :func:`monitor_decision_log` reads (default
+        :data:`LOG_SAMPLE_ROWS`); above it, a uniform sample of this many drawn by DuckDB, and
+        the report says so. ``None``: every row.
 
     Examples
     --------
@@ -321,6 +326,7 @@ class MonitorSettings:
     policy: AlertPolicy | None = None
     drift_share: float = 0.5
     min_group_size: int = 30
+    max_rows: int | None = LOG_SAMPLE_ROWS
 
 
 class MonitorKeywords(TypedDict, total=False):
@@ -332,6 +338,7 @@ class MonitorKeywords(TypedDict, total=False):
     policy: AlertPolicy | None
     drift_share: float
     min_group_size: int
+    max_rows: int | None
 
 
 def monitor_model(
@@ -354,7 +361,9 @@ def monitor_model(
         The version being monitored (its reference sample, contract and protected columns).
     log : pandas.DataFrame
         The decision log (:func:`civicml.serve.read_decision_log`); rows of other model versions
-        (another ``model_sha256``) are left out.
+        (another ``model_sha256``) are left out. A log read through DuckDB carries its true
+        counts (``attrs["decision_log"]``): the report's ``sample`` then says how many of the
+        period's decisions the monitors saw.
     labels : DataFrame or list of DataFrame, optional
         Ground truth keyed by ``request_id`` or a logged column, with a ``label`` column.
     log_folder : path, optional
@@ -377,8 +386,11 @@ def monitor_model(
     window = _window(opts.window)
     drift_share, min_group_size = opts.drift_share, opts.min_group_size
     name = model or inputs.name
+    sample = log_sample(log, max_rows=opts.max_rows)
     frame = _rows_in_period(log, inputs, start, end, name=name, log_folder=log_folder)
     monitored, notes, left_out = _monitored_columns(frame, inputs)
+    if sample is not None and sample["note"]:
+        notes.insert(0, sample["note"])
     kinds = {c: inputs.kinds[c] for c in monitored}
     # missing values are a category on both sides (see civicml.monitor._columns)
     current = missing_as_category(prepare_frame(frame, kinds), kinds)
@@ -428,6 +440,7 @@ def monitor_model(
     )
     if chunked is not None:
         chunked.notes.extend(notes)
+    report.sample = sample
     return report
 
 
@@ -659,7 +672,10 @@ def monitor_decision_log(
     """Monitor one bundle against the decision log in ``folder``: the one computation behind
     ``civicml monitor``, the dashboard's monitoring page and the HTML report.
 
-    The log is read for the period of ``settings`` (``since``/``until``) and handed to
+    The log is read through DuckDB for the period of ``settings`` (``since``/``until``) and
+    the model version, in bounded memory: above ``max_rows`` decisions (default
+    :data:`LOG_SAMPLE_ROWS`) a reproducible uniform sample of them is monitored, and the
+    report's ``sample`` and notes say so with the true totals. The frame is handed to
     :func:`monitor_model`; the report's :attr:`~civicml.monitor.MonitorReport.verdict` is what
     every surface shows.
 
@@ -678,9 +694,19 @@ def monitor_decision_log(
             fix="Serve the model with 'civicml serve' (it logs there) or pass --log-dir DIR.",
         )
     start, end = _when(opts.since), _when(opts.until)
-    log = read_decision_log(path, since=start, until=end)
+    inputs = bundle if isinstance(bundle, MonitorInputs) else MonitorInputs.from_bundle(bundle)
+    log = read_decision_log(
+        path, since=start, until=end, model_sha256=inputs.digest, max_rows=opts.max_rows
+    )
+    counts = log.attrs.get("decision_log") or {}
+    if not counts.get("rows"):  # the same messages as when the whole log was read
+        period = start is not None or end is not None
+        name = model or inputs.name
+        n_all = int(counts.get("rows_in_period", 0))
+        what, fix = _no_rows_message(f" in {path}", name, inputs.digest, n_all, 0, period=period)
+        raise DataError.build(what, got={"since": _iso(start), "until": _iso(end)}, fix=fix)
     return monitor_model(
-        bundle,
+        inputs,
         log,
         model=model,
         version=version,

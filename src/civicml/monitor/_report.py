@@ -86,6 +86,9 @@ class MonitorReport:
     alerts: list[Alert] = field(default_factory=list)
     #: input columns not compared for drift, and why (dates, free text, redacted personal data)
     left_out: dict[str, str] = field(default_factory=dict)
+    #: how many of the period's decisions the monitors saw: ``rows`` (every decision in the
+    #: period), ``monitored``, ``sampled`` and ``note`` (``monitor_decision_log`` sets it)
+    sample: dict[str, Any] | None = None
     generated_at: str = field(
         default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds")
     )
@@ -126,6 +129,7 @@ class MonitorReport:
             "retrain_recommendation": self.retrain_recommendation,
             "drift": drift,
             "output_drift": self.output_drift.to_dict() if self.output_drift is not None else None,
+            "sample": self.sample,
         }
         for name in ("chunked", "multivariate"):
             part: ChunkedResult | None = getattr(self, name)
@@ -159,6 +163,8 @@ class MonitorReport:
         lines = [title, f"verdict: {self.verdict.state}: {self.verdict.message}"]
         if self.window_start or self.window_end:
             lines.append(f"window: {self.window_start or '…'} to {self.window_end or '…'}")
+        if self.sample and self.sample.get("note"):
+            lines.append(f"note: {self.sample['note']}")
         d = self.drift
         if d is not None:
             lines.append(

@@ -304,8 +304,19 @@ def read_decision_log(
     folder: str | Path,
     since: _dt.datetime | str | None = None,
     until: _dt.datetime | str | None = None,
+    *,
+    model_sha256: str | None = None,
+    max_rows: int | None = None,
+    seed: int = 0,
 ) -> Any:
     """Every logged prediction in ``[since, until)``, joined with reviewers' decisions.
+
+    With ``model_sha256`` or ``max_rows`` the log is read through DuckDB, in bounded memory
+    whatever its size: the period and the model version (``model_sha256``; logs without that
+    column are not filtered) are filtered in SQL, and when more than ``max_rows`` rows are
+    left, a uniform random sample of ``max_rows`` of them is returned (reproducible: the rows
+    with the lowest hashes of ``seed`` and their place in the log); only the reviews of the rows returned are read. Without either, every part is
+    read whole with pandas.
 
     Returns
     -------
@@ -315,35 +326,228 @@ def read_decision_log(
         logs: ``input_sha256``), the input features (personal data as ``"[redacted]"``,
         special-category data as keyed pseudonyms), ``score``, ``prediction``, ``decision``,
         ``latency_ms``, and ``reviewer_decision``, ``overridden``, ``override_reason`` (empty
-        where no review was recorded).
+        where no review was recorded). Read through DuckDB, ``attrs["decision_log"]`` holds
+        the true counts: ``rows_in_period`` (every model), ``rows`` (this model's rows in the
+        period), ``rows_read``, ``sampled``, ``method`` and ``seed``.
+
+    Examples
+    --------
+    >>> import tempfile, datetime as dt
+    >>> folder = tempfile.mkdtemp()
+    >>> log = DecisionLog(folder).start()
+    >>> t0 = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
+    >>> for i in range(50):
+    ...     log.append({"case_id": f"c{i}", "time": t0 + dt.timedelta(minutes=i),
+    ...                 "model_sha256": "ab" if i % 5 else "old", "score": i / 50})
+    >>> log.close()
+    >>> df = read_decision_log(folder, model_sha256="ab", max_rows=10)
+    >>> len(df), df.attrs["decision_log"]["rows"], df.attrs["decision_log"]["method"]
+    (10, 40, 'uniform random sample')
+    >>> df["time"].is_monotonic_increasing, set(df["model_sha256"])
+    (True, {'ab'})
     """
     import pandas as pd
 
     root = Path(folder)
-    parts = sorted((root / "predictions").glob("part-*.parquet"))
-    frames = [pd.read_parquet(p) for p in parts]
-    frames = [f for f in frames if len(f)]
-    if frames:
-        df = pd.concat(frames, ignore_index=True, sort=False)
+    lo = _utc(since) if since is not None else None
+    hi = _utc(until) if until is not None else None
+    counts: dict[str, Any] | None = None
+    if model_sha256 is None and max_rows is None:
+        df = _read_whole(root, lo, hi)
+        rv = _read_reviews(root)
     else:
-        df = pd.DataFrame(
-            {c: pd.Series(dtype="object") for c in ("request_id", "model_version", "prediction")}
-        )
-        df["time"] = pd.Series(dtype="datetime64[us, UTC]")
-    df["time"] = pd.to_datetime(df["time"], utc=True)
-    if since is not None:
-        df = df[df["time"] >= _utc(since)]
-    if until is not None:
-        df = df[df["time"] < _utc(until)]
-    review_parts = sorted((root / "reviews").glob("part-*.parquet"))
-    if review_parts:
-        rv = pd.concat([pd.read_parquet(p) for p in review_parts], ignore_index=True)
+        df, counts = _read_duckdb(root, lo, hi, model_sha256, max_rows, seed)
+        rv = _read_reviews(root, keys=df) if counts["rows_read"] else None
+    if rv is not None and len(rv):
         df = _join_reviews(df, rv.sort_values("review_time", kind="stable"))
     else:
         df["reviewer_decision"] = None
         df["overridden"] = pd.Series([pd.NA] * len(df), dtype="boolean", index=df.index)
         df["override_reason"] = None
-    return df.sort_values("time", kind="stable").reset_index(drop=True)
+    df = df.sort_values("time", kind="stable").reset_index(drop=True)
+    if counts is not None:
+        df.attrs["decision_log"] = counts
+    return df
+
+
+def _empty_log() -> Any:
+    import pandas as pd
+
+    df = pd.DataFrame(
+        {c: pd.Series(dtype="object") for c in ("request_id", "model_version", "prediction")}
+    )
+    df["time"] = pd.Series(dtype="datetime64[us, UTC]")
+    return df
+
+
+def _read_whole(root: Path, lo: Any, hi: Any) -> Any:
+    """Every prediction part read with pandas, then the period kept (small logs)."""
+    import pandas as pd
+
+    parts = sorted((root / "predictions").glob("part-*.parquet"))
+    frames = [pd.read_parquet(p) for p in parts]
+    frames = [f for f in frames if len(f)]
+    df = pd.concat(frames, ignore_index=True, sort=False) if frames else _empty_log()
+    df["time"] = pd.to_datetime(df["time"], utc=True)
+    if lo is not None:
+        df = df[df["time"] >= lo]
+    if hi is not None:
+        df = df[df["time"] < hi]
+    return df
+
+
+#: DuckDB's memory cap when reading a log: above it, its hash tables spill to a temporary folder.
+_DUCKDB_MEMORY = "2GB"
+
+
+def _duckdb() -> Any:
+    import tempfile
+
+    import duckdb
+
+    con = duckdb.connect()
+    con.execute(f"SET threads = {min(4, os.cpu_count() or 1)}")
+    con.execute(f"SET memory_limit = '{_DUCKDB_MEMORY}'")
+    spill = str(Path(tempfile.gettempdir()) / "civicml-duckdb").replace("'", "''")
+    con.execute(f"SET temp_directory = '{spill}'")
+    con.execute("SET preserve_insertion_order = true")
+    con.execute("SET TimeZone = 'UTC'")
+    return con
+
+
+def _parquet_scan(parts: list[Path]) -> str:
+    files = ", ".join("'" + str(p).replace("'", "''") + "'" for p in parts)
+    return f"read_parquet([{files}], union_by_name = true)"
+
+
+def _read_duckdb(
+    root: Path, lo: Any, hi: Any, model_sha256: str | None, max_rows: int | None, seed: int
+) -> tuple[Any, dict[str, Any]]:
+    """The period's rows of one model version, or a uniform sample of them, and the counts."""
+    import pandas as pd
+
+    parts = sorted((root / "predictions").glob("part-*.parquet"))
+    counts: dict[str, Any] = {
+        "rows_in_period": 0,
+        "rows": 0,
+        "rows_read": 0,
+        "sampled": False,
+        "method": "every row",
+        "seed": int(seed),
+    }
+    if not parts:
+        return _empty_log(), counts
+    con = _duckdb()
+    try:
+        scan = _parquet_scan(parts)
+        names = {str(r[0]) for r in con.execute(f"DESCRIBE SELECT * FROM {scan}").fetchall()}
+        if "time" not in names:
+            from civicml._errors import DataError
+
+            raise DataError.build(
+                f"The decision log in {root} has no 'time' column",
+                got=sorted(names)[:12],
+                fix="Point --log-dir at a folder 'civicml serve' wrote",
+            )
+        where, params = ["TRUE"], []
+        if lo is not None:
+            where.append('"time" >= ?::TIMESTAMPTZ')
+            params.append(lo.to_pydatetime())
+        if hi is not None:
+            where.append('"time" < ?::TIMESTAMPTZ')
+            params.append(hi.to_pydatetime())
+        period = " AND ".join(where)
+        model, model_params = "TRUE", []
+        if model_sha256 is not None and "model_sha256" in names:
+            model, model_params = '"model_sha256" = ?', [model_sha256]
+        n_period, n_mine = (
+            int(v)
+            for v in con.execute(
+                f"SELECT count(*), count(*) FILTER (WHERE {model}) FROM {scan} WHERE {period}",
+                [*model_params, *params],
+            ).fetchall()[0]
+        )
+        mine, model_params = f"{period} AND {model}", [*params, *model_params]
+        sampled = max_rows is not None and n_mine > int(max_rows)
+        if sampled and not names & {"filename", "file_row_number", "__civicml_rank"}:
+            df = _hash_sample(con, parts, mine, model_params, n_mine, int(max_rows or 0), seed)
+        elif sampled:  # a logged column shadows DuckDB's row address: its (slower) reservoir
+            sql = (
+                f"SELECT * FROM (SELECT * FROM {scan} WHERE {mine}) "
+                f"USING SAMPLE reservoir({int(max_rows or 0)} ROWS) REPEATABLE ({int(seed)})"
+            )
+            con.execute("SET threads = 1")  # REPEATABLE is reproducible on one thread only
+            df = con.sql(sql, params=model_params).to_arrow_table().to_pandas()
+        else:
+            sql = f"SELECT * FROM {scan} WHERE {mine}"
+            df = con.sql(sql, params=model_params).to_arrow_table().to_pandas()
+    finally:
+        con.close()
+    df["time"] = pd.to_datetime(df["time"], utc=True)  # a naive TIMESTAMP is UTC
+    counts.update(
+        rows_in_period=n_period,
+        rows=n_mine,
+        rows_read=len(df),
+        sampled=sampled,
+        method="uniform random sample" if sampled else "every row",
+    )
+    return df, counts
+
+
+def _hash_sample(
+    con: Any, parts: list[Path], where: str, params: list[Any], n: int, k: int, seed: int
+) -> Any:
+    """``k`` of the ``n`` rows matching ``where``, uniformly at random and reproducibly: the
+    ``k`` lowest seeded hashes of each row's address (file name, row number in the file).
+    A hash does not depend on the order DuckDB's threads read the parts, so the sample is the
+    same on any machine; the rows past a threshold that keeps ``k`` of them with a margin of
+    10 standard deviations are dropped while reading, so only about ``k`` rows are sorted."""
+    scan = _parquet_scan(parts).replace(
+        "union_by_name = true", "union_by_name = true, filename = true, file_row_number = true"
+    )
+    ranked = (
+        "SELECT *, hash(parse_filename(filename), file_row_number, ?::BIGINT) AS __civicml_rank "
+        f"FROM {scan} WHERE {where}"
+    )
+    share = min(1.0, (k + 10 * k**0.5 + 10) / max(n, 1))
+    cut = f"WHERE __civicml_rank < {int(share * 2**64 - 1)}::UBIGINT" if share < 1 else ""
+    sql = (
+        f"SELECT * EXCLUDE (filename, file_row_number, __civicml_rank) FROM ({ranked}) {cut} "
+        f"ORDER BY __civicml_rank LIMIT {int(k)}"
+    )
+    table = con.sql(sql, params=[int(seed), *params]).to_arrow_table()
+    if table.num_rows < k and cut:  # fewer past the threshold than k: 1 in 10^23; rank all
+        sql = sql.replace(cut, "")
+        table = con.sql(sql, params=[int(seed), *params]).to_arrow_table()
+    return table.to_pandas()
+
+
+def _read_reviews(root: Path, keys: Any = None) -> Any:
+    """The review parts; with ``keys`` (a log frame) only the reviews of its rows, selected by
+    DuckDB so a long review history is never loaded whole."""
+    import pandas as pd
+
+    parts = sorted((root / "reviews").glob("part-*.parquet"))
+    if not parts:
+        return None
+    if keys is None:
+        return pd.concat([pd.read_parquet(p) for p in parts], ignore_index=True)
+    con = _duckdb()
+    try:
+        scan = _parquet_scan(parts)
+        names = {str(r[0]) for r in con.execute(f"DESCRIBE SELECT * FROM {scan}").fetchall()}
+        conds = []
+        for key in ("case_id", "request_id"):
+            if key in names and key in keys.columns:
+                wanted = pd.DataFrame({"k": keys[key].dropna().astype(str).unique()})
+                con.register(f"wanted_{key}", wanted)
+                conds.append(f'CAST("{key}" AS VARCHAR) IN (SELECT k FROM wanted_{key})')
+        if not conds:
+            return None
+        sql = f"SELECT * FROM {scan} WHERE {' OR '.join(conds)}"
+        return con.sql(sql).to_arrow_table().to_pandas()
+    finally:
+        con.close()
 
 
 _REVIEW_COLUMNS = ("reviewer_decision", "overridden", "override_reason")

@@ -154,7 +154,8 @@ def _status(version: ModelVersion, report: MonitorReport, *, plots: bool) -> Mon
         DRIFT if verdict.state == "alert" else OK,
         verdict.message,
         n_reference=drift.n_reference if drift is not None else 0,
-        n_current=drift.n_current if drift is not None else 0,
+        # every decision in the period, not only the sample the monitors compared
+        n_current=int((report.sample or {}).get("rows") or (drift.n_current if drift else 0)),
         columns=[
             {k: v for k, v in c.to_dict().items() if k != "distribution"}
             for c in (drift.columns if drift is not None else [])
