@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
+import pytest
 import yaml
 from typer.testing import CliRunner
 
@@ -121,7 +123,32 @@ def test_train_resume_continues_a_killed_search(tmp_path: Path, monkeypatch) -> 
     assert {None, 0, 1, 2} <= {e["extra"].get("trial") for e in board["entries"]}
 
 
-def test_resume_needs_an_engine_search(tmp_path: Path) -> None:
-    spec = _project(tmp_path)
-    res = CliRunner().invoke(app, ["train", str(spec), "-o", str(tmp_path / "b"), "--resume"])
-    assert res.exit_code == 2 and "engine: local:1" in res.stderr
+def test_resume_continues_the_default_in_process_search(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import civicml.learn._search as search
+
+    spec = _project(tmp_path)  # engine: local (the in-process search), max_trials: 3
+    raw = yaml.safe_load(spec.read_text())
+    spec.write_text(yaml.safe_dump({**raw, "models": ["linear"]}))
+    real, fits = search.cross_validate, []
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        fits.append(1)
+        if len(fits) == 3:  # the baseline and trial 0 are done: a kill
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(search, "cross_validate", counted)
+    runner, out = CliRunner(), tmp_path / "out" / "bundle"
+    killed = runner.invoke(app, ["train", str(spec), "-o", str(out), "--json"])
+    assert killed.exit_code == 130, killed.output
+    checkpoint = tmp_path / "out" / ".civicml-checkpoint"
+    assert len(list(checkpoint.glob("trial-*.json"))) == 2 and not out.exists()
+    fits.clear()
+    resumed = runner.invoke(app, ["train", str(spec), "-o", str(out), "--resume", "--json"])
+    assert resumed.exit_code == 0, resumed.output
+    assert len(fits) == 2  # trials 1 and 2; the baseline and trial 0 were not refitted
+    assert not checkpoint.exists()  # the search is in the bundle now
+    board = json.loads((out / "leaderboard.json").read_text())
+    assert board["extra"]["resume"]["replayed_trials"] == 2

@@ -5,7 +5,9 @@ holding ``meta.json`` — the sha256 of the training data and the search setting
 and, per finished trial, ``trial-NNNN.json`` (family, parameters, Optuna number, each fold's
 metrics, timings, error and status) with each fold's out-of-fold predictions as
 ``trial-NNNN-fold-K.npy``: everything the finish step needs, as JSON and plain arrays (no
-pickle; arrays are read with ``allow_pickle=False``). A trial's JSON is written last, through a
+pickle; arrays are read with ``allow_pickle=False``). The in-process search
+(:mod:`civicml.learn._search_resume`) adds a trial's ``extra`` (plain JSON) and its whole
+out-of-fold array, ``trial-NNNN-oof.npy``. A trial's JSON is written last, through a
 temporary name, so a trial is in the checkpoint whole or not at all.
 
 Resuming on other data or with other settings is refused with one clear line
@@ -150,6 +152,8 @@ class SearchCheckpoint:
                     npy = self.folder / f"{path.stem}-fold-{k}.npy"
                     has = fold.pop("has_oof")
                     fold["oof"] = np.load(npy, allow_pickle=False) if has else None
+                if entry.pop("has_oof", False):
+                    entry["oof"] = np.load(self.folder / f"{path.stem}-oof.npy", allow_pickle=False)
                 trials[int(entry["position"])] = entry
             except (OSError, ValueError, KeyError, TypeError) as exc:
                 raise SpecError.build(
@@ -166,45 +170,74 @@ class SearchCheckpoint:
         params: dict[str, Any],
         number: int | None,
         folds: list[dict[str, Any]],
+        *,
+        extra: dict[str, Any] | None = None,
+        oof: np.ndarray | None = None,
     ) -> None:
-        """Record one finished trial: its folds' results as :func:`run_fold` returned them."""
+        """Record one finished trial: its folds' results as :func:`run_fold` returned them.
+
+        ``extra`` (plain JSON) and ``oof`` (the whole trial's out-of-fold predictions, kept as
+        ``trial-NNNN-oof.npy``) are for a search that keeps more than its folds (the
+        in-process search, :mod:`civicml.learn._search_resume`).
+        """
         stem = f"trial-{position:04d}"
         saved = []
         for k, fold in enumerate(folds):
             if fold.get("oof") is not None:
-                tmp = self.folder / f".{stem}-fold-{k}.tmp.npy"
-                np.save(tmp, np.asarray(fold["oof"]), allow_pickle=False)
-                os.replace(tmp, self.folder / f"{stem}-fold-{k}.npy")
+                _write_npy(self.folder / f"{stem}-fold-{k}.npy", fold["oof"])
             saved.append(
                 {**{f: fold.get(f) for f in _FIELDS}, "has_oof": fold.get("oof") is not None}
             )
+        if oof is not None:
+            _write_npy(self.folder / f"{stem}-oof.npy", oof)
         entry = {
             "position": position,
             "family": family,
             "params": params,
             "number": number,
             "folds": saved,
+            **({"extra": extra} if extra is not None else {}),
+            **({"has_oof": True} if oof is not None else {}),
         }
         _write_json(self.folder / f"{stem}.json", entry)
-        loaded = json.loads(json.dumps(entry))
+        loaded = json.loads(json.dumps(entry, default=_plain))
         for fold, given in zip(loaded["folds"], folds, strict=True):
             fold.pop("has_oof")
             fold["oof"] = given.get("oof")
+        if loaded.pop("has_oof", False):
+            loaded["oof"] = np.asarray(oof)
         self.trials[position] = loaded
+
+    def entry(self, position: int, family: str, params: dict[str, Any]) -> dict[str, Any] | None:
+        """What :meth:`save` stored for the trial at ``position`` when it is the same trial
+        (family and parameters), else None (it must run)."""
+        entry = self.trials.get(position)
+        if entry is None or entry["family"] != family:
+            return None
+        if entry["params"] != json.loads(json.dumps(params, default=_plain)):
+            return None
+        return entry
 
     def finished(self, position: int, family: str, params: dict[str, Any]) -> list[dict] | None:
         """The stored folds of the trial at ``position`` when it is the same trial (family and
         parameters), else None (it must run)."""
-        entry = self.trials.get(position)
-        if entry is None or entry["family"] != family:
-            return None
-        if entry["params"] != json.loads(json.dumps(params)):
-            return None
-        return list(entry["folds"])
+        entry = self.entry(position, family, params)
+        return None if entry is None else list(entry["folds"])
+
+    def forget_from(self, position: int) -> None:
+        """Stop offering the trials from ``position`` on (the search went another way there:
+        they are not its trials any more; their files are overwritten as it goes)."""
+        self.trials = {k: v for k, v in self.trials.items() if k < position}
 
     def remove(self) -> None:
         """Delete the checkpoint (once the run it belongs to is saved)."""
         shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def _write_npy(path: Path, array: Any) -> None:
+    tmp = path.with_name(f".{path.stem}.tmp.npy")
+    np.save(tmp, np.asarray(array), allow_pickle=False)
+    os.replace(tmp, path)
 
 
 def _write_json(path: Path, obj: Any) -> None:

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from civicml.learn._candidates import FAMILIES, build_pipeline
+from civicml.learn._checkpoint import SearchCheckpoint
 from civicml.learn._cv import (
     TORCH_IMPORT_SECONDS,
     CVResult,
@@ -26,6 +27,7 @@ from civicml.learn._cv import (
 )
 from civicml.learn._metrics import Metric
 from civicml.learn._preprocess import FeatureRoles
+from civicml.learn._search_resume import Replay, stored_result
 from civicml.learn._spaces import decode, is_default, suggest, warm_start_for
 
 __all__ = ["SearchConfig", "TrialRecord", "run_search"]
@@ -58,6 +60,8 @@ class SearchConfig:
     family not tried yet whose fit cannot be stopped from the inside (linear, kNN): its length
     is unknown, so it is not started near the deadline. ``small``: the table is small, so the
     wider small-data space is searched (see :func:`civicml.learn._spaces.suggest`).
+    ``checkpoint``: where each trial is kept as it ends, and whose trials are replayed (see
+    :mod:`civicml.learn._search_resume`).
     """
 
     families: list[str]
@@ -70,6 +74,7 @@ class SearchConfig:
     min_untried: float = 0.0
     on_record: Callable[[TrialRecord], None] = field(default=lambda rec: None)
     small: bool = False
+    checkpoint: SearchCheckpoint | None = None
 
 
 def run_search(
@@ -92,6 +97,10 @@ def run_search(
     skipped, and after three such skips it is set aside: the next trial is asked of a family
     that still fits (so a family that is too slow cannot end the search early); the search ends
     when the time is spent or no family fits any more.
+
+    With ``config.checkpoint`` every trial is kept there as it ends, and the trials it already
+    holds (a resumed search) are replayed instead of fitted: see
+    :mod:`civicml.learn._search_resume`.
     """
     import optuna
 
@@ -115,52 +124,60 @@ def run_search(
 
     records: list[TrialRecord] = []
     run = _Run(X, y, task, classes, splits, roles, metric, config, study, emit, records, {})
+    replay = Replay(config.checkpoint, config.deadline)
     # The baseline is always run and is not a search trial.
     if "baseline" in config.families:
-        records.append(_evaluate(run, "baseline", "baseline", {}, None, False))
+        stored = replay.take("baseline", {})
+        records.append(_evaluate(run, "baseline", "baseline", {}, None, False, stored=stored))
+        if stored is None:
+            replay.save("baseline", {}, None, records[-1].cv)
         config.on_record(records[-1])
     if not searchable:
         return records
-    n_done, n_warm, skipped_in_a_row = 0, 0, 0
-    too_slow: dict[str, int] = {}
-    rng = np.random.default_rng(config.seed)
-    while config.max_trials is None or n_done < config.max_trials:
-        if config.deadline is not None:
+    state = _Progress(rng=np.random.default_rng(config.seed))
+    while config.max_trials is None or state.n_done < config.max_trials:
+        if config.deadline is not None and not replay.ahead():
             left = config.deadline - config.reserve(records) - time.monotonic()
-            if left <= 0 or skipped_in_a_row >= 50:
+            if left <= 0 or state.skipped_in_a_row >= 50:
                 emit("candidate_skipped", name="search", reason="budget exhausted")
                 break
         trial = study.ask()
         fam = trial.suggest_categorical("family", searchable)
-        is_warm = n_warm < len(warm)
-        params = dict(warm[n_warm][1]) if is_warm else suggest(trial, fam, task, small=config.small)
-        default = is_warm and is_default(fam, params)
-        n_warm += int(is_warm)
-        # Warm starts are checked too: a configuration that would not fit is first shrunk (fewer
-        # trees or boosting rounds), and skipped when even the smaller one would not.
-        if config.deadline is not None:
-            params = _shrink_to_fit(fam, params, records, config, len(splits))
-        if config.deadline is not None and (
-            not _fits(fam, params, records, config, len(splits))
-            or _too_late_to_try(fam, params, records, config, task)
-        ):
-            study.tell(trial, state=optuna.trial.TrialState.FAIL)
-            if not skipped_in_a_row:
-                emit("candidate_skipped", name=fam, reason="would not finish before the deadline")
-            skipped_in_a_row += 1
-            too_slow[fam] = too_slow.get(fam, 0) + 1
-            open_ = [f for f in searchable if too_slow.get(f, 0) < 3]
-            if not open_:
-                emit("candidate_skipped", name="search", reason="no family fits the time left")
+        is_warm = state.n_warm < len(warm)
+        asked = (
+            dict(warm[state.n_warm][1])
+            if is_warm
+            else suggest(trial, fam, task, small=config.small)
+        )
+        default = is_warm and is_default(fam, asked)
+        state.n_warm += int(is_warm)
+        stored = replay.take(fam, asked)
+        if stored is not None:
+            params = {**asked, **stored["extra"]["changed"]}
+            skip = bool(stored["extra"].get("skipped"))
+        elif config.deadline is not None:
+            # Warm starts are checked too: a configuration that would not fit is first shrunk
+            # (fewer trees or boosting rounds), and skipped when even the smaller one would not.
+            params = _shrink_to_fit(fam, asked, records, config, len(splits))
+            skip = not _fits(fam, params, records, config, len(splits)) or _too_late_to_try(
+                fam, params, records, config, task
+            )
+        else:
+            params, skip = asked, False
+        changed = {k: v for k, v in params.items() if asked.get(k) != v}
+        if skip:
+            if stored is None:
+                replay.save(fam, asked, int(trial.number), None, changed)
+            if _skip(run, trial, fam, is_warm, state):
                 break
-            if not is_warm:
-                study.enqueue_trial({"family": str(rng.choice(open_))})
             continue
-        skipped_in_a_row = 0
-        rec = _evaluate(run, fam, fam, params, trial, is_warm, default)
+        state.skipped_in_a_row = 0
+        rec = _evaluate(run, fam, fam, params, trial, is_warm, default, stored)
+        if stored is None:
+            replay.save(fam, asked, rec.number, rec.cv, changed)
         records.append(rec)
         config.on_record(rec)
-        n_done += 1
+        state.n_done += 1
         if rec.status == "ok":
             study.tell(trial, _pooled(rec, metric))
         elif rec.status == "pruned":
@@ -168,6 +185,38 @@ def run_search(
         else:
             study.tell(trial, state=optuna.trial.TrialState.FAIL)
     return records
+
+
+@dataclass
+class _Progress:
+    """Where one :func:`run_search` loop stands: trials done, warm starts used, skips."""
+
+    rng: np.random.Generator
+    n_done: int = 0
+    n_warm: int = 0
+    skipped_in_a_row: int = 0
+    too_slow: dict[str, int] = field(default_factory=dict)
+
+
+def _skip(run: _Run, trial: Any, fam: str, warm: bool, state: _Progress) -> bool:
+    """Tell Optuna a trial was skipped for lack of time (no fit); True when no family fits
+    the time left any more (the search ends). The next trial is asked of a family that still
+    fits, drawn at random, unless a warm start comes next."""
+    import optuna
+
+    run.study.tell(trial, state=optuna.trial.TrialState.FAIL)
+    if not state.skipped_in_a_row:
+        run.emit("candidate_skipped", name=fam, reason="would not finish before the deadline")
+    state.skipped_in_a_row += 1
+    state.too_slow[fam] = state.too_slow.get(fam, 0) + 1
+    searchable = [f for f in run.config.families if f != "baseline"]
+    open_ = [f for f in searchable if state.too_slow.get(f, 0) < 3]
+    if not open_:
+        run.emit("candidate_skipped", name="search", reason="no family fits the time left")
+        return True
+    if not warm:
+        run.study.enqueue_trial({"family": str(state.rng.choice(open_))})
+    return False
 
 
 def _pooled(rec: TrialRecord, metric: Metric) -> float:
@@ -314,17 +363,58 @@ def _evaluate(
     trial: Any,
     warm: bool,
     default: bool = False,
+    stored: dict[str, Any] | None = None,
 ) -> TrialRecord:
     """Cross-validate one configuration (the baseline has no ``trial`` and a ``default`` is
-    never pruned: both are always scored on every fold)."""
-    config, records, emit, seen, splits = run.config, run.records, run.emit, run.seen, run.splits
-    study = run.study if trial is not None else None
+    never pruned: both are always scored on every fold), or, with ``stored`` (a checkpoint
+    entry, see :mod:`civicml.learn._search_resume`), replay its stored result: its per-fold
+    values are reported to ``trial`` as the live search reports them, and nothing is fitted."""
+    seen = run.seen
     seen[fam] = seen.get(fam, 0) + 1
     label = FAMILIES[fam].label
     if seen[fam] > 1:
         name = f"{fam}_{seen[fam]}"
         label = f"{label} (trial {seen[fam]})"
-    emit("candidate_start", name=name, label=label)
+    run.emit("candidate_start", name=name, label=label)
+    if stored is None:
+        res = _cross_validate(run, name, fam, params, trial, default)
+    else:
+        res = stored_result(stored)
+        for i in range(len(res.fold_metrics)):
+            run.emit("fold_done", name=name, fold=i)
+            if i < len(run.splits) - 1 and _prunable(run, trial, default):
+                _report(run, trial, res.fold_metrics[: i + 1], i)
+    number = None if trial is None else int(trial.number)
+    merged = {**FAMILIES[fam].defaults, **params}
+    return TrialRecord(name, fam, merged, res, number, warm, default or fam == "baseline")
+
+
+def _prunable(run: _Run, trial: Any, default: bool) -> bool:
+    """Whether a trial's folds are reported to the pruner (not the baseline, nor a default)."""
+    return trial is not None and run.config.prune and not default
+
+
+def _report(run: _Run, trial: Any, fold_metrics: list[dict[str, float]], i: int) -> bool:
+    """Report the mean score of the folds so far to ``trial`` as step ``i``; whether it was
+    (a NaN mean is not reported)."""
+    value = float(np.nanmean([m.get(run.metric.name, np.nan) for m in fold_metrics]))
+    if value != value:
+        return False
+    trial.report(value, i)
+    return True
+
+
+def _cross_validate(
+    run: _Run,
+    name: str,
+    fam: str,
+    params: dict[str, Any],
+    trial: Any,
+    default: bool,
+) -> CVResult:
+    """Fit and score ``params`` fold by fold, within the deadline, the per-trial timeout (a
+    default's is :data:`DEFAULT_TIMEOUT_FACTOR` times longer) and the pruner."""
+    config, records, emit, splits = run.config, run.records, run.emit, run.splits
     pipe = build_pipeline(FAMILIES[fam], run.task, run.roles, params, config.seed)
     started = time.monotonic()
     # The first fold's length is guessed from this family's earlier trials.
@@ -354,12 +444,8 @@ def _evaluate(
         return None
 
     def after_fold(i: int, fold_metrics: list[dict[str, float]]) -> str | None:
-        if trial is None or study is None or not config.prune or default:
+        if not _prunable(run, trial, default) or not _report(run, trial, fold_metrics, i):
             return None
-        value = float(np.nanmean([m.get(run.metric.name, np.nan) for m in fold_metrics]))
-        if value != value:
-            return None
-        trial.report(value, i)
         if trial.should_prune():
             return f"pruned after {i + 1} folds (below the median of earlier trials)"
         return None
@@ -370,7 +456,7 @@ def _evaluate(
         before_fold=before_fold,
         after_fold=after_fold,
     )
-    res = cross_validate(
+    return cross_validate(
         pipe,
         run.X,
         run.y,
@@ -380,9 +466,6 @@ def _evaluate(
         control=control,
         measure=True,
     )
-    number = None if trial is None else int(trial.number)
-    merged = {**FAMILIES[fam].defaults, **params}
-    return TrialRecord(name, fam, merged, res, number, warm, default or fam == "baseline")
 
 
 def trial_params(trial: Any) -> tuple[str, dict[str, Any]]:

@@ -16,7 +16,7 @@ from threadpoolctl import threadpool_limits
 from civicml._errors import DataError, SpecError, TrainingError
 from civicml.data import detect_task
 from civicml.learn._candidates import FAMILIES, Family, families_for
-from civicml.learn._checkpoint import CheckpointOptions
+from civicml.learn._checkpoint import CheckpointOptions, SearchCheckpoint
 from civicml.learn._cv import SMALL_ROWS, cv_repeats, folds_for_budget, make_splitter
 from civicml.learn._engine_search import search_on_engine
 from civicml.learn._finish import Finished, FinishOptions, finish
@@ -26,6 +26,7 @@ from civicml.learn._preprocess import FeatureRoles
 from civicml.learn._problem import Problem
 from civicml.learn._screen import is_wide, screen_features
 from civicml.learn._search import SearchConfig, TrialRecord, run_search
+from civicml.learn._search_resume import MIN_LEFT_SHARE, budget_left, in_process_key
 from civicml.learn._select import Constraints
 from civicml.learn._threshold import Threshold
 
@@ -158,11 +159,14 @@ def train(
         ``families=None`` (all for the task), ``selection=None``, ``ensemble=True``,
         ``calibrate=True``, ``trial_timeout=None``, ``engine=None`` (this process; an engine
         or ``dask://HOST:PORT`` runs the folds there and needs ``max_trials``),
-        ``checkpoint=None`` (with an engine: a folder where each finished trial is kept,
-        :class:`~civicml.learn._checkpoint.SearchCheckpoint`) and ``resume=False`` (continue
-        the search kept there without repeating its finished trials; a checkpoint of other
-        data or settings is refused). Workers the engine lost are in
-        ``extra["worker_losses"]``.
+        ``checkpoint=None`` (a folder where each finished trial is kept,
+        :class:`~civicml.learn._checkpoint.SearchCheckpoint`, by the search in this process as
+        on an engine) and ``resume=False`` (continue the search kept there without repeating
+        its finished trials; a checkpoint of other data or settings is refused; with
+        ``max_trials`` the remaining trials run, so a seeded run ends as an uninterrupted one;
+        in a time budget the resumed run gets the budget that was left when the last trial
+        was kept, see :mod:`civicml.learn._search_resume`; what was replayed is in
+        ``extra["resume"]``). Workers the engine lost are in ``extra["worker_losses"]``.
 
     Examples
     --------
@@ -183,13 +187,17 @@ def train(
         )
     roles, constant = _without_constant(X, roles)
     problem, te_idx = _problem(X, y, roles, groups, opts)
-    deadline = started + opts.budget_seconds if opts.max_trials is None else None
     problem, screened = _screen_wide(problem, opts, started, emit)
+    ck = _in_process_checkpoint(problem, opts)
+    deadline = _deadline(started, opts, ck)
     board = Leaderboard(problem.metric.name, problem.metric.greater_is_better)
     # Every family fits on one thread (n_jobs=1); OpenMP/BLAS pools are capped to match, so fold
     # timings (and so the budget) stay predictable when other processes share the cores.
     with threadpool_limits(limits=1):
-        records = _search(problem, opts, board, deadline, emit)
+        records = _search(problem, opts, board, deadline, emit, ck)
+        if opts.resume:
+            granted = None if deadline is None else deadline - started
+            board.extra["resume"] = _resume_record(opts, records, granted)
         if board.best is None:
             errors = "; ".join(f"{e.name}: {e.error}" for e in board.entries if e.error)
             raise TrainingError.build(
@@ -213,9 +221,70 @@ def train(
         result.extra["dropped_constant"] = constant
     if screened is not None:
         result.extra["screened"] = screened
-    if "worker_losses" in board.extra:
-        result.extra["worker_losses"] = board.extra["worker_losses"]
+    for key in ("worker_losses", "resume"):
+        if key in board.extra:
+            result.extra[key] = board.extra[key]
     return result
+
+
+def _in_process_checkpoint(problem: Problem, opts: TrainOptions) -> SearchCheckpoint | None:
+    """The checkpoint of a search run in this process (``engine`` None or ``"local"``) when
+    ``opts.checkpoint`` names one: cleared, or with ``opts.resume`` read back (other data or
+    settings are refused); None for a search on an engine (it keeps its own) or without one."""
+    if opts.resume and not opts.checkpoint:
+        raise SpecError.build(
+            "resume=True needs the checkpoint folder to resume from",
+            fix="Pass checkpoint=PATH (civicml train/run use .civicml-checkpoint beside -o)",
+        )
+    if not opts.checkpoint or (opts.engine is not None and str(opts.engine) != "local"):
+        return None
+    budget_mode = opts.max_trials is None
+    settings = {
+        "task": problem.task,
+        "classes": [str(c) for c in problem.classes],
+        "metric": problem.metric.name,
+        "families": [f.name for f in _families(problem.task, opts.families)],
+        "max_trials": opts.max_trials,
+        "seed": int(opts.seed),
+        # a time budget shapes the trials (timeouts, cut sizes); max_trials ignores the clock
+        "budget_seconds": float(opts.budget_seconds) if budget_mode else None,
+        "trial_timeout": opts.trial_timeout if budget_mode else None,
+    }
+    key = in_process_key(
+        problem.X_tr, problem.y_tr, splits=problem.splits, roles=problem.roles, settings=settings
+    )
+    return SearchCheckpoint.open(opts.checkpoint, key, resume=opts.resume)
+
+
+def _deadline(started: float, opts: TrainOptions, ck: SearchCheckpoint | None) -> float | None:
+    """When a time-budgeted run must be done (None with ``max_trials``): ``budget_seconds``
+    after ``started``, or, resuming, what was left of it (:func:`budget_left`)."""
+    if opts.max_trials is not None:
+        return None
+    if ck is not None and opts.resume:
+        return started + budget_left(ck, opts.budget_seconds)
+    return started + opts.budget_seconds
+
+
+def _resume_record(
+    opts: TrainOptions, records: list[TrialRecord], granted: float | None
+) -> dict[str, Any]:
+    """What a resumed search replayed (read back, not fitted) and, in a time budget, the
+    seconds the resumed run was given (``extra["resume"]``)."""
+    replayed = sum(bool(r.cv.extra.get("resumed")) for r in records)
+    if opts.max_trials is not None:
+        return {
+            "replayed_trials": replayed,
+            "max_trials": opts.max_trials,
+            "rule": "max_trials: the trials the checkpoint did not hold were run",
+        }
+    return {
+        "replayed_trials": replayed,
+        "budget_seconds": opts.budget_seconds,
+        "budget_left_seconds": None if granted is None else round(granted, 3),
+        "rule": "time budget: the resumed run got the budget left when the last trial was "
+        f"checkpointed (at least {MIN_LEFT_SHARE:.0%} of budget_seconds)",
+    }
 
 
 def _screen_wide(
@@ -370,8 +439,10 @@ def _search(
     board: Leaderboard,
     deadline: float | None,
     emit: EventHandler,
+    ck: SearchCheckpoint | None = None,
 ) -> list[TrialRecord]:
-    """Run the search in this process, or its folds on ``opts.engine``; fill ``board``."""
+    """Run the search in this process (kept in ``ck`` when given), or its folds on
+    ``opts.engine``; fill ``board``."""
     primary, n_folds, n_rows = problem.metric, problem.n_folds, len(problem.y_tr)
     budget_mode = opts.max_trials is None
 
@@ -402,6 +473,7 @@ def _search(
         min_untried=0.1 * opts.budget_seconds,
         on_record=on_record,
         small=budget_mode and n_rows < SMALL_ROWS,
+        checkpoint=ck,
     )
     if opts.engine is not None and str(opts.engine) != "local":
         losses: list[dict[str, Any]] = []
@@ -413,13 +485,6 @@ def _search(
             emit(kind, **kw)
 
         return _search_on_engine(opts, problem, config, on_engine_event)
-    if opts.resume:
-        raise SpecError.build(
-            "--resume continues a search that ran on an engine, with a checkpoint",
-            expected="engine: local:1 (or local:N, dask://HOST:PORT) and max_trials",
-            got=f"engine: {opts.engine or 'local'}",
-            fix="Set 'engine: local:1' and 'max_trials', or run without --resume",
-        )
     return run_search(
         problem.X_tr,
         problem.y_tr,
