@@ -7,6 +7,7 @@ import civicml.data
 EXPECTED = {
     "SpecCheck",
     "check_spec_data",
+    "partition_plan",
     "dataset_card",
     "dataset_card_data",
     "profile_data",

@@ -60,8 +60,20 @@ ResumeOpt = Annotated[
     typer.Option(
         "--resume",
         help="Continue the search a killed run left beside the bundle (.civicml-checkpoint), "
-        "without repeating its finished trials. Needs an engine (e.g. --engine local:1) and "
-        "max_trials; other data or settings are refused.",
+        "without repeating its finished trials. With max_trials the remaining trials run; with "
+        "a time budget the run gets the budget that was left. Other data or settings are "
+        "refused.",
+    ),
+]
+
+#: ``--data-parallel``: the final LightGBM trained on the Dask cluster (``train`` and ``run``).
+DataParallelOpt = Annotated[
+    bool,
+    typer.Option(
+        "--data-parallel",
+        help="Train the final LightGBM data-parallel on the Dask cluster named by --engine "
+        "dask://HOST:PORT: the workers read the whole file, this machine holds only a sample "
+        "(the search's) and the held-out rows it assesses (sets 'data_parallel: true').",
     ),
 ]
 
@@ -260,6 +272,7 @@ def train(
     registry: RegistryOpt = None,
     engine: EngineOpt = None,
     resume: ResumeOpt = False,
+    data_parallel: DataParallelOpt = False,
     json_out: JsonOpt = False,
 ) -> None:
     """Train and compare candidates with cross-validation; save the winner as a bundle.
@@ -270,7 +283,7 @@ def train(
     from civicml.cli._common import is_remote, local_registry
     from civicml.spec import load_spec
 
-    loaded = _with_engine(load_spec(spec), engine)
+    loaded = _with_engine(load_spec(spec), engine, data_parallel=data_parallel)
     runs_uri = local_registry(loaded.base_dir) if is_remote(registry) else registry
     outcome = _with_progress(
         "run_training",
@@ -302,6 +315,7 @@ def run(
     by: ByOpt = None,
     engine: EngineOpt = None,
     resume: ResumeOpt = False,
+    data_parallel: DataParallelOpt = False,
     json_out: JsonOpt = False,
     project_dir: Annotated[
         Path | None,
@@ -333,7 +347,7 @@ def run(
             spec, out, overwrite, pdf, local_as, registry, json_out, remote=register and remote
         )
         return
-    loaded = _with_engine(load_spec(spec), engine)
+    loaded = _with_engine(load_spec(spec), engine, data_parallel=data_parallel)
 
     project = _with_progress(
         "run_project",
@@ -390,8 +404,16 @@ def verify(
     console.print(f"OK: {len(b.files)} files verified; bundle sha256 {b.digest}; {signed}")
 
 
-def _with_engine(spec: Any, engine: str | None) -> Any:
-    """The spec with ``--engine`` applied (validated like the spec's own key)."""
+def _with_engine(spec: Any, engine: str | None, *, data_parallel: bool = False) -> Any:
+    """The spec with ``--engine`` (and ``--data-parallel``) applied, validated like the spec's
+    own keys."""
+    if data_parallel and not spec.data_parallel:
+        spec = _with_engine(spec, engine)
+        from civicml.spec import spec_from_dict
+
+        raw = spec.model_dump(mode="json", exclude_unset=True)
+        raw["data_parallel"] = True
+        return spec_from_dict(raw, base_dir=spec.base_dir, source="--data-parallel")
     if not engine:
         return spec
     from civicml.spec import spec_from_dict

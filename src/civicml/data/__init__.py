@@ -26,6 +26,7 @@ from civicml.data._load import load_data
 from civicml.data._outofcore import (
     infer_contract_duckdb,
     is_large,
+    partition_plan,
     rows_that_fit,
     sample_for_search,
     scan_sql,
@@ -72,6 +73,7 @@ __all__ = [
     "profile_data",
     "rows_that_fit",
     "validate_source",
+    "partition_plan",
     "sample_for_search",
     "scan_sql",
     "sniff_csv",

@@ -33,6 +33,7 @@ __all__ = [
     "is_csv",
     "is_large",
     "iter_batches",
+    "partition_plan",
     "rows_that_fit",
     "sample_for_search",
     "scan_sql",
@@ -213,8 +214,67 @@ def typed_scan(con: Any, source: str | Path) -> str:
     >>> con.execute(f"SELECT * FROM {typed_scan(con, p)}").df().dtypes.astype(str).tolist()
     ['int64', 'float64', 'str', 'bool', 'str']
     """
-    if not is_csv(source) or Path(str(source)).is_dir() or any(ch in str(source) for ch in "*?["):
+    plan = _csv_typing(con, source)
+    if plan is None:
         return scan_sql(source)
+    raw, clean, typed = plan
+    return f"(SELECT {', '.join(typed)} FROM (SELECT {clean} FROM {raw}))"
+
+
+def partition_plan(source: str | Path) -> dict[str, Any]:
+    """How a worker reads one partition of ``source`` so that its rows are typed exactly as
+    :func:`typed_scan` types them (and so as the driver's sample is): ``kind`` (``"csv"`` or
+    ``"parquet"``), ``path``, for a CSV its ``sep`` and ``encoding`` (read every field as text,
+    no missing-value markers), and ``sql``: the query over the partition, registered as the
+    relation ``part``, that types it. One streamed pass over a CSV (the typing statistics).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "t.csv"
+    >>> _ = p.write_text("n,paid\\n1,yes\\n2,no\\n")
+    >>> plan = partition_plan(p)
+    >>> plan["kind"], plan["sep"]
+    ('csv', ',')
+    >>> part = pd.DataFrame({"n": ["7"], "paid": ["yes"]})
+    >>> import duckdb
+    >>> con = duckdb.connect(); con.register("part", part)  # doctest: +ELLIPSIS
+    <...>
+    >>> con.execute(plan["sql"]).df().dtypes.astype(str).tolist()
+    ['int64', 'str']
+    """
+    from civicml.data._sources import sniff_csv
+
+    con = _connect()
+    try:
+        plan = _csv_typing(con, source)
+    finally:
+        con.close()
+    if plan is None:
+        return {"kind": "parquet", "path": str(source), "sql": "SELECT * FROM part"}
+    if not str(source).lower().endswith((".csv", ".tsv", ".txt")):
+        raise DataError.build(
+            f"{Path(str(source)).name!r} cannot be split among workers (a compressed CSV is "
+            "read whole)",
+            fix="Decompress it, or convert it to Parquet",
+        )
+    _, clean, typed = plan
+    encoding, sep = sniff_csv(Path(str(source)).expanduser())
+    return {
+        "kind": "csv",
+        "path": str(Path(str(source)).expanduser()),
+        "sep": sep,
+        "encoding": encoding,
+        "sql": f"SELECT {', '.join(typed)} FROM (SELECT {clean} FROM part)",
+    }
+
+
+def _csv_typing(con: Any, source: str | Path) -> tuple[str, str, list[str]] | None:
+    """For one CSV file: DuckDB's text scan of it, the select list that turns pandas' empty
+    markers into NULL, and each column's typing expression over that (one streamed pass);
+    ``None`` for Parquet, a folder or a glob (read with their own types)."""
+    if not is_csv(source) or Path(str(source)).is_dir() or any(ch in str(source) for ch in "*?["):
+        return None
     from civicml.data._sources import _check_is_file, sniff_csv
 
     p = Path(str(source)).expanduser()
@@ -273,7 +333,7 @@ def typed_scan(con: Any, source: str | Path) -> str:
             )
         else:
             typed.append(c)
-    return f"(SELECT {', '.join(typed)} FROM {text})"
+    return raw, clean, typed
 
 
 def _check_header(p: Path, encoding: str, delim: str, names: list[str]) -> None:

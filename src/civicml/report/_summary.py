@@ -480,6 +480,9 @@ def search_evidence_lines(extra: dict[str, Any]) -> list[str]:
     A simpler model, linear model, was chosen over the best-scoring LightGBM: it scores 0.004 lower, within one corrected standard error (0.011), so on this data the difference cannot be told from noise.
     """
     out: list[str] = []
+    parallel = extra.get("data_parallel") or {}
+    if parallel.get("note"):
+        out.append(f"{parallel['note']}.")
     est = extra.get("estimate") or {}
     if est.get("rows"):
         repeats = int(est.get("repeats") or 1)

@@ -452,6 +452,9 @@ class ProjectSpec(_Section):
     max_trials: int | None = Field(default=None, ge=1)
     seed: int = Field(default=0, ge=0)
     engine: str = "local"
+    #: train the final LightGBM data-parallel on the Dask cluster named by ``engine``: the
+    #: workers read the whole file; the search runs on a sample (see docs/scale-out.md)
+    data_parallel: bool = False
     models: list[ModelFamily] | None = None
     cv_folds: int = Field(default=5, ge=2, le=20)
     test_size: float = Field(default=0.2, gt=0, lt=0.9)
@@ -541,6 +544,35 @@ class ProjectSpec(_Section):
                 "set only one of 'data' and 'sources': use 'sources' with 'transform' steps "
                 "to combine several inputs"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _data_parallel_needs(self) -> ProjectSpec:
+        if not self.data_parallel:
+            return self
+        needs = {
+            "engine: dask://HOST:PORT (the cluster whose workers read the data)": (
+                self.engine.startswith("dask://")
+            ),
+            "a supervised task (binary, multiclass, regression or auto)": (
+                self.task not in UNSUPERVISED_TASKS
+            ),
+            "'data' with a file, folder or glob 'path' (no 'sources', 'sql' or 'transform')": (
+                self.data is not None
+                and self.data.path is not None
+                and not self.transform
+                and self.data.format in ("auto", "csv", "parquet")
+            ),
+            "no columns.group (rows are split by a hash of each row, not by group)": (
+                not self.columns.group
+            ),
+            "models unset or including lightgbm (the data-parallel learner)": (
+                self.models is None or "lightgbm" in self.models
+            ),
+        }
+        missing = [k for k, ok in needs.items() if not ok]
+        if missing:
+            raise ValueError(f"data_parallel: true needs {'; '.join(missing)}")
         return self
 
     @model_validator(mode="after")

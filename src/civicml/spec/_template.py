@@ -57,6 +57,7 @@ budget_seconds: 60               # wall-clock budget for the model search
 # max_trials: 20                 # a fixed number of trials: reproducible runs with 'seed'
 seed: 0
 # engine: local                  # or dask://scheduler-host:8786 (needs max_trials) to run trials on a cluster
+# data_parallel: false           # true: train the final LightGBM on the dask:// cluster, workers reading the whole file
 # models: [linear, lightgbm]     # families the search may try (default: all); the baseline always runs
 cv_folds: 5
 test_size: 0.2                   # share held out; the search never sees it

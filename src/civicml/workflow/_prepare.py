@@ -72,7 +72,7 @@ def prepare_table(
         validate(df)
     warnings = _check(spec, df, emit, check_target, check_task, not_features or [])
     if large:
-        warnings.insert(0, _sample_note(etl))
+        warnings.insert(0, _sample_note(etl, spec.data_parallel))
         emit("warning", message=warnings[0])
     findings = _scan(spec, df, emit)
     contract, roles, quality = _contract(spec, df, emit, findings, source=large)
@@ -85,7 +85,8 @@ SAMPLE_ROWS = 200_000
 
 def _large_source(spec: ProjectSpec) -> str | None:
     """The spec's one data file, folder or glob when it is too large to load (streamed
-    through DuckDB and sampled instead); ``None`` to load the table whole."""
+    through DuckDB and sampled instead), or always with ``data_parallel`` (the driver holds
+    a sample; the workers read the table); ``None`` to load the table whole."""
     from civicml.data import is_large
 
     source = spec.data
@@ -94,7 +95,7 @@ def _large_source(spec: ProjectSpec) -> str | None:
     if source.format not in ("auto", "csv", "parquet") or source.encoding or source.delimiter:
         return None  # read_table's options: the streamed reader does not take them
     path = spec.data_path()
-    if path is None or not is_large(path):
+    if path is None or not (spec.data_parallel or is_large(path)):
         return None
     return str(path)
 
@@ -141,8 +142,15 @@ def _load_sample(spec: ProjectSpec, path: str, tracker: Any, emit: EventHandler)
     return etl
 
 
-def _sample_note(etl: Any) -> str:
+def _sample_note(etl: Any, data_parallel: bool = False) -> str:
     step = etl.steps[0]
+    if data_parallel:
+        return (
+            f"The data file has {step.rows_in:,} rows: the Dask workers read all of them and "
+            f"train the final LightGBM data-parallel; the checks, the personal-data scan and "
+            f"the search use a {step.note.split(';')[0]} of {step.rows_out:,} rows; the "
+            "contract is learned from every row."
+        )
     if step.rows_in == step.rows_out:
         return f"The data file ({step.rows_in:,} rows) was read through DuckDB."
     return (

@@ -18,6 +18,7 @@ from typing import Any, cast
 import pandas as pd
 
 from civicml.spec import ProjectSpec
+from civicml.workflow._parallel_job import train_data_parallel
 from civicml.workflow._prepare import (
     prepare_table,
     private_columns,
@@ -72,9 +73,10 @@ def run_training(
         A training table already built by :func:`civicml.data.run_etl`.
     resume : bool, default False
         Continue the search a killed run left in ``.civicml-checkpoint`` beside the bundle
-        folder, without repeating its finished trials (needs an engine, e.g. ``local:1``, and
-        ``max_trials``; other data or settings are refused). A search on an engine always
-        keeps that checkpoint while it runs; it is removed once the bundle is saved.
+        folder, without repeating its finished trials (with ``max_trials`` the remaining
+        trials run; in a time budget the run gets the budget left when the last trial was
+        kept; other data or settings are refused). Every search (in this process or on an
+        engine) keeps that checkpoint while it runs; it is removed once the bundle is saved.
 
     Raises
     ------
@@ -82,6 +84,14 @@ def run_training(
         With one clear line; nothing is written when training fails.
     """
     fit: FitJob = fit_unsupervised if spec.task in ("clustering", "anomaly") else _train
+    if resume and spec.data_parallel:
+        from civicml._errors import SpecError
+
+        raise SpecError.build(
+            "--resume continues a search on an engine; data_parallel training has no "
+            "checkpoint yet",
+            fix="Run without --resume",
+        )
     if resume and fit is _train:
         fit = functools.partial(_train, resume=True)
     elif resume:
@@ -254,6 +264,10 @@ def _train_and_assess(
     private: list[str],
     checkpoint: tuple[Path, bool],
 ) -> tuple[Any, Any, pd.DataFrame]:
+    """The search, the refit and the held-out assessment: in this process, or with
+    ``data_parallel`` the search on the sample and the final model on the Dask cluster."""
+    if spec.data_parallel:
+        return train_data_parallel(spec, X, y, roles, task, on_event, emit, private)
     from civicml.learn import train
 
     result = train(
@@ -447,7 +461,14 @@ def _save(
         "checks.json": checks_to_dict(parts.checks),
         "selection.json": {
             k: result.extra.get(k)
-            for k in ("selection", "pareto", "comparison", "ensemble", "calibration")
+            for k in (
+                "selection",
+                "pareto",
+                "comparison",
+                "ensemble",
+                "calibration",
+                "data_parallel",
+            )
         },
         "onnx.json": parts.onnx_doc,
         "reference.json": reference_doc,

@@ -1,0 +1,202 @@
+"""``data_parallel: true``: the search on a sample, the final LightGBM on the whole table.
+
+The driver holds only a sample (drawn by DuckDB, as for any file too large for memory) and the
+held-out rows it assesses on; the table itself is read by the Dask workers
+(:func:`civicml.learn.fit_lightgbm_dask`). The steps:
+
+1. the sample's rows that the row hash puts on the held-out side are set aside, so the
+   search, the preprocessing and the final model never see a held-out row;
+2. the search runs on the rest of the sample, over LightGBM only (no ensemble, no
+   calibration: the final model must be one the cluster can train), and its best
+   configuration is kept;
+3. the preprocessing is fitted on that sample and LightGBM is trained data-parallel on every
+   training row of the table with that configuration;
+4. a uniform sample of the held-out rows comes back: for a binary model, half of it chooses
+   the decision threshold (costs as in the spec) and the other half is assessed; otherwise all
+   of it is assessed. The report says what each figure rests on.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from civicml.spec import ProjectSpec
+from civicml.workflow._recording import EventHandler
+
+__all__ = ["train_data_parallel"]
+
+
+def train_data_parallel(
+    spec: ProjectSpec,
+    X: pd.DataFrame,
+    y: pd.Series,
+    roles: Any,
+    task: str,
+    on_event: EventHandler | None,
+    emit: EventHandler,
+    private: list[str],
+) -> tuple[Any, Any, pd.DataFrame]:
+    """The result (its pipeline trained on the cluster), the assessment on held-out rows and
+    those rows; ``X``/``y`` are the driver's sample."""
+    from civicml.data import partition_plan
+    from civicml.engines import open_engine
+    from civicml.learn import fit_lightgbm_dask, holdout_mask, train
+
+    key = sorted([*roles.features, spec.target])
+    frame = X if spec.target in X else X.assign(**{str(spec.target): y})
+    side = holdout_mask(frame, key, spec.test_size, spec.seed)
+    Xs, ys = X.loc[~side].reset_index(drop=True), y.loc[~side].reset_index(drop=True)
+    result = train(
+        Xs,
+        ys,
+        roles=roles,
+        task=task,
+        metric=spec.metric,
+        budget_seconds=spec.budget_seconds,
+        max_trials=spec.max_trials,
+        seed=spec.seed,
+        cv_folds=spec.cv_folds,
+        test_size=spec.test_size,
+        cost_fp=spec.costs.false_positive,
+        cost_fn=spec.costs.false_negative,
+        on_event=on_event,
+        selection=spec.selection,
+        families=["lightgbm"],
+        ensemble=False,
+        calibrate=False,
+    )
+    entry = _best_lightgbm(result.leaderboard)
+    roles = result.roles
+    params = dict(entry.params)
+    prep = _fitted_prep(roles, params.pop("text", None), Xs)
+    path = spec.data_path()
+    assert path is not None and spec.target is not None
+    emit("stage", name="data_parallel", engine=spec.engine, candidate=entry.name)
+    with open_engine(spec.engine) as engine:
+        fit = fit_lightgbm_dask(
+            partition_plan(path),
+            client=getattr(engine, "client"),  # noqa: B009 - DaskEngine's connection
+            prep=prep,
+            example=Xs[roles.features].head(20),
+            target=spec.target,
+            task=result.task,
+            classes=result.classes,
+            params={**_family_defaults(), **params},
+            split=(spec.test_size, spec.seed),
+            on_event=emit,
+        )
+    return _finish(spec, result, entry, fit, private, len(Xs))
+
+
+def _best_lightgbm(board: Any) -> Any:
+    from civicml._errors import TrainingError
+
+    for e in board.ranked():
+        if e.family == "lightgbm" and e.status == "ok":
+            return e
+    raise TrainingError.build(
+        "The search on the sample finished no LightGBM candidate to train data-parallel",
+        fix="Raise budget_seconds (or max_trials) so at least one LightGBM trial completes",
+    )
+
+
+def _family_defaults() -> dict[str, Any]:
+    from civicml.learn import FAMILIES
+
+    return dict(FAMILIES["lightgbm"].defaults)
+
+
+def _fitted_prep(roles: Any, text: Any, X: pd.DataFrame) -> Any:
+    """The tree preprocessing (categories as ordinal codes, text as TF-IDF + SVD or the
+    configuration's choice) fitted on the sample: the pipeline's first step on every worker."""
+    from civicml.learn import build_preprocessor
+
+    prep = build_preprocessor(roles, "tree", text=str(text or "tfidf"))
+    return prep.fit(X[roles.features])
+
+
+def _finish(
+    spec: ProjectSpec, result: Any, entry: Any, fit: Any, private: list[str], n_sample: int
+) -> tuple[Any, Any, pd.DataFrame]:
+    from civicml.assess import assess_model
+    from civicml.learn import choose_threshold, compute_metrics
+
+    target, roles, task = result.target, result.roles, result.task
+    hold = fit.holdout
+    threshold, rows = None, hold
+    classes = np.asarray(result.classes, dtype=object)
+    if task == "binary":
+        pick, rows = hold.iloc[::2], hold.iloc[1::2].reset_index(drop=True)
+        score = fit.pipeline.predict_proba(pick[roles.features])[:, 1]
+        threshold = choose_threshold(
+            (pick[target] == classes[1]).to_numpy(),
+            score,
+            cost_fp=spec.costs.false_positive,
+            cost_fn=spec.costs.false_negative,
+        )
+    y_te = rows[target].to_numpy()
+    if task == "regression":
+        out = fit.pipeline.predict(rows[roles.features])
+        metrics, scores = compute_metrics(task, y_te, values=out), out
+    else:
+        proba = fit.pipeline.predict_proba(rows[roles.features])
+        if task == "binary":
+            assert threshold is not None
+            labels = np.where(proba[:, 1] >= threshold.value, classes[1], classes[0])
+            scores = proba[:, 1]
+        else:
+            labels, scores = classes[np.argmax(proba, axis=1)], proba.max(axis=1)
+        metrics = compute_metrics(task, y_te, labels=labels, proba=proba, classes=list(classes))
+    record = {
+        **fit.to_dict(),
+        "search_rows": n_sample,
+        "search_candidate": entry.name,
+        "threshold_rows": len(hold) - len(rows) if task == "binary" else 0,
+        "assessed_rows": len(rows),
+        "note": (
+            f"Searched on a sample of {n_sample:,} training rows; the final LightGBM "
+            f"({entry.name}'s configuration) trained data-parallel on all {fit.n_train:,} "
+            f"training rows on {fit.workers} Dask worker(s); assessed on {len(rows):,} of the "
+            f"{fit.n_holdout:,} held-out rows"
+            + (
+                f" (another {len(hold) - len(rows):,} chose the threshold)"
+                if task == "binary"
+                else ""
+            )
+        ),
+    }
+    result.leaderboard.selected = entry.name
+    result.leaderboard.extra["data_parallel"] = record
+    done = replace(
+        result,
+        best=entry.name,
+        pipeline=fit.pipeline,
+        test_metrics=metrics,
+        threshold=threshold,
+        n_train=fit.n_train,
+        n_test=fit.n_holdout,
+        test_index=[],
+        test_scores=[float(v) for v in scores],
+        extra={**result.extra, "data_parallel": record},
+    )
+    keep = [c for c in private if c in roles.features]
+    assessment = assess_model(
+        done.pipeline,
+        rows[roles.features],
+        rows[target],
+        task=task,
+        classes=done.classes,
+        threshold=threshold.value if threshold else None,
+        protected=dict(spec.protected),
+        frame_test=rows,
+        features=roles.features,
+        seed=spec.seed,
+        metric=done.metric,
+        costs=(spec.costs.false_positive, spec.costs.false_negative),
+        private_columns=keep,
+    )
+    return done, assessment, rows
