@@ -91,3 +91,29 @@ def test_fit_on_the_cluster_matches_a_local_fit(
     )
     assert auc_cluster > 0.75
     assert abs(auc_cluster - auc_local) < 0.01
+
+
+def test_a_regression_on_the_cluster(tmp_path: Path, dask_address: str) -> None:
+    from distributed import Client
+
+    df = _table(6_000).drop(columns="outcome")
+    df["amount"] = 3 * df["x0"] - df["x2"] + (df["region"] == "wales") * 2.0
+    path = tmp_path / "t.parquet"
+    df.to_parquet(path)
+    roles = FeatureRoles(numeric=["x0", "x1", "x2"], categorical=["region", "paid"])
+    prep = build_preprocessor(roles, "tree").fit(df[roles.features])
+    with Client(dask_address, set_as_default=False) as client:
+        fit = fit_lightgbm_dask(
+            partition_plan(path),
+            client=client,
+            prep=prep,
+            example=df[roles.features].head(5),
+            target="amount",
+            task="regression",
+            params={"n_estimators": 80},
+            split=(0.25, 1),
+        )
+    assert fit.n_train + fit.n_holdout == len(df)
+    pred = fit.pipeline.predict(fit.holdout[roles.features])
+    resid = fit.holdout["amount"].to_numpy() - pred
+    assert np.sqrt(np.mean(resid**2)) < 0.25 * fit.holdout["amount"].std()
