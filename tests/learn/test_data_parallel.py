@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from civicml.data import partition_plan, sample_for_search
-from civicml.learn import FeatureRoles, build_preprocessor, fit_lightgbm_dask, holdout_mask
+from civicml.learn import FeatureRoles, build_preprocessor, fit_data_parallel, holdout_mask
 
 
 def _table(n: int, seed: int = 0) -> pd.DataFrame:
@@ -57,7 +57,7 @@ def test_fit_on_the_cluster_matches_a_local_fit(
     roles = FeatureRoles(numeric=["x0", "x1", "x2"], categorical=["region", "paid"])
     prep = build_preprocessor(roles, "tree").fit(sample[roles.features])
     with Client(dask_address, set_as_default=False) as client:
-        fit = fit_lightgbm_dask(
+        fit = fit_data_parallel(
             partition_plan(path),
             client=client,
             prep=prep,
@@ -65,7 +65,7 @@ def test_fit_on_the_cluster_matches_a_local_fit(
             target="outcome",
             task="binary",
             classes=["granted", "refused"],
-            params={"n_estimators": 60, "num_leaves": 15},
+            model=("lightgbm", {"n_estimators": 60, "num_leaves": 15}),
             split=(0.2, 0),
         )
     assert fit.n_train + fit.n_holdout == len(df)
@@ -103,17 +103,73 @@ def test_a_regression_on_the_cluster(tmp_path: Path, dask_address: str) -> None:
     roles = FeatureRoles(numeric=["x0", "x1", "x2"], categorical=["region", "paid"])
     prep = build_preprocessor(roles, "tree").fit(df[roles.features])
     with Client(dask_address, set_as_default=False) as client:
-        fit = fit_lightgbm_dask(
+        fit = fit_data_parallel(
             partition_plan(path),
             client=client,
             prep=prep,
             example=df[roles.features].head(5),
             target="amount",
             task="regression",
-            params={"n_estimators": 80},
+            model=("lightgbm", {"n_estimators": 80}),
             split=(0.25, 1),
         )
     assert fit.n_train + fit.n_holdout == len(df)
     pred = fit.pipeline.predict(fit.holdout[roles.features])
     resid = fit.holdout["amount"].to_numpy() - pred
     assert np.sqrt(np.mean(resid**2)) < 0.25 * fit.holdout["amount"].std()
+
+
+@pytest.mark.parametrize(
+    ("task", "params"),
+    [
+        ("binary", {"C": 0.5, "class_weight": "balanced"}),
+        ("multiclass", {"C": 2.0}),
+        ("regression", {"alpha": 3.0}),
+    ],
+)
+def test_linear_models_on_the_cluster_equal_one_machines(
+    tmp_path: Path, dask_address: str, task: str, params: dict
+) -> None:
+    """The partitions' sums (ridge) or gradients (logistic, L-BFGS) give scikit-learn's own
+    solution on the same training rows."""
+    from distributed import Client
+    from sklearn.linear_model import LogisticRegression, Ridge
+
+    df = _table(4_000, seed=2)
+    if task == "multiclass":
+        df["outcome"] = np.where(df["x2"] > 0.5, "high", df["outcome"])
+    if task == "regression":
+        df["outcome"] = 2 * df["x0"] - df["x2"] + (df["region"] == "wales") * 1.5
+    path = tmp_path / "t.csv"
+    df.to_csv(path, index=False)
+    typed = sample_for_search(path, "outcome", max_rows=len(df), seed=0)
+    roles = FeatureRoles(numeric=["x0", "x1", "x2"], categorical=["region", "paid"])
+    prep = build_preprocessor(roles, "scaled").fit(typed[roles.features])
+    classes = sorted(typed["outcome"].unique()) if task != "regression" else []
+    with Client(dask_address, set_as_default=False) as client:
+        fit = fit_data_parallel(
+            partition_plan(path),
+            client=client,
+            prep=prep,
+            example=typed[roles.features].head(5),
+            target="outcome",
+            task=task,
+            classes=classes,
+            model=("linear", params),
+            split=(0.2, 0),
+        )
+    side = holdout_mask(typed, sorted(typed.columns), 0.2, 0)
+    rows = typed.loc[~side]
+    Xt, X_hold = prep.transform(rows[roles.features]), prep.transform(fit.holdout[roles.features])
+    if task == "regression":
+        ref = Ridge(alpha=3.0).fit(Xt, rows["outcome"])
+        got = fit.pipeline.predict(fit.holdout[roles.features])
+        assert np.allclose(got, ref.predict(X_hold), atol=1e-8)
+        return
+    ref = LogisticRegression(
+        C=params["C"], class_weight=params.get("class_weight"), max_iter=2000, tol=1e-10
+    )
+    ref.fit(Xt, rows["outcome"])
+    got = fit.pipeline.predict_proba(fit.holdout[roles.features])
+    assert np.abs(got - ref.predict_proba(X_hold)).max() < 1e-3
+    assert list(fit.pipeline.classes_) == classes

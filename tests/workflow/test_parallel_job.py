@@ -50,7 +50,7 @@ def test_a_full_bundle_trained_on_the_cluster(
 
     monkeypatch.setenv("CIVICML_REGISTRY", f"sqlite:///{tmp_path / 'registry.db'}")
     monkeypatch.setattr(prepare, "SAMPLE_ROWS", 2_000)  # the driver's sample < the table
-    spec = load_spec(_project(tmp_path / "p", dask_address))
+    spec = load_spec(_project(tmp_path / "p", dask_address, models=["lightgbm"]))
     events: list[tuple[str, dict]] = []
     outcome = run_training(
         spec, tmp_path / "bundle", on_event=lambda k, **kw: events.append((k, kw))
@@ -63,7 +63,7 @@ def test_a_full_bundle_trained_on_the_cluster(
     assert record["search_rows"] < 2_000 and record["workers"] == 2
     assert outcome.result.n_train == record["n_train"]
     assert record["assessed_rows"] + record["threshold_rows"] == record["holdout_sampled"]
-    assert bundle.info["candidate"].startswith("lightgbm")
+    assert bundle.info["candidate"].startswith("lightgbm") and record["family"] == "lightgbm"
     assert (tmp_path / "bundle" / "model.onnx").is_file()  # exported, parity checked
     assert outcome.assessment.to_dict()["n_test"] == record["assessed_rows"]
     assert outcome.result.test_metrics["roc_auc"] > 0.7
@@ -81,7 +81,7 @@ def test_a_full_bundle_trained_on_the_cluster(
     [
         ({"engine": "local"}, "engine: dask://"),
         ({"task": "clustering"}, "supervised task"),
-        ({"models": ["linear"]}, "including lightgbm"),
+        ({"models": ["knn"]}, "including lightgbm or linear"),
         ({"columns": {"group": "band"}}, "columns.group"),
     ],
 )

@@ -11,7 +11,12 @@ from civicml.learn._clustering import (
     validate_clusters,
 )
 from civicml.learn._cv import CVResult, FoldControl, cross_validate, make_splitter
-from civicml.learn._data_parallel import DataParallelFit, fit_lightgbm_dask, holdout_mask
+from civicml.learn._data_parallel import (
+    PARALLEL_FAMILIES,
+    DataParallelFit,
+    fit_data_parallel,
+    holdout_mask,
+)
 from civicml.learn._engine_search import derive_seed, search_on_engine
 from civicml.learn._leaderboard import TIMING_FIELDS, Entry, Leaderboard
 from civicml.learn._metrics import DEFAULT_METRIC, Metric, compute_metrics, get_metric, metrics_for
@@ -31,7 +36,8 @@ __all__ = [
     "validate_clusters",
     "AutoClassifier",
     "DataParallelFit",
-    "fit_lightgbm_dask",
+    "fit_data_parallel",
+    "PARALLEL_FAMILIES",
     "holdout_mask",
     "AutoRegressor",
     "Constraints",

@@ -27,10 +27,20 @@ import pandas as pd
 
 from civicml._errors import TrainingError
 
-__all__ = ["HOLDOUT_ROWS", "DataParallelFit", "fit_lightgbm_dask", "holdout_mask"]
+__all__ = [
+    "HOLDOUT_ROWS",
+    "PARALLEL_FAMILIES",
+    "DataParallelFit",
+    "fit_data_parallel",
+    "holdout_mask",
+]
 
 #: The most held-out rows brought back to the driver for the assessment (a uniform sample).
 HOLDOUT_ROWS = 200_000
+
+#: The families trained data-parallel: LightGBM's Dask estimator, and regularised linear models
+#: solved from the partitions' sums or gradients (:mod:`civicml.learn._dask_linear`).
+PARALLEL_FAMILIES = ("linear", "lightgbm")
 
 #: Bytes of CSV per partition: about 600,000 rows of a 100-byte row.
 BLOCKSIZE = "64MB"
@@ -72,11 +82,17 @@ class DataParallelFit:
     workers: int
     seconds: float
     params: dict[str, Any] = field(default_factory=dict)
+    family: str = "lightgbm"
 
     def to_dict(self) -> dict[str, Any]:
         """The record kept in the bundle (``selection.json``) and the report."""
+        trainer = {
+            "lightgbm": "lightgbm.dask (tree_learner=data)",
+            "linear": "exact sums (ridge) or L-BFGS over the partitions' gradients (logistic)",
+        }
         return {
-            "trainer": "lightgbm.dask (tree_learner=data)",
+            "family": self.family,
+            "trainer": trainer.get(self.family, self.family),
             "n_train": self.n_train,
             "n_holdout": self.n_holdout,
             "holdout_sampled": len(self.holdout),
@@ -149,7 +165,7 @@ def read_partitions(plan: Mapping[str, Any], blocksize: str = BLOCKSIZE) -> Any:
     return raw.map_partitions(_typed_part, plan["sql"], meta=meta)
 
 
-def fit_lightgbm_dask(
+def fit_data_parallel(
     plan: Mapping[str, Any],
     *,
     client: Any,
@@ -158,11 +174,11 @@ def fit_lightgbm_dask(
     target: str,
     task: str,
     classes: Sequence[Any] = (),
-    params: Mapping[str, Any] | None = None,
+    model: tuple[str, Mapping[str, Any]] = ("lightgbm", {}),
     split: tuple[float, int] = (0.2, 0),
     on_event: Callable[..., None] | None = None,
 ) -> DataParallelFit:
-    """Train LightGBM data-parallel on the Dask cluster behind ``client``.
+    """Train a LightGBM or linear model data-parallel on the Dask cluster behind ``client``.
 
     Parameters
     ----------
@@ -178,8 +194,9 @@ def fit_lightgbm_dask(
     target, task : str
     classes : sequence
         A classifier's classes, sorted (the sample's); a class outside them is an error.
-    params : mapping, optional
-        LightGBM parameters (the best configuration the sample's search found).
+    model : (family, params)
+        ``"lightgbm"`` or ``"linear"`` (:data:`PARALLEL_FAMILIES`) and its parameters (the best
+        configuration the sample's search found).
     split : (share, seed)
         The held-out share and the hash key of :func:`holdout_mask`. At most
         :data:`HOLDOUT_ROWS` held-out rows come back (a uniform sample of them).
@@ -213,13 +230,24 @@ def fit_lightgbm_dask(
         )
     width = _features(example, prep, features).shape[1]
     X = train.map_partitions(_features, prep, features, meta=np.empty((0, width)))
+    family, params = model
+    if family not in PARALLEL_FAMILIES:
+        raise TrainingError.build(
+            f"The model family {family!r} cannot be trained data-parallel",
+            expected=f"one of {list(PARALLEL_FAMILIES)}",
+            got=family,
+            fix="Set models: [lightgbm] or [linear] with data_parallel: true",
+        )
     config = {k: v for k, v in dict(params or {}).items() if k not in ("n_jobs", "verbose")}
     workers = len(client.scheduler_info().get("workers", {}))
     emit("stage", name="data_parallel", step="fit", rows=n_train, workers=workers)
-    with client.as_current(), warnings.catch_warnings():  # lightgbm.dask waits on it
-        # each worker's LightGBM takes its threads from the worker, not n_jobs: said, known
-        warnings.filterwarnings("ignore", message="Parameter n_jobs will be ignored")
-        local = _fit_model(train, target, task, classes, X, client, seed, config)
+    if family == "linear":
+        local, config = _fit_linear(train, target, (task, classes), X, client, config)
+    else:
+        with client.as_current(), warnings.catch_warnings():  # lightgbm.dask waits on it
+            # each worker's LightGBM takes its threads from the worker, not n_jobs: known
+            warnings.filterwarnings("ignore", message="Parameter n_jobs will be ignored")
+            local = _fit_model(train, target, task, classes, X, client, seed, config)
     emit("stage", name="data_parallel", step="holdout", rows=n_holdout)
     frac = min(1.0, holdout_rows / n_holdout)
     sample = held if frac >= 1.0 else held.sample(frac=frac, random_state=seed)
@@ -233,6 +261,7 @@ def fit_lightgbm_dask(
         workers=workers,
         seconds=time.monotonic() - started,
         params={k: _plain(v) for k, v in config.items()},
+        family=family,
     )
 
 
@@ -259,6 +288,83 @@ def _fit_model(
     model = DaskLGBMClassifier(client=client, random_state=seed, verbose=-1, **config)
     model.fit(X, y)
     return _with_classes(model.to_local(), order)
+
+
+def _fit_linear(
+    train: Any,
+    target: str,
+    problem: tuple[str, Sequence[Any]],
+    X: Any,
+    client: Any,
+    config: dict[str, Any],
+) -> tuple[Any, dict[str, Any]]:
+    """A ridge or logistic regression from the training partitions, which stay on the workers
+    (held there as futures while L-BFGS runs); the parameters as fitted."""
+    import dask
+
+    from civicml.learn._dask_linear import fit_logistic, ridge_from_sums
+
+    task, classes = problem
+    if task == "regression":
+        y = train[target].astype("float64").to_dask_array()
+    else:
+        order = np.asarray(sorted(classes), dtype=object)
+        y = train[target].map_partitions(_labels, order, meta=(target, "i8")).to_dask_array()
+    parts = client.compute(
+        [
+            dask.delayed(_pair)(x, t)
+            for x, t in zip(X.to_delayed().ravel(), y.to_delayed(), strict=True)
+        ]
+    )
+    try:
+        if task == "regression":
+            alpha = float(config.get("alpha", 1.0))
+            sums = client.gather(client.map(_ridge_part, parts, pure=False))
+            return ridge_from_sums(sums, alpha), {"alpha": alpha}
+        k = len(order)
+        counts = np.sum(client.gather(client.map(_class_counts, parts, k=k, pure=False)), axis=0)
+        balanced = config.get("class_weight") == "balanced"
+        weights = counts.sum() / (k * np.maximum(counts, 1)) if balanced else np.ones(k)
+        width = int(X.shape[1])
+
+        def step(w: np.ndarray) -> tuple[float, np.ndarray]:
+            found = client.gather(
+                client.map(_logistic_part, parts, w=w, n_classes=k, weights=weights, pure=False)
+            )
+            return float(sum(f[0] for f in found)), np.sum([f[1] for f in found], axis=0)
+
+        C = float(config.get("C", 1.0))
+        fitted = fit_logistic(step, n_features=width, classes=list(order), C=C)
+        used: dict[str, Any] = {"C": C, "class_weight": "balanced" if balanced else None}
+        if float(config.get("l1_ratio") or 0.0) > 0:
+            used["penalty_note"] = (
+                f"l1_ratio {config['l1_ratio']} was searched; fitted with the L2 penalty (l1_ratio 0)"
+            )
+        return fitted, used
+    finally:
+        client.cancel(parts)
+
+
+def _pair(X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    return np.asarray(X, dtype=np.float64), np.asarray(y)
+
+
+def _ridge_part(part: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray, int]:
+    from civicml.learn._dask_linear import ridge_sums
+
+    return ridge_sums(*part)
+
+
+def _class_counts(part: tuple[np.ndarray, np.ndarray], k: int) -> np.ndarray:
+    return np.bincount(np.asarray(part[1], dtype=np.int64), minlength=k)
+
+
+def _logistic_part(
+    part: tuple[np.ndarray, np.ndarray], w: np.ndarray, n_classes: int, weights: np.ndarray
+) -> tuple[float, np.ndarray]:
+    from civicml.learn._dask_linear import logistic_loss_grad
+
+    return logistic_loss_grad(part[0], part[1], w, n_classes, weights)
 
 
 def _with_classes(local: Any, classes: np.ndarray) -> Any:

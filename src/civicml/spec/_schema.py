@@ -452,8 +452,9 @@ class ProjectSpec(_Section):
     max_trials: int | None = Field(default=None, ge=1)
     seed: int = Field(default=0, ge=0)
     engine: str = "local"
-    #: train the final LightGBM data-parallel on the Dask cluster named by ``engine``: the
-    #: workers read the whole file; the search runs on a sample (see docs/scale-out.md)
+    #: train the final LightGBM or linear model data-parallel on the Dask cluster named by
+    #: ``engine``: the workers read the whole file; the search runs on a sample (see
+    #: docs/scale-out.md)
     data_parallel: bool = False
     models: list[ModelFamily] | None = None
     cv_folds: int = Field(default=5, ge=2, le=20)
@@ -566,8 +567,8 @@ class ProjectSpec(_Section):
             "no columns.group (rows are split by a hash of each row, not by group)": (
                 not self.columns.group
             ),
-            "models unset or including lightgbm (the data-parallel learner)": (
-                self.models is None or "lightgbm" in self.models
+            "models unset or including lightgbm or linear (the data-parallel learners)": (
+                self.models is None or bool({"lightgbm", "linear"} & set(self.models))
             ),
         }
         missing = [k for k, ok in needs.items() if not ok]

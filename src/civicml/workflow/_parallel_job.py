@@ -1,4 +1,4 @@
-"""``data_parallel: true``: the search on a sample, the final LightGBM on the whole table.
+"""``data_parallel: true``: the search on a sample, the final model on the whole table.
 
 The driver holds only a sample (drawn by DuckDB, as for any file too large for memory) and the
 held-out rows it assesses on; the table itself is read by the Dask workers
@@ -6,11 +6,11 @@ held-out rows it assesses on; the table itself is read by the Dask workers
 
 1. the sample's rows that the row hash puts on the held-out side are set aside, so the
    search, the preprocessing and the final model never see a held-out row;
-2. the search runs on the rest of the sample, over LightGBM only (no ensemble, no
-   calibration: the final model must be one the cluster can train), and its best
-   configuration is kept;
-3. the preprocessing is fitted on that sample and LightGBM is trained data-parallel on every
-   training row of the table with that configuration;
+2. the search runs on the rest of the sample, over the families the cluster can train
+   (LightGBM and regularised linear models, as ``models`` allows; no ensemble, no
+   calibration), and its chosen configuration is kept;
+3. the preprocessing is fitted on that sample and the model is trained data-parallel on every
+   training row of the table with that configuration (:func:`civicml.learn.fit_data_parallel`);
 4. a uniform sample of the held-out rows comes back: for a binary model, half of it chooses
    the decision threshold (costs as in the spec) and the other half is assessed; otherwise all
    of it is assessed. The report says what each figure rests on.
@@ -44,7 +44,7 @@ def train_data_parallel(
     those rows; ``X``/``y`` are the driver's sample."""
     from civicml.data import partition_plan
     from civicml.engines import open_engine
-    from civicml.learn import fit_lightgbm_dask, holdout_mask, train
+    from civicml.learn import PARALLEL_FAMILIES, fit_data_parallel, holdout_mask, train
 
     key = sorted([*roles.features, spec.target])
     frame = X if spec.target in X else X.assign(**{str(spec.target): y})
@@ -65,19 +65,19 @@ def train_data_parallel(
         cost_fn=spec.costs.false_negative,
         on_event=on_event,
         selection=spec.selection,
-        families=["lightgbm"],
+        families=[f for f in PARALLEL_FAMILIES if spec.models is None or f in spec.models],
         ensemble=False,
         calibrate=False,
     )
-    entry = _best_lightgbm(result.leaderboard)
+    entry = _best_trainable(result.leaderboard)
     roles = result.roles
     params = dict(entry.params)
-    prep = _fitted_prep(roles, params.pop("text", None), Xs)
+    prep = _fitted_prep(roles, entry.family, params.pop("text", None), Xs)
     path = spec.data_path()
     assert path is not None and spec.target is not None
     emit("stage", name="data_parallel", engine=spec.engine, candidate=entry.name)
     with open_engine(spec.engine) as engine:
-        fit = fit_lightgbm_dask(
+        fit = fit_data_parallel(
             partition_plan(path),
             client=getattr(engine, "client"),  # noqa: B009 - DaskEngine's connection
             prep=prep,
@@ -85,37 +85,44 @@ def train_data_parallel(
             target=spec.target,
             task=result.task,
             classes=result.classes,
-            params={**_family_defaults(), **params},
+            model=(entry.family, {**_family_defaults(entry.family), **params}),
             split=(spec.test_size, spec.seed),
             on_event=emit,
         )
     return _finish(spec, result, entry, fit, private, len(Xs))
 
 
-def _best_lightgbm(board: Any) -> Any:
+def _best_trainable(board: Any) -> Any:
+    """The best-scoring finished candidate of a family trained data-parallel: the board is
+    ranked, the sample's selection rules (noise, defaults) already applied to ``selected``."""
     from civicml._errors import TrainingError
+    from civicml.learn import PARALLEL_FAMILIES
 
+    chosen = board.get(board.selected) if board.selected else None
+    if chosen is not None and chosen.family in PARALLEL_FAMILIES and chosen.status == "ok":
+        return chosen
     for e in board.ranked():
-        if e.family == "lightgbm" and e.status == "ok":
+        if e.family in PARALLEL_FAMILIES and e.status == "ok":
             return e
     raise TrainingError.build(
-        "The search on the sample finished no LightGBM candidate to train data-parallel",
-        fix="Raise budget_seconds (or max_trials) so at least one LightGBM trial completes",
+        "The search on the sample finished no LightGBM or linear candidate to train data-parallel",
+        fix="Raise budget_seconds (or max_trials) so at least one such trial completes",
     )
 
 
-def _family_defaults() -> dict[str, Any]:
+def _family_defaults(family: str) -> dict[str, Any]:
     from civicml.learn import FAMILIES
 
-    return dict(FAMILIES["lightgbm"].defaults)
+    return dict(FAMILIES[family].defaults)
 
 
-def _fitted_prep(roles: Any, text: Any, X: pd.DataFrame) -> Any:
-    """The tree preprocessing (categories as ordinal codes, text as TF-IDF + SVD or the
+def _fitted_prep(roles: Any, family: str, text: Any, X: pd.DataFrame) -> Any:
+    """The family's preprocessing (for LightGBM categories as ordinal codes; for a linear
+    model one-hot codes, imputed and scaled numbers; text as TF-IDF + SVD or the
     configuration's choice) fitted on the sample: the pipeline's first step on every worker."""
-    from civicml.learn import build_preprocessor
+    from civicml.learn import FAMILIES, build_preprocessor
 
-    prep = build_preprocessor(roles, "tree", text=str(text or "tfidf"))
+    prep = build_preprocessor(roles, FAMILIES[family].flavour, text=str(text or "tfidf"))
     return prep.fit(X[roles.features])
 
 
@@ -158,7 +165,8 @@ def _finish(
         "threshold_rows": len(hold) - len(rows) if task == "binary" else 0,
         "assessed_rows": len(rows),
         "note": (
-            f"Searched on a sample of {n_sample:,} training rows; the final LightGBM "
+            f"Searched on a sample of {n_sample:,} training rows; the final "
+            f"{'LightGBM' if fit.family == 'lightgbm' else 'linear model'} "
             f"({entry.name}'s configuration) trained data-parallel on all {fit.n_train:,} "
             f"training rows on {fit.workers} Dask worker(s); assessed on {len(rows):,} of the "
             f"{fit.n_holdout:,} held-out rows"
