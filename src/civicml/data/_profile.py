@@ -45,6 +45,7 @@ import pandas as pd
 
 from civicml._errors import DataError
 from civicml.data._contract import looks_like_id_name, looks_like_text
+from civicml.data._outofcore import MEMORY_LIMIT
 from civicml.data._pii import (
     is_driving_licence,
     is_email,
@@ -185,7 +186,8 @@ def profile_data(
     path = Path(os.path.realpath(Path(source).expanduser()))
     scan, folder, fmt = _scan(path)
     folders = [Path(os.path.realpath(folder))]
-    with sandbox(folders, threads=threads) as con:
+    # a file larger than memory is profiled within DuckDB's cap, spilling beyond it
+    with sandbox(folders, threads=threads, memory_limit=MEMORY_LIMIT) as con:
         try:
             described = con.execute(f"DESCRIBE SELECT * FROM {scan}").fetchall()
             rows = int(con.execute(f"SELECT count(*) FROM {scan}").fetchone()[0])

@@ -121,7 +121,9 @@ def sql_folders(base_dir: str | Path | None) -> tuple[Path, ...]:
 
 
 @contextmanager
-def sandbox(folders: Sequence[Path], *, threads: int | None = None) -> Iterator[Any]:
+def sandbox(
+    folders: Sequence[Path], *, threads: int | None = None, memory_limit: str | None = None
+) -> Iterator[Any]:
     """A locked-down in-memory DuckDB connection that can read only inside ``folders``.
 
     Register DataFrames with ``con.register`` as usual; the configuration is locked, so
@@ -133,6 +135,15 @@ def sandbox(folders: Sequence[Path], *, threads: int | None = None) -> Iterator[
         Fully resolved folders (see :func:`sql_folders`); the first is the spec's folder.
     threads : int, optional
         DuckDB's worker threads (set before the configuration is locked).
+    memory_limit : str, optional
+        DuckDB's memory cap (e.g. ``"2GB"``; above it, sorts and hash tables spill to a
+        private temporary folder). Default: DuckDB's own, 80% of the machine's memory.
+
+    Examples
+    --------
+    >>> with sandbox([Path(tempfile.gettempdir())], memory_limit="1GB") as con:
+    ...     con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
+    '953.6 MiB'
     """
     import duckdb
 
@@ -149,6 +160,8 @@ def sandbox(folders: Sequence[Path], *, threads: int | None = None) -> Iterator[
         con.execute("SET python_enable_replacements = false")
         if threads is not None:
             con.execute(f"SET threads TO {int(threads)}")
+        if memory_limit is not None:
+            con.execute(f"SET memory_limit = {_quote(str(memory_limit))}")
         con.execute("SET enable_progress_bar = false")  # no bar drawn over the CLI's output
         con.execute("SET lock_configuration = true")
         yield con
