@@ -270,3 +270,35 @@ def test_million_rows_in_seconds(tmp_path: Path) -> None:
     took = time.perf_counter() - start
     assert p["rows"] == n
     assert took < 30, took
+
+
+def test_a_large_table_gets_estimated_quantiles_within_the_memory_cap(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Above the exact-statistics size the quantiles are t-digest estimates (exact ones hold
+    every value in memory, which DuckDB cannot spill), and the profile says which it used."""
+    rng = np.random.default_rng(3)
+    frame = pd.DataFrame({"x": rng.normal(size=20_000), "g": rng.choice(["a", "b"], 20_000)})
+    frame.to_parquet(tmp_path / "t.parquet")
+    monkeypatch.setattr(profile_module, "_EXACT_DISTINCT_ROWS", 1_000)
+    found = profile_data(tmp_path / "t.parquet", minimal=True)
+    assert found["quantile_method"] == "approximate (t-digest)"
+    q = next(c for c in found["columns"] if c["name"] == "x")["numeric"]["quantiles"]
+    assert abs(q["p50"] - float(frame["x"].median())) < 0.05
+    assert abs(q["p25"] - float(frame["x"].quantile(0.25))) < 0.05
+
+
+def test_a_query_that_cannot_finish_is_one_data_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import duckdb
+
+    pd.DataFrame({"x": [1.0, 2.0, 3.0]}).to_parquet(tmp_path / "t.parquet")
+
+    def out_of_memory(*args: object, **kwargs: object) -> int:
+        raise duckdb.OutOfMemoryException("Out of Memory Error: failed to allocate 16.0 MiB")
+
+    monkeypatch.setattr(profile_module, "_duplicates", out_of_memory)
+    with pytest.raises(DataError, match="could not be computed") as err:
+        profile_data(tmp_path / "t.parquet")
+    assert "Out of Memory" in str(err.value) and "\n" not in str(err.value)

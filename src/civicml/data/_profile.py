@@ -43,7 +43,7 @@ from typing import Any
 
 import pandas as pd
 
-from civicml._errors import DataError
+from civicml._errors import CivicMLError, DataError
 from civicml.data._contract import looks_like_id_name, looks_like_text
 from civicml.data._outofcore import MEMORY_LIMIT
 from civicml.data._pii import (
@@ -197,42 +197,52 @@ def profile_data(
                 got=str(exc).splitlines()[0][:200],
                 fix="Check the file is UTF-8 CSV or Parquet (re-save it as UTF-8 CSV if needed)",
             ) from None
-        if fmt == "csv":  # parse the text once; DuckDB's columnar copy spills to disk if large
-            con.execute(f"CREATE TEMP TABLE civicml_profile AS SELECT * FROM {scan}")
-            scan = "civicml_profile"
-        names = [str(r[0]) for r in described]
-        kinds = {str(r[0]): _kind(str(r[1])) for r in described}
-        if target is not None and target not in kinds:
-            raise DataError.build(
-                f"The target column {target!r} is not in {path.name!r}",
-                expected=f"one of {names[:20]}",
-                got=target,
-                fix="Pass --target with one of the file's columns",
+        try:
+            if fmt == "csv":  # parse the text once; DuckDB's columnar copy spills to disk if large
+                con.execute(f"CREATE TEMP TABLE civicml_profile AS SELECT * FROM {scan}")
+                scan = "civicml_profile"
+            names = [str(r[0]) for r in described]
+            kinds = {str(r[0]): _kind(str(r[1])) for r in described}
+            if target is not None and target not in kinds:
+                raise DataError.build(
+                    f"The target column {target!r} is not in {path.name!r}",
+                    expected=f"one of {names[:20]}",
+                    got=target,
+                    fix="Pass --target with one of the file's columns",
+                )
+            reference = check_reference_shares(reference_shares or {}, names)
+            sample = _sample(con, scan, rows)
+            hidden = _hidden_columns(sample, names, kinds)
+            base = _base_stats(con, scan, names, kinds, exact=rows <= _EXACT_DISTINCT_ROWS)
+            columns = []
+            for name in names:
+                col = {"name": name, "dtype": next(str(r[1]) for r in described if r[0] == name)}
+                col.update(base[name])
+                col.update(_role(name, kinds[name], col, sample, hidden))
+                col.update(_detail(con, scan, col, rows, top, min_cell))
+                columns.append(col)
+            dups = _duplicates(con, scan, names, rows)
+            missing_rows = _rows_with_missing(con, scan, names)
+            by_target = _target(con, scan, columns, target, min_cell) if target else None
+            more = (
+                {}
+                if minimal
+                else relations(con, scan, columns, rows, min_cell=min_cell, max_columns=max_columns)
             )
-        reference = check_reference_shares(reference_shares or {}, names)
-        sample = _sample(con, scan, rows)
-        hidden = _hidden_columns(sample, names, kinds)
-        base = _base_stats(con, scan, names, kinds, exact=rows <= _EXACT_DISTINCT_ROWS)
-        columns = []
-        for name in names:
-            col = {"name": name, "dtype": next(str(r[1]) for r in described if r[0] == name)}
-            col.update(base[name])
-            col.update(_role(name, kinds[name], col, sample, hidden))
-            col.update(_detail(con, scan, col, rows, top, min_cell))
-            columns.append(col)
-        dups = _duplicates(con, scan, names, rows)
-        missing_rows = _rows_with_missing(con, scan, names)
-        by_target = _target(con, scan, columns, target, min_cell) if target else None
-        more = (
-            {}
-            if minimal
-            else relations(con, scan, columns, rows, min_cell=min_cell, max_columns=max_columns)
-        )
+        except CivicMLError:
+            raise
+        except Exception as exc:  # duckdb: a query that could not finish within the cap
+            raise DataError.build(
+                f"The profile of {path.name!r} could not be computed",
+                got=str(exc).splitlines()[0][:200],
+                fix="Profile a sample of the file, or raise DuckDB's memory cap",
+            ) from None
     return {
         "profile_version": PROFILE_VERSION,
         "source": _source_info(path, fmt),
         "engine": "duckdb",
         "distinct_method": "exact" if rows <= _EXACT_DISTINCT_ROWS else "approximate (HyperLogLog)",
+        "quantile_method": "exact" if rows <= _EXACT_DISTINCT_ROWS else "approximate (t-digest)",
         "rows": rows,
         "n_columns": len(names),
         "mode": "minimal" if minimal else "full",
@@ -299,6 +309,9 @@ def _base_stats(
     for i, n in enumerate(names):
         c = _q(n)
         distinct = f"count(DISTINCT {c})" if exact else f"approx_count_distinct({c})"
+        # exact quantiles hold every value in memory (DuckDB cannot spill them); a large
+        # table gets t-digest estimates, stated as ``quantile_method``
+        quantile = "quantile_cont" if exact else "approx_quantile"
         parts += [f"count({c}) AS n{i}", f"{distinct} AS d{i}"]
         if kinds[n] == "numeric":
             x = f"{c}::DOUBLE"
@@ -307,7 +320,7 @@ def _base_stats(
                 f"stddev_samp({x}) AS s{i}",
                 f"min({x}) AS lo{i}",
                 f"max({x}) AS hi{i}",
-                f"quantile_cont({x}, {qs}) AS q{i}",
+                f"{quantile}({x}, {qs}) AS q{i}",
                 f"count(*) FILTER ({c} = 0) AS z{i}",
             ]
         elif kinds[n] == "string":

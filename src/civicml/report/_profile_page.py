@@ -133,6 +133,7 @@ def _overview(p: dict[str, Any]) -> str:
         ("Rows with a missing value", _fmt(p["rows_with_missing"])),
         ("Computed by", f"DuckDB in {p.get('seconds', 0):.2f} seconds"),
         ("Distinct counts", p.get("distinct_method", "approximate")),
+        ("Quantiles", p.get("quantile_method", "exact")),
     ]
     if src.get("sha256"):
         rows.append(("sha256", src["sha256"]))
