@@ -19,7 +19,7 @@ from civicml.learn._leaderboard import Entry, Leaderboard
 from civicml.learn._metrics import get_metric
 from civicml.learn._select import Candidate
 from civicml.learn._spaces import LIBRARY_DEFAULTS, WARM_START, is_default, suggest
-from civicml.learn._stats import within_noise
+from civicml.learn._stats import beats_beyond_noise, within_noise
 
 
 def _frame(n: int, seed: int = 0) -> tuple[pd.DataFrame, np.ndarray, FeatureRoles]:
@@ -315,14 +315,63 @@ def test_a_tuned_model_replaces_a_default_only_when_it_beats_it() -> None:
     )
     cands = {c.name: c for c in _cands(board)}
     extra: dict[str, Any] = {}
-    metric = get_metric("roc_auc", "binary")
-    kept = _finish._defaults_guard(cands["lightgbm_3"], list(cands.values()), board, metric, extra)
+    kept = _finish._defaults_guard(cands["lightgbm_3"], list(cands.values()), board, _P(), extra)
     assert kept.name == "lightgbm" and extra["defaults_check"]["kept_default"] is True
     board.entries[1].cv_mean["roc_auc"] = 0.86
     cands = {c.name: c for c in _cands(board)}
-    kept = _finish._defaults_guard(cands["lightgbm_3"], list(cands.values()), board, metric, extra)
+    kept = _finish._defaults_guard(cands["lightgbm_3"], list(cands.values()), board, _P(), extra)
     assert kept.name == "lightgbm_3" and extra["defaults_check"]["kept_default"] is False
     assert extra["defaults_check"]["best_default"] == "lightgbm"
+
+
+def _guard(board: Leaderboard) -> tuple[str, dict[str, Any]]:
+    cands = {c.name: c for c in _cands(board)}
+    extra: dict[str, Any] = {}
+    kept = _finish._defaults_guard(cands["lightgbm_3"], list(cands.values()), board, _P(), extra)
+    return kept.name, extra["defaults_check"]
+
+
+def test_the_guard_records_the_paired_margin_and_its_noise() -> None:
+    default = [0.80, 0.90, 0.70, 0.85, 0.75]  # hard and easy folds, shared by both
+    # better by 0.004 on average, but the paired differences swing from -0.02 to 0.03
+    close = [0.83, 0.88, 0.71, 0.86, 0.74]
+    name, check = _guard(_board({"lightgbm": (4, default, True), "lightgbm_3": (4, close, False)}))
+    # the rule is the mean's (any margin wins): requiring a margin beyond the noise was tried
+    # on bench/automl and did not make civicml worse than LightGBM's defaults less often
+    assert name == "lightgbm_3" and check["kept_default"] is False
+    assert check["rule"] == _finish.GUARD_RULE and check["challenger"] == "lightgbm_3"
+    assert check["margin"] == pytest.approx(0.004)
+    assert 0 < check["margin"] <= check["standard_error"]
+    # better by 0.02 on every fold: beyond the noise, whatever the spread of the folds
+    steady = [s + 0.02 for s in default]
+    name, check = _guard(_board({"lightgbm": (4, default, True), "lightgbm_3": (4, steady, False)}))
+    assert name == "lightgbm_3" and check["margin"] == pytest.approx(0.02)
+    assert check["margin"] > check["standard_error"]
+    # folds that do not pair (a different number of them): no margin or noise is claimed
+    name, check = _guard(
+        _board({"lightgbm": (4, default, True), "lightgbm_3": (4, close[:4], False)})
+    )
+    assert check["margin"] is None and check["standard_error"] is None
+
+
+def test_beats_beyond_noise_pairs_the_folds() -> None:
+    a = [0.80, 0.90, 0.70, 0.85, 0.75]
+    b = [s - 0.01 for s in a]
+    beats, margin, se = beats_beyond_noise(a, b, n_train=80, n_test=20, greater_is_better=True)
+    assert beats and margin == pytest.approx(0.01) and se == pytest.approx(0.0, abs=1e-12)
+    # the one-candidate standard error of a's folds would call the same margin noise
+    assert within_noise(a, float(np.mean(b)), n_train=80, n_test=20, greater_is_better=True)[0]
+    # lower is better: b (lower) beats a
+    assert beats_beyond_noise(b, a, n_train=80, n_test=20, greater_is_better=False)[0]
+    assert not beats_beyond_noise(a, b, n_train=80, n_test=20, greater_is_better=False)[0]
+    d = np.array([0.03, -0.02, 0.01, 0.01, -0.01])
+    se_want = np.sqrt((1 / 5 + 20 / 80) * np.var(d, ddof=1))
+    got = beats_beyond_noise(np.add(b, d), b, n_train=80, n_test=20, greater_is_better=True)
+    assert got[0] is False and got[2] == pytest.approx(se_want)
+    # unpaired or too few folds: no verdict
+    for x, y in (([0.9, 0.8], [0.8]), ([0.9], [0.8]), ([0.9, np.nan], [0.8, 0.8])):
+        ok, m, s = beats_beyond_noise(x, y, n_train=80, n_test=20, greater_is_better=True)
+        assert ok is False and m != m and s != s
 
 
 def test_calibration_that_lowers_the_primary_metric_is_declined(

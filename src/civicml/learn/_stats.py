@@ -16,6 +16,7 @@ from scipy import stats
 __all__ = [
     "VECTORISED",
     "Comparison",
+    "beats_beyond_noise",
     "bootstrap_ci",
     "corrected_ttest",
     "verdict",
@@ -181,6 +182,43 @@ def within_noise(
     se = float(np.sqrt((1.0 / len(b) + n_test / n_train) * np.var(b, ddof=1)))
     behind = (float(np.mean(b)) - score) * (1.0 if greater_is_better else -1.0)
     return bool(behind <= se), behind, se
+
+
+def beats_beyond_noise(
+    a: Sequence[float],
+    b: Sequence[float],
+    *,
+    n_train: int,
+    n_test: int,
+    greater_is_better: bool,
+) -> tuple[bool, float, float]:
+    """Whether candidate ``a`` beats ``b`` by more than the noise: its mean per-fold margin over
+    ``b`` (paired, the same folds) exceeds one corrected standard error of the per-fold
+    differences (Nadeau–Bengio: variance scaled by ``1/k + n_test/n_train``, as in
+    :func:`corrected_ttest`). Returns ``(beats, margin, standard error)``; the margin is positive
+    when ``a`` is better. Unpaired scores (different lengths) or fewer than two folds scored by
+    both give ``(False, nan, nan)``.
+
+    Examples
+    --------
+    >>> tuned = [0.82, 0.86, 0.80, 0.85, 0.82]
+    >>> beats_beyond_noise(tuned, [0.80, 0.84, 0.78, 0.83, 0.80], n_train=400, n_test=100,
+    ...                    greater_is_better=True)[0]  # 0.02 better on every fold
+    True
+    >>> beats_beyond_noise(tuned, [0.83, 0.82, 0.79, 0.86, 0.79], n_train=400, n_test=100,
+    ...                    greater_is_better=True)[0]  # 0.012 better, within the noise
+    False
+    """
+    x, y = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    if x.shape != y.shape or n_train <= 0:
+        return False, float("nan"), float("nan")
+    d = (x - y) * (1.0 if greater_is_better else -1.0)
+    d = d[~np.isnan(d)]
+    if len(d) < 2:
+        return False, float("nan"), float("nan")
+    margin = float(np.mean(d))
+    se = float(np.sqrt((1.0 / len(d) + n_test / n_train) * np.var(d, ddof=1)))
+    return bool(margin > se), margin, se
 
 
 def verdict(
