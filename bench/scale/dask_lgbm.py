@@ -14,7 +14,8 @@
    ``--local-rows`` training rows, and fits LightGBM with the same configuration and the same
    preprocessing on that sample on one machine.
 4. Scores both models on the same held-out rows: ROC AUC and log loss, and the difference
-   with a paired bootstrap 95% interval (1,000 resamples): "within noise" when it covers 0.
+   with a paired bootstrap 95% interval (1,000 resamples): "within noise" when it covers 0,
+   "not worse" when its upper end is at or above 0.
 
 Prints one JSON line per stage; the work folder is deleted unless ``--keep``.
 """
@@ -124,6 +125,8 @@ def paired(y: np.ndarray, a: np.ndarray, b: np.ndarray, seed: int = 0) -> dict:
         "auc_difference": round(float(roc_auc_score(y, a) - roc_auc_score(y, b)), 5),
         "difference_95ci": [round(float(lo), 5), round(float(hi), 5)],
         "within_noise": bool(lo <= 0 <= hi),
+        # the data-parallel model is not worse when the interval reaches 0 or above
+        "not_worse": bool(hi >= 0),
     }
 
 
