@@ -41,6 +41,7 @@ import numpy as np
 import pandas as pd
 
 from civicml._errors import SpecError
+from civicml._files import PRIVATE_FILE_MODE, create_private_dir
 
 __all__ = ["CheckpointOptions", "SearchCheckpoint", "data_sha256"]
 
@@ -111,7 +112,7 @@ class SearchCheckpoint:
                     fix="Move it away: civicml keeps its search checkpoint there",
                 )
             shutil.rmtree(ck.folder)
-        ck.folder.mkdir(parents=True)
+        create_private_dir(ck.folder)  # out-of-fold predictions: 0700, and so its new parents
         _write_json(meta, {"version": _VERSION, **ck.key})
         return ck
 
@@ -237,12 +238,14 @@ class SearchCheckpoint:
 def _write_npy(path: Path, array: Any) -> None:
     tmp = path.with_name(f".{path.stem}.tmp.npy")
     np.save(tmp, np.asarray(array), allow_pickle=False)
+    os.chmod(tmp, PRIVATE_FILE_MODE)
     os.replace(tmp, path)
 
 
 def _write_json(path: Path, obj: Any) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_text(json.dumps(obj, indent=1, default=_plain))
+    os.chmod(tmp, PRIVATE_FILE_MODE)
     os.replace(tmp, path)
 
 
