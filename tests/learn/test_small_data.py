@@ -17,7 +17,7 @@ from civicml.learn import FAMILIES, FeatureRoles, _finish, _search, build_pipeli
 from civicml.learn._cv import SMALL_ROWS, cross_validate, cv_repeats, make_splitter
 from civicml.learn._leaderboard import Entry, Leaderboard
 from civicml.learn._metrics import get_metric
-from civicml.learn._select import Candidate
+from civicml.learn._select import Candidate, Constraints
 from civicml.learn._spaces import LIBRARY_DEFAULTS, WARM_START, is_default, suggest
 from civicml.learn._stats import beats_beyond_noise, within_noise
 
@@ -252,7 +252,7 @@ def test_noise_rule_prefers_the_simpler_model_only_within_the_noise() -> None:
     noisy = [0.70, 0.90, 0.75, 0.88, 0.80]  # mean 0.806, a wide spread
     board = _board(
         {
-            "lightgbm": (4, noisy, True),
+            "lightgbm_3": (4, noisy, False),  # tuned; the linear default is the best default
             "linear": (1, [0.79, 0.80, 0.78, 0.80, 0.79], True),
             "baseline": (0, [0.80] * 5, True),
         }
@@ -274,6 +274,48 @@ def test_noise_rule_prefers_the_simpler_model_only_within_the_noise() -> None:
     cands = _cands(steady)
     assert _finish._noise_rule(cands[0], cands, steady, _P(), extra).name == "lightgbm"
     assert extra["noise_selection"]["chosen_for_noise"] is False
+
+
+def test_a_simpler_model_within_the_noise_must_also_beat_the_lightgbm_defaults() -> None:
+    # the tuned model is best by a noisy margin; the linear model and a tuned kNN are within
+    # its noise, but only the kNN beats LightGBM's library defaults out of fold
+    board = _board(
+        {
+            "lightgbm_3": (4, [0.70, 0.90, 0.75, 0.88, 0.80], False),  # mean 0.806
+            "lightgbm": (4, [0.79, 0.81, 0.80, 0.80, 0.80], True),  # mean 0.800
+            "knn_2": (2, [0.80, 0.81, 0.80, 0.80, 0.80], False),  # mean 0.802
+            "linear": (1, [0.79, 0.80, 0.78, 0.80, 0.79], True),  # mean 0.792
+        }
+    )
+    extra: dict[str, Any] = {}
+    assert _finish._select(board, _P(), Constraints(), extra) == "knn_2"
+    noise = extra["noise_selection"]
+    assert noise["chosen"] == "knn_2" and noise["chosen_for_noise"] is True
+    assert noise["best_default"] == "lightgbm" and noise["passed_over"] == ["linear"]
+    assert extra["defaults_check"]["kept_default"] is False
+    # without the kNN, the linear model (within the noise, below the default) is not chosen:
+    # the best-scoring tuned model stands, as it beats the default
+    board.entries = [e for e in board.entries if e.name != "knn_2"]
+    assert _finish._select(board, _P(), Constraints(), extra) == "lightgbm_3"
+    assert extra["noise_selection"]["chosen_for_noise"] is False
+    # and a linear model above the LightGBM defaults' mean is chosen for the noise
+    board.get("linear").cv_mean["roc_auc"] = 0.801
+    assert _finish._select(board, _P(), Constraints(), extra) == "linear"
+    assert extra["noise_selection"]["passed_over"] == []
+
+
+def test_the_guard_compares_with_a_more_complex_default() -> None:
+    # a tuned linear model (chosen, say, for a constraint) below LightGBM's defaults out of fold
+    board = _board({"lightgbm": (4, [0.85] * 5, True), "linear_2": (1, [0.84] * 5, False)})
+    cands = {c.name: c for c in _cands(board)}
+    extra: dict[str, Any] = {}
+    kept = _finish._defaults_guard(cands["linear_2"], list(cands.values()), board, _P(), extra)
+    assert kept.name == "lightgbm" and extra["defaults_check"]["kept_default"] is True
+    # a cheaper model the energy rule traded for stands against a more complex default
+    kept = _finish._defaults_guard(
+        cands["linear_2"], list(cands.values()), board, _P(), extra, energy=True
+    )
+    assert kept.name == "linear_2" and extra["defaults_check"]["best_default"] is None
 
 
 def test_noise_rule_is_not_applied_to_a_large_table() -> None:

@@ -463,21 +463,23 @@ def selection_lines(
 
 def search_evidence_lines(extra: dict[str, Any]) -> list[str]:
     """What the cross-validated estimate rests on, and the two checks on the choice: a simpler
-    model chosen within the noise, and the defaults kept or beaten out of fold (from the
-    leaderboard's ``extra``).
+    model chosen within the noise (only one that also beats the best default configuration out
+    of fold), and the defaults kept or beaten out of fold (from the leaderboard's ``extra``).
 
     Examples
     --------
     >>> extra = {"estimate": {"rows": 344, "folds": 5, "repeats": 3, "fits_per_candidate": 15,
     ...          "validation_rows_per_fold": 69, "small_data": True},
     ...          "noise_selection": {"chosen_for_noise": True, "chosen": "linear",
-    ...          "best_scoring": "lightgbm", "behind_best": 0.004, "standard_error": 0.011},
+    ...          "best_scoring": "lightgbm_4", "behind_best": 0.004, "standard_error": 0.011,
+    ...          "best_default": "lightgbm", "passed_over": ["knn"]},
     ...          "defaults_check": {"kept_default": False, "best_default": "lightgbm",
     ...          "chosen": "linear"}}
     >>> for line in search_evidence_lines(extra):
     ...     print(line)
     The cross-validated scores rest on 344 training rows: 5 folds repeated 3 times (15 fits per candidate, about 69 rows held out in each). This is a small table, so the folds were repeated for a steadier estimate.
-    A simpler model, linear model, was chosen over the best-scoring LightGBM: it scores 0.004 lower, within one corrected standard error (0.011), so on this data the difference cannot be told from noise.
+    A simpler model, linear model, was chosen over the best-scoring LightGBM (candidate 4): it scores 0.004 lower, within one corrected standard error (0.011), so on this data the difference cannot be told from noise; it still beats the best default configuration, LightGBM, out of fold.
+    Not chosen although within the noise too, because it scores below the default configuration LightGBM out of fold: nearest neighbours.
     """
     out: list[str] = []
     parallel = extra.get("data_parallel") or {}
@@ -502,7 +504,22 @@ def search_evidence_lines(extra: dict[str, Any]) -> list[str]:
             f"best-scoring {plain_candidate(noise.get('best_scoring'))}: it scores "
             f"{float(noise.get('behind_best') or 0):.3f} lower, within one corrected standard "
             f"error ({float(noise.get('standard_error') or 0):.3f}), so on this data the "
-            "difference cannot be told from noise."
+            "difference cannot be told from noise"
+            + (
+                f"; it still beats the best default configuration, "
+                f"{plain_candidate(noise['best_default'])}, out of fold."
+                if noise.get("best_default") and noise["best_default"] != noise.get("chosen")
+                else "."
+            )
+        )
+    passed = list(noise.get("passed_over") or [])
+    if passed and noise.get("best_default"):
+        out.append(
+            f"Not chosen although within the noise too, because "
+            f"{'it scores' if len(passed) == 1 else 'they score'} below the default "
+            f"configuration {plain_candidate(noise['best_default'])} out of fold: "
+            + ", ".join(plain_candidate(n) for n in passed)
+            + "."
         )
     defaults = extra.get("defaults_check") or {}
     if defaults.get("kept_default"):
