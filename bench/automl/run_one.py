@@ -70,6 +70,7 @@ def main(system: str, name: str, budget: float, seed: int) -> None:
     else:
         from autogluon.tabular import TabularPredictor
     t0 = time.monotonic()
+    chosen: dict = {}  # civicml's choice and the defaults check, to count how often a default won
     if system == "civicml":
         num = [c for c in Xtr.columns if pd.api.types.is_numeric_dtype(Xtr[c])]
         cat = [c for c in Xtr.columns if c not in num]
@@ -87,6 +88,12 @@ def main(system: str, name: str, budget: float, seed: int) -> None:
         Xte = Xte[r.roles.features]
         pred = r.pipeline.predict(Xte) if task == "regression" else r.pipeline.predict_proba(Xte)
         model_classes = [str(c) for c in r.classes]
+        check = r.leaderboard.extra.get("defaults_check") or {}
+        chosen = {
+            "chosen": r.best,
+            "kept_default": bool(check.get("kept_default")),
+            "best_default": check.get("best_default"),
+        }
     elif system == "lgbm_default":
         # Library defaults; only the seed, the thread count (the 2 pinned cores) and the log
         # level are set. No budget: it runs to completion and its time is recorded.
@@ -157,6 +164,7 @@ def main(system: str, name: str, budget: float, seed: int) -> None:
                 "score": s,
                 "fit_seconds": fit_s,
                 "overrun": fit_s / budget - 1,
+                **chosen,
             }
         )
     )
