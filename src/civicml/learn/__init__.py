@@ -24,7 +24,14 @@ from civicml.learn._preprocess import FeatureRoles, build_preprocessor
 from civicml.learn._select import Constraints, pareto_front
 from civicml.learn._stats import bootstrap_ci, corrected_ttest, verdict
 from civicml.learn._threshold import Threshold, choose_threshold
-from civicml.learn._train import TrainOptions, TrainResult, TrainSettings, cv_splits, train
+from civicml.learn._train import (
+    TrainOptions,
+    TrainResult,
+    TrainSettings,
+    cv_splits,
+    held_out_metrics,
+    train,
+)
 
 __all__ = [
     "CLUSTER_MEASURES",
@@ -37,6 +44,7 @@ __all__ = [
     "AutoClassifier",
     "DataParallelFit",
     "fit_data_parallel",
+    "held_out_metrics",
     "PARALLEL_FAMILIES",
     "holdout_mask",
     "AutoRegressor",

@@ -30,7 +30,7 @@ from civicml.learn._search_resume import MIN_LEFT_SHARE, budget_left, in_process
 from civicml.learn._select import Constraints
 from civicml.learn._threshold import Threshold
 
-__all__ = ["TrainOptions", "TrainResult", "TrainSettings", "train"]
+__all__ = ["TrainOptions", "TrainResult", "TrainSettings", "held_out_metrics", "train"]
 
 EventHandler = Callable[..., None]
 
@@ -511,7 +511,7 @@ def _result(
     test_metrics: dict[str, float] = {}
     scores: list[float] = []
     if len(te_idx) and out.test_outputs is not None:
-        test_metrics, scores = _test_metrics(
+        test_metrics, scores = held_out_metrics(
             task, problem.y_te, out.test_outputs, classes, out.threshold
         )
     return TrainResult(
@@ -697,9 +697,13 @@ def _max_folds(y: np.ndarray, task: str) -> int:
     return max(2, int(counts.min()))
 
 
-def _test_metrics(
+def held_out_metrics(
     task: str, y: np.ndarray, out: np.ndarray, classes: np.ndarray, threshold: Threshold | None
 ) -> tuple[dict[str, float], list[float]]:
+    """Every metric of ``task`` on held-out rows and each row's score: ``out`` is the
+    predicted values (regression) or class probabilities; a binary model's labels come from
+    ``threshold`` (0.5 without one), its scores are the positive class's probability, a
+    multiclass model's the top probability."""
     if task == "regression":
         return compute_metrics(task, y, values=out), [float(v) for v in out]
     if task == "binary":

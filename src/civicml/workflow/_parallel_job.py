@@ -38,10 +38,9 @@ def train_data_parallel(
     task: str,
     on_event: EventHandler | None,
     emit: EventHandler,
-    private: list[str],
-) -> tuple[Any, Any, pd.DataFrame]:
-    """The result (its pipeline trained on the cluster), the assessment on held-out rows and
-    those rows; ``X``/``y`` are the driver's sample."""
+) -> tuple[Any, pd.DataFrame]:
+    """The result (its pipeline trained on the cluster, its metrics on held-out rows) and the
+    held-out rows to assess it on; ``X``/``y`` are the driver's sample."""
     from civicml.data import partition_plan
     from civicml.engines import open_engine
     from civicml.learn import PARALLEL_FAMILIES, fit_data_parallel, holdout_mask, train
@@ -89,7 +88,7 @@ def train_data_parallel(
             split=(spec.test_size, spec.seed),
             on_event=emit,
         )
-    return _finish(spec, result, entry, fit, private, len(Xs))
+    return _finish(spec, result, entry, fit, len(Xs))
 
 
 def _best_trainable(board: Any) -> Any:
@@ -127,10 +126,9 @@ def _fitted_prep(roles: Any, family: str, text: Any, X: pd.DataFrame) -> Any:
 
 
 def _finish(
-    spec: ProjectSpec, result: Any, entry: Any, fit: Any, private: list[str], n_sample: int
-) -> tuple[Any, Any, pd.DataFrame]:
-    from civicml.assess import assess_model
-    from civicml.learn import choose_threshold, compute_metrics
+    spec: ProjectSpec, result: Any, entry: Any, fit: Any, n_sample: int
+) -> tuple[Any, pd.DataFrame]:
+    from civicml.learn import choose_threshold, held_out_metrics
 
     target, roles, task = result.target, result.roles, result.task
     hold = fit.holdout
@@ -145,19 +143,10 @@ def _finish(
             cost_fp=spec.costs.false_positive,
             cost_fn=spec.costs.false_negative,
         )
-    y_te = rows[target].to_numpy()
-    if task == "regression":
-        out = fit.pipeline.predict(rows[roles.features])
-        metrics, scores = compute_metrics(task, y_te, values=out), out
-    else:
-        proba = fit.pipeline.predict_proba(rows[roles.features])
-        if task == "binary":
-            assert threshold is not None
-            labels = np.where(proba[:, 1] >= threshold.value, classes[1], classes[0])
-            scores = proba[:, 1]
-        else:
-            labels, scores = classes[np.argmax(proba, axis=1)], proba.max(axis=1)
-        metrics = compute_metrics(task, y_te, labels=labels, proba=proba, classes=list(classes))
+    predict = fit.pipeline.predict if task == "regression" else fit.pipeline.predict_proba
+    metrics, scores = held_out_metrics(
+        task, rows[target].to_numpy(), predict(rows[roles.features]), classes, threshold
+    )
     record = {
         **fit.to_dict(),
         "search_rows": n_sample,
@@ -188,23 +177,7 @@ def _finish(
         n_train=fit.n_train,
         n_test=fit.n_holdout,
         test_index=[],
-        test_scores=[float(v) for v in scores],
+        test_scores=scores,
         extra={**result.extra, "data_parallel": record},
     )
-    keep = [c for c in private if c in roles.features]
-    assessment = assess_model(
-        done.pipeline,
-        rows[roles.features],
-        rows[target],
-        task=task,
-        classes=done.classes,
-        threshold=threshold.value if threshold else None,
-        protected=dict(spec.protected),
-        frame_test=rows,
-        features=roles.features,
-        seed=spec.seed,
-        metric=done.metric,
-        costs=(spec.costs.false_positive, spec.costs.false_negative),
-        private_columns=keep,
-    )
-    return done, assessment, rows
+    return done, rows

@@ -266,38 +266,38 @@ def _train_and_assess(
 ) -> tuple[Any, Any, pd.DataFrame]:
     """The search, the refit and the held-out assessment: in this process, or with
     ``data_parallel`` the search on the sample and the final model on the Dask cluster."""
-    if spec.data_parallel:
-        return train_data_parallel(spec, X, y, roles, task, on_event, emit, private)
+    from civicml.assess import assess_model
     from civicml.learn import train
 
-    result = train(
-        X,
-        y,
-        roles=roles,
-        task=task,
-        metric=spec.metric,
-        budget_seconds=spec.budget_seconds,
-        max_trials=spec.max_trials,
-        seed=spec.seed,
-        cv_folds=spec.cv_folds,
-        test_size=spec.test_size,
-        groups=groups,
-        cost_fp=spec.costs.false_positive,
-        cost_fn=spec.costs.false_negative,
-        on_event=on_event,
-        selection=spec.selection,
-        engine=None if spec.engine == "local" else spec.engine,
-        families=spec.models,
-        checkpoint=checkpoint[0],
-        resume=checkpoint[1],
-    )
+    if spec.data_parallel:
+        result, frame_test = train_data_parallel(spec, X, y, roles, task, on_event, emit)
+    else:
+        result = train(
+            X,
+            y,
+            roles=roles,
+            task=task,
+            metric=spec.metric,
+            budget_seconds=spec.budget_seconds,
+            max_trials=spec.max_trials,
+            seed=spec.seed,
+            cv_folds=spec.cv_folds,
+            test_size=spec.test_size,
+            groups=groups,
+            cost_fp=spec.costs.false_positive,
+            cost_fn=spec.costs.false_negative,
+            on_event=on_event,
+            selection=spec.selection,
+            engine=None if spec.engine == "local" else spec.engine,
+            families=spec.models,
+            checkpoint=checkpoint[0],
+            resume=checkpoint[1],
+        )
+        frame_test = X.iloc[result.test_index].reset_index(drop=True)
 
     roles = result.roles  # the model's own inputs (a wide table's screened columns are gone)
     private = [c for c in private if c in roles.features]
     emit("stage", name="assess")
-    from civicml.assess import assess_model
-
-    frame_test = X.iloc[result.test_index].reset_index(drop=True)
     assessment = assess_model(
         result.pipeline,
         frame_test[roles.features],
