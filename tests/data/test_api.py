@@ -7,6 +7,7 @@ import civicml.data
 EXPECTED = {
     "SpecCheck",
     "check_spec_data",
+    "large_spec_source",
     "partition_plan",
     "dataset_card",
     "dataset_card_data",

@@ -104,3 +104,18 @@ def test_the_cli_flag_needs_a_dask_engine(tmp_path: Path) -> None:
     assert result.exit_code == 2
     out = result.output.strip()
     assert len(out.splitlines()) <= 2 and "engine: dask://" in out, out
+
+
+def test_data_the_workers_cannot_stream_is_refused_before_training(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from civicml._errors import DataError
+    from civicml.workflow import run_training
+
+    monkeypatch.setenv("CIVICML_REGISTRY", f"sqlite:///{tmp_path / 'registry.db'}")
+    path = _project(
+        tmp_path, "tcp://127.0.0.1:9", n=50, data={"path": "cases.csv", "encoding": "cp1252"}
+    )
+    with pytest.raises(DataError, match="data_parallel: true needs the spec's data"):
+        run_training(load_spec(path), tmp_path / "bundle")
+    assert not (tmp_path / "bundle").exists()

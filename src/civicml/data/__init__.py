@@ -52,7 +52,7 @@ from civicml.data._pii import (
 from civicml.data._profile import profile_data
 from civicml.data._profile_card import dataset_card, dataset_card_data
 from civicml.data._sources import FORMATS, read_sql, read_table, sniff_csv
-from civicml.data._spec_check import SpecCheck, check_spec_data
+from civicml.data._spec_check import SpecCheck, check_spec_data, large_spec_source
 from civicml.data._special import (
     SPECIAL_CATEGORIES,
     SpecialFinding,
@@ -66,6 +66,7 @@ from civicml.data._validate import RULES, ValidationIssue, ValidationReport, val
 __all__ = [
     "SpecCheck",
     "check_spec_data",
+    "large_spec_source",
     "infer_contract_duckdb",
     "is_large",
     "dataset_card",

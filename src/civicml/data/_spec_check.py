@@ -123,14 +123,17 @@ class SpecCheck:
         }
 
 
-def large_spec_source(spec: ProjectSpec, *, out_of_core: bool | None = None) -> str | None:
+def large_spec_source(
+    spec: ProjectSpec, *, out_of_core: bool | None = None, asked_by: str = "--out-of-core"
+) -> str | None:
     """The spec's one data file, folder or glob when it is to be sampled through DuckDB;
     ``None`` to load the table whole.
 
     The rule ``civicml train`` follows: one ``data.path`` (no ``sources:``, no
     ``transform:``), read as CSV or Parquet with no ``encoding``/``delimiter`` option, and
     :func:`~civicml.data.is_large` (``out_of_core=None``). ``out_of_core=True`` samples any
-    such path; ``False`` never samples.
+    such path (``asked_by`` names what asked for it in the error: ``--out-of-core``, or
+    ``data_parallel: true``, whose workers read the file); ``False`` never samples.
 
     Raises
     ------
@@ -154,14 +157,22 @@ def large_spec_source(spec: ProjectSpec, *, out_of_core: bool | None = None) -> 
     if not streamable or path is None:
         if out_of_core:
             raise DataError.build(
-                "--out-of-core needs the spec's data to be one CSV or Parquet file, folder or "
+                f"{asked_by} needs the spec's data to be one CSV or Parquet file, folder or "
                 "glob, read without encoding or delimiter options",
-                fix="Run 'civicml validate --spec' without --out-of-core to load the table",
+                fix=_STREAM_FIX.get(asked_by, "Convert the data to UTF-8 CSV or Parquet"),
             )
         return None
     if out_of_core is None and not is_large(path):
         return None
     return str(path)
+
+
+#: how to get past each refusal of :func:`large_spec_source`
+_STREAM_FIX = {
+    "--out-of-core": "Run 'civicml validate --spec' without --out-of-core to load the table",
+    "data_parallel: true": "Convert the data to one UTF-8 CSV or Parquet file, folder or glob "
+    "(no encoding or delimiter options), or set data_parallel: false",
+}
 
 
 def _csv_or_parquet(path: Path) -> bool:

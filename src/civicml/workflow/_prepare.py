@@ -86,18 +86,13 @@ SAMPLE_ROWS = 200_000
 def _large_source(spec: ProjectSpec) -> str | None:
     """The spec's one data file, folder or glob when it is too large to load (streamed
     through DuckDB and sampled instead), or always with ``data_parallel`` (the driver holds
-    a sample; the workers read the table); ``None`` to load the table whole."""
-    from civicml.data import is_large
+    a sample; the workers read the table); ``None`` to load the table whole. The rule is
+    :func:`civicml.data.large_spec_source`, which ``civicml validate --spec`` follows too."""
+    from civicml.data import large_spec_source
 
-    source = spec.data
-    if spec.sources is not None or spec.transform or source is None or source.path is None:
-        return None
-    if source.format not in ("auto", "csv", "parquet") or source.encoding or source.delimiter:
-        return None  # read_table's options: the streamed reader does not take them
-    path = spec.data_path()
-    if path is None or not (spec.data_parallel or is_large(path)):
-        return None
-    return str(path)
+    if spec.data_parallel:
+        return large_spec_source(spec, out_of_core=True, asked_by="data_parallel: true")
+    return large_spec_source(spec)
 
 
 def _load_sample(spec: ProjectSpec, path: str, tracker: Any, emit: EventHandler) -> Any:
