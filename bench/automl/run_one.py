@@ -56,6 +56,26 @@ def _lgbm_frame(X: pd.DataFrame, cats: dict[str, list]) -> pd.DataFrame:
     return X
 
 
+def _refit_score(r, name: str, task: str, data: tuple, seed: int) -> float | None:
+    """Held-out score of leaderboard candidate ``name`` refitted on the training split, without
+    calibration (None for an ensemble): the choice the guard's noise step overruled."""
+    from civicml.learn import FAMILIES, build_pipeline
+
+    Xtr, ytr, Xte, yte = data
+    entry = r.leaderboard.get(name)
+    if entry is None or entry.family not in FAMILIES:
+        return None
+    feats = r.roles.features
+    pipe = build_pipeline(FAMILIES[entry.family], task, r.roles, entry.params, seed)
+    pipe.fit(Xtr[feats], ytr)
+    if task == "regression":
+        return score(task, yte, np.asarray(pipe.predict(Xte[feats]), dtype=float), [])
+    classes = sorted(ytr.unique().tolist())
+    have = [str(c) for c in pipe.classes_]
+    proba = np.asarray(pipe.predict_proba(Xte[feats]))[:, [have.index(c) for c in classes]]
+    return score(task, yte, proba.astype(float), classes)
+
+
 def main(system: str, name: str, budget: float, seed: int) -> None:
     task, Xtr, ytr, Xte, yte = read(name, seed)
     classes = sorted(ytr.unique().tolist()) if task != "regression" else []
@@ -85,15 +105,25 @@ def main(system: str, name: str, budget: float, seed: int) -> None:
             seed=seed,
         )
         fit_s = time.monotonic() - t0
-        Xte = Xte[r.roles.features]
+        Xte_all, Xte = Xte, Xte[r.roles.features]
         pred = r.pipeline.predict(Xte) if task == "regression" else r.pipeline.predict_proba(Xte)
         model_classes = [str(c) for c in r.classes]
         check = r.leaderboard.extra.get("defaults_check") or {}
         chosen = {
             "chosen": r.best,
             "kept_default": bool(check.get("kept_default")),
+            "kept_because": check.get("kept_because"),
             "best_default": check.get("best_default"),
+            "reference": check.get("reference"),
+            "margin": check.get("margin"),
+            "standard_error": check.get("standard_error"),
+            "without_noise_step": check.get("without_noise_step"),
         }
+        alt = check.get("without_noise_step")
+        if alt and alt != r.best:  # after the clock: what the mean alone would have given
+            chosen["score_without_noise_step"] = _refit_score(
+                r, alt, task, (Xtr, ytr, Xte_all, yte), seed
+            )
     elif system == "lgbm_default":
         # Library defaults; only the seed, the thread count (the 2 pinned cores) and the log
         # level are set. No budget: it runs to completion and its time is recorded.

@@ -373,27 +373,76 @@ def _guard(board: Leaderboard) -> tuple[str, dict[str, Any]]:
     return kept.name, extra["defaults_check"]
 
 
-def test_the_guard_records_the_paired_margin_and_its_noise() -> None:
+def _with_reference(board: Leaderboard, name: str = "lightgbm") -> Leaderboard:
+    """``board`` with ``name`` as LightGBM's library defaults (the guard's reference)."""
+    board.get(name).params = dict(LIBRARY_DEFAULTS["lightgbm"])
+    return board
+
+
+def test_the_reference_gives_way_only_beyond_the_noise() -> None:
     default = [0.80, 0.90, 0.70, 0.85, 0.75]  # hard and easy folds, shared by both
     # better by 0.004 on average, but the paired differences swing from -0.02 to 0.03
     close = [0.83, 0.88, 0.71, 0.86, 0.74]
-    name, check = _guard(_board({"lightgbm": (4, default, True), "lightgbm_3": (4, close, False)}))
-    # the rule is the mean's (any margin wins): requiring a margin beyond the noise was tried
-    # on bench/automl and did not make civicml worse than LightGBM's defaults less often
-    assert name == "lightgbm_3" and check["kept_default"] is False
+    scores = {"lightgbm": (4, default, True), "lightgbm_3": (4, close, False)}
+    # LightGBM's family defaults (not the library's) are no reference: the mean decides
+    name, check = _guard(_board(scores))
+    assert name == "lightgbm_3" and check["kept_default"] is False and "reference" not in check
+    # LightGBM's library defaults are kept: the tuned model's margin is within the noise
+    name, check = _guard(_with_reference(_board(scores)))
+    assert name == "lightgbm" and check["kept_default"] is True
+    assert check["kept_because"] == "noise" and check["reference"] == "lightgbm"
     assert check["rule"] == _finish.GUARD_RULE and check["challenger"] == "lightgbm_3"
+    assert check["without_noise_step"] == "lightgbm_3"
     assert check["margin"] == pytest.approx(0.004)
     assert 0 < check["margin"] <= check["standard_error"]
     # better by 0.02 on every fold: beyond the noise, whatever the spread of the folds
     steady = [s + 0.02 for s in default]
-    name, check = _guard(_board({"lightgbm": (4, default, True), "lightgbm_3": (4, steady, False)}))
-    assert name == "lightgbm_3" and check["margin"] == pytest.approx(0.02)
-    assert check["margin"] > check["standard_error"]
-    # folds that do not pair (a different number of them): no margin or noise is claimed
     name, check = _guard(
-        _board({"lightgbm": (4, default, True), "lightgbm_3": (4, close[:4], False)})
+        _with_reference(_board({"lightgbm": (4, default, True), "lightgbm_3": (4, steady, False)}))
     )
-    assert check["margin"] is None and check["standard_error"] is None
+    assert name == "lightgbm_3" and check["kept_default"] is False
+    assert check["margin"] == pytest.approx(0.02) and check["margin"] > check["standard_error"]
+    # folds that do not pair (a different number of them): the mean decides, no noise claimed
+    name, check = _guard(
+        _with_reference(
+            _board({"lightgbm": (4, default, True), "lightgbm_3": (4, close[:4], False)})
+        )
+    )
+    assert name == "lightgbm_3" and check["margin"] is None and check["standard_error"] is None
+    worse = [0.70, 0.80, 0.60, 0.75]  # unpaired and below the mean
+    name, check = _guard(
+        _with_reference(_board({"lightgbm": (4, default, True), "lightgbm_3": (4, worse, False)}))
+    )
+    assert name == "lightgbm" and check["kept_because"] == "mean"
+
+
+def test_another_default_within_the_noise_does_not_replace_the_reference() -> None:
+    # the linear defaults score best on the mean, by less than the noise: LightGBM's library
+    # defaults stay; a tuned model below the linear defaults gives way first (step 1)
+    board = _with_reference(
+        _board(
+            {
+                "linear": (1, [0.81, 0.90, 0.72, 0.84, 0.76], True),  # mean 0.806
+                "lightgbm": (4, [0.80, 0.90, 0.70, 0.85, 0.75], True),  # mean 0.800
+                "lightgbm_3": (4, [0.80, 0.91, 0.70, 0.85, 0.76], False),  # mean 0.804
+            }
+        )
+    )
+    name, check = _guard(board)
+    assert name == "lightgbm" and check["without_noise_step"] == "linear"
+    assert check["best_default"] == "linear" and check["kept_because"] == "noise"
+    # the linear defaults far ahead on every fold replace the reference
+    board.get("linear").extra["fold_scores"] = [0.90, 0.99, 0.80, 0.94, 0.85]
+    board.get("linear").cv_mean["roc_auc"] = 0.896
+    name, check = _guard(board)
+    assert name == "linear" and check["kept_default"] is True and check["margin"] > 0.09
+    # a cheaper model the energy rule traded for is not compared with the (more complex) reference
+    cands = {c.name: c for c in _cands(board)}
+    extra: dict[str, Any] = {}
+    kept = _finish._defaults_guard(
+        cands["linear"], list(cands.values()), board, _P(), extra, energy=True
+    )
+    assert kept.name == "linear" and "reference" not in extra["defaults_check"]
 
 
 def test_beats_beyond_noise_pairs_the_folds() -> None:

@@ -480,6 +480,10 @@ def search_evidence_lines(extra: dict[str, Any]) -> list[str]:
     The cross-validated scores rest on 344 training rows: 5 folds repeated 3 times (15 fits per candidate, about 69 rows held out in each). This is a small table, so the folds were repeated for a steadier estimate.
     A simpler model, linear model, was chosen over the best-scoring LightGBM (candidate 4): it scores 0.004 lower, within one corrected standard error (0.011), so on this data the difference cannot be told from noise; it still beats the best default configuration, LightGBM, out of fold.
     Not chosen although within the noise too, because it scores below the default configuration LightGBM out of fold: nearest neighbours.
+    >>> search_evidence_lines({"defaults_check": {"kept_default": True, "kept_because": "noise",
+    ...     "chosen": "lightgbm_2", "without_noise_step": "lightgbm_7", "margin": 0.0031,
+    ...     "standard_error": 0.0054}})[0]
+    'The best alternative, LightGBM (candidate 7), did not beat LightGBM with its library defaults (LightGBM (candidate 2)) beyond the noise of the estimate (by 0.0031 out of fold, one corrected standard error 0.0054), so the default configuration was kept.'
     """
     out: list[str] = []
     parallel = extra.get("data_parallel") or {}
@@ -522,7 +526,15 @@ def search_evidence_lines(extra: dict[str, Any]) -> list[str]:
             + "."
         )
     defaults = extra.get("defaults_check") or {}
-    if defaults.get("kept_default"):
+    if defaults.get("kept_default") and defaults.get("kept_because") == "noise":
+        out.append(
+            f"The best alternative, {plain_candidate(defaults.get('without_noise_step'))}, did "
+            f"not beat LightGBM with its library defaults "
+            f"({plain_candidate(defaults.get('chosen'))}) beyond the noise of the estimate (by {float(defaults.get('margin') or 0):.4f} out of "
+            f"fold, one corrected standard error {float(defaults.get('standard_error') or 0):.4f}"
+            "), so the default configuration was kept."
+        )
+    elif defaults.get("kept_default"):
         out.append(
             f"No tuned model or ensemble beat the default configuration "
             f"{plain_candidate(defaults.get('chosen'))} out of fold, so the default was kept."
