@@ -136,6 +136,7 @@ def table(rows: list[dict], budget: float) -> list[str]:
             mw, ww = f"({mw}, no budget)", f"({ww})"
         lines.append(f"| {s} | {mr:.2f} | {wins[s]:g} | {n_fail} | {mw} | {ww} |")
     lines += _civicml_checks(cmp, worse, n_cmp, used)
+    lines += _guard_lines(rows)
     if fails:
         lines += ["", "Failures:", ""] + [f"- {f}" for f in fails]
     return lines
@@ -168,6 +169,43 @@ def _civicml_checks(
                 f"{sum(small) / len(small):.0%}); {sum(1 for u in small if u < 0.9)} under 90%."
             )
     return lines
+
+
+def _guard_lines(rows: list[dict]) -> list[str]:
+    """How often civicml's defaults guard kept LightGBM's library defaults for the noise, and
+    how the choice it overruled (refitted after the clock, uncalibrated) did held out against
+    ``lgbm_default`` on the same split."""
+    civ = [r for r in rows if r["system"] == "civicml" and "score" in r]
+    if not civ or "kept_because" not in civ[0]:
+        return []  # an older run: its rows do not carry the guard's record
+    ref = {
+        (r["dataset"], int(r.get("seed", 0))): r["score"]
+        for r in rows
+        if r["system"] == "lgbm_default" and "score" in r
+    }
+    kept = [r for r in civ if r.get("kept_because") == "noise"]
+    worse = better = same = unscored = 0
+    for r in kept:
+        alt, d = r.get("score_without_noise_step"), ref.get((r["dataset"], int(r["seed"])))
+        if alt is None or d is None:
+            unscored += 1
+        elif _better(r["task"], d, alt):
+            worse += 1
+        elif _better(r["task"], alt, d):
+            better += 1
+        else:
+            same += 1
+    line = (
+        f"The defaults guard kept LightGBM's library defaults for the noise in {len(kept)} of "
+        f"{len(civ)} civicml runs"
+    )
+    if kept:
+        line += (
+            f"; the choice it overruled would have been worse than `lgbm_default` held out in "
+            f"{worse}, better in {better}, level in {same}"
+            + (f" (not scored: {unscored})" if unscored else "")
+        )
+    return ["", line + "."]
 
 
 def _read(files: list[str]) -> tuple[list[dict], list[str]]:
@@ -206,13 +244,27 @@ INTRO = (
 def block(files: list[str], title: str) -> list[str]:
     rows, commands = _read(files)
     lines = [f"### {title}", ""]
-    lines += [f"Command: `{c}`" for c in commands] + ["", INTRO, ""]
+    lines += [f"Command: `{c}`" for c in commands]
+    commits = sorted({r["commit"] for r in rows if r["system"] == "civicml" and r.get("commit")})
+    if commits:
+        lines += ["", "civicml's rows ran at commit " + ", ".join(f"`{c}`" for c in commits) + "."]
+    lines += ["", INTRO, ""]
     for budget in sorted({float(r["budget"]) for r in rows}, reverse=True):
         lines += [f"#### Budget {budget:g} s", ""] + table(rows, budget) + [""]
-    notes = HERE / "notes.md"  # the reading of the latest run's figures, kept with the code
+    notes = notes_file(title)  # the reading of the run's figures, kept with the code
     if notes.exists():
         lines += [notes.read_text().strip(), ""]
     return lines
+
+
+def notes_file(title: str) -> Path:
+    """Where the reading of run ``title`` is kept: ``notes/<title as a slug>.md``.
+
+    >>> notes_file("Issue 22: 21 tables (60 s, seed 0)").name
+    'issue-22-21-tables-60-s-seed-0.md'
+    """
+    slug = "-".join("".join(c if c.isalnum() else " " for c in title.lower()).split())
+    return HERE / "notes" / f"{slug}.md"
 
 
 def write_markdown(files: list[str], title: str, doc: Path = DOC) -> None:

@@ -78,6 +78,15 @@ def run(system: str, name: str, budget: float, seed: int) -> dict:
     }
 
 
+def _commit() -> str:
+    """The code's commit (``+dirty`` with uncommitted changes): civicml's rows are valid for it
+    alone, while the peers' and ``lgbm_default``'s rows do not depend on civicml's code."""
+    git = ["git", "-C", str(ROOT)]
+    head = subprocess.run([*git, "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
+    dirty = subprocess.run([*git, "status", "--porcelain", "src"], capture_output=True, text=True)
+    return head.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")
+
+
 def _data_python(arg: str | None) -> str:
     if arg:
         return arg
@@ -122,6 +131,7 @@ def main() -> None:
                 r = json.loads(ln)
                 have.add((r["system"], r["dataset"], float(r["budget"]), int(r.get("seed", 0))))
     command = "python bench/automl/run.py " + shlex.join(sys.argv[1:])
+    commit = _commit()
     for seed in a.seeds:
         for budget in a.budgets:
             for name in a.datasets:
@@ -137,6 +147,7 @@ def main() -> None:
                     r = run(system, name, budget, seed)
                     r["task"] = LOADERS[name][0]
                     r["command"] = command
+                    r["commit"] = commit
                     print(json.dumps(r), flush=True)
                     with open(out, "a") as fh:
                         fh.write(json.dumps(r) + "\n")

@@ -84,3 +84,26 @@ def test_only_the_runs_own_block_is_rewritten(tmp_path: Path) -> None:
     assert text.index("earlier run, kept") < text.index("### Run A") < text.index("### Run B")
     assert text.index("### Run B") < text.index("## Serving") and text.endswith("kept too\n")
     assert "`cmd one`" in text and "`cmd two`" in text
+
+
+def test_the_guard_line_counts_what_the_noise_step_overruled() -> None:
+    guard = {"kept_because": None, "kept_default": False}
+    rows = [
+        {**_row("civicml", "t1", 0.80, 28.0), **guard},
+        _row("lgbm_default", "t1", 0.79, 1.0),
+        # kept for the noise; the overruled choice would have lost to the defaults
+        {**_row("civicml", "t2", 0.81, 28.0), "kept_because": "noise"}
+        | {"score_without_noise_step": 0.78},
+        _row("lgbm_default", "t2", 0.81, 1.0),
+        # kept for the noise; the overruled choice (an ensemble) was not scored
+        {**_row("civicml", "t3", 2.0, 28.0, task="regression"), "kept_because": "noise"},
+        _row("lgbm_default", "t3", 2.0, 1.0, task="regression"),
+    ]
+    text = "\n".join(table(rows, 30.0))
+    assert (
+        "kept LightGBM's library defaults for the noise in 2 of 3 civicml runs; the choice it "
+        "overruled would have been worse than `lgbm_default` held out in 1, better in 0, level "
+        "in 0 (not scored: 1)." in text
+    )
+    # rows from before the guard's record: no line
+    assert "defaults guard" not in "\n".join(table([_row("civicml", "t1", 0.8, 28.0)], 30.0))
