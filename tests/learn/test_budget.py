@@ -11,7 +11,7 @@ from sklearn.datasets import load_breast_cancer, make_classification
 
 from civicml.learn import FAMILIES, FeatureRoles, build_pipeline, train
 from civicml.learn._cv import FoldTimeout, fit_within
-from civicml.learn._ensemble import _fast_scorer, caruana_cross_fitted, oof_score
+from civicml.learn._ensemble import _fast_scorer, caruana_cross_fitted_oof, oof_score
 from civicml.learn._metrics import get_metric
 
 
@@ -72,13 +72,16 @@ def test_ensemble_is_kept_only_when_cross_fitted_weights_still_win() -> None:
     splits = [(np.flatnonzero(fold != k), np.flatnonzero(fold == k)) for k in range(4)]
     rmse = get_metric("rmse", "regression")
     a, b = y + rng.normal(size=n), y + rng.normal(size=n)  # independent errors: blending helps
-    ens, single = caruana_cross_fitted(
-        [a, b], y, splits, metric=rmse, task="regression", classes=None
-    )
+
+    def scores(oofs: list[np.ndarray]) -> list[float]:
+        outs = caruana_cross_fitted_oof(
+            oofs, y, splits, metric=rmse, task="regression", classes=None
+        )
+        return [oof_score(rmse, "regression", y, o, None) for o in outs]
+
+    ens, single = scores([a, b])
     assert ens < single
-    ens2, single2 = caruana_cross_fitted(
-        [a, a.copy()], y, splits, metric=rmse, task="regression", classes=None
-    )
+    ens2, single2 = scores([a, a.copy()])
     assert ens2 == pytest.approx(single2)
 
 

@@ -509,3 +509,62 @@ def test_a_table_too_large_for_its_budget_gets_fewer_folds_not_a_constant_model(
     est = result.extra["estimate"]
     assert est["folds"] == 2 and "5 folds asked, 2 used" in est["folds_cut"]
     assert result.best != "baseline"
+
+
+def _records(oofs: dict[str, np.ndarray], y: np.ndarray, splits: list) -> dict[str, Any]:
+    from civicml.learn._cv import CVResult
+    from civicml.learn._search import TrialRecord
+
+    recs = {}
+    for name, out in oofs.items():
+        folds = [{"rmse": float(np.sqrt(np.mean((out[va] - y[va]) ** 2)))} for _, va in splits]
+        cv = CVResult(folds, out, 0.01, 1.0, fold_seconds=[0.001] * len(splits))
+        family = name.rstrip("0123456789").rstrip("_")
+        recs[name] = TrialRecord(name, family, {}, cv, default=name == "lightgbm")
+    return recs
+
+
+def test_the_ensemble_is_scored_and_guarded_on_its_cross_fitted_outputs() -> None:
+    from types import SimpleNamespace
+
+    from civicml.learn._ensemble import caruana_cross_fitted_oof
+    from civicml.learn._train import _entry
+
+    rng = np.random.default_rng(3)
+    n = 240
+    y = rng.normal(size=n)
+    fold = np.arange(n) % 4
+    splits = [(np.flatnonzero(fold != k), np.flatnonzero(fold == k)) for k in range(4)]
+    # two real models with independent errors, and noise the in-sample weights can fit
+    oofs = {"lightgbm": y + rng.normal(size=n), "knn_2": y + rng.normal(size=n)}
+    oofs |= {f"extra_trees_{i}": y + 1.5 * rng.normal(size=n) for i in range(6)}
+    recs = _records(oofs, y, splits)
+    board = Leaderboard("rmse", False, entries=[_entry(r, "rmse") for r in recs.values()])
+    rmse = get_metric("rmse", "regression")
+    problem = SimpleNamespace(
+        metric=rmse, task="regression", y_tr=y, classes=np.array([]), splits=splits, n_folds=4
+    )
+    extra: dict[str, Any] = {}
+    members, ens_oof = _finish._ensemble(board, recs, problem, _finish.FinishOptions(), extra)
+    assert members and extra["ensemble"]["kept"] is True
+    honest, _ = caruana_cross_fitted_oof(
+        [recs[e.name].cv.oof for e in board.ranked() if e.name != "ensemble"][:8],
+        y,
+        splits,
+        metric=rmse,
+        task="regression",
+        classes=None,
+    )
+    np.testing.assert_allclose(ens_oof, honest)
+    entry = board.get("ensemble")
+    want = [float(np.sqrt(np.mean((honest[va] - y[va]) ** 2))) for _, va in splits]
+    np.testing.assert_allclose(entry.extra["fold_scores"], want)
+    # the leaderboard's figure is the cross-fitted one, worse than the in-sample weights' score
+    assert entry.cv_mean["rmse"] > extra["ensemble"]["oof_score"]
+    # the guard pairs the ensemble with the reference on the same kind of scores
+    a, b = _finish._paired_scores(
+        board, problem, "ensemble", "lightgbm", {**oofs, "ensemble": ens_oof}
+    )
+    np.testing.assert_allclose(a, want)
+    ref = oofs["lightgbm"]
+    np.testing.assert_allclose(b, [np.sqrt(np.mean((ref[va] - y[va]) ** 2)) for _, va in splits])

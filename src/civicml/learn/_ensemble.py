@@ -13,7 +13,7 @@ from civicml.learn._metrics import Metric
 
 __all__ = [
     "caruana",
-    "caruana_cross_fitted",
+    "caruana_cross_fitted_oof",
     "choose_calibration",
     "cross_fitted_calibration",
     "oof_score",
@@ -134,7 +134,7 @@ def _fast_scorer(metric: Metric, task: str, y: np.ndarray, classes: Any) -> Any:
     return None
 
 
-def caruana_cross_fitted(
+def caruana_cross_fitted_oof(
     oofs: list[np.ndarray],
     y: np.ndarray,
     splits: list[tuple[np.ndarray, np.ndarray]],
@@ -143,14 +143,12 @@ def caruana_cross_fitted(
     task: str,
     classes: Any,
     n_iter: int = 25,
-) -> tuple[float, float]:
-    """An honest check of greedy ensembling: ``(ensemble, best single)`` pooled OOF scores where,
-    for each fold, the weights *and* the best single model are chosen on the other folds'
-    out-of-fold predictions and applied to this fold's.
-
-    :func:`caruana`'s own score is chosen and scored on the same predictions, so it flatters the
-    ensemble; this one does not.
-    """
+) -> tuple[np.ndarray, np.ndarray]:
+    """An honest check of greedy ensembling: the cross-fitted out-of-fold outputs ``(ensemble,
+    best single)``. For each fold of ``splits`` (which must partition the rows), the greedy
+    weights and the best single model are chosen on the other folds' out-of-fold predictions
+    and applied to this fold's. :func:`caruana`'s own score is chosen and scored on the same
+    predictions, so it flatters the ensemble; these outputs do not."""
     ens = np.empty_like(oofs[0], dtype=float)
     single = np.empty_like(oofs[0], dtype=float)
     sign = 1.0 if metric.greater_is_better else -1.0
@@ -160,7 +158,7 @@ def caruana_cross_fitted(
         ens[va] = sum(wi * o[va] for wi, o in zip(w, oofs, strict=True) if wi > 0)
         scores = [sign * oof_score(metric, task, y[tr], o, classes) for o in sub]
         single[va] = oofs[int(np.nanargmax(scores))][va]
-    return oof_score(metric, task, y, ens, classes), oof_score(metric, task, y, single, classes)
+    return ens, single
 
 
 def cross_fitted_calibration(

@@ -15,7 +15,7 @@ from civicml.learn._candidates import FAMILIES, build_pipeline
 from civicml.learn._cv import SMALL_ROWS, predict_outputs
 from civicml.learn._ensemble import (
     caruana,
-    caruana_cross_fitted,
+    caruana_cross_fitted_oof,
     choose_calibration,
     cross_fitted_calibration,
     oof_score,
@@ -99,7 +99,10 @@ def finish(
         members, ens_oof = _ensemble(board, by_name, problem, options, extra)
         board.extra["ensemble"] = extra.get("ensemble")
 
-    chosen = _select(board, problem, options.constraints, extra)
+    oofs = {name: rec.cv.oof for name, rec in by_name.items() if rec.cv.oof is not None}
+    if ens_oof is not None:
+        oofs[ENSEMBLE] = ens_oof
+    chosen = _select(board, problem, options.constraints, extra, oofs=oofs)
     emit("refit_start", name=chosen)
     final, final_oof = _refit(chosen, members, ens_oof, by_name, problem)
     if problem.task != "regression" and options.calibrate and chosen != "baseline":
@@ -169,28 +172,33 @@ def _ensemble(
     singles = [oof_score(metric, task, y, r.cv.oof, classes) for r in pool]
     best_single = max(singles) if metric.greater_is_better else min(singles)
     kept = bool(metric.better(ens_score, best_single) and (weights > 0).sum() >= 2)
-    # The greedy weights were chosen on the same OOF predictions they are scored on; keep
-    # the ensemble only if it also wins when the weights are cross-fitted.
-    honest: tuple[float, float] | None = None
+    # The greedy weights were chosen on the same OOF predictions they are scored on, which
+    # flatters the ensemble; it is kept only if it also wins when the weights (and the best
+    # single model) are cross-fitted, and its leaderboard scores are the cross-fitted ones.
+    honest: tuple[np.ndarray, float, float] | None = None
     if kept:
-        honest = caruana_cross_fitted(
+        ens_cf, single_cf = caruana_cross_fitted_oof(
             oofs, y, _partition(problem), metric=metric, task=task, classes=classes
         )
-        kept = bool(metric.better(honest[0], honest[1]))
+        honest = (
+            ens_cf,
+            oof_score(metric, task, y, ens_cf, classes),
+            oof_score(metric, task, y, single_cf, classes),
+        )
+        kept = bool(metric.better(honest[1], honest[2]))
     extra["ensemble"] = {
         "kept": kept,
         "oof_score": ens_score,
         "best_single_oof_score": best_single,
-        "cross_fitted_oof_score": None if honest is None else honest[0],
-        "cross_fitted_best_single_oof_score": None if honest is None else honest[1],
+        "cross_fitted_oof_score": None if honest is None else honest[1],
+        "cross_fitted_best_single_oof_score": None if honest is None else honest[2],
         "weights": {r.name: float(w) for r, w in zip(pool, weights, strict=True) if w > 0},
     }
-    if not kept:
+    if not kept or honest is None:
         return [], None
     members = [(r, float(w)) for r, w in zip(pool, weights, strict=True) if w > 0]
-    ens_oof = np.sum([w * r.cv.oof for r, w in members], axis=0)
-    board.entries.append(_ensemble_entry(members, ens_oof, problem, ens_score, best_single))
-    return members, ens_oof
+    board.entries.append(_ensemble_entry(members, honest[0], problem, ens_score, best_single))
+    return members, honest[0]
 
 
 def _partition(problem: Problem) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -200,7 +208,12 @@ def _partition(problem: Problem) -> list[tuple[np.ndarray, np.ndarray]]:
 
 
 def _select(
-    board: Leaderboard, problem: Problem, constraints: Constraints, extra: dict[str, Any]
+    board: Leaderboard,
+    problem: Problem,
+    constraints: Constraints,
+    extra: dict[str, Any],
+    *,
+    oofs: dict[str, np.ndarray] | None = None,
 ) -> str:
     """The chosen candidate's name under the constraints; the Pareto front goes in ``extra``.
 
@@ -221,7 +234,7 @@ def _select(
     best = chosen
     chosen = _noise_rule(chosen, allowed, board, problem, extra)
     energy = bool(given_up and given_up.get("energy"))
-    chosen = _defaults_guard(chosen, allowed, board, problem, extra, energy=energy)
+    chosen = _defaults_guard(chosen, allowed, board, problem, extra, energy=energy, oofs=oofs)
     extra["selection"] = {
         "constraints": asdict(constraints),
         "chosen": chosen.name,
@@ -309,6 +322,7 @@ def _defaults_guard(
     extra: dict[str, Any],
     *,
     energy: bool = False,
+    oofs: dict[str, np.ndarray] | None = None,
 ) -> Candidate:
     """``chosen``, or a default configuration that it does not beat. Two steps, both recorded
     in ``extra["defaults_check"]``:
@@ -322,7 +336,10 @@ def _defaults_guard(
        scored reference (LightGBM not searched, or it did not finish) step 1 stands alone.
 
     When the energy rule chose a cheaper model (``energy``), only defaults no more complex than
-    it are compared, so the trade the user asked for stands.
+    it are compared, so the trade the user asked for stands. The ensemble's per-fold scores come
+    from its cross-fitted out-of-fold outputs, whose rows average the repeats; when it is one of
+    the two, the other's are taken the same way from ``oofs`` (every candidate's out-of-fold
+    outputs), so the pair is scored alike.
 
     Why step 2: on bench/automl (issue 22) a model chosen on a mean that beats the defaults by
     less than the noise scored worse than LightGBM's defaults on held-out data in about one run
@@ -348,9 +365,10 @@ def _defaults_guard(
     ref = _reference(pool, board)
     if ref is not None:
         tr, va = problem.splits[0]
+        a, b = _paired_scores(board, problem, chosen.name, ref.name, oofs)
         beats, margin, se = beats_beyond_noise(
-            _fold_scores(board, chosen.name),
-            _fold_scores(board, ref.name),
+            a,
+            b,
             n_train=len(tr),
             n_test=len(va),
             greater_is_better=metric.greater_is_better,
@@ -372,6 +390,32 @@ def _defaults_guard(
             chosen = ref
     extra["defaults_check"] = board.extra["defaults_check"] = record
     return chosen
+
+
+def _paired_scores(
+    board: Leaderboard,
+    problem: Problem,
+    a: str,
+    b: str,
+    oofs: dict[str, np.ndarray] | None,
+) -> tuple[list[float], list[float]]:
+    """Per-fold scores of ``a`` and ``b`` to pair: the leaderboard's, or, when one is the
+    ensemble (scored on out-of-fold outputs averaged over the repeats), both scored that way."""
+    if ENSEMBLE in (a, b) and oofs is not None and a in oofs and b in oofs:
+        return _oof_fold_scores(problem, oofs[a]), _oof_fold_scores(problem, oofs[b])
+    return _fold_scores(board, a), _fold_scores(board, b)
+
+
+def _oof_fold_scores(problem: Problem, out: np.ndarray) -> list[float]:
+    """The primary metric of the out-of-fold outputs ``out`` on each of the problem's folds."""
+    y, classes, metric, task = problem.y_tr, problem.classes, problem.metric, problem.task
+    scores = []
+    for _, va in problem.splits:
+        try:
+            scores.append(float(oof_score(metric, task, y[va], out[va], classes)))
+        except ValueError:  # e.g. ROC AUC on a fold holding one class
+            scores.append(float("nan"))
+    return scores
 
 
 def _reference(allowed: list[Candidate], board: Leaderboard) -> Candidate | None:
