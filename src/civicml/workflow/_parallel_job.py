@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from civicml.spec import ProjectSpec
+from civicml.workflow._prepare import search_settings
 from civicml.workflow._recording import EventHandler
 
 __all__ = ["train_data_parallel"]
@@ -54,19 +55,11 @@ def train_data_parallel(
         ys,
         roles=roles,
         task=task,
-        metric=spec.metric,
-        budget_seconds=spec.budget_seconds,
-        max_trials=spec.max_trials,
-        seed=spec.seed,
-        cv_folds=spec.cv_folds,
-        test_size=spec.test_size,
-        cost_fp=spec.costs.false_positive,
-        cost_fn=spec.costs.false_negative,
         on_event=on_event,
-        selection=spec.selection,
         families=[f for f in PARALLEL_FAMILIES if spec.models is None or f in spec.models],
         ensemble=False,
         calibrate=False,
+        **search_settings(spec),
     )
     entry = _best_trainable(result.leaderboard)
     roles = result.roles

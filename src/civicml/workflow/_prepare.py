@@ -27,6 +27,7 @@ __all__ = [
     "private_columns",
     "reference_rows",
     "reference_tables",
+    "search_settings",
     "to_plain",
 ]
 
@@ -81,6 +82,29 @@ def prepare_table(
 
 #: The most rows of a file too large for memory that a supervised job searches and trains on.
 SAMPLE_ROWS = 200_000
+
+
+def search_settings(spec: ProjectSpec) -> dict[str, Any]:
+    """The spec's settings that every job passes to ``learn.train`` alike (metric, budget,
+    trials, seed, folds, held-out share, costs and selection), so the in-process search and the
+    data-parallel job's search on its sample cannot drift apart.
+
+    >>> s = search_settings(ProjectSpec(name="demo", data={"path": "d.csv"}, target="y"))
+    >>> sorted(s)  # doctest: +NORMALIZE_WHITESPACE
+    ['budget_seconds', 'cost_fn', 'cost_fp', 'cv_folds', 'max_trials', 'metric', 'seed',
+     'selection', 'test_size']
+    """
+    return {
+        "metric": spec.metric,
+        "budget_seconds": spec.budget_seconds,
+        "max_trials": spec.max_trials,
+        "seed": spec.seed,
+        "cv_folds": spec.cv_folds,
+        "test_size": spec.test_size,
+        "cost_fp": spec.costs.false_positive,
+        "cost_fn": spec.costs.false_negative,
+        "selection": spec.selection,
+    }
 
 
 def _large_source(spec: ProjectSpec) -> str | None:

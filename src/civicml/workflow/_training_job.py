@@ -23,6 +23,7 @@ from civicml.workflow._prepare import (
     prepare_table,
     private_columns,
     reference_tables,
+    search_settings,
     to_plain,
 )
 from civicml.workflow._recording import (
@@ -277,21 +278,13 @@ def _train_and_assess(
             y,
             roles=roles,
             task=task,
-            metric=spec.metric,
-            budget_seconds=spec.budget_seconds,
-            max_trials=spec.max_trials,
-            seed=spec.seed,
-            cv_folds=spec.cv_folds,
-            test_size=spec.test_size,
             groups=groups,
-            cost_fp=spec.costs.false_positive,
-            cost_fn=spec.costs.false_negative,
             on_event=on_event,
-            selection=spec.selection,
             engine=None if spec.engine == "local" else spec.engine,
             families=spec.models,
             checkpoint=checkpoint[0],
             resume=checkpoint[1],
+            **search_settings(spec),
         )
         frame_test = X.iloc[result.test_index].reset_index(drop=True)
 
