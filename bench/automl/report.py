@@ -172,9 +172,9 @@ def _civicml_checks(
 
 
 def _guard_lines(rows: list[dict]) -> list[str]:
-    """How often civicml's defaults guard kept LightGBM's library defaults for the noise, and
-    how the choice it overruled (refitted after the clock, uncalibrated) did held out against
-    ``lgbm_default`` on the same split."""
+    """How often civicml's defaults guard kept LightGBM's library defaults for the noise (step
+    2) and on fresh folds (step 3), and how the choice each step overruled (refitted after the
+    clock, uncalibrated) did held out against ``lgbm_default`` on the same split."""
     civ = [r for r in rows if r["system"] == "civicml" and "score" in r]
     if not civ or "kept_because" not in civ[0]:
         return []  # an older run: its rows do not carry the guard's record
@@ -183,10 +183,34 @@ def _guard_lines(rows: list[dict]) -> list[str]:
         for r in rows
         if r["system"] == "lgbm_default" and "score" in r
     }
-    kept = [r for r in civ if r.get("kept_because") == "noise"]
+    out = [""]
+    steps = [("noise", "noise_step", "for the noise")]
+    if any("without_fresh_check" in r for r in civ):
+        steps.append(("fresh folds", "fresh_check", "on fresh folds"))
+    for because, step, words in steps:
+        kept = [r for r in civ if r.get("kept_because") == because]
+        line = (
+            f"The defaults guard kept LightGBM's library defaults {words} in {len(kept)} of "
+            f"{len(civ)} civicml runs"
+        )
+        if kept:
+            line += "; the choice it overruled would have been " + _overruled(kept, step, ref)
+        out.append(line + ".")
+    checked = [r for r in civ if (r.get("fresh_folds") or {}).get("run")]
+    if len(steps) > 1:
+        skipped = sum(1 for r in civ if r.get("fresh_check_not_run"))
+        out[-1] += (
+            f" The fresh-fold check ran in {len(checked)} runs"
+            + (f" and could not run in {skipped}" if skipped else "")
+            + "."
+        )
+    return out
+
+
+def _overruled(kept: list[dict], step: str, ref: dict) -> str:
     worse = better = same = unscored = 0
     for r in kept:
-        alt, d = r.get("score_without_noise_step"), ref.get((r["dataset"], int(r["seed"])))
+        alt, d = r.get(f"score_without_{step}"), ref.get((r["dataset"], int(r["seed"])))
         if alt is None or d is None:
             unscored += 1
         elif _better(r["task"], d, alt):
@@ -195,17 +219,9 @@ def _guard_lines(rows: list[dict]) -> list[str]:
             better += 1
         else:
             same += 1
-    line = (
-        f"The defaults guard kept LightGBM's library defaults for the noise in {len(kept)} of "
-        f"{len(civ)} civicml runs"
+    return f"worse than `lgbm_default` held out in {worse}, better in {better}, level in {same}" + (
+        f" (not scored: {unscored})" if unscored else ""
     )
-    if kept:
-        line += (
-            f"; the choice it overruled would have been worse than `lgbm_default` held out in "
-            f"{worse}, better in {better}, level in {same}"
-            + (f" (not scored: {unscored})" if unscored else "")
-        )
-    return ["", line + "."]
 
 
 def _read(files: list[str]) -> tuple[list[dict], list[str]]:

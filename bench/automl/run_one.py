@@ -58,22 +58,36 @@ def _lgbm_frame(X: pd.DataFrame, cats: dict[str, list]) -> pd.DataFrame:
 
 def _refit_score(r, name: str, task: str, data: tuple, seed: int) -> float | None:
     """Held-out score of leaderboard candidate ``name`` refitted on the training split, without
-    calibration (None for an ensemble): the choice the guard's noise step overruled."""
+    calibration: a choice the guard overruled (an ensemble: its members refitted, with its
+    weights). None when it cannot be refitted."""
+    Xtr, ytr, Xte, yte = data
+    classes = sorted(ytr.unique().tolist()) if task != "regression" else []
+    out = _refit_outputs(r, name, task, data, seed, classes)
+    return None if out is None else score(task, yte, out, classes)
+
+
+def _refit_outputs(r, name: str, task: str, data: tuple, seed: int, classes: list):
     from civicml.learn import FAMILIES, build_pipeline
 
-    Xtr, ytr, Xte, yte = data
+    Xtr, ytr, Xte, _ = data
     entry = r.leaderboard.get(name)
+    if entry is not None and entry.family == "ensemble":
+        mix = entry.params.get("members") or {}
+        parts = [_refit_outputs(r, m, task, data, seed, classes) for m in mix]
+        if not parts or any(p is None for p in parts):
+            return None
+        total = sum(mix.values())
+        return sum(p * (w / total) for p, w in zip(parts, mix.values(), strict=True))
     if entry is None or entry.family not in FAMILIES:
         return None
     feats = r.roles.features
     pipe = build_pipeline(FAMILIES[entry.family], task, r.roles, entry.params, seed)
     pipe.fit(Xtr[feats], ytr)
     if task == "regression":
-        return score(task, yte, np.asarray(pipe.predict(Xte[feats]), dtype=float), [])
-    classes = sorted(ytr.unique().tolist())
+        return np.asarray(pipe.predict(Xte[feats]), dtype=float)
     have = [str(c) for c in pipe.classes_]
     proba = np.asarray(pipe.predict_proba(Xte[feats]))[:, [have.index(c) for c in classes]]
-    return score(task, yte, proba.astype(float), classes)
+    return proba.astype(float)
 
 
 def main(system: str, name: str, budget: float, seed: int) -> None:
@@ -118,12 +132,18 @@ def main(system: str, name: str, budget: float, seed: int) -> None:
             "margin": check.get("margin"),
             "standard_error": check.get("standard_error"),
             "without_noise_step": check.get("without_noise_step"),
+            "without_fresh_check": check.get("without_fresh_check"),
+            "fresh_folds": check.get("fresh_folds"),
+            "fresh_check_not_run": check.get("fresh_check_not_run"),
         }
-        alt = check.get("without_noise_step")
-        if alt and alt != r.best:  # after the clock: what the mean alone would have given
-            chosen["score_without_noise_step"] = _refit_score(
-                r, alt, task, (Xtr, ytr, Xte_all, yte), seed
-            )
+        # After the clock: the held-out scores of the choices the guard's later steps overruled
+        # (what the mean alone, and the search's own folds alone, would have given).
+        for step in ("noise_step", "fresh_check"):
+            alt = check.get(f"without_{step}")
+            if alt and alt != r.best:
+                chosen[f"score_without_{step}"] = _refit_score(
+                    r, alt, task, (Xtr, ytr, Xte_all, yte), seed
+                )
     elif system == "lgbm_default":
         # Library defaults; only the seed, the thread count (the 2 pinned cores) and the log
         # level are set. No budget: it runs to completion and its time is recorded.

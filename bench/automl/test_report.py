@@ -107,3 +107,28 @@ def test_the_guard_line_counts_what_the_noise_step_overruled() -> None:
     )
     # rows from before the guard's record: no line
     assert "defaults guard" not in "\n".join(table([_row("civicml", "t1", 0.8, 28.0)], 30.0))
+
+
+def test_the_guard_lines_count_what_the_fresh_check_overruled() -> None:
+    fresh = {"run": True, "beats": False}
+    rows = [
+        # kept on fresh folds; the overruled choice would have beaten the defaults held out
+        {**_row("civicml", "t1", 0.80, 28.0), "kept_because": "fresh folds"}
+        | {"without_fresh_check": "knn_4", "fresh_folds": fresh, "score_without_fresh_check": 0.9},
+        _row("lgbm_default", "t1", 0.80, 1.0),
+        # the check passed
+        {**_row("civicml", "t2", 0.85, 28.0), "kept_because": None}
+        | {"without_fresh_check": "linear", "fresh_folds": {"run": True, "beats": True}},
+        _row("lgbm_default", "t2", 0.81, 1.0),
+        # it could not run
+        {**_row("civicml", "t3", 0.7, 28.0), "kept_because": None}
+        | {"without_fresh_check": "linear", "fresh_check_not_run": "not run: no time"},
+        _row("lgbm_default", "t3", 0.69, 1.0),
+    ]
+    text = "\n".join(table(rows, 30.0))
+    assert "for the noise in 0 of 3 civicml runs." in text
+    assert (
+        "on fresh folds in 1 of 3 civicml runs; the choice it overruled would have been worse "
+        "than `lgbm_default` held out in 0, better in 1, level in 0. The fresh-fold check ran in "
+        "2 runs and could not run in 1." in text
+    )

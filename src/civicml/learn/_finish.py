@@ -12,6 +12,7 @@ import numpy as np
 
 from civicml.components import CalibratedModel, WeightedEnsemble, apply_calibrators, fit_calibrators
 from civicml.learn._candidates import FAMILIES, build_pipeline
+from civicml.learn._confirm import fresh_fold_scores, per_fold_scores
 from civicml.learn._cv import SMALL_ROWS, predict_outputs
 from civicml.learn._ensemble import (
     caruana,
@@ -43,10 +44,13 @@ GUARD_RULE = (
     "LightGBM's library defaults included, whatever its complexity) only when its "
     "cross-validated mean is better; and any choice replaces LightGBM's library defaults "
     "(the model a plain LightGBM fit gives) only when it beats them beyond the noise: its "
-    "paired per-fold margin over them exceeds one corrected standard error"
+    "paired per-fold margin over them exceeds one corrected standard error, and on a small "
+    "table it does so again on fresh folds that the search never saw"
 )
 
 Members = list[tuple[TrialRecord, float]]
+# The fresh-fold check: (chosen, reference) -> their per-fold scores on the fresh folds, or why not.
+Confirm = Callable[[str, str], "tuple[list[float], list[float]] | str"]
 
 
 @dataclass
@@ -102,7 +106,8 @@ def finish(
     oofs = {name: rec.cv.oof for name, rec in by_name.items() if rec.cv.oof is not None}
     if ens_oof is not None:
         oofs[ENSEMBLE] = ens_oof
-    chosen = _select(board, problem, options.constraints, extra, oofs=oofs)
+    confirm = _confirmer(by_name, members, problem, options)
+    chosen = _select(board, problem, options.constraints, extra, oofs=oofs, confirm=confirm)
     emit("refit_start", name=chosen)
     final, final_oof = _refit(chosen, members, ens_oof, by_name, problem)
     if problem.task != "regression" and options.calibrate and chosen != "baseline":
@@ -201,6 +206,42 @@ def _ensemble(
     return members, honest[0]
 
 
+def _confirmer(
+    by_name: dict[str, TrialRecord], members: Members, problem: Problem, options: FinishOptions
+) -> Confirm | None:
+    """The fresh-fold check for :func:`_defaults_guard`, or None without fresh folds (a large
+    table). It refits the two candidates' configurations (an ensemble's members, with its
+    weights) on the fresh folds, in the time the search left for finishing: the search keeps
+    no extra time back for it (that would cost the search its time on every run, checked or
+    not), so it does not run when it would not leave time to refit the chosen one before the
+    deadline, and says so."""
+    if not problem.fresh_splits:
+        return None
+
+    def confirm(chosen: str, ref: str) -> tuple[list[float], list[float]] | str:
+        mixes = {
+            n: {r.name: w for r, w in members} if n == ENSEMBLE else {n: 1.0} for n in (chosen, ref)
+        }
+        if any(p not in by_name for mix in mixes.values() for p in mix):
+            return "not run: a candidate has no search record to refit"
+        parts = {p: by_name[p] for mix in mixes.values() for p in mix}
+        need = sum(
+            1.25 * r.cv.fit_seconds * len(problem.fresh_splits) / max(len(r.cv.fold_seconds), 1)
+            for r in parts.values()
+        )
+        # the chosen one's refit, and half a second for calibration and the held-out scores
+        refit = sum(_refit_cost(by_name[p], problem.n_folds) for p in mixes[chosen]) + 0.5
+        left = options.time_left() - refit
+        if need > left:
+            return f"not run: it needs about {need:.1f} s and {max(left, 0.0):.1f} s are left"
+        deadline = None if options.deadline is None else options.deadline - refit
+        pipes = {p: _pipe(r, problem) for p, r in parts.items()}
+        got = fresh_fold_scores(mixes, pipes, problem, deadline=deadline)
+        return got if isinstance(got, str) else (got[chosen], got[ref])
+
+    return confirm
+
+
 def _partition(problem: Problem) -> list[tuple[np.ndarray, np.ndarray]]:
     """The first repeat's folds: they partition the training rows once (cross-fitting needs
     every row predicted once; the other repeats would only overwrite it)."""
@@ -214,6 +255,7 @@ def _select(
     extra: dict[str, Any],
     *,
     oofs: dict[str, np.ndarray] | None = None,
+    confirm: Confirm | None = None,
 ) -> str:
     """The chosen candidate's name under the constraints; the Pareto front goes in ``extra``.
 
@@ -234,7 +276,9 @@ def _select(
     best = chosen
     chosen = _noise_rule(chosen, allowed, board, problem, extra)
     energy = bool(given_up and given_up.get("energy"))
-    chosen = _defaults_guard(chosen, allowed, board, problem, extra, energy=energy, oofs=oofs)
+    chosen = _defaults_guard(
+        chosen, allowed, board, problem, extra, energy=energy, oofs=oofs, confirm=confirm
+    )
     extra["selection"] = {
         "constraints": asdict(constraints),
         "chosen": chosen.name,
@@ -323,9 +367,10 @@ def _defaults_guard(
     *,
     energy: bool = False,
     oofs: dict[str, np.ndarray] | None = None,
+    confirm: Confirm | None = None,
 ) -> Candidate:
-    """``chosen``, or a default configuration that it does not beat. Two steps, both recorded
-    in ``extra["defaults_check"]``:
+    """``chosen``, or a default configuration that it does not beat. Up to three steps, all
+    recorded in ``extra["defaults_check"]``:
 
     1. A tuned model or an ensemble that does not beat the best default configuration (any
        family's and complexity) on the cross-validated mean gives way to that default.
@@ -334,6 +379,9 @@ def _defaults_guard(
        beyond the noise (:func:`beats_beyond_noise`: the paired per-fold margin exceeds one
        corrected standard error). Folds that do not pair fall back to the mean. Without a
        scored reference (LightGBM not searched, or it did not finish) step 1 stands alone.
+    3. On a small table (``confirm`` given: the problem has fresh folds), a choice that passed
+       step 2 must pass it again on folds the search never saw (:func:`_fresh_check`), because
+       the search's own margin is flattered by picking the best of many trials on those folds.
 
     When the energy rule chose a cheaper model (``energy``), only defaults no more complex than
     it are compared, so the trade the user asked for stands. The ensemble's per-fold scores come
@@ -382,16 +430,54 @@ def _defaults_guard(
             margin=margin if paired else None,
             standard_error=se if paired else None,
         )
-        if chosen is not ref and not (beats if paired else metric.better(chosen.score, ref.score)):
+        replaces = beats if paired else metric.better(chosen.score, ref.score)
+        if chosen is not ref and replaces and confirm is not None:
+            replaces = _fresh_check(chosen, ref, problem, confirm, record)
+        if chosen is not ref and not replaces:
             record.update(
                 chosen=ref.name,
                 kept_default=True,
-                kept_because="noise" if paired else "mean",
+                kept_because="fresh folds"
+                if "fresh_folds" in record
+                else ("noise" if paired else "mean"),
                 best_default=record["best_default"] or ref.name,
             )
             chosen = ref
     extra["defaults_check"] = board.extra["defaults_check"] = record
     return chosen
+
+
+def _fresh_check(
+    chosen: Candidate,
+    ref: Candidate,
+    problem: Problem,
+    confirm: Confirm,
+    record: dict[str, Any],
+) -> bool:
+    """Step 3 of the guard, on a small table: whether ``chosen`` also beats the reference beyond
+    the noise on the fresh folds (``learn._confirm``); when not, the guard keeps the reference
+    (``kept_because="fresh folds"``). The margin goes in ``record["fresh_folds"]``; when the
+    check cannot run, ``record["fresh_check_not_run"]`` says why and ``chosen`` stands on the
+    search's own folds."""
+    record["without_fresh_check"] = chosen.name
+    got = confirm(chosen.name, ref.name)
+    if isinstance(got, str):
+        record["fresh_check_not_run"] = got
+        return True
+    a, b = got
+    tr, va = problem.fresh_splits[0]
+    beats, margin, se = beats_beyond_noise(
+        a, b, n_train=len(tr), n_test=len(va), greater_is_better=problem.metric.greater_is_better
+    )
+    record["fresh_folds"] = {
+        "run": True,
+        "folds": len(problem.fresh_splits),
+        "seed": problem.seed + 1,
+        "margin": margin,
+        "standard_error": se,
+        "beats": beats,
+    }
+    return beats
 
 
 def _paired_scores(
@@ -404,20 +490,11 @@ def _paired_scores(
     """Per-fold scores of ``a`` and ``b`` to pair: the leaderboard's, or, when one is the
     ensemble (scored on out-of-fold outputs averaged over the repeats), both scored that way."""
     if ENSEMBLE in (a, b) and oofs is not None and a in oofs and b in oofs:
-        return _oof_fold_scores(problem, oofs[a]), _oof_fold_scores(problem, oofs[b])
+        return (
+            per_fold_scores(problem, oofs[a], problem.splits),
+            per_fold_scores(problem, oofs[b], problem.splits),
+        )
     return _fold_scores(board, a), _fold_scores(board, b)
-
-
-def _oof_fold_scores(problem: Problem, out: np.ndarray) -> list[float]:
-    """The primary metric of the out-of-fold outputs ``out`` on each of the problem's folds."""
-    y, classes, metric, task = problem.y_tr, problem.classes, problem.metric, problem.task
-    scores = []
-    for _, va in problem.splits:
-        try:
-            scores.append(float(oof_score(metric, task, y[va], out[va], classes)))
-        except ValueError:  # e.g. ROC AUC on a fold holding one class
-            scores.append(float("nan"))
-    return scores
 
 
 def _reference(allowed: list[Candidate], board: Leaderboard) -> Candidate | None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -29,6 +29,10 @@ class Problem:
     seed : seeds every model refit after the search
     repeats : how many times the k folds were reshuffled and repeated (``splits`` holds
         ``n_folds * repeats`` splits; each repeat's folds partition the rows)
+    fresh_splits : folds of the same shape as ``splits`` but shuffled with another seed, which
+        the search never sees; on a small table the choice must beat LightGBM's defaults on
+        them too (see ``learn._confirm``). Empty where there are none (a large table, or
+        grouped folds that a new seed does not reshuffle).
     """
 
     X_tr: pd.DataFrame
@@ -42,6 +46,7 @@ class Problem:
     metric: Metric
     seed: int
     repeats: int = 1
+    fresh_splits: list[tuple[np.ndarray, np.ndarray]] = field(default_factory=list)
 
     @property
     def n_folds(self) -> int:

@@ -382,6 +382,7 @@ def _problem(
     repeats = _repeats(len(tr_idx), opts, grouped=groups is not None)
     budget = opts.budget_seconds if opts.max_trials is None else None
     folds = folds_for_budget(len(tr_idx), opts.cv_folds, budget)
+    splits = cv_splits(X_tr, y_tr, task, folds, opts.seed, g_tr, repeats)
     problem = Problem(
         X_tr=X_tr,
         y_tr=y_tr,
@@ -389,13 +390,35 @@ def _problem(
         y_te=y_arr[te_idx],
         task=task,
         classes=classes,
-        splits=cv_splits(X_tr, y_tr, task, folds, opts.seed, g_tr, repeats),
+        splits=splits,
         roles=roles,
         metric=primary,
         seed=opts.seed,
         repeats=repeats,
+        fresh_splits=_fresh_splits(X_tr, y_tr, task, folds, opts.seed, g_tr, repeats, splits),
     )
     return problem, te_idx
+
+
+def _fresh_splits(
+    X_tr: pd.DataFrame,
+    y_tr: np.ndarray,
+    task: str,
+    folds: int,
+    seed: int,
+    groups: Any,
+    repeats: int,
+    splits: list[tuple[np.ndarray, np.ndarray]],
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The search's folds made again with the next seed, for the fresh-fold check of the choice
+    (``learn._confirm``): only on a small table (under :data:`SMALL_ROWS` training rows), and
+    none when the new seed gives the same first fold (unshuffled grouped folds)."""
+    if len(y_tr) >= SMALL_ROWS or len(y_tr) < 4:
+        return []
+    fresh = cv_splits(X_tr, y_tr, task, folds, seed + 1, groups, repeats)
+    if len(fresh) != len(splits) or np.array_equal(np.sort(fresh[0][1]), np.sort(splits[0][1])):
+        return []
+    return fresh
 
 
 def _repeats(n_rows: int, opts: TrainOptions, *, grouped: bool) -> int:

@@ -484,6 +484,10 @@ def search_evidence_lines(extra: dict[str, Any]) -> list[str]:
     ...     "chosen": "lightgbm_2", "without_noise_step": "lightgbm_7", "margin": 0.0031,
     ...     "standard_error": 0.0054}})[0]
     'The best alternative, LightGBM (candidate 7), did not beat LightGBM with its library defaults (LightGBM (candidate 2)) beyond the noise of the estimate (by 0.0031 out of fold, one corrected standard error 0.0054), so the default configuration was kept.'
+    >>> search_evidence_lines({"defaults_check": {"kept_default": True,
+    ...     "kept_because": "fresh folds", "chosen": "lightgbm_2", "without_fresh_check": "knn_41",
+    ...     "fresh_folds": {"folds": 15, "margin": 0.004, "standard_error": 0.011}}})[0]
+    "Nearest neighbours (candidate 41) beat LightGBM with its library defaults (LightGBM (candidate 2)) beyond the noise on the search's folds, but not on 15 fresh folds the search never saw (by 0.0040, one corrected standard error 0.0110): its lead came from being picked as the best of many trials on those folds, so the default configuration was kept."
     """
     out: list[str] = []
     parallel = extra.get("data_parallel") or {}
@@ -534,12 +538,50 @@ def search_evidence_lines(extra: dict[str, Any]) -> list[str]:
             f"fold, one corrected standard error {float(defaults.get('standard_error') or 0):.4f}"
             "), so the default configuration was kept."
         )
+    elif defaults.get("kept_default") and defaults.get("kept_because") == "fresh folds":
+        fresh = defaults.get("fresh_folds") or {}
+        who = plain_candidate(defaults.get("without_fresh_check"))
+        out.append(
+            f"{who[:1].upper()}{who[1:]} beat LightGBM with its "
+            f"library defaults ({plain_candidate(defaults.get('chosen'))}) beyond the noise on "
+            f"the search's folds, but not on {fresh.get('folds')} fresh folds the search never "
+            f"saw (by {float(fresh.get('margin') or 0):.4f}, one corrected standard error "
+            f"{float(fresh.get('standard_error') or 0):.4f}): its lead came from being picked "
+            "as the best of many trials on those folds, so the default configuration was kept."
+        )
     elif defaults.get("kept_default"):
         out.append(
             f"No tuned model or ensemble beat the default configuration "
             f"{plain_candidate(defaults.get('chosen'))} out of fold, so the default was kept."
         )
+    out.extend(_fresh_check_lines(defaults))
     return out
+
+
+def _fresh_check_lines(defaults: dict[str, Any]) -> list[str]:
+    """The fresh-fold check's outcome when the choice stood (passed, or could not run).
+
+    >>> _fresh_check_lines({"chosen": "linear_4", "fresh_folds": {"beats": True, "folds": 15,
+    ...     "margin": 0.021, "standard_error": 0.008}})[0]
+    'The choice, linear model (candidate 4), also beat LightGBM with its library defaults beyond the noise on 15 fresh folds the search never saw (by 0.0210, one corrected standard error 0.0080).'
+    >>> _fresh_check_lines({"chosen": "knn_3", "fresh_check_not_run": "not run: no time"})[0]
+    "The choice, nearest neighbours (candidate 3), was not checked again on fresh folds (not run: no time); it rests on the search's own folds."
+    """
+    fresh = defaults.get("fresh_folds") or {}
+    choice = plain_candidate(defaults.get("chosen"))
+    if fresh.get("beats"):
+        return [
+            f"The choice, {choice}, also beat LightGBM with its library defaults beyond the "
+            f"noise on {fresh.get('folds')} fresh folds the search never saw (by "
+            f"{float(fresh.get('margin') or 0):.4f}, one corrected standard error "
+            f"{float(fresh.get('standard_error') or 0):.4f})."
+        ]
+    if defaults.get("fresh_check_not_run"):
+        return [
+            f"The choice, {choice}, was not checked again on fresh folds "
+            f"({defaults['fresh_check_not_run']}); it rests on the search's own folds."
+        ]
+    return []
 
 
 def risks(

@@ -1,0 +1,218 @@
+"""The fresh-fold check (learn._confirm) and the guard's third step that uses it."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.dummy import DummyRegressor
+from sklearn.linear_model import LinearRegression
+
+from civicml.learn import FeatureRoles, _finish, train
+from civicml.learn._confirm import fresh_fold_scores, per_fold_scores
+from civicml.learn._cv import SMALL_ROWS, CVResult
+from civicml.learn._leaderboard import Entry, Leaderboard
+from civicml.learn._metrics import get_metric
+from civicml.learn._problem import Problem
+from civicml.learn._search import TrialRecord
+from civicml.learn._spaces import LIBRARY_DEFAULTS
+from civicml.learn._train import _fresh_splits, cv_splits
+
+DEFAULT = [0.80, 0.90, 0.70, 0.85, 0.75]
+STEADY = [s + 0.02 for s in DEFAULT]  # beats the reference beyond the noise on the search's folds
+
+
+def _board() -> Leaderboard:
+    board = Leaderboard("roc_auc", True)
+    for name, folds, default in (("lightgbm", DEFAULT, True), ("lightgbm_3", STEADY, False)):
+        board.entries.append(
+            Entry(
+                name=name,
+                family="lightgbm",
+                params=dict(LIBRARY_DEFAULTS["lightgbm"]) if default else {"num_leaves": 7},
+                cv_mean={"roc_auc": float(np.mean(folds))},
+                cv_std={"roc_auc": float(np.std(folds, ddof=1))},
+                fit_seconds=0.1,
+                predict_us_per_row=1.0,
+                simplicity=4,
+                extra={"fold_scores": folds, "default": default},
+            )
+        )
+    return board
+
+
+class _P:
+    metric = get_metric("roc_auc", "binary")
+    splits = [(np.arange(80), np.arange(80, 100))]
+    fresh_splits = [(np.arange(80), np.arange(80, 100))]
+    y_tr = np.zeros(100)
+    seed = 0
+
+
+def _guard(board: Leaderboard, confirm: Any) -> tuple[str, dict[str, Any]]:
+    cands = {c.name: _finish._candidate(board.get(c.name), "roc_auc") for c in board.entries}
+    extra: dict[str, Any] = {}
+    kept = _finish._defaults_guard(
+        cands["lightgbm_3"], list(cands.values()), board, _P(), extra, confirm=confirm
+    )
+    return kept.name, extra["defaults_check"]
+
+
+def test_a_choice_that_does_not_beat_the_defaults_on_fresh_folds_gives_way() -> None:
+    asked: list[tuple[str, str]] = []
+
+    def gone(chosen: str, ref: str) -> tuple[list[float], list[float]]:
+        asked.append((chosen, ref))
+        # on folds the search never saw, the margin is 0.004: within the noise
+        return [0.81, 0.89, 0.71, 0.85, 0.76], [0.80, 0.90, 0.70, 0.85, 0.75]
+
+    name, check = _guard(_board(), gone)
+    assert asked == [("lightgbm_3", "lightgbm")]
+    assert name == "lightgbm" and check["kept_default"] is True
+    assert check["kept_because"] == "fresh folds" and check["without_fresh_check"] == "lightgbm_3"
+    # the search's own folds said it beat them: that is recorded too
+    assert check["margin"] == pytest.approx(0.02) and check["margin"] > check["standard_error"]
+    fresh = check["fresh_folds"]
+    assert fresh["run"] is True and fresh["beats"] is False and fresh["seed"] == 1
+    assert fresh["margin"] == pytest.approx(0.004) and fresh["margin"] <= fresh["standard_error"]
+    assert "fresh folds" in _finish.GUARD_RULE
+
+
+def test_a_choice_that_beats_the_defaults_on_fresh_folds_stands() -> None:
+    name, check = _guard(_board(), lambda c, r: (STEADY, DEFAULT))
+    assert name == "lightgbm_3" and check["kept_default"] is False
+    assert check["fresh_folds"]["beats"] is True
+    assert check["fresh_folds"]["margin"] == pytest.approx(0.02)
+
+
+def test_a_fresh_check_that_cannot_run_says_why_and_the_search_stands() -> None:
+    name, check = _guard(_board(), lambda c, r: "not run: it needs about 9.0 s and 1.0 s are left")
+    assert name == "lightgbm_3" and check["kept_default"] is False
+    assert check["fresh_check_not_run"].startswith("not run: it needs")
+    assert "fresh_folds" not in check
+
+
+def test_the_fresh_check_is_not_asked_when_the_search_keeps_the_defaults() -> None:
+    board = _board()
+    board.get("lightgbm_3").extra["fold_scores"] = [0.81, 0.89, 0.71, 0.85, 0.76]
+    board.get("lightgbm_3").cv_mean["roc_auc"] = 0.804
+
+    def never(chosen: str, ref: str) -> Any:
+        raise AssertionError("the fresh check ran although the search kept the defaults")
+
+    name, check = _guard(board, never)
+    assert name == "lightgbm" and check["kept_because"] == "noise"
+    assert "fresh_folds" not in check and "without_fresh_check" not in check
+
+
+def _line_problem(n: int = 60) -> Problem:
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame({"x": rng.normal(size=n)})
+    y = 3 * X["x"].to_numpy() + rng.normal(scale=0.1, size=n)
+    rmse = get_metric("rmse", "regression")
+    splits = cv_splits(X, y, "regression", 4, 0, None, 2)
+    fresh = _fresh_splits(X, y, "regression", 4, 0, None, 2, splits)
+    return Problem(
+        X, y, X[:0], y[:0], "regression", np.array([]), splits, FeatureRoles(["x"]), rmse, 0, 2,
+        fresh,
+    )  # fmt: skip
+
+
+def test_fresh_folds_are_other_shuffles_of_the_same_shape_and_only_on_small_tables() -> None:
+    p = _line_problem()
+    assert len(p.fresh_splits) == len(p.splits) == 8
+    for r in range(2):  # each repeat's fresh folds still partition the rows
+        rows = np.concatenate([va for _, va in p.fresh_splits[4 * r : 4 * r + 4]])
+        assert sorted(rows.tolist()) == list(range(60))
+    assert not any(
+        np.array_equal(np.sort(a[1]), np.sort(b[1]))
+        for a, b in zip(p.splits, p.fresh_splits, strict=True)
+    )
+    X = pd.DataFrame({"x": np.zeros(SMALL_ROWS)})
+    y = np.tile([0, 1], SMALL_ROWS // 2)
+    big = cv_splits(X, y, "binary", 5, 0, None, 1)
+    assert _fresh_splits(X, y, "binary", 5, 0, None, 1, big) == []
+    # grouped regression folds do not reshuffle with a new seed: no fresh folds
+    groups = np.arange(60) % 12
+    Xs, ys = X[:60], np.arange(60.0)
+    grouped = cv_splits(Xs, ys, "regression", 4, 0, groups, 1)
+    assert _fresh_splits(Xs, ys, "regression", 4, 0, groups, 1, grouped) == []
+
+
+def test_fresh_fold_scores_refit_each_configuration_once_and_mix_an_ensemble() -> None:
+    p = _line_problem()
+    fits: list[str] = []
+
+    class Counted(LinearRegression):
+        def fit(self, X: Any, y: Any, sample_weight: Any = None) -> Any:
+            fits.append("line")
+            return super().fit(X, y, sample_weight)
+
+    pipes = {"line": Counted(), "mean": DummyRegressor()}
+    mixes = {"line": {"line": 1.0}, "mean": {"mean": 1.0}, "ensemble": {"line": 3.0, "mean": 1.0}}
+    got = fresh_fold_scores(mixes, pipes, p)
+    assert isinstance(got, dict) and len(fits) == len(p.fresh_splits)  # once, though used twice
+    assert np.mean(got["line"]) < np.mean(got["ensemble"]) < np.mean(got["mean"])
+    # the mix is the weighted sum of the configurations' out-of-fold outputs
+    from civicml.learn._cv import cross_validate
+
+    oof = {
+        k: cross_validate(
+            v, p.X_tr, p.y_tr, task="regression", classes=p.classes, splits=p.fresh_splits
+        ).oof
+        for k, v in (("line", LinearRegression()), ("mean", DummyRegressor()))
+    }
+    want = per_fold_scores(p, 0.75 * oof["line"] + 0.25 * oof["mean"], p.fresh_splits)
+    np.testing.assert_allclose(got["ensemble"], want)
+    # past the deadline, or without fresh folds, it says why instead
+    assert fresh_fold_scores(mixes, pipes, p, deadline=time.monotonic() - 1) == (
+        "the time left ran out"
+    )
+    assert fresh_fold_scores(mixes, pipes, _replace(p, fresh_splits=[])) == "no fresh folds"
+
+
+def _replace(p: Problem, **kw: Any) -> Problem:
+    from dataclasses import replace
+
+    return replace(p, **kw)
+
+
+def test_the_check_does_not_run_when_it_would_not_leave_time_to_refit() -> None:
+    p = _line_problem()
+    slow = CVResult([], np.zeros(60), 40.0, 1.0, fold_seconds=[5.0] * 8)
+    recs = {n: TrialRecord(n, "linear", {}, slow) for n in ("linear", "lightgbm")}
+    opts = _finish.FinishOptions(deadline=time.monotonic() + 5.0)
+    confirm = _finish._confirmer(recs, [], p, opts)
+    assert confirm is not None
+    got = confirm("linear", "lightgbm")
+    assert isinstance(got, str) and got.startswith(
+        "not run: it needs about 100.0 s and 0.0 s are left"
+    )
+    # a large table (no fresh folds) has no check at all
+    assert _finish._confirmer(recs, [], _replace(p, fresh_splits=[]), opts) is None
+
+
+def test_train_on_a_small_table_records_the_fresh_check() -> None:
+    # a straight line with noise: the linear model beats LightGBM's defaults on any folds
+    rng = np.random.default_rng(1)
+    X = pd.DataFrame({"a": rng.normal(size=200), "b": rng.normal(size=200)})
+    y = pd.Series(2 * X["a"] - X["b"] + rng.normal(scale=0.3, size=200), name="y")
+    res = train(
+        X,
+        y,
+        roles=FeatureRoles(numeric=["a", "b"]),
+        max_trials=4,
+        families=["linear", "lightgbm"],
+        cv_repeats=2,
+        ensemble=False,
+        seed=0,
+    )
+    check = res.extra["defaults_check"]
+    ref = res.leaderboard.get(check["reference"])
+    assert ref.params == LIBRARY_DEFAULTS["lightgbm"] and res.best.startswith("linear")
+    assert check["fresh_folds"]["run"] is True and check["fresh_folds"]["beats"] is True
+    assert check["fresh_folds"]["folds"] == res.extra["estimate"]["fits_per_candidate"]
+    assert check["fresh_folds"]["margin"] > check["fresh_folds"]["standard_error"] > 0
