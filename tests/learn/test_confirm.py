@@ -188,9 +188,16 @@ def test_the_check_does_not_run_when_it_would_not_leave_time_to_refit() -> None:
     confirm = _finish._confirmer(recs, [], p, opts)
     assert confirm is not None
     got = confirm("linear", "lightgbm")
-    assert isinstance(got, str) and got.startswith(
-        "not run: it needs about 100.0 s and 0.0 s are left"
-    )
+    assert got == "not run: one repeat of the fresh folds needs about 50.0 s and 0.0 s are left"
+    # time for one repeat of the two (4 folds each, 0.25 s a fold): the first repeat is used
+    quick = CVResult([], np.zeros(60), 2.0, 1.0, fold_seconds=[0.25] * 8)
+    recs = {n: TrialRecord(n, "linear", {}, quick) for n in ("linear", "lightgbm")}
+    opts = _finish.FinishOptions(deadline=time.monotonic() + 5.5)
+    got = _finish._confirmer(recs, [], p, opts)("linear", "lightgbm")
+    assert not isinstance(got, str) and len(got[0]) == len(got[1]) == 4
+    # without a deadline, every repeat
+    got = _finish._confirmer(recs, [], p, _finish.FinishOptions())("linear", "lightgbm")
+    assert not isinstance(got, str) and len(got[0]) == len(got[1]) == 8
     # a large table (no fresh folds) has no check at all
     assert _finish._confirmer(recs, [], _replace(p, fresh_splits=[]), opts) is None
 

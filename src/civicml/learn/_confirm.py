@@ -31,8 +31,10 @@ def fresh_fold_scores(
     problem: Problem,
     *,
     deadline: float | None = None,
+    splits: list[tuple[np.ndarray, np.ndarray]] | None = None,
 ) -> dict[str, list[float]] | str:
-    """Each candidate's primary metric on every fold of ``problem.fresh_splits``.
+    """Each candidate's primary metric on every fold of ``problem.fresh_splits`` (or of
+    ``splits``, some of them: the first repeats, when time allows no more).
 
     A candidate is a weighted mix of fitted configurations (``mixes[name]`` maps a
     configuration's name in ``pipelines`` to its weight; a single model is ``{name: 1.0}``). Each
@@ -58,7 +60,8 @@ def fresh_fold_scores(
     >>> [round(s, 6) for s in got["line"]], all(s > 10 for s in got["mean"])
     ([0.0, 0.0, 0.0, 0.0], True)
     """
-    if not problem.fresh_splits:
+    folds = problem.fresh_splits if splits is None else splits
+    if not folds:
         return "no fresh folds"
     needed = sorted({part for mix in mixes.values() for part in mix})
     outputs: dict[str, np.ndarray] = {}
@@ -71,7 +74,7 @@ def fresh_fold_scores(
             problem.y_tr,
             task=problem.task,
             classes=problem.classes,
-            splits=problem.fresh_splits,
+            splits=folds,
             control=FoldControl(deadline=deadline, hard_deadline=deadline),
         )
         if not res.complete:
@@ -81,7 +84,7 @@ def fresh_fold_scores(
     for name, mix in mixes.items():
         total = sum(mix.values())
         out = sum(outputs[p] * (w / total) for p, w in mix.items())
-        scores[name] = per_fold_scores(problem, np.asarray(out), problem.fresh_splits)
+        scores[name] = per_fold_scores(problem, np.asarray(out), folds)
     return scores
 
 

@@ -211,10 +211,11 @@ def _confirmer(
 ) -> Confirm | None:
     """The fresh-fold check for :func:`_defaults_guard`, or None without fresh folds (a large
     table). It refits the two candidates' configurations (an ensemble's members, with its
-    weights) on the fresh folds, in the time the search left for finishing: the search keeps
-    no extra time back for it (that would cost the search its time on every run, checked or
-    not), so it does not run when it would not leave time to refit the chosen one before the
-    deadline, and says so."""
+    weights) on the fresh folds, in the time the search left for finishing. The search keeps no
+    extra time back for it (that would cost the search its time on every run, checked or not):
+    it uses as many repeats of the fresh folds as fit in the time left before the chosen one's
+    refit (all of them without a deadline), and when not even one repeat fits it does not run
+    and says so."""
     if not problem.fresh_splits:
         return None
 
@@ -225,18 +226,26 @@ def _confirmer(
         if any(p not in by_name for mix in mixes.values() for p in mix):
             return "not run: a candidate has no search record to refit"
         parts = {p: by_name[p] for mix in mixes.values() for p in mix}
-        need = sum(
-            1.25 * r.cv.fit_seconds * len(problem.fresh_splits) / max(len(r.cv.fold_seconds), 1)
+        # one repeat of the fresh folds (k refits of each configuration), from its CV timings
+        per_repeat = sum(
+            1.25 * r.cv.fit_seconds * problem.n_folds / max(len(r.cv.fold_seconds), 1)
             for r in parts.values()
         )
         # the chosen one's refit, and half a second for calibration and the held-out scores
         refit = sum(_refit_cost(by_name[p], problem.n_folds) for p in mixes[chosen]) + 0.5
         left = options.time_left() - refit
-        if need > left:
-            return f"not run: it needs about {need:.1f} s and {max(left, 0.0):.1f} s are left"
+        repeats = problem.repeats
+        if math.isfinite(left) and per_repeat > 0:
+            repeats = min(repeats, int(left // per_repeat))
+        if repeats < 1:
+            return (
+                f"not run: one repeat of the fresh folds needs about {per_repeat:.1f} s and "
+                f"{max(left, 0.0):.1f} s are left"
+            )
         deadline = None if options.deadline is None else options.deadline - refit
         pipes = {p: _pipe(r, problem) for p, r in parts.items()}
-        got = fresh_fold_scores(mixes, pipes, problem, deadline=deadline)
+        splits = problem.fresh_splits[: repeats * problem.n_folds]
+        got = fresh_fold_scores(mixes, pipes, problem, deadline=deadline, splits=splits)
         return got if isinstance(got, str) else (got[chosen], got[ref])
 
     return confirm
@@ -471,7 +480,7 @@ def _fresh_check(
     )
     record["fresh_folds"] = {
         "run": True,
-        "folds": len(problem.fresh_splits),
+        "folds": len(a),
         "seed": problem.seed + 1,
         "margin": margin,
         "standard_error": se,
