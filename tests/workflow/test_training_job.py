@@ -59,7 +59,7 @@ def test_a_wide_table_trains_and_assesses_on_the_screened_columns(tmp_path: Path
     from civicml.workflow import run_training
 
     rng = np.random.default_rng(1)
-    n, p = 40, 400  # ten columns per row: screened to 200 (five per row)
+    n, p = 40, 1_100
     frame = pd.DataFrame(rng.normal(size=(n, p)), columns=[f"c{i}" for i in range(p)])
     frame["y"] = np.where(frame["c0"] + frame["c1"] > 0, "yes", "no")
     frame.to_parquet(tmp_path / "wide.parquet")

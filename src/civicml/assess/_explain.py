@@ -9,6 +9,7 @@ from the reference sample.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -20,6 +21,7 @@ __all__ = [
     "explain_rows",
     "global_importance",
     "partial_dependence",
+    "permutation_drops",
     "score_function",
 ]
 
@@ -230,8 +232,6 @@ def global_importance(
         ``method``, ``scoring``, ``n_rows``, ``features``: a list of
         ``{feature, importance, std, shap}`` (``shap`` is mean |SHAP| or None).
     """
-    from sklearn.inspection import permutation_importance
-
     rng = np.random.default_rng(seed)
     idx = np.sort(rng.choice(len(X), size=min(max_rows, len(X)), replace=False))
     Xs = X[features].iloc[idx].reset_index(drop=True)
@@ -239,22 +239,14 @@ def global_importance(
     scoring = {"binary": "roc_auc", "multiclass": "accuracy"}.get(task, "r2")
     if task == "binary" and len(np.unique(ys)) < 2:
         scoring = "accuracy"
-    res = permutation_importance(
-        model,
-        Xs,
-        ys,
-        scoring=_scorer(scoring, classes),
-        n_repeats=n_repeats,
-        random_state=seed,
-        n_jobs=1,
-    )
+    drops = permutation_drops(model, Xs, ys, _scorer(scoring, classes), n_repeats, seed)
     shap = tree_shap(model, Xs, features)
     shap_mean = np.abs(shap).mean(axis=0) if shap is not None else None
     rows: list[dict[str, Any]] = [
         {
             "feature": f,
-            "importance": float(res.importances_mean[j]),
-            "std": float(res.importances_std[j]),
+            "importance": float(drops[j].mean()),
+            "std": float(drops[j].std()),
             "shap": None if shap_mean is None else float(shap_mean[j]),
         }
         for j, f in enumerate(features)
@@ -269,22 +261,77 @@ def global_importance(
     }
 
 
-def _scorer(name: str, classes: list[Any] | None) -> Any:
-    """A scoring callable that reads the model's outputs directly, so it works for any
-    estimator (ensembles and calibrated wrappers included), not only those sklearn tags."""
+#: The most rows :func:`permutation_drops` sends to the model in one call.
+BATCH_ROWS = 50_000
+
+
+def permutation_drops(
+    model: Any,
+    X: pd.DataFrame,
+    y: np.ndarray,
+    scorer: tuple[Callable[[Any, pd.DataFrame], np.ndarray], Callable[[Any, np.ndarray], float]],
+    n_repeats: int,
+    seed: int,
+) -> np.ndarray:
+    """How much the score drops when each column of ``X`` is shuffled: an array of shape
+    (columns, ``n_repeats``), as scikit-learn's ``permutation_importance`` gives.
+
+    The shuffled copies are stacked and sent to the model in a few large calls (at most
+    :data:`BATCH_ROWS` rows each) instead of one call per column and repeat, so a model with a
+    fixed cost per call (an ensemble, a pipeline) is not paid for a thousand times on a wide
+    table. ``scorer`` is ``(outputs, metric)``: the model's outputs for rows, and the score of
+    outputs against ``y``.
+
+    >>> from sklearn.linear_model import LinearRegression
+    >>> X = pd.DataFrame({"used": np.arange(50.0), "unused": np.zeros(50)})
+    >>> y = 2 * X["used"].to_numpy()
+    >>> drops = permutation_drops(LinearRegression().fit(X, y), X, y, _scorer("r2", None), 3, 0)
+    >>> drops.shape, bool((drops[0] > 1).all()), bool((drops[1] == 0).all())
+    ((2, 3), True, True)
+    """
+    outputs, metric = scorer
+    n, cols = len(X), list(X.columns)
+    base = metric(y, outputs(model, X))
+    rng = np.random.default_rng(seed)
+    jobs = [(j, rng.permutation(n)) for j in range(len(cols)) for _ in range(n_repeats)]
+    drops = np.zeros(len(jobs))
+    per_call = max(1, BATCH_ROWS // max(n, 1))
+    for start in range(0, len(jobs), per_call):
+        chunk = jobs[start : start + per_call]
+        rows = {c: np.tile(np.arange(n), len(chunk)) for c in range(len(cols))}
+        for b, (j, perm) in enumerate(chunk):
+            rows[j][b * n : (b + 1) * n] = perm
+        stacked = pd.DataFrame(
+            {c: X[c].iloc[rows[k]].reset_index(drop=True) for k, c in enumerate(cols)}
+        )
+        out = outputs(model, stacked)
+        for b in range(len(chunk)):
+            drops[start + b] = base - metric(y, out[b * n : (b + 1) * n])
+    return drops.reshape(len(cols), n_repeats)
+
+
+def _scorer(
+    name: str, classes: list[Any] | None
+) -> tuple[Callable[[Any, pd.DataFrame], np.ndarray], Callable[[Any, np.ndarray], float]]:
+    """``(outputs, metric)`` for :func:`permutation_drops`: the model's outputs read directly, so
+    it works for any estimator (ensembles and calibrated wrappers included), not only those
+    scikit-learn tags."""
     from sklearn import metrics as skm
 
-    def score(model: Any, X: pd.DataFrame, y: Any) -> float:
+    def outputs(model: Any, X: pd.DataFrame) -> np.ndarray:
         if name == "roc_auc":
-            proba = np.asarray(model.predict_proba(X))
-            positive = classes[-1] if classes else 1
-            return float(skm.roc_auc_score(np.asarray(y) == positive, proba[:, -1]))
-        pred = model.predict(X)
-        if name == "accuracy":
-            return float(skm.accuracy_score(y, pred))
-        return float(skm.r2_score(y, pred))
+            return np.asarray(model.predict_proba(X))[:, -1]
+        return np.asarray(model.predict(X))
 
-    return score
+    def metric(y: Any, out: np.ndarray) -> float:
+        if name == "roc_auc":
+            positive = classes[-1] if classes else 1
+            return float(skm.roc_auc_score(np.asarray(y) == positive, out))
+        if name == "accuracy":
+            return float(skm.accuracy_score(y, out))
+        return float(skm.r2_score(y, out))
+
+    return outputs, metric
 
 
 def partial_dependence(
