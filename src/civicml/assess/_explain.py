@@ -1,7 +1,7 @@
 """Explanations: global importance, partial dependence and per-prediction reasons.
 
-Global importance is permutation importance on held-out rows (``n_jobs=1``: threads fight over
-small machines) and, when the final estimator is LightGBM, tree SHAP values from LightGBM's own
+Global importance is permutation importance on held-out rows (the shuffled copies stacked into
+a few model calls, in one process: threads fight over small machines) and, when the final estimator is LightGBM, tree SHAP values from LightGBM's own
 ``pred_contrib=True`` (no ``shap`` package). Per-row reasons use tree SHAP for LightGBM and, for
 any other model, occlusion: how much the score moves when one feature is set to a typical value
 from the reference sample.
