@@ -50,6 +50,7 @@ class _P:
     fresh_splits = [(np.arange(80), np.arange(80, 100))]
     y_tr = np.zeros(100)
     seed = 0
+    fresh_seed = 1
 
 
 def _guard(board: Leaderboard, confirm: Any) -> tuple[str, dict[str, Any]]:
@@ -79,6 +80,17 @@ def test_a_choice_that_does_not_beat_the_defaults_on_fresh_folds_gives_way() -> 
     assert fresh["run"] is True and fresh["beats"] is False and fresh["seed"] == 1
     assert fresh["margin"] == pytest.approx(0.004) and fresh["margin"] <= fresh["standard_error"]
     assert "fresh folds" in _finish.GUARD_RULE
+
+
+def test_on_fresh_folds_one_standard_error_is_not_enough() -> None:
+    # 0.01 ahead on the fresh folds, 1.5 corrected standard errors: past step 2's bar, short of
+    # the one-sided 5% test's 2.13 on five folds, so the defaults stay
+    fresh = ([0.81, 0.86, 0.80, 0.85, 0.80], [0.80, 0.84, 0.78, 0.85, 0.80])
+    name, check = _guard(_board(), lambda c, r: fresh)
+    got = check["fresh_folds"]
+    assert name == "lightgbm" and check["kept_because"] == "fresh folds"
+    assert got["standard_error"] < got["margin"] < got["bar"] * got["standard_error"]
+    assert got["alpha"] == 0.05 and got["bar"] == pytest.approx(2.132, abs=1e-3)
 
 
 def test_a_choice_that_beats_the_defaults_on_fresh_folds_stands() -> None:
@@ -114,10 +126,10 @@ def _line_problem(n: int = 60) -> Problem:
     y = 3 * X["x"].to_numpy() + rng.normal(scale=0.1, size=n)
     rmse = get_metric("rmse", "regression")
     splits = cv_splits(X, y, "regression", 4, 0, None, 2)
-    fresh = _fresh_splits(X, y, "regression", 4, 0, None, 2, splits)
+    fresh = _fresh_splits(X, y, "regression", 4, 1, None, 2, splits)
     return Problem(
         X, y, X[:0], y[:0], "regression", np.array([]), splits, FeatureRoles(["x"]), rmse, 0, 2,
-        fresh,
+        fresh, 1,
     )  # fmt: skip
 
 
@@ -134,12 +146,15 @@ def test_fresh_folds_are_other_shuffles_of_the_same_shape_and_only_on_small_tabl
     X = pd.DataFrame({"x": np.zeros(SMALL_ROWS)})
     y = np.tile([0, 1], SMALL_ROWS // 2)
     big = cv_splits(X, y, "binary", 5, 0, None, 1)
-    assert _fresh_splits(X, y, "binary", 5, 0, None, 1, big) == []
+    assert _fresh_splits(X, y, "binary", 5, 1, None, 1, big) == []
     # grouped regression folds do not reshuffle with a new seed: no fresh folds
     groups = np.arange(60) % 12
     Xs, ys = X[:60], np.arange(60.0)
     grouped = cv_splits(Xs, ys, "regression", 4, 0, groups, 1)
-    assert _fresh_splits(Xs, ys, "regression", 4, 0, groups, 1, grouped) == []
+    assert _fresh_splits(Xs, ys, "regression", 4, 1, groups, 1, grouped) == []
+    # the search's own seed gives the search's own folds, which are not fresh
+    small = cv_splits(Xs, ys, "regression", 4, 0, None, 1)
+    assert _fresh_splits(Xs, ys, "regression", 4, 0, None, 1, small) == []
 
 
 def test_fresh_fold_scores_refit_each_configuration_once_and_mix_an_ensemble() -> None:
@@ -223,3 +238,4 @@ def test_train_on_a_small_table_records_the_fresh_check() -> None:
     assert check["fresh_folds"]["run"] is True and check["fresh_folds"]["beats"] is True
     assert check["fresh_folds"]["folds"] == res.extra["estimate"]["fits_per_candidate"]
     assert check["fresh_folds"]["margin"] > check["fresh_folds"]["standard_error"] > 0
+    assert check["fresh_folds"]["seed"] == 1  # the folds were shuffled with the next seed

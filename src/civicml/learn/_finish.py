@@ -31,6 +31,7 @@ from civicml.learn._stats import (
     VECTORISED,
     beats_beyond_noise,
     bootstrap_ci,
+    one_sided_bar,
     verdict,
     within_noise,
 )
@@ -45,8 +46,12 @@ GUARD_RULE = (
     "cross-validated mean is better; and any choice replaces LightGBM's library defaults "
     "(the model a plain LightGBM fit gives) only when it beats them beyond the noise: its "
     "paired per-fold margin over them exceeds one corrected standard error, and on a small "
-    "table it does so again on fresh folds that the search never saw"
+    "table it does so again on fresh folds that the search never saw, there by a one-sided "
+    "corrected t-test at the 5% level"
 )
+# The level of the fresh-fold check's one-sided test: the fresh folds confirm what the search's
+# own folds suggested, so they are held to the conventional bar of a confirmatory test.
+FRESH_ALPHA = 0.05
 
 Members = list[tuple[TrialRecord, float]]
 # The fresh-fold check: (chosen, reference) -> their per-fold scores on the fresh folds, or why not.
@@ -389,8 +394,9 @@ def _defaults_guard(
        corrected standard error). Folds that do not pair fall back to the mean. Without a
        scored reference (LightGBM not searched, or it did not finish) step 1 stands alone.
     3. On a small table (``confirm`` given: the problem has fresh folds), a choice that passed
-       step 2 must pass it again on folds the search never saw (:func:`_fresh_check`), because
-       the search's own margin is flattered by picking the best of many trials on those folds.
+       step 2 must beat the reference again on folds the search never saw, by a one-sided
+       corrected t-test at the 5% level (:func:`_fresh_check`), because the search's own margin
+       is flattered by picking the best of many trials on those folds.
 
     When the energy rule chose a cheaper model (``energy``), only defaults no more complex than
     it are compared, so the trade the user asked for stands. The ensemble's per-fold scores come
@@ -463,16 +469,23 @@ def _fresh_check(
     confirm: Confirm,
     record: dict[str, Any],
 ) -> bool:
-    """Step 3 of the guard, on a small table: whether ``chosen`` also beats the reference beyond
-    the noise on the fresh folds (``learn._confirm``); when not, the guard keeps the reference
-    (``kept_because="fresh folds"``). The margin goes in ``record["fresh_folds"]``; when the
-    check cannot run, ``record["fresh_check_not_run"]`` says why and ``chosen`` stands on the
-    search's own folds.
+    """Step 3 of the guard, on a small table: whether ``chosen`` also beats the reference on the
+    fresh folds (``learn._confirm``), by a one-sided corrected t-test at level
+    :data:`FRESH_ALPHA`: its paired margin must exceed :func:`one_sided_bar` corrected standard
+    errors (1.76 on 15 folds). When not, the guard keeps the reference
+    (``kept_because="fresh folds"``). The margin and the bar go in ``record["fresh_folds"]``;
+    when the check cannot run, ``record["fresh_check_not_run"]`` says why and ``chosen`` stands
+    on the search's own folds.
 
-    On bench/automl at 60 s (issue 22, 21 tables x 3 seeds, commit 3bca43b) it ran in 19 runs
-    and kept LightGBM's defaults in 5: the choice it overruled would have been worse held out
-    in 2 and better in 3. It serves the issue's first aim, never worse than the defaults, at
-    the cost of some gains."""
+    Why a test and not step 2's one standard error: step 2 screens on folds the search chose
+    its best trial on; the fresh folds are the only estimate that choice did not see, so they
+    confirm it, at the conventional level of a confirmatory test. On bench/automl at 60 s
+    (issue 22, 21 tables x 3 seeds, commit 3bca43b) the check at one standard error kept
+    LightGBM's defaults in 5 of the 19 runs it ran in (the choice it overruled: worse held out
+    in 2, better in 3), and civicml was worse than the defaults in 7 of 63 runs; the recorded
+    margins say this bar would have kept them in 7 more (4 of those choices worse held out,
+    3 better). The bar was chosen with those runs in view; the rerun on this rule is in
+    docs/benchmarks.md."""
     record["without_fresh_check"] = chosen.name
     got = confirm(chosen.name, ref.name)
     if isinstance(got, str):
@@ -481,14 +494,21 @@ def _fresh_check(
     a, b = got
     tr, va = problem.fresh_splits[0]
     beats, margin, se = beats_beyond_noise(
-        a, b, n_train=len(tr), n_test=len(va), greater_is_better=problem.metric.greater_is_better
+        a,
+        b,
+        n_train=len(tr),
+        n_test=len(va),
+        greater_is_better=problem.metric.greater_is_better,
+        alpha=FRESH_ALPHA,
     )
     record["fresh_folds"] = {
         "run": True,
         "folds": len(a),
-        "seed": problem.seed + 1,
+        "seed": problem.fresh_seed,
         "margin": margin,
         "standard_error": se,
+        "alpha": FRESH_ALPHA,
+        "bar": one_sided_bar(len(a), FRESH_ALPHA),
         "beats": beats,
     }
     return beats

@@ -33,6 +33,7 @@ class Problem:
         the search never sees; on a small table the choice must beat LightGBM's defaults on
         them too (see ``learn._confirm``). Empty where there are none (a large table, or
         grouped folds that a new seed does not reshuffle).
+    fresh_seed : the seed ``fresh_splits`` were shuffled with (None without them)
     """
 
     X_tr: pd.DataFrame
@@ -47,6 +48,7 @@ class Problem:
     seed: int
     repeats: int = 1
     fresh_splits: list[tuple[np.ndarray, np.ndarray]] = field(default_factory=list)
+    fresh_seed: int | None = None
 
     @property
     def n_folds(self) -> int:

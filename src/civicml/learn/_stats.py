@@ -19,6 +19,7 @@ __all__ = [
     "beats_beyond_noise",
     "bootstrap_ci",
     "corrected_ttest",
+    "one_sided_bar",
     "verdict",
     "within_noise",
 ]
@@ -191,13 +192,16 @@ def beats_beyond_noise(
     n_train: int,
     n_test: int,
     greater_is_better: bool,
+    alpha: float | None = None,
 ) -> tuple[bool, float, float]:
     """Whether candidate ``a`` beats ``b`` by more than the noise: its mean per-fold margin over
     ``b`` (paired, the same folds) exceeds one corrected standard error of the per-fold
     differences (Nadeau–Bengio: variance scaled by ``1/k + n_test/n_train``, as in
-    :func:`corrected_ttest`). Returns ``(beats, margin, standard error)``; the margin is positive
-    when ``a`` is better. Unpaired scores (different lengths) or fewer than two folds scored by
-    both give ``(False, nan, nan)``.
+    :func:`corrected_ttest`). With ``alpha``, the bar is a one-sided corrected t-test at that
+    level instead: the margin must exceed :func:`one_sided_bar` standard errors. Returns
+    ``(beats, margin, standard error)``; the margin is positive when ``a`` is better. Unpaired
+    scores (different lengths) or fewer than two folds scored by both give
+    ``(False, nan, nan)``.
 
     Examples
     --------
@@ -208,6 +212,10 @@ def beats_beyond_noise(
     >>> beats_beyond_noise(tuned, [0.83, 0.82, 0.79, 0.86, 0.79], n_train=400, n_test=100,
     ...                    greater_is_better=True)[0]  # 0.012 better, within the noise
     False
+    >>> ahead = [0.81, 0.86, 0.80, 0.85, 0.80]  # 0.01 better: 1.5 standard errors
+    >>> [beats_beyond_noise(ahead, [0.80, 0.84, 0.78, 0.85, 0.80], n_train=400, n_test=100,
+    ...                     greater_is_better=True, alpha=a)[0] for a in (None, 0.05)]
+    [True, False]
     """
     x, y = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
     if x.shape != y.shape or n_train <= 0:
@@ -218,7 +226,21 @@ def beats_beyond_noise(
         return False, float("nan"), float("nan")
     margin = float(np.mean(d))
     se = float(np.sqrt((1.0 / len(d) + n_test / n_train) * np.var(d, ddof=1)))
-    return bool(margin > se), margin, se
+    bar = 1.0 if alpha is None else one_sided_bar(len(d), alpha)
+    return bool(margin > bar * se), margin, se
+
+
+def one_sided_bar(folds: int, alpha: float) -> float:
+    """How many corrected standard errors a paired margin over ``folds`` folds must exceed to
+    pass a one-sided t-test at level ``alpha``: Student's t quantile with ``folds - 1`` degrees
+    of freedom, as :func:`corrected_ttest` uses.
+
+    Examples
+    --------
+    >>> round(one_sided_bar(15, 0.05), 3), round(one_sided_bar(5, 0.05), 3)
+    (1.761, 2.132)
+    """
+    return float(stats.t.ppf(1.0 - alpha, df=max(folds - 1, 1)))
 
 
 def verdict(

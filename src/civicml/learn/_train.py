@@ -383,6 +383,8 @@ def _problem(
     budget = opts.budget_seconds if opts.max_trials is None else None
     folds = folds_for_budget(len(tr_idx), opts.cv_folds, budget)
     splits = cv_splits(X_tr, y_tr, task, folds, opts.seed, g_tr, repeats)
+    fresh_seed = opts.seed + 1
+    fresh = _fresh_splits(X_tr, y_tr, task, folds, fresh_seed, g_tr, repeats, splits)
     problem = Problem(
         X_tr=X_tr,
         y_tr=y_tr,
@@ -395,7 +397,8 @@ def _problem(
         metric=primary,
         seed=opts.seed,
         repeats=repeats,
-        fresh_splits=_fresh_splits(X_tr, y_tr, task, folds, opts.seed, g_tr, repeats, splits),
+        fresh_splits=fresh,
+        fresh_seed=fresh_seed if fresh else None,
     )
     return problem, te_idx
 
@@ -410,12 +413,12 @@ def _fresh_splits(
     repeats: int,
     splits: list[tuple[np.ndarray, np.ndarray]],
 ) -> list[tuple[np.ndarray, np.ndarray]]:
-    """The search's folds made again with the next seed, for the fresh-fold check of the choice
-    (``learn._confirm``): only on a small table (under :data:`SMALL_ROWS` training rows), and
-    none when the new seed gives the same first fold (unshuffled grouped folds)."""
+    """The search's folds made again with another ``seed``, for the fresh-fold check of the
+    choice (``learn._confirm``): only on a small table (under :data:`SMALL_ROWS` training rows),
+    and none when the new seed gives the same first fold (unshuffled grouped folds)."""
     if len(y_tr) >= SMALL_ROWS or len(y_tr) < 4:
         return []
-    fresh = cv_splits(X_tr, y_tr, task, folds, seed + 1, groups, repeats)
+    fresh = cv_splits(X_tr, y_tr, task, folds, seed, groups, repeats)
     if len(fresh) != len(splits) or np.array_equal(np.sort(fresh[0][1]), np.sort(splits[0][1])):
         return []
     return fresh

@@ -486,8 +486,9 @@ def search_evidence_lines(extra: dict[str, Any]) -> list[str]:
     'The best alternative, LightGBM (candidate 7), did not beat LightGBM with its library defaults (LightGBM (candidate 2)) beyond the noise of the estimate (by 0.0031 out of fold, one corrected standard error 0.0054), so the default configuration was kept.'
     >>> search_evidence_lines({"defaults_check": {"kept_default": True,
     ...     "kept_because": "fresh folds", "chosen": "lightgbm_2", "without_fresh_check": "knn_41",
-    ...     "fresh_folds": {"folds": 15, "margin": 0.004, "standard_error": 0.011}}})[0]
-    "Nearest neighbours (candidate 41) beat LightGBM with its library defaults (LightGBM (candidate 2)) beyond the noise on the search's folds, but not on 15 fresh folds the search never saw (by 0.0040, one corrected standard error 0.0110): its lead came from being picked as the best of many trials on those folds, so the default configuration was kept."
+    ...     "fresh_folds": {"folds": 15, "margin": 0.004, "standard_error": 0.011,
+    ...                     "alpha": 0.05, "bar": 1.761}}})[0]
+    "Nearest neighbours (candidate 41) beat LightGBM with its library defaults (LightGBM (candidate 2)) beyond the noise on the search's folds, but not on 15 fresh folds the search never saw (by 0.0040, one corrected standard error 0.0110; a one-sided test at the 5% level needs a lead of 1.76 standard errors): its lead came from being picked as the best of many trials on those folds, so the default configuration was kept."
     """
     out: list[str] = []
     parallel = extra.get("data_parallel") or {}
@@ -546,8 +547,9 @@ def search_evidence_lines(extra: dict[str, Any]) -> list[str]:
             f"library defaults ({plain_candidate(defaults.get('chosen'))}) beyond the noise on "
             f"the search's folds, but not on {fresh.get('folds')} fresh folds the search never "
             f"saw (by {float(fresh.get('margin') or 0):.4f}, one corrected standard error "
-            f"{float(fresh.get('standard_error') or 0):.4f}): its lead came from being picked "
-            "as the best of many trials on those folds, so the default configuration was kept."
+            f"{float(fresh.get('standard_error') or 0):.4f}{_fresh_bar(fresh)}): its lead came "
+            "from being picked as the best of many trials on those folds, so the default "
+            "configuration was kept."
         )
     elif defaults.get("kept_default"):
         out.append(
@@ -562,8 +564,8 @@ def _fresh_check_lines(defaults: dict[str, Any]) -> list[str]:
     """The fresh-fold check's outcome when the choice stood (passed, or could not run).
 
     >>> _fresh_check_lines({"chosen": "linear_4", "fresh_folds": {"beats": True, "folds": 15,
-    ...     "margin": 0.021, "standard_error": 0.008}})[0]
-    'The choice, linear model (candidate 4), also beat LightGBM with its library defaults beyond the noise on 15 fresh folds the search never saw (by 0.0210, one corrected standard error 0.0080).'
+    ...     "margin": 0.021, "standard_error": 0.008, "alpha": 0.05, "bar": 1.761}})[0]
+    'The choice, linear model (candidate 4), also beat LightGBM with its library defaults beyond the noise on 15 fresh folds the search never saw (by 0.0210, one corrected standard error 0.0080; a one-sided test at the 5% level needs a lead of 1.76 standard errors).'
     >>> _fresh_check_lines({"chosen": "knn_3", "fresh_check_not_run": "not run: no time"})[0]
     "The choice, nearest neighbours (candidate 3), was not checked again on fresh folds (not run: no time); it rests on the search's own folds."
     """
@@ -574,7 +576,7 @@ def _fresh_check_lines(defaults: dict[str, Any]) -> list[str]:
             f"The choice, {choice}, also beat LightGBM with its library defaults beyond the "
             f"noise on {fresh.get('folds')} fresh folds the search never saw (by "
             f"{float(fresh.get('margin') or 0):.4f}, one corrected standard error "
-            f"{float(fresh.get('standard_error') or 0):.4f})."
+            f"{float(fresh.get('standard_error') or 0):.4f}{_fresh_bar(fresh)})."
         ]
     if defaults.get("fresh_check_not_run"):
         return [
@@ -582,6 +584,24 @@ def _fresh_check_lines(defaults: dict[str, Any]) -> list[str]:
             f"({defaults['fresh_check_not_run']}); it rests on the search's own folds."
         ]
     return []
+
+
+def _fresh_bar(fresh: dict[str, Any]) -> str:
+    """The fresh-fold check's bar in words, for a record that names it (older ones do not).
+
+    Examples
+    --------
+    >>> _fresh_bar({"alpha": 0.05, "bar": 1.761})
+    '; a one-sided test at the 5% level needs a lead of 1.76 standard errors'
+    >>> _fresh_bar({})
+    ''
+    """
+    if fresh.get("bar") is None or fresh.get("alpha") is None:
+        return ""
+    return (
+        f"; a one-sided test at the {float(fresh['alpha']):.0%} level needs a lead of "
+        f"{float(fresh['bar']):.2f} standard errors"
+    )
 
 
 def risks(
