@@ -70,6 +70,27 @@ def test_worse_than_defaults_overrun_and_small_budget_share() -> None:
     assert "lgbm_default on t1 (seed 1): x" in text
 
 
+def test_per_table_the_seeds_are_averaged() -> None:
+    rows = [
+        _row("civicml", "t1", 0.80, 28.0),  # seed 0: worse by 0.01
+        _row("lgbm_default", "t1", 0.81, 1.0),
+        _row("civicml", "t1", 0.90, 28.0, seed=1),  # seed 1: better by 0.05
+        _row("lgbm_default", "t1", 0.85, 1.0, seed=1),
+        _row("civicml", "t2", 2.2, 28.0, task="regression"),  # worse on both seeds (RMSE)
+        _row("lgbm_default", "t2", 2.0, 1.0, task="regression"),
+        _row("civicml", "t2", 2.4, 28.0, seed=1, task="regression"),
+        _row("lgbm_default", "t2", 2.0, 1.0, seed=1, task="regression"),
+    ]
+    text = "\n".join(table(rows, 30.0))
+    assert "on 3 of 4 (table, seed) rows (75%)" in text
+    assert (
+        "Per table, averaged over the seeds: civicml worse than LightGBM defaults on 1 of 2 "
+        "tables (50%): t2 (2.3000 against 2.0000, 2 seeds)." in text
+    )
+    # one seed per table: the per-row line says it all
+    assert "Per table" not in "\n".join(table(rows[:2], 30.0))
+
+
 def test_only_the_runs_own_block_is_rewritten(tmp_path: Path) -> None:
     doc = tmp_path / "b.md"
     doc.write_text("# B\n\n## AutoML search\n\nearlier run, kept\n\n## Serving\n\nkept too\n")
