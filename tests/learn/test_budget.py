@@ -7,7 +7,7 @@ import time
 import numpy as np
 import pandas as pd
 import pytest
-from sklearn.datasets import load_breast_cancer, make_classification
+from sklearn.datasets import load_breast_cancer, load_digits, make_classification
 
 from civicml.learn import FAMILIES, FeatureRoles, build_pipeline, train
 from civicml.learn._cv import FoldTimeout, fit_within
@@ -49,6 +49,35 @@ def test_a_slow_fold_stops_near_its_deadline(family: str, params: dict) -> None:
     with pytest.raises(FoldTimeout):
         fit_within(pipe, X, y, t0 + 0.4)
     assert time.monotonic() - t0 < 1.5
+
+
+def _digits() -> tuple[pd.DataFrame, np.ndarray, FeatureRoles]:
+    d = load_digits(as_frame=True)
+    return d.data, d.target.to_numpy(), FeatureRoles(numeric=list(d.data.columns))
+
+
+def test_a_slow_saga_fold_stops_near_its_deadline() -> None:
+    # an elastic-net logistic regression on ten classes: saga needs seconds per fold to converge
+    X, y, roles = _digits()
+    pipe = build_pipeline(FAMILIES["linear"], "multiclass", roles, {"C": 5.0, "l1_ratio": 0.5}, 0)
+    t0 = time.monotonic()
+    with pytest.raises(FoldTimeout) as stopped:
+        fit_within(pipe, X, y, t0 + 0.4)
+    assert time.monotonic() - t0 < 1.0
+    assert "solver epochs" in str(stopped.value)
+    est = pipe.steps[-1][1]
+    assert est.warm_start is False and est.max_iter == 2000  # left as it was built
+
+
+def test_a_saga_fit_in_chunks_matches_the_single_fit() -> None:
+    X, y, roles = _digits()
+    X, y = X[:400], y[:400]
+    params = {"C": 0.05, "l1_ratio": 1.0}
+    plain = build_pipeline(FAMILIES["linear"], "multiclass", roles, params, 0).fit(X, y)
+    chunked = build_pipeline(FAMILIES["linear"], "multiclass", roles, params, 0)
+    fit_within(chunked, X, y, time.monotonic() + 60)
+    assert np.abs(plain.predict_proba(X) - chunked.predict_proba(X)).max() < 0.01
+    assert (plain.predict(X) == chunked.predict(X)).mean() > 0.99
 
 
 def test_budget_is_kept_with_warm_starts_on_real_data() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pickle
 import sys
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -178,8 +179,11 @@ def fit_within(model: Any, X: pd.DataFrame, y: np.ndarray, deadline: float | Non
     model a single fit gives): a first chunk of 10 trees or rounds times one unit, and the fold
     stops at once when the rest would not end in time (re-checked after every chunk), so a
     hopeless fold costs a few seconds at most, not its full length. The tabular MLP checks the
-    clock every batch and before every epoch. Other models (linear, kNN) fit in one call (see
-    :func:`stoppable`). With ``deadline=None`` it is plain ``fit``.
+    clock every batch and before every epoch. A logistic regression with a stochastic solver
+    (saga or sag, the small-data space's elastic-net and lasso penalties) runs its epochs in
+    chunks the same way (:func:`_fit_epochs_within`): how long it takes to converge depends on
+    the penalty and can be seconds per fold. Other models (lbfgs linear models, kNN) fit in one
+    call (see :func:`stoppable`). With ``deadline=None`` it is plain ``fit``.
     """
     if deadline is None:
         return model.fit(X, y)
@@ -208,6 +212,9 @@ def fit_within(model: Any, X: pd.DataFrame, y: np.ndarray, deadline: float | Non
                 )
 
         est.fit(Xt, y, callbacks=[check])
+        return model
+    if _epoch_solver(est):
+        _fit_epochs_within(est, Xt, y, deadline)
         return model
     key = "max_iter" if name.startswith("HistGradientBoosting") else "n_estimators"
     grows = hasattr(est, "warm_start") and isinstance(est.get_params().get(key), int)
@@ -240,6 +247,51 @@ def fit_within(model: Any, X: pd.DataFrame, y: np.ndarray, deadline: float | Non
     return model
 
 
+def _epoch_solver(est: Any) -> bool:
+    """Whether ``est`` is a logistic regression fitted by epochs of a stochastic solver, which a
+    warm start continues (:func:`_fit_epochs_within`)."""
+    return type(est).__name__ == "LogisticRegression" and est.get_params()["solver"] in (
+        "saga",
+        "sag",
+    )
+
+
+def _fit_epochs_within(est: Any, Xt: Any, y: np.ndarray, deadline: float) -> None:
+    """Fit a saga/sag logistic regression in chunks of epochs (20, then doubling), each
+    warm-started from the last coefficients, until it converges (a chunk stops short of its
+    epochs) or reaches ``max_iter``; raise :class:`FoldTimeout` before a chunk that, at the pace
+    so far, would end past ``deadline``. How many epochs a fit needs is not known until it
+    converges, so only the next chunk is checked: a fit that converges in time is not stopped
+    for the epochs it would never have run. A warm start restarts the solver's gradient
+    memory, so the fit can differ from a single call by about the solver's tolerance. Only the
+    last chunk may warn that it did not converge."""
+    from sklearn.exceptions import ConvergenceWarning
+
+    total = int(est.get_params()["max_iter"])
+    done, chunk = 0, min(total, 20)
+    start = time.monotonic()
+    try:
+        while done < total:
+            est.set_params(warm_start=True, max_iter=chunk)
+            with warnings.catch_warnings():
+                if done + chunk < total:
+                    warnings.simplefilter("ignore", ConvergenceWarning)
+                est.fit(Xt, y)
+            done += chunk
+            if int(np.max(est.n_iter_)) < chunk:
+                return  # converged inside the chunk
+            chunk = min(2 * chunk, total - done)
+            per_epoch = (time.monotonic() - start) / done
+            if chunk and time.monotonic() + per_epoch * chunk > deadline:
+                raise FoldTimeout(
+                    f"stopped after {done} of {total} solver epochs: the next {chunk} would "
+                    "overrun",
+                    time.monotonic() - start + per_epoch * chunk,
+                )
+    finally:
+        est.set_params(warm_start=False, max_iter=total)
+
+
 def stoppable(estimator: Any) -> bool:
     """Whether :func:`fit_within` can stop ``estimator`` (a pipeline's last step, or the
     pipeline) inside a fit: LightGBM, the tabular MLP, and tree ensembles grown in chunks (not
@@ -250,6 +302,8 @@ def stoppable(estimator: Any) -> bool:
     >>> from sklearn.ensemble import RandomForestClassifier, HistGradientBoostingClassifier
     >>> stoppable(LogisticRegression()), stoppable(RandomForestClassifier())
     (False, True)
+    >>> stoppable(LogisticRegression(solver="saga", l1_ratio=0.5))
+    True
     >>> stoppable(HistGradientBoostingClassifier()), stoppable(
     ...     HistGradientBoostingClassifier(early_stopping=False))
     (False, True)
@@ -258,7 +312,7 @@ def stoppable(estimator: Any) -> bool:
     name = type(est).__name__
     if name.startswith("TabularMLP"):
         return torch_loaded()
-    if name.startswith("LGBM"):
+    if name.startswith("LGBM") or _epoch_solver(est):
         return True
     key = "max_iter" if name.startswith("HistGradientBoosting") else "n_estimators"
     params = est.get_params() if hasattr(est, "get_params") else {}
