@@ -1,4 +1,5 @@
-"""Show what civicml's search did on one benchmark split: each candidate's status and the choice.
+"""Show what civicml's search did on one benchmark split: when each candidate started and ended
+(seconds from the start, to see where the budget went), each candidate's status and the choice.
 
     cd bench/automl && taskset -c 0,1 ../../.venv/bin/python trace_one.py flights 30 [SEED]
 
@@ -24,6 +25,13 @@ def main(name: str, budget: float, seed: int) -> None:
     num = [c for c in Xtr.columns if pd.api.types.is_numeric_dtype(Xtr[c])]
     cat = [c for c in Xtr.columns if c not in num]
     t0 = time.monotonic()
+    events: list[str] = []
+
+    def on_event(kind: str, **kw: object) -> None:
+        if kind != "fold_done":
+            what = {k: getattr(v, "name", v) for k, v in kw.items()}
+            events.append(f"  {time.monotonic() - t0:7.2f} s  {kind} {what}")
+
     r = train(
         Xtr,
         ytr,
@@ -33,8 +41,10 @@ def main(name: str, budget: float, seed: int) -> None:
         budget_seconds=budget,
         test_size=0.0,
         seed=seed,
+        on_event=on_event,
     )
     print(f"{name}: {len(Xtr)} training rows, wall {time.monotonic() - t0:.1f} s of {budget:g}")
+    print("\n".join(events))
     for e in r.leaderboard.entries:
         folds = [round(f, 4) for f in e.extra.get("fold_scores", [])]
         print(f"  {e.name:<24} {e.status:<8} folds {folds} {e.error or ''}")
