@@ -19,7 +19,7 @@ from civicml.learn._leaderboard import Entry, Leaderboard
 from civicml.learn._metrics import get_metric
 from civicml.learn._select import Candidate, Constraints
 from civicml.learn._spaces import LIBRARY_DEFAULTS, WARM_START, is_default, suggest
-from civicml.learn._stats import beats_beyond_noise, within_noise
+from civicml.learn._stats import beats_beyond_noise, one_sided_bar, within_noise
 
 
 def _frame(n: int, seed: int = 0) -> tuple[pd.DataFrame, np.ndarray, FeatureRoles]:
@@ -448,8 +448,11 @@ def test_another_default_within_the_noise_does_not_replace_the_reference() -> No
 def test_beats_beyond_noise_pairs_the_folds() -> None:
     a = [0.80, 0.90, 0.70, 0.85, 0.75]
     b = [s - 0.01 for s in a]
-    beats, margin, se = beats_beyond_noise(a, b, n_train=80, n_test=20, greater_is_better=True)
+    beats, margin, se, bar, folds = beats_beyond_noise(
+        a, b, n_train=80, n_test=20, greater_is_better=True
+    )
     assert beats and margin == pytest.approx(0.01) and se == pytest.approx(0.0, abs=1e-12)
+    assert (bar, folds) == (1.0, 5)
     # the one-candidate standard error of a's folds would call the same margin noise
     assert within_noise(a, float(np.mean(b)), n_train=80, n_test=20, greater_is_better=True)[0]
     # lower is better: b (lower) beats a
@@ -461,8 +464,18 @@ def test_beats_beyond_noise_pairs_the_folds() -> None:
     assert got[0] is False and got[2] == pytest.approx(se_want)
     # unpaired or too few folds: no verdict
     for x, y in (([0.9, 0.8], [0.8]), ([0.9], [0.8]), ([0.9, np.nan], [0.8, 0.8])):
-        ok, m, s = beats_beyond_noise(x, y, n_train=80, n_test=20, greater_is_better=True)
+        ok, m, s, _, _ = beats_beyond_noise(x, y, n_train=80, n_test=20, greater_is_better=True)
         assert ok is False and m != m and s != s
+    # a fold either side scored NaN is left out, and the bar counts the folds that remain
+    got = beats_beyond_noise(
+        [0.9, np.nan, 0.9, 0.92],
+        [0.8, 0.8, 0.85, 0.8],
+        n_train=80,
+        n_test=20,
+        greater_is_better=True,
+        alpha=0.05,
+    )
+    assert got.folds == 3 and got.bar == pytest.approx(one_sided_bar(3, 0.05))
 
 
 def test_calibration_that_lowers_the_primary_metric_is_declined(

@@ -31,7 +31,6 @@ from civicml.learn._stats import (
     VECTORISED,
     beats_beyond_noise,
     bootstrap_ci,
-    one_sided_bar,
     verdict,
     within_noise,
 )
@@ -431,7 +430,7 @@ def _defaults_guard(
     if ref is not None:
         tr, va = problem.splits[0]
         a, b = _paired_scores(board, problem, chosen.name, ref.name, oofs)
-        beats, margin, se = beats_beyond_noise(
+        beats, margin, se, _, _ = beats_beyond_noise(
             a,
             b,
             n_train=len(tr),
@@ -493,7 +492,7 @@ def _fresh_check(
         return True
     a, b = got
     tr, va = problem.fresh_splits[0]
-    beats, margin, se = beats_beyond_noise(
+    test = beats_beyond_noise(
         a,
         b,
         n_train=len(tr),
@@ -503,15 +502,15 @@ def _fresh_check(
     )
     record["fresh_folds"] = {
         "run": True,
-        "folds": len(a),
+        "folds": test.folds,
         "seed": problem.fresh_seed,
-        "margin": margin,
-        "standard_error": se,
+        "margin": test.margin,
+        "standard_error": test.standard_error,
         "alpha": FRESH_ALPHA,
-        "bar": one_sided_bar(len(a), FRESH_ALPHA),
-        "beats": beats,
+        "bar": test.bar,
+        "beats": test.beats,
     }
-    return beats
+    return test.beats
 
 
 def _paired_scores(

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 from scipy import stats
@@ -16,6 +16,7 @@ from scipy import stats
 __all__ = [
     "VECTORISED",
     "Comparison",
+    "NoiseTest",
     "beats_beyond_noise",
     "bootstrap_ci",
     "corrected_ttest",
@@ -185,6 +186,19 @@ def within_noise(
     return bool(behind <= se), behind, se
 
 
+class NoiseTest(NamedTuple):
+    """What :func:`beats_beyond_noise` found: whether ``a`` beats ``b`` (``beats``), by how much
+    (``margin``, positive when ``a`` is better), the corrected ``standard_error`` of that margin,
+    the ``bar`` (in standard errors) it had to clear, and how many paired ``folds`` it rests on.
+    """
+
+    beats: bool
+    margin: float
+    standard_error: float
+    bar: float
+    folds: int
+
+
 def beats_beyond_noise(
     a: Sequence[float],
     b: Sequence[float],
@@ -193,15 +207,15 @@ def beats_beyond_noise(
     n_test: int,
     greater_is_better: bool,
     alpha: float | None = None,
-) -> tuple[bool, float, float]:
+) -> NoiseTest:
     """Whether candidate ``a`` beats ``b`` by more than the noise: its mean per-fold margin over
     ``b`` (paired, the same folds) exceeds one corrected standard error of the per-fold
     differences (Nadeau–Bengio: variance scaled by ``1/k + n_test/n_train``, as in
     :func:`corrected_ttest`). With ``alpha``, the bar is a one-sided corrected t-test at that
-    level instead: the margin must exceed :func:`one_sided_bar` standard errors. Returns
-    ``(beats, margin, standard error)``; the margin is positive when ``a`` is better. Unpaired
-    scores (different lengths) or fewer than two folds scored by both give
-    ``(False, nan, nan)``.
+    level instead: the margin must exceed :func:`one_sided_bar` standard errors. Returns a
+    :class:`NoiseTest`; the margin is positive when ``a`` is better, and folds either scored as
+    NaN are left out of it. Unpaired scores (different lengths) or fewer than two folds scored
+    by both give ``beats=False`` with a NaN margin and standard error.
 
     Examples
     --------
@@ -216,18 +230,22 @@ def beats_beyond_noise(
     >>> [beats_beyond_noise(ahead, [0.80, 0.84, 0.78, 0.85, 0.80], n_train=400, n_test=100,
     ...                     greater_is_better=True, alpha=a)[0] for a in (None, 0.05)]
     [True, False]
+    >>> round(beats_beyond_noise(ahead, [0.80, 0.84, 0.78, 0.85, 0.80], n_train=400,
+    ...                          n_test=100, greater_is_better=True, alpha=0.05).bar, 2)
+    2.13
     """
     x, y = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    nan = float("nan")
     if x.shape != y.shape or n_train <= 0:
-        return False, float("nan"), float("nan")
+        return NoiseTest(False, nan, nan, nan, 0)
     d = (x - y) * (1.0 if greater_is_better else -1.0)
     d = d[~np.isnan(d)]
+    bar = 1.0 if alpha is None else one_sided_bar(len(d), alpha)
     if len(d) < 2:
-        return False, float("nan"), float("nan")
+        return NoiseTest(False, nan, nan, bar, len(d))
     margin = float(np.mean(d))
     se = float(np.sqrt((1.0 / len(d) + n_test / n_train) * np.var(d, ddof=1)))
-    bar = 1.0 if alpha is None else one_sided_bar(len(d), alpha)
-    return bool(margin > bar * se), margin, se
+    return NoiseTest(bool(margin > bar * se), margin, se, bar, len(d))
 
 
 def one_sided_bar(folds: int, alpha: float) -> float:
