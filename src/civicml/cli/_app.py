@@ -335,7 +335,7 @@ def run(
     recorded in the project's own database)."""
     from civicml.bandits import is_bandit_spec
     from civicml.cli._common import current_actor, is_remote, local_registry
-    from civicml.cli._models import register_remote
+    from civicml.cli._registry_open import register_remote
     from civicml.spec import load_spec
 
     remote = is_remote(registry)

@@ -139,7 +139,7 @@ def fill(
     project_dir: ProjectOpt = Path("."),
 ) -> None:
     """Store a person's answers to the version's ATRS record (versioned and audited)."""
-    from civicml.cli._models import open_from_cli
+    from civicml.cli._registry_open import open_from_cli
     from civicml.report import find_gaps
 
     raw = _read_answers(answers_file)
@@ -178,7 +178,7 @@ def check(
     as_json: JsonOpt = False,
 ) -> None:
     """List every gap in the version's ATRS record; exit 1 while any remain."""
-    from civicml.cli._models import open_from_cli
+    from civicml.cli._registry_open import open_from_cli
     from civicml.report import find_gaps
 
     with open_from_cli(registry, artifacts, project_dir) as opened:
@@ -221,7 +221,7 @@ def publish(
     project_dir: ProjectOpt = Path("."),
 ) -> None:
     """Write the finished record (JSON, HTML and spreadsheet); refused while gaps remain."""
-    from civicml.cli._models import open_from_cli
+    from civicml.cli._registry_open import open_from_cli
     from civicml.report import publish_atrs
 
     with open_from_cli(registry, artifacts, project_dir) as opened:
@@ -259,7 +259,7 @@ def exempt(
     without a complete one. Another person than its registrant records it (an approver on a
     civicml server)."""
     from civicml._errors import GovernanceError
-    from civicml.cli._models import open_from_cli
+    from civicml.cli._registry_open import open_from_cli
 
     if withdraw == bool((reason or "").strip()):
         raise GovernanceError.build(

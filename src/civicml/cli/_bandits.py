@@ -208,7 +208,7 @@ def register(
     so approval, promotion and the audit log work as for any model."""
     from civicml.bandits import open_bandit_store, save_bandit_bundle
     from civicml.cli._common import current_actor
-    from civicml.cli._models import acted, open_from_cli
+    from civicml.cli._registry_open import acted, open_from_cli
 
     store = open_bandit_store(db)
     try:
@@ -263,7 +263,7 @@ def run_bandit_spec(
         on_event=on_event,
     )
     if remote:
-        from civicml.cli._models import register_remote
+        from civicml.cli._registry_open import register_remote
 
         outcome.registered = register_remote(
             registry, outcome.bundle.path, outcome.project.bandit.name, "civicml run"

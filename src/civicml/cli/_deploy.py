@@ -36,7 +36,7 @@ def find_model(model: str, registry: str | None, project_dir: Path) -> tuple[str
     import os
 
     from civicml._errors import NotFoundError, SpecError
-    from civicml.cli._models import open_from_cli
+    from civicml.cli._registry_open import open_from_cli
     from civicml.registry import parse_ref
 
     name, version, alias = parse_ref(model)

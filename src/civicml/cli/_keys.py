@@ -23,7 +23,7 @@ from civicml.cli._common import (
     emit_json,
     handle_errors,
 )
-from civicml.cli._models import open_from_cli
+from civicml.cli._registry_open import open_from_cli
 
 __all__ = ["app"]
 

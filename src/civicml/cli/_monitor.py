@@ -184,7 +184,7 @@ def _review(
     """The monitored version's review state (``{"name", "version", "due", "overdue",
     "last_review"}``), or None when it cannot be read."""
     from civicml._errors import CivicMLError
-    from civicml.cli._models import open_from_cli
+    from civicml.cli._registry_open import open_from_cli
 
     ref = name if ("@" in name or "/" in name) else f"{name}@{alias}"
     try:

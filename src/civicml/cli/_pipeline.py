@@ -45,7 +45,7 @@ def run(
     with --registry https://... the bundle is registered on that civicml server as whoever
     $CIVICML_TOKEN belongs to, once the other steps have finished."""
     from civicml.cli._common import current_actor, is_remote, local_registry
-    from civicml.cli._models import register_remote
+    from civicml.cli._registry_open import register_remote
     from civicml.spec import load_spec
     from civicml.workflow import run_pipeline
 

@@ -153,7 +153,7 @@ def _bundle_for(model: str, registry: str | None, project_dir: Path) -> Path:
     folder = Path(model)
     if folder.exists() or not re.fullmatch(r"[A-Za-z0-9][\w.\-]*(@[\w.\-]+|/[0-9]+)", model):
         return folder  # a folder (a missing one gets the bundle loader's clear error)
-    from civicml.cli._models import open_from_cli
+    from civicml.cli._registry_open import open_from_cli
 
     # the embedded registry, or a civicml server (https://..., $CIVICML_TOKEN) whose verified
     # bundle is downloaded into the project's .civicml/cache

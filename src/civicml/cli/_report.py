@@ -123,7 +123,7 @@ def _approval(
     bundle's registered version (or Nones)."""
     from civicml._errors import RegistryError
     from civicml.bundle import load_bundle
-    from civicml.cli._models import open_from_cli
+    from civicml.cli._registry_open import open_from_cli
     from civicml.registry import approval_record
 
     if model is None and not _has_registry(registry, project):

@@ -40,7 +40,7 @@ _STATUS_STYLE = {"finished": "green", "failed": "red", "running": "yellow"}
 def open_store(registry: str | None, project_dir: Path) -> RunStore | RemoteRuns:
     """Open the runs store the CLI options name (a server's runs for an ``http(s)://`` URL)."""
     if is_remote(registry):
-        from civicml.cli._models import open_from_cli
+        from civicml.cli._registry_open import open_from_cli
         from civicml.registry import RemoteRegistry
 
         remote = open_from_cli(registry, None, project_dir)

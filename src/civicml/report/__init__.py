@@ -21,6 +21,7 @@ from civicml.report._atrs_schema import (
     missing_fields,
     record_fields,
 )
+from civicml.report._bandit_card import bandit_model_card
 from civicml.report._eqia import EqIAPaths, eqia_context, equality_states, write_eqia
 from civicml.report._minimisation import (
     MINIMISATION_KINDS,
@@ -29,7 +30,6 @@ from civicml.report._minimisation import (
 )
 from civicml.report._model_card import (
     CARD_SECTIONS,
-    bandit_model_card,
     model_card,
     split_front_matter,
 )

@@ -205,7 +205,7 @@ def approval_risk(approval: dict[str, Any] | None) -> Risk:
     >>> r.mitigation.split(" (")[0]
     'Approved by ada on 6 December 2026. Not verified by a server.'
     """
-    from civicml.report._model_card import approval_view
+    from civicml.report._approval_view import approval_view
 
     view = approval_view(approval)
     risk = (

@@ -410,9 +410,10 @@ def write_report(
     ReportPaths
     """
     from civicml.bundle import load_bundle
+    from civicml.report._approval_view import approval_view
     from civicml.report._atrs import build_atrs
     from civicml.report._atrs_fill import record_approval
-    from civicml.report._model_card import approval_view, model_card
+    from civicml.report._model_card import model_card
 
     bundle = load_bundle(bundle_dir)
     out = create_private_dir(out_dir)
@@ -445,8 +446,8 @@ def write_report(
 def write_atrs(out: Path, record: Any, common: dict[str, Any]) -> tuple[Path, Path]:
     """Write an ATRS record as ``atrs.json`` and ``atrs.html`` under ``out``; return both paths."""
     from civicml.bundle import dumps_json
+    from civicml.report._approval_view import approval_view
     from civicml.report._atrs_schema import NEEDS_HUMAN
-    from civicml.report._model_card import approval_view
 
     doc = record.to_json_dict()
     atrs_json = write_private_bytes(out / "atrs.json", dumps_json(doc))
