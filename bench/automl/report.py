@@ -219,10 +219,18 @@ def _guard_lines(rows: list[dict]) -> list[str]:
         out.append(line + ".")
     checked = [r for r in civ if (r.get("fresh_folds") or {}).get("run")]
     if len(steps) > 1:
-        skipped = sum(1 for r in civ if r.get("fresh_check_not_run"))
+        skipped = [r for r in civ if r.get("fresh_check_not_run")]
+        tested = [r for r in skipped if r.get("unconfirmed")]
+        kept = sum(1 for r in tested if not r["unconfirmed"].get("beats"))
         out[-1] += (
             f" The fresh-fold check ran in {len(checked)} runs"
-            + (f" and could not run in {skipped}" if skipped else "")
+            + (f" and could not run in {len(skipped)}" if skipped else "")
+            + (
+                f"; in {len(tested)} of those the choice had to pass the one-sided test on the "
+                f"search's own folds instead, and {kept} did not (the defaults were kept)"
+                if tested
+                else ""
+            )
             + "."
         )
     return out

@@ -135,6 +135,7 @@ def main(system: str, name: str, budget: float, seed: int) -> None:
             "without_fresh_check": check.get("without_fresh_check"),
             "fresh_folds": check.get("fresh_folds"),
             "fresh_check_not_run": check.get("fresh_check_not_run"),
+            "unconfirmed": check.get("unconfirmed"),
         }
         # After the clock: the held-out scores of the choices the guard's later steps overruled
         # (what the mean alone, and the search's own folds alone, would have given).

@@ -153,3 +153,15 @@ def test_the_guard_lines_count_what_the_fresh_check_overruled() -> None:
         "than `lgbm_default` held out in 0, better in 1, level in 0. The fresh-fold check ran in "
         "2 runs and could not run in 1." in text
     )
+    # rows that record the fallback: the one-sided test on the search's own folds
+    rows += [
+        {**_row("civicml", "t4", 0.7, 28.0), "kept_because": "fresh folds"}
+        | {"without_fresh_check": "knn", "fresh_check_not_run": "not run: no time"}
+        | {"unconfirmed": {"beats": False}, "score_without_fresh_check": 0.6},
+        _row("lgbm_default", "t4", 0.7, 1.0),
+    ]
+    text = "\n".join(table(rows, 30.0))
+    assert (
+        "could not run in 2; in 1 of those the choice had to pass the one-sided test on the "
+        "search's own folds instead, and 1 did not (the defaults were kept)." in text
+    )

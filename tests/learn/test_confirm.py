@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 from sklearn.dummy import DummyRegressor
 from sklearn.linear_model import LinearRegression
+from sklearn.pipeline import make_pipeline
 
 from civicml.learn import FeatureRoles, _finish, train
 from civicml.learn._confirm import fresh_fold_scores, per_fold_scores
@@ -100,10 +101,30 @@ def test_a_choice_that_beats_the_defaults_on_fresh_folds_stands() -> None:
     assert check["fresh_folds"]["margin"] == pytest.approx(0.02)
 
 
-def test_a_fresh_check_that_cannot_run_says_why_and_the_search_stands() -> None:
+def test_a_fresh_check_that_cannot_run_says_why_and_a_clear_lead_stands() -> None:
+    # 0.02 ahead on every one of the search's folds: past any bar, checked or not
     name, check = _guard(_board(), lambda c, r: "not run: it needs about 9.0 s and 1.0 s are left")
     assert name == "lightgbm_3" and check["kept_default"] is False
     assert check["fresh_check_not_run"].startswith("not run: it needs")
+    assert check["unconfirmed"]["beats"] is True
+    assert "fresh_folds" not in check
+
+
+def test_a_fresh_check_that_cannot_run_needs_the_confirmatory_bar_on_the_search_folds() -> None:
+    # 0.01 ahead on the search's folds, 1.5 corrected standard errors: past step 2's one
+    # standard error, short of the one-sided 5% test's 2.13 on five folds. The fresh folds ran
+    # out of time, so nothing confirmed the lead: the defaults stay.
+    board = _board()
+    board.get("lightgbm").extra["fold_scores"] = [0.80, 0.84, 0.78, 0.85, 0.80]
+    board.get("lightgbm").cv_mean["roc_auc"] = 0.814
+    board.get("lightgbm_3").extra["fold_scores"] = [0.81, 0.86, 0.80, 0.85, 0.80]
+    board.get("lightgbm_3").cv_mean["roc_auc"] = 0.824
+    name, check = _guard(board, lambda c, r: "linear did not finish on the fresh folds (timeout)")
+    assert name == "lightgbm" and check["kept_default"] is True
+    assert check["kept_because"] == "fresh folds" and check["without_fresh_check"] == "lightgbm_3"
+    got = check["unconfirmed"]
+    assert got["beats"] is False and got["folds"] == 5 and got["alpha"] == 0.05
+    assert got["standard_error"] < got["margin"] < got["bar"] * got["standard_error"]
     assert "fresh_folds" not in check
 
 
@@ -176,17 +197,72 @@ def test_fresh_fold_scores_refit_each_configuration_once_and_mix_an_ensemble() -
 
     oof = {
         k: cross_validate(
-            v, p.X_tr, p.y_tr, task="regression", classes=p.classes, splits=p.fresh_splits
+            v, p.X_tr, p.y_tr, task="regression", classes=p.classes, splits=p.fresh_splits[:4]
         ).oof
         for k, v in (("line", LinearRegression()), ("mean", DummyRegressor()))
     }
-    want = per_fold_scores(p, 0.75 * oof["line"] + 0.25 * oof["mean"], p.fresh_splits)
-    np.testing.assert_allclose(got["ensemble"], want)
+    # scored per repeat of the fresh folds, on that repeat's own out-of-fold outputs
+    want = per_fold_scores(p, 0.75 * oof["line"] + 0.25 * oof["mean"], p.fresh_splits[:4])
+    np.testing.assert_allclose(got["ensemble"][:4], want)
     # past the deadline, or without fresh folds, it says why instead
     assert fresh_fold_scores(mixes, pipes, p, deadline=time.monotonic() - 1) == (
         "the time left ran out"
     )
     assert fresh_fold_scores(mixes, pipes, _replace(p, fresh_splits=[])) == "no fresh folds"
+
+
+def test_fresh_fold_scores_keep_the_whole_repeats_that_finished_in_time() -> None:
+    p = _line_problem()  # two repeats of four folds
+    slow_from: list[int] = []
+
+    class SlowLater(LinearRegression):
+        """Fast on the first repeat's four folds, then past the deadline."""
+
+        def fit(self, X: Any, y: Any, sample_weight: Any = None) -> Any:
+            slow_from.append(1)
+            if len(slow_from) > 4:
+                time.sleep(0.6)
+            return super().fit(X, y, sample_weight)
+
+    mixes = {"line": {"line": 1.0}, "mean": {"mean": 1.0}}
+    pipes = {"line": make_pipeline(SlowLater()), "mean": make_pipeline(DummyRegressor())}
+    got = fresh_fold_scores(mixes, pipes, p, deadline=time.monotonic() + 0.3)
+    assert isinstance(got, dict) and len(got["line"]) == len(got["mean"]) == 4
+    # the first repeat alone, scored as without a deadline
+    full = fresh_fold_scores(mixes, {"line": LinearRegression(), "mean": DummyRegressor()}, p)
+    assert isinstance(full, dict)
+    np.testing.assert_allclose(got["line"], full["line"][:4])
+
+    # a failure is not a lack of time: it says why, whatever repeat it came in
+    class FailLater(LinearRegression):
+        def fit(self, X: Any, y: Any, sample_weight: Any = None) -> Any:
+            slow_from.append(2)
+            if slow_from.count(2) > 4:
+                raise ValueError("singular matrix")
+            return super().fit(X, y, sample_weight)
+
+    got = fresh_fold_scores(
+        mixes, {"line": make_pipeline(FailLater()), "mean": make_pipeline(DummyRegressor())}, p
+    )
+    assert isinstance(got, str) and "singular matrix" in got
+
+
+def test_the_search_keeps_back_one_repeat_of_the_fresh_check() -> None:
+    rmse = get_metric("rmse", "regression")
+
+    def rec(name: str, family: str, score: float, params: Any = None) -> TrialRecord:
+        res = CVResult([{"rmse": score}] * 4, np.zeros(8), 4.0, 1.0, fold_seconds=[1.0] * 4)
+        return TrialRecord(name, family, params or {}, res)
+
+    recs = [
+        rec("linear", "linear", 1.0),
+        rec("knn", "knn", 1.1),
+        rec("forest", "random_forest", 2.0),
+        rec("lightgbm", "lightgbm", 3.0, dict(LIBRARY_DEFAULTS["lightgbm"])),
+    ]
+    # the best two and the reference, each 4 folds of 1 s, with a 25% margin
+    assert _finish.fresh_check_reserve(recs, 4, rmse) == pytest.approx(3 * 1.25 * 4.0)
+    assert _finish.fresh_check_reserve(recs[:2], 4, rmse) == pytest.approx(2 * 1.25 * 4.0)
 
 
 def _replace(p: Problem, **kw: Any) -> Problem:

@@ -34,14 +34,17 @@ def fresh_fold_scores(
     splits: list[tuple[np.ndarray, np.ndarray]] | None = None,
 ) -> dict[str, list[float]] | str:
     """Each candidate's primary metric on every fold of ``problem.fresh_splits`` (or of
-    ``splits``, some of them: the first repeats, when time allows no more).
+    ``splits``), in whole repeats: as many as finish by ``deadline``.
 
     A candidate is a weighted mix of fitted configurations (``mixes[name]`` maps a
     configuration's name in ``pipelines`` to its weight; a single model is ``{name: 1.0}``). Each
-    configuration is cross-validated once on the fresh folds, a mix's out-of-fold outputs are
-    the weighted sum, and every candidate is scored per fold on its out-of-fold outputs, so the
-    candidates are scored alike. Returns the reason instead when there are no fresh folds, or a
-    configuration fails or does not finish by ``deadline`` (monotonic seconds).
+    configuration is cross-validated on the fresh folds one repeat (``problem.n_folds`` folds
+    that partition the rows) at a time, every configuration before the next repeat; a mix's
+    out-of-fold outputs are the weighted sum, and every candidate is scored per fold on its
+    out-of-fold outputs, so the candidates are scored alike. When a repeat does not finish by
+    ``deadline`` (monotonic seconds), the scores are those of the repeats before it. Returns the
+    reason instead when there are no fresh folds, a configuration fails, or not even the first
+    repeat finishes.
 
     Examples
     --------
@@ -63,29 +66,51 @@ def fresh_fold_scores(
     folds = problem.fresh_splits if splits is None else splits
     if not folds:
         return "no fresh folds"
+    k = problem.n_folds
     needed = sorted({part for mix in mixes.values() for part in mix})
+    scores: dict[str, list[float]] = {name: [] for name in mixes}
+    for start in range(0, len(folds), k):
+        repeat = folds[start : start + k]
+        outputs = _one_repeat(needed, pipelines, problem, repeat, deadline)
+        if isinstance(outputs, tuple):
+            why, out_of_time = outputs
+            if start and out_of_time:
+                break  # the repeats that finished stand
+            return why
+        for name, mix in mixes.items():
+            total = sum(mix.values())
+            out = sum(outputs[p] * (w / total) for p, w in mix.items())
+            scores[name] += per_fold_scores(problem, np.asarray(out), repeat)
+    return scores
+
+
+def _one_repeat(
+    needed: list[str],
+    pipelines: Mapping[str, Any],
+    problem: Problem,
+    repeat: list[tuple[np.ndarray, np.ndarray]],
+    deadline: float | None,
+) -> dict[str, np.ndarray] | tuple[str, bool]:
+    """Each configuration's out-of-fold outputs on one repeat of the fresh folds, or why not and
+    whether that was the clock (``(reason, out_of_time)``)."""
     outputs: dict[str, np.ndarray] = {}
     for part in needed:
         if deadline is not None and time.monotonic() > deadline:
-            return "the time left ran out"
+            return "the time left ran out", True
         res = cross_validate(
             pipelines[part],
             problem.X_tr,
             problem.y_tr,
             task=problem.task,
             classes=problem.classes,
-            splits=folds,
+            splits=repeat,
             control=FoldControl(deadline=deadline, hard_deadline=deadline),
         )
         if not res.complete:
-            return f"{part} did not finish on the fresh folds ({res.error})"
+            why = f"{part} did not finish on the fresh folds ({res.error})"
+            return why, res.status == "timeout"
         outputs[part] = res.oof
-    scores: dict[str, list[float]] = {}
-    for name, mix in mixes.items():
-        total = sum(mix.values())
-        out = sum(outputs[p] * (w / total) for p, w in mix.items())
-        scores[name] = per_fold_scores(problem, np.asarray(out), folds)
-    return scores
+    return outputs
 
 
 def per_fold_scores(

@@ -19,7 +19,7 @@ from civicml.learn._candidates import FAMILIES, Family, families_for
 from civicml.learn._checkpoint import CheckpointOptions, SearchCheckpoint
 from civicml.learn._cv import SMALL_ROWS, cv_repeats, folds_for_budget, make_splitter
 from civicml.learn._engine_search import search_on_engine
-from civicml.learn._finish import Finished, FinishOptions, finish
+from civicml.learn._finish import Finished, FinishOptions, finish, fresh_check_reserve
 from civicml.learn._leaderboard import Entry, Leaderboard
 from civicml.learn._metrics import compute_metrics, get_metric
 from civicml.learn._preprocess import FeatureRoles
@@ -481,7 +481,9 @@ def _search(
         # The refit of the best two (the second covers an ensemble partner), plus calibration,
         # threshold, held-out scoring and the estimate's own error.
         refit = sum(_refit_estimate(r, n_folds, n_rows) for r in ok[:2])
-        return 0.05 * opts.budget_seconds + 0.5 + refit
+        # On a small table, one repeat of the defaults guard's fresh-fold check too.
+        fresh = fresh_check_reserve(records, n_folds, primary) if problem.fresh_splits else 0.0
+        return 0.05 * opts.budget_seconds + 0.5 + refit + fresh
 
     def on_record(rec: TrialRecord) -> None:
         entry = _entry(rec, primary.name)

@@ -539,6 +539,8 @@ def search_evidence_lines(extra: dict[str, Any]) -> list[str]:
             f"fold, one corrected standard error {float(defaults.get('standard_error') or 0):.4f}"
             "), so the default configuration was kept."
         )
+    elif defaults.get("kept_default") and defaults.get("unconfirmed"):
+        out.append(_unconfirmed_kept(defaults))
     elif defaults.get("kept_default") and defaults.get("kept_because") == "fresh folds":
         fresh = defaults.get("fresh_folds") or {}
         who = plain_candidate(defaults.get("without_fresh_check"))
@@ -579,11 +581,47 @@ def _fresh_check_lines(defaults: dict[str, Any]) -> list[str]:
             f"{float(fresh.get('standard_error') or 0):.4f}{_fresh_bar(fresh)})."
         ]
     if defaults.get("fresh_check_not_run"):
+        test = defaults.get("unconfirmed") or {}
+        bar = (
+            f" There it passed{_fresh_bar(test)}: its lead of {float(test['margin']):.4f} is "
+            f"{float(test['margin']) / float(test['standard_error']):.2f} corrected standard "
+            "errors, though being picked as the best of many trials on those folds flatters it."
+            if test.get("beats") and test.get("standard_error")
+            else ""
+        )
         return [
             f"The choice, {choice}, was not checked again on fresh folds "
-            f"({defaults['fresh_check_not_run']}); it rests on the search's own folds."
+            f"({defaults['fresh_check_not_run']}); it rests on the search's own folds.{bar}"
         ]
     return []
+
+
+def _unconfirmed_kept(defaults: dict[str, Any]) -> str:
+    """Why the defaults were kept when the fresh folds could not run and the choice's lead on
+    the search's own folds did not pass the one-sided test.
+
+    >>> print(_unconfirmed_kept({"chosen": "lightgbm_2", "without_fresh_check": "linear_5",
+    ...     "fresh_check_not_run": "not run: no time", "unconfirmed": {"beats": False,
+    ...     "margin": 0.07, "standard_error": 0.047, "alpha": 0.05, "bar": 1.761}}))
+    ... # doctest: +NORMALIZE_WHITESPACE
+    Linear model (candidate 5) beat LightGBM with its library defaults (LightGBM (candidate
+    2)) by 0.0700 out of fold, one corrected standard error 0.0470, but could not be
+    checked on fresh folds (not run: no time), and on the search's own folds its lead did not
+    pass a one-sided test at the 5% level (a lead of 1.76 standard errors), so the default
+    configuration was kept.
+    """
+    test = defaults.get("unconfirmed") or {}
+    who = plain_candidate(defaults.get("without_fresh_check"))
+    return (
+        f"{who[:1].upper()}{who[1:]} beat LightGBM with its library defaults "
+        f"({plain_candidate(defaults.get('chosen'))}) by {float(test.get('margin') or 0):.4f} "
+        f"out of fold, one corrected standard error {float(test.get('standard_error') or 0):.4f}, "
+        f"but could not be checked on fresh folds ({defaults.get('fresh_check_not_run')}), and "
+        "on the search's own folds its lead did not pass a one-sided test at the "
+        f"{float(test.get('alpha') or 0.05):.0%} level (a lead of "
+        f"{float(test.get('bar') or 0):.2f} standard errors), so the default configuration "
+        "was kept."
+    )
 
 
 def _fresh_bar(fresh: dict[str, Any]) -> str:
