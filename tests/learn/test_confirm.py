@@ -247,22 +247,29 @@ def test_fresh_fold_scores_keep_the_whole_repeats_that_finished_in_time() -> Non
     assert isinstance(got, str) and "singular matrix" in got
 
 
-def test_the_search_keeps_back_one_repeat_of_the_fresh_check() -> None:
-    rmse = get_metric("rmse", "regression")
+def test_the_search_keeps_back_one_repeat_of_the_fresh_check_when_it_will_run() -> None:
+    p = _line_problem()  # 4 folds a repeat, 45 training rows and 15 held out a fold
 
-    def rec(name: str, family: str, score: float, params: Any = None) -> TrialRecord:
-        res = CVResult([{"rmse": score}] * 4, np.zeros(8), 4.0, 1.0, fold_seconds=[1.0] * 4)
+    def rec(name: str, family: str, folds: list[float], params: Any = None) -> TrialRecord:
+        res = CVResult([{"rmse": f} for f in folds], np.zeros(60), 4.0, 1.0)
+        res.fold_seconds = [1.0] * 4
         return TrialRecord(name, family, params or {}, res)
 
+    ref = rec("lightgbm", "lightgbm", [3.0, 3.2, 2.9, 3.1], dict(LIBRARY_DEFAULTS["lightgbm"]))
     recs = [
-        rec("linear", "linear", 1.0),
-        rec("knn", "knn", 1.1),
-        rec("forest", "random_forest", 2.0),
-        rec("lightgbm", "lightgbm", 3.0, dict(LIBRARY_DEFAULTS["lightgbm"])),
+        rec("linear", "linear", [1.0, 1.1, 0.9, 1.0]),  # far ahead of the reference
+        rec("knn", "knn", [1.1, 1.2, 1.0, 1.1]),
+        rec("forest", "random_forest", [2.0, 2.1, 1.9, 2.0]),
+        ref,
     ]
     # the best two and the reference, each 4 folds of 1 s, with a 25% margin
-    assert _finish.fresh_check_reserve(recs, 4, rmse) == pytest.approx(3 * 1.25 * 4.0)
-    assert _finish.fresh_check_reserve(recs[:2], 4, rmse) == pytest.approx(2 * 1.25 * 4.0)
+    assert _finish.fresh_check_reserve(recs, p) == pytest.approx(3 * 1.25 * 4.0)
+    # the best so far within the noise of the reference: step 2 keeps it, the check will not run
+    level = [rec("linear", "linear", [2.9, 3.3, 2.8, 3.1]), ref]
+    assert _finish.fresh_check_reserve(level, p) == 0.0
+    # no reference scored, or no fresh folds (a large table): nothing kept back
+    assert _finish.fresh_check_reserve(recs[:3], p) == 0.0
+    assert _finish.fresh_check_reserve(recs, _replace(p, fresh_splits=[])) == 0.0
 
 
 def _replace(p: Problem, **kw: Any) -> Problem:

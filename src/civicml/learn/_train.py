@@ -482,7 +482,7 @@ def _search(
         # threshold, held-out scoring and the estimate's own error.
         refit = sum(_refit_estimate(r, n_folds, n_rows) for r in ok[:2])
         # On a small table, one repeat of the defaults guard's fresh-fold check too.
-        fresh = fresh_check_reserve(records, n_folds, primary) if problem.fresh_splits else 0.0
+        fresh = fresh_check_reserve(records, problem)
         return 0.05 * opts.budget_seconds + 0.5 + refit + fresh
 
     def on_record(rec: TrialRecord) -> None:
